@@ -1,0 +1,36 @@
+# The two commands: `make demo` and `make test`. Each installs first (quick when done).
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DEMO_URL := http://127.0.0.1:8000/
+export DATABASE_URL_TEST ?= postgres://postgres@127.0.0.1:5432/onestock
+
+.PHONY: install demo test lint clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found: install Python 3.11"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@touch $(STAMP)
+
+# The demo runs on its own SQLite file with debug on; it never touches PostgreSQL.
+demo: export DATABASE_URL = sqlite:///$(CURDIR)/demo.sqlite3
+demo: export DJANGO_DEBUG = 1
+demo: export CELERY_TASK_ALWAYS_EAGER = 1
+demo: install
+	$(PY) manage.py migrate --no-input
+	$(PY) manage.py seed_demo --url $(DEMO_URL)
+	$(PY) manage.py runserver 127.0.0.1:8000 --noreload
+
+test: install
+	DATABASE_URL=$${DATABASE_URL:-$(DATABASE_URL_TEST)} $(VENV)/bin/pytest -q
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+clean:
+	rm -rf $(VENV) demo.sqlite3 staticfiles

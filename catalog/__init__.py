@@ -1,0 +1,1 @@
+"""The catalogue: products, SKUs and the sales channels that sell them."""

@@ -1,0 +1,45 @@
+"""Query-string filters for the catalogue lists."""
+
+import django_filters
+from django.db.models import Q, QuerySet
+
+from .models import Channel, Product, Sku
+
+
+def _search(queryset: QuerySet, name: str, value: str) -> QuerySet:
+    return queryset.filter(Q(code__icontains=value) | Q(name__icontains=value))
+
+
+class ProductFilter(django_filters.FilterSet):
+    search = django_filters.CharFilter(
+        method=_search, help_text="Part of the code or name."
+    )
+    updated_since = django_filters.IsoDateTimeFilter(
+        field_name="updated_at", lookup_expr="gte"
+    )
+
+    class Meta:
+        model = Product
+        fields = ["is_active", "brand"]
+
+
+class SkuFilter(django_filters.FilterSet):
+    product = django_filters.CharFilter(
+        field_name="product__code", help_text="Product code."
+    )
+    search = django_filters.CharFilter(
+        method=_search, help_text="Part of the code or name."
+    )
+    updated_since = django_filters.IsoDateTimeFilter(
+        field_name="updated_at", lookup_expr="gte"
+    )
+
+    class Meta:
+        model = Sku
+        fields = ["barcode", "is_active"]
+
+
+class ChannelFilter(django_filters.FilterSet):
+    class Meta:
+        model = Channel
+        fields = ["kind", "is_active"]

@@ -1,0 +1,99 @@
+"""Catalogue records: what is sold (Product, Sku) and where it is sold from (Channel)."""
+
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+
+CODE_VALIDATOR = RegexValidator(
+    r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+    "1-64 characters: letters, digits, '.', '_' or '-', starting with a letter or digit.",
+)
+
+MAX_SAFETY_BUFFER = 100_000
+MIN_RESERVATION_TTL_SECONDS = 60
+MAX_RESERVATION_TTL_SECONDS = 7 * 24 * 3600
+DEFAULT_RESERVATION_TTL_SECONDS = 15 * 60
+
+
+class Product(models.Model):
+    """A sellable article (a style); its SKUs are the variants a shopper actually buys."""
+
+    code = models.CharField(max_length=64, unique=True, validators=[CODE_VALIDATOR])
+    name = models.CharField(max_length=200)
+    brand = models.CharField(max_length=100, blank=True)
+    description = models.TextField(blank=True, max_length=5000)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} · {self.name}"
+
+
+class Sku(models.Model):
+    """One stock-keeping unit: the level at which stock is counted, promised and sold."""
+
+    code = models.CharField(max_length=64, unique=True, validators=[CODE_VALIDATOR])
+    product = models.ForeignKey(
+        Product, on_delete=models.PROTECT, related_name="skus", null=True, blank=True
+    )
+    name = models.CharField(max_length=200)
+    barcode = models.CharField(
+        max_length=14, blank=True, help_text="GTIN-8, -12, -13 or -14; empty if none."
+    )
+    attributes = models.JSONField(default=dict, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = "SKU"
+        constraints = [
+            # A scanned barcode must lead to exactly one SKU; many SKUs may have none.
+            models.UniqueConstraint(
+                fields=["barcode"], condition=~Q(barcode=""), name="sku_barcode_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} · {self.name}"
+
+
+class Channel(models.Model):
+    """A way the retailer sells: a till, the web shop, the app, a marketplace."""
+
+    class Kind(models.TextChoices):
+        STORE_POS = "store_pos", "Store POS"
+        WEB = "web", "Web shop"
+        APP = "app", "App"
+        MARKETPLACE = "marketplace", "Marketplace"
+
+    code = models.CharField(max_length=64, unique=True, validators=[CODE_VALIDATOR])
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.WEB)
+    safety_buffer = models.PositiveIntegerField(
+        default=0,
+        validators=[MaxValueValidator(MAX_SAFETY_BUFFER)],
+        help_text="Units held back from this channel's available-to-promise.",
+    )
+    reservation_ttl_seconds = models.PositiveIntegerField(
+        default=DEFAULT_RESERVATION_TTL_SECONDS,
+        validators=[
+            MinValueValidator(MIN_RESERVATION_TTL_SECONDS),
+            MaxValueValidator(MAX_RESERVATION_TTL_SECONDS),
+        ],
+        help_text="How long a checkout hold lasts unless the request says otherwise.",
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} · {self.name}"

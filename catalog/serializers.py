@@ -1,0 +1,161 @@
+"""API shapes of the catalogue: strict input serializers and plain output serializers."""
+
+import math
+from typing import Any
+
+from rest_framework import serializers
+
+from config.api import (
+    StrictBooleanField,
+    StrictCharField,
+    StrictInputSerializer,
+    StrictIntegerField,
+)
+
+from .gtin import gtin_problem
+from .models import (
+    MAX_RESERVATION_TTL_SECONDS,
+    MAX_SAFETY_BUFFER,
+    MIN_RESERVATION_TTL_SECONDS,
+    Channel,
+    Product,
+    Sku,
+)
+
+MAX_ATTRIBUTES = 50
+
+
+class ProductInputSerializer(StrictInputSerializer):
+    name = StrictCharField(max_length=200)
+    brand = StrictCharField(max_length=100, required=False, allow_blank=True)
+    description = StrictCharField(max_length=5000, required=False, allow_blank=True)
+    is_active = StrictBooleanField(required=False)
+
+
+class ProductSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Product
+        fields = [
+            "code",
+            "name",
+            "brand",
+            "description",
+            "is_active",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class SkuInputSerializer(StrictInputSerializer):
+    name = StrictCharField(max_length=200)
+    product = StrictCharField(
+        max_length=64,
+        required=False,
+        allow_null=True,
+        help_text="Product code, or null.",
+    )
+    barcode = StrictCharField(
+        max_length=14,
+        required=False,
+        allow_blank=True,
+        help_text="GTIN-8/12/13/14 or empty.",
+    )
+    attributes = serializers.DictField(
+        required=False, help_text="Flat object of size, colour and the like."
+    )
+    is_active = StrictBooleanField(required=False)
+
+    def validate_product(self, code: str | None) -> Product | None:
+        if code is None:
+            return None
+        product = Product.objects.filter(code=code).first()
+        if product is None:
+            raise serializers.ValidationError(f"No product with code {code!r}.")
+        return product
+
+    def validate_barcode(self, barcode: str) -> str:
+        if barcode == "":
+            return barcode
+        problem = gtin_problem(barcode)
+        if problem:
+            raise serializers.ValidationError(problem)
+        holder = (
+            Sku.objects.filter(barcode=barcode)
+            .exclude(code=self.context["code"])
+            .first()
+        )
+        if holder is not None:
+            raise serializers.ValidationError(
+                f"Barcode already used by SKU {holder.code}."
+            )
+        return barcode
+
+    def validate_attributes(self, attributes: dict[str, Any]) -> dict[str, Any]:
+        if len(attributes) > MAX_ATTRIBUTES:
+            raise serializers.ValidationError(f"At most {MAX_ATTRIBUTES} attributes.")
+        for key, value in attributes.items():
+            if not 1 <= len(key) <= 64:
+                raise serializers.ValidationError(
+                    "Attribute names have 1-64 characters."
+                )
+            if isinstance(value, str):
+                if len(value) > 200:
+                    raise serializers.ValidationError(f"{key}: at most 200 characters.")
+            elif isinstance(value, float):
+                if not math.isfinite(value):
+                    raise serializers.ValidationError(
+                        f"{key}: must be a finite number."
+                    )
+            elif not isinstance(value, bool | int):
+                raise serializers.ValidationError(
+                    f"{key}: a value is a string, a number or true/false."
+                )
+        return attributes
+
+
+class SkuSerializer(serializers.ModelSerializer):
+    product = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, allow_null=True
+    )
+
+    class Meta:
+        model = Sku
+        fields = [
+            "code",
+            "name",
+            "product",
+            "barcode",
+            "attributes",
+            "is_active",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class ChannelInputSerializer(StrictInputSerializer):
+    name = StrictCharField(max_length=200)
+    kind = serializers.ChoiceField(choices=Channel.Kind.choices, required=False)
+    safety_buffer = StrictIntegerField(
+        required=False, min_value=0, max_value=MAX_SAFETY_BUFFER
+    )
+    reservation_ttl_seconds = StrictIntegerField(
+        required=False,
+        min_value=MIN_RESERVATION_TTL_SECONDS,
+        max_value=MAX_RESERVATION_TTL_SECONDS,
+    )
+    is_active = StrictBooleanField(required=False)
+
+
+class ChannelSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Channel
+        fields = [
+            "code",
+            "name",
+            "kind",
+            "safety_buffer",
+            "reservation_ttl_seconds",
+            "is_active",
+            "created_at",
+            "updated_at",
+        ]

@@ -1,0 +1,63 @@
+"""Writes to the catalogue. Each function is one transaction and returns what it wrote,
+with whether it was created. Keywords left out keep their current value."""
+
+from typing import Any
+
+from config.records import UNSET, upsert_by_code
+
+from .models import Channel, Product, Sku
+
+
+def product_upsert(
+    *,
+    code: str,
+    name: str,
+    brand: str = UNSET,
+    description: str = UNSET,
+    is_active: bool = UNSET,
+) -> tuple[Product, bool]:
+    fields = {
+        "name": name,
+        "brand": brand,
+        "description": description,
+        "is_active": is_active,
+    }
+    return upsert_by_code(Product, code=code, fields=fields)
+
+
+def sku_upsert(
+    *,
+    code: str,
+    name: str,
+    product: Product | None = UNSET,
+    barcode: str = UNSET,
+    attributes: dict[str, Any] = UNSET,
+    is_active: bool = UNSET,
+) -> tuple[Sku, bool]:
+    fields = {
+        "name": name,
+        "product": product,
+        "barcode": barcode,
+        "attributes": attributes,
+        "is_active": is_active,
+    }
+    return upsert_by_code(Sku, code=code, fields=fields)
+
+
+def channel_upsert(
+    *,
+    code: str,
+    name: str,
+    kind: str = UNSET,
+    safety_buffer: int = UNSET,
+    reservation_ttl_seconds: int = UNSET,
+    is_active: bool = UNSET,
+) -> tuple[Channel, bool]:
+    fields = {
+        "name": name,
+        "kind": kind,
+        "safety_buffer": safety_buffer,
+        "reservation_ttl_seconds": reservation_ttl_seconds,
+        "is_active": is_active,
+    }
+    return upsert_by_code(Channel, code=code, fields=fields)

@@ -1,0 +1,26 @@
+"""Who may act for which channel. Kept free of app imports so every app's API can use it.
+
+An API token bound to a channel carries ``bound_channel_code``; a token with no binding,
+and a staff member signed in to the back-office, may act for any channel.
+"""
+
+from rest_framework.request import Request
+
+from .errors import PermissionRefused
+
+
+class ChannelNotPermitted(PermissionRefused):
+    code = "channel_not_permitted"
+
+
+def bound_channel_code(request: Request) -> str | None:
+    return getattr(request.auth, "bound_channel_code", None)
+
+
+def ensure_may_act_for_channel(request: Request, channel_code: str) -> None:
+    bound = bound_channel_code(request)
+    if bound is not None and bound != channel_code:
+        raise ChannelNotPermitted(
+            f"This token acts only for channel {bound!r}, not {channel_code!r}.",
+            channel=bound,
+        )

@@ -1,0 +1,37 @@
+"""Create-or-update by business code, shared by the master-data services of every app."""
+
+from typing import Any, TypeVar
+
+from django.db import models, transaction
+
+M = TypeVar("M", bound=models.Model)
+
+
+class _Unset:
+    """Marks a keyword the caller left out: the field keeps its value (or default)."""
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset()
+
+
+def upsert_by_code(
+    model: type[M], *, code: str, fields: dict[str, Any]
+) -> tuple[M, bool]:
+    """Create the row with ``code`` or update the supplied fields; fields left UNSET keep
+    their value (or take the model's default on create). The row is locked while it is
+    updated so two integrations writing the same code do not interleave; two creating
+    it at once meet the unique index, and the loser gets a conflict to retry."""
+    supplied = {name: value for name, value in fields.items() if value is not UNSET}
+    with transaction.atomic():
+        instance = model.objects.select_for_update().filter(code=code).first()
+        if instance is None:
+            instance = model(code=code, **supplied)
+            instance.save(force_insert=True)
+            return instance, True
+        for name, value in supplied.items():
+            setattr(instance, name, value)
+        instance.save()
+        return instance, False

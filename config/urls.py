@@ -1,0 +1,36 @@
+"""URL map: the back-office pages, the admin, and the versioned REST API."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from catalog.apis import ChannelViewSet, ProductViewSet, SkuViewSet
+from inventory.apis import LocationViewSet
+
+from .views import health, home
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("products", ProductViewSet, basename="product")
+router.register("skus", SkuViewSet, basename="sku")
+router.register("channels", ChannelViewSet, basename="channel")
+router.register("locations", LocationViewSet, basename="location")
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("healthz", health, name="health"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(router.urls)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path(
+        "api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"
+    ),
+    path("api-auth/", include("rest_framework.urls")),
+]
+
+admin.site.site_header = "One stock back-office"
+admin.site.site_title = "One stock"

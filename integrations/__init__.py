@@ -1,0 +1,1 @@
+"""Integrations: the API tokens that POS, web shop, WMS and marketplaces authenticate with."""

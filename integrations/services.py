@@ -1,0 +1,66 @@
+"""Issuing and revoking API tokens."""
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from catalog.models import Channel
+from config.errors import Conflict, NotFound
+
+from .models import ApiToken
+
+TOKEN_PREFIX_LENGTH = 8
+# Writing last_used_at on every call would turn each read into a write.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+class TokenNameTaken(Conflict):
+    code = "token_name_taken"
+
+
+def token_digest(raw_token: str) -> str:
+    # The tokens carry 256 random bits, so a plain (unsalted) digest is safe to store.
+    return hashlib.sha256(raw_token.encode()).hexdigest()
+
+
+def api_token_create(
+    *, name: str, channel_code: str | None = None
+) -> tuple[ApiToken, str]:
+    """Issue a token; the raw token is returned once and never stored."""
+    channel = None
+    if channel_code is not None:
+        channel = Channel.objects.filter(code=channel_code).first()
+        if channel is None:
+            raise NotFound(f"No channel with code {channel_code!r}.")
+    raw = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        if ApiToken.objects.filter(name=name).exists():
+            raise TokenNameTaken(f"A token named {name!r} already exists.")
+        token = ApiToken.objects.create(
+            name=name,
+            channel=channel,
+            prefix=raw[:TOKEN_PREFIX_LENGTH],
+            digest=token_digest(raw),
+        )
+    return token, raw
+
+
+def api_token_revoke(*, name: str) -> ApiToken:
+    with transaction.atomic():
+        token = ApiToken.objects.select_for_update().filter(name=name).first()
+        if token is None:
+            raise NotFound(f"No token named {name!r}.")
+        if token.revoked_at is None:
+            token.revoked_at = timezone.now()
+            token.save(update_fields=["revoked_at"])
+    return token
+
+
+def api_token_touch(*, token: ApiToken) -> None:
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now

@@ -1,0 +1,40 @@
+"""Writes to inventory. This module is the only one that will ever change stock."""
+
+from decimal import Decimal
+
+from config.records import UNSET, upsert_by_code
+
+from .models import Location
+
+
+def location_upsert(
+    *,
+    code: str,
+    name: str,
+    kind: str = UNSET,
+    address: str = UNSET,
+    city: str = UNSET,
+    postal_code: str = UNSET,
+    country: str = UNSET,
+    latitude: Decimal | None = UNSET,
+    longitude: Decimal | None = UNSET,
+    time_zone: str = UNSET,
+    pickup_enabled: bool = UNSET,
+    ship_from_store_enabled: bool = UNSET,
+    is_active: bool = UNSET,
+) -> tuple[Location, bool]:
+    fields = {
+        "name": name,
+        "kind": kind,
+        "address": address,
+        "city": city,
+        "postal_code": postal_code,
+        "country": country,
+        "latitude": latitude,
+        "longitude": longitude,
+        "time_zone": time_zone,
+        "pickup_enabled": pickup_enabled,
+        "ship_from_store_enabled": ship_from_store_enabled,
+        "is_active": is_active,
+    }
+    return upsert_by_code(Location, code=code, fields=fields)

@@ -1,0 +1,1 @@
+"""Orders: web, app and marketplace orders as claims on real units (to come)."""

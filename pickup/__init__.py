@@ -1,0 +1,1 @@
+"""Store pickup: the click-and-collect queue staff work (to come)."""

@@ -1,0 +1,1 @@
+"""Reconciliation: checks of every stored projection against its source (to come)."""

@@ -1,0 +1,1 @@
+"""Returns across channels, inspected before restock (to come)."""
