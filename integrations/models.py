@@ -7,7 +7,7 @@ from catalog.models import Channel
 
 
 class ApiToken(models.Model):
-    name = models.CharField(max_length=100, unique=True, help_text="Which integration.")
+    name = models.CharField(max_length=100, help_text="Which integration.")
     channel = models.ForeignKey(
         Channel,
         on_delete=models.PROTECT,
@@ -25,6 +25,14 @@ class ApiToken(models.Model):
     class Meta:
         ordering = ["name"]
         verbose_name = "API token"
+        constraints = [
+            # A name identifies one live integration; revoked tokens keep theirs as history.
+            models.UniqueConstraint(
+                fields=["name"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="api_token_live_name_unique",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"

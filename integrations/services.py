@@ -37,8 +37,10 @@ def api_token_create(
             raise NotFound(f"No channel with code {channel_code!r}.")
     raw = secrets.token_urlsafe(32)
     with transaction.atomic():
-        if ApiToken.objects.filter(name=name).exists():
-            raise TokenNameTaken(f"A token named {name!r} already exists.")
+        if ApiToken.objects.filter(name=name, revoked_at__isnull=True).exists():
+            raise TokenNameTaken(
+                f"A live token named {name!r} exists; revoke it first (revoke_api_token)."
+            )
         token = ApiToken.objects.create(
             name=name,
             channel=channel,
@@ -50,13 +52,26 @@ def api_token_create(
 
 def api_token_revoke(*, name: str) -> ApiToken:
     with transaction.atomic():
-        token = ApiToken.objects.select_for_update().filter(name=name).first()
+        token = (
+            ApiToken.objects.select_for_update()
+            .filter(name=name, revoked_at__isnull=True)
+            .first()
+        )
         if token is None:
-            raise NotFound(f"No token named {name!r}.")
-        if token.revoked_at is None:
-            token.revoked_at = timezone.now()
-            token.save(update_fields=["revoked_at"])
+            raise NotFound(f"No live token named {name!r}.")
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
     return token
+
+
+def api_token_reissue(
+    *, name: str, channel_code: str | None = None
+) -> tuple[ApiToken, str]:
+    """Revoke the live token of this name, if any, and issue a new one in its place."""
+    with transaction.atomic():
+        if ApiToken.objects.filter(name=name, revoked_at__isnull=True).exists():
+            api_token_revoke(name=name)
+        return api_token_create(name=name, channel_code=channel_code)
 
 
 def api_token_touch(*, token: ApiToken) -> None:

@@ -1,0 +1,50 @@
+"""``manage.py seed_demo``: the demo network, a staff superuser and a fresh API token."""
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from demo.network import demo_network_build
+from integrations.services import api_token_reissue
+
+DEMO_USERNAME = "admin"
+DEMO_PASSWORD = "onestock-demo"
+DEMO_TOKEN_NAME = "demo-integration"
+
+
+class Command(BaseCommand):
+    help = "Build the demo retail network; safe to run again (it updates, never duplicates)."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--url", default="http://127.0.0.1:8000/", help="Where it serves."
+        )
+
+    def handle(self, *args, url: str, **options):
+        with transaction.atomic():
+            network = demo_network_build()
+            self._ensure_staff_superuser()
+            # Only a digest of a token is stored, so each run issues a new one to print.
+            _, raw_token = api_token_reissue(name=DEMO_TOKEN_NAME)
+        api = url.rstrip("/") + "/api/v1/skus/"
+        self.stdout.write(
+            f"Demo network: {network.locations} locations, {network.channels} channels, "
+            f"{network.products} products, {network.skus} SKUs.\n"
+            f"\n"
+            f"  URL:        {url}\n"
+            f"  Login:      {DEMO_USERNAME} / {DEMO_PASSWORD}\n"
+            f"  API docs:   {url.rstrip('/')}/api/docs/\n"
+            f"  API token:  {raw_token}\n"
+            f"  Try:        curl -H 'Authorization: Token {raw_token}' {api}\n"
+        )
+
+    def _ensure_staff_superuser(self) -> None:
+        user_model = get_user_model()
+        user = user_model.objects.filter(username=DEMO_USERNAME).first()
+        if user is None:
+            user = user_model(username=DEMO_USERNAME, email="admin@example.com")
+        user.is_staff = True
+        user.is_superuser = True
+        user.is_active = True
+        user.set_password(DEMO_PASSWORD)
+        user.save()
