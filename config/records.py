@@ -2,7 +2,7 @@
 
 from typing import Any, TypeVar
 
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 
 M = TypeVar("M", bound=models.Model)
 
@@ -22,15 +22,24 @@ def upsert_by_code(
 ) -> tuple[M, bool]:
     """Create the row with ``code`` or update the supplied fields; fields left UNSET keep
     their value (or take the model's default on create). The row is locked while it is
-    updated so two integrations writing the same code do not interleave; two creating
-    it at once meet the unique index, and the loser gets a conflict to retry."""
+    updated so two integrations writing the same code do not interleave; when two create
+    it at once, the unique index stops the second insert and that writer updates the row
+    the first one made."""
     supplied = {name: value for name, value in fields.items() if value is not UNSET}
     with transaction.atomic():
         instance = model.objects.select_for_update().filter(code=code).first()
         if instance is None:
-            instance = model(code=code, **supplied)
-            instance.save(force_insert=True)
-            return instance, True
+            try:
+                with transaction.atomic():
+                    instance = model(code=code, **supplied)
+                    instance.save(force_insert=True)
+                return instance, True
+            except IntegrityError:
+                # Another writer created it since we looked: update theirs instead. If the
+                # clash was on another unique value, there is still nothing here to update.
+                instance = model.objects.select_for_update().filter(code=code).first()
+                if instance is None:
+                    raise
         for name, value in supplied.items():
             setattr(instance, name, value)
         instance.save()

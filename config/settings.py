@@ -10,6 +10,8 @@ Environment:
     DJANGO_SECURE_COOKIES   send session and CSRF cookies over HTTPS only (default: not debug).
     DJANGO_HSTS_SECONDS     Strict-Transport-Security max-age, when TLS ends here (default 0:
                             the proxy in front owns HTTPS).
+    DJANGO_STATIC_MANIFEST  serve collectstatic's hashed files (default: on unless debug or
+                            tests; then run `manage.py collectstatic` before serving).
     CELERY_BROKER_URL       default redis://127.0.0.1:6379/0.
     CELERY_TASK_ALWAYS_EAGER  run tasks in-process (default off).
 """
@@ -139,17 +141,18 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# In production, hashed and compressed names from `collectstatic` (long cache lifetimes);
+# the demo and the tests serve the apps' static folders directly, with no collect step.
+STATIC_MANIFEST = env_bool("DJANGO_STATIC_MANIFEST", not (DEBUG or RUNNING_TESTS))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if STATIC_MANIFEST
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
-# Serve straight from the apps' static folders too, so a page works before
-# collectstatic has run (the demo and the browser tests); unhashed names are
-# the fallback when no manifest exists yet.
-WHITENOISE_USE_FINDERS = True
-WHITENOISE_MANIFEST_STRICT = False
+WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
 # Before the first collectstatic there is no STATIC_ROOT; the finders serve instead.
 warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
 
@@ -195,6 +198,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ChannelKindEnum": "catalog.models.Channel.Kind",
+        "LocationKindEnum": "inventory.models.Location.Kind",
+    },
 }
 
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")

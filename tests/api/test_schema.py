@@ -1,0 +1,43 @@
+"""The OpenAPI schema and its docs page are public, complete and self-contained."""
+
+import re
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+RESOURCES = ["products", "skus", "channels", "locations"]
+
+
+def test_the_schema_lists_every_endpoint_without_a_token(anonymous):
+    response = anonymous.get("/api/schema/", HTTP_ACCEPT="application/json")
+    assert response.status_code == 200
+    schema = response.json()
+    assert schema["openapi"].startswith("3.")
+    for resource in RESOURCES:
+        listing = schema["paths"][f"/api/v1/{resource}/"]
+        detail = schema["paths"][f"/api/v1/{resource}/{{code}}/"]
+        assert "get" in listing
+        assert {"get", "put"} <= set(detail)
+        assert {"200", "201", "400"} <= set(detail["put"]["responses"])
+    assert "tokenAuth" in schema["components"]["securitySchemes"]
+
+
+def test_the_schema_names_the_required_and_optional_fields(anonymous):
+    schema = anonymous.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    sku_input = schema["components"]["schemas"]["SkuInputRequest"]
+    assert sku_input["required"] == ["name"]
+    assert {"product", "barcode", "attributes", "is_active"} <= set(
+        sku_input["properties"]
+    )
+
+
+def test_the_api_docs_load_nothing_from_the_internet(anonymous, client):
+    page = anonymous.get("/api/docs/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert assets, "the docs page should reference its own scripts"
+    assert all(asset.startswith("/static/") for asset in assets), assets
+    for asset in assets:
+        assert client.get(asset).status_code == 200, asset

@@ -1,0 +1,68 @@
+"""The demo network can be built, and built again, and its printed token works."""
+
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from catalog.gtin import gtin_problem
+from catalog.models import Channel, Sku
+from integrations.models import ApiToken
+from inventory.models import Location
+from tests.conftest import client_for
+
+pytestmark = pytest.mark.django_db
+
+
+def seed() -> str:
+    out = StringIO()
+    call_command("seed_demo", "--url", "http://127.0.0.1:8000/", stdout=out)
+    return out.getvalue()
+
+
+def printed_token(output: str) -> str:
+    line = next(line for line in output.splitlines() if "API token:" in line)
+    return line.split()[-1]
+
+
+def test_the_demo_network_is_a_small_retailer():
+    output = seed()
+    assert Location.objects.filter(kind="store").count() >= 3
+    assert (
+        Location.objects.filter(kind="warehouse", latitude__isnull=False).count() >= 1
+    )
+    assert not Location.objects.filter(latitude__isnull=True).exists()
+    assert Sku.objects.count() >= 50
+    assert Sku.objects.values("product").distinct().count() >= 3
+    assert set(Channel.objects.values_list("code", flat=True)) >= {
+        "pos",
+        "web",
+        "app",
+        "marketplace",
+    }
+    assert all(
+        gtin_problem(barcode) is None
+        for barcode in Sku.objects.values_list("barcode", flat=True)
+    )
+    assert "http://127.0.0.1:8000/" in output
+    assert "admin / onestock-demo" in output
+
+
+def test_running_the_demo_twice_updates_and_prints_a_working_token():
+    first = printed_token(seed())
+    counts = (Location.objects.count(), Sku.objects.count(), Channel.objects.count())
+    second = printed_token(seed())
+
+    assert (
+        Location.objects.count(),
+        Sku.objects.count(),
+        Channel.objects.count(),
+    ) == counts
+    assert client_for(second).get("/api/v1/skus/").json()["count"] == counts[1]
+    assert client_for(first).get("/api/v1/skus/").status_code == 401
+    assert ApiToken.objects.filter(revoked_at__isnull=True).count() == 1
+    admin = get_user_model().objects.get(username="admin")
+    assert (
+        admin.is_staff and admin.is_superuser and admin.check_password("onestock-demo")
+    )

@@ -1,0 +1,123 @@
+"""Integrations authenticate with their own tokens; nobody else gets in."""
+
+import hashlib
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+from rest_framework.test import APIClient
+
+from catalog.models import Channel
+from integrations.models import ApiToken
+from tests.conftest import client_for
+from tests.factories import ApiTokenFactory, ChannelFactory, SkuFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_an_anonymous_caller_is_refused(anonymous):
+    response = anonymous.get("/api/v1/skus/")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+    assert (
+        anonymous.put("/api/v1/skus/X/", {"name": "x"}, format="json").status_code
+        == 401
+    )
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Token not-a-real-token",
+        "Token ",
+        "Token two parts",
+        "Bearer abc",
+        "Token \u00e9t\u00e9",
+    ],
+)
+def test_a_bogus_token_is_refused(anonymous, header, api_token):
+    SkuFactory(code="TEE-S")
+    anonymous.credentials(HTTP_AUTHORIZATION=header)
+    assert anonymous.get("/api/v1/skus/").status_code == 401
+
+
+def test_a_revoked_token_stops_working_at_once(api_token):
+    token, raw = api_token
+    client = client_for(raw)
+    assert client.get("/api/v1/skus/").status_code == 200
+    call_command("revoke_api_token", token.name, stdout=StringIO())
+    assert client.get("/api/v1/skus/").status_code == 401
+
+
+def test_the_token_command_prints_the_token_alone_on_its_last_line():
+    ChannelFactory(code="pos", kind="store_pos")
+    out = StringIO()
+    call_command("create_api_token", "till-integration", "--channel", "pos", stdout=out)
+    raw = out.getvalue().strip().splitlines()[-1]
+
+    token = ApiToken.objects.get(name="till-integration")
+    assert token.channel.code == "pos"
+    assert raw not in (token.digest, token.prefix)
+    assert token.digest == hashlib.sha256(raw.encode()).hexdigest()
+    assert client_for(raw).get("/api/v1/channels/").status_code == 200
+    token.refresh_from_db()
+    assert token.last_used_at is not None
+
+
+def test_the_token_command_refuses_an_unknown_channel_and_a_live_name(api_token):
+    with pytest.raises(CommandError, match="No channel"):
+        call_command("create_api_token", "x", "--channel", "nowhere", stdout=StringIO())
+    with pytest.raises(CommandError, match="exists"):
+        call_command("create_api_token", api_token[0].name, stdout=StringIO())
+    assert ApiToken.objects.count() == 1
+
+
+def test_a_channel_bound_token_may_act_only_as_its_channel(db):
+    ChannelFactory(code="pos", name="Tills", kind="store_pos")
+    ChannelFactory(code="web", name="Web", kind="web")
+    _, raw = ApiTokenFactory.issue(name="till", channel_code="pos")
+    till = client_for(raw)
+
+    own = till.put("/api/v1/channels/pos/", {"name": "Store tills"}, format="json")
+    assert own.status_code == 200
+
+    other = till.put("/api/v1/channels/web/", {"name": "Hijacked"}, format="json")
+    assert other.status_code == 403
+    assert other.json()["code"] == "channel_not_permitted"
+    assert Channel.objects.get(code="web").name == "Web"
+
+    assert (
+        till.put("/api/v1/channels/new/", {"name": "New"}, format="json").status_code
+        == 403
+    )
+    assert not Channel.objects.filter(code="new").exists()
+    assert till.get("/api/v1/channels/").status_code == 200
+
+
+def test_an_unbound_token_may_act_for_any_channel(api):
+    ChannelFactory(code="web", kind="web")
+    assert (
+        api.put("/api/v1/channels/web/", {"name": "Web"}, format="json").status_code
+        == 200
+    )
+    assert (
+        api.put("/api/v1/channels/app/", {"name": "App"}, format="json").status_code
+        == 201
+    )
+
+
+def test_staff_use_the_api_with_their_login_but_other_users_do_not(db):
+    user_model = get_user_model()
+    manager = user_model.objects.create_user(
+        "manager", password="pw-123456!", is_staff=True
+    )
+    shopper = user_model.objects.create_user("shopper", password="pw-123456!")
+
+    staff = APIClient()
+    staff.force_login(manager)
+    assert staff.get("/api/v1/skus/").status_code == 200
+
+    customer = APIClient()
+    customer.force_login(shopper)
+    assert customer.get("/api/v1/skus/").status_code == 403
