@@ -25,6 +25,11 @@ from .models import (
 MAX_ATTRIBUTES = 50
 
 
+def _storable_text(text: str) -> bool:
+    """PostgreSQL refuses NUL in text and JSON, and lone surrogates cannot be encoded."""
+    return "\x00" not in text and not any("\ud800" <= char <= "\udfff" for char in text)
+
+
 class ProductInputSerializer(StrictInputSerializer):
     name = StrictCharField(max_length=200)
     brand = StrictCharField(max_length=100, required=False, allow_blank=True)
@@ -94,13 +99,17 @@ class SkuInputSerializer(StrictInputSerializer):
         if len(attributes) > MAX_ATTRIBUTES:
             raise serializers.ValidationError(f"At most {MAX_ATTRIBUTES} attributes.")
         for key, value in attributes.items():
-            if not 1 <= len(key) <= 64:
+            if not 1 <= len(key) <= 64 or not _storable_text(key):
                 raise serializers.ValidationError(
-                    "Attribute names have 1-64 characters."
+                    "Attribute names have 1-64 characters, with no control characters."
                 )
             if isinstance(value, str):
                 if len(value) > 200:
                     raise serializers.ValidationError(f"{key}: at most 200 characters.")
+                if not _storable_text(value):
+                    raise serializers.ValidationError(
+                        f"{key}: contains a forbidden character."
+                    )
             elif isinstance(value, float):
                 if not math.isfinite(value):
                     raise serializers.ValidationError(

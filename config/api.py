@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.validators import RegexValidator
 from django.db import IntegrityError
+from django.http import Http404
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -143,6 +144,14 @@ class UpsertByCodeViewSet(
     lookup_value_regex = "[^/]+"
     input_serializer_class: type[serializers.Serializer]
     upsert_service: Callable[..., tuple[Any, bool]]
+
+    def get_object(self) -> Any:
+        try:
+            validate_code(self.kwargs[self.lookup_field])
+        except serializers.ValidationError as error:
+            # No record can carry such a code; the database need not be asked.
+            raise Http404 from error
+        return super().get_object()
 
     def check_may_write(self, request: Request, code: str) -> None:
         """Hook for per-resource write permissions (a channel-bound token, say)."""

@@ -144,3 +144,68 @@ def test_a_body_that_is_not_json_is_refused_with_415(api):
     response = api.put("/api/v1/skus/TEE-S/", "name=Tee", content_type="text/plain")
     assert response.status_code == 415
     assert not Sku.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "url, raw",
+    [
+        pytest.param("/api/v1/skus/A/", '{"name": "a\\u0000b"}', id="nul-in-name"),
+        pytest.param("/api/v1/skus/A/", '{"name": "\\ud800"}', id="lone-surrogate"),
+        pytest.param(
+            "/api/v1/skus/A/",
+            '{"name": "x", "attributes": {"k": "a\\u0000b"}}',
+            id="nul-in-attribute",
+        ),
+        pytest.param(
+            "/api/v1/skus/A/",
+            '{"name": "x", "attributes": {"k\\u0000": "v"}}',
+            id="nul-in-attribute-name",
+        ),
+        pytest.param(
+            "/api/v1/skus/A/",
+            '{"name": "x", "attributes": {"k": "\\udfff"}}',
+            id="surrogate-in-attribute",
+        ),
+        pytest.param("/api/v1/skus/A/", "[" * 100_000, id="nested-too-deep"),
+        pytest.param(
+            "/api/v1/skus/A/", '{"name": "' + "x" * 3_000_000 + '"}', id="huge-body"
+        ),
+        pytest.param(
+            "/api/v1/locations/A/",
+            '{"name": "x", "latitude": 1e999, "longitude": 1}',
+            id="infinite-latitude",
+        ),
+        pytest.param(
+            "/api/v1/channels/A/",
+            '{"name": "x", "safety_buffer": 1e999}',
+            id="infinite-buffer",
+        ),
+    ],
+)
+def test_characters_and_sizes_the_database_cannot_store_are_refused(api, url, raw):
+    response = api.put(url, raw, content_type="application/json")
+    assert response.status_code == 400, response.content[:200]
+    assert not Sku.objects.exists()
+    assert not Location.objects.exists()
+    assert not Channel.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/skus/?search=%00",
+        "/api/v1/skus/?product=%00",
+        "/api/v1/skus/?barcode=%00",
+        "/api/v1/locations/?country=%00",
+        "/api/v1/skus/?updated_since=9999-99-99",
+        "/api/v1/skus/?page=99999999999999999999",
+        "/api/v1/skus/?page_size=99999999999999999999",
+    ],
+)
+def test_odd_queries_get_an_answer_not_a_crash(api, url):
+    assert api.get(url).status_code in (200, 400, 404)
+
+
+@pytest.mark.parametrize("code", ["%00", "bad%20code", "x" * 65])
+def test_reading_a_record_with_an_impossible_code_is_not_found(api, code):
+    assert api.get(f"/api/v1/skus/{code}/").status_code == 404

@@ -85,3 +85,10 @@ def test_the_login_page_and_health_check_are_served(client, db):
     assert client.get("/login/").status_code == 200
     assert client.get("/").status_code == 302
     assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_the_celery_app_reads_its_broker_from_the_settings(settings):
+    from config import celery_app
+
+    assert celery_app.conf.broker_url == settings.CELERY_BROKER_URL
+    assert celery_app.main == "onestock"
