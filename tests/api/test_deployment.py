@@ -40,18 +40,32 @@ def test_deploy_checks_are_clean_apart_from_what_the_proxy_owns():
     assert reported <= PROXY_OWNED, result.stderr
 
 
-def test_without_a_secret_key_and_debug_off_the_app_refuses_to_start():
+def run_with_debug_off_and_no_secret_key(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": ""}
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check"],
+    return subprocess.run(
+        [sys.executable, *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
         text=True,
         timeout=120,
     )
-    assert result.returncode != 0
-    assert "DJANGO_SECRET_KEY must be set" in result.stderr
+
+
+def test_without_a_secret_key_the_app_refuses_to_serve_but_tooling_still_runs():
+    serving = run_with_debug_off_and_no_secret_key("-c", "import config.wsgi")
+    assert serving.returncode != 0
+    assert "DJANGO_SECRET_KEY must be set" in serving.stderr
+
+    deploy_check = run_with_debug_off_and_no_secret_key(
+        "manage.py", "check", "--deploy"
+    )
+    assert "security.W009" in deploy_check.stderr
+
+    migrations = run_with_debug_off_and_no_secret_key(
+        "manage.py", "makemigrations", "--check", "--dry-run"
+    )
+    assert migrations.returncode == 0, migrations.stderr
 
 
 @pytest.mark.django_db
