@@ -1,13 +1,10 @@
 """Catalogue records: what is sold (Product, Sku) and where it is sold from (Channel)."""
 
-from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-CODE_VALIDATOR = RegexValidator(
-    r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
-    "1-64 characters: letters, digits, '.', '_' or '-', starting with a letter or digit.",
-)
+from config.records import CODE_VALIDATOR
 
 MAX_SAFETY_BUFFER = 100_000
 MIN_RESERVATION_TTL_SECONDS = 60

@@ -16,11 +16,10 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .errors import Conflict, DomainError, InvalidInput, NotFound, PermissionRefused
+from .records import CODE_HELP, CODE_PATTERN
 
 logger = logging.getLogger(__name__)
 
-CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
-CODE_HELP = "1-64 characters: letters, digits, '.', '_' or '-', starting with a letter or digit."
 
 # The one table from domain errors to HTTP statuses; the most specific class wins.
 DOMAIN_ERROR_STATUS: dict[type[DomainError], int] = {
@@ -108,7 +107,7 @@ class CodeField(StrictCharField):
         kwargs.setdefault("help_text", CODE_HELP)
         super().__init__(**kwargs)
         self.validators.append(
-            RegexValidator(CODE_PATTERN, message=f"Invalid code: {CODE_HELP}")
+            RegexValidator(CODE_PATTERN, f"Invalid code: {CODE_HELP}")
         )
 
 

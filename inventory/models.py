@@ -3,7 +3,7 @@
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from catalog.models import CODE_VALIDATOR
+from config.records import CODE_VALIDATOR
 
 
 class Location(models.Model):
