@@ -42,6 +42,13 @@ class Sku(models.Model):
         max_length=14, blank=True, help_text="GTIN-8, -12, -13 or -14; empty if none."
     )
     attributes = models.JSONField(default=dict, blank=True)
+    safety_buffer = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(MAX_SAFETY_BUFFER)],
+        help_text="If set, held back from every channel's available-to-promise for "
+        "this SKU instead of the channel's own buffer.",
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -68,6 +68,13 @@ class SkuInputSerializer(StrictInputSerializer):
     attributes = serializers.DictField(
         required=False, help_text="Flat object of size, colour and the like."
     )
+    safety_buffer = StrictIntegerField(
+        required=False,
+        allow_null=True,
+        min_value=0,
+        max_value=MAX_SAFETY_BUFFER,
+        help_text="Overrides every channel's safety buffer for this SKU; null: none.",
+    )
     is_active = StrictBooleanField(required=False)
 
     def validate_product(self, code: str | None) -> Product | None:
@@ -135,6 +142,7 @@ class SkuSerializer(serializers.ModelSerializer):
             "product",
             "barcode",
             "attributes",
+            "safety_buffer",
             "is_active",
             "created_at",
             "updated_at",

@@ -32,6 +32,7 @@ def sku_upsert(
     product: Product | None = UNSET,
     barcode: str = UNSET,
     attributes: dict[str, Any] = UNSET,
+    safety_buffer: int | None = UNSET,
     is_active: bool = UNSET,
 ) -> tuple[Sku, bool]:
     fields = {
@@ -39,6 +40,7 @@ def sku_upsert(
         "product": product,
         "barcode": barcode,
         "attributes": attributes,
+        "safety_buffer": safety_buffer,
         "is_active": is_active,
     }
     return upsert_by_code(Sku, code=code, fields=fields)

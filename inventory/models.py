@@ -1,4 +1,6 @@
-"""Locations: the stores, warehouses and distribution centres that hold stock."""
+"""Locations, and the stock they hold: the append-only ledger (StockMovement), its
+projection (StockBalance) and the conflicts raised when a physical fact contradicts
+what was promised (StockConflict)."""
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -45,6 +47,12 @@ class Location(models.Model):
         default=False, help_text="Online orders may be packed and shipped from here."
     )
     is_active = models.BooleanField(default=True)
+    pos_last_event_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Latest occurred-at among events from a store till (POS) here.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -53,3 +61,216 @@ class Location(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} · {self.name}"
+
+
+class StockBalance(models.Model):
+    """The projection of the ledger for one SKU at one location.
+
+    Only ``inventory.services`` writes it, in the same transaction as the ledger entry
+    that changes it; ``manage.py rebuild_balances`` recomputes it from the ledger.
+    ``available`` is derived (``on_hand - committed - reserved - damaged -
+    quality_control``) and never stored, so it cannot drift from its parts.
+    """
+
+    sku = models.ForeignKey("catalog.Sku", on_delete=models.PROTECT, related_name="+")
+    location = models.ForeignKey(
+        Location, on_delete=models.PROTECT, related_name="balances"
+    )
+    on_hand = models.BigIntegerField(default=0, help_text="Physically there.")
+    committed = models.BigIntegerField(
+        default=0, help_text="Promised to accepted orders."
+    )
+    reserved = models.BigIntegerField(default=0, help_text="Held for a checkout.")
+    damaged = models.BigIntegerField(default=0, help_text="There, but not sellable.")
+    quality_control = models.BigIntegerField(
+        default=0, help_text="Returns awaiting inspection."
+    )
+    in_transit = models.BigIntegerField(
+        default=0, help_text="Sent to this location, not yet received."
+    )
+    incoming = models.BigIntegerField(default=0, help_text="Expected receipts.")
+    last_count_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the latest applied count happened: on-hand deltas that "
+        "occurred at or before it are already in it.",
+    )
+    last_event_at = models.DateTimeField(
+        null=True, blank=True, help_text="Latest occurred-at among applied entries."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["sku_id", "location_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sku", "location"], name="stock_balance_sku_location_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku_id}@{self.location_id}"
+
+    @property
+    def available(self) -> int:
+        return (
+            self.on_hand
+            - self.committed
+            - self.reserved
+            - self.damaged
+            - self.quality_control
+        )
+
+
+class MovementType(models.TextChoices):
+    RECEIPT = "receipt", "Receipt"
+    RECEIPT_EXPECTED = "receipt_expected", "Receipt expected"
+    SALE = "sale", "Sale"
+    ADJUSTMENT = "adjustment", "Adjustment"
+    COUNT = "count", "Count"
+    DAMAGE = "damage", "Damage"
+    WRITE_OFF = "write_off", "Write-off"
+    RETURN_RECEIVED = "return_received", "Return received"
+    INSPECTION_PASS = "inspection_pass", "Inspection passed"
+    INSPECTION_FAIL = "inspection_fail", "Inspection failed"
+    TRANSFER_OUT = "transfer_out", "Transfer out"
+    TRANSFER_IN = "transfer_in", "Transfer in"
+    # Promises: written by reservations and orders through inventory.services, never
+    # sent by an integration as a movement.
+    RESERVE = "reserve", "Reserve"
+    RESERVATION_RELEASE = "reservation_release", "Reservation released"
+    COMMIT = "commit", "Commit"
+    COMMITMENT_RELEASE = "commitment_release", "Commitment released"
+    FULFIL = "fulfil", "Fulfil"
+
+
+class StockMovement(models.Model):
+    """One entry of the append-only stock ledger: one event, as it was received.
+
+    The ``*_delta`` fields say exactly what the entry did to the balance of its SKU at
+    ``location`` (``other_location_in_transit_delta`` to the balance at
+    ``other_location``); the balances are the sum of them, which is what
+    ``rebuild_balances`` checks. ``quantity`` is what the source sent: for a count,
+    the absolute on-hand as of ``occurred_at``.
+    """
+
+    class Status(models.TextChoices):
+        APPLIED = "applied", "Applied"
+        SUPERSEDED = "superseded", "Superseded by a later count"
+        REJECTED = "rejected", "Rejected"
+
+    channel = models.ForeignKey(
+        "catalog.Channel",
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The source channel; references are unique per source.",
+    )
+    reference = models.CharField(max_length=100)
+    type = models.CharField(max_length=24, choices=MovementType.choices)
+    sku = models.ForeignKey("catalog.Sku", on_delete=models.PROTECT, related_name="+")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
+    other_location = models.ForeignKey(
+        Location,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        help_text="For transfers: where the units went to, or came from.",
+    )
+    quantity = models.BigIntegerField()
+    reason = models.CharField(max_length=200, blank=True)
+    occurred_at = models.DateTimeField(help_text="When it happened at the source.")
+    recorded_at = models.DateTimeField(help_text="When this ledger recorded it.")
+    status = models.CharField(max_length=12, choices=Status.choices)
+    status_reason = models.CharField(max_length=300, blank=True)
+    actor = models.CharField(
+        max_length=160, help_text="Who sent it: token:<name> or user:<username>."
+    )
+    payload_digest = models.CharField(
+        max_length=64,
+        editable=False,
+        help_text="SHA-256 of the normalised event, to tell a resend from a clash.",
+    )
+    on_hand_delta = models.BigIntegerField(default=0)
+    committed_delta = models.BigIntegerField(default=0)
+    reserved_delta = models.BigIntegerField(default=0)
+    damaged_delta = models.BigIntegerField(default=0)
+    quality_control_delta = models.BigIntegerField(default=0)
+    in_transit_delta = models.BigIntegerField(default=0)
+    incoming_delta = models.BigIntegerField(default=0)
+    other_location_in_transit_delta = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-recorded_at", "-id"]
+        verbose_name = "stock ledger entry"
+        verbose_name_plural = "stock ledger"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "reference"],
+                name="stock_movement_reference_unique_per_source",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["sku", "location", "occurred_at"],
+                name="stock_movement_timeline",
+            ),
+            models.Index(fields=["recorded_at"], name="stock_movement_recorded"),
+            models.Index(fields=["location", "recorded_at"], name="stock_movement_loc"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.quantity} · {self.reference}"
+
+
+class StockConflict(models.Model):
+    """A physical fact contradicted the records: availability went below zero.
+
+    Raised by ``inventory.services`` when an entry is recorded; the managers' exception
+    queue shows them. While one is open for a SKU at a location, its availability
+    reads ``under_review``.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        RESOLVED = "resolved", "Resolved"
+
+    # The allowed transitions, and nothing else.
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        Status.OPEN: frozenset({Status.RESOLVED}),
+        Status.RESOLVED: frozenset(),
+    }
+
+    sku = models.ForeignKey("catalog.Sku", on_delete=models.PROTECT, related_name="+")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
+    movement = models.ForeignKey(
+        StockMovement,
+        on_delete=models.PROTECT,
+        related_name="conflicts",
+        help_text="The entry that caused it.",
+    )
+    shortfall = models.BigIntegerField(help_text="Units below zero availability.")
+    promised = models.BigIntegerField(
+        help_text="Committed plus reserved units when it happened."
+    )
+    on_hand = models.BigIntegerField(help_text="On-hand right after the entry.")
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.OPEN
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.CharField(max_length=160, blank=True)
+    resolution_note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["sku", "location"],
+                condition=models.Q(status="open"),
+                name="stock_conflict_open",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"short {self.shortfall} · {self.sku_id}@{self.location_id}"

@@ -1,11 +1,15 @@
 """Every factory of the test suite, in one place."""
 
+from datetime import datetime
+
 import factory
+from django.utils import timezone
 
 from catalog.models import Channel, Product, Sku
 from integrations.models import ApiToken
 from integrations.services import api_token_create
-from inventory.models import Location
+from inventory.models import Location, StockBalance
+from inventory.services import MovementInput, MovementOutcome, movements_record
 
 
 class ProductFactory(factory.django.DjangoModelFactory):
@@ -54,3 +58,43 @@ class ApiTokenFactory:
     @staticmethod
     def issue(*, name: str, channel_code: str | None = None) -> tuple[ApiToken, str]:
         return api_token_create(name=name, channel_code=channel_code)
+
+
+class StockEvents:
+    """Posts stock events through the ledger service, as an integration would, with
+    sensible defaults: a fresh reference, now as occurred-at, the ERP channel."""
+
+    _counter = 0
+
+    @classmethod
+    def post(
+        cls,
+        type: str,
+        *,
+        sku: Sku,
+        location: Location,
+        quantity: int,
+        channel: Channel | None = None,
+        occurred_at: datetime | None = None,
+        reference: str | None = None,
+        reason: str = "",
+        other_location: Location | None = None,
+        actor: str = "token:test",
+    ) -> MovementOutcome:
+        cls._counter += 1
+        event = MovementInput(
+            reference=reference or f"EVT-{cls._counter:06d}",
+            type=type,
+            sku=sku,
+            location=location,
+            quantity=quantity,
+            occurred_at=occurred_at or timezone.now(),
+            channel=channel or ChannelFactory(code="erp", name="ERP", kind="web"),
+            reason=reason,
+            other_location=other_location,
+        )
+        return movements_record(movements=[event], actor=actor)[0]
+
+
+def balance_of(sku: Sku, location: Location) -> StockBalance:
+    return StockBalance.objects.get(sku=sku, location=location)

@@ -1,10 +1,10 @@
-"""Writes to inventory. This module is the only one that will ever change stock."""
+"""Writes to the register of locations."""
 
 from decimal import Decimal
 
 from config.records import UNSET, upsert_by_code
 
-from .models import Location
+from ..models import Location
 
 
 def location_upsert(

@@ -1,0 +1,93 @@
+"""What each movement type does to the quantity buckets, in one table.
+
+Read by the ledger service (to post an entry), by the API (which types an integration
+may send, and how their quantity is checked) and by the docs. Imports only models.
+"""
+
+from dataclasses import dataclass
+
+from .models import MovementType
+
+BUCKETS = (
+    "on_hand",
+    "committed",
+    "reserved",
+    "damaged",
+    "quality_control",
+    "in_transit",
+    "incoming",
+)
+MAX_MOVEMENT_QUANTITY = 1_000_000
+
+
+@dataclass(frozen=True)
+class MovementRule:
+    """How one type moves units: each bucket's sign times the quantity."""
+
+    effects: dict[str, int]
+    # Physical facts are always recorded; promises (reserve, commit) are refused when
+    # they would take availability below zero.
+    physical: bool = True
+    sent_by_integrations: bool = True
+    signed_quantity: bool = False
+    reason_required: bool = False
+    needs_other_location: bool = False
+    # The bucket a move takes units out of must hold them: passing an inspection of a
+    # return that was never received would make a phantom unit sellable.
+    drawn_from: str | None = None
+    # A transfer out puts the units in transit to the other location.
+    other_location_in_transit: int = 0
+
+
+RULES: dict[str, MovementRule] = {
+    MovementType.RECEIPT: MovementRule({"on_hand": +1}),
+    MovementType.RECEIPT_EXPECTED: MovementRule({"incoming": +1}),
+    MovementType.SALE: MovementRule({"on_hand": -1}),
+    MovementType.ADJUSTMENT: MovementRule(
+        {"on_hand": +1}, signed_quantity=True, reason_required=True
+    ),
+    # A count is an absolute on-hand; the ledger service works out its delta.
+    MovementType.COUNT: MovementRule({"on_hand": +1}),
+    MovementType.DAMAGE: MovementRule({"damaged": +1}),
+    MovementType.WRITE_OFF: MovementRule(
+        {"damaged": -1, "on_hand": -1}, drawn_from="damaged"
+    ),
+    MovementType.RETURN_RECEIVED: MovementRule({"on_hand": +1, "quality_control": +1}),
+    MovementType.INSPECTION_PASS: MovementRule(
+        {"quality_control": -1}, drawn_from="quality_control"
+    ),
+    MovementType.INSPECTION_FAIL: MovementRule(
+        {"quality_control": -1, "damaged": +1}, drawn_from="quality_control"
+    ),
+    MovementType.TRANSFER_OUT: MovementRule(
+        {"on_hand": -1}, needs_other_location=True, other_location_in_transit=+1
+    ),
+    MovementType.TRANSFER_IN: MovementRule(
+        {"on_hand": +1, "in_transit": -1}, needs_other_location=True
+    ),
+    MovementType.RESERVE: MovementRule(
+        {"reserved": +1}, physical=False, sent_by_integrations=False
+    ),
+    MovementType.RESERVATION_RELEASE: MovementRule(
+        {"reserved": -1},
+        physical=False,
+        sent_by_integrations=False,
+        drawn_from="reserved",
+    ),
+    MovementType.COMMIT: MovementRule(
+        {"committed": +1}, physical=False, sent_by_integrations=False
+    ),
+    MovementType.COMMITMENT_RELEASE: MovementRule(
+        {"committed": -1},
+        physical=False,
+        sent_by_integrations=False,
+        drawn_from="committed",
+    ),
+    MovementType.FULFIL: MovementRule(
+        {"committed": -1, "on_hand": -1},
+        sent_by_integrations=False,
+        drawn_from="committed",
+    ),
+}
+
+INTEGRATION_TYPES = [name for name, rule in RULES.items() if rule.sent_by_integrations]

@@ -1,0 +1,31 @@
+"""Writes to inventory. This package is the only code that changes stock: every other
+app, view, task and command asks it.
+
+- ``locations``: the register of stores, warehouses and distribution centres.
+- ``ledger``: posting movements to the append-only ledger and its balances.
+- ``conflicts``: contradictions between physical facts and promises.
+- ``rebuild``: recomputing balances from the ledger.
+"""
+
+from .conflicts import conflict_resolve
+from .ledger import (
+    MovementInput,
+    MovementOutcome,
+    Outcome,
+    movement_record,
+    movements_record,
+)
+from .locations import location_upsert
+from .rebuild import BalanceDifference, balances_rebuild
+
+__all__ = [
+    "BalanceDifference",
+    "MovementInput",
+    "MovementOutcome",
+    "Outcome",
+    "balances_rebuild",
+    "conflict_resolve",
+    "location_upsert",
+    "movement_record",
+    "movements_record",
+]

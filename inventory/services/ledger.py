@@ -1,0 +1,327 @@
+"""Posting stock movements to the ledger: the one place where stock changes.
+
+``movements_record`` takes a batch of events and, in one transaction:
+
+1. locks the balance of every (SKU, location) the batch touches, in one fixed order
+   (``inventory.locking``), creating missing balances;
+2. looks up the references already in the ledger, after the lock, so two deliveries
+   of the same event queue on the lock and the second one finds the first;
+3. posts each new event in input order against the locked balances in memory:
+   works out its deltas (the count rule, the late-delta rule, the bucket it draws
+   from), applies them, and notes a conflict if a physical fact drove availability
+   below zero;
+4. writes the entries, the conflicts and the changed balances with one statement each.
+
+The rule for late and out-of-order events (docs/ledger.md): a count states on-hand as
+of its ``occurred_at``. On-hand becomes the count plus the on-hand deltas that
+occurred after it, whenever they arrived. A delta that occurred at or before the
+latest applied count is recorded as ``superseded``: its on-hand part is dropped (the
+count already includes it); its other buckets still apply. A count that occurred at
+or before the latest applied count is superseded whole.
+"""
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q, Sum
+from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
+
+from catalog.models import Channel, Sku
+
+from ..errors import InsufficientStock, MovementRejected, ReferenceClash
+from ..locking import BalanceKey, balances_lock
+from ..models import Location, MovementType, StockBalance, StockConflict, StockMovement
+from ..movements import BUCKETS, RULES
+from .conflicts import conflict_for
+
+# A batch that loses a race on a reference (another request inserted it between our
+# lookup and our insert, for a different SKU or location) is retried; the retry finds
+# that entry and answers duplicate or clash.
+RACE_RETRIES = 3
+
+
+@dataclass(frozen=True)
+class MovementInput:
+    """One event as an integration (or another app) states it; already validated."""
+
+    reference: str
+    type: str
+    sku: Sku
+    location: Location
+    quantity: int
+    occurred_at: datetime
+    channel: Channel
+    reason: str = ""
+    other_location: Location | None = None
+
+    def digest(self) -> str:
+        """Fingerprint of everything but the key, so a resend can be told from a clash.
+        Times are compared in UTC: 10:00+01:00 and 09:00Z are the same event."""
+        normalised = [
+            self.type,
+            self.sku.code,
+            self.location.code,
+            self.quantity,
+            self.occurred_at.astimezone(UTC).isoformat(),
+            self.reason,
+            self.other_location.code if self.other_location else None,
+        ]
+        return hashlib.sha256(json.dumps(normalised).encode()).hexdigest()
+
+
+class Outcome:
+    CREATED = "created"
+    DUPLICATE = "duplicate"
+    REFERENCE_CLASH = "reference_clash"
+    REFUSED = "refused"
+
+
+@dataclass
+class MovementOutcome:
+    """What became of one event: the entry as stored (new or the earlier one), or why
+    it was refused without being stored."""
+
+    outcome: str
+    movement: StockMovement | None = None
+    refusal: str = ""
+
+
+@dataclass
+class _Posting:
+    """The batch being posted: locked balances and the entries made so far."""
+
+    balances: dict[BalanceKey, StockBalance]
+    recorded_at: datetime
+    actor: str
+    entries: list[StockMovement] = field(default_factory=list)
+    conflicts: list[StockConflict] = field(default_factory=list)
+    changed: set[BalanceKey] = field(default_factory=set)
+    pos_events: dict[int, datetime] = field(default_factory=dict)
+
+
+def movement_record(*, movement: MovementInput, actor: str) -> MovementOutcome:
+    """Record one event. Raises ReferenceClash, MovementRejected or InsufficientStock;
+    returns the outcome (created or duplicate) otherwise."""
+    (result,) = movements_record(movements=[movement], actor=actor)
+    if result.outcome == Outcome.REFERENCE_CLASH:
+        raise ReferenceClash(movement=result.movement)
+    if result.outcome == Outcome.REFUSED:
+        raise InsufficientStock(result.refusal)
+    if result.movement.status == StockMovement.Status.REJECTED:
+        raise MovementRejected(
+            result.movement.status_reason,
+            movement=result.movement,
+            duplicate=result.outcome == Outcome.DUPLICATE,
+        )
+    return result
+
+
+def movements_record(
+    *, movements: Sequence[MovementInput], actor: str
+) -> list[MovementOutcome]:
+    """Record a batch of events, each on its own terms; results in input order."""
+    for attempt in range(RACE_RETRIES):
+        try:
+            return _record_batch(movements, actor)
+        except IntegrityError:
+            if attempt == RACE_RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+@transaction.atomic
+def _record_batch(
+    movements: Sequence[MovementInput], actor: str
+) -> list[MovementOutcome]:
+    keys: set[BalanceKey] = set()
+    for event in movements:
+        keys.add((event.sku.pk, event.location.pk))
+        if RULES[event.type].other_location_in_transit:
+            keys.add((event.sku.pk, event.other_location.pk))
+    posting = _Posting(
+        balances=balances_lock(keys=keys),
+        recorded_at=timezone.now(),
+        actor=actor,
+    )
+    known = _entries_by_reference(movements)
+    results: list[MovementOutcome] = []
+    for event in movements:
+        earlier = known.get((event.channel.pk, event.reference))
+        if earlier is not None:
+            same = earlier.payload_digest == event.digest()
+            results.append(
+                MovementOutcome(
+                    Outcome.DUPLICATE if same else Outcome.REFERENCE_CLASH, earlier
+                )
+            )
+            continue
+        refusal = _promise_refusal(event, posting)
+        if refusal:
+            results.append(MovementOutcome(Outcome.REFUSED, refusal=refusal))
+            continue
+        entry = _post(event, posting)
+        known[(event.channel.pk, event.reference)] = entry
+        results.append(MovementOutcome(Outcome.CREATED, entry))
+    _write(posting)
+    return results
+
+
+def _entries_by_reference(
+    movements: Sequence[MovementInput],
+) -> dict[tuple[int, str], StockMovement]:
+    by_channel: dict[int, set[str]] = {}
+    for event in movements:
+        by_channel.setdefault(event.channel.pk, set()).add(event.reference)
+    condition = Q()
+    for channel_id, references in by_channel.items():
+        condition |= Q(channel_id=channel_id, reference__in=references)
+    if not by_channel:
+        return {}
+    found = StockMovement.objects.filter(condition).select_related(
+        "channel", "sku", "location", "other_location"
+    )
+    return {(entry.channel_id, entry.reference): entry for entry in found}
+
+
+def _promise_refusal(event: MovementInput, posting: _Posting) -> str:
+    """A reservation or commitment may never take availability below zero."""
+    rule = RULES[event.type]
+    promises = not rule.physical and any(sign > 0 for sign in rule.effects.values())
+    if not promises:
+        return ""
+    balance = posting.balances[(event.sku.pk, event.location.pk)]
+    if balance.available < event.quantity:
+        return (
+            f"Only {max(balance.available, 0)} of {event.sku.code} available at "
+            f"{event.location.code}; {event.quantity} asked for."
+        )
+    return ""
+
+
+def _post(event: MovementInput, posting: _Posting) -> StockMovement:
+    rule = RULES[event.type]
+    key = (event.sku.pk, event.location.pk)
+    balance = posting.balances[key]
+    entry = StockMovement(
+        channel=event.channel,
+        reference=event.reference,
+        type=event.type,
+        sku=event.sku,
+        location=event.location,
+        other_location=event.other_location,
+        quantity=event.quantity,
+        reason=event.reason,
+        occurred_at=event.occurred_at,
+        recorded_at=posting.recorded_at,
+        status=StockMovement.Status.APPLIED,
+        actor=posting.actor,
+        payload_digest=event.digest(),
+    )
+    deltas = {bucket: sign * event.quantity for bucket, sign in rule.effects.items()}
+    counted_at = balance.last_count_at
+    if event.type == MovementType.COUNT:
+        if counted_at is not None and event.occurred_at <= counted_at:
+            entry.status = StockMovement.Status.SUPERSEDED
+            entry.status_reason = (
+                f"A later count (of {counted_at.isoformat()}) was already applied."
+            )
+            deltas = {}
+        else:
+            on_hand = event.quantity + _on_hand_moved_since(
+                key, event.occurred_at, posting
+            )
+            deltas = {"on_hand": on_hand - balance.on_hand}
+            balance.last_count_at = event.occurred_at
+    elif "on_hand" in deltas and counted_at and event.occurred_at <= counted_at:
+        entry.status = StockMovement.Status.SUPERSEDED
+        entry.status_reason = (
+            f"Occurred at or before the count of {counted_at.isoformat()}, which "
+            "already includes it; on-hand unchanged."
+        )
+        del deltas["on_hand"]
+    if rule.drawn_from and getattr(balance, rule.drawn_from) < event.quantity:
+        entry.status = StockMovement.Status.REJECTED
+        entry.status_reason = (
+            f"Only {getattr(balance, rule.drawn_from)} unit(s) in "
+            f"{rule.drawn_from.replace('_', ' ')} here; nothing was moved."
+        )
+        deltas = {}
+    rejected = entry.status == StockMovement.Status.REJECTED
+    if event.type == MovementType.RECEIPT and not rejected:
+        # A receipt fulfils what was expected, as far as anything was.
+        deltas["incoming"] = -min(event.quantity, max(balance.incoming, 0))
+
+    available_before = balance.available
+    for bucket in BUCKETS:
+        delta = deltas.get(bucket, 0)
+        setattr(entry, f"{bucket}_delta", delta)
+        setattr(balance, bucket, getattr(balance, bucket) + delta)
+    if not rejected:
+        _note_event(balance, event.occurred_at)
+        posting.changed.add(key)
+        if rule.other_location_in_transit:
+            other_key = (event.sku.pk, event.other_location.pk)
+            other = posting.balances[other_key]
+            shift = rule.other_location_in_transit * event.quantity
+            entry.other_location_in_transit_delta = shift
+            other.in_transit += shift
+            _note_event(other, event.occurred_at)
+            posting.changed.add(other_key)
+        if event.channel.kind == Channel.Kind.STORE_POS:
+            seen = posting.pos_events.get(event.location.pk)
+            if seen is None or event.occurred_at > seen:
+                posting.pos_events[event.location.pk] = event.occurred_at
+    posting.entries.append(entry)
+    available_after = balance.available
+    if rule.physical and available_after < 0 and available_after < available_before:
+        posting.conflicts.append(conflict_for(entry=entry, balance=balance))
+    return entry
+
+
+def _note_event(balance: StockBalance, occurred_at: datetime) -> None:
+    if balance.last_event_at is None or occurred_at > balance.last_event_at:
+        balance.last_event_at = occurred_at
+
+
+def _on_hand_moved_since(
+    key: BalanceKey, occurred_at: datetime, posting: _Posting
+) -> int:
+    """On-hand deltas that occurred after a count, already in the ledger or earlier in
+    this batch: the count does not include them, so they stay on top of it."""
+    sku_id, location_id = key
+    stored = StockMovement.objects.filter(
+        sku_id=sku_id, location_id=location_id, occurred_at__gt=occurred_at
+    ).aggregate(total=Coalesce(Sum("on_hand_delta"), 0))["total"]
+    pending = sum(
+        entry.on_hand_delta
+        for entry in posting.entries
+        if (entry.sku.pk, entry.location.pk) == key and entry.occurred_at > occurred_at
+    )
+    return stored + pending
+
+
+def _write(posting: _Posting) -> None:
+    if posting.entries:
+        StockMovement.objects.bulk_create(posting.entries)
+    if posting.conflicts:
+        for conflict in posting.conflicts:
+            conflict.movement_id = conflict.movement.pk
+        StockConflict.objects.bulk_create(posting.conflicts)
+    if posting.changed:
+        changed = [posting.balances[key] for key in sorted(posting.changed)]
+        for balance in changed:
+            balance.updated_at = posting.recorded_at
+        StockBalance.objects.bulk_update(
+            changed, [*BUCKETS, "last_count_at", "last_event_at", "updated_at"]
+        )
+    for location_id, occurred_at in posting.pos_events.items():
+        Location.objects.filter(pk=location_id).update(
+            pos_last_event_at=Greatest(
+                Coalesce(F("pos_last_event_at"), occurred_at), occurred_at
+            )
+        )
