@@ -19,3 +19,11 @@ def channel_queryset() -> QuerySet[Channel]:
 
 def channel_get(*, code: str) -> Channel | None:
     return Channel.objects.filter(code=code).first()
+
+
+def skus_by_code(*, codes: set[str]) -> dict[str, Sku]:
+    return {sku.code: sku for sku in Sku.objects.filter(code__in=codes)}
+
+
+def channels_by_code(*, codes: set[str]) -> dict[str, Channel]:
+    return {channel.code: channel for channel in Channel.objects.filter(code__in=codes)}

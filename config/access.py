@@ -24,3 +24,11 @@ def ensure_may_act_for_channel(request: Request, channel_code: str) -> None:
             f"This token acts only for channel {bound!r}, not {channel_code!r}.",
             channel=bound,
         )
+
+
+def actor_of(request: Request) -> str:
+    """Who is acting, as audit records name them: ``token:<name>`` for an integration,
+    ``user:<username>`` for a signed-in member of staff."""
+    if request.auth is not None and hasattr(request.auth, "name"):
+        return f"token:{request.auth.name}"
+    return f"user:{request.user.get_username()}"

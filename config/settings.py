@@ -14,6 +14,10 @@ Environment:
                             tests; then run `manage.py collectstatic` before serving).
     CELERY_BROKER_URL       default redis://127.0.0.1:6379/0.
     CELERY_TASK_ALWAYS_EAGER  run tasks in-process (default off).
+    ONESTOCK_POS_DELAY_SECONDS  a store's availability reads "delayed" when its tills'
+                            latest event is older than this (default 900).
+    ONESTOCK_CLOCK_SKEW_SECONDS  how far in the future an event's occurred_at may be, for
+                            clocks that run fast (default 300).
 """
 
 import os
@@ -203,8 +207,17 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ChannelKindEnum": "catalog.models.Channel.Kind",
         "LocationKindEnum": "inventory.models.Location.Kind",
+        "MovementTypeEnum": "inventory.models.MovementType",
+        "MovementStatusEnum": "inventory.models.StockMovement.Status",
+        "SentMovementTypeEnum": "inventory.movements.INTEGRATION_TYPE_CHOICES",
+        "AvailabilityStatusEnum": "inventory.selectors.AvailabilityStatus",
     },
 }
+
+# Stock ledger.
+ONESTOCK_POS_DELAY_SECONDS = int(os.environ.get("ONESTOCK_POS_DELAY_SECONDS", "900"))
+ONESTOCK_CLOCK_SKEW_SECONDS = int(os.environ.get("ONESTOCK_CLOCK_SKEW_SECONDS", "300"))
+ONESTOCK_MAX_BATCH = 1000
 
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)

@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from catalog.apis import ChannelViewSet, ProductViewSet, SkuViewSet
-from inventory.apis import LocationViewSet
+from inventory.apis import AvailabilityView, LocationViewSet, MovementViewSet
 
 from .views import health, home
 
@@ -17,6 +17,7 @@ router.register("products", ProductViewSet, basename="product")
 router.register("skus", SkuViewSet, basename="sku")
 router.register("channels", ChannelViewSet, basename="channel")
 router.register("locations", LocationViewSet, basename="location")
+router.register("movements", MovementViewSet, basename="movement")
 
 urlpatterns = [
     path("", home, name="home"),
@@ -24,6 +25,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("api/v1/availability/", AvailabilityView.as_view(), name="availability"),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path(

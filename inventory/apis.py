@@ -1,12 +1,35 @@
-"""Locations API: created or updated by code with PUT."""
+"""Inventory API: locations (PUT by code), stock movements into the ledger, and
+availability read from the balances."""
 
+from typing import Any
+
+from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.generics import GenericAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
 
-from config.api import UpsertByCodeViewSet
+from catalog.selectors import channels_by_code, skus_by_code
+from config.access import actor_of, bound_channel_code, ensure_may_act_for_channel
+from config.api import CodeField, UpsertByCodeViewSet, status_for
 
 from . import selectors, services
-from .filters import LocationFilter
-from .serializers import LocationInputSerializer, LocationSerializer
+from .errors import InsufficientStock, MovementRejected, ReferenceClash
+from .filters import LocationFilter, MovementFilter
+from .models import StockMovement
+from .serializers import (
+    AvailabilitySerializer,
+    LocationInputSerializer,
+    LocationSerializer,
+    MovementBatchResponseSerializer,
+    MovementCodes,
+    MovementInputSerializer,
+    MovementSerializer,
+)
+from .services import MovementInput, MovementOutcome, Outcome
+
+MAX_CODES_PER_QUERY = 100
 
 
 @extend_schema_view(
@@ -33,3 +56,256 @@ class LocationViewSet(UpsertByCodeViewSet):
 
     def get_queryset(self):
         return selectors.location_queryset()
+
+
+# Single-event answers: the one table from an outcome to an HTTP status.
+SINGLE_EVENT_STATUS = {
+    Outcome.CREATED: status.HTTP_201_CREATED,
+    Outcome.DUPLICATE: status.HTTP_200_OK,
+}
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="The stock ledger: the audit trail of every movement",
+        description="Newest first (by when it was recorded), paginated.",
+    ),
+    retrieve=extend_schema(summary="One ledger entry"),
+)
+class MovementViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    serializer_class = MovementSerializer
+    filterset_class = MovementFilter
+    ordering_fields = ["recorded_at", "occurred_at"]
+
+    def get_queryset(self):
+        return selectors.movement_queryset()
+
+    @extend_schema(
+        summary="Record stock movements: one event, or a batch of up to 1,000",
+        description=(
+            "One object: 201 with the entry as stored (`status` `applied`, or "
+            "`superseded` for a delta older than the latest count); 200 with the "
+            "original entry when the same reference comes again with the same "
+            "payload; 409 `reference_clash` when the reference was used for a "
+            "different movement; 409 `movement_rejected` (the entry is stored as "
+            "`rejected`) when it would move units out of a bucket that does not hold "
+            "them. A JSON list: 200 with `results` in input order, each `created`, "
+            "`duplicate` or `rejected` with `errors`; each item stands on its own."
+        ),
+        request=MovementInputSerializer,
+        responses={
+            200: OpenApiResponse(
+                MovementBatchResponseSerializer,
+                description="A batch's results, or a resent event's entry.",
+            ),
+            201: MovementSerializer,
+            400: OpenApiResponse(description="Field errors; nothing was written."),
+            403: OpenApiResponse(description="The token acts for another channel."),
+            409: OpenApiResponse(description="Reference clash, or rejected."),
+        },
+    )
+    def create(self, request: Request) -> Response:
+        if isinstance(request.data, list):
+            return self._create_batch(request, request.data)
+        event = self._validated(request, request.data)
+        (result,) = services.movements_record(
+            movements=[event], actor=actor_of(request)
+        )
+        if result.outcome == Outcome.REFUSED:  # pragma: no cover - internal types only
+            raise InsufficientStock(result.refusal)
+        body = MovementSerializer(result.movement).data
+        if result.outcome == Outcome.REFERENCE_CLASH:
+            error = ReferenceClash()
+            return Response(
+                {"detail": error.message, "code": error.code, "movement": body},
+                status=status_for(error),
+            )
+        if result.movement.status == StockMovement.Status.REJECTED:
+            error = MovementRejected(result.movement.status_reason)
+            return Response(
+                {"detail": error.message, "code": error.code, "movement": body},
+                status=status_for(error),
+            )
+        return Response(body, status=SINGLE_EVENT_STATUS[result.outcome])
+
+    def _validated(self, request: Request, payload: Any) -> MovementInput:
+        incoming = MovementInputSerializer(data=self._with_channel(request, payload))
+        incoming.is_valid(raise_exception=True)
+        event = MovementCodes([incoming.validated_data]).movement(
+            incoming.validated_data
+        )
+        ensure_may_act_for_channel(request, event.channel.code)
+        return event
+
+    @staticmethod
+    def _with_channel(request: Request, payload: Any) -> Any:
+        """A token bound to a channel need not repeat it in every event."""
+        bound = bound_channel_code(request)
+        if bound and isinstance(payload, dict) and "channel" not in payload:
+            return {**payload, "channel": bound}
+        return payload
+
+    def _create_batch(self, request: Request, payload: list) -> Response:
+        limit = settings.ONESTOCK_MAX_BATCH
+        if not payload:
+            raise serializers.ValidationError({"non_field_errors": ["Empty batch."]})
+        if len(payload) > limit:
+            raise serializers.ValidationError(
+                {"non_field_errors": [f"At most {limit} movements in one batch."]}
+            )
+        results: list[dict[str, Any]] = []
+        shaped: dict[int, dict[str, Any]] = {}
+        for index, item in enumerate(payload):
+            reference = item.get("reference") if isinstance(item, dict) else None
+            results.append(
+                {
+                    "index": index,
+                    "reference": reference if isinstance(reference, str) else None,
+                }
+            )
+            incoming = MovementInputSerializer(data=self._with_channel(request, item))
+            if incoming.is_valid():
+                shaped[index] = incoming.validated_data
+            else:
+                results[index].update(status="rejected", errors=incoming.errors)
+        codes = MovementCodes(list(shaped.values()))
+        events: dict[int, MovementInput] = {}
+        bound = bound_channel_code(request)
+        for index, validated in shaped.items():
+            try:
+                event = codes.movement(validated)
+            except serializers.ValidationError as error:
+                results[index].update(status="rejected", errors=error.detail)
+                continue
+            if bound and event.channel.code != bound:
+                results[index].update(
+                    status="rejected",
+                    errors={
+                        "channel": [f"This token acts only for channel {bound!r}."]
+                    },
+                )
+                continue
+            events[index] = event
+        outcomes = services.movements_record(
+            movements=list(events.values()), actor=actor_of(request)
+        )
+        for index, result in zip(events, outcomes, strict=True):
+            results[index].update(_batch_line(result))
+        return Response({"results": results}, status=status.HTTP_200_OK)
+
+
+def _batch_line(result: MovementOutcome) -> dict[str, Any]:
+    body = MovementSerializer(result.movement).data if result.movement else None
+    if result.outcome == Outcome.REFERENCE_CLASH:
+        return {
+            "status": "rejected",
+            "movement": body,
+            "errors": {"reference": [ReferenceClash.message]},
+        }
+    if result.outcome == Outcome.REFUSED:  # pragma: no cover - internal types only
+        return {"status": "rejected", "errors": {"quantity": [result.refusal]}}
+    if result.outcome == Outcome.CREATED and (
+        result.movement.status == StockMovement.Status.REJECTED
+    ):
+        return {
+            "status": "rejected",
+            "movement": body,
+            "errors": {"quantity": [result.movement.status_reason]},
+        }
+    return {"status": result.outcome, "movement": body}
+
+
+class AvailabilityQuerySerializer(serializers.Serializer):
+    sku = serializers.ListField(
+        child=CodeField(),
+        required=False,
+        max_length=MAX_CODES_PER_QUERY,
+        help_text="SKU codes (repeat the parameter); without it, every SKU that has "
+        "stock records at the locations asked for.",
+    )
+    location = serializers.ListField(
+        child=CodeField(),
+        required=False,
+        max_length=MAX_CODES_PER_QUERY,
+        help_text="Location codes (repeat the parameter); without it, every location.",
+    )
+    channel = CodeField(
+        required=False,
+        help_text="Whose available-to-promise (its safety buffer); defaults to the "
+        "token's own channel, else none (no buffer).",
+    )
+
+
+class AvailabilityView(GenericAPIView):
+    serializer_class = AvailabilitySerializer
+    filter_backends: list = []
+
+    @extend_schema(
+        summary="Available-to-promise per SKU and location, with every quantity",
+        parameters=[AvailabilityQuerySerializer],
+        responses={200: AvailabilitySerializer(many=True)},
+    )
+    def get(self, request: Request) -> Response:
+        query = AvailabilityQuerySerializer(
+            data={
+                key: request.query_params.getlist(key)
+                for key in ("sku", "location")
+                if key in request.query_params
+            }
+            | (
+                {"channel": request.query_params["channel"]}
+                if "channel" in request.query_params
+                else {}
+            )
+        )
+        query.is_valid(raise_exception=True)
+        wanted = query.validated_data
+        skus, locations, channel = self._records(request, wanted)
+        if skus is not None:
+            every_location = locations or list(selectors.location_queryset())
+            pairs = [(sku, loc) for sku in skus for loc in every_location]
+            page = self.paginate_queryset(pairs)
+            rows = selectors.availability_rows(pairs=page, channel=channel)
+        else:
+            page = self.paginate_queryset(
+                selectors.balance_queryset(locations=locations)
+            )
+            rows = selectors.availability_rows_for_balances(
+                balances=page, channel=channel
+            )
+        return self.get_paginated_response(self.get_serializer(rows, many=True).data)
+
+    @staticmethod
+    def _records(request: Request, wanted: dict[str, Any]):
+        """The records behind the codes asked for, in the order asked; unknown codes
+        are a 400 that names them."""
+        errors: dict[str, list[str]] = {}
+        skus = locations = channel = None
+        if "sku" in wanted:
+            found = skus_by_code(codes=set(wanted["sku"]))
+            unknown = [code for code in wanted["sku"] if code not in found]
+            if unknown:
+                errors["sku"] = [f"Unknown SKU {code!r}." for code in unknown]
+            skus = [
+                found[code] for code in dict.fromkeys(wanted["sku"]) if code in found
+            ]
+        if "location" in wanted:
+            found = selectors.locations_by_code(codes=set(wanted["location"]))
+            unknown = [code for code in wanted["location"] if code not in found]
+            if unknown:
+                errors["location"] = [f"Unknown location {code!r}." for code in unknown]
+            locations = [
+                found[code]
+                for code in dict.fromkeys(wanted["location"])
+                if code in found
+            ]
+        channel_code = wanted.get("channel") or bound_channel_code(request)
+        if channel_code:
+            channel = channels_by_code(codes={channel_code}).get(channel_code)
+            if channel is None:
+                errors["channel"] = [f"Unknown channel {channel_code!r}."]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return skus, locations, channel

@@ -3,7 +3,7 @@
 import django_filters
 from django.db.models import Q, QuerySet
 
-from .models import Location
+from .models import Location, MovementType, StockMovement
 
 
 def _search(queryset: QuerySet, name: str, value: str) -> QuerySet:
@@ -26,3 +26,30 @@ class LocationFilter(django_filters.FilterSet):
             "is_active",
             "country",
         ]
+
+
+class MovementFilter(django_filters.FilterSet):
+    sku = django_filters.CharFilter(field_name="sku__code", help_text="SKU code.")
+    location = django_filters.CharFilter(
+        field_name="location__code", help_text="Location code."
+    )
+    channel = django_filters.CharFilter(
+        field_name="channel__code", help_text="Source channel code."
+    )
+    reference = django_filters.CharFilter(help_text="The source's reference.")
+    type = django_filters.MultipleChoiceFilter(choices=MovementType.choices)
+    status = django_filters.ChoiceFilter(choices=StockMovement.Status.choices)
+    since = django_filters.IsoDateTimeFilter(
+        field_name="recorded_at",
+        lookup_expr="gte",
+        help_text="Recorded at or after this time (ISO 8601).",
+    )
+    occurred_since = django_filters.IsoDateTimeFilter(
+        field_name="occurred_at",
+        lookup_expr="gte",
+        help_text="Occurred at or after this time (ISO 8601).",
+    )
+
+    class Meta:
+        model = StockMovement
+        fields = []

@@ -91,3 +91,6 @@ RULES: dict[str, MovementRule] = {
 }
 
 INTEGRATION_TYPES = [name for name, rule in RULES.items() if rule.sent_by_integrations]
+INTEGRATION_TYPE_CHOICES = [
+    (name, label) for name, label in MovementType.choices if name in INTEGRATION_TYPES
+]

@@ -1,9 +1,163 @@
-"""Reads of inventory."""
+"""Reads of inventory: locations, the ledger, and availability derived from balances.
 
+Availability status, for one SKU at one location, is derived in this order:
+
+- ``under_review`` while an open conflict exists for that SKU there: a physical fact
+  contradicted the records and a person has not yet looked at it;
+- ``delayed`` when the location is a store and the latest event from its tills (any
+  channel of kind ``store_pos``) occurred longer ago than
+  ``ONESTOCK_POS_DELAY_SECONDS``, or never: sales may have happened that we have not
+  heard of;
+- ``confirmed`` otherwise.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import models
 from django.db.models import QuerySet
+from django.utils import timezone
 
-from .models import Location
+from catalog.models import Channel, Sku
+
+from .models import Location, StockBalance, StockConflict, StockMovement
+
+BalanceKey = tuple[int, int]
+
+
+class AvailabilityStatus(models.TextChoices):
+    CONFIRMED = "confirmed", "Confirmed"
+    DELAYED = "delayed", "Delayed: the store's tills have not synced recently"
+    UNDER_REVIEW = "under_review", "Under review: an open stock conflict"
 
 
 def location_queryset() -> QuerySet[Location]:
     return Location.objects.all()
+
+
+def locations_by_code(*, codes: set[str]) -> dict[str, Location]:
+    return {loc.code: loc for loc in Location.objects.filter(code__in=codes)}
+
+
+def movement_queryset() -> QuerySet[StockMovement]:
+    return StockMovement.objects.select_related(
+        "channel", "sku", "location", "other_location"
+    ).order_by("-recorded_at", "-id")
+
+
+def open_conflict_queryset() -> QuerySet[StockConflict]:
+    return StockConflict.objects.filter(status=StockConflict.Status.OPEN)
+
+
+@dataclass(frozen=True)
+class AvailabilityRow:
+    """Every quantity of one SKU at one location, and what a channel may promise."""
+
+    sku: Sku
+    location: Location
+    balance: StockBalance
+    channel: Channel | None
+    safety_buffer: int
+    available_to_promise: int
+    status: str
+    as_of: datetime | None
+
+    @property
+    def available(self) -> int:
+        return self.balance.available
+
+
+def balance_queryset(
+    *, locations: Sequence[Location] | None = None
+) -> QuerySet[StockBalance]:
+    """Balances that exist (stock has moved there), in SKU and location code order."""
+    queryset = StockBalance.objects.select_related("sku", "location").order_by(
+        "sku__code", "location__code"
+    )
+    if locations:
+        queryset = queryset.filter(location__in=locations)
+    return queryset
+
+
+def availability_rows(
+    *, pairs: Sequence[tuple[Sku, Location]], channel: Channel | None
+) -> list[AvailabilityRow]:
+    """Availability of each (SKU, location) pair, in that order; a pair with no
+    balance yet reads all zeros. Three queries whatever the number of pairs."""
+    if not pairs:
+        return []
+    skus = {sku.pk for sku, _ in pairs}
+    locations = {location.pk for _, location in pairs}
+    balances = {
+        (row.sku_id, row.location_id): row
+        for row in StockBalance.objects.filter(
+            sku_id__in=skus, location_id__in=locations
+        )
+    }
+    return _rows(pairs, balances, channel)
+
+
+def availability_rows_for_balances(
+    *, balances: Sequence[StockBalance], channel: Channel | None
+) -> list[AvailabilityRow]:
+    pairs = [(row.sku, row.location) for row in balances]
+    return _rows(pairs, {(b.sku_id, b.location_id): b for b in balances}, channel)
+
+
+def _rows(
+    pairs: Sequence[tuple[Sku, Location]],
+    balances: dict[BalanceKey, StockBalance],
+    channel: Channel | None,
+) -> list[AvailabilityRow]:
+    under_review = set(
+        open_conflict_queryset()
+        .filter(
+            sku_id__in={sku.pk for sku, _ in pairs},
+            location_id__in={location.pk for _, location in pairs},
+        )
+        .values_list("sku_id", "location_id")
+    )
+    now = timezone.now()
+    rows = []
+    for sku, location in pairs:
+        key = (sku.pk, location.pk)
+        balance = balances.get(key) or StockBalance(sku=sku, location=location)
+        buffer = _safety_buffer(sku, channel)
+        if key in under_review:
+            status = AvailabilityStatus.UNDER_REVIEW
+        elif _tills_are_late(location, now):
+            status = AvailabilityStatus.DELAYED
+        else:
+            status = AvailabilityStatus.CONFIRMED
+        rows.append(
+            AvailabilityRow(
+                sku=sku,
+                location=location,
+                balance=balance,
+                channel=channel,
+                safety_buffer=buffer,
+                available_to_promise=max(0, balance.available - buffer),
+                status=status,
+                as_of=balance.last_event_at,
+            )
+        )
+    return rows
+
+
+def _safety_buffer(sku: Sku, channel: Channel | None) -> int:
+    """A SKU's own buffer overrides the channel's; with no channel, nothing is held."""
+    if channel is None:
+        return 0
+    if sku.safety_buffer is not None:
+        return sku.safety_buffer
+    return channel.safety_buffer
+
+
+def _tills_are_late(location: Location, now: datetime) -> bool:
+    if location.kind != Location.Kind.STORE:
+        return False
+    last = location.pos_last_event_at
+    threshold = timedelta(seconds=settings.ONESTOCK_POS_DELAY_SECONDS)
+    return last is None or now - last > threshold

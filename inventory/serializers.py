@@ -1,19 +1,31 @@
-"""API shapes of locations."""
+"""API shapes of locations, stock movements and availability."""
 
 import zoneinfo
+from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import cache
+from typing import Any
 
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
+from catalog.selectors import channels_by_code, skus_by_code
 from config.api import (
+    CodeField,
     CoordinateField,
     StrictBooleanField,
     StrictCharField,
     StrictInputSerializer,
+    StrictIntegerField,
 )
 
-from .models import Location
+from .models import Location, MovementType, StockMovement
+from .movements import INTEGRATION_TYPE_CHOICES, MAX_MOVEMENT_QUANTITY, RULES
+from .selectors import AvailabilityStatus, locations_by_code
+from .services import MovementInput
 
 
 @cache
@@ -94,3 +106,222 @@ class LocationSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
+
+
+REFERENCE_HELP = "1-100 printable characters, no spaces; unique per source channel."
+
+
+class MovementInputSerializer(StrictInputSerializer):
+    """The shape of one stock event. Codes are checked against the records afterwards,
+    for a whole batch at once (``MovementCodes``)."""
+
+    reference = StrictCharField(
+        max_length=100,
+        help_text=REFERENCE_HELP,
+        validators=[RegexValidator(r"^[!-~]{1,100}$", REFERENCE_HELP)],
+    )
+    type = serializers.ChoiceField(choices=INTEGRATION_TYPE_CHOICES)
+    sku = CodeField(help_text="SKU code.")
+    location = CodeField(help_text="Location code.")
+    quantity = StrictIntegerField(
+        min_value=-MAX_MOVEMENT_QUANTITY,
+        max_value=MAX_MOVEMENT_QUANTITY,
+        help_text="Units, at least 1; an adjustment is signed (not 0); a count is the "
+        "absolute on-hand (0 or more).",
+    )
+    occurred_at = StrictCharField(
+        max_length=40,
+        help_text="ISO 8601 with a UTC offset: when it happened at the source.",
+    )
+    channel = CodeField(
+        required=False,
+        help_text="Source channel code; defaults to the token's own channel.",
+    )
+    reason = StrictCharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        help_text="Why; required for an adjustment.",
+    )
+    other_location = CodeField(
+        required=False,
+        help_text="For transfer_out, where to; for transfer_in, where from.",
+    )
+
+    def validate_occurred_at(self, raw: str) -> datetime:
+        try:
+            moment = parse_datetime(raw)
+        except ValueError:
+            moment = None
+        if moment is None:
+            raise serializers.ValidationError(
+                "Not a date-time: use ISO 8601, e.g. 2026-11-23T09:30:00Z."
+            )
+        if moment.tzinfo is None:
+            raise serializers.ValidationError(
+                "Include a UTC offset, e.g. 2026-11-23T09:30:00Z or +01:00."
+            )
+        skew = timedelta(seconds=settings.ONESTOCK_CLOCK_SKEW_SECONDS)
+        if moment > timezone.now() + skew:
+            raise serializers.ValidationError("Lies in the future.")
+        if moment.year < 2000:
+            raise serializers.ValidationError("Too far in the past.")
+        return moment
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        rule = RULES[attrs["type"]]
+        quantity = attrs["quantity"]
+        errors: dict[str, list[str]] = {}
+        if attrs["type"] == MovementType.COUNT:
+            if quantity < 0:
+                errors["quantity"] = ["A count is 0 or more."]
+        elif rule.signed_quantity:
+            if quantity == 0:
+                errors["quantity"] = ["An adjustment is not 0."]
+        elif quantity < 1:
+            errors["quantity"] = ["At least 1."]
+        if rule.reason_required and not attrs.get("reason", "").strip():
+            errors["reason"] = [f"Required for {attrs['type']}."]
+        other = attrs.get("other_location")
+        if rule.needs_other_location:
+            if not other:
+                errors["other_location"] = [f"Required for {attrs['type']}."]
+            elif other == attrs["location"]:
+                errors["other_location"] = ["Must differ from location."]
+        elif other:
+            errors["other_location"] = ["Only for transfers."]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
+class MovementCodes:
+    """Resolves the codes of a batch of validated events with one query per kind of
+    record, and reports the unknown ones as field errors."""
+
+    def __init__(self, events: list[dict[str, Any]]) -> None:
+        self.skus = skus_by_code(codes={event["sku"] for event in events})
+        self.locations = locations_by_code(
+            codes={event["location"] for event in events}
+            | {event["other_location"] for event in events if "other_location" in event}
+        )
+        self.channels = channels_by_code(
+            codes={event["channel"] for event in events if "channel" in event}
+        )
+
+    def movement(self, event: dict[str, Any]) -> MovementInput:
+        """The event with its records, or ValidationError naming the unknown codes."""
+        errors = {}
+        sku = self.skus.get(event["sku"])
+        if sku is None:
+            errors["sku"] = [f"Unknown SKU {event['sku']!r}."]
+        location = self.locations.get(event["location"])
+        if location is None:
+            errors["location"] = [f"Unknown location {event['location']!r}."]
+        other = None
+        if "other_location" in event:
+            other = self.locations.get(event["other_location"])
+            if other is None:
+                errors["other_location"] = [
+                    f"Unknown location {event['other_location']!r}."
+                ]
+        channel = self.channels.get(event.get("channel", ""))
+        if "channel" not in event:
+            errors["channel"] = ["This field is required."]
+        elif channel is None:
+            errors["channel"] = [f"Unknown channel {event['channel']!r}."]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return MovementInput(
+            reference=event["reference"],
+            type=event["type"],
+            sku=sku,
+            location=location,
+            quantity=event["quantity"],
+            occurred_at=event["occurred_at"],
+            channel=channel,
+            reason=event.get("reason", ""),
+            other_location=other,
+        )
+
+
+class MovementDeltasSerializer(serializers.Serializer):
+    on_hand = serializers.IntegerField(source="on_hand_delta")
+    committed = serializers.IntegerField(source="committed_delta")
+    reserved = serializers.IntegerField(source="reserved_delta")
+    damaged = serializers.IntegerField(source="damaged_delta")
+    quality_control = serializers.IntegerField(source="quality_control_delta")
+    in_transit = serializers.IntegerField(source="in_transit_delta")
+    incoming = serializers.IntegerField(source="incoming_delta")
+    other_location_in_transit = serializers.IntegerField(
+        source="other_location_in_transit_delta"
+    )
+
+
+class MovementSerializer(serializers.ModelSerializer):
+    """A ledger entry as stored, with what it did to each bucket."""
+
+    channel = serializers.CharField(source="channel.code")
+    sku = serializers.CharField(source="sku.code")
+    location = serializers.CharField(source="location.code")
+    other_location = serializers.CharField(
+        source="other_location.code", allow_null=True, default=None
+    )
+    deltas = MovementDeltasSerializer(source="*")
+
+    class Meta:
+        model = StockMovement
+        fields = [
+            "id",
+            "reference",
+            "type",
+            "sku",
+            "location",
+            "other_location",
+            "quantity",
+            "occurred_at",
+            "recorded_at",
+            "channel",
+            "reason",
+            "status",
+            "status_reason",
+            "actor",
+            "deltas",
+        ]
+
+
+class MovementResultSerializer(serializers.Serializer):
+    """One line of a batch answer, in input order."""
+
+    index = serializers.IntegerField()
+    reference = serializers.CharField(allow_null=True)
+    status = serializers.ChoiceField(choices=["created", "duplicate", "rejected"])
+    movement = MovementSerializer(allow_null=True)
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()), required=False
+    )
+
+
+class MovementBatchResponseSerializer(serializers.Serializer):
+    results = MovementResultSerializer(many=True)
+
+
+class AvailabilitySerializer(serializers.Serializer):
+    sku = serializers.CharField(source="sku.code")
+    location = serializers.CharField(source="location.code")
+    on_hand = serializers.IntegerField(source="balance.on_hand")
+    committed = serializers.IntegerField(source="balance.committed")
+    reserved = serializers.IntegerField(source="balance.reserved")
+    damaged = serializers.IntegerField(source="balance.damaged")
+    quality_control = serializers.IntegerField(source="balance.quality_control")
+    in_transit = serializers.IntegerField(source="balance.in_transit")
+    incoming = serializers.IntegerField(source="balance.incoming")
+    available = serializers.IntegerField()
+    channel = serializers.CharField(source="channel.code", allow_null=True)
+    safety_buffer = serializers.IntegerField()
+    available_to_promise = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=AvailabilityStatus.choices)
+    as_of = serializers.DateTimeField(
+        allow_null=True,
+        help_text="Latest occurred-at among the events in these figures.",
+    )
