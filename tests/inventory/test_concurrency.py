@@ -1,0 +1,133 @@
+"""Deliveries that race: real threads, each with its own database connection."""
+
+import threading
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from inventory.models import StockConflict, StockMovement
+from tests.conftest import client_for
+from tests.factories import (
+    ApiTokenFactory,
+    ChannelFactory,
+    LocationFactory,
+    SkuFactory,
+    StockEvents,
+    balance_of,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+URL = "/api/v1/movements/"
+
+
+def all_at_once(count: int, work) -> list:
+    """Run ``work(n)`` in ``count`` threads released together; return what each gave."""
+    start = threading.Barrier(count)
+    results: list = [None] * count
+
+    def run(n: int) -> None:
+        try:
+            start.wait()
+            results[n] = work(n)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+@pytest.fixture
+def shop():
+    return {
+        "store": LocationFactory(code="LON-OXF"),
+        "tee": SkuFactory(code="TEE-BLK-M"),
+        "pos": ChannelFactory(code="pos", kind="store_pos"),
+        "web": ChannelFactory(code="web", kind="web"),
+        "token": ApiTokenFactory.issue(name="pos-gateway")[1],
+    }
+
+
+def test_a_sale_delivered_eight_times_at_once_is_recorded_once(shop):
+    StockEvents.post("receipt", sku=shop["tee"], location=shop["store"], quantity=5)
+    sale = {
+        "reference": "TILL-7-0042",
+        "type": "sale",
+        "sku": "TEE-BLK-M",
+        "location": "LON-OXF",
+        "quantity": 1,
+        "occurred_at": (timezone.now() - timedelta(seconds=30)).isoformat(),
+        "channel": "pos",
+    }
+    statuses = all_at_once(
+        8,
+        lambda n: client_for(shop["token"]).post(URL, sale, format="json").status_code,
+    )
+    assert Counter(statuses) == {201: 1, 200: 7}
+    assert StockMovement.objects.filter(reference="TILL-7-0042").count() == 1
+    assert balance_of(shop["tee"], shop["store"]).on_hand == 4
+
+
+def test_batches_overlapping_in_both_orders_record_each_event_once(shop):
+    """Two gateways replay the same sales in opposite orders: no deadlock, no double."""
+    skus = [SkuFactory(code=f"S-{n}") for n in range(10)]
+    at = (timezone.now() - timedelta(minutes=1)).isoformat()
+    sales = [
+        {
+            "reference": f"R-{sku.code}", "type": "receipt", "sku": sku.code,
+            "location": "LON-OXF", "quantity": 3, "occurred_at": at, "channel": "pos",
+        }
+        for sku in skus
+    ]  # fmt: skip
+
+    def replay(n: int):
+        batch = sales if n % 2 else list(reversed(sales))
+        response = client_for(shop["token"]).post(URL, batch, format="json")
+        return response.status_code, [
+            line["status"] for line in response.json()["results"]
+        ]
+
+    answers = all_at_once(6, replay)
+    assert {status for status, _ in answers} == {200}
+    created = Counter(line for _, lines in answers for line in lines)
+    assert created == {"created": 10, "duplicate": 50}
+    for sku in skus:
+        assert balance_of(sku, shop["store"]).on_hand == 3
+
+
+def test_two_customers_reserving_the_final_unit_at_once_one_wins(shop):
+    StockEvents.post("receipt", sku=shop["tee"], location=shop["store"], quantity=1)
+
+    def reserve(n: int) -> str:
+        return StockEvents.post(
+            "reserve", sku=shop["tee"], location=shop["store"], quantity=1,
+            channel=shop["web"], reference=f"CHECKOUT-{n}",
+        ).outcome  # fmt: skip
+
+    outcomes = all_at_once(6, reserve)
+    assert Counter(outcomes) == {"created": 1, "refused": 5}
+    stock = balance_of(shop["tee"], shop["store"])
+    assert (stock.reserved, stock.available) == (1, 0)
+
+
+def test_two_tills_selling_the_final_unit_at_once_are_both_recorded(shop):
+    """Physical facts are never refused: the second sale is kept and flagged."""
+    StockEvents.post("receipt", sku=shop["tee"], location=shop["store"], quantity=1)
+
+    def sell(n: int) -> str:
+        return StockEvents.post(
+            "sale", sku=shop["tee"], location=shop["store"], quantity=1,
+            channel=shop["pos"], reference=f"TILL-{n}",
+        ).movement.status  # fmt: skip
+
+    assert all_at_once(2, sell) == ["applied", "applied"]
+    assert balance_of(shop["tee"], shop["store"]).on_hand == -1
+    conflict = StockConflict.objects.get()
+    assert conflict.shortfall == 1
