@@ -20,6 +20,8 @@ $(STAMP): pyproject.toml
 demo: export DATABASE_URL = sqlite:///$(CURDIR)/demo.sqlite3
 demo: export DJANGO_DEBUG = 1
 demo: export CELERY_TASK_ALWAYS_EAGER = 1
+# The demo's tills fall silent once it is seeded; a day keeps "delayed" for real delays.
+demo: export ONESTOCK_POS_DELAY_SECONDS ?= 86400
 demo: install
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py seed_demo --url $(DEMO_URL)

@@ -20,7 +20,15 @@ class ProductAdmin(admin.ModelAdmin):
 
 @admin.register(Sku)
 class SkuAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "product", "barcode", "is_active", "updated_at"]
+    list_display = [
+        "code",
+        "name",
+        "product",
+        "barcode",
+        "safety_buffer",
+        "is_active",
+        "updated_at",
+    ]
     list_filter = ["is_active", "product"]
     search_fields = ["code", "name", "barcode", "product__code"]
     list_select_related = ["product"]

@@ -75,6 +75,9 @@ class Channel(models.Model):
         WEB = "web", "Web shop"
         APP = "app", "App"
         MARKETPLACE = "marketplace", "Marketplace"
+        # Not a sales channel: a system that reports stock (ERP, WMS); it is still a
+        # source, because every ledger entry names where it came from.
+        BACK_OFFICE = "back_office", "Back-office system"
 
     code = models.CharField(max_length=64, unique=True, validators=[CODE_VALIDATOR])
     name = models.CharField(max_length=200)

@@ -3,13 +3,25 @@ clothing catalogue and the four sales channels. Every write goes through the app
 services, so the demo exercises the same paths as an integration; running it again
 updates the same records instead of duplicating them."""
 
+import random
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 from itertools import product as cartesian
 
+from django.utils import timezone
+
 from catalog.gtin import gtin_check_digit
+from catalog.selectors import channels_by_code, skus_by_code
 from catalog.services import channel_upsert, product_upsert, sku_upsert
-from inventory.services import location_upsert
+from inventory.models import StockConflict
+from inventory.selectors import locations_by_code, movement_queryset
+from inventory.services import (
+    MovementInput,
+    Outcome,
+    location_upsert,
+    movements_record,
+)
 
 # (code, name, kind, city, postcode, latitude, longitude, pickup, ship-from-store)
 LOCATIONS = [
@@ -27,6 +39,8 @@ CHANNELS = [
     ("web", "Web shop", "web", 2, 900),
     ("app", "Mobile app", "app", 2, 900),
     ("marketplace", "Marketplace", "marketplace", 5, 1800),
+    # Not a sales channel: the warehouse system, source of receipts and transfers.
+    ("wms", "Warehouse management system", "back_office", 0, 900),
 ]
 
 
@@ -94,7 +108,7 @@ def demo_network_build() -> DemoNetwork:
         for colour, size in cartesian(style.colours, style.sizes):
             item_number += 1
             sku_upsert(
-                code=f"{style.code}-{colour.upper()[:3]}-{size}",
+                code=demo_sku_code(style, colour, size),
                 name=f"{style.name}, {colour}, {size}",
                 product=style_product,
                 barcode=demo_gtin(item_number),
@@ -106,3 +120,109 @@ def demo_network_build() -> DemoNetwork:
         products=len(STYLES),
         skus=item_number,
     )
+
+
+@dataclass
+class DemoStock:
+    entries: int
+    new_entries: int
+    conflicts: int
+
+
+def demo_stock_build(*, now: datetime | None = None) -> DemoStock:
+    """A week of stock for the network, all through the ledger: receipts everywhere,
+    an expected delivery, a transfer on the road, till sales, damaged units, returns
+    awaiting inspection (and two inspected), a shelf count with a variance, and one
+    unit sold twice at the tills, which raises a conflict.
+
+    The events are the same on every run (fixed references, times anchored on the
+    first run), so running again records nothing new.
+    """
+    now = now or timezone.now()
+    channels = channels_by_code(codes={"wms", "pos"})
+    wms, pos = channels["wms"], channels["pos"]
+    locations = locations_by_code(codes={row[0] for row in LOCATIONS})
+    skus = sorted(
+        skus_by_code(codes=set(demo_sku_codes())).values(), key=lambda s: s.code
+    )
+    anchor = _demo_anchor(wms) or (now - timedelta(days=7)).replace(
+        minute=0, second=0, microsecond=0
+    )
+    rng = random.Random(20261123)
+    events: list[MovementInput] = []
+
+    def add(reference, type, sku, location, quantity, hours, channel=wms, **extra):
+        events.append(
+            MovementInput(
+                reference=f"DEMO-{reference}",
+                type=type,
+                sku=sku,
+                location=locations[location],
+                quantity=quantity,
+                occurred_at=anchor + timedelta(hours=hours),
+                channel=channel,
+                **extra,
+            )
+        )
+
+    stores = [row[0] for row in LOCATIONS if row[2] == "store"]
+    for sku in skus:
+        add(f"RCPT-WH-DAV-{sku.code}", "receipt", sku, "WH-DAV", rng.randint(30, 80), 1)
+        add(f"RCPT-DC-MID-{sku.code}", "receipt", sku, "DC-MID", rng.randint(10, 40), 1)
+        for store in stores:
+            add(
+                f"RCPT-{store}-{sku.code}", "receipt", sku, store, rng.randint(2, 12), 2
+            )
+    for n, sku in enumerate(skus[::3]):
+        add(f"ASN-DC-MID-{sku.code}", "receipt_expected", sku, "DC-MID", 24, 100)
+        add(
+            f"TRF-{n}", "transfer_out", sku, "WH-DAV", 6, 120,
+            other_location=locations["LDS-BRG"],
+        )  # fmt: skip
+    for n in range(60):
+        sku, store = rng.choice(skus), rng.choice(stores)
+        add(f"SALE-{n}", "sale", sku, store, 1, 24 + n * 2, channel=pos)
+    for n, sku in enumerate(skus[1::7]):
+        add(f"DMG-{n}", "damage", sku, rng.choice(stores), 1, 50)
+    for n, sku in enumerate(skus[2::6]):
+        store = stores[n % len(stores)]
+        add(f"RTN-{n}", "return_received", sku, store, 1, 130, channel=pos)
+        if n == 0:
+            add(f"QC-PASS-{n}", "inspection_pass", sku, store, 1, 140)
+        elif n == 1:
+            add(f"QC-FAIL-{n}", "inspection_fail", sku, store, 1, 140)
+    beanies = [sku for sku in skus if sku.code.startswith("BEAN-")]
+    for sku in beanies:
+        add(f"COUNT-LON-OXF-{sku.code}", "count", sku, "LON-OXF", 5, 150)
+    # The final unit, sold at two tills: the second sale stands and raises a conflict.
+    last = skus[-1]
+    add("COUNT-BRS-CAB-LAST", "count", last, "BRS-CAB", 1, 154)
+    add("SALE-LAST-1", "sale", last, "BRS-CAB", 1, 155, channel=pos)
+    add("SALE-LAST-2", "sale", last, "BRS-CAB", 1, 156, channel=pos)
+
+    before = StockConflict.objects.count()
+    outcomes = movements_record(movements=events, actor="user:demo")
+    created = sum(outcome.outcome == Outcome.CREATED for outcome in outcomes)
+    return DemoStock(
+        entries=len(events),
+        new_entries=created,
+        conflicts=StockConflict.objects.count() - before,
+    )
+
+
+def demo_sku_code(style: Style, colour: str, size: str) -> str:
+    return f"{style.code}-{colour.upper()[:3]}-{size}"
+
+
+def demo_sku_codes() -> list[str]:
+    return [
+        demo_sku_code(style, colour, size)
+        for style in STYLES
+        for colour, size in cartesian(style.colours, style.sizes)
+    ]
+
+
+def _demo_anchor(wms) -> datetime | None:
+    first = movement_queryset().filter(channel=wms, reference__startswith="DEMO-RCPT-")
+    earliest = first.order_by("occurred_at").values_list("occurred_at", flat=True)[:1]
+    return earliest[0] - timedelta(hours=1) if earliest else None

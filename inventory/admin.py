@@ -1,6 +1,11 @@
+"""Back-office views of locations and stock. The ledger and the balances are read-only
+here: stock changes only through ``inventory.services`` (movements), never by editing
+a row."""
+
 from django.contrib import admin
 
-from .models import Location
+from .models import Location, StockBalance, StockConflict, StockMovement
+from .services import conflict_resolve
 
 
 @admin.register(Location)
@@ -14,6 +19,7 @@ class LocationAdmin(admin.ModelAdmin):
         "pickup_enabled",
         "ship_from_store_enabled",
         "is_active",
+        "pos_last_event_at",
     ]
     list_filter = [
         "kind",
@@ -23,3 +29,106 @@ class LocationAdmin(admin.ModelAdmin):
         "country",
     ]
     search_fields = ["code", "name", "city", "postal_code"]
+    readonly_fields = ["pos_last_event_at"]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Visible to staff, changeable by nobody: the rows are written by services."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(StockMovement)
+class StockMovementAdmin(ReadOnlyAdmin):
+    list_display = [
+        "recorded_at",
+        "occurred_at",
+        "type",
+        "sku",
+        "location",
+        "quantity",
+        "status",
+        "channel",
+        "reference",
+        "actor",
+    ]
+    list_filter = [
+        "type",
+        "status",
+        "channel",
+        ("location", admin.RelatedOnlyFieldListFilter),
+        ("sku", admin.RelatedOnlyFieldListFilter),
+    ]
+    search_fields = ["reference", "sku__code", "location__code", "reason", "actor"]
+    list_select_related = ["sku", "location", "channel"]
+    date_hierarchy = "recorded_at"
+    show_full_result_count = False
+
+
+@admin.register(StockBalance)
+class StockBalanceAdmin(ReadOnlyAdmin):
+    list_display = [
+        "sku",
+        "location",
+        "on_hand",
+        "committed",
+        "reserved",
+        "damaged",
+        "quality_control",
+        "available",
+        "in_transit",
+        "incoming",
+        "last_count_at",
+        "last_event_at",
+    ]
+    list_filter = [("location", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["sku__code", "location__code"]
+    list_select_related = ["sku", "location"]
+
+    @admin.display(description="available")
+    def available(self, balance: StockBalance) -> int:
+        return balance.available
+
+
+@admin.register(StockConflict)
+class StockConflictAdmin(ReadOnlyAdmin):
+    list_display = [
+        "created_at",
+        "sku",
+        "location",
+        "shortfall",
+        "promised",
+        "on_hand",
+        "movement",
+        "status",
+        "resolved_by",
+    ]
+    list_filter = ["status", ("location", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["sku__code", "location__code", "movement__reference"]
+    list_select_related = ["sku", "location", "movement"]
+    actions = ["resolve"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # Needed for the resolve action; every field stays read-only.
+        return request.user.is_staff
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    @admin.action(description="Mark the selected conflicts resolved")
+    def resolve(self, request, queryset):
+        open_ones = queryset.filter(status=StockConflict.Status.OPEN)
+        resolved = 0
+        for conflict in open_ones:
+            conflict_resolve(
+                conflict=conflict, resolved_by=f"user:{request.user.get_username()}"
+            )
+            resolved += 1
+        self.message_user(request, f"Resolved {resolved} conflict(s).")

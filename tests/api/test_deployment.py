@@ -76,6 +76,9 @@ def test_without_a_secret_key_the_app_refuses_to_serve_but_tooling_still_runs():
         "catalog/sku",
         "catalog/channel",
         "inventory/location",
+        "inventory/stockmovement",
+        "inventory/stockbalance",
+        "inventory/stockconflict",
         "integrations/apitoken",
     ],
 )

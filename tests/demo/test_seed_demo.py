@@ -9,7 +9,8 @@ from django.core.management import call_command
 from catalog.gtin import gtin_problem
 from catalog.models import Channel, Sku
 from integrations.models import ApiToken
-from inventory.models import Location
+from inventory.models import Location, StockBalance, StockConflict, StockMovement
+from inventory.services import balances_rebuild
 from tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db
@@ -66,3 +67,30 @@ def test_running_the_demo_twice_updates_and_prints_a_working_token():
     assert (
         admin.is_staff and admin.is_superuser and admin.check_password("onestock-demo")
     )
+
+
+def test_the_demo_network_has_stock_through_the_ledger():
+    seed()
+    balances = StockBalance.objects.all()
+    assert balances.filter(location__kind="store", on_hand__gt=0).count() >= 100
+    types = set(StockMovement.objects.values_list("type", flat=True))
+    assert types >= {
+        "receipt", "sale", "damage", "return_received", "inspection_pass",
+        "inspection_fail", "count", "transfer_out", "receipt_expected",
+    }  # fmt: skip
+    assert balances.filter(quality_control__gt=0).exists()
+    assert balances.filter(damaged__gt=0).exists()
+    assert balances.filter(in_transit__gt=0, location__code="LDS-BRG").exists()
+    assert balances.filter(incoming__gt=0).exists()
+    assert StockConflict.objects.filter(status="open").count() == 1
+    assert balances_rebuild(repair=False) == []
+
+
+def test_seeding_the_demo_again_records_no_new_stock():
+    seed()
+    before = list(StockBalance.objects.values_list("on_hand", "damaged", "in_transit"))
+    output = seed()
+    assert "(0 new)" in output
+    after = list(StockBalance.objects.values_list("on_hand", "damaged", "in_transit"))
+    assert after == before
+    assert StockConflict.objects.count() == 1

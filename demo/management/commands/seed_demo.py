@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from demo.network import demo_network_build
+from demo.network import demo_network_build, demo_stock_build
 from integrations.services import api_token_reissue
 
 DEMO_USERNAME = "admin"
@@ -23,19 +23,22 @@ class Command(BaseCommand):
     def handle(self, *args, url: str, **options):
         with transaction.atomic():
             network = demo_network_build()
+            stock = demo_stock_build()
             self._ensure_staff_superuser()
             # Only a digest of a token is stored, so each run issues a new one to print.
             _, raw_token = api_token_reissue(name=DEMO_TOKEN_NAME)
-        api = url.rstrip("/") + "/api/v1/skus/"
+        api = url.rstrip("/") + "/api/v1/availability/?location=LON-OXF&channel=web"
         self.stdout.write(
             f"Demo network: {network.locations} locations, {network.channels} channels, "
             f"{network.products} products, {network.skus} SKUs.\n"
+            f"Stock: {stock.entries} ledger entries ({stock.new_entries} new), "
+            f"{stock.conflicts} new conflict(s) for a manager.\n"
             f"\n"
             f"  URL:        {url}\n"
             f"  Login:      {DEMO_USERNAME} / {DEMO_PASSWORD}\n"
             f"  API docs:   {url.rstrip('/')}/api/docs/\n"
             f"  API token:  {raw_token}\n"
-            f"  Try:        curl -H 'Authorization: Token {raw_token}' {api}\n"
+            f"  Try:        curl -H 'Authorization: Token {raw_token}' '{api}'\n"
         )
 
     def _ensure_staff_superuser(self) -> None:

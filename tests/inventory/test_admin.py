@@ -1,0 +1,62 @@
+"""A manager reads the ledger in the back-office but cannot change it."""
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from inventory.models import StockConflict, StockMovement
+from tests.factories import ChannelFactory, LocationFactory, SkuFactory, StockEvents
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def manager(client):
+    user = get_user_model().objects.create_superuser("manager", password="pw-123456!")
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def a_bad_sale():
+    """A till sells a tee the web had promised: one conflict."""
+    store, tee = LocationFactory(code="LON-OXF"), SkuFactory(code="TEE-BLK-M")
+    web = ChannelFactory(code="web")
+    pos = ChannelFactory(code="pos", kind="store_pos")
+    StockEvents.post("receipt", sku=tee, location=store, quantity=1)
+    StockEvents.post("commit", sku=tee, location=store, quantity=1, channel=web)
+    return StockEvents.post("sale", sku=tee, location=store, quantity=1, channel=pos)
+
+
+def test_the_ledger_is_listed_filterable_and_read_only(manager, a_bad_sale):
+    entry = a_bad_sale.movement
+    listing = manager.get(
+        "/admin/inventory/stockmovement/",
+        {
+            "type__exact": "sale",
+            "status__exact": "applied",
+            "sku__id__exact": entry.sku_id,
+        },
+    )
+    assert listing.status_code == 200
+    assert entry.reference in listing.content.decode()
+    for path in ("add/", f"{entry.pk}/delete/"):
+        assert manager.get(f"/admin/inventory/stockmovement/{path}").status_code == 403
+    detail = manager.get(f"/admin/inventory/stockmovement/{entry.pk}/change/")
+    assert detail.status_code == 200
+    assert 'name="quantity"' not in detail.content.decode()
+    manager.post(f"/admin/inventory/stockmovement/{entry.pk}/change/", {"quantity": 99})
+    assert StockMovement.objects.get(pk=entry.pk).quantity == 1
+
+
+def test_a_manager_sees_the_conflict_and_resolves_it(manager, a_bad_sale):
+    conflict = StockConflict.objects.get()
+    listing = manager.get("/admin/inventory/stockconflict/", {"status__exact": "open"})
+    assert listing.status_code == 200
+    assert "TEE-BLK-M" in listing.content.decode()
+    manager.post(
+        "/admin/inventory/stockconflict/",
+        {"action": "resolve", "_selected_action": [conflict.pk]},
+    )
+    conflict.refresh_from_db()
+    assert conflict.status == "resolved"
+    assert conflict.resolved_by == "user:manager"
