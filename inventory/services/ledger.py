@@ -26,8 +26,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from django.db import IntegrityError, transaction
-from django.db.models import F, Q, Sum
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
@@ -98,7 +98,12 @@ class _Posting:
     balances: dict[BalanceKey, StockBalance]
     recorded_at: datetime
     actor: str
+    # On-hand moved by stored entries after each count of the batch (see below).
+    stored_after_count: dict[tuple[BalanceKey, datetime], int] = field(
+        default_factory=dict
+    )
     entries: list[StockMovement] = field(default_factory=list)
+    entries_by_key: dict[BalanceKey, list[StockMovement]] = field(default_factory=dict)
     conflicts: list[StockConflict] = field(default_factory=list)
     changed: set[BalanceKey] = field(default_factory=set)
     pos_events: dict[int, datetime] = field(default_factory=dict)
@@ -149,6 +154,13 @@ def _record_batch(
         actor=actor,
     )
     known = _entries_by_reference(movements)
+    posting.stored_after_count = _stored_on_hand_after(
+        [
+            ((event.sku.pk, event.location.pk), event.occurred_at)
+            for event in movements
+            if event.type == MovementType.COUNT
+        ]
+    )
     results: list[MovementOutcome] = []
     for event in movements:
         earlier = known.get((event.channel.pk, event.reference))
@@ -277,6 +289,7 @@ def _post(event: MovementInput, posting: _Posting) -> StockMovement:
             if seen is None or event.occurred_at > seen:
                 posting.pos_events[event.location.pk] = event.occurred_at
     posting.entries.append(entry)
+    posting.entries_by_key.setdefault(key, []).append(entry)
     available_after = balance.available
     if rule.physical and available_after < 0 and available_after < available_before:
         posting.conflicts.append(conflict_for(entry=entry, balance=balance))
@@ -293,16 +306,41 @@ def _on_hand_moved_since(
 ) -> int:
     """On-hand deltas that occurred after a count, already in the ledger or earlier in
     this batch: the count does not include them, so they stay on top of it."""
-    sku_id, location_id = key
-    stored = StockMovement.objects.filter(
-        sku_id=sku_id, location_id=location_id, occurred_at__gt=occurred_at
-    ).aggregate(total=Coalesce(Sum("on_hand_delta"), 0))["total"]
     pending = sum(
         entry.on_hand_delta
-        for entry in posting.entries
-        if (entry.sku.pk, entry.location.pk) == key and entry.occurred_at > occurred_at
+        for entry in posting.entries_by_key.get(key, ())
+        if entry.occurred_at > occurred_at
     )
-    return stored + pending
+    return posting.stored_after_count[(key, occurred_at)] + pending
+
+
+def _stored_on_hand_after(
+    counts: list[tuple[BalanceKey, datetime]],
+) -> dict[tuple[BalanceKey, datetime], int]:
+    """For each count, the on-hand deltas already stored that occurred after it, in
+    one query for the whole batch (a full-store count is a thousand counts). The
+    ledger does not change under us: the balances are locked, and this batch writes
+    its own entries only at the end."""
+    if not counts:
+        return {}
+    wanted = list(dict.fromkeys(counts))
+    adapt = connection.ops.adapt_datetimefield_value
+    rows = ", ".join(["(%s, %s, %s, %s)"] * len(wanted))
+    params: list[object] = []
+    for index, ((sku_id, location_id), occurred_at) in enumerate(wanted):
+        params += [index, sku_id, location_id, adapt(occurred_at)]
+    table = StockMovement._meta.db_table
+    sql = (
+        f"WITH counted(idx, sku_id, location_id, occurred_at) AS (VALUES {rows}) "
+        f"SELECT counted.idx, COALESCE(SUM(entry.on_hand_delta), 0) "
+        f"FROM counted LEFT JOIN {table} entry "
+        f"ON entry.sku_id = counted.sku_id AND entry.location_id = counted.location_id "
+        f"AND entry.occurred_at > counted.occurred_at GROUP BY counted.idx"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        totals = dict(cursor.fetchall())
+    return {count: int(totals.get(index, 0)) for index, count in enumerate(wanted)}
 
 
 def _write(posting: _Posting) -> None:

@@ -4,6 +4,7 @@ from datetime import timedelta
 from itertools import permutations
 
 import pytest
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from inventory.models import StockConflict, StockMovement
@@ -250,3 +251,13 @@ def test_a_count_below_what_was_promised_raises_a_conflict(store, tee):
     StockEvents.post("count", sku=tee, location=store, quantity=1)
     conflict = StockConflict.objects.get()
     assert (conflict.shortfall, conflict.promised) == (2, 3)
+
+
+def test_the_database_refuses_to_edit_or_delete_a_ledger_entry(store, tee):
+    """A correction is a new entry; even code that bypasses the services cannot edit."""
+    entry = StockEvents.post("receipt", sku=tee, location=store, quantity=3).movement
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        StockMovement.objects.filter(pk=entry.pk).update(quantity=30)
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        StockMovement.objects.filter(pk=entry.pk).delete()
+    assert StockMovement.objects.get(pk=entry.pk).quantity == 3
