@@ -204,6 +204,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "inventory.schema.movements_accept_one_or_a_batch",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "ChannelKindEnum": "catalog.models.Channel.Kind",
         "LocationKindEnum": "inventory.models.Location.Kind",

@@ -94,6 +94,7 @@ class MovementViewSet(
             "them. A JSON list: 200 with `results` in input order, each `created`, "
             "`duplicate` or `rejected` with `errors`; each item stands on its own."
         ),
+        # The batch form (a JSON list) is added by inventory.schema.
         request=MovementInputSerializer,
         responses={
             200: OpenApiResponse(
@@ -244,8 +245,19 @@ class AvailabilityView(GenericAPIView):
 
     @extend_schema(
         summary="Available-to-promise per SKU and location, with every quantity",
+        description=(
+            "One row per SKU and location: `available = on_hand - committed - "
+            "reserved - damaged - quality_control`; `available_to_promise = "
+            "max(0, available - safety_buffer)`, the SKU's own buffer overriding "
+            "the channel's. `status`: `under_review` while an open stock conflict "
+            "exists there, `delayed` when the store's tills have not reported for "
+            "longer than the configured threshold, else `confirmed`."
+        ),
         parameters=[AvailabilityQuerySerializer],
-        responses={200: AvailabilitySerializer(many=True)},
+        responses={
+            200: AvailabilitySerializer(many=True),
+            400: OpenApiResponse(description="Unknown or malformed codes, by field."),
+        },
     )
     def get(self, request: Request) -> Response:
         query = AvailabilityQuerySerializer(

@@ -41,3 +41,28 @@ def test_the_api_docs_load_nothing_from_the_internet(anonymous, client):
     assert all(asset.startswith("/static/") for asset in assets), assets
     for asset in assets:
         assert client.get(asset).status_code == 200, asset
+
+
+def test_the_schema_describes_movements_one_or_in_batches_and_availability(anonymous):
+    schema = anonymous.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    post = schema["paths"]["/api/v1/movements/"]["post"]
+    body = post["requestBody"]["content"]["application/json"]["schema"]
+    one, many = body["oneOf"]
+    assert one == {"$ref": "#/components/schemas/MovementInputRequest"}
+    assert (many["type"], many["maxItems"]) == ("array", 1000)
+    assert {"200", "201", "400", "403", "409"} <= set(post["responses"])
+    movement_input = schema["components"]["schemas"]["MovementInputRequest"]
+    assert set(movement_input["required"]) == {
+        "reference", "type", "sku", "location", "quantity", "occurred_at",
+    }  # fmt: skip
+    sent_types = schema["components"]["schemas"]["SentMovementTypeEnum"]["enum"]
+    assert "sale" in sent_types and "reserve" not in sent_types
+    availability = schema["paths"]["/api/v1/availability/"]["get"]
+    assert {p["name"] for p in availability["parameters"]} >= {
+        "sku", "location", "channel", "page",
+    }  # fmt: skip
+    row = schema["components"]["schemas"]["Availability"]["properties"]
+    assert {"available", "available_to_promise", "status", "as_of"} <= set(row)
+    assert "{id}" in next(
+        p for p in schema["paths"] if p.startswith("/api/v1/movements/{")
+    )

@@ -322,3 +322,32 @@ def test_the_ledger_cannot_be_edited_through_the_api(api, shop):
 def test_without_a_token_nothing_is_recorded(anonymous, shop):
     assert anonymous.post(URL, event(), format="json").status_code == 401
     assert not StockMovement.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param('"reason": "a\\u0000b"', id="nul-in-reason"),
+        pytest.param('"reason": "\\ud800"', id="surrogate-in-reason"),
+        pytest.param('"quantity": 1e999', id="infinite-quantity"),
+        pytest.param('"occurred_at": "2026-13-45T25:00:00Z"', id="impossible-date"),
+        pytest.param('"occurred_at": 1732354200', id="epoch-number"),
+    ],
+)
+def test_text_and_numbers_the_database_cannot_store_are_a_400(api, shop, raw):
+    body = (
+        '{"reference": "R-1", "type": "adjustment", "sku": "TEE-BLK-M", '
+        f'"location": "LON-OXF", "quantity": 1, "occurred_at": "{EARLIER}", '
+        f'"channel": "wms", "reason": "x", {raw}}}'
+    )
+    response = api.post(URL, body, content_type="application/json")
+    assert response.status_code == 400, response.content[:300]
+    assert not StockMovement.objects.exists()
+
+
+def test_a_batch_line_that_is_not_an_object_is_rejected_on_its_own(api, shop):
+    response = api.post(URL, [event(reference="OK-1"), "sale", 7, None], format="json")
+    assert response.status_code == 200
+    lines = response.json()["results"]
+    assert [line["status"] for line in lines] == ["created"] + ["rejected"] * 3
+    assert all(line["errors"] for line in lines[1:])
