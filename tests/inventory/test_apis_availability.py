@@ -10,8 +10,6 @@ from inventory.services import conflict_resolve
 from tests.conftest import client_for
 from tests.factories import (
     ApiTokenFactory,
-    ChannelFactory,
-    LocationFactory,
     SkuFactory,
     StockEvents,
 )
@@ -19,19 +17,6 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/availability/"
-
-
-@pytest.fixture
-def shop(db):
-    return {
-        "store": LocationFactory(code="LON-OXF"),
-        "warehouse": LocationFactory(code="WH-DAV", kind="warehouse"),
-        "tee": SkuFactory(code="TEE-BLK-M"),
-        "hoodie": SkuFactory(code="HOOD-GRE-L"),
-        "pos": ChannelFactory(code="pos", kind="store_pos"),
-        "web": ChannelFactory(code="web", kind="web", safety_buffer=2),
-        "marketplace": ChannelFactory(code="mkt", kind="marketplace", safety_buffer=5),
-    }
 
 
 def stock_the_store(shop, *, till_synced_minutes_ago: int = 1):

@@ -9,8 +9,6 @@ from inventory.models import StockBalance, StockConflict, StockMovement
 from tests.conftest import client_for
 from tests.factories import (
     ApiTokenFactory,
-    ChannelFactory,
-    LocationFactory,
     SkuFactory,
     StockEvents,
     balance_of,
@@ -21,20 +19,6 @@ pytestmark = pytest.mark.django_db
 URL = "/api/v1/movements/"
 # One moment for every event of a test unless it says otherwise, so a resend is exact.
 EARLIER = (timezone.now() - timedelta(minutes=5)).isoformat()
-
-
-@pytest.fixture
-def shop(db):
-    """A store, a warehouse, two SKUs and the channels that talk to them."""
-    return {
-        "store": LocationFactory(code="LON-OXF"),
-        "warehouse": LocationFactory(code="WH-DAV", kind="warehouse"),
-        "tee": SkuFactory(code="TEE-BLK-M"),
-        "hoodie": SkuFactory(code="HOOD-GRE-L"),
-        "pos": ChannelFactory(code="pos", kind="store_pos"),
-        "web": ChannelFactory(code="web", kind="web"),
-        "wms": ChannelFactory(code="wms", kind="web"),
-    }
 
 
 def event(**overrides):

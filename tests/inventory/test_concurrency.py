@@ -1,11 +1,9 @@
 """Deliveries that race: real threads, each with its own database connection."""
 
-import threading
 from collections import Counter
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from inventory.models import StockConflict, StockMovement
@@ -18,30 +16,11 @@ from tests.factories import (
     StockEvents,
     balance_of,
 )
+from tests.threads import all_at_once
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 URL = "/api/v1/movements/"
-
-
-def all_at_once(count: int, work) -> list:
-    """Run ``work(n)`` in ``count`` threads released together; return what each gave."""
-    start = threading.Barrier(count)
-    results: list = [None] * count
-
-    def run(n: int) -> None:
-        try:
-            start.wait()
-            results[n] = work(n)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 @pytest.fixture
