@@ -179,9 +179,10 @@ def demo_stock_build(*, now: datetime | None = None) -> DemoStock:
             f"TRF-{n}", "transfer_out", sku, "WH-DAV", 6, 120,
             other_location=locations["LDS-BRG"],
         )  # fmt: skip
+    # Till sales through the last day, so every store's tills have reported lately.
     for n in range(60):
         sku, store = rng.choice(skus), rng.choice(stores)
-        add(f"SALE-{n}", "sale", sku, store, 1, 24 + n * 2, channel=pos)
+        add(f"SALE-{n}", "sale", sku, store, 1, 144 + n * 0.3, channel=pos)
     for n, sku in enumerate(skus[1::7]):
         add(f"DMG-{n}", "damage", sku, rng.choice(stores), 1, 50)
     for n, sku in enumerate(skus[2::6]):
@@ -196,9 +197,9 @@ def demo_stock_build(*, now: datetime | None = None) -> DemoStock:
         add(f"COUNT-LON-OXF-{sku.code}", "count", sku, "LON-OXF", 5, 150)
     # The final unit, sold at two tills: the second sale stands and raises a conflict.
     last = skus[-1]
-    add("COUNT-BRS-CAB-LAST", "count", last, "BRS-CAB", 1, 154)
-    add("SALE-LAST-1", "sale", last, "BRS-CAB", 1, 155, channel=pos)
-    add("SALE-LAST-2", "sale", last, "BRS-CAB", 1, 156, channel=pos)
+    add("COUNT-BRS-CAB-LAST", "count", last, "BRS-CAB", 1, 163)
+    add("SALE-LAST-1", "sale", last, "BRS-CAB", 1, 164, channel=pos)
+    add("SALE-LAST-2", "sale", last, "BRS-CAB", 1, 165, channel=pos)
 
     before = StockConflict.objects.count()
     outcomes = movements_record(movements=events, actor="user:demo")

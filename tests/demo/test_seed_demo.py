@@ -94,3 +94,15 @@ def test_seeding_the_demo_again_records_no_new_stock():
     after = list(StockBalance.objects.values_list("on_hand", "damaged", "in_transit"))
     assert after == before
     assert StockConflict.objects.count() == 1
+
+
+def test_the_demo_tills_have_reported_within_the_day_and_one_sku_is_under_review(
+    settings,
+):
+    settings.ONESTOCK_POS_DELAY_SECONDS = 86400  # as `make demo` sets it
+    token = printed_token(seed())
+    rows = client_for(token).get("/api/v1/availability/", {"page_size": 500}).json()
+    statuses = {(row["sku"], row["location"]): row["status"] for row in rows["results"]}
+    under_review = [key for key, status in statuses.items() if status == "under_review"]
+    assert under_review == [("TRNR-WHI-9", "BRS-CAB")]
+    assert set(statuses.values()) == {"confirmed", "under_review"}
