@@ -164,6 +164,7 @@ class MovementViewSet(
                 {
                     "index": index,
                     "reference": reference if isinstance(reference, str) else None,
+                    "movement": None,
                 }
             )
             incoming = MovementInputSerializer(data=self._with_channel(request, item))

@@ -138,6 +138,7 @@ def test_a_batch_with_one_bad_row_records_the_others(api, shop):
     ]
     assert [line["index"] for line in results] == [0, 1, 2, 3, 4]
     assert results[1]["errors"] == {"sku": ["Unknown SKU 'NO-SUCH-SKU'."]}
+    assert results[1]["movement"] is None
     assert "quantity" in results[4]["errors"]
     assert results[3]["movement"]["id"] == results[0]["movement"]["id"]
     assert balance_of(shop["tee"], shop["store"]).on_hand == 3
