@@ -105,6 +105,8 @@ class CodeField(StrictCharField):
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("max_length", 64)
         kwargs.setdefault("help_text", CODE_HELP)
+        # A code is matched exactly; trimming would accept "ABC\n" and store it whole.
+        kwargs.setdefault("trim_whitespace", False)
         super().__init__(**kwargs)
         self.validators.append(
             RegexValidator(CODE_PATTERN, f"Invalid code: {CODE_HELP}")

@@ -8,7 +8,9 @@ from django.db import IntegrityError, models, transaction
 M = TypeVar("M", bound=models.Model)
 
 # Business codes (SKU, location, channel, product): safe in URLs and in file names.
-CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+CODE_PATTERN = (
+    r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z"  # \Z: "$" would let a final newline in
+)
 CODE_HELP = "1-64 characters: letters, digits, '.', '_' or '-', starting with a letter or digit."
 CODE_VALIDATOR = RegexValidator(CODE_PATTERN, CODE_HELP)
 

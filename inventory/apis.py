@@ -208,9 +208,8 @@ def _batch_line(result: MovementOutcome) -> dict[str, Any]:
         }
     if result.outcome == Outcome.REFUSED:  # pragma: no cover - internal types only
         return {"status": "rejected", "errors": {"quantity": [result.refusal]}}
-    if result.outcome == Outcome.CREATED and (
-        result.movement.status == StockMovement.Status.REJECTED
-    ):
+    if result.movement.status == StockMovement.Status.REJECTED:
+        # Created now or resent: the same answer, so a retry is not taken for success.
         return {
             "status": "rejected",
             "movement": body,
@@ -261,17 +260,14 @@ class AvailabilityView(GenericAPIView):
         },
     )
     def get(self, request: Request) -> Response:
+        params = request.query_params
+        if len(params.getlist("channel")) > 1:
+            raise serializers.ValidationError({"channel": ["Give one channel."]})
         query = AvailabilityQuerySerializer(
             data={
-                key: request.query_params.getlist(key)
-                for key in ("sku", "location")
-                if key in request.query_params
+                key: params.getlist(key) for key in ("sku", "location") if key in params
             }
-            | (
-                {"channel": request.query_params["channel"]}
-                if "channel" in request.query_params
-                else {}
-            )
+            | ({"channel": params["channel"]} if "channel" in params else {})
         )
         query.is_valid(raise_exception=True)
         wanted = query.validated_data

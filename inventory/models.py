@@ -96,7 +96,9 @@ class StockBalance(models.Model):
         "occurred at or before it are already in it.",
     )
     last_event_at = models.DateTimeField(
-        null=True, blank=True, help_text="Latest occurred-at among applied entries."
+        null=True,
+        blank=True,
+        help_text="Latest occurred-at among the entries that moved it (not rejected).",
     )
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -117,8 +117,9 @@ class MovementInputSerializer(StrictInputSerializer):
 
     reference = StrictCharField(
         max_length=100,
+        trim_whitespace=False,
         help_text=REFERENCE_HELP,
-        validators=[RegexValidator(r"^[!-~]{1,100}$", REFERENCE_HELP)],
+        validators=[RegexValidator(r"^[!-~]{1,100}\Z", REFERENCE_HELP)],
     )
     type = serializers.ChoiceField(choices=INTEGRATION_TYPE_CHOICES)
     sku = CodeField(help_text="SKU code.")

@@ -82,7 +82,7 @@ class Migration(migrations.Migration):
                 ('in_transit', models.BigIntegerField(default=0, help_text='Sent to this location, not yet received.')),
                 ('incoming', models.BigIntegerField(default=0, help_text='Expected receipts.')),
                 ('last_count_at', models.DateTimeField(blank=True, help_text='When the latest applied count happened: on-hand deltas that occurred at or before it are already in it.', null=True)),
-                ('last_event_at', models.DateTimeField(blank=True, help_text='Latest occurred-at among applied entries.', null=True)),
+                ('last_event_at', models.DateTimeField(blank=True, help_text='Latest occurred-at among the entries that moved it (not rejected).', null=True)),
                 ('updated_at', models.DateTimeField(auto_now=True)),
                 ('location', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='balances', to='inventory.location')),
                 ('sku', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='catalog.sku')),

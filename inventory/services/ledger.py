@@ -26,8 +26,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import Case, DateTimeField, F, Q, Value, When
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
@@ -43,6 +43,7 @@ from .conflicts import conflict_for
 # lookup and our insert, for a different SKU or location) is retried; the retry finds
 # that entry and answers duplicate or clash.
 RACE_RETRIES = 3
+RETRYABLE_SQLSTATES = {"40P01", "40001"}  # deadlock detected, serialization failure
 
 
 @dataclass(frozen=True)
@@ -114,14 +115,12 @@ def movement_record(*, movement: MovementInput, actor: str) -> MovementOutcome:
     returns the outcome (created or duplicate) otherwise."""
     (result,) = movements_record(movements=[movement], actor=actor)
     if result.outcome == Outcome.REFERENCE_CLASH:
-        raise ReferenceClash(movement=result.movement)
+        raise ReferenceClash(movement_id=result.movement.pk)
     if result.outcome == Outcome.REFUSED:
         raise InsufficientStock(result.refusal)
     if result.movement.status == StockMovement.Status.REJECTED:
         raise MovementRejected(
-            result.movement.status_reason,
-            movement=result.movement,
-            duplicate=result.outcome == Outcome.DUPLICATE,
+            result.movement.status_reason, movement_id=result.movement.pk
         )
     return result
 
@@ -133,10 +132,18 @@ def movements_record(
     for attempt in range(RACE_RETRIES):
         try:
             return _record_batch(movements, actor)
-        except IntegrityError:
-            if attempt == RACE_RETRIES - 1:
+        except (IntegrityError, OperationalError) as error:
+            if attempt == RACE_RETRIES - 1 or not _lost_a_race(error):
                 raise
     raise AssertionError("unreachable")
+
+
+def _lost_a_race(error: Exception) -> bool:
+    """A unique-index clash with a concurrent writer, or a deadlock the database broke
+    by aborting us: both are answered by running the batch again."""
+    if isinstance(error, IntegrityError):
+        return True
+    return getattr(error.__cause__, "sqlstate", None) in RETRYABLE_SQLSTATES
 
 
 @transaction.atomic
@@ -373,7 +380,11 @@ def _balances_write(balances: list[StockBalance]) -> None:
 
 def _write(posting: _Posting) -> None:
     if posting.entries:
-        StockMovement.objects.bulk_create(posting.entries)
+        # In one order (by source and reference), so two batches that share references
+        # wait on the unique index for each other instead of deadlocking.
+        StockMovement.objects.bulk_create(
+            sorted(posting.entries, key=lambda e: (e.channel.pk, e.reference))
+        )
     if posting.conflicts:
         for conflict in posting.conflicts:
             conflict.movement_id = conflict.movement.pk
@@ -383,9 +394,19 @@ def _write(posting: _Posting) -> None:
         for balance in changed:
             balance.updated_at = posting.recorded_at
         _balances_write(changed)
-    for location_id, occurred_at in posting.pos_events.items():
-        Location.objects.filter(pk=location_id).update(
-            pos_last_event_at=Greatest(
-                Coalesce(F("pos_last_event_at"), occurred_at), occurred_at
-            )
-        )
+    if posting.pos_events:
+        _tills_heard_from(posting.pos_events)
+
+
+def _tills_heard_from(latest: dict[int, datetime]) -> None:
+    """Move each store's last till event forward. The store rows are locked in primary
+    key order first, so batches from several stores never deadlock on them."""
+    ids = sorted(latest)
+    list(Location.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    newest = Case(
+        *[When(pk=pk, then=Value(latest[pk])) for pk in ids],
+        output_field=DateTimeField(),
+    )
+    Location.objects.filter(pk__in=ids).update(
+        pos_last_event_at=Greatest(Coalesce(F("pos_last_event_at"), newest), newest)
+    )

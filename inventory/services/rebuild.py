@@ -8,14 +8,15 @@ recomputes them, repairs any that differ and reports each difference.
 
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max, Q, Sum
 
 from ..locking import BalanceKey
 from ..models import MovementType, StockBalance, StockMovement
 from ..movements import BUCKETS
 
-TRACKED = (*BUCKETS, "last_count_at")
+TRACKED = (*BUCKETS, "last_count_at", "last_event_at")
+NOT_REJECTED = ~Q(status=StockMovement.Status.REJECTED)
 
 
 @dataclass(frozen=True)
@@ -30,11 +31,10 @@ class BalanceDifference:
 def balances_rebuild(*, repair: bool = True) -> list[BalanceDifference]:
     """Compare every balance with the ledger; with ``repair``, make it agree."""
     with transaction.atomic():
+        _hold_the_ledger_still()
         stored = {
             (row.sku_id, row.location_id): row
-            for row in StockBalance.objects.select_for_update()
-            .select_related("sku", "location")
-            .order_by("sku_id", "location_id")
+            for row in StockBalance.objects.select_related("sku", "location")
         }
         truth = _balances_from_ledger()
         differences: list[BalanceDifference] = []
@@ -48,7 +48,7 @@ def balances_rebuild(*, repair: bool = True) -> list[BalanceDifference]:
                 to_create.append(balance)
             changed = False
             for name in TRACKED:
-                want = expected.get(name, None if name == "last_count_at" else 0)
+                want = expected.get(name, 0 if name in BUCKETS else None)
                 have = getattr(balance, name)
                 if have != want:
                     differences.append(_difference(balance, name, have, want))
@@ -60,6 +60,18 @@ def balances_rebuild(*, repair: bool = True) -> list[BalanceDifference]:
             StockBalance.objects.bulk_create(to_create)
             StockBalance.objects.bulk_update(to_update, list(TRACKED))
         return differences
+
+
+def _hold_the_ledger_still() -> None:
+    """No movement may be posted while the balances are compared with the ledger, or a
+    balance created meanwhile would be reported (or inserted) twice. EXCLUSIVE mode
+    waits for batches in flight (they hold ROW SHARE from their row locks) and makes
+    new ones wait; plain reads go on. SQLite (the demo) has one writer at a time."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"LOCK TABLE {StockBalance._meta.db_table} IN EXCLUSIVE MODE"
+            )
 
 
 def _difference(balance, name, have, want) -> BalanceDifference:
@@ -87,6 +99,7 @@ def _balances_from_ledger() -> dict[BalanceKey, dict[str, object]]:
                 "occurred_at",
                 filter=Q(type=MovementType.COUNT, status=StockMovement.Status.APPLIED),
             ),
+            last_event_at=Max("occurred_at", filter=NOT_REJECTED),
         )
     )
     for row in rows:
@@ -96,10 +109,18 @@ def _balances_from_ledger() -> dict[BalanceKey, dict[str, object]]:
         StockMovement.objects.exclude(other_location_in_transit_delta=0)
         .values("sku_id", "other_location_id")
         .order_by()
-        .annotate(in_transit=Sum("other_location_in_transit_delta"))
+        .annotate(
+            in_transit=Sum("other_location_in_transit_delta"),
+            last_event_at=Max("occurred_at"),
+        )
     )
     for row in sent_to:
         key = (row["sku_id"], row["other_location_id"])
-        entry = truth.setdefault(key, {"last_count_at": None})
+        entry = truth.setdefault(key, {})
         entry["in_transit"] = entry.get("in_transit", 0) + row["in_transit"]
+        if (
+            entry.get("last_event_at") is None
+            or row["last_event_at"] > entry["last_event_at"]
+        ):
+            entry["last_event_at"] = row["last_event_at"]
     return truth

@@ -41,7 +41,15 @@ def test_a_bad_body_is_refused_field_by_field(api, resource, body, field):
 @pytest.mark.parametrize("resource", RESOURCES)
 @pytest.mark.parametrize(
     "code",
-    ["bad code", "-leading-dash", "x" * 65, "caf%C3%A9", "semi%3Bcolon", "%00"],
+    [
+        "bad code",
+        "-leading-dash",
+        "x" * 65,
+        "caf%C3%A9",
+        "semi%3Bcolon",
+        "%00",
+        "ABC%0A",
+    ],
 )
 def test_a_code_with_bad_characters_is_refused(api, resource, code):
     response = api.put(f"/api/v1/{resource}/{code}/", {"name": "ok"}, format="json")

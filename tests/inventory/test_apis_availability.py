@@ -204,3 +204,10 @@ def test_reading_availability_costs_a_few_queries_whatever_the_page(
             URL, {"location": "LON-OXF", "channel": "web", "page_size": 40}
         )
     assert len(response.json()["results"]) == 40
+
+
+def test_two_channels_at_once_is_a_400(api, shop):
+    for query in ("?channel=web&channel=mkt", "?channel=&channel=web"):
+        response = api.get(URL + query)
+        assert response.status_code == 400
+        assert "channel" in response.json()

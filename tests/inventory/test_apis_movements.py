@@ -336,3 +336,24 @@ def test_a_batch_line_that_is_not_an_object_is_rejected_on_its_own(api, shop):
     lines = response.json()["results"]
     assert [line["status"] for line in lines] == ["created"] + ["rejected"] * 3
     assert all(line["errors"] for line in lines[1:])
+
+
+def test_a_rejected_line_resent_in_a_batch_is_still_rejected(api, shop):
+    """A retry after a timeout must not read a refusal as success."""
+    line = event(reference="QC-9", type="inspection_pass", quantity=1)
+    first = api.post(URL, [line], format="json").json()["results"][0]
+    again = api.post(URL, [line], format="json").json()["results"][0]
+    for answer in (first, again):
+        assert answer["status"] == "rejected"
+        assert "quality control" in answer["errors"]["quantity"][0]
+        assert answer["movement"]["status"] == "rejected"
+    assert StockMovement.objects.count() == 1
+
+
+@pytest.mark.parametrize("reference", ["R-1 ", " R-1", "R-1\n"])
+def test_a_reference_with_surrounding_whitespace_is_refused_not_trimmed(
+    api, shop, reference
+):
+    response = api.post(URL, event(reference=reference), format="json")
+    assert response.status_code == 400
+    assert "reference" in response.json()

@@ -1,12 +1,16 @@
 """Deliveries that race: real threads, each with its own database connection."""
 
+import threading
 from collections import Counter
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from inventory.models import StockConflict, StockMovement
+from inventory.services import balances_rebuild
 from tests.conftest import client_for
 from tests.factories import (
     ApiTokenFactory,
@@ -110,3 +114,124 @@ def test_two_tills_selling_the_final_unit_at_once_are_both_recorded(shop):
     assert balance_of(shop["tee"], shop["store"]).on_hand == -1
     conflict = StockConflict.objects.get()
     assert conflict.shortfall == 1
+
+
+@contextmanager
+def every_row_slowed(table: str, operation: str):
+    """Make each row write on ``table`` take 0.3 s, so two racing batches really do
+    interleave row by row, as they would under load."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE OR REPLACE FUNCTION test_slow_row() RETURNS trigger AS $$ "
+            "BEGIN PERFORM pg_sleep(0.3); RETURN NEW; END $$ LANGUAGE plpgsql;"
+        )
+        cursor.execute(
+            f"CREATE TRIGGER test_slow_row BEFORE {operation} ON {table} "
+            "FOR EACH ROW EXECUTE FUNCTION test_slow_row();"
+        )
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TRIGGER test_slow_row ON {table}")
+
+
+def receipt_line(reference: str, sku: str, location: str, channel: str) -> dict:
+    return {
+        "reference": reference, "type": "receipt", "sku": sku, "location": location,
+        "quantity": 1, "occurred_at": timezone.now().isoformat(), "channel": channel,
+    }  # fmt: skip
+
+
+@pytest.fixture
+def two_stores(shop):
+    LocationFactory(code="MAN-MKT")
+    SkuFactory(code="HOOD-GRE-L")
+    ChannelFactory(code="wms", kind="back_office")
+    return shop
+
+
+def test_two_stores_tills_reporting_in_crossed_order_do_not_deadlock(two_stores):
+    batches = [
+        [
+            receipt_line("A-1", "TEE-BLK-M", "LON-OXF", "pos"),
+            receipt_line("A-2", "TEE-BLK-M", "MAN-MKT", "pos"),
+        ],
+        [
+            receipt_line("B-1", "HOOD-GRE-L", "MAN-MKT", "pos"),
+            receipt_line("B-2", "HOOD-GRE-L", "LON-OXF", "pos"),
+        ],
+    ]
+    token = two_stores["token"]
+    with every_row_slowed("inventory_location", "UPDATE"):
+        statuses = all_at_once(
+            2,
+            lambda n: (
+                client_for(token).post(URL, batches[n], format="json").status_code
+            ),
+        )
+    assert statuses == [200, 200]
+    assert StockMovement.objects.count() == 4
+
+
+def test_batches_sharing_references_in_crossed_order_do_not_deadlock(two_stores):
+    """Each reference ends as one entry; the other batch hears of the clash."""
+    batches = [
+        [
+            receipt_line("X-1", "TEE-BLK-M", "LON-OXF", "wms"),
+            receipt_line("X-2", "TEE-BLK-M", "MAN-MKT", "wms"),
+        ],
+        [
+            receipt_line("X-2", "HOOD-GRE-L", "LON-OXF", "wms"),
+            receipt_line("X-1", "HOOD-GRE-L", "MAN-MKT", "wms"),
+        ],
+    ]
+    token = two_stores["token"]
+
+    def send(n: int):
+        response = client_for(token).post(URL, batches[n], format="json")
+        return response.status_code, [
+            line["status"] for line in response.json()["results"]
+        ]
+
+    with every_row_slowed("inventory_stockmovement", "INSERT"):
+        answers = all_at_once(2, send)
+    assert [status for status, _ in answers] == [200, 200]
+    assert Counter(line for _, lines in answers for line in lines) == {
+        "created": 2,
+        "rejected": 2,
+    }
+    assert StockMovement.objects.count() == 2
+
+
+def test_a_movement_posted_during_a_rebuild_waits_for_it(shop, monkeypatch):
+    """The rebuild compares a still picture: a receipt arriving meanwhile (for a
+    balance that does not exist yet) waits, then lands on the rebuilt balances."""
+    from inventory.services import rebuild
+
+    compare = rebuild._balances_from_ledger
+    poster: list[threading.Thread] = []
+
+    def a_receipt_arrives_then_compare():
+        def post() -> None:
+            try:
+                StockEvents.post(
+                    "receipt", sku=shop["tee"], location=shop["store"], quantity=5
+                )
+            finally:
+                connection.close()
+
+        poster.append(threading.Thread(target=post))
+        poster[0].start()
+        poster[0].join(timeout=0.5)
+        assert poster[0].is_alive(), "the receipt should wait for the rebuild"
+        return compare()
+
+    monkeypatch.setattr(
+        rebuild, "_balances_from_ledger", a_receipt_arrives_then_compare
+    )
+    assert balances_rebuild() == []
+    poster[0].join(timeout=10)
+    assert balance_of(shop["tee"], shop["store"]).on_hand == 5
+    monkeypatch.undo()
+    assert balances_rebuild() == []

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from inventory.models import StockBalance, StockMovement
 from inventory.movements import BUCKETS
+from inventory.services import balances_rebuild
 from tests.factories import (
     ChannelFactory,
     LocationFactory,
@@ -113,6 +114,15 @@ def test_the_rebuild_finds_the_one_balance_that_was_tampered_with():
         call_command("rebuild_balances", stdout=StringIO())
     assert balance_of(skus[1], locations[2]).on_hand == honest
     call_command("rebuild_balances", stdout=StringIO())
+
+
+def test_the_rebuild_also_puts_right_when_a_balance_last_moved():
+    store, tee = LocationFactory(code="LON-OXF"), SkuFactory(code="TEE")
+    receipt = StockEvents.post("receipt", sku=tee, location=store, quantity=4).movement
+    StockBalance.objects.update(last_event_at=timezone.now() + timedelta(days=1))
+    (found,) = balances_rebuild()
+    assert (found.field, found.from_ledger) == ("last_event_at", receipt.occurred_at)
+    assert balance_of(tee, store).last_event_at == receipt.occurred_at
 
 
 def test_a_lost_balance_row_is_rebuilt_from_the_ledger():
