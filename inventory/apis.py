@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from catalog.selectors import channels_by_code, skus_by_code
 from config.access import actor_of, bound_channel_code, ensure_may_act_for_channel
 from config.api import CodeField, UpsertByCodeViewSet, status_for
+from config.errors import PermissionRefused
 
 from . import selectors, services
 from .errors import InsufficientStock, MovementRejected, ReferenceClash
@@ -117,17 +118,16 @@ class MovementViewSet(
         if result.outcome == Outcome.REFUSED:  # pragma: no cover - internal types only
             raise InsufficientStock(result.refusal)
         body = MovementSerializer(result.movement).data
+        refusal = None
         if result.outcome == Outcome.REFERENCE_CLASH:
-            error = ReferenceClash()
+            refusal = ReferenceClash()
+        elif result.movement.status == StockMovement.Status.REJECTED:
+            refusal = MovementRejected(result.movement.status_reason)
+        if refusal is not None:
+            # The domain error's shape, with the entry as stored for the integrator.
             return Response(
-                {"detail": error.message, "code": error.code, "movement": body},
-                status=status_for(error),
-            )
-        if result.movement.status == StockMovement.Status.REJECTED:
-            error = MovementRejected(result.movement.status_reason)
-            return Response(
-                {"detail": error.message, "code": error.code, "movement": body},
-                status=status_for(error),
+                {"detail": refusal.message, "code": refusal.code, "movement": body},
+                status=status_for(refusal),
             )
         return Response(body, status=SINGLE_EVENT_STATUS[result.outcome])
 
@@ -158,6 +158,9 @@ class MovementViewSet(
             )
         results: list[dict[str, Any]] = []
         shaped: dict[int, dict[str, Any]] = {}
+        # One validator for every line, as DRF's ListSerializer does: building a
+        # serializer per line costs more than posting the line.
+        validator = MovementInputSerializer()
         for index, item in enumerate(payload):
             reference = item.get("reference") if isinstance(item, dict) else None
             results.append(
@@ -167,39 +170,40 @@ class MovementViewSet(
                     "movement": None,
                 }
             )
-            incoming = MovementInputSerializer(data=self._with_channel(request, item))
-            if incoming.is_valid():
-                shaped[index] = incoming.validated_data
-            else:
-                results[index].update(status="rejected", errors=incoming.errors)
+            try:
+                shaped[index] = validator.run_validation(
+                    self._with_channel(request, item)
+                )
+            except serializers.ValidationError as error:
+                errors = serializers.as_serializer_error(error)
+                results[index].update(status="rejected", errors=errors)
         codes = MovementCodes(list(shaped.values()))
         events: dict[int, MovementInput] = {}
-        bound = bound_channel_code(request)
         for index, validated in shaped.items():
             try:
                 event = codes.movement(validated)
+                ensure_may_act_for_channel(request, event.channel.code)
             except serializers.ValidationError as error:
                 results[index].update(status="rejected", errors=error.detail)
                 continue
-            if bound and event.channel.code != bound:
+            except PermissionRefused as refusal:
                 results[index].update(
-                    status="rejected",
-                    errors={
-                        "channel": [f"This token acts only for channel {bound!r}."]
-                    },
+                    status="rejected", errors={"channel": [refusal.message]}
                 )
                 continue
             events[index] = event
         outcomes = services.movements_record(
             movements=list(events.values()), actor=actor_of(request)
         )
+        stored = [result.movement for result in outcomes if result.movement]
+        bodies = iter(MovementSerializer(stored, many=True).data)
         for index, result in zip(events, outcomes, strict=True):
-            results[index].update(_batch_line(result))
+            body = next(bodies) if result.movement else None
+            results[index].update(_batch_line(result, body))
         return Response({"results": results}, status=status.HTTP_200_OK)
 
 
-def _batch_line(result: MovementOutcome) -> dict[str, Any]:
-    body = MovementSerializer(result.movement).data if result.movement else None
+def _batch_line(result: MovementOutcome, body: dict | None) -> dict[str, Any]:
     if result.outcome == Outcome.REFERENCE_CLASH:
         return {
             "status": "rejected",
@@ -291,25 +295,11 @@ class AvailabilityView(GenericAPIView):
         """The records behind the codes asked for, in the order asked; unknown codes
         are a 400 that names them."""
         errors: dict[str, list[str]] = {}
-        skus = locations = channel = None
-        if "sku" in wanted:
-            found = skus_by_code(codes=set(wanted["sku"]))
-            unknown = [code for code in wanted["sku"] if code not in found]
-            if unknown:
-                errors["sku"] = [f"Unknown SKU {code!r}." for code in unknown]
-            skus = [
-                found[code] for code in dict.fromkeys(wanted["sku"]) if code in found
-            ]
-        if "location" in wanted:
-            found = selectors.locations_by_code(codes=set(wanted["location"]))
-            unknown = [code for code in wanted["location"] if code not in found]
-            if unknown:
-                errors["location"] = [f"Unknown location {code!r}." for code in unknown]
-            locations = [
-                found[code]
-                for code in dict.fromkeys(wanted["location"])
-                if code in found
-            ]
+        skus = _in_order(wanted, "sku", "SKU", skus_by_code, errors)
+        locations = _in_order(
+            wanted, "location", "location", selectors.locations_by_code, errors
+        )
+        channel = None
         channel_code = wanted.get("channel") or bound_channel_code(request)
         if channel_code:
             channel = channels_by_code(codes={channel_code}).get(channel_code)
@@ -318,3 +308,16 @@ class AvailabilityView(GenericAPIView):
         if errors:
             raise serializers.ValidationError(errors)
         return skus, locations, channel
+
+
+def _in_order(wanted, field, label, by_code, errors) -> list | None:
+    """The records for the codes under ``field`` (None if not asked), once each, in
+    the order asked; unknown codes are noted in ``errors``."""
+    if field not in wanted:
+        return None
+    codes = list(dict.fromkeys(wanted[field]))
+    found = by_code(codes=set(codes))
+    unknown = [code for code in codes if code not in found]
+    if unknown:
+        errors[field] = [f"Unknown {label} {code!r}." for code in unknown]
+    return [found[code] for code in codes if code in found]

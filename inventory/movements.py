@@ -37,10 +37,13 @@ class MovementRule:
     drawn_from: str | None = None
     # A transfer out puts the units in transit to the other location.
     other_location_in_transit: int = 0
+    # The bucket it settles, as far as it holds anything: a receipt fulfils what was
+    # expected (incoming), and an unexpected receipt takes nothing from it.
+    settles: str | None = None
 
 
 RULES: dict[str, MovementRule] = {
-    MovementType.RECEIPT: MovementRule({"on_hand": +1}),
+    MovementType.RECEIPT: MovementRule({"on_hand": +1}, settles="incoming"),
     MovementType.RECEIPT_EXPECTED: MovementRule({"incoming": +1}),
     MovementType.SALE: MovementRule({"on_hand": -1}),
     MovementType.ADJUSTMENT: MovementRule(

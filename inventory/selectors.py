@@ -22,9 +22,8 @@ from django.utils import timezone
 
 from catalog.models import Channel, Sku
 
+from .locking import BalanceKey
 from .models import Location, StockBalance, StockConflict, StockMovement
-
-BalanceKey = tuple[int, int]
 
 
 class AvailabilityStatus(models.TextChoices):

@@ -12,7 +12,6 @@ from .ledger import (
     MovementInput,
     MovementOutcome,
     Outcome,
-    movement_record,
     movements_record,
 )
 from .locations import location_upsert
@@ -26,6 +25,5 @@ __all__ = [
     "balances_rebuild",
     "conflict_resolve",
     "location_upsert",
-    "movement_record",
     "movements_record",
 ]

@@ -33,7 +33,6 @@ from django.utils import timezone
 
 from catalog.models import Channel, Sku
 
-from ..errors import InsufficientStock, MovementRejected, ReferenceClash
 from ..locking import BalanceKey, balances_lock
 from ..models import Location, MovementType, StockBalance, StockConflict, StockMovement
 from ..movements import BUCKETS, RULES
@@ -108,21 +107,6 @@ class _Posting:
     conflicts: list[StockConflict] = field(default_factory=list)
     changed: set[BalanceKey] = field(default_factory=set)
     pos_events: dict[int, datetime] = field(default_factory=dict)
-
-
-def movement_record(*, movement: MovementInput, actor: str) -> MovementOutcome:
-    """Record one event. Raises ReferenceClash, MovementRejected or InsufficientStock;
-    returns the outcome (created or duplicate) otherwise."""
-    (result,) = movements_record(movements=[movement], actor=actor)
-    if result.outcome == Outcome.REFERENCE_CLASH:
-        raise ReferenceClash(movement_id=result.movement.pk)
-    if result.outcome == Outcome.REFUSED:
-        raise InsufficientStock(result.refusal)
-    if result.movement.status == StockMovement.Status.REJECTED:
-        raise MovementRejected(
-            result.movement.status_reason, movement_id=result.movement.pk
-        )
-    return result
 
 
 def movements_record(
@@ -271,9 +255,9 @@ def _post(event: MovementInput, posting: _Posting) -> StockMovement:
         )
         deltas = {}
     rejected = entry.status == StockMovement.Status.REJECTED
-    if event.type == MovementType.RECEIPT and not rejected:
-        # A receipt fulfils what was expected, as far as anything was.
-        deltas["incoming"] = -min(event.quantity, max(balance.incoming, 0))
+    if rule.settles and not rejected:
+        expected = max(getattr(balance, rule.settles), 0)
+        deltas[rule.settles] = -min(event.quantity, expected)
 
     available_before = balance.available
     for bucket in BUCKETS:

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.db.models import Max, Q, Sum
 
+from catalog.models import Sku
+
 from ..locking import BalanceKey
-from ..models import MovementType, StockBalance, StockMovement
+from ..models import Location, MovementType, StockBalance, StockMovement
 from ..movements import BUCKETS
 
 TRACKED = (*BUCKETS, "last_count_at", "last_event_at")
@@ -37,6 +39,9 @@ def balances_rebuild(*, repair: bool = True) -> list[BalanceDifference]:
             for row in StockBalance.objects.select_related("sku", "location")
         }
         truth = _balances_from_ledger()
+        lost = truth.keys() - stored.keys()
+        skus = Sku.objects.in_bulk({sku_id for sku_id, _ in lost})
+        locations = Location.objects.in_bulk({location_id for _, location_id in lost})
         differences: list[BalanceDifference] = []
         to_update: list[StockBalance] = []
         to_create: list[StockBalance] = []
@@ -44,14 +49,18 @@ def balances_rebuild(*, repair: bool = True) -> list[BalanceDifference]:
             expected = truth.get(key, {})
             balance = stored.get(key)
             if balance is None:
-                balance = StockBalance(sku_id=key[0], location_id=key[1])
+                balance = StockBalance(sku=skus[key[0]], location=locations[key[1]])
                 to_create.append(balance)
             changed = False
             for name in TRACKED:
                 want = expected.get(name, 0 if name in BUCKETS else None)
                 have = getattr(balance, name)
                 if have != want:
-                    differences.append(_difference(balance, name, have, want))
+                    differences.append(
+                        BalanceDifference(
+                            balance.sku.code, balance.location.code, name, have, want
+                        )
+                    )
                     setattr(balance, name, want)
                     changed = True
             if changed and balance.pk:
@@ -72,19 +81,6 @@ def _hold_the_ledger_still() -> None:
             cursor.execute(
                 f"LOCK TABLE {StockBalance._meta.db_table} IN EXCLUSIVE MODE"
             )
-
-
-def _difference(balance, name, have, want) -> BalanceDifference:
-    from catalog.models import Sku
-
-    from ..models import Location
-
-    # A balance missing from its table has no related rows loaded.
-    sku = balance.sku if balance.pk else Sku.objects.get(pk=balance.sku_id)
-    location = (
-        balance.location if balance.pk else Location.objects.get(pk=balance.location_id)
-    )
-    return BalanceDifference(sku.code, location.code, name, have, want)
 
 
 def _balances_from_ledger() -> dict[BalanceKey, dict[str, object]]:
