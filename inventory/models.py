@@ -1,9 +1,11 @@
 """Locations, and the stock they hold: the append-only ledger (StockMovement), its
-projection (StockBalance) and the conflicts raised when a physical fact contradicts
-what was promised (StockConflict)."""
+projection (StockBalance), the conflicts raised when a physical fact contradicts
+what was promised (StockConflict), and the holds checkouts place on stock
+(Reservation, its lines and its transitions)."""
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 
 from config.records import CODE_VALIDATOR
 
@@ -143,6 +145,7 @@ class MovementType(models.TextChoices):
     RESERVATION_RELEASE = "reservation_release", "Reservation released"
     COMMIT = "commit", "Commit"
     COMMITMENT_RELEASE = "commitment_release", "Commitment released"
+    RESERVATION_COMMIT = "reservation_commit", "Reservation committed"
     FULFIL = "fulfil", "Fulfil"
 
 
@@ -276,3 +279,126 @@ class StockConflict(models.Model):
 
     def __str__(self) -> str:
         return f"short {self.shortfall} · {self.sku_id}@{self.location_id}"
+
+
+class Reservation(models.Model):
+    """A checkout's all-or-nothing hold on stock, for a few minutes, by its reference.
+
+    Every transition moves units in the ledger (``inventory.services.reservations``)
+    and is written to ReservationTransition. An active hold whose ``expires_at`` has
+    passed no longer counts against availability, whether or not the sweep has
+    written its release yet: ``current_status`` reads ``expired`` from that moment.
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active: units held"
+        RELEASED = "released", "Released"
+        EXPIRED = "expired", "Expired"
+        COMMITTED = "committed", "Committed to an order"
+        FULFILLED = "fulfilled", "Fulfilled: the units left"
+        CANCELLED = "cancelled", "Cancelled after commitment"
+
+    # The allowed transitions, and nothing else.
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        Status.ACTIVE: frozenset({Status.RELEASED, Status.EXPIRED, Status.COMMITTED}),
+        Status.COMMITTED: frozenset({Status.FULFILLED, Status.CANCELLED}),
+        Status.RELEASED: frozenset(),
+        Status.EXPIRED: frozenset(),
+        Status.FULFILLED: frozenset(),
+        Status.CANCELLED: frozenset(),
+    }
+
+    channel = models.ForeignKey(
+        "catalog.Channel",
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The channel selling; its safety buffer applies.",
+    )
+    reference = models.CharField(
+        max_length=100, help_text="The checkout's own key; unique per channel."
+    )
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.ACTIVE
+    )
+    ttl_seconds = models.PositiveIntegerField()
+    expires_at = models.DateTimeField()
+    created_by = models.CharField(max_length=160)
+    payload_digest = models.CharField(
+        max_length=64,
+        editable=False,
+        help_text="SHA-256 of the lines, to tell a resend from a different cart.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "reference"],
+                name="reservation_reference_unique_per_channel",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["expires_at"],
+                condition=models.Q(status="active"),
+                name="reservation_active_expiry",
+            ),
+            models.Index(fields=["status", "created_at"], name="reservation_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} ({self.status})"
+
+    def is_lapsed(self, now=None) -> bool:
+        """Active on paper, but past its expiry: it holds nothing any more."""
+        now = now or timezone.now()
+        return self.status == self.Status.ACTIVE and self.expires_at <= now
+
+    def current_status(self, now=None) -> str:
+        return self.Status.EXPIRED if self.is_lapsed(now) else self.status
+
+
+class ReservationLine(models.Model):
+    reservation = models.ForeignKey(
+        Reservation, on_delete=models.CASCADE, related_name="lines"
+    )
+    sku = models.ForeignKey("catalog.Sku", on_delete=models.PROTECT, related_name="+")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveBigIntegerField()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reservation", "sku", "location"],
+                name="reservation_line_unique_sku_location",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["sku", "location"], name="reservation_line_stock")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.sku_id}@{self.location_id}"
+
+
+class ReservationTransition(models.Model):
+    """Who moved a reservation from one status to another, and when."""
+
+    reservation = models.ForeignKey(
+        Reservation, on_delete=models.CASCADE, related_name="transitions"
+    )
+    from_status = models.CharField(
+        max_length=12, blank=True, help_text="Empty for the hold being placed."
+    )
+    to_status = models.CharField(max_length=12, choices=Reservation.Status.choices)
+    actor = models.CharField(max_length=160)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '-'} → {self.to_status}"

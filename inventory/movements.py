@@ -86,12 +86,38 @@ RULES: dict[str, MovementRule] = {
         sent_by_integrations=False,
         drawn_from="committed",
     ),
+    # A hold turned into a commitment: availability does not change.
+    MovementType.RESERVATION_COMMIT: MovementRule(
+        {"reserved": -1, "committed": +1},
+        physical=False,
+        sent_by_integrations=False,
+        drawn_from="reserved",
+    ),
     MovementType.FULFIL: MovementRule(
         {"committed": -1, "on_hand": -1},
         sent_by_integrations=False,
         drawn_from="committed",
     ),
 }
+
+# How each bucket counts in ``StockBalance.available``.
+AVAILABILITY_SIGN = {
+    "on_hand": +1,
+    "committed": -1,
+    "reserved": -1,
+    "damaged": -1,
+    "quality_control": -1,
+}
+
+
+def promises_units(rule: MovementRule) -> bool:
+    """A promise that takes units out of availability: refused, never recorded, when
+    there are not enough (physical facts are recorded whatever they do)."""
+    change = sum(
+        AVAILABILITY_SIGN.get(bucket, 0) * sign for bucket, sign in rule.effects.items()
+    )
+    return not rule.physical and change < 0
+
 
 INTEGRATION_TYPES = [name for name, rule in RULES.items() if rule.sent_by_integrations]
 INTEGRATION_TYPE_CHOICES = [

@@ -11,19 +11,26 @@ Availability status, for one SKU at one location, is derived in this order:
 - ``confirmed`` otherwise.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
 from catalog.models import Channel, Sku
 
 from .locking import BalanceKey
-from .models import Location, StockBalance, StockConflict, StockMovement
+from .models import (
+    Location,
+    Reservation,
+    ReservationLine,
+    StockBalance,
+    StockConflict,
+    StockMovement,
+)
 
 
 class AvailabilityStatus(models.TextChoices):
@@ -119,10 +126,16 @@ def _rows(
         .values_list("sku_id", "location_id")
     )
     now = timezone.now()
+    holding = [key for key, balance in balances.items() if balance.reserved > 0]
+    lapsed = lapsed_holds(keys=holding, now=now)
     rows = []
     for sku, location in pairs:
         key = (sku.pk, location.pk)
         balance = balances.get(key) or StockBalance(sku=sku, location=location)
+        if key in lapsed:
+            # Read as of now: a lapsed hold holds nothing, swept or not. The balance
+            # is a read copy; only the ledger writes balances.
+            balance.reserved -= lapsed.pop(key)
         buffer = _safety_buffer(sku, channel)
         if key in under_review:
             status = AvailabilityStatus.UNDER_REVIEW
@@ -160,3 +173,28 @@ def _tills_are_late(location: Location, now: datetime) -> bool:
     last = location.pos_last_event_at
     threshold = timedelta(seconds=settings.ONESTOCK_POS_DELAY_SECONDS)
     return last is None or now - last > threshold
+
+
+def lapsed_holds(*, keys: Iterable[BalanceKey], now: datetime) -> dict[BalanceKey, int]:
+    """Units of active reservations past their expiry, per (SKU, location): still in
+    the ``reserved`` bucket until the sweep writes their release, but holding nothing.
+    Availability and new promises add them back."""
+    wanted = set(keys)
+    if not wanted:
+        return {}
+    rows = (
+        ReservationLine.objects.filter(
+            reservation__status=Reservation.Status.ACTIVE,
+            reservation__expires_at__lte=now,
+            sku_id__in={sku for sku, _ in wanted},
+            location_id__in={location for _, location in wanted},
+        )
+        .values_list("sku_id", "location_id")
+        .annotate(units=Sum("quantity"))
+        .order_by()
+    )
+    return {
+        (sku, location): units
+        for sku, location, units in rows
+        if (sku, location) in wanted
+    }

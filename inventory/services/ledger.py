@@ -35,7 +35,8 @@ from catalog.models import Channel, Sku
 
 from ..locking import BalanceKey, balances_lock
 from ..models import Location, MovementType, StockBalance, StockConflict, StockMovement
-from ..movements import BUCKETS, RULES
+from ..movements import BUCKETS, RULES, promises_units
+from ..selectors import lapsed_holds
 from .conflicts import conflict_for
 
 # A batch that loses a race on a reference (another request inserted it between our
@@ -58,6 +59,9 @@ class MovementInput:
     channel: Channel
     reason: str = ""
     other_location: Location | None = None
+    # For a promise: units that must stay available after it (the selling channel's
+    # safety buffer). Not part of the event's identity.
+    keep_available: int = 0
 
     def digest(self) -> str:
         """Fingerprint of everything but the key, so a resend can be told from a clash.
@@ -89,6 +93,8 @@ class MovementOutcome:
     outcome: str
     movement: StockMovement | None = None
     refusal: str = ""
+    # For a refused promise: what could have been promised instead.
+    available_to_promise: int | None = None
 
 
 @dataclass
@@ -98,6 +104,9 @@ class _Posting:
     balances: dict[BalanceKey, StockBalance]
     recorded_at: datetime
     actor: str
+    # Units of holds past their expiry, per balance: still in ``reserved`` until the
+    # sweep releases them, but no longer holding anything. Read once, when needed.
+    lapsed: dict[BalanceKey, int] | None = None
     # On-hand moved by stored entries after each count of the batch (see below).
     stored_after_count: dict[tuple[BalanceKey, datetime], int] = field(
         default_factory=dict
@@ -163,9 +172,9 @@ def _record_batch(
                 )
             )
             continue
-        refusal = _promise_refusal(event, posting)
-        if refusal:
-            results.append(MovementOutcome(Outcome.REFUSED, refusal=refusal))
+        refused = _promise_refusal(event, posting)
+        if refused:
+            results.append(refused)
             continue
         entry = _post(event, posting)
         known[(event.channel.pk, event.reference)] = entry
@@ -191,19 +200,36 @@ def _entries_by_reference(
     return {(entry.channel_id, entry.reference): entry for entry in found}
 
 
-def _promise_refusal(event: MovementInput, posting: _Posting) -> str:
-    """A reservation or commitment may never take availability below zero."""
-    rule = RULES[event.type]
-    promises = not rule.physical and any(sign > 0 for sign in rule.effects.values())
-    if not promises:
-        return ""
-    balance = posting.balances[(event.sku.pk, event.location.pk)]
-    if balance.available < event.quantity:
-        return (
-            f"Only {max(balance.available, 0)} of {event.sku.code} available at "
+def _promise_refusal(event: MovementInput, posting: _Posting) -> MovementOutcome | None:
+    """A reservation or commitment may never take availability below zero, nor into
+    the safety buffer it is asked to keep."""
+    if not promises_units(RULES[event.type]):
+        return None
+    key = (event.sku.pk, event.location.pk)
+    available = _available(key, posting)
+    if available - event.quantity >= event.keep_available:
+        return None
+    promisable = max(available - event.keep_available, 0)
+    return MovementOutcome(
+        Outcome.REFUSED,
+        refusal=(
+            f"Only {promisable} of {event.sku.code} can be promised at "
             f"{event.location.code}; {event.quantity} asked for."
+        ),
+        available_to_promise=promisable,
+    )
+
+
+def _available(key: BalanceKey, posting: _Posting) -> int:
+    """Availability with lapsed holds given back. The holds are looked up only when
+    they could matter, once per batch, after the lock (so no hold can lapse into or
+    out of the figure while the batch runs)."""
+    balance = posting.balances[key]
+    if posting.lapsed is None and balance.reserved > 0:
+        posting.lapsed = lapsed_holds(
+            keys=posting.balances.keys(), now=posting.recorded_at
         )
-    return ""
+    return balance.available + (posting.lapsed or {}).get(key, 0)
 
 
 def _post(event: MovementInput, posting: _Posting) -> StockMovement:
@@ -259,7 +285,7 @@ def _post(event: MovementInput, posting: _Posting) -> StockMovement:
         expected = max(getattr(balance, rule.settles), 0)
         deltas[rule.settles] = -min(event.quantity, expected)
 
-    available_before = balance.available
+    available_before = _available(key, posting)
     for bucket in BUCKETS:
         delta = deltas.get(bucket, 0)
         setattr(entry, f"{bucket}_delta", delta)
@@ -281,7 +307,7 @@ def _post(event: MovementInput, posting: _Posting) -> StockMovement:
                 posting.pos_events[event.location.pk] = event.occurred_at
     posting.entries.append(entry)
     posting.entries_by_key.setdefault(key, []).append(entry)
-    available_after = balance.available
+    available_after = _available(key, posting)
     if rule.physical and available_after < 0 and available_after < available_before:
         posting.conflicts.append(conflict_for(entry=entry, balance=balance))
     return entry
