@@ -136,7 +136,7 @@ def _rows(
             # Read as of now: a lapsed hold holds nothing, swept or not. The balance
             # is a read copy; only the ledger writes balances.
             balance.reserved -= lapsed.pop(key)
-        buffer = _safety_buffer(sku, channel)
+        buffer = safety_buffer_for(sku=sku, channel=channel)
         if key in under_review:
             status = AvailabilityStatus.UNDER_REVIEW
         elif _tills_are_late(location, now):
@@ -158,7 +158,7 @@ def _rows(
     return rows
 
 
-def _safety_buffer(sku: Sku, channel: Channel | None) -> int:
+def safety_buffer_for(*, sku: Sku, channel: Channel | None) -> int:
     """A SKU's own buffer overrides the channel's; with no channel, nothing is held."""
     if channel is None:
         return 0

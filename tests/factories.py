@@ -8,8 +8,14 @@ from django.utils import timezone
 from catalog.models import Channel, Product, Sku
 from integrations.models import ApiToken
 from integrations.services import api_token_create
-from inventory.models import Location, StockBalance
-from inventory.services import MovementInput, MovementOutcome, movements_record
+from inventory.models import Location, Reservation, StockBalance
+from inventory.services import (
+    MovementInput,
+    MovementOutcome,
+    ReservationLineInput,
+    movements_record,
+    reservation_place,
+)
 
 
 class ProductFactory(factory.django.DjangoModelFactory):
@@ -98,3 +104,32 @@ class StockEvents:
 
 def balance_of(sku: Sku, location: Location) -> StockBalance:
     return StockBalance.objects.get(sku=sku, location=location)
+
+
+class Holds:
+    """Places checkout holds through the reservation service, with a fresh cart
+    reference unless one is given."""
+
+    _counter = 0
+
+    @classmethod
+    def place(
+        cls,
+        *,
+        channel: Channel,
+        lines: list[tuple[Sku, Location, int]],
+        reference: str | None = None,
+        ttl_seconds: int | None = None,
+        actor: str = "token:checkout",
+    ) -> Reservation:
+        cls._counter += 1
+        reservation, _ = reservation_place(
+            channel=channel,
+            reference=reference or f"CART-{cls._counter:06d}",
+            lines=[
+                ReservationLineInput(sku, location, qty) for sku, location, qty in lines
+            ],
+            actor=actor,
+            ttl_seconds=ttl_seconds,
+        )
+        return reservation

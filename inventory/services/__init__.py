@@ -5,6 +5,8 @@ app, view, task and command asks it.
 - ``ledger``: posting movements to the append-only ledger and its balances.
 - ``conflicts``: contradictions between physical facts and promises.
 - ``rebuild``: recomputing balances from the ledger.
+- ``reservations``: checkout holds, all or nothing, and their commit, fulfilment,
+  cancellation, release and expiry.
 """
 
 from .conflicts import conflict_resolve
@@ -16,14 +18,24 @@ from .ledger import (
 )
 from .locations import location_upsert
 from .rebuild import BalanceDifference, balances_rebuild
+from .reservations import (
+    ReservationLineInput,
+    reservation_place,
+    reservation_transition,
+    reservations_expire,
+)
 
 __all__ = [
     "BalanceDifference",
     "MovementInput",
     "MovementOutcome",
+    "ReservationLineInput",
     "Outcome",
     "balances_rebuild",
     "conflict_resolve",
     "location_upsert",
     "movements_record",
+    "reservation_place",
+    "reservation_transition",
+    "reservations_expire",
 ]

@@ -1,0 +1,382 @@
+"""Reservations: a checkout's all-or-nothing hold on stock, and what becomes of it.
+
+The life of a hold is ``Reservation.TRANSITIONS``; each transition posts one ledger
+entry per line through ``movements_record`` (the one place stock changes), under the
+reference ``#reservation/<id>/<line id>/<move>``, and writes who and when to
+ReservationTransition.
+
+Why a row lock and not a conditional UPDATE (docs/reservations.md): a hold is checked
+against the channel's available-to-promise (its safety buffer) with lapsed holds given
+back, over several lines that must all fit or none. The ledger already locks every
+balance a batch touches in (SKU, location) order and checks each promise against the
+locked figures, so a reservation is one ledger batch: two carts that share SKUs queue
+on the first balance they share instead of deadlocking, and a refused line rolls the
+whole hold back.
+
+Lock order, everywhere: the reservation row, then the balances. A new reservation's row
+is invisible to others until it commits; transitions and the expiry sweep lock the row
+before posting. So no two paths take the same locks in opposite orders.
+"""
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from catalog.models import Channel, Sku
+from config.errors import Conflict, InvalidInput, NotFound
+
+from ..errors import InsufficientStock
+from ..models import (
+    Location,
+    MovementType,
+    Reservation,
+    ReservationLine,
+    ReservationTransition,
+    StockMovement,
+)
+from ..movements import MAX_MOVEMENT_QUANTITY
+from ..selectors import safety_buffer_for
+from .ledger import MovementInput, Outcome, movements_record
+
+MIN_TTL_SECONDS = 1
+MAX_TTL_SECONDS = 24 * 3600
+MAX_LINES = 200
+EXPIRY_ACTOR = "system:expiry"
+SWEEP_CHUNK = 500
+
+Status = Reservation.Status
+
+# The ledger move each transition makes, line by line.
+MOVE_INTO: dict[str, str] = {
+    Status.RELEASED: MovementType.RESERVATION_RELEASE,
+    Status.EXPIRED: MovementType.RESERVATION_RELEASE,
+    Status.COMMITTED: MovementType.RESERVATION_COMMIT,
+    Status.FULFILLED: MovementType.FULFIL,
+    Status.CANCELLED: MovementType.COMMITMENT_RELEASE,
+}
+
+
+class ReservationReferenceClash(Conflict):
+    code = "reference_clash"
+    message = "This reference was already used for a different reservation."
+
+
+class ReservationTransitionRefused(Conflict):
+    code = "reservation_transition_refused"
+
+
+class ReservationOutOfStep(Conflict):
+    """The ledger would not move a line's units: the balances no longer hold what the
+    reservation says it holds. Nothing is changed; someone should look."""
+
+    code = "reservation_out_of_step"
+
+
+@dataclass(frozen=True)
+class ReservationLineInput:
+    sku: Sku
+    location: Location
+    quantity: int
+
+
+def lines_digest(lines: Sequence[ReservationLineInput]) -> str:
+    """Fingerprint of a cart, whatever the order of its lines."""
+    normalised = sorted(
+        (line.sku.code, line.location.code, line.quantity) for line in lines
+    )
+    return hashlib.sha256(json.dumps(normalised).encode()).hexdigest()
+
+
+def reservation_place(
+    *,
+    channel: Channel,
+    reference: str,
+    lines: Sequence[ReservationLineInput],
+    actor: str,
+    ttl_seconds: int | None = None,
+) -> tuple[Reservation, bool]:
+    """Hold every line, or none: ``(reservation, True)`` when placed now,
+    ``(reservation, False)`` when this reference already holds the same lines.
+
+    Raises InvalidInput for a malformed cart, InsufficientStock (with ``shortages``)
+    when any line cannot be held, ReservationReferenceClash when the reference was
+    used for other lines.
+    """
+    ttl = channel.reservation_ttl_seconds if ttl_seconds is None else ttl_seconds
+    _check_cart(channel=channel, lines=lines, ttl_seconds=ttl)
+    digest = lines_digest(lines)
+    existing = _existing(channel, reference, digest)
+    if existing is not None:
+        return existing, False
+    try:
+        return _place(channel, reference, lines, actor, ttl, digest), True
+    except IntegrityError:
+        # The same reference was placed by a concurrent request: our insert waited on
+        # the unique index until that one committed.
+        existing = _existing(channel, reference, digest)
+        if existing is None:
+            raise
+        return existing, False
+
+
+def _check_cart(
+    *, channel: Channel, lines: Sequence[ReservationLineInput], ttl_seconds: int
+) -> None:
+    errors: dict[str, list] = {}
+    if not MIN_TTL_SECONDS <= ttl_seconds <= MAX_TTL_SECONDS:
+        errors["ttl_seconds"] = [
+            f"From {MIN_TTL_SECONDS} to {MAX_TTL_SECONDS} seconds."
+        ]
+    if not channel.is_active:
+        errors["channel"] = [f"Channel {channel.code!r} is closed."]
+    if not lines:
+        errors["lines"] = ["At least one line."]
+    elif len(lines) > MAX_LINES:
+        errors["lines"] = [f"At most {MAX_LINES} lines."]
+    else:
+        line_errors = _line_errors(lines)
+        if any(line_errors):
+            errors["lines"] = line_errors
+    if errors:
+        raise InvalidInput(errors)
+
+
+def _line_errors(lines: Sequence[ReservationLineInput]) -> list[dict[str, list[str]]]:
+    """Errors per line, in DRF's shape for a list: one dict per line, empty if fine."""
+    seen: dict[tuple[int, int], int] = {}
+    errors: list[dict[str, list[str]]] = []
+    for number, line in enumerate(lines, start=1):
+        problems: dict[str, list[str]] = {}
+        if not 1 <= line.quantity <= MAX_MOVEMENT_QUANTITY:
+            problems["quantity"] = [f"From 1 to {MAX_MOVEMENT_QUANTITY:,}."]
+        if not line.sku.is_active:
+            problems["sku"] = [f"SKU {line.sku.code!r} is no longer sold."]
+        if not line.location.is_active:
+            problems["location"] = [f"Location {line.location.code!r} is closed."]
+        key = (line.sku.pk, line.location.pk)
+        if key in seen:
+            problems["location"] = [
+                f"Line {seen[key]} already holds {line.sku.code} at "
+                f"{line.location.code}; put the whole quantity on one line."
+            ]
+        seen.setdefault(key, number)
+        errors.append(problems)
+    return errors
+
+
+def _existing(channel: Channel, reference: str, digest: str) -> Reservation | None:
+    found = Reservation.objects.filter(channel=channel, reference=reference).first()
+    if found is not None and found.payload_digest != digest:
+        raise ReservationReferenceClash(reservation_id=found.pk)
+    return found
+
+
+@transaction.atomic
+def _place(
+    channel: Channel,
+    reference: str,
+    lines: Sequence[ReservationLineInput],
+    actor: str,
+    ttl_seconds: int,
+    digest: str,
+) -> Reservation:
+    now = timezone.now()
+    reservation = Reservation.objects.create(
+        channel=channel,
+        reference=reference,
+        status=Status.ACTIVE,
+        ttl_seconds=ttl_seconds,
+        expires_at=now + timedelta(seconds=ttl_seconds),
+        created_by=actor,
+        payload_digest=digest,
+    )
+    rows = ReservationLine.objects.bulk_create(
+        [
+            ReservationLine(
+                reservation=reservation,
+                sku=line.sku,
+                location=line.location,
+                quantity=line.quantity,
+            )
+            for line in lines
+        ]
+    )
+    outcomes = movements_record(
+        movements=[
+            MovementInput(
+                reference=_entry_reference(reservation, row, MovementType.RESERVE),
+                type=MovementType.RESERVE,
+                sku=row.sku,
+                location=row.location,
+                quantity=row.quantity,
+                occurred_at=now,
+                channel=channel,
+                keep_available=safety_buffer_for(sku=row.sku, channel=channel),
+            )
+            for row in rows
+        ],
+        actor=actor,
+    )
+    shortages = [
+        {
+            "sku": row.sku.code,
+            "location": row.location.code,
+            "requested": row.quantity,
+            "available_to_promise": outcome.available_to_promise,
+        }
+        for row, outcome in zip(rows, outcomes, strict=True)
+        if outcome.outcome == Outcome.REFUSED
+    ]
+    if shortages:
+        # Raising rolls back the reservation and every line already held.
+        raise InsufficientStock(
+            "Not enough stock to hold every line; nothing was held.",
+            shortages=shortages,
+        )
+    _check_applied(outcomes)
+    ReservationTransition.objects.create(
+        reservation=reservation,
+        from_status="",
+        to_status=Status.ACTIVE,
+        actor=actor,
+        at=now,
+    )
+    return reservation
+
+
+def reservation_transition(
+    *, reservation_id: int, to_status: str, actor: str
+) -> Reservation:
+    """Move a reservation to ``to_status`` if its state machine allows it, moving its
+    units in the ledger once. A hold past its expiry is expired first (its release
+    written now, by the expiry) and the request refused: it no longer holds anything
+    to commit or release."""
+    with transaction.atomic():
+        reservation = _locked(reservation_id)
+        now = timezone.now()
+        lapsed = reservation.is_lapsed(now) and to_status != Status.EXPIRED
+        if lapsed:
+            _move(reservation, Status.EXPIRED, EXPIRY_ACTOR, now)
+        elif to_status not in Reservation.TRANSITIONS[reservation.status]:
+            raise _refusal(reservation, to_status)
+        else:
+            _move(reservation, to_status, actor, now)
+    if lapsed:
+        raise _refusal(reservation, to_status)
+    return reservation
+
+
+def _locked(reservation_id: int) -> Reservation:
+    try:
+        return (
+            Reservation.objects.select_for_update(of=("self",))
+            .select_related("channel")
+            .get(pk=reservation_id)
+        )
+    except Reservation.DoesNotExist as missing:
+        raise NotFound(f"No reservation {reservation_id}.") from missing
+
+
+def _refusal(reservation: Reservation, to_status: str) -> ReservationTransitionRefused:
+    allowed = sorted(Reservation.TRANSITIONS[reservation.status])
+    if reservation.status == Status.EXPIRED:
+        why = f"it expired at {reservation.expires_at.isoformat()}"
+    else:
+        why = f"it is {reservation.status}"
+    return ReservationTransitionRefused(
+        f"Reservation {reservation.reference!r} cannot become {to_status}: {why}; "
+        "nothing was moved.",
+        status=reservation.status,
+        allowed=allowed,
+    )
+
+
+def _move(reservation: Reservation, to_status: str, actor: str, now: datetime) -> None:
+    move = MOVE_INTO[to_status]
+    # An expiry happened when the hold lapsed, whenever the sweep gets to write it.
+    occurred_at = reservation.expires_at if to_status == Status.EXPIRED else now
+    rows = list(reservation.lines.select_related("sku", "location"))
+    outcomes = movements_record(
+        movements=[
+            MovementInput(
+                reference=_entry_reference(reservation, row, move),
+                type=move,
+                sku=row.sku,
+                location=row.location,
+                quantity=row.quantity,
+                occurred_at=occurred_at,
+                channel=reservation.channel,
+            )
+            for row in rows
+        ],
+        actor=actor,
+    )
+    _check_applied(outcomes)
+    ReservationTransition.objects.create(
+        reservation=reservation,
+        from_status=reservation.status,
+        to_status=to_status,
+        actor=actor,
+        at=now,
+    )
+    reservation.status = to_status
+    reservation.save(update_fields=["status", "updated_at"])
+
+
+def _check_applied(outcomes) -> None:
+    for outcome in outcomes:
+        entry = outcome.movement
+        if outcome.outcome != Outcome.CREATED or (
+            entry.status == StockMovement.Status.REJECTED
+        ):
+            raise ReservationOutOfStep(
+                entry.status_reason if entry else outcome.refusal or outcome.outcome
+            )
+
+
+def _entry_reference(reservation: Reservation, line: ReservationLine, move: str) -> str:
+    return f"#reservation/{reservation.pk}/{line.pk}/{move}"
+
+
+def reservations_expire(*, now: datetime | None = None) -> int:
+    """Write the release of every hold past its expiry, once; returns how many.
+
+    Each hold is expired in its own transaction. A hold whose row another request has
+    locked (a commit racing the sweep) is skipped and left to that request or to the
+    next sweep; availability does not wait for either, it already ignores the hold.
+    """
+    now = now or timezone.now()
+    expired = 0
+    after = 0
+    while True:
+        due = list(
+            Reservation.objects.filter(
+                status=Status.ACTIVE, expires_at__lte=now, pk__gt=after
+            )
+            .order_by("pk")
+            .values_list("pk", flat=True)[:SWEEP_CHUNK]
+        )
+        if not due:
+            return expired
+        for pk in due:
+            expired += _expire_one(pk, now)
+        after = due[-1]
+
+
+@transaction.atomic
+def _expire_one(pk: int, now: datetime) -> int:
+    reservation = (
+        Reservation.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("channel")
+        .filter(pk=pk, status=Status.ACTIVE, expires_at__lte=now)
+        .first()
+    )
+    if reservation is None:
+        return 0
+    _move(reservation, Status.EXPIRED, EXPIRY_ACTOR, now)
+    return 1
