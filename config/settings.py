@@ -215,6 +215,7 @@ SPECTACULAR_SETTINGS = {
         "MovementStatusEnum": "inventory.models.StockMovement.Status",
         "SentMovementTypeEnum": "inventory.movements.INTEGRATION_TYPE_CHOICES",
         "AvailabilityStatusEnum": "inventory.selectors.AvailabilityStatus",
+        "ReservationStatusEnum": "inventory.models.Reservation.Status",
     },
 }
 

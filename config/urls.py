@@ -8,6 +8,7 @@ from rest_framework.routers import DefaultRouter
 
 from catalog.apis import ChannelViewSet, ProductViewSet, SkuViewSet
 from inventory.apis import AvailabilityView, LocationViewSet, MovementViewSet
+from inventory.reservation_apis import ReservationViewSet
 
 from .views import health, home
 
@@ -18,6 +19,7 @@ router.register("skus", SkuViewSet, basename="sku")
 router.register("channels", ChannelViewSet, basename="channel")
 router.register("locations", LocationViewSet, basename="location")
 router.register("movements", MovementViewSet, basename="movement")
+router.register("reservations", ReservationViewSet, basename="reservation")
 
 urlpatterns = [
     path("", home, name="home"),

@@ -1,9 +1,10 @@
-"""Query-string filters for the location list."""
+"""Query-string filters for the lists of locations, ledger entries and reservations."""
 
 import django_filters
 from django.db.models import Q, QuerySet
 
-from .models import Location, MovementType, StockMovement
+from .models import Location, MovementType, Reservation, StockMovement
+from .selectors import reservations_in_status
 
 
 def _search(queryset: QuerySet, name: str, value: str) -> QuerySet:
@@ -52,4 +53,31 @@ class MovementFilter(django_filters.FilterSet):
 
     class Meta:
         model = StockMovement
+        fields = []
+
+
+class ReservationFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(
+        choices=Reservation.Status.choices,
+        method=lambda queryset, name, value: reservations_in_status(queryset, value),
+        help_text="As the reader sees it: a hold past its expiry is `expired`.",
+    )
+    channel = django_filters.CharFilter(field_name="channel__code")
+    reference = django_filters.CharFilter(help_text="The checkout's reference.")
+    sku = django_filters.CharFilter(
+        field_name="lines__sku__code", distinct=True, help_text="Holds this SKU."
+    )
+    location = django_filters.CharFilter(
+        field_name="lines__location__code",
+        distinct=True,
+        help_text="Holds stock at this location.",
+    )
+    since = django_filters.IsoDateTimeFilter(
+        field_name="created_at",
+        lookup_expr="gte",
+        help_text="Placed at or after this time (ISO 8601).",
+    )
+
+    class Meta:
+        model = Reservation
         fields = []

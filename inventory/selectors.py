@@ -53,6 +53,35 @@ def movement_queryset() -> QuerySet[StockMovement]:
     ).order_by("-recorded_at", "-id")
 
 
+def reservation_queryset() -> QuerySet[Reservation]:
+    return (
+        Reservation.objects.select_related("channel")
+        .prefetch_related(
+            models.Prefetch(
+                "lines", ReservationLine.objects.select_related("sku", "location")
+            ),
+            "transitions",
+        )
+        .order_by("-created_at", "-id")
+    )
+
+
+def reservations_in_status(
+    queryset: QuerySet[Reservation], status: str, now: datetime | None = None
+) -> QuerySet[Reservation]:
+    """Filter by the status a reader sees: a hold past its expiry is ``expired``
+    whether or not the sweep has written it."""
+    now = now or timezone.now()
+    active = models.Q(status=Reservation.Status.ACTIVE)
+    if status == Reservation.Status.ACTIVE:
+        return queryset.filter(active, expires_at__gt=now)
+    if status == Reservation.Status.EXPIRED:
+        return queryset.filter(
+            models.Q(status=status) | (active & models.Q(expires_at__lte=now))
+        )
+    return queryset.filter(status=status)
+
+
 def open_conflict_queryset() -> QuerySet[StockConflict]:
     return StockConflict.objects.filter(status=StockConflict.Status.OPEN)
 

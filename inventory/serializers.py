@@ -1,4 +1,4 @@
-"""API shapes of locations, stock movements and availability."""
+"""API shapes of locations, stock movements, availability and reservations."""
 
 import zoneinfo
 from datetime import datetime, timedelta
@@ -22,10 +22,18 @@ from config.api import (
     StrictIntegerField,
 )
 
-from .models import Location, MovementType, StockMovement
+from .models import (
+    Location,
+    MovementType,
+    Reservation,
+    ReservationLine,
+    ReservationTransition,
+    StockMovement,
+)
 from .movements import INTEGRATION_TYPE_CHOICES, MAX_MOVEMENT_QUANTITY, RULES
 from .selectors import AvailabilityStatus, locations_by_code
-from .services import MovementInput
+from .services import MovementInput, ReservationLineInput
+from .services.reservations import MAX_LINES, MAX_TTL_SECONDS, MIN_TTL_SECONDS
 
 
 @cache
@@ -109,6 +117,10 @@ class LocationSerializer(serializers.ModelSerializer):
 
 
 REFERENCE_HELP = "1-100 printable characters, no spaces; unique per source channel."
+REFERENCE_VALIDATOR = RegexValidator(r"^[!-~]{1,100}\Z", REFERENCE_HELP)
+# Entries the system writes itself (a reservation's moves) carry references that start
+# with this mark, so no integration's reference can ever clash with them.
+INTERNAL_REFERENCE_MARK = "#"
 
 
 class MovementInputSerializer(StrictInputSerializer):
@@ -118,8 +130,8 @@ class MovementInputSerializer(StrictInputSerializer):
     reference = StrictCharField(
         max_length=100,
         trim_whitespace=False,
-        help_text=REFERENCE_HELP,
-        validators=[RegexValidator(r"^[!-~]{1,100}\Z", REFERENCE_HELP)],
+        help_text=REFERENCE_HELP + " Not starting with '#'.",
+        validators=[REFERENCE_VALIDATOR],
     )
     type = serializers.ChoiceField(choices=INTEGRATION_TYPE_CHOICES)
     sku = CodeField(help_text="SKU code.")
@@ -148,6 +160,13 @@ class MovementInputSerializer(StrictInputSerializer):
         required=False,
         help_text="For transfer_out, where to; for transfer_in, where from.",
     )
+
+    def validate_reference(self, reference: str) -> str:
+        if reference.startswith(INTERNAL_REFERENCE_MARK):
+            raise serializers.ValidationError(
+                "References starting with '#' are kept for entries this system writes."
+            )
+        return reference
 
     def validate_occurred_at(self, raw: str) -> datetime:
         try:
@@ -326,3 +345,150 @@ class AvailabilitySerializer(serializers.Serializer):
         allow_null=True,
         help_text="Latest occurred-at among the events in these figures.",
     )
+
+
+class ReservationLineInputSerializer(StrictInputSerializer):
+    sku = CodeField(help_text="SKU code.")
+    location = CodeField(help_text="Location code.")
+    quantity = StrictIntegerField(min_value=1, max_value=MAX_MOVEMENT_QUANTITY)
+
+
+class ReservationInputSerializer(StrictInputSerializer):
+    """A checkout's cart. Codes are resolved afterwards (``ReservationCodes``)."""
+
+    reference = StrictCharField(
+        max_length=100,
+        trim_whitespace=False,
+        validators=[REFERENCE_VALIDATOR],
+        help_text="The checkout's own key (a cart or order id), unique per channel: "
+        "sending it again answers with the reservation it placed.",
+    )
+    channel = CodeField(
+        required=False,
+        help_text="The selling channel; defaults to the token's own channel.",
+    )
+    ttl_seconds = StrictIntegerField(
+        min_value=MIN_TTL_SECONDS,
+        max_value=MAX_TTL_SECONDS,
+        required=False,
+        help_text="How long to hold; defaults to the channel's reservation TTL.",
+    )
+    lines = ReservationLineInputSerializer(
+        many=True, allow_empty=False, max_length=MAX_LINES
+    )
+
+    def validate_lines(self, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        seen: dict[tuple[str, str], int] = {}
+        errors: list[dict[str, list[str]]] = []
+        for number, line in enumerate(lines, start=1):
+            key = (line["sku"], line["location"])
+            if key in seen:
+                errors.append(
+                    {
+                        "location": [
+                            f"Line {seen[key]} already holds {key[0]} at {key[1]}; "
+                            "put the whole quantity on one line."
+                        ]
+                    }
+                )
+            else:
+                seen[key] = number
+                errors.append({})
+        if any(errors):
+            raise serializers.ValidationError(errors)
+        return lines
+
+
+class ReservationCodes:
+    """The records behind a cart's codes, one query per kind; unknown codes are field
+    errors in the cart's shape."""
+
+    def __init__(self, cart: dict[str, Any]) -> None:
+        self.cart = cart
+        self.skus = skus_by_code(codes={line["sku"] for line in cart["lines"]})
+        self.locations = locations_by_code(
+            codes={line["location"] for line in cart["lines"]}
+        )
+
+    def lines(self) -> list[ReservationLineInput]:
+        errors: list[dict[str, list[str]]] = []
+        for line in self.cart["lines"]:
+            problems = {}
+            if line["sku"] not in self.skus:
+                problems["sku"] = [f"Unknown SKU {line['sku']!r}."]
+            if line["location"] not in self.locations:
+                problems["location"] = [f"Unknown location {line['location']!r}."]
+            errors.append(problems)
+        if any(errors):
+            raise serializers.ValidationError({"lines": errors})
+        return [
+            ReservationLineInput(
+                self.skus[line["sku"]],
+                self.locations[line["location"]],
+                line["quantity"],
+            )
+            for line in self.cart["lines"]
+        ]
+
+
+class ReservationLineSerializer(serializers.ModelSerializer):
+    sku = serializers.CharField(source="sku.code")
+    location = serializers.CharField(source="location.code")
+
+    class Meta:
+        model = ReservationLine
+        fields = ["sku", "location", "quantity"]
+
+
+class ReservationTransitionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ReservationTransition
+        fields = ["from_status", "to_status", "actor", "at"]
+
+
+class ReservationSerializer(serializers.ModelSerializer):
+    channel = serializers.CharField(source="channel.code")
+    status = serializers.ChoiceField(
+        source="current_status",
+        choices=Reservation.Status.choices,
+        read_only=True,
+        help_text="`expired` as soon as `expires_at` passes, swept or not.",
+    )
+    lines = ReservationLineSerializer(many=True)
+    transitions = ReservationTransitionSerializer(many=True)
+
+    class Meta:
+        model = Reservation
+        fields = [
+            "id",
+            "reference",
+            "channel",
+            "status",
+            "ttl_seconds",
+            "expires_at",
+            "created_at",
+            "updated_at",
+            "created_by",
+            "lines",
+            "transitions",
+        ]
+
+
+class ShortageSerializer(serializers.Serializer):
+    sku = serializers.CharField()
+    location = serializers.CharField()
+    requested = serializers.IntegerField()
+    available_to_promise = serializers.IntegerField()
+
+
+class InsufficientStockSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    shortages = ShortageSerializer(many=True)
+
+
+class TransitionRefusedSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    status = serializers.ChoiceField(choices=Reservation.Status.choices)
+    allowed = serializers.ListField(child=serializers.CharField())

@@ -2,7 +2,6 @@
 
 import threading
 from collections import Counter
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -20,7 +19,7 @@ from tests.factories import (
     StockEvents,
     balance_of,
 )
-from tests.threads import all_at_once
+from tests.threads import all_at_once, every_row_slowed
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -114,26 +113,6 @@ def test_two_tills_selling_the_final_unit_at_once_are_both_recorded(shop):
     assert balance_of(shop["tee"], shop["store"]).on_hand == -1
     conflict = StockConflict.objects.get()
     assert conflict.shortfall == 1
-
-
-@contextmanager
-def every_row_slowed(table: str, operation: str):
-    """Make each row write on ``table`` take 0.3 s, so two racing batches really do
-    interleave row by row, as they would under load."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE OR REPLACE FUNCTION test_slow_row() RETURNS trigger AS $$ "
-            "BEGIN PERFORM pg_sleep(0.3); RETURN NEW; END $$ LANGUAGE plpgsql;"
-        )
-        cursor.execute(
-            f"CREATE TRIGGER test_slow_row BEFORE {operation} ON {table} "
-            "FOR EACH ROW EXECUTE FUNCTION test_slow_row();"
-        )
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute(f"DROP TRIGGER test_slow_row ON {table}")
 
 
 def receipt_line(reference: str, sku: str, location: str, channel: str) -> dict:

@@ -1,0 +1,159 @@
+"""Reservations API: place a checkout's hold, read it, and move it along its state
+machine (release, commit, fulfil, cancel). The rules live in
+``inventory.services.reservations``; this module only translates."""
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from catalog.selectors import channels_by_code
+from config.access import actor_of, bound_channel_code, ensure_may_act_for_channel
+
+from . import selectors, services
+from .filters import ReservationFilter
+from .models import Reservation
+from .serializers import (
+    InsufficientStockSerializer,
+    ReservationCodes,
+    ReservationInputSerializer,
+    ReservationSerializer,
+    TransitionRefusedSerializer,
+)
+
+Status = Reservation.Status
+
+
+def _transition_schema(to_status: str, summary: str, description: str):
+    return extend_schema(
+        summary=summary,
+        description=description
+        + " 409 with the current `status` (and the transitions it allows) when the "
+        "state machine does not allow this one: nothing is moved twice. A hold past "
+        "its expiry is `expired`: its release is written and the request refused.",
+        request=None,
+        responses={
+            200: ReservationSerializer,
+            404: OpenApiResponse(description="No such reservation for this token."),
+            409: TransitionRefusedSerializer,
+        },
+    )
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Reservations, newest first",
+        description="A channel-bound token sees its own channel's only.",
+    ),
+    retrieve=extend_schema(summary="One reservation, its lines and its transitions"),
+)
+class ReservationViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    serializer_class = ReservationSerializer
+    filterset_class = ReservationFilter
+    ordering_fields = ["created_at", "expires_at"]
+
+    def get_queryset(self):
+        queryset = selectors.reservation_queryset()
+        bound = bound_channel_code(self.request)
+        if bound is not None:
+            queryset = queryset.filter(channel__code=bound)
+        return queryset
+
+    @extend_schema(
+        summary="Hold stock for a checkout: every line, or none",
+        description=(
+            "201 with the reservation (`status` `active`, `expires_at`). Each line is "
+            "checked against the channel's available-to-promise (its safety buffer "
+            "kept back; holds past their expiry no longer count). 409 "
+            "`insufficient_stock` with `shortages` when any line cannot be held: "
+            "nothing is held. The same `reference` with the same lines again: 200 "
+            "with the reservation it placed; with other lines: 409 `reference_clash`."
+        ),
+        request=ReservationInputSerializer,
+        responses={
+            200: ReservationSerializer,
+            201: ReservationSerializer,
+            400: OpenApiResponse(description="Field errors; nothing was held."),
+            403: OpenApiResponse(description="The token acts for another channel."),
+            409: InsufficientStockSerializer,
+        },
+    )
+    def create(self, request: Request) -> Response:
+        payload = request.data
+        bound = bound_channel_code(request)
+        if bound and isinstance(payload, dict) and "channel" not in payload:
+            payload = {**payload, "channel": bound}
+        cart = ReservationInputSerializer(data=payload)
+        cart.is_valid(raise_exception=True)
+        cart = cart.validated_data
+        channel = self._channel(cart)
+        ensure_may_act_for_channel(request, channel.code)
+        reservation, placed = services.reservation_place(
+            channel=channel,
+            reference=cart["reference"],
+            lines=ReservationCodes(cart).lines(),
+            ttl_seconds=cart.get("ttl_seconds"),
+            actor=actor_of(request),
+        )
+        return self._answer(reservation, status.HTTP_201_CREATED if placed else 200)
+
+    @staticmethod
+    def _channel(cart):
+        if "channel" not in cart:
+            raise serializers.ValidationError({"channel": ["This field is required."]})
+        channel = channels_by_code(codes={cart["channel"]}).get(cart["channel"])
+        if channel is None:
+            raise serializers.ValidationError(
+                {"channel": [f"Unknown channel {cart['channel']!r}."]}
+            )
+        return channel
+
+    def _transition(self, request: Request, to_status: str) -> Response:
+        reservation = self.get_object()
+        services.reservation_transition(
+            reservation_id=reservation.pk, to_status=to_status, actor=actor_of(request)
+        )
+        return self._answer(reservation, status.HTTP_200_OK)
+
+    def _answer(self, reservation: Reservation, code: int) -> Response:
+        fresh = selectors.reservation_queryset().get(pk=reservation.pk)
+        return Response(ReservationSerializer(fresh).data, status=code)
+
+    @_transition_schema(
+        Status.RELEASED,
+        "Release a hold: the checkout was abandoned",
+        "`active` → `released`; the units are available again.",
+    )
+    @action(detail=True, methods=["post"])
+    def release(self, request: Request, pk: str) -> Response:
+        return self._transition(request, Status.RELEASED)
+
+    @_transition_schema(
+        Status.COMMITTED,
+        "Commit a hold: the order was placed",
+        "`active` → `committed`; the units move from reserved to committed.",
+    )
+    @action(detail=True, methods=["post"])
+    def commit(self, request: Request, pk: str) -> Response:
+        return self._transition(request, Status.COMMITTED)
+
+    @_transition_schema(
+        Status.FULFILLED,
+        "Fulfil a commitment: the units left the location",
+        "`committed` → `fulfilled`; the committed units leave on-hand.",
+    )
+    @action(detail=True, methods=["post"])
+    def fulfil(self, request: Request, pk: str) -> Response:
+        return self._transition(request, Status.FULFILLED)
+
+    @_transition_schema(
+        Status.CANCELLED,
+        "Cancel a commitment: the order was cancelled before it left",
+        "`committed` → `cancelled`; the units are available again.",
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str) -> Response:
+        return self._transition(request, Status.CANCELLED)
