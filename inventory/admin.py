@@ -2,10 +2,20 @@
 here: stock changes only through ``inventory.services`` (movements), never by editing
 a row."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 
-from .models import Location, StockBalance, StockConflict, StockMovement
-from .services import conflict_resolve
+from config.errors import DomainError
+
+from .models import (
+    Location,
+    Reservation,
+    ReservationLine,
+    ReservationTransition,
+    StockBalance,
+    StockConflict,
+    StockMovement,
+)
+from .services import conflict_resolve, reservation_transition
 
 
 @admin.register(Location)
@@ -132,3 +142,70 @@ class StockConflictAdmin(ReadOnlyAdmin):
             )
             resolved += 1
         self.message_user(request, f"Resolved {resolved} conflict(s).")
+
+
+class ReservationLineInline(admin.TabularInline):
+    model = ReservationLine
+    fields = ["sku", "location", "quantity"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ReservationTransitionInline(admin.TabularInline):
+    model = ReservationTransition
+    fields = ["at", "from_status", "to_status", "actor"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Reservation)
+class ReservationAdmin(ReadOnlyAdmin):
+    list_display = [
+        "created_at",
+        "reference",
+        "channel",
+        "status_now",
+        "expires_at",
+        "created_by",
+    ]
+    list_filter = ["status", "channel"]
+    search_fields = ["reference", "created_by"]
+    list_select_related = ["channel"]
+    inlines = [ReservationLineInline, ReservationTransitionInline]
+    actions = ["release"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # Needed for the release action and the inlines; every field stays read-only.
+        return request.user.is_staff
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    @admin.display(description="status")
+    def status_now(self, reservation: Reservation) -> str:
+        return reservation.current_status()
+
+    @admin.action(description="Release the selected holds")
+    def release(self, request, queryset):
+        released, refused = 0, []
+        for reservation in queryset:
+            try:
+                reservation_transition(
+                    reservation_id=reservation.pk,
+                    to_status=Reservation.Status.RELEASED,
+                    actor=f"user:{request.user.get_username()}",
+                )
+                released += 1
+            except DomainError as error:
+                refused.append(error.message)
+        self.message_user(request, f"Released {released} hold(s).")
+        for message in refused:
+            self.message_user(request, message, level=messages.WARNING)

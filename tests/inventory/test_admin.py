@@ -3,8 +3,14 @@
 import pytest
 from django.contrib.auth import get_user_model
 
-from inventory.models import StockConflict, StockMovement
-from tests.factories import ChannelFactory, LocationFactory, SkuFactory, StockEvents
+from inventory.models import Reservation, StockConflict, StockMovement
+from tests.factories import (
+    ChannelFactory,
+    Holds,
+    LocationFactory,
+    SkuFactory,
+    StockEvents,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -60,3 +66,27 @@ def test_a_manager_sees_the_conflict_and_resolves_it(manager, a_bad_sale):
     conflict.refresh_from_db()
     assert conflict.status == "resolved"
     assert conflict.resolved_by == "user:manager"
+
+
+def test_a_manager_reads_a_hold_and_releases_it_from_the_back_office(manager):
+    store, tee = LocationFactory(code="LON-OXF"), SkuFactory(code="TEE-BLK-M")
+    StockEvents.post("receipt", sku=tee, location=store, quantity=2)
+    held = Holds.place(channel=ChannelFactory(code="web"), lines=[(tee, store, 2)])
+    page = manager.get(f"/admin/inventory/reservation/{held.pk}/change/")
+    assert page.status_code == 200
+    assert "TEE-BLK-M" in page.content.decode()
+    listing = manager.post(
+        "/admin/inventory/reservation/",
+        {"action": "release", "_selected_action": [held.pk]},
+        follow=True,
+    )
+    assert "Released 1 hold(s)." in listing.content.decode()
+    again = manager.post(
+        "/admin/inventory/reservation/",
+        {"action": "release", "_selected_action": [held.pk]},
+        follow=True,
+    )
+    assert "it is released" in again.content.decode()
+    held.refresh_from_db()
+    assert held.status == Reservation.Status.RELEASED
+    assert held.transitions.last().actor == "user:manager"
