@@ -14,13 +14,21 @@ from django.utils import timezone
 from catalog.gtin import gtin_check_digit
 from catalog.selectors import channels_by_code, skus_by_code
 from catalog.services import channel_upsert, product_upsert, sku_upsert
-from inventory.models import StockConflict
-from inventory.selectors import locations_by_code, movement_queryset
+from inventory.models import Reservation, StockConflict
+from inventory.selectors import (
+    availability_rows_for_balances,
+    balance_queryset,
+    locations_by_code,
+    movement_queryset,
+)
 from inventory.services import (
     MovementInput,
     Outcome,
+    ReservationLineInput,
     location_upsert,
     movements_record,
+    reservation_place,
+    reservation_transition,
 )
 
 # (code, name, kind, city, postcode, latitude, longitude, pickup, ship-from-store)
@@ -209,6 +217,57 @@ def demo_stock_build(*, now: datetime | None = None) -> DemoStock:
         new_entries=created,
         conflicts=StockConflict.objects.count() - before,
     )
+
+
+# (reference, channel, store, lines, time-to-live in seconds, transitions after placing)
+HOLDS = [
+    ("DEMO-CART-1", "web", "LON-OXF", 2, 86_400, []),
+    ("DEMO-CART-2", "app", "MAN-MKT", 1, 86_400, []),
+    ("DEMO-ORDER-1", "web", "LON-OXF", 1, 900, ["committed"]),
+    ("DEMO-ORDER-2", "app", "LON-OXF", 1, 900, ["committed", "fulfilled"]),
+    ("DEMO-ORDER-3", "web", "MAN-MKT", 1, 900, ["committed", "cancelled"]),
+    ("DEMO-CART-ABANDONED", "web", "MAN-MKT", 1, 900, ["released"]),
+    # Lapses a second after it is placed; no sweep runs in the demo, and availability
+    # ignores it all the same.
+    ("DEMO-CART-LAPSED", "app", "LON-OXF", 1, 1, []),
+]
+
+
+def demo_holds_build() -> int:
+    """Checkout holds in every state, placed through the reservation service; each
+    placed once (a hold already there is left as it is). Returns how many are new."""
+    channels = channels_by_code(codes={row[1] for row in HOLDS})
+    placed = 0
+    for reference, channel_code, store, line_count, ttl, steps in HOLDS:
+        channel = channels[channel_code]
+        if Reservation.objects.filter(channel=channel, reference=reference).exists():
+            continue
+        lines = _demo_cart(channel, store, line_count, skip=placed * 2)
+        reservation, _ = reservation_place(
+            channel=channel,
+            reference=reference,
+            lines=lines,
+            ttl_seconds=ttl,
+            actor="user:demo",
+        )
+        for status in steps:
+            reservation_transition(
+                reservation_id=reservation.pk, to_status=status, actor="user:demo"
+            )
+        placed += 1
+    return placed
+
+
+def _demo_cart(channel, store: str, count: int, skip: int) -> list:
+    """``count`` SKUs the channel can promise two of at ``store``, one unit each,
+    different for each cart."""
+    balances = balance_queryset(
+        locations=list(locations_by_code(codes={store}).values())
+    )
+    rows = availability_rows_for_balances(balances=list(balances), channel=channel)
+    promisable = [row for row in rows if row.available_to_promise >= 2]
+    chosen = promisable[skip : skip + count]
+    return [ReservationLineInput(row.sku, row.location, 1) for row in chosen]
 
 
 def demo_sku_code(style: Style, colour: str, size: str) -> str:

@@ -1,15 +1,23 @@
 """The demo network can be built, and built again, and its printed token works."""
 
+import time
 from io import StringIO
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.utils import timezone
 
 from catalog.gtin import gtin_problem
 from catalog.models import Channel, Sku
 from integrations.models import ApiToken
-from inventory.models import Location, StockBalance, StockConflict, StockMovement
+from inventory.models import (
+    Location,
+    Reservation,
+    StockBalance,
+    StockConflict,
+    StockMovement,
+)
 from inventory.services import balances_rebuild
 from tests.conftest import client_for
 
@@ -106,3 +114,26 @@ def test_the_demo_tills_have_reported_within_the_day_and_one_sku_is_under_review
     under_review = [key for key, status in statuses.items() if status == "under_review"]
     assert under_review == [("TRNR-WHI-9", "BRS-CAB")]
     assert set(statuses.values()) == {"confirmed", "under_review"}
+
+
+def test_the_demo_has_checkout_holds_in_every_state_placed_once():
+    first = seed()
+    assert "Reservations: 7 new checkout hold(s)" in first
+    again = seed()
+    assert "Reservations: 0 new checkout hold(s)" in again
+    token = printed_token(again)
+    lapsing = Reservation.objects.get(reference="DEMO-CART-LAPSED")
+    time.sleep(max(0, (lapsing.expires_at - timezone.now()).total_seconds()))
+    listed = client_for(token).get("/api/v1/reservations/").json()["results"]
+    statuses = {row["reference"]: row["status"] for row in listed}
+    assert statuses == {
+        "DEMO-CART-1": "active",
+        "DEMO-CART-2": "active",
+        "DEMO-ORDER-1": "committed",
+        "DEMO-ORDER-2": "fulfilled",
+        "DEMO-ORDER-3": "cancelled",
+        "DEMO-CART-ABANDONED": "released",
+        "DEMO-CART-LAPSED": "expired",
+    }
+    assert StockBalance.objects.filter(reserved__gt=0).count() >= 3
+    assert balances_rebuild(repair=False) == []

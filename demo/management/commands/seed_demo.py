@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from demo.network import demo_network_build, demo_stock_build
+from demo.network import demo_holds_build, demo_network_build, demo_stock_build
 from integrations.services import api_token_reissue
 
 DEMO_USERNAME = "admin"
@@ -24,6 +24,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             network = demo_network_build()
             stock = demo_stock_build()
+            holds = demo_holds_build()
             self._ensure_staff_superuser()
             # Only a digest of a token is stored, so each run issues a new one to print.
             _, raw_token = api_token_reissue(name=DEMO_TOKEN_NAME)
@@ -33,6 +34,7 @@ class Command(BaseCommand):
             f"{network.products} products, {network.skus} SKUs.\n"
             f"Stock: {stock.entries} ledger entries ({stock.new_entries} new), "
             f"{stock.conflicts} new conflict(s) for a manager.\n"
+            f"Reservations: {holds} new checkout hold(s) in every state.\n"
             f"\n"
             f"  URL:        {url}\n"
             f"  Login:      {DEMO_USERNAME} / {DEMO_PASSWORD}\n"
