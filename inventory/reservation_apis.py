@@ -23,6 +23,7 @@ from .serializers import (
 )
 
 Status = Reservation.Status
+TRANSITIONS = {"release", "commit", "fulfil", "cancel"}
 
 
 def _transition_schema(to_status: str, summary: str, description: str):
@@ -56,7 +57,12 @@ class ReservationViewSet(
     ordering_fields = ["created_at", "expires_at"]
 
     def get_queryset(self):
-        queryset = selectors.reservation_queryset()
+        if self.action in TRANSITIONS:
+            # The transition reads what it needs under its lock; the answer is read
+            # afresh after it.
+            queryset = Reservation.objects.all()
+        else:
+            queryset = selectors.reservation_queryset()
         bound = bound_channel_code(self.request)
         if bound is not None:
             queryset = queryset.filter(channel__code=bound)

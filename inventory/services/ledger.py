@@ -206,7 +206,10 @@ def _promise_refusal(event: MovementInput, posting: _Posting) -> MovementOutcome
     if not promises_units(RULES[event.type]):
         return None
     key = (event.sku.pk, event.location.pk)
-    available = _available(key, posting)
+    available = posting.balances[key].available
+    if available - event.quantity >= event.keep_available:
+        return None
+    available += _lapsed(key, posting)
     if available - event.quantity >= event.keep_available:
         return None
     promisable = max(available - event.keep_available, 0)
@@ -220,16 +223,15 @@ def _promise_refusal(event: MovementInput, posting: _Posting) -> MovementOutcome
     )
 
 
-def _available(key: BalanceKey, posting: _Posting) -> int:
-    """Availability with lapsed holds given back. The holds are looked up only when
-    they could matter, once per batch, after the lock (so no hold can lapse into or
-    out of the figure while the batch runs)."""
-    balance = posting.balances[key]
-    if posting.lapsed is None and balance.reserved > 0:
+def _lapsed(key: BalanceKey, posting: _Posting) -> int:
+    """Units of holds past their expiry at ``key``: availability gives them back. Read
+    only when a figure is short without them, once per batch and after the lock (so no
+    hold lapses into or out of the figure while the batch runs)."""
+    if posting.lapsed is None:
         posting.lapsed = lapsed_holds(
             keys=posting.balances.keys(), now=posting.recorded_at
         )
-    return balance.available + (posting.lapsed or {}).get(key, 0)
+    return posting.lapsed.get(key, 0)
 
 
 def _post(event: MovementInput, posting: _Posting) -> StockMovement:
@@ -285,7 +287,7 @@ def _post(event: MovementInput, posting: _Posting) -> StockMovement:
         expected = max(getattr(balance, rule.settles), 0)
         deltas[rule.settles] = -min(event.quantity, expected)
 
-    available_before = _available(key, posting)
+    available_before = balance.available
     for bucket in BUCKETS:
         delta = deltas.get(bucket, 0)
         setattr(entry, f"{bucket}_delta", delta)
@@ -301,14 +303,20 @@ def _post(event: MovementInput, posting: _Posting) -> StockMovement:
             other.in_transit += shift
             _note_event(other, event.occurred_at)
             posting.changed.add(other_key)
-        if event.channel.kind == Channel.Kind.STORE_POS:
+        # Only what a till sends proves it is in touch, not a hold it placed.
+        if event.channel.kind == Channel.Kind.STORE_POS and rule.sent_by_integrations:
             seen = posting.pos_events.get(event.location.pk)
             if seen is None or event.occurred_at > seen:
                 posting.pos_events[event.location.pk] = event.occurred_at
     posting.entries.append(entry)
     posting.entries_by_key.setdefault(key, []).append(entry)
-    available_after = _available(key, posting)
-    if rule.physical and available_after < 0 and available_after < available_before:
+    available_after = balance.available
+    if (
+        rule.physical
+        and available_after < 0
+        and available_after < available_before
+        and available_after + _lapsed(key, posting) < 0
+    ):
         posting.conflicts.append(conflict_for(entry=entry, balance=balance))
     return entry
 

@@ -107,12 +107,13 @@ def reservation_place(
     when any line cannot be held, ReservationReferenceClash when the reference was
     used for other lines.
     """
-    ttl = channel.reservation_ttl_seconds if ttl_seconds is None else ttl_seconds
-    _check_cart(channel=channel, lines=lines, ttl_seconds=ttl)
     digest = lines_digest(lines)
+    # A resend answers with what it placed, even if a SKU has since stopped selling.
     existing = _existing(channel, reference, digest)
     if existing is not None:
         return existing, False
+    ttl = channel.reservation_ttl_seconds if ttl_seconds is None else ttl_seconds
+    _check_cart(channel=channel, lines=lines, ttl_seconds=ttl)
     try:
         return _place(channel, reference, lines, actor, ttl, digest), True
     except IntegrityError:

@@ -66,3 +66,20 @@ def test_the_schema_describes_movements_one_or_in_batches_and_availability(anony
     assert "{id}" in next(
         p for p in schema["paths"] if p.startswith("/api/v1/movements/{")
     )
+
+
+def test_the_schema_describes_reservations_and_their_transitions(anonymous):
+    schema = anonymous.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    place = schema["paths"]["/api/v1/reservations/"]["post"]
+    assert {"200", "201", "400", "403", "409"} <= set(place["responses"])
+    refused = place["responses"]["409"]["content"]["application/json"]["schema"]
+    assert refused == {"$ref": "#/components/schemas/InsufficientStock"}
+    shortage = schema["components"]["schemas"]["Shortage"]["properties"]
+    assert set(shortage) == {"sku", "location", "requested", "available_to_promise"}
+    for action in ("release", "commit", "fulfil", "cancel"):
+        path = schema["paths"][f"/api/v1/reservations/{{id}}/{action}/"]["post"]
+        assert {"200", "404", "409"} <= set(path["responses"])
+    statuses = schema["components"]["schemas"]["ReservationStatusEnum"]["enum"]
+    assert statuses == [
+        "active", "released", "expired", "committed", "fulfilled", "cancelled",
+    ]  # fmt: skip

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from inventory.models import Reservation, StockMovement
 from tests.conftest import client_for
-from tests.factories import ApiTokenFactory, StockEvents, balance_of
+from tests.factories import ApiTokenFactory, SkuFactory, StockEvents, balance_of
 
 URL = "/api/v1/reservations/"
 
@@ -239,3 +239,25 @@ def test_integrations_may_not_send_references_kept_for_reservations(api, stocked
     )
     assert response.status_code == 400
     assert "reference" in response.json()
+
+
+def test_a_cart_of_forty_lines_costs_the_same_queries_as_a_cart_of_one(
+    api, shop, django_assert_max_num_queries
+):
+    skus = [SkuFactory(code=f"SOCK-{n:02d}") for n in range(40)]
+    for sku in skus:
+        StockEvents.post("receipt", sku=sku, location=shop["store"], quantity=3)
+    big = {
+        "reference": "CART-BIG",
+        "channel": "pos",
+        "lines": [
+            {"sku": sku.code, "location": "LON-OXF", "quantity": 1} for sku in skus
+        ],
+    }
+    with django_assert_max_num_queries(20):
+        assert api.post(URL, big, format="json").status_code == 201
+    held = Reservation.objects.get(reference="CART-BIG")
+    with django_assert_max_num_queries(17):
+        assert api.post(f"{URL}{held.pk}/commit/").status_code == 200
+    with django_assert_max_num_queries(8):
+        assert api.get(URL).status_code == 200

@@ -278,3 +278,11 @@ def test_a_malformed_cart_is_refused_and_holds_nothing(stocked, ttl, lines, fiel
     assert field in refused.value.field_errors
     assert not Reservation.objects.exists()
     assert balance_of(shop["tee"], shop["store"]).reserved == 0
+
+
+def test_a_hold_placed_at_the_till_is_not_taken_for_the_tills_reporting(stocked):
+    shop = stocked  # the store's tills have never sent a sale or a count
+    Holds.place(channel=shop["pos"], lines=[(shop["tee"], shop["store"], 1)])
+    shop["store"].refresh_from_db()
+    assert shop["store"].pos_last_event_at is None
+    assert available(shop, "tee").status == AvailabilityStatus.DELAYED
