@@ -15,6 +15,7 @@ from .models import (
     StockConflict,
     StockMovement,
 )
+from .selectors import reservations_in_status
 from .services import conflict_resolve, reservation_transition
 
 
@@ -166,6 +167,21 @@ class ReservationTransitionInline(admin.TabularInline):
         return False
 
 
+class ReservationStatusFilter(admin.SimpleListFilter):
+    """By the status a reader sees: a hold past its expiry is expired, swept or not."""
+
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return Reservation.Status.choices
+
+    def queryset(self, request, queryset):
+        if self.value() in Reservation.Status.values:
+            return reservations_in_status(queryset, self.value())
+        return queryset
+
+
 @admin.register(Reservation)
 class ReservationAdmin(ReadOnlyAdmin):
     list_display = [
@@ -176,7 +192,7 @@ class ReservationAdmin(ReadOnlyAdmin):
         "expires_at",
         "created_by",
     ]
-    list_filter = ["status", "channel"]
+    list_filter = [ReservationStatusFilter, "channel"]
     search_fields = ["reference", "created_by"]
     list_select_related = ["channel"]
     inlines = [ReservationLineInline, ReservationTransitionInline]

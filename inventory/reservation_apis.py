@@ -15,8 +15,8 @@ from . import selectors, services
 from .filters import ReservationFilter
 from .models import Reservation
 from .serializers import (
-    InsufficientStockSerializer,
     ReservationCodes,
+    ReservationConflictSerializer,
     ReservationInputSerializer,
     ReservationSerializer,
     TransitionRefusedSerializer,
@@ -84,7 +84,7 @@ class ReservationViewSet(
             201: ReservationSerializer,
             400: OpenApiResponse(description="Field errors; nothing was held."),
             403: OpenApiResponse(description="The token acts for another channel."),
-            409: InsufficientStockSerializer,
+            409: ReservationConflictSerializer,
         },
     )
     def create(self, request: Request) -> Response:

@@ -481,14 +481,26 @@ class ShortageSerializer(serializers.Serializer):
     available_to_promise = serializers.IntegerField()
 
 
-class InsufficientStockSerializer(serializers.Serializer):
+class ReservationConflictSerializer(serializers.Serializer):
+    """A 409 from placing a hold."""
+
     detail = serializers.CharField()
-    code = serializers.CharField()
-    shortages = ShortageSerializer(many=True)
+    code = serializers.CharField(
+        help_text="`insufficient_stock` (with `shortages`; nothing was held) or "
+        "`reference_clash` (with `reservation_id`: the reference holds other lines)."
+    )
+    shortages = ShortageSerializer(many=True, required=False)
+    reservation_id = serializers.IntegerField(required=False)
 
 
 class TransitionRefusedSerializer(serializers.Serializer):
+    """A 409 from a transition; nothing was moved."""
+
     detail = serializers.CharField()
-    code = serializers.CharField()
-    status = serializers.ChoiceField(choices=Reservation.Status.choices)
-    allowed = serializers.ListField(child=serializers.CharField())
+    code = serializers.CharField(
+        help_text="`reservation_transition_refused` (with the current `status` and the "
+        "transitions it `allowed`) or `reservation_out_of_step` (the balances no "
+        "longer hold what the reservation holds: a person should look)."
+    )
+    status = serializers.ChoiceField(choices=Reservation.Status.choices, required=False)
+    allowed = serializers.ListField(child=serializers.CharField(), required=False)

@@ -20,17 +20,19 @@ before posting. So no two paths take the same locks in opposite orders.
 
 import hashlib
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from catalog.models import Channel, Sku
-from config.errors import Conflict, InvalidInput, NotFound
+from config.errors import Conflict, DomainError, InvalidInput, NotFound
 
 from ..errors import InsufficientStock
+from ..locking import balances_lock
 from ..models import (
     Location,
     MovementType,
@@ -42,6 +44,8 @@ from ..models import (
 from ..movements import MAX_MOVEMENT_QUANTITY
 from ..selectors import safety_buffer_for
 from .ledger import MovementInput, Outcome, movements_record
+
+logger = logging.getLogger(__name__)
 
 MIN_TTL_SECONDS = 1
 MAX_TTL_SECONDS = 24 * 3600
@@ -259,14 +263,20 @@ def reservation_transition(
     to commit or release."""
     with transaction.atomic():
         reservation = _locked(reservation_id)
+        rows = list(reservation.lines.select_related("sku", "location"))
+        # Lock the stock before reading the clock. A placement that held these
+        # balances first may have given this hold's units away as lapsed; reading the
+        # time after it has committed, this request sees the lapse too, and does not
+        # commit units another cart now holds.
+        balances_lock(keys=[(row.sku_id, row.location_id) for row in rows])
         now = timezone.now()
         lapsed = reservation.is_lapsed(now) and to_status != Status.EXPIRED
         if lapsed:
-            _move(reservation, Status.EXPIRED, EXPIRY_ACTOR, now)
+            _move(reservation, rows, Status.EXPIRED, EXPIRY_ACTOR, now)
         elif to_status not in Reservation.TRANSITIONS[reservation.status]:
             raise _refusal(reservation, to_status)
         else:
-            _move(reservation, to_status, actor, now)
+            _move(reservation, rows, to_status, actor, now)
     if lapsed:
         raise _refusal(reservation, to_status)
     return reservation
@@ -297,11 +307,16 @@ def _refusal(reservation: Reservation, to_status: str) -> ReservationTransitionR
     )
 
 
-def _move(reservation: Reservation, to_status: str, actor: str, now: datetime) -> None:
+def _move(
+    reservation: Reservation,
+    rows: list[ReservationLine],
+    to_status: str,
+    actor: str,
+    now: datetime,
+) -> None:
     move = MOVE_INTO[to_status]
     # An expiry happened when the hold lapsed, whenever the sweep gets to write it.
     occurred_at = reservation.expires_at if to_status == Status.EXPIRED else now
-    rows = list(reservation.lines.select_related("sku", "location"))
     outcomes = movements_record(
         movements=[
             MovementInput(
@@ -365,7 +380,12 @@ def reservations_expire(*, now: datetime | None = None) -> int:
         if not due:
             return expired
         for pk in due:
-            expired += _expire_one(pk, now)
+            try:
+                expired += _expire_one(pk, now)
+            except (DomainError, DatabaseError):
+                # One hold the ledger will not release must not stop the others; the
+                # next sweep tries it again, and availability ignores it meanwhile.
+                logger.exception("Could not expire reservation %s", pk)
         after = due[-1]
 
 
@@ -379,5 +399,6 @@ def _expire_one(pk: int, now: datetime) -> int:
     )
     if reservation is None:
         return 0
-    _move(reservation, Status.EXPIRED, EXPIRY_ACTOR, now)
+    rows = list(reservation.lines.select_related("sku", "location"))
+    _move(reservation, rows, Status.EXPIRED, EXPIRY_ACTOR, now)
     return 1

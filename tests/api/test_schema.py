@@ -73,7 +73,7 @@ def test_the_schema_describes_reservations_and_their_transitions(anonymous):
     place = schema["paths"]["/api/v1/reservations/"]["post"]
     assert {"200", "201", "400", "403", "409"} <= set(place["responses"])
     refused = place["responses"]["409"]["content"]["application/json"]["schema"]
-    assert refused == {"$ref": "#/components/schemas/InsufficientStock"}
+    assert refused == {"$ref": "#/components/schemas/ReservationConflict"}
     shortage = schema["components"]["schemas"]["Shortage"]["properties"]
     assert set(shortage) == {"sku", "location", "requested", "available_to_promise"}
     for action in ("release", "commit", "fulfil", "cancel"):

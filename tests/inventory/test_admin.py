@@ -90,3 +90,19 @@ def test_a_manager_reads_a_hold_and_releases_it_from_the_back_office(manager):
     held.refresh_from_db()
     assert held.status == Reservation.Status.RELEASED
     assert held.transitions.last().actor == "user:manager"
+
+
+def test_the_status_filter_shows_a_lapsed_hold_as_expired_before_any_sweep(manager):
+    store, tee = LocationFactory(code="LON-OXF"), SkuFactory(code="TEE-BLK-M")
+    StockEvents.post("receipt", sku=tee, location=store, quantity=2)
+    held = Holds.place(
+        channel=ChannelFactory(code="web"), lines=[(tee, store, 1)], reference="CART-7"
+    )
+
+    def listed(status):
+        page = manager.get("/admin/inventory/reservation/", {"status": status})
+        return "CART-7" in page.content.decode()
+
+    assert (listed("active"), listed("expired")) == (True, False)
+    Reservation.objects.filter(pk=held.pk).update(expires_at=held.created_at)
+    assert (listed("active"), listed("expired")) == (False, True)

@@ -1,13 +1,16 @@
 """Buyers who press the button at the same moment: real threads, each on its own
 database connection, against PostgreSQL."""
 
+import threading
+import time
 from collections import Counter
 from datetime import timedelta
 
 import pytest
+from django.db import connection, transaction
 from django.utils import timezone
 
-from inventory.models import Reservation, StockMovement
+from inventory.models import Reservation, StockBalance, StockMovement
 from inventory.services import balances_rebuild, reservations_expire
 from tests.conftest import client_for
 from tests.factories import (
@@ -131,3 +134,55 @@ def test_sweeps_and_a_late_commit_racing_on_a_lapsed_hold_release_it_once(flash_
     assert StockMovement.objects.filter(type="reservation_release").count() == 1
     tee = balance_of(flash_sale["tee"], flash_sale["store"])
     assert (tee.reserved, tee.committed, tee.available) == (0, 0, 3)
+
+
+def test_a_commit_queued_behind_a_new_cart_past_expiry_does_not_oversell(flash_sale):
+    """Cart A's commit arrives a moment before A lapses, but waits behind cart B for
+    the stock; B, served after the lapse, takes A's units. A must not commit them."""
+    stock(flash_sale, "tee", 2)
+    tee, store, web = flash_sale["tee"], flash_sale["store"], flash_sale["web"]
+    cart_a = Holds.place(channel=web, lines=[(tee, store, 2)], ttl_seconds=1)
+    stock_held, let_go = threading.Event(), threading.Event()
+    answers = {}
+
+    def busy_shelf():
+        """Another writer holds the balance, as under a flash sale."""
+        with transaction.atomic():
+            list(StockBalance.objects.select_for_update().filter(sku=tee))
+            stock_held.set()
+            let_go.wait()
+
+    def cart_b():
+        answers["b"] = buy(flash_sale["token"], "CART-B", [("TEE-BLK-M", 2)])
+
+    def commit_a():
+        answers["a"] = client_for(flash_sale["token"]).post(f"{URL}{cart_a.pk}/commit/")
+
+    def run(work):
+        def body():
+            try:
+                work()
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=body)
+        thread.start()
+        return thread
+
+    threads = [run(busy_shelf)]
+    stock_held.wait()
+    threads.append(run(cart_b))
+    time.sleep(0.3)  # B queues on the balance first...
+    threads.append(run(commit_a))  # ...then A's commit, before A lapses
+    time.sleep(0.3)
+    while timezone.now() <= cart_a.expires_at + timedelta(milliseconds=50):
+        time.sleep(0.05)
+    let_go.set()
+    for thread in threads:
+        thread.join()
+
+    assert answers["b"] == 201
+    assert answers["a"].status_code == 409
+    assert answers["a"].json()["status"] == "expired"
+    balance = balance_of(tee, store)
+    assert (balance.reserved, balance.committed, balance.available) == (2, 0, 0)

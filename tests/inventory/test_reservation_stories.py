@@ -11,6 +11,7 @@ from inventory.errors import InsufficientStock
 from inventory.models import (
     Reservation,
     ReservationTransition,
+    StockBalance,
     StockConflict,
     StockMovement,
 )
@@ -286,3 +287,23 @@ def test_a_hold_placed_at_the_till_is_not_taken_for_the_tills_reporting(stocked)
     shop["store"].refresh_from_db()
     assert shop["store"].pos_last_event_at is None
     assert available(shop, "tee").status == AvailabilityStatus.DELAYED
+
+
+def test_a_hold_the_ledger_cannot_release_does_not_stop_the_sweep(stocked, caplog):
+    shop = stocked
+    tees = Holds.place(channel=shop["pos"], lines=[(shop["tee"], shop["store"], 2)])
+    hoodies = Holds.place(
+        channel=shop["pos"], lines=[(shop["hoodie"], shop["store"], 1)]
+    )
+    lapse(tees)
+    lapse(hoodies)
+    # Drift: the tees' balance no longer holds what the hold says it holds.
+    StockBalance.objects.filter(sku=shop["tee"]).update(reserved=0)
+    assert reservations_expire() == 1
+    assert "Could not expire reservation" in caplog.text
+    hoodies.refresh_from_db()
+    tees.refresh_from_db()
+    assert (tees.status, hoodies.status) == (Status.ACTIVE, Status.EXPIRED)
+    assert not StockMovement.objects.filter(
+        type="reservation_release", sku=shop["tee"]
+    ).exists()
