@@ -4,6 +4,8 @@ An API token bound to a channel carries ``bound_channel_code``; a token with no 
 and a staff member signed in to the back-office, may act for any channel.
 """
 
+from typing import Any
+
 from rest_framework.request import Request
 
 from .errors import PermissionRefused
@@ -15,6 +17,16 @@ class ChannelNotPermitted(PermissionRefused):
 
 def bound_channel_code(request: Request) -> str | None:
     return getattr(request.auth, "bound_channel_code", None)
+
+
+def with_bound_channel(request: Request, payload: Any) -> Any:
+    """A token bound to a channel need not name it in every body: ``channel`` is filled
+    in when left out. Anything but a JSON object is passed on for its serializer to
+    refuse."""
+    bound = bound_channel_code(request)
+    if bound and isinstance(payload, dict) and "channel" not in payload:
+        return {**payload, "channel": bound}
+    return payload
 
 
 def ensure_may_act_for_channel(request: Request, channel_code: str) -> None:

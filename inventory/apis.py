@@ -11,7 +11,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from catalog.selectors import channels_by_code, skus_by_code
-from config.access import actor_of, bound_channel_code, ensure_may_act_for_channel
+from config.access import (
+    actor_of,
+    bound_channel_code,
+    ensure_may_act_for_channel,
+    with_bound_channel,
+)
 from config.api import CodeField, UpsertByCodeViewSet, status_for
 from config.errors import PermissionRefused
 
@@ -132,21 +137,13 @@ class MovementViewSet(
         return Response(body, status=SINGLE_EVENT_STATUS[result.outcome])
 
     def _validated(self, request: Request, payload: Any) -> MovementInput:
-        incoming = MovementInputSerializer(data=self._with_channel(request, payload))
+        incoming = MovementInputSerializer(data=with_bound_channel(request, payload))
         incoming.is_valid(raise_exception=True)
         event = MovementCodes([incoming.validated_data]).movement(
             incoming.validated_data
         )
         ensure_may_act_for_channel(request, event.channel.code)
         return event
-
-    @staticmethod
-    def _with_channel(request: Request, payload: Any) -> Any:
-        """A token bound to a channel need not repeat it in every event."""
-        bound = bound_channel_code(request)
-        if bound and isinstance(payload, dict) and "channel" not in payload:
-            return {**payload, "channel": bound}
-        return payload
 
     def _create_batch(self, request: Request, payload: list) -> Response:
         limit = settings.ONESTOCK_MAX_BATCH
@@ -172,7 +169,7 @@ class MovementViewSet(
             )
             try:
                 shaped[index] = validator.run_validation(
-                    self._with_channel(request, item)
+                    with_bound_channel(request, item)
                 )
             except serializers.ValidationError as error:
                 errors = serializers.as_serializer_error(error)

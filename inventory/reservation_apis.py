@@ -9,7 +9,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from catalog.selectors import channels_by_code
-from config.access import actor_of, bound_channel_code, ensure_may_act_for_channel
+from config.access import (
+    actor_of,
+    bound_channel_code,
+    ensure_may_act_for_channel,
+    with_bound_channel,
+)
 
 from . import selectors, services
 from .filters import ReservationFilter
@@ -26,7 +31,7 @@ Status = Reservation.Status
 TRANSITIONS = {"release", "commit", "fulfil", "cancel"}
 
 
-def _transition_schema(to_status: str, summary: str, description: str):
+def _transition_schema(summary: str, description: str):
     return extend_schema(
         summary=summary,
         description=description
@@ -88,11 +93,9 @@ class ReservationViewSet(
         },
     )
     def create(self, request: Request) -> Response:
-        payload = request.data
-        bound = bound_channel_code(request)
-        if bound and isinstance(payload, dict) and "channel" not in payload:
-            payload = {**payload, "channel": bound}
-        cart = ReservationInputSerializer(data=payload)
+        cart = ReservationInputSerializer(
+            data=with_bound_channel(request, request.data)
+        )
         cart.is_valid(raise_exception=True)
         cart = cart.validated_data
         channel = self._channel(cart)
@@ -129,7 +132,6 @@ class ReservationViewSet(
         return Response(ReservationSerializer(fresh).data, status=code)
 
     @_transition_schema(
-        Status.RELEASED,
         "Release a hold: the checkout was abandoned",
         "`active` → `released`; the units are available again.",
     )
@@ -138,7 +140,6 @@ class ReservationViewSet(
         return self._transition(request, Status.RELEASED)
 
     @_transition_schema(
-        Status.COMMITTED,
         "Commit a hold: the order was placed",
         "`active` → `committed`; the units move from reserved to committed.",
     )
@@ -147,7 +148,6 @@ class ReservationViewSet(
         return self._transition(request, Status.COMMITTED)
 
     @_transition_schema(
-        Status.FULFILLED,
         "Fulfil a commitment: the units left the location",
         "`committed` → `fulfilled`; the committed units leave on-hand.",
     )
@@ -156,7 +156,6 @@ class ReservationViewSet(
         return self._transition(request, Status.FULFILLED)
 
     @_transition_schema(
-        Status.CANCELLED,
         "Cancel a commitment: the order was cancelled before it left",
         "`committed` → `cancelled`; the units are available again.",
     )

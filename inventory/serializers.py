@@ -377,27 +377,6 @@ class ReservationInputSerializer(StrictInputSerializer):
         many=True, allow_empty=False, max_length=MAX_LINES
     )
 
-    def validate_lines(self, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        seen: dict[tuple[str, str], int] = {}
-        errors: list[dict[str, list[str]]] = []
-        for number, line in enumerate(lines, start=1):
-            key = (line["sku"], line["location"])
-            if key in seen:
-                errors.append(
-                    {
-                        "location": [
-                            f"Line {seen[key]} already holds {key[0]} at {key[1]}; "
-                            "put the whole quantity on one line."
-                        ]
-                    }
-                )
-            else:
-                seen[key] = number
-                errors.append({})
-        if any(errors):
-            raise serializers.ValidationError(errors)
-        return lines
-
 
 class ReservationCodes:
     """The records behind a cart's codes, one query per kind; unknown codes are field

@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
-from catalog.models import Channel, Sku
+from catalog.models import MAX_RESERVATION_TTL_SECONDS, Channel, Sku
 from config.errors import Conflict, DomainError, InvalidInput, NotFound
 
 from ..errors import InsufficientStock
@@ -48,7 +48,7 @@ from .ledger import MovementInput, Outcome, movements_record
 logger = logging.getLogger(__name__)
 
 MIN_TTL_SECONDS = 1
-MAX_TTL_SECONDS = 24 * 3600
+MAX_TTL_SECONDS = MAX_RESERVATION_TTL_SECONDS
 MAX_LINES = 200
 EXPIRY_ACTOR = "system:expiry"
 SWEEP_CHUNK = 500
