@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEMO_URL := http://127.0.0.1:8000/
 export DATABASE_URL_TEST ?= postgres://postgres@127.0.0.1:5432/onestock
 
-.PHONY: install demo test lint clean
+.PHONY: install demo test bench lint clean
 
 install: $(STAMP)
 
@@ -29,6 +29,11 @@ demo: install
 
 test: install
 	DATABASE_URL=$${DATABASE_URL:-$(DATABASE_URL_TEST)} $(VENV)/bin/pytest -q
+
+# Benchmarks against raw SQL on this machine (docs/performance.md); a few minutes.
+# BENCH_ARGS passes flags on, e.g. BENCH_ARGS="--seconds 10" for longer cells.
+bench: install
+	$(PY) -m bench.hot_sku $(BENCH_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
