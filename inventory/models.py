@@ -164,22 +164,30 @@ class StockMovement(models.Model):
         SUPERSEDED = "superseded", "Superseded by a later count"
         REJECTED = "rejected", "Rejected"
 
+    # Every entry updates each index of the ledger: the foreign keys' own indexes are
+    # left out where a composite index below already starts with the key.
     channel = models.ForeignKey(
         "catalog.Channel",
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,
         help_text="The source channel; references are unique per source.",
     )
     reference = models.CharField(max_length=100)
     type = models.CharField(max_length=24, choices=MovementType.choices)
-    sku = models.ForeignKey("catalog.Sku", on_delete=models.PROTECT, related_name="+")
-    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
+    sku = models.ForeignKey(
+        "catalog.Sku", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    location = models.ForeignKey(
+        Location, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     other_location = models.ForeignKey(
         Location,
         on_delete=models.PROTECT,
         related_name="+",
         null=True,
         blank=True,
+        db_index=False,
         help_text="For transfers: where the units went to, or came from.",
     )
     quantity = models.BigIntegerField()
@@ -222,6 +230,11 @@ class StockMovement(models.Model):
             ),
             models.Index(fields=["recorded_at"], name="stock_movement_recorded"),
             models.Index(fields=["location", "recorded_at"], name="stock_movement_loc"),
+            models.Index(
+                fields=["other_location"],
+                condition=models.Q(other_location__isnull=False),
+                name="stock_movement_transfers",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -312,6 +325,7 @@ class Reservation(models.Model):
         "catalog.Channel",
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,  # the unique (channel, reference) index starts with it
         help_text="The channel selling; its safety buffer applies.",
     )
     reference = models.CharField(
@@ -361,11 +375,16 @@ class Reservation(models.Model):
 
 
 class ReservationLine(models.Model):
+    # Indexed by the composite indexes below (a hold writes every index of its lines).
     reservation = models.ForeignKey(
-        Reservation, on_delete=models.CASCADE, related_name="lines"
+        Reservation, on_delete=models.CASCADE, related_name="lines", db_index=False
     )
-    sku = models.ForeignKey("catalog.Sku", on_delete=models.PROTECT, related_name="+")
-    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
+    sku = models.ForeignKey(
+        "catalog.Sku", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    location = models.ForeignKey(
+        Location, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     quantity = models.PositiveBigIntegerField()
 
     class Meta:

@@ -107,7 +107,12 @@ class ReservationViewSet(
             ttl_seconds=cart.get("ttl_seconds"),
             actor=actor_of(request),
         )
-        return self._answer(reservation, status.HTTP_201_CREATED if placed else 200)
+        if placed:
+            # Placed just now: the service hands back every row it wrote.
+            return Response(
+                ReservationSerializer(reservation).data, status=status.HTTP_201_CREATED
+            )
+        return self._answer(reservation, status.HTTP_200_OK)
 
     @staticmethod
     def _channel(cart):

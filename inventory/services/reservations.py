@@ -43,6 +43,7 @@ from ..models import (
 )
 from ..movements import MAX_MOVEMENT_QUANTITY
 from ..selectors import safety_buffer_for
+from . import promises
 from .ledger import MovementInput, Outcome, movements_record
 
 logger = logging.getLogger(__name__)
@@ -112,12 +113,26 @@ def reservation_place(
     used for other lines.
     """
     digest = lines_digest(lines)
-    # A resend answers with what it placed, even if a SKU has since stopped selling.
+    ttl = channel.reservation_ttl_seconds if ttl_seconds is None else ttl_seconds
+    try:
+        _check_cart(channel=channel, lines=lines, ttl_seconds=ttl)
+    except InvalidInput:
+        # A resend answers with what it placed, even if a SKU has since stopped selling.
+        existing = _existing(channel, reference, digest)
+        if existing is None:
+            raise
+        return existing, False
+    if promises.is_available():
+        try:
+            placed = _place_lean(channel, reference, lines, actor, ttl, digest)
+        except promises.HoldNeedsFullCheck:
+            pass  # short on the plain figures: the ledger decides, below
+        else:
+            if placed is not None:
+                return placed, True
     existing = _existing(channel, reference, digest)
     if existing is not None:
         return existing, False
-    ttl = channel.reservation_ttl_seconds if ttl_seconds is None else ttl_seconds
-    _check_cart(channel=channel, lines=lines, ttl_seconds=ttl)
     try:
         return _place(channel, reference, lines, actor, ttl, digest), True
     except IntegrityError:
@@ -127,6 +142,83 @@ def reservation_place(
         if existing is None:
             raise
         return existing, False
+
+
+def _place_lean(
+    channel: Channel,
+    reference: str,
+    lines: Sequence[ReservationLineInput],
+    actor: str,
+    ttl_seconds: int,
+    digest: str,
+) -> Reservation | None:
+    """The flash-sale path (``promises``): a few statements, the balances locked only
+    at the end. None if the reference is taken; HoldNeedsFullCheck if a line is short
+    without the lapsed holds, after rolling back."""
+    now = timezone.now()
+    expires_at = now + timedelta(seconds=ttl_seconds)
+    keep = [safety_buffer_for(sku=line.sku, channel=channel) for line in lines]
+    with transaction.atomic():
+        posted = promises.hold_post(
+            channel=channel,
+            reference=reference,
+            lines=promises.hold_lines(channel=channel, lines=lines, now=now, keep=keep),
+            actor=actor,
+            ttl_seconds=ttl_seconds,
+            expires_at=expires_at,
+            digest=digest,
+            now=now,
+        )
+    if posted is None:
+        return None
+    reservation = Reservation(
+        pk=posted.reservation_id,
+        channel=channel,
+        reference=reference,
+        status=Status.ACTIVE,
+        ttl_seconds=ttl_seconds,
+        expires_at=expires_at,
+        created_by=actor,
+        payload_digest=digest,
+        created_at=now,
+        updated_at=now,
+    )
+    reservation._state.adding = False
+    _known_relations(
+        reservation,
+        lines=[
+            ReservationLine(
+                pk=line_id,
+                reservation=reservation,
+                sku=line.sku,
+                location=line.location,
+                quantity=line.quantity,
+            )
+            for line_id, line in zip(posted.line_ids, lines, strict=True)
+        ],
+        transitions=[
+            ReservationTransition(
+                reservation=reservation,
+                from_status="",
+                to_status=Status.ACTIVE,
+                actor=actor,
+                at=now,
+            )
+        ],
+    )
+    return reservation
+
+
+def _known_relations(reservation: Reservation, **related: list) -> None:
+    """Hand the caller a reservation whose lines and transitions read without a query,
+    as ``prefetch_related`` would leave them: they were all just written here."""
+    cache = {}
+    for name, rows in related.items():
+        queryset = getattr(reservation, name).get_queryset()
+        queryset._result_cache = rows
+        queryset._prefetch_done = True
+        cache[name] = queryset
+    reservation._prefetched_objects_cache = cache
 
 
 def _check_cart(
@@ -244,13 +336,14 @@ def _place(
             shortages=shortages,
         )
     _check_applied(outcomes)
-    ReservationTransition.objects.create(
+    placed = ReservationTransition.objects.create(
         reservation=reservation,
         from_status="",
         to_status=Status.ACTIVE,
         actor=actor,
         at=now,
     )
+    _known_relations(reservation, lines=rows, transitions=[placed])
     return reservation
 
 

@@ -1,0 +1,150 @@
+"""The flash-sale path (inventory.services.promises) writes exactly what the ledger's
+general path would have written, and steps aside whenever it cannot decide alone."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from inventory.errors import InsufficientStock
+from inventory.models import (
+    Reservation,
+    ReservationLine,
+    ReservationTransition,
+    StockMovement,
+)
+from inventory.services import MovementInput, balances_rebuild, promises
+from tests.conftest import client_for
+from tests.factories import ApiTokenFactory, Holds, SkuFactory, StockEvents, balance_of
+
+ENTRY_FIELDS = [
+    "type", "sku_id", "location_id", "other_location_id", "quantity", "reason",
+    "status", "status_reason", "actor", "on_hand_delta", "committed_delta",
+    "reserved_delta", "damaged_delta", "quality_control_delta", "in_transit_delta",
+    "incoming_delta", "other_location_in_transit_delta",
+]  # fmt: skip
+
+
+@pytest.fixture
+def stocked(shop):
+    """Ten tees and ten hoodies at the store."""
+    for sku in ("tee", "hoodie"):
+        StockEvents.post("receipt", sku=shop[sku], location=shop["store"], quantity=10)
+    return shop
+
+
+@pytest.fixture
+def general_path_only(monkeypatch):
+    monkeypatch.setattr(promises, "is_available", lambda: False)
+
+
+def hold_of_two_lines(shop, reference):
+    return Holds.place(
+        channel=shop["web"],
+        reference=reference,
+        lines=[(shop["tee"], shop["store"], 3), (shop["hoodie"], shop["store"], 1)],
+    )
+
+
+def written_by(reservation):
+    entries = StockMovement.objects.filter(
+        reference__startswith=f"#reservation/{reservation.pk}/"
+    ).order_by("sku_id")
+    return [
+        {name: getattr(entry, name) for name in ENTRY_FIELDS} for entry in entries
+    ], entries
+
+
+def test_a_lean_hold_writes_what_the_general_path_writes(stocked, monkeypatch):
+    shop = stocked
+    lean = hold_of_two_lines(shop, "CART-LEAN")
+    monkeypatch.setattr(promises, "is_available", lambda: False)
+    general = hold_of_two_lines(shop, "CART-GENERAL")
+
+    lean_entries, stored = written_by(lean)
+    general_entries, general_stored = written_by(general)
+    assert lean_entries == general_entries
+    assert len(lean_entries) == 2
+    for entry, line in zip(
+        stored,
+        lean.lines.order_by("sku_id").select_related("sku", "location"),
+        strict=True,
+    ):
+        assert entry.reference == f"#reservation/{lean.pk}/{line.pk}/reserve"
+        assert entry.occurred_at == entry.recorded_at == lean.created_at
+        assert entry.payload_digest == MovementInput(
+            reference=entry.reference, type="reserve", sku=line.sku,
+            location=line.location, quantity=line.quantity,
+            occurred_at=entry.occurred_at, channel=shop["web"],
+        ).digest()  # fmt: skip
+    assert [
+        (t.from_status, t.to_status, t.actor)
+        for t in ReservationTransition.objects.filter(reservation=lean)
+    ] == [("", "active", "token:checkout")]
+    tee = balance_of(shop["tee"], shop["store"])
+    assert (tee.reserved, tee.available) == (6, 4)
+    assert tee.last_event_at == general_stored[0].occurred_at
+    assert balances_rebuild(repair=False) == []
+
+
+def test_a_hold_too_big_for_the_shelf_leaves_nothing_of_the_lean_try(stocked):
+    shop = stocked
+    with pytest.raises(InsufficientStock) as refused:
+        Holds.place(
+            channel=shop["web"],
+            lines=[(shop["tee"], shop["store"], 2), (shop["hoodie"], shop["store"], 9)],
+        )
+    # The web keeps a buffer of two: eight of the ten hoodies could be promised.
+    assert refused.value.extra["shortages"] == [
+        {"sku": "HOOD-GRE-L", "location": "LON-OXF", "requested": 9,
+         "available_to_promise": 8}
+    ]  # fmt: skip
+    assert not Reservation.objects.exists()
+    assert not ReservationLine.objects.exists()
+    assert StockMovement.objects.count() == 2  # the two receipts
+    assert balance_of(shop["tee"], shop["store"]).reserved == 0
+
+
+def test_the_last_units_of_a_lapsed_hold_go_to_the_next_cart(stocked):
+    """The plain figures say nothing is left; the lapsed hold says otherwise, so the
+    general path places the hold."""
+    shop = stocked
+    first = Holds.place(channel=shop["pos"], lines=[(shop["tee"], shop["store"], 10)])
+    Reservation.objects.filter(pk=first.pk).update(
+        expires_at=timezone.now() - timedelta(minutes=1)
+    )
+    second = Holds.place(channel=shop["pos"], lines=[(shop["tee"], shop["store"], 10)])
+    assert second.status == Reservation.Status.ACTIVE
+    assert [line.quantity for line in second.lines.all()] == [10]
+    assert Reservation.objects.count() == 2
+    assert StockMovement.objects.filter(type="reserve").count() == 2
+
+
+def test_a_sku_never_stocked_here_is_refused_with_nothing_to_promise(stocked):
+    shop = stocked
+    sock = SkuFactory(code="SOCK-1")
+    with pytest.raises(InsufficientStock) as refused:
+        Holds.place(channel=shop["pos"], lines=[(sock, shop["store"], 1)])
+    assert refused.value.extra["shortages"][0]["available_to_promise"] == 0
+    assert not Reservation.objects.exists()
+
+
+def test_the_api_answers_a_new_hold_as_a_read_of_it_would(stocked):
+    _, raw = ApiTokenFactory.issue(name="checkout", channel_code="web")
+    api = client_for(raw)
+    placed = api.post(
+        "/api/v1/reservations/",
+        {"reference": "CART-9", "lines": [
+            {"sku": "TEE-BLK-M", "location": "LON-OXF", "quantity": 2},
+            {"sku": "HOOD-GRE-L", "location": "LON-OXF", "quantity": 1},
+        ]},
+        format="json",
+    )  # fmt: skip
+    assert placed.status_code == 201, placed.json()
+    read = api.get(f"/api/v1/reservations/{placed.json()['id']}/")
+    assert placed.json() == read.json()
+
+
+@pytest.mark.usefixtures("general_path_only")
+def test_the_api_answers_a_hold_placed_the_general_way_as_a_read_would(stocked):
+    test_the_api_answers_a_new_hold_as_a_read_of_it_would(stocked)
