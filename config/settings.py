@@ -18,6 +18,9 @@ Environment:
                             latest event is older than this (default 900).
     ONESTOCK_CLOCK_SKEW_SECONDS  how far in the future an event's occurred_at may be, for
                             clocks that run fast (default 300).
+    ONESTOCK_TOKEN_CACHE_SECONDS  how long a server process keeps a live API token
+                            before reading it again (default 5): a token revoked
+                            elsewhere is refused everywhere within this time.
 """
 
 import os
@@ -223,6 +226,9 @@ SPECTACULAR_SETTINGS = {
 ONESTOCK_POS_DELAY_SECONDS = int(os.environ.get("ONESTOCK_POS_DELAY_SECONDS", "900"))
 ONESTOCK_CLOCK_SKEW_SECONDS = int(os.environ.get("ONESTOCK_CLOCK_SKEW_SECONDS", "300"))
 ONESTOCK_MAX_BATCH = 1000
+ONESTOCK_TOKEN_CACHE_SECONDS = float(
+    os.environ.get("ONESTOCK_TOKEN_CACHE_SECONDS", "5")
+)
 
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)

@@ -1,6 +1,5 @@
 """Issuing and revoking API tokens."""
 
-import hashlib
 import secrets
 from datetime import timedelta
 
@@ -10,7 +9,8 @@ from django.utils import timezone
 from catalog.models import Channel
 from config.errors import Conflict, NotFound
 
-from .models import ApiToken
+from .models import ApiToken, token_digest
+from .selectors import api_token_forget
 
 TOKEN_PREFIX_LENGTH = 8
 # Writing last_used_at on every call would turn each read into a write.
@@ -19,11 +19,6 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 class TokenNameTaken(Conflict):
     code = "token_name_taken"
-
-
-def token_digest(raw_token: str) -> str:
-    # The tokens carry 256 random bits, so a plain (unsalted) digest is safe to store.
-    return hashlib.sha256(raw_token.encode()).hexdigest()
 
 
 def api_token_create(
@@ -61,6 +56,7 @@ def api_token_revoke(*, name: str) -> ApiToken:
             raise NotFound(f"No live token named {name!r}.")
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
+    api_token_forget(digest=token.digest)
     return token
 
 

@@ -50,6 +50,31 @@ def test_a_revoked_token_stops_working_at_once(api_token):
     assert client.get("/api/v1/skus/").status_code == 401
 
 
+def test_a_token_is_read_once_then_kept_for_a_few_seconds(api_token, monkeypatch):
+    """Every call names its token; the server reads it from the database once, then
+    keeps it. Revoked behind this process's back (another server, the admin form),
+    it is refused as soon as the few seconds are up."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from integrations import selectors
+
+    token, raw = api_token
+    client = client_for(raw)
+    clock = [1000.0]
+    monkeypatch.setattr(selectors.time, "monotonic", lambda: clock[0])
+    assert client.get("/api/v1/channels/").status_code == 200
+    with CaptureQueriesContext(connection) as read:
+        assert client.get("/api/v1/channels/").status_code == 200
+    assert not [q for q in read.captured_queries if "apitoken" in q["sql"]]
+
+    ApiToken.objects.filter(pk=token.pk).update(revoked_at="2026-01-01T00:00:00Z")
+    clock[0] += 1
+    assert client.get("/api/v1/channels/").status_code == 200
+    clock[0] += 5
+    assert client.get("/api/v1/channels/").status_code == 401
+
+
 def test_the_token_command_prints_the_token_alone_on_its_last_line():
     ChannelFactory(code="pos", kind="store_pos")
     out = StringIO()
