@@ -8,7 +8,6 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from catalog.selectors import channels_by_code
 from config.access import (
     actor_of,
     bound_channel_code,
@@ -98,12 +97,24 @@ class ReservationViewSet(
         )
         cart.is_valid(raise_exception=True)
         cart = cart.validated_data
-        channel = self._channel(cart)
+        if "channel" not in cart:
+            raise serializers.ValidationError({"channel": ["This field is required."]})
+        records = selectors.checkout_records(
+            channel_code=cart["channel"],
+            sku_codes={line["sku"] for line in cart["lines"]},
+            location_codes={line["location"] for line in cart["lines"]},
+        )
+        channel = records.channel
+        if channel is None:
+            raise serializers.ValidationError(
+                {"channel": [f"Unknown channel {cart['channel']!r}."]}
+            )
         ensure_may_act_for_channel(request, channel.code)
+        codes = ReservationCodes(cart, skus=records.skus, locations=records.locations)
         reservation, placed = services.reservation_place(
             channel=channel,
             reference=cart["reference"],
-            lines=ReservationCodes(cart).lines(),
+            lines=codes.lines(),
             ttl_seconds=cart.get("ttl_seconds"),
             actor=actor_of(request),
         )
@@ -113,17 +124,6 @@ class ReservationViewSet(
                 ReservationSerializer(reservation).data, status=status.HTTP_201_CREATED
             )
         return self._answer(reservation, status.HTTP_200_OK)
-
-    @staticmethod
-    def _channel(cart):
-        if "channel" not in cart:
-            raise serializers.ValidationError({"channel": ["This field is required."]})
-        channel = channels_by_code(codes={cart["channel"]}).get(cart["channel"])
-        if channel is None:
-            raise serializers.ValidationError(
-                {"channel": [f"Unknown channel {cart['channel']!r}."]}
-            )
-        return channel
 
     def _transition(self, request: Request, to_status: str) -> Response:
         reservation = self.get_object()
