@@ -34,6 +34,7 @@ test: install
 # BENCH_ARGS passes flags on, e.g. BENCH_ARGS="--seconds 10" for longer cells.
 bench: install
 	$(PY) -m bench.hot_sku $(BENCH_ARGS)
+	$(PY) -m bench.rebuild $(BENCH_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -39,6 +39,14 @@ def snapshot():
     }
 
 
+def told(differences):
+    """The differences as ``rebuild_balances`` prints them, in its order."""
+    return [
+        (d.sku_code, d.location_code, d.field, d.stored, d.from_ledger)
+        for d in differences
+    ]
+
+
 def a_long_random_day(seed: int, events: int = 600):
     """Events of every type, late and out of order, from tills and the warehouse."""
     rng = random.Random(seed)
@@ -132,3 +140,78 @@ def test_a_lost_balance_row_is_rebuilt_from_the_ledger():
     with pytest.raises(CommandError):
         call_command("rebuild_balances", stdout=StringIO())
     assert balance_of(tee, store).on_hand == 4
+
+
+def test_a_balance_no_entry_ever_moved_is_reported_and_zeroed(shop):
+    """Someone typed three hoodies into the store's balance by hand. No entry ever
+    moved a hoodie there, so the ledger says nothing is there, and never was."""
+    typed_at = timezone.now()
+    StockBalance.objects.create(
+        sku=shop["hoodie"], location=shop["store"], on_hand=3, last_event_at=typed_at
+    )
+
+    found = balances_rebuild()
+
+    assert told(found) == [
+        ("HOOD-GRE-L", "LON-OXF", "on_hand", 3, 0),
+        ("HOOD-GRE-L", "LON-OXF", "last_event_at", typed_at, None),
+    ]
+    zeroed = balance_of(shop["hoodie"], shop["store"])
+    assert (zeroed.on_hand, zeroed.last_event_at) == (0, None)
+    assert balances_rebuild() == []
+
+
+def test_tees_on_their_way_to_the_store_bring_back_its_lost_balance(shop):
+    """The warehouse sends five tees to the store, which has never moved a tee itself:
+    only the transfer out, at the warehouse, knows what the store is owed."""
+    tee, store, warehouse = shop["tee"], shop["store"], shop["warehouse"]
+    StockEvents.post("receipt", sku=tee, location=warehouse, quantity=8)
+    sent = StockEvents.post(
+        "transfer_out", sku=tee, location=warehouse, quantity=5, other_location=store
+    ).movement
+    StockBalance.objects.filter(location=store).delete()
+
+    found = balances_rebuild(repair=False)
+    assert told(found) == [
+        ("TEE-BLK-M", "LON-OXF", "in_transit", 0, 5),
+        ("TEE-BLK-M", "LON-OXF", "last_event_at", None, sent.occurred_at),
+    ]
+    assert not StockBalance.objects.filter(location=store).exists()  # --check only
+
+    balances_rebuild()
+    owed = balance_of(tee, store)
+    assert (owed.on_hand, owed.in_transit, owed.last_event_at) == (
+        0,
+        5,
+        sent.occurred_at,
+    )
+    assert balance_of(tee, warehouse).on_hand == 3
+
+
+def test_a_lost_count_date_is_put_back_and_an_invented_one_taken_away(shop):
+    """The store counted six tees this morning; the warehouse has never counted any.
+    The count rule hangs on ``last_count_at``: a balance that forgot its count would
+    let an older sale through, and one that invents a count would drop a newer one."""
+    tee, store, warehouse = shop["tee"], shop["store"], shop["warehouse"]
+    counted = StockEvents.post(
+        "count",
+        sku=tee,
+        location=store,
+        quantity=6,
+        occurred_at=timezone.now() - timedelta(hours=3),
+    ).movement
+    StockEvents.post("receipt", sku=tee, location=warehouse, quantity=4)
+    StockBalance.objects.filter(location=store).update(last_count_at=None)
+    StockBalance.objects.filter(location=warehouse).update(
+        last_count_at=counted.occurred_at
+    )
+
+    found = balances_rebuild()
+
+    assert told(found) == [
+        ("TEE-BLK-M", "LON-OXF", "last_count_at", None, counted.occurred_at),
+        ("TEE-BLK-M", "WH-DAV", "last_count_at", counted.occurred_at, None),
+    ]
+    assert balance_of(tee, store).last_count_at == counted.occurred_at
+    assert balance_of(tee, warehouse).last_count_at is None
+    assert balances_rebuild() == []
