@@ -152,23 +152,22 @@ def _place_lean(
     ttl_seconds: int,
     digest: str,
 ) -> Reservation | None:
-    """The flash-sale path (``promises``): a few statements, the balances locked only
-    at the end. None if the reference is taken; HoldNeedsFullCheck if a line is short
-    without the lapsed holds, after rolling back."""
+    """The flash-sale path (``promises``): one server call, the balances locked only
+    at its end. None if the reference is taken; HoldNeedsFullCheck if a line is short
+    without the lapsed holds (nothing written)."""
     now = timezone.now()
     expires_at = now + timedelta(seconds=ttl_seconds)
     keep = [safety_buffer_for(sku=line.sku, channel=channel) for line in lines]
-    with transaction.atomic():
-        posted = promises.hold_post(
-            channel=channel,
-            reference=reference,
-            lines=promises.hold_lines(channel=channel, lines=lines, now=now, keep=keep),
-            actor=actor,
-            ttl_seconds=ttl_seconds,
-            expires_at=expires_at,
-            digest=digest,
-            now=now,
-        )
+    posted = promises.hold_post(
+        channel=channel,
+        reference=reference,
+        lines=promises.hold_lines(channel=channel, lines=lines, now=now, keep=keep),
+        actor=actor,
+        ttl_seconds=ttl_seconds,
+        expires_at=expires_at,
+        digest=digest,
+        now=now,
+    )
     if posted is None:
         return None
     reservation = Reservation(
