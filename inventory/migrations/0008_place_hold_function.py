@@ -61,6 +61,13 @@ BEGIN
         reservation_id, from_status, to_status, actor, at)
     VALUES (v_hold, '', 'active', p_actor, p_now);
 
+    -- Django's foreign keys are checked at commit, which would put nine look-ups
+    -- (and their key-share locks on the SKU, location and channel rows every buyer
+    -- shares) inside the hot balance's lock. Check them now, then defer again for
+    -- whatever the caller's transaction does next.
+    SET CONSTRAINTS ALL IMMEDIATE;
+    SET CONSTRAINTS ALL DEFERRED;
+
     -- The units last, in (sku, location) order like every balance lock, so the rows
     -- stay locked only until the commit of this same call. The condition is the
     -- promise check; a queued writer re-reads the row once it has the lock.
