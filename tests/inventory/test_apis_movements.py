@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from inventory.errors import ReferenceClash
 from inventory.models import StockBalance, StockConflict, StockMovement
 from tests.conftest import client_for
 from tests.factories import (
@@ -357,3 +358,162 @@ def test_a_reference_with_surrounding_whitespace_is_refused_not_trimmed(
     response = api.post(URL, event(reference=reference), format="json")
     assert response.status_code == 400
     assert "reference" in response.json()
+
+
+def test_a_batch_reusing_a_reference_for_another_sku_answers_with_the_original(
+    api, shop
+):
+    api.post(URL, [event(reference="R-7")], format="json")
+    (line,) = api.post(
+        URL, [event(reference="R-7", sku="HOOD-GRE-L")], format="json"
+    ).json()["results"]
+    assert line["status"] == "rejected"
+    assert line["movement"]["sku"] == "TEE-BLK-M"
+    assert line["errors"] == {"reference": [ReferenceClash.message]}
+
+
+# The batch path checks plainly well-formed lines without DRF's field machinery and
+# writes answers without it: both must agree with the serializers they stand in for.
+
+LINES = [
+    event(),
+    event(type="sale", quantity=2, channel="pos"),
+    event(type="adjustment", quantity=-3, reason="shrinkage"),
+    event(type="adjustment", quantity=3, reason="  found  "),
+    event(type="adjustment", quantity=3, reason="   "),
+    event(type="adjustment", quantity=3, reason="a\x00b"),
+    event(type="adjustment", quantity=3, reason="x" * 201),
+    event(type="count", quantity=0),
+    event(type="transfer_out", other_location="WH-DAV"),
+    event(type="transfer_in", other_location="WH-DAV", occurred_at=f" {EARLIER} "),
+    event(occurred_at="2026-11-23T09:30:00"),
+    event(occurred_at="2999-01-01T00:00:00Z"),
+    event(occurred_at="1999-12-31T23:59:59Z"),
+    event(occurred_at="yesterday"),
+    event(occurred_at=""),
+    event(occurred_at=1732354200),
+    event(occurred_at="x" * 41),
+    event(reference="#mine"),
+    event(reference="has space"),
+    event(reference=""),
+    event(reference=7),
+    event(reference="x" * 101),
+    event(type="reserve"),
+    event(type="teleport"),
+    event(type=None),
+    event(sku="bad code"),
+    event(sku="-leading"),
+    event(sku="x" * 65),
+    event(sku="ABC\n"),
+    event(location=5),
+    event(channel=None),
+    event(quantity=True),
+    event(quantity=2.0),
+    event(quantity="5"),
+    event(quantity=0),
+    event(quantity=10**6),
+    event(quantity=10**6 + 1),
+    event(type="adjustment", quantity=0, reason="x"),
+    event(type="adjustment", quantity=1),
+    event(type="transfer_out"),
+    event(type="transfer_out", other_location="LON-OXF"),
+    event(other_location="WH-DAV"),
+    event(colour="red"),
+    {key: value for key, value in event().items() if key != "channel"},
+    {key: value for key, value in event().items() if key != "quantity"},
+    {},
+    [],
+    "sale",
+    None,
+]
+
+
+@pytest.mark.parametrize("line", LINES)
+def test_the_batch_validator_agrees_with_the_movement_serializer(line):
+    from rest_framework.serializers import ValidationError, as_serializer_error
+
+    from inventory.serializers import MovementInputSerializer, MovementLineValidator
+
+    def outcome(validator):
+        try:
+            return dict(validator.run_validation(line))
+        except ValidationError as error:
+            return as_serializer_error(error)
+
+    assert outcome(MovementLineValidator()) == outcome(MovementInputSerializer())
+
+
+def test_plain_lines_take_the_lean_path():
+    from inventory.serializers import MovementLineValidator
+
+    validator = MovementLineValidator()
+    for line in LINES[:4] + LINES[7:9]:
+        assert validator._plain(line) is not None, line
+
+
+def test_batch_answers_are_the_movement_serializer_s_own(api, shop):
+    from inventory.serializers import MovementSerializer, movement_bodies
+
+    now = timezone.now()
+    batch = [
+        event(reference="S-1", type="count", quantity=9, occurred_at=now.isoformat()),
+        event(
+            reference="S-2",
+            type="sale",
+            quantity=1,
+            channel="pos",
+            occurred_at=(now - timedelta(hours=1)).isoformat(),
+        ),
+        event(reference="S-3", type="inspection_pass", quantity=1),
+        event(
+            reference="S-4", type="transfer_out", quantity=2, other_location="WH-DAV"
+        ),
+        event(reference="S-5", type="adjustment", quantity=-1, reason="lost — sorry"),
+    ]
+    first = api.post(URL, batch, format="json").json()["results"]
+    again = api.post(URL, batch, format="json").json()["results"]
+    stored = StockMovement.objects.select_related(
+        "channel", "sku", "location", "other_location"
+    ).order_by("reference")
+    assert {row["status"] for row in stored.values("status")} == {
+        "applied", "superseded", "rejected",
+    }  # fmt: skip
+    expected = [dict(body) for body in MovementSerializer(stored, many=True).data]
+    assert movement_bodies(list(stored)) == expected
+    for answers in (first, again):
+        assert [line["movement"] for line in answers] == expected
+
+
+ODD_TEXT = "".join(chr(n) for n in range(128)) + "é ß 😀 \u2028 \u2029 \ufeff"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"results": [{"index": 0, "movement": None, "ok": True, "no": False}]},
+        {"text": ODD_TEXT, ODD_TEXT: [ODD_TEXT, -(2**63), 2**64 - 1, [], {}]},
+        {"big": 2**70},
+        {"float": 2.5, "huge": 1e16},
+        {"nan": float("nan")},
+        {"at": timezone.now()},
+        {1: "int key"},
+        [{"nested": [[[{"deep": "x"}]]]}],
+        "just text",
+    ],
+)
+def test_the_fast_renderer_writes_what_drf_writes(data):
+    from rest_framework.exceptions import ErrorDetail
+    from rest_framework.renderers import JSONRenderer
+    from rest_framework.utils.serializer_helpers import ReturnDict
+
+    from inventory.renderers import FastJSONRenderer
+
+    def rendered(renderer):
+        try:
+            return renderer().render(data)
+        except ValueError as error:  # NaN: DRF's strict JSON refuses it
+            return repr(error)
+
+    assert rendered(FastJSONRenderer) == rendered(JSONRenderer)
+    wrapped = ReturnDict({"errors": [ErrorDetail("Bad.", code="x")]}, serializer=None)
+    assert FastJSONRenderer().render(wrapped) == JSONRenderer().render(wrapped)
