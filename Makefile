@@ -34,10 +34,12 @@ test: install
 # bench-full uses the sizes quoted in the docs (a million ledger entries).
 bench: install
 	$(PY) -m bench.hot_sku --seconds 3
+	$(PY) -m bench.ingest --entries 200000 --seconds 5 --posters 1 2 --reads 100
 	$(PY) -m bench.rebuild --entries 200000
 
 bench-full: install
 	$(PY) -m bench.hot_sku --seconds 5
+	$(PY) -m bench.ingest
 	$(PY) -m bench.rebuild --entries 1000000
 
 lint: install
