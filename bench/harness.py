@@ -113,6 +113,29 @@ def run_workers(
     return reports, time.time() - begin_at.value
 
 
+def measured(*counters: str, raw: bool = False):
+    """Turn ``loop(worker, index, deadline, report)`` into a worker for run_workers:
+    its ``counters`` start at zero, its start and finish times are noted, and an
+    exception is reported to the parent rather than lost in a child process. ``raw``
+    marks the raw-SQL ceiling's workers."""
+
+    def wrap(loop):
+        def worker(index: int, deadline: float) -> dict:
+            report = dict.fromkeys(counters, 0) | {"started": time.time()}
+            try:
+                loop(worker, index, deadline, report)
+            except Exception as error:  # the parent stops and says so
+                report["error"] = repr(error)
+            report["finished"] = time.time()
+            return report
+
+        worker.raw = raw
+        worker.__name__ = loop.__name__
+        return worker
+
+    return wrap
+
+
 # -- the API, served as it would be shipped ---------------------------------------------
 
 

@@ -186,27 +186,9 @@ class Shop:
         return failures
 
 
-def _reserver(raw: bool = False):
-    def wrap(loop):
-        def reserver(index: int, deadline: float) -> dict:
-            report = {"ok": 0, "refused": 0, "started": time.time()}
-            try:
-                loop(index, deadline, report)
-            except Exception as error:  # reported to the parent, which stops
-                report["error"] = repr(error)
-            report["finished"] = time.time()
-            return report
-
-        reserver.raw = raw
-        reserver.__name__ = loop.__name__
-        return reserver
-
-    return wrap
-
-
 def raw_reserver(shop: Shop):
-    @_reserver(raw=True)
-    def raw_sql(index, deadline, report):
+    @harness.measured("ok", "refused", raw=True)
+    def raw_sql(worker, index, deadline, report):
         from django.conf import settings
 
         database = settings.DATABASES["default"]
@@ -222,8 +204,8 @@ def raw_reserver(shop: Shop):
 
 
 def service_reserver(shop: Shop, run: str):
-    @_reserver()
-    def services(index, deadline, report):
+    @harness.measured("ok", "refused")
+    def services(worker, index, deadline, report):
         from inventory.errors import InsufficientStock
         from inventory.services import ReservationLineInput, reservation_place
 
@@ -247,8 +229,8 @@ def service_reserver(shop: Shop, run: str):
 
 
 def api_reserver(shop: Shop, port: int, run: str):
-    @_reserver()
-    def api(index, deadline, report):
+    @harness.measured("ok", "refused")
+    def api(worker, index, deadline, report):
         client = harness.ApiClient(port, shop.token)
         number = 0
         while time.time() < deadline:

@@ -262,24 +262,6 @@ def backlog(fleet: Fleet, rng: random.Random, store: int, prefix: str, start: in
     return lines
 
 
-def _poster(raw: bool):
-    def wrap(loop):
-        def poster(index: int, deadline: float) -> dict:
-            report = {"lines": 0, "batches": 0, "started": time.time()}
-            try:
-                loop(poster, index, deadline, report)
-            except Exception as error:  # reported to the parent
-                report["error"] = repr(error)
-            report["finished"] = time.time()
-            return report
-
-        poster.raw = raw
-        poster.__name__ = loop.__name__
-        return poster
-
-    return wrap
-
-
 def _batches(poster, fleet: Fleet, index: int, deadline: float, prefix: str):
     """Batches for poster ``index``: its own stores (each store's tills send their own
     backlog), in turn, until the deadline or the count."""
@@ -295,7 +277,7 @@ def _batches(poster, fleet: Fleet, index: int, deadline: float, prefix: str):
 
 
 def api_poster(fleet: Fleet, port: int):
-    @_poster(raw=False)
+    @harness.measured("lines", "batches")
     def api(poster, index, deadline, report):
         client = harness.ApiClient(port, fleet.token)
         for lines in _batches(poster, fleet, index, deadline, "API-"):
@@ -356,7 +338,7 @@ def raw_poster(fleet: Fleet):
         zip(fleet.shop.location_codes, fleet.shop.location_ids, strict=True)
     )
 
-    @_poster(raw=True)
+    @harness.measured("lines", "batches", raw=True)
     def raw_sql(poster, index, deadline, report):
         from django.conf import settings
 
