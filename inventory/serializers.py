@@ -9,15 +9,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core.validators import RegexValidator
-from django.db import connection
-from django.db.models import BooleanField, Q
-from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
 from catalog.models import Sku
-from catalog.selectors import channels_by_code, skus_by_code
+from catalog.selectors import channels_by_code, records_by_code
 from config.api import (
     CodeField,
     CoordinateField,
@@ -303,12 +300,9 @@ class MovementCodes:
     def __init__(self, events: list[dict[str, Any]]) -> None:
         # Only what a ledger entry reads of a SKU (its key and code): a batch names up
         # to a thousand, and a whole catalogue row each costs more than its entry.
-        self.skus = {
-            sku.code: sku
-            for sku in Sku.objects.filter(_code_in({event["sku"] for event in events}))
-            .only("id", "code")
-            .order_by()
-        }
+        self.skus = records_by_code(
+            wanted={Sku: (("id", "code"), {event["sku"] for event in events})}
+        )[Sku]
         self.locations = locations_by_code(
             codes={event["location"] for event in events}
             | {event["other_location"] for event in events if "other_location" in event}
@@ -351,15 +345,6 @@ class MovementCodes:
             reason=event.get("reason", ""),
             other_location=other,
         )
-
-
-def _code_in(codes: set[str]) -> Q | RawSQL:
-    """``code IN codes``; on PostgreSQL ``code = ANY(array)``, one parameter: psycopg
-    takes longer to split a query with a thousand placeholders than the database
-    takes to answer it."""
-    if connection.vendor != "postgresql":
-        return Q(code__in=codes)
-    return RawSQL("code = ANY(%s)", [sorted(codes)], output_field=BooleanField())
 
 
 class MovementDeltasSerializer(serializers.Serializer):
@@ -520,27 +505,20 @@ class ReservationInputSerializer(StrictInputSerializer):
 
 
 class ReservationCodes:
-    """The records behind a cart's codes, one query per kind; unknown codes are field
-    errors in the cart's shape."""
+    """A cart's lines with the records behind their codes (read beforehand, with the
+    channel, by ``selectors.checkout_records``); unknown codes are field errors in the
+    cart's shape."""
 
     def __init__(
         self,
         cart: dict[str, Any],
         *,
-        skus: dict[str, Any] | None = None,
-        locations: dict[str, Location] | None = None,
+        skus: dict[str, Sku],
+        locations: dict[str, Location],
     ) -> None:
         self.cart = cart
-        self.skus = (
-            skus_by_code(codes={line["sku"] for line in cart["lines"]})
-            if skus is None
-            else skus
-        )
-        self.locations = (
-            locations_by_code(codes={line["location"] for line in cart["lines"]})
-            if locations is None
-            else locations
-        )
+        self.skus = skus
+        self.locations = locations
 
     def lines(self) -> list[ReservationLineInput]:
         errors: list[dict[str, list[str]]] = []

@@ -455,8 +455,22 @@ def _stored_on_hand_after(
     return {count: int(totals.get(index, 0)) for index, count in enumerate(wanted)}
 
 
+def _column_type(model, column: str) -> str:
+    """The SQL type a JSON row's value is read as, for ``json_to_recordset``."""
+    field = model._meta.get_field(column.removesuffix("_id"))
+    if field.is_relation:
+        field = field.target_field
+    return {
+        "BigAutoField": "bigint",
+        "AutoField": "integer",
+        "BigIntegerField": "bigint",
+        "IntegerField": "integer",
+        "CharField": "text",
+        "DateTimeField": "timestamptz",
+    }[field.get_internal_type()]
+
+
 BALANCE_FIELDS = (*BUCKETS, "last_count_at", "last_event_at", "updated_at")
-BALANCE_TYPES = ("bigint",) * len(BUCKETS) + ("timestamptz",) * 3
 
 
 def _balances_write(balances: list[StockBalance]) -> None:
@@ -479,10 +493,7 @@ _BALANCES_UPDATE = (
     f"UPDATE {StockBalance._meta.db_table} AS b SET "
     + ", ".join(f"{name} = v.{name}" for name in BALANCE_FIELDS)
     + " FROM json_to_recordset(%s::json) AS v(id bigint, "
-    + ", ".join(
-        f"{name} {kind}"
-        for name, kind in zip(BALANCE_FIELDS, BALANCE_TYPES, strict=True)
-    )
+    + ", ".join(f"{name} {_column_type(StockBalance, name)}" for name in BALANCE_FIELDS)
     + ") WHERE b.id = v.id"
 )
 
@@ -510,24 +521,12 @@ def _entries_insert(entries: list[StockMovement]) -> None:
 _INSERTED = tuple(column for column in ENTRY_COLUMNS if column != "id")
 
 
-def _column_type(column: str) -> str:
-    field = StockMovement._meta.get_field(column.removesuffix("_id"))
-    if field.is_relation:
-        field = field.target_field
-    return {
-        "BigAutoField": "bigint",
-        "AutoField": "integer",
-        "BigIntegerField": "bigint",
-        "IntegerField": "integer",
-        "CharField": "text",
-        "DateTimeField": "timestamptz",
-    }[field.get_internal_type()]
-
-
 _ENTRIES_INSERT = (
     f"INSERT INTO {StockMovement._meta.db_table} ({', '.join(_INSERTED)}) "
     f"SELECT {', '.join(_INSERTED)} FROM json_to_recordset(%s::json) AS r("
-    + ", ".join(f"{column} {_column_type(column)}" for column in _INSERTED)
+    + ", ".join(
+        f"{column} {_column_type(StockMovement, column)}" for column in _INSERTED
+    )
     + ") RETURNING id, channel_id, reference"
 )
 

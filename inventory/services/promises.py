@@ -33,7 +33,6 @@ from django.db import DatabaseError, connection, transaction
 
 from catalog.models import Channel
 
-from ..models import MovementType
 from .ledger import MovementInput
 
 # Raised by onestock_place_hold when a line is short (the migration states it too).
@@ -46,15 +45,6 @@ class HoldNeedsFullCheck(Exception):
 
 
 @dataclass(frozen=True)
-class HoldLine:
-    sku_id: int
-    location_id: int
-    quantity: int
-    keep_available: int  # the safety buffer that must stay available
-    entry_digest: str  # the reserve entry's payload digest (MovementInput.digest)
-
-
-@dataclass(frozen=True)
 class PostedHold:
     reservation_id: int
     line_ids: list[int]  # in the order of the lines given
@@ -64,42 +54,20 @@ def is_available() -> bool:
     return connection.vendor == "postgresql"
 
 
-def hold_lines(
-    *, channel: Channel, lines: Sequence, now: datetime, keep: Sequence[int]
-) -> list[HoldLine]:
-    """The lines as the ledger would post them (the same digests as movements_record)."""
-    return [
-        HoldLine(
-            sku_id=line.sku.pk,
-            location_id=line.location.pk,
-            quantity=line.quantity,
-            keep_available=buffer,
-            entry_digest=MovementInput(
-                reference="",
-                type=MovementType.RESERVE,
-                sku=line.sku,
-                location=line.location,
-                quantity=line.quantity,
-                occurred_at=now,
-                channel=channel,
-            ).digest(),
-        )
-        for line, buffer in zip(lines, keep, strict=True)
-    ]
-
-
 def hold_post(
     *,
     channel: Channel,
     reference: str,
-    lines: Sequence[HoldLine],
+    moves: Sequence[MovementInput],
     actor: str,
     ttl_seconds: int,
     expires_at: datetime,
     digest: str,
     now: datetime,
 ) -> PostedHold | None:
-    """Write a new hold and take its units in one server call. None when the reference
+    """Write a new hold and take its units in one server call: ``moves`` are its
+    lines' ``reserve`` moves, each with the buffer to keep available (the function
+    writes their references, which need the new ids). None when the reference
     is already taken (nothing written); HoldNeedsFullCheck when a line is short on the
     plain figures (nothing written either). Outside a transaction the call commits by
     itself, so the balances are locked only while the database finishes it; inside
@@ -112,11 +80,11 @@ def hold_post(
         actor,
         digest,
         now,
-        [line.sku_id for line in lines],
-        [line.location_id for line in lines],
-        [line.quantity for line in lines],
-        [line.keep_available for line in lines],
-        [line.entry_digest for line in lines],
+        [move.sku.pk for move in moves],
+        [move.location.pk for move in moves],
+        [move.quantity for move in moves],
+        [move.keep_available for move in moves],
+        [move.digest() for move in moves],
     ]
     try:
         if connection.in_atomic_block:
@@ -133,7 +101,7 @@ def hold_post(
     line_ids = {number: line_id for _, line_id, number in written}
     return PostedHold(
         reservation_id=written[0][0],
-        line_ids=[line_ids[number] for number in range(1, len(lines) + 1)],
+        line_ids=[line_ids[number] for number in range(1, len(moves) + 1)],
     )
 
 

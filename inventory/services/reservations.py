@@ -157,11 +157,10 @@ def _place_lean(
     without the lapsed holds (nothing written)."""
     now = timezone.now()
     expires_at = now + timedelta(seconds=ttl_seconds)
-    keep = [safety_buffer_for(sku=line.sku, channel=channel) for line in lines]
     posted = promises.hold_post(
         channel=channel,
         reference=reference,
-        lines=promises.hold_lines(channel=channel, lines=lines, now=now, keep=keep),
+        moves=[_reserve_move(channel, line, now) for line in lines],
         actor=actor,
         ttl_seconds=ttl_seconds,
         expires_at=expires_at,
@@ -265,6 +264,27 @@ def _line_errors(lines: Sequence[ReservationLineInput]) -> list[dict[str, list[s
     return errors
 
 
+def _reserve_move(
+    channel: Channel,
+    line: ReservationLineInput | ReservationLine,
+    now: datetime,
+    *,
+    reference: str = "",
+) -> MovementInput:
+    """The ledger's ``reserve`` move for one line of a hold, keeping the selling
+    channel's buffer available; the lean path's function names the entry itself."""
+    return MovementInput(
+        reference=reference,
+        type=MovementType.RESERVE,
+        sku=line.sku,
+        location=line.location,
+        quantity=line.quantity,
+        occurred_at=now,
+        channel=channel,
+        keep_available=safety_buffer_for(sku=line.sku, channel=channel),
+    )
+
+
 def _existing(channel: Channel, reference: str, digest: str) -> Reservation | None:
     found = Reservation.objects.filter(channel=channel, reference=reference).first()
     if found is not None and found.payload_digest != digest:
@@ -304,15 +324,11 @@ def _place(
     )
     outcomes = movements_record(
         movements=[
-            MovementInput(
+            _reserve_move(
+                channel,
+                row,
+                now,
                 reference=_entry_reference(reservation, row, MovementType.RESERVE),
-                type=MovementType.RESERVE,
-                sku=row.sku,
-                location=row.location,
-                quantity=row.quantity,
-                occurred_at=now,
-                channel=channel,
-                keep_available=safety_buffer_for(sku=row.sku, channel=channel),
             )
             for row in rows
         ],
