@@ -8,10 +8,11 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from inventory.models import Reservation, StockBalance, StockMovement
-from inventory.services import balances_rebuild, reservations_expire
+from inventory.services import balances_rebuild, promises, reservations_expire
 from tests.conftest import client_for
 from tests.factories import (
     ApiTokenFactory,
@@ -186,3 +187,53 @@ def test_a_commit_queued_behind_a_new_cart_past_expiry_does_not_oversell(flash_s
     assert answers["a"].json()["status"] == "expired"
     balance = balance_of(tee, store)
     assert (balance.reserved, balance.committed, balance.available) == (2, 0, 0)
+
+
+def test_a_hold_placed_on_its_own_is_on_disk_before_the_buyer_hears_of_it(
+    flash_sale, monkeypatch
+):
+    """The hot balance is let go before the disk is waited for (promises), never the
+    buyer: the answer comes after a durable commit that follows the hold's own."""
+    stock(flash_sale, "tee", 5)
+    logged_after_the_hold = {}
+    wait_for_disk = promises._wait_for_disk
+
+    def noting_where_the_log_ends():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_current_wal_insert_lsn()::text")
+            logged_after_the_hold["lsn"] = cursor.fetchone()[0]
+        wait_for_disk()
+
+    monkeypatch.setattr(promises, "_wait_for_disk", noting_where_the_log_ends)
+    with CaptureQueriesContext(connection) as queries:
+        hold = Holds.place(
+            channel=flash_sale["web"],
+            lines=[(flash_sale["tee"], flash_sale["store"], 2)],
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_current_wal_flush_lsn() >= %s::pg_lsn",
+            [logged_after_the_hold["lsn"]],
+        )
+        assert cursor.fetchone()[0]
+    statements = [query["sql"] for query in queries.captured_queries]
+    assert "onestock_place_hold" in statements[0]
+    assert "pg_logical_emit_message" in statements[-1]
+    assert balance_of(flash_sale["tee"], flash_sale["store"]).reserved == 2
+    assert Reservation.objects.get(pk=hold.pk).status == "active"
+
+
+def test_a_hold_inside_a_larger_transaction_leaves_the_disk_to_its_commit(flash_sale):
+    stock(flash_sale, "tee", 5)
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        Holds.place(
+            channel=flash_sale["web"],
+            lines=[(flash_sale["tee"], flash_sale["store"], 2)],
+        )
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            assert cursor.fetchone()[0] == "on"
+    assert not any(
+        "pg_logical_emit_message" in query["sql"] for query in queries.captured_queries
+    )
+    assert balance_of(flash_sale["tee"], flash_sale["store"]).reserved == 2
