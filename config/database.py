@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psycopg
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 
 class _PreparingCursor(psycopg.Cursor):
@@ -34,12 +34,16 @@ def can_prepare() -> bool:
 @contextmanager
 def prepared_cursor() -> Iterator:
     """Only for statements whose text does not grow with their input (pass a list as
-    one array parameter, ``= ANY(%s)``): each distinct text stays prepared."""
-    connection.ensure_connection()
-    preparing = _PreparingCursor(connection.connection)
-    preparing.logged = connection.queries_logged
-    cursor = connection._prepare_cursor(preparing)
-    try:
-        yield cursor
-    finally:
-        cursor.close()
+    one array parameter, ``= ANY(%s)``): each distinct text stays prepared.
+
+    One cursor per connection, kept: a fresh psycopg cursor (and its wrapping) cost
+    30-50 µs of Python a statement, a third of what the hold's call itself costs.
+    Django's thread-local connection stays the key, so threads never share it."""
+    database = connections[DEFAULT_DB_ALIAS]  # one thread-local look-up, not six
+    database.ensure_connection()
+    preparing = getattr(database, "_onestock_preparing", None)
+    if preparing is None or preparing.connection is not database.connection:
+        preparing = _PreparingCursor(database.connection)
+        database._onestock_preparing = preparing
+    preparing.logged = database.queries_logged
+    yield database._prepare_cursor(preparing)
