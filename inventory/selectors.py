@@ -244,8 +244,14 @@ def checkout_records(
     found = records_by_code(
         wanted={
             Channel: (
-                ("id", "code", "kind", "is_active", "safety_buffer",
-                 "reservation_ttl_seconds"),
+                (
+                    "id",
+                    "code",
+                    "kind",
+                    "is_active",
+                    "safety_buffer",
+                    "reservation_ttl_seconds",
+                ),
                 {channel_code},
             ),
             Sku: (("id", "code", "is_active", "safety_buffer"), sku_codes),

@@ -17,16 +17,20 @@ reservation. Its statements are planned once per connection.
 
 The disk is waited for after the lock, not under it. A durable commit holds the hot
 row until the commit record is flushed (an fdatasync, about 0.15 ms here), so every
-buyer of a flash sale queues behind one flush after another. Called on its own, the
-function commits without that wait (``synchronous_commit`` off for its transaction
-only), which releases the row at once; ``hold_post`` then commits a one-record
-transaction of its own in the normal, durable way. PostgreSQL's log is one sequence:
-that flush covers the hold's commit record, which came before it, and the buyers
-waiting for the disk share one flush instead of queueing for it. So a hold is on disk
-before anyone is told it is placed, as before. Others may see the hold before it is
-on disk; if the database stopped in that instant, the hold and its balance change
-would be lost together (nobody was told it was placed), and anything durable that
-built on it would have flushed it first.
+buyer of a flash sale queues behind one flush after another. Placed on its own, the
+hold goes through the ``onestock_place_hold_durably`` procedure (migration inventory
+0010): it commits the hold without that wait (``synchronous_commit`` off for that
+transaction only), which releases the row at once, then commits a one-record
+transaction of its own in the normal, durable way, all in one ``CALL``. PostgreSQL's
+log is one sequence: that flush covers the hold's commit record, which came before it,
+and the buyers waiting for the disk share one flush instead of queueing for it. So a
+hold is on disk before anyone is told it is placed, as before. Others may see the hold
+before it is on disk; if the database stopped in that instant, the hold and its balance
+change would be lost together (nobody was told it was placed), and anything durable
+that built on it would have flushed it first. The call goes straight through libpq
+(``config.database.call_between_transactions``): on two cores the client's Python
+competes with the database for the same cores, and psycopg's cursor spent three times
+the Python of the call itself adapting its parameters.
 
 If any line is short on the plain figures (or has no balance yet), the function raises
 ``SHORT_SQLSTATE`` and nothing it wrote survives; ``HoldNeedsFullCheck`` tells the
@@ -40,10 +44,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, transaction
 
 from catalog.models import Channel
-from config.database import can_prepare, prepared_cursor
+from config.database import (
+    call_between_transactions,
+    can_prepare,
+    is_between_transactions,
+    prepared_cursor,
+)
 
 from .ledger import MovementInput
 
@@ -81,11 +90,10 @@ def hold_post(
     lines' ``reserve`` moves, each with the buffer to keep available (the function
     writes their references, which need the new ids). None when the reference
     is already taken (nothing written); HoldNeedsFullCheck when a line is short on the
-    plain figures (nothing written either). Outside a transaction the call commits by
+    plain figures (nothing written either). Between transactions the call commits by
     itself, so the balances are locked only while the database finishes it, and
     returns once the hold is on disk; inside one, a savepoint keeps a shortage from
     spoiling the caller's transaction, whose own commit makes it durable."""
-    on_its_own = not connection.in_atomic_block
     arguments = [
         channel.pk,
         reference,
@@ -99,11 +107,10 @@ def hold_post(
         [move.quantity for move in moves],
         [move.keep_available for move in moves],
         [move.digest() for move in moves],
-        on_its_own,
     ]
     try:
-        if on_its_own:
-            written = _place_hold(arguments)
+        if is_between_transactions():
+            written = _place_hold_durably(arguments)
         else:
             with transaction.atomic():
                 written = _place_hold(arguments)
@@ -111,31 +118,49 @@ def hold_post(
         if getattr(error.__cause__, "sqlstate", None) == SHORT_SQLSTATE:
             raise HoldNeedsFullCheck from error
         raise
-    if not written:
+    if written is None:
         return None
-    if on_its_own:
-        _wait_for_disk()
-    line_ids = {number: line_id for _, line_id, number in written}
-    return PostedHold(
-        reservation_id=written[0][0],
-        line_ids=[line_ids[number] for number in range(1, len(moves) + 1)],
-    )
+    reservation_id, line_ids = written
+    return PostedHold(reservation_id=reservation_id, line_ids=line_ids)
 
 
-def _place_hold(arguments: list) -> list[tuple]:
+def _place_hold(arguments: list) -> tuple[int, list[int]] | None:
+    """Inside the caller's transaction, whose commit makes the hold durable."""
     with prepared_cursor() as cursor:
         cursor.execute(
             "SELECT * FROM onestock_place_hold("
-            + ", ".join(["%s"] * len(arguments))
+            + ", ".join(["%s"] * (len(arguments) + 1))
             + ")",
-            arguments,
+            [*arguments, False],
         )
-        return cursor.fetchall()
+        written = cursor.fetchall()
+    if not written:
+        return None
+    line_ids = {number: line_id for _, line_id, number in written}
+    return written[0][0], [line_ids[number] for number in range(1, len(written) + 1)]
 
 
-def _wait_for_disk() -> None:
-    """Commit one small log record durably: its flush covers every commit before it.
-    A transactional logical message is the smallest write that takes a transaction
-    id, and only a commit with one waits for the disk (any role may emit it)."""
-    with prepared_cursor() as cursor:
-        cursor.execute("SELECT pg_logical_emit_message(true, 'onestock', 'hold')")
+def _place_hold_durably(arguments: list) -> tuple[int, list[int]] | None:
+    """On its own: the procedure commits the hold, then waits for the disk unlocked
+    (migration inventory 0010), all in one call."""
+    reservation_id, line_ids = call_between_transactions(
+        "onestock_place_hold_durably",
+        "CALL onestock_place_hold_durably("
+        + ", ".join(f"${number}" for number in range(1, len(arguments) + 1))
+        + ", NULL, NULL)",
+        [_as_text(argument) for argument in arguments],
+    )
+    if reservation_id is None:
+        return None
+    return int(reservation_id), [int(line_id) for line_id in line_ids[1:-1].split(",")]
+
+
+def _as_text(value) -> str:
+    """PostgreSQL's text form of a parameter: what the server parses is what a typed
+    parameter would have been (an array's elements here are numbers or hex digests,
+    which need no quoting)."""
+    if isinstance(value, list):
+        return "{" + ",".join(_as_text(element) for element in value) + "}"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)

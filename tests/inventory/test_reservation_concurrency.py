@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from inventory.models import Reservation, StockBalance, StockMovement
-from inventory.services import balances_rebuild, promises, reservations_expire
+from inventory.services import balances_rebuild, reservations_expire
 from tests.conftest import client_for
 from tests.factories import (
     ApiTokenFactory,
@@ -189,22 +189,15 @@ def test_a_commit_queued_behind_a_new_cart_past_expiry_does_not_oversell(flash_s
     assert (balance.reserved, balance.committed, balance.available) == (2, 0, 0)
 
 
-def test_a_hold_placed_on_its_own_is_on_disk_before_the_buyer_hears_of_it(
-    flash_sale, monkeypatch
-):
+def test_a_hold_placed_on_its_own_is_on_disk_before_the_buyer_hears_of_it(flash_sale):
     """The hot balance is let go before the disk is waited for (promises), never the
-    buyer: the answer comes after a durable commit that follows the hold's own."""
+    buyer: by the answer, the log is on disk past the hold's commit and past the
+    durable commit that follows it, all from one call."""
     stock(flash_sale, "tee", 5)
-    logged_after_the_hold = {}
-    wait_for_disk = promises._wait_for_disk
-
-    def noting_where_the_log_ends():
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_current_wal_insert_lsn()::text")
-            logged_after_the_hold["lsn"] = cursor.fetchone()[0]
-        wait_for_disk()
-
-    monkeypatch.setattr(promises, "_wait_for_disk", noting_where_the_log_ends)
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_walinspect")
+        cursor.execute("SELECT pg_current_wal_insert_lsn()::text")
+        before = cursor.fetchone()[0]
     with CaptureQueriesContext(connection) as queries:
         hold = Holds.place(
             channel=flash_sale["web"],
@@ -212,13 +205,31 @@ def test_a_hold_placed_on_its_own_is_on_disk_before_the_buyer_hears_of_it(
         )
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT pg_current_wal_flush_lsn() >= %s::pg_lsn",
-            [logged_after_the_hold["lsn"]],
+            "SELECT pg_current_wal_flush_lsn()::text, "
+            "pg_current_wal_flush_lsn() >= %s::pg_lsn",
+            [before],
         )
-        assert cursor.fetchone()[0]
+        on_disk_when_answered, anything_on_disk = cursor.fetchone()
+        assert anything_on_disk, "the hold was answered before any of it was on disk"
+        cursor.execute(
+            "SELECT xmin::text::bigint FROM inventory_reservation WHERE id = %s",
+            [hold.pk],
+        )
+        hold_transaction = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT xid::text::bigint, resource_manager, record_type "
+            "FROM pg_get_wal_records_info(%s::pg_lsn, %s::pg_lsn) ORDER BY start_lsn",
+            [before, on_disk_when_answered],
+        )
+        on_disk = cursor.fetchall()
+    commits = [xid for xid, manager, kind in on_disk if kind.startswith("COMMIT")]
+    assert hold_transaction in commits
+    durable_record = [xid for xid, manager, _ in on_disk if manager == "LogicalMessage"]
+    assert durable_record and durable_record[-1] in commits
+    assert commits.index(hold_transaction) < commits.index(durable_record[-1])
     statements = [query["sql"] for query in queries.captured_queries]
-    assert "onestock_place_hold" in statements[0]
-    assert "pg_logical_emit_message" in statements[-1]
+    assert len(statements) == 1
+    assert statements[0].startswith("CALL onestock_place_hold_durably(")
     assert balance_of(flash_sale["tee"], flash_sale["store"]).reserved == 2
     assert Reservation.objects.get(pk=hold.pk).status == "active"
 
