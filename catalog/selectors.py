@@ -3,7 +3,12 @@
 from django.db import connection
 from django.db.models import BooleanField, Model, QuerySet
 
-from config.database import can_prepare, prepared_cursor
+from config.database import (
+    can_prepare,
+    is_between_transactions,
+    prepared_cursor,
+    run_between_transactions,
+)
 
 from .models import Channel, Product, Sku
 
@@ -62,20 +67,31 @@ def records_by_code(*, wanted: dict[type[Model], tuple[tuple[str, ...], set[str]
     if not parts:
         return found
     models = list(wanted)
-    # On PostgreSQL the text is the same for any codes (one array each), so it is
-    # planned once per connection: the planning cost twice the look-up itself.
-    with prepared_cursor() if can_prepare() else connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(parts), params)
-        for number, *values in cursor.fetchall():
-            model = models[number]
-            fields = wanted[model][0]
-            typed = [
-                model._meta.get_field(name).to_python(value)
-                for name, value in zip(fields, values, strict=False)
-            ]
-            record = model.from_db(connection.alias, list(fields), typed)
-            found[model][record.code] = record
+    for number, *values in _rows(" UNION ALL ".join(parts), params):
+        model = models[int(number)]
+        fields = wanted[model][0]
+        typed = [
+            model._meta.get_field(name).to_python(value)
+            for name, value in zip(fields, values, strict=False)
+        ]
+        record = model.from_db(connection.alias, list(fields), typed)
+        found[model][record.code] = record
     return found
+
+
+def _rows(statement: str, params: list) -> list[tuple]:
+    """On PostgreSQL the text is the same for any codes (one array each), so it is
+    planned once per connection: the planning costs twice the look-up itself. A
+    checkout outside any transaction skips psycopg's adaptation too."""
+    if not can_prepare():
+        with connection.cursor() as cursor:
+            cursor.execute(statement, params)
+            return cursor.fetchall()
+    if is_between_transactions():
+        return run_between_transactions(statement, params)
+    with prepared_cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.fetchall()
 
 
 def _code_among(codes: set[str], params: list) -> str:

@@ -28,7 +28,7 @@ hold is on disk before anyone is told it is placed, as before. Others may see th
 before it is on disk; if the database stopped in that instant, the hold and its balance
 change would be lost together (nobody was told it was placed), and anything durable
 that built on it would have flushed it first. The call goes straight through libpq
-(``config.database.call_between_transactions``): on two cores the client's Python
+(``config.database.run_between_transactions``): on two cores the client's Python
 competes with the database for the same cores, and psycopg's cursor spent three times
 the Python of the call itself adapting its parameters.
 
@@ -48,10 +48,10 @@ from django.db import DatabaseError, transaction
 
 from catalog.models import Channel
 from config.database import (
-    call_between_transactions,
     can_prepare,
     is_between_transactions,
     prepared_cursor,
+    run_between_transactions,
 )
 
 from .ledger import MovementInput
@@ -143,24 +143,12 @@ def _place_hold(arguments: list) -> tuple[int, list[int]] | None:
 def _place_hold_durably(arguments: list) -> tuple[int, list[int]] | None:
     """On its own: the procedure commits the hold, then waits for the disk unlocked
     (migration inventory 0010), all in one call."""
-    reservation_id, line_ids = call_between_transactions(
-        "onestock_place_hold_durably",
+    [(reservation_id, line_ids)] = run_between_transactions(
         "CALL onestock_place_hold_durably("
-        + ", ".join(f"${number}" for number in range(1, len(arguments) + 1))
+        + ", ".join(["%s"] * len(arguments))
         + ", NULL, NULL)",
-        [_as_text(argument) for argument in arguments],
+        arguments,
     )
     if reservation_id is None:
         return None
     return int(reservation_id), [int(line_id) for line_id in line_ids[1:-1].split(",")]
-
-
-def _as_text(value) -> str:
-    """PostgreSQL's text form of a parameter: what the server parses is what a typed
-    parameter would have been (an array's elements here are numbers or hex digests,
-    which need no quoting)."""
-    if isinstance(value, list):
-        return "{" + ",".join(_as_text(element) for element in value) + "}"
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return str(value)

@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 from rest_framework import serializers
 
+from config.database import is_between_transactions
 from inventory.errors import InsufficientStock
 from inventory.models import (
     Reservation,
@@ -41,6 +42,18 @@ def stocked(shop):
     return shop
 
 
+# Each story twice: inside a caller's transaction (the function, under a savepoint),
+# and on its own between transactions, as the API places a hold (the procedure, which
+# commits by itself and waits for the disk).
+BOTH_WAYS = pytest.mark.parametrize(
+    "placed",
+    [
+        pytest.param("inside", marks=pytest.mark.django_db),
+        pytest.param("on_its_own", marks=pytest.mark.django_db(transaction=True)),
+    ],
+)
+
+
 @pytest.fixture
 def general_path_only(monkeypatch):
     monkeypatch.setattr(promises, "is_available", lambda: False)
@@ -63,8 +76,10 @@ def written_by(reservation):
     ], entries
 
 
-def test_a_lean_hold_writes_what_the_general_path_writes(stocked, monkeypatch):
+@BOTH_WAYS
+def test_a_lean_hold_writes_what_the_general_path_writes(stocked, monkeypatch, placed):
     shop = stocked
+    assert is_between_transactions() == (placed == "on_its_own")
     lean = hold_of_two_lines(shop, "CART-LEAN")
     monkeypatch.setattr(promises, "is_available", lambda: False)
     general = hold_of_two_lines(shop, "CART-GENERAL")
@@ -95,8 +110,10 @@ def test_a_lean_hold_writes_what_the_general_path_writes(stocked, monkeypatch):
     assert balances_rebuild(repair=False) == []
 
 
-def test_a_hold_too_big_for_the_shelf_leaves_nothing_of_the_lean_try(stocked):
+@BOTH_WAYS
+def test_a_hold_too_big_for_the_shelf_leaves_nothing_of_the_lean_try(stocked, placed):
     shop = stocked
+    assert is_between_transactions() == (placed == "on_its_own")
     with pytest.raises(InsufficientStock) as refused:
         Holds.place(
             channel=shop["web"],
