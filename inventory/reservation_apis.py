@@ -99,6 +99,24 @@ class ReservationViewSet(
         cart = CART.run_validation(with_bound_channel(request, request.data))
         if "channel" not in cart:
             raise serializers.ValidationError({"channel": ["This field is required."]})
+        bound = bound_channel_code(request)
+        if bound is None or bound == cart["channel"]:
+            # The plain case in one server call; anything else reads the records and
+            # is answered, or refused with its reasons, below.
+            placed = services.reservation_place_by_codes(
+                channel_code=cart["channel"],
+                reference=cart["reference"],
+                lines=[
+                    (line["sku"], line["location"], line["quantity"])
+                    for line in cart["lines"]
+                ],
+                ttl_seconds=cart.get("ttl_seconds"),
+                actor=actor_of(request),
+            )
+            if placed is not None:
+                return Response(
+                    ReservationSerializer(placed).data, status=status.HTTP_201_CREATED
+                )
         records = selectors.checkout_records(
             channel_code=cart["channel"],
             sku_codes={line["sku"] for line in cart["lines"]},

@@ -21,6 +21,7 @@ from .rebuild import BalanceDifference, balances_rebuild
 from .reservations import (
     ReservationLineInput,
     reservation_place,
+    reservation_place_by_codes,
     reservation_transition,
     reservations_expire,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "location_upsert",
     "movements_record",
     "reservation_place",
+    "reservation_place_by_codes",
     "reservation_transition",
     "reservations_expire",
 ]

@@ -65,21 +65,43 @@ class MovementInput:
     keep_available: int = 0
 
     def digest(self) -> str:
-        """Fingerprint of everything but the key, so a resend can be told from a clash.
-        Times are compared in UTC: 10:00+01:00 and 09:00Z are the same event.
-
-        The SHA-256 of ``json.dumps([type, sku code, location code, quantity,
-        occurred_at in UTC, reason, other location code or None])``, the text spelled
-        out here as json.dumps spells it (a thousand events a batch)."""
+        """Fingerprint of everything but the key, so a resend can be told from a clash
+        (``movement_digest``)."""
         other = self.other_location
-        text = (
-            f"[{_quoted(self.type)}, {_quoted(self.sku.code)}, "
-            f"{_quoted(self.location.code)}, {int.__repr__(self.quantity)}, "
-            f"{_quoted(self.occurred_at.astimezone(UTC).isoformat())}, "
-            f"{_quoted(self.reason)}, "
-            f"{_quoted(other.code) if other is not None else 'null'}]"
+        return movement_digest(
+            type=self.type,
+            sku_code=self.sku.code,
+            location_code=self.location.code,
+            quantity=self.quantity,
+            occurred_at=self.occurred_at,
+            reason=self.reason,
+            other_location_code=other.code if other is not None else None,
         )
-        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def movement_digest(
+    *,
+    type: str,  # noqa: A002 (the ledger's word for it)
+    sku_code: str,
+    location_code: str,
+    quantity: int,
+    occurred_at: datetime,
+    reason: str = "",
+    other_location_code: str | None = None,
+) -> str:
+    """An event's fingerprint, everything but its key. Times are compared in UTC:
+    10:00+01:00 and 09:00Z are the same event.
+
+    The SHA-256 of ``json.dumps([type, sku code, location code, quantity, occurred_at
+    in UTC, reason, other location code or None])``, the text spelled out here as
+    json.dumps spells it (a thousand events a batch)."""
+    text = (
+        f"[{_quoted(type)}, {_quoted(sku_code)}, {_quoted(location_code)}, "
+        f"{int.__repr__(quantity)}, "
+        f"{_quoted(occurred_at.astimezone(UTC).isoformat())}, {_quoted(reason)}, "
+        f"{_quoted(other_location_code) if other_location_code is not None else 'null'}]"
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 class Outcome:

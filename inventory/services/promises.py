@@ -6,21 +6,23 @@ needed to post them: no reference lookup, no count rule, no bucket to draw from,
 conflict (a promise is not a physical fact). What a hold does need is the promise
 check, and that is the condition of one UPDATE per line.
 
-All of it is one server call, the ``onestock_place_hold`` function (migration
-inventory 0008): it writes the reservation, its lines, their ledger entries and the
-first transition (``ON CONFLICT DO NOTHING`` on the reference: a resend writes
-nothing), then takes the units line by line in (SKU, location) order, like every
-balance lock (``inventory.locking``). Called outside a transaction it commits by
-itself, so a hot balance row is locked only from its UPDATE to the end of that call,
-with no round trip to Python in between: the same lock scope as a raw-SQL
-reservation. Its statements are planned once per connection.
+All of it is one server call. ``onestock_place_hold_by_codes`` (migration inventory
+0011) reads the channel, SKUs and locations behind the cart's codes, so a checkout
+needs no look-up of its own first, and steps aside unless every code is known and
+open. ``onestock_place_hold`` (migration 0008) then writes the reservation, its lines,
+their ledger entries and the first transition (``ON CONFLICT DO NOTHING`` on the
+reference: a resend writes nothing), then takes the units line by line in (SKU,
+location) order, like every balance lock (``inventory.locking``). Called outside a
+transaction the call commits by itself, so a hot balance row is locked only from its
+UPDATE to the end of that call, with no round trip to Python in between: the same
+lock scope as a raw-SQL reservation. Its statements are planned once per connection.
 
 The disk is waited for after the lock, not under it. A durable commit holds the hot
 row until the commit record is flushed (an fdatasync, about 0.15 ms here), so every
 buyer of a flash sale queues behind one flush after another. Placed on its own, the
-hold goes through the ``onestock_place_hold_durably`` procedure (migration inventory
-0010): it commits the hold without that wait (``synchronous_commit`` off for that
-transaction only), which releases the row at once, then commits a one-record
+hold goes through the ``onestock_place_hold_by_codes_durably`` procedure (migration
+inventory 0011): it commits the hold without that wait (``synchronous_commit`` off
+for that transaction only), which releases the row at once, then commits a one-record
 transaction of its own in the normal, durable way, all in one ``CALL``. PostgreSQL's
 log is one sequence: that flush covers the hold's commit record, which came before it,
 and the buyers waiting for the disk share one flush instead of queueing for it. So a
@@ -33,11 +35,13 @@ competes with the database for the same cores, and psycopg's cursor spent three 
 the Python of the call itself adapting its parameters.
 
 If any line is short on the plain figures (or has no balance yet), the function raises
-``SHORT_SQLSTATE`` and nothing it wrote survives; ``HoldNeedsFullCheck`` tells the
-caller to place the hold through ``movements_record``, which gives lapsed holds back
-and reports the shortages. Either way the ledger entries and the balances are the ones
-``movements_record`` would have written; ``rebuild_balances`` checks it, and
-tests/inventory/test_hold_lean_path.py compares the two paths.
+``SHORT_SQLSTATE`` and nothing it wrote survives; if a code is unknown or closed, it
+raises ``NEEDS_CHECK_SQLSTATE`` before writing anything. ``HoldNeedsFullCheck`` tells
+the caller to read the records and place the hold through ``movements_record``, which
+gives lapsed holds back and reports the shortages, or to report what is wrong. Either
+way the ledger entries and the balances are the ones ``movements_record`` would have
+written; ``rebuild_balances`` checks it, and tests/inventory/test_hold_lean_path.py
+compares the two paths.
 """
 
 from collections.abc import Sequence
@@ -46,7 +50,6 @@ from datetime import datetime
 
 from django.db import DatabaseError, transaction
 
-from catalog.models import Channel
 from config.database import (
     can_prepare,
     is_between_transactions,
@@ -54,21 +57,36 @@ from config.database import (
     run_between_transactions,
 )
 
-from .ledger import MovementInput
-
-# Raised by onestock_place_hold when a line is short (the migration states it too).
+# Raised by the hold's functions (their migrations state them too): a line is short,
+# or a code is unknown or closed.
 SHORT_SQLSTATE = "OS001"
+NEEDS_CHECK_SQLSTATE = "OS002"
 
 
 class HoldNeedsFullCheck(Exception):
-    """At least one line is short on the plain figures: the full ledger path decides
-    (lapsed holds may cover it, or it is refused with its shortages)."""
+    """A line is short on the plain figures, or a code is unknown or closed: the full
+    path decides (lapsed holds may cover a shortage, or the cart is refused with what
+    is wrong)."""
+
+
+@dataclass(frozen=True)
+class CartLine:
+    sku_code: str
+    location_code: str
+    quantity: int
+    entry_digest: str  # of its ledger entry (ledger.movement_digest)
 
 
 @dataclass(frozen=True)
 class PostedHold:
+    """What the database chose and wrote; lists in the order of the lines given."""
+
     reservation_id: int
-    line_ids: list[int]  # in the order of the lines given
+    line_ids: list[int]
+    channel_id: int
+    ttl_seconds: int
+    sku_ids: list[int]
+    location_ids: list[int]
 
 
 def is_available() -> bool:
@@ -77,78 +95,85 @@ def is_available() -> bool:
 
 def hold_post(
     *,
-    channel: Channel,
+    channel_code: str,
     reference: str,
-    moves: Sequence[MovementInput],
+    lines: Sequence[CartLine],
     actor: str,
-    ttl_seconds: int,
-    expires_at: datetime,
+    ttl_seconds: int | None,
+    ttl_bounds: tuple[int, int],
     digest: str,
     now: datetime,
 ) -> PostedHold | None:
-    """Write a new hold and take its units in one server call: ``moves`` are its
-    lines' ``reserve`` moves, each with the buffer to keep available (the function
-    writes their references, which need the new ids). None when the reference
-    is already taken (nothing written); HoldNeedsFullCheck when a line is short on the
-    plain figures (nothing written either). Between transactions the call commits by
-    itself, so the balances are locked only while the database finishes it, and
-    returns once the hold is on disk; inside one, a savepoint keeps a shortage from
-    spoiling the caller's transaction, whose own commit makes it durable."""
+    """Write a new hold and take its units in one server call; ``ttl_seconds`` None
+    for the channel's own. None when the reference is already taken (nothing
+    written); HoldNeedsFullCheck when a line is short on the plain figures or a code
+    is unknown or closed (nothing written either). Between transactions the call
+    commits by itself, so the balances are locked only while the database finishes
+    it, and returns once the hold is on disk; inside one, a savepoint keeps a refusal
+    from spoiling the caller's transaction, whose own commit makes it durable."""
     arguments = [
-        channel.pk,
+        channel_code,
         reference,
         ttl_seconds,
-        expires_at,
+        *ttl_bounds,
         actor,
         digest,
         now,
-        [move.sku.pk for move in moves],
-        [move.location.pk for move in moves],
-        [move.quantity for move in moves],
-        [move.keep_available for move in moves],
-        [move.digest() for move in moves],
+        [line.sku_code for line in lines],
+        [line.location_code for line in lines],
+        [line.quantity for line in lines],
+        [line.entry_digest for line in lines],
     ]
     try:
         if is_between_transactions():
-            written = _place_hold_durably(arguments)
+            posted = _place_hold_durably(arguments)
         else:
             with transaction.atomic():
-                written = _place_hold(arguments)
+                posted = _place_hold(arguments)
     except DatabaseError as error:
-        if getattr(error.__cause__, "sqlstate", None) == SHORT_SQLSTATE:
+        if getattr(error.__cause__, "sqlstate", None) in {
+            SHORT_SQLSTATE,
+            NEEDS_CHECK_SQLSTATE,
+        }:
             raise HoldNeedsFullCheck from error
         raise
-    if written is None:
-        return None
-    reservation_id, line_ids = written
-    return PostedHold(reservation_id=reservation_id, line_ids=line_ids)
+    return posted
 
 
-def _place_hold(arguments: list) -> tuple[int, list[int]] | None:
+def _place_hold(arguments: list) -> PostedHold | None:
     """Inside the caller's transaction, whose commit makes the hold durable."""
     with prepared_cursor() as cursor:
         cursor.execute(
-            "SELECT * FROM onestock_place_hold("
+            "SELECT * FROM onestock_place_hold_by_codes("
             + ", ".join(["%s"] * (len(arguments) + 1))
             + ")",
             [*arguments, False],
         )
-        written = cursor.fetchall()
-    if not written:
-        return None
-    line_ids = {number: line_id for _, line_id, number in written}
-    return written[0][0], [line_ids[number] for number in range(1, len(written) + 1)]
+        written = cursor.fetchone()
+    return None if written is None else PostedHold(*written)
 
 
-def _place_hold_durably(arguments: list) -> tuple[int, list[int]] | None:
-    """On its own: the procedure commits the hold, then waits for the disk unlocked
-    (migration inventory 0010), all in one call."""
-    [(reservation_id, line_ids)] = run_between_transactions(
-        "CALL onestock_place_hold_durably("
+def _place_hold_durably(arguments: list) -> PostedHold | None:
+    """On its own: the procedure commits the hold, then waits for the disk unlocked,
+    all in one call."""
+    [written] = run_between_transactions(
+        "CALL onestock_place_hold_by_codes_durably("
         + ", ".join(["%s"] * len(arguments))
-        + ", NULL, NULL)",
+        + ", NULL, NULL, NULL, NULL, NULL, NULL)",
         arguments,
     )
-    if reservation_id is None:
+    reservation, lines, channel, ttl, skus, locations = written
+    if reservation is None:
         return None
-    return int(reservation_id), [int(line_id) for line_id in line_ids[1:-1].split(",")]
+    return PostedHold(
+        int(reservation),
+        _ids(lines),
+        int(channel),
+        int(ttl),
+        _ids(skus),
+        _ids(locations),
+    )
+
+
+def _ids(array: str) -> list[int]:
+    return [int(number) for number in array[1:-1].split(",")]

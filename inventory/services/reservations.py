@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from catalog.models import MAX_RESERVATION_TTL_SECONDS, Channel, Sku
@@ -44,7 +44,7 @@ from ..models import (
 from ..movements import MAX_MOVEMENT_QUANTITY
 from ..selectors import safety_buffer_for
 from . import promises
-from .ledger import MovementInput, Outcome, movements_record
+from .ledger import MovementInput, Outcome, movement_digest, movements_record
 
 logger = logging.getLogger(__name__)
 
@@ -91,10 +91,13 @@ class ReservationLineInput:
 
 def lines_digest(lines: Sequence[ReservationLineInput]) -> str:
     """Fingerprint of a cart, whatever the order of its lines."""
-    normalised = sorted(
-        (line.sku.code, line.location.code, line.quantity) for line in lines
+    return _cart_digest(
+        [(line.sku.code, line.location.code, line.quantity) for line in lines]
     )
-    return hashlib.sha256(json.dumps(normalised).encode()).hexdigest()
+
+
+def _cart_digest(cart: Sequence[tuple[str, str, int]]) -> str:
+    return hashlib.sha256(json.dumps(sorted(cart)).encode()).hexdigest()
 
 
 def reservation_place(
@@ -124,12 +127,28 @@ def reservation_place(
         return existing, False
     if promises.is_available():
         try:
-            placed = _place_lean(channel, reference, lines, actor, ttl, digest)
+            posted = _place_lean(
+                channel_code=channel.code,
+                reference=reference,
+                cart=[
+                    (line.sku.code, line.location.code, line.quantity) for line in lines
+                ],
+                actor=actor,
+                ttl_seconds=ttl,
+                digest=digest,
+            )
         except promises.HoldNeedsFullCheck:
             pass  # short on the plain figures: the ledger decides, below
         else:
-            if placed is not None:
-                return placed, True
+            if posted is not None:
+                return _handed_back(
+                    posted,
+                    channel=channel,
+                    reference=reference,
+                    lines=lines,
+                    actor=actor,
+                    digest=digest,
+                ), True
     existing = _existing(channel, reference, digest)
     if existing is not None:
         return existing, False
@@ -144,38 +163,121 @@ def reservation_place(
         return existing, False
 
 
+def reservation_place_by_codes(
+    *,
+    channel_code: str,
+    reference: str,
+    lines: Sequence[tuple[str, str, int]],
+    actor: str,
+    ttl_seconds: int | None = None,
+) -> Reservation | None:
+    """A checkout's first try, from the codes its cart names: a new hold placed with
+    the records behind the codes read in the same server call (``promises``).
+
+    None whenever that cannot decide alone (no PostgreSQL, a code unknown or closed,
+    a line twice, a quantity or TTL out of bounds, a line short on the plain figures,
+    a reference already used): nothing was written, and the caller reads the records
+    and calls ``reservation_place``, which says exactly what happens."""
+    if not (promises.is_available() and _is_plain(lines, ttl_seconds)):
+        return None
+    digest = _cart_digest(lines)
+    try:
+        posted = _place_lean(
+            channel_code=channel_code,
+            reference=reference,
+            cart=lines,
+            actor=actor,
+            ttl_seconds=ttl_seconds,
+            digest=digest,
+        )
+    except promises.HoldNeedsFullCheck:
+        return None
+    if posted is None:
+        return None
+    # Only the codes are known here; anything else a caller reads loads on access.
+    hold = posted[0]
+    return _handed_back(
+        posted,
+        channel=Channel.from_db(
+            DEFAULT_DB_ALIAS, ["id", "code"], [hold.channel_id, channel_code]
+        ),
+        reference=reference,
+        lines=[
+            ReservationLineInput(
+                Sku.from_db(DEFAULT_DB_ALIAS, ["id", "code"], [sku_id, sku_code]),
+                Location.from_db(
+                    DEFAULT_DB_ALIAS, ["id", "code"], [location_id, location_code]
+                ),
+                quantity,
+            )
+            for (sku_code, location_code, quantity), sku_id, location_id in zip(
+                lines, hold.sku_ids, hold.location_ids, strict=True
+            )
+        ],
+        actor=actor,
+        digest=digest,
+    )
+
+
 def _place_lean(
+    *,
+    channel_code: str,
+    reference: str,
+    cart: Sequence[tuple[str, str, int]],
+    actor: str,
+    ttl_seconds: int | None,
+    digest: str,
+) -> tuple[promises.PostedHold, datetime] | None:
+    """The flash-sale path (``promises``): one server call, the balances locked only
+    at its end. None if the reference is taken; HoldNeedsFullCheck if a line is short
+    without the lapsed holds, or a code is unknown or closed (nothing written)."""
+    now = timezone.now()
+    posted = promises.hold_post(
+        channel_code=channel_code,
+        reference=reference,
+        lines=[
+            promises.CartLine(
+                sku_code=sku_code,
+                location_code=location_code,
+                quantity=quantity,
+                entry_digest=movement_digest(
+                    type=MovementType.RESERVE,
+                    sku_code=sku_code,
+                    location_code=location_code,
+                    quantity=quantity,
+                    occurred_at=now,
+                ),
+            )
+            for sku_code, location_code, quantity in cart
+        ],
+        actor=actor,
+        ttl_seconds=ttl_seconds,
+        ttl_bounds=(MIN_TTL_SECONDS, MAX_TTL_SECONDS),
+        digest=digest,
+        now=now,
+    )
+    return None if posted is None else (posted, now)
+
+
+def _handed_back(
+    placed: tuple[promises.PostedHold, datetime],
+    *,
     channel: Channel,
     reference: str,
     lines: Sequence[ReservationLineInput],
     actor: str,
-    ttl_seconds: int,
     digest: str,
-) -> Reservation | None:
-    """The flash-sale path (``promises``): one server call, the balances locked only
-    at its end. None if the reference is taken; HoldNeedsFullCheck if a line is short
-    without the lapsed holds (nothing written)."""
-    now = timezone.now()
-    expires_at = now + timedelta(seconds=ttl_seconds)
-    posted = promises.hold_post(
-        channel=channel,
-        reference=reference,
-        moves=[_reserve_move(channel, line, now) for line in lines],
-        actor=actor,
-        ttl_seconds=ttl_seconds,
-        expires_at=expires_at,
-        digest=digest,
-        now=now,
-    )
-    if posted is None:
-        return None
+) -> Reservation:
+    """The reservation the lean path wrote, built from what it was given and what the
+    database chose, with its lines and first transition, without reading it back."""
+    posted, now = placed
     reservation = Reservation(
         pk=posted.reservation_id,
         channel=channel,
         reference=reference,
         status=Status.ACTIVE,
-        ttl_seconds=ttl_seconds,
-        expires_at=expires_at,
+        ttl_seconds=posted.ttl_seconds,
+        expires_at=now + timedelta(seconds=posted.ttl_seconds),
         created_by=actor,
         payload_digest=digest,
         created_at=now,
@@ -205,6 +307,17 @@ def _place_lean(
         ],
     )
     return reservation
+
+
+def _is_plain(lines: Sequence[tuple[str, str, int]], ttl_seconds: int | None) -> bool:
+    """A cart the lean path may place from its codes alone: what ``_check_cart``
+    would find wrong without reading a record is not there."""
+    return (
+        0 < len(lines) <= MAX_LINES
+        and (ttl_seconds is None or MIN_TTL_SECONDS <= ttl_seconds <= MAX_TTL_SECONDS)
+        and all(1 <= quantity <= MAX_MOVEMENT_QUANTITY for _, _, quantity in lines)
+        and len({(sku, place) for sku, place, _ in lines}) == len(lines)
+    )
 
 
 def _known_relations(reservation: Reservation, **related: list) -> None:

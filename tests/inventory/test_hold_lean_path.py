@@ -4,6 +4,8 @@ general path would have written, and steps aside whenever it cannot decide alone
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework import serializers
 
@@ -23,6 +25,7 @@ from inventory.services import (
     promises,
     reservation_transition,
 )
+from inventory.services import reservations as reservations_module
 from tests.conftest import client_for
 from tests.factories import ApiTokenFactory, Holds, SkuFactory, StockEvents, balance_of
 
@@ -154,7 +157,8 @@ def test_a_sku_never_stocked_here_is_refused_with_nothing_to_promise(stocked):
     assert not Reservation.objects.exists()
 
 
-def test_the_api_answers_a_new_hold_as_a_read_of_it_would(stocked):
+@BOTH_WAYS
+def test_the_api_answers_a_new_hold_as_a_read_of_it_would(stocked, placed):
     _, raw = ApiTokenFactory.issue(name="checkout", channel_code="web")
     api = client_for(raw)
     placed = api.post(
@@ -172,7 +176,7 @@ def test_the_api_answers_a_new_hold_as_a_read_of_it_would(stocked):
 
 @pytest.mark.usefixtures("general_path_only")
 def test_the_api_answers_a_hold_placed_the_general_way_as_a_read_would(stocked):
-    test_the_api_answers_a_new_hold_as_a_read_of_it_would(stocked)
+    test_the_api_answers_a_new_hold_as_a_read_of_it_would(stocked, "inside")
 
 
 def test_a_hold_reads_as_its_declared_fields_say(stocked):
@@ -189,3 +193,87 @@ def test_a_hold_reads_as_its_declared_fields_say(stocked):
     by_field = serializers.ModelSerializer.to_representation(rendering, read)
     assert rendering.data == by_field
     assert len(by_field["transitions"]) == 2
+
+
+def web_checkout():
+    _, raw = ApiTokenFactory.issue(name="checkout", channel_code="web")
+    return client_for(raw)
+
+
+def hold_through_the_api(api, reference, *, quantity, **extra):
+    return api.post(
+        "/api/v1/reservations/",
+        {"reference": reference, "lines": [
+            {"sku": "TEE-BLK-M", "location": "LON-OXF", "quantity": quantity},
+        ], **extra},
+        format="json",
+    )  # fmt: skip
+
+
+@BOTH_WAYS
+def test_a_skus_own_buffer_rules_the_checkout_as_on_the_general_path(
+    stocked, monkeypatch, placed
+):
+    """The web keeps two back; a tee that keeps none back can be held to the last
+    unit, one that keeps five back only to five, whichever path places it."""
+    shop = stocked
+    api = web_checkout()
+    general_path = []
+    general_place = reservations_module._place
+    monkeypatch.setattr(
+        reservations_module,
+        "_place",
+        lambda *args: general_path.append(args[1]) or general_place(*args),
+    )
+    shop["tee"].safety_buffer = 0
+    shop["tee"].save()
+    assert hold_through_the_api(api, "ALL-TEN", quantity=10).status_code == 201
+    release = api.post(f"/api/v1/reservations/{Reservation.objects.get().pk}/release/")
+    assert release.status_code == 200
+    shop["tee"].safety_buffer = 5
+    shop["tee"].save()
+    assert hold_through_the_api(api, "SIX", quantity=6).status_code == 409
+    assert hold_through_the_api(api, "FIVE", quantity=5).status_code == 201
+    assert general_path == ["SIX"]  # the lean path placed the others itself
+    monkeypatch.setattr(promises, "is_available", lambda: False)
+    assert hold_through_the_api(api, "ONE-MORE", quantity=1).status_code == 409
+    assert balance_of(shop["tee"], shop["store"]).reserved == 5
+
+
+@BOTH_WAYS
+def test_a_checkout_without_a_ttl_gets_the_channels_own(stocked, placed):
+    shop = stocked
+    shop["web"].reservation_ttl_seconds = 900
+    shop["web"].save()
+    answer = hold_through_the_api(web_checkout(), "CART-TTL", quantity=1)
+    assert answer.status_code == 201
+    hold = Reservation.objects.get(pk=answer.json()["id"])
+    assert hold.ttl_seconds == answer.json()["ttl_seconds"] == 900
+    assert hold.expires_at - hold.created_at == timedelta(seconds=900)
+
+
+@BOTH_WAYS
+def test_a_closed_sku_is_refused_with_its_reason_and_nothing_held(stocked, placed):
+    shop = stocked
+    shop["tee"].is_active = False
+    shop["tee"].save()
+    answer = hold_through_the_api(web_checkout(), "CART-CLOSED", quantity=1)
+    assert answer.status_code == 400
+    assert "no longer sold" in str(answer.json())
+    assert not Reservation.objects.exists()
+    assert balance_of(shop["tee"], shop["store"]).reserved == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_plain_checkout_is_one_call_to_the_database(stocked):
+    api = web_checkout()
+    hold_through_the_api(api, "CART-WARM", quantity=1)  # the token is read once
+    with CaptureQueriesContext(connection) as queries:
+        answer = hold_through_the_api(api, "CART-ONE-CALL", quantity=1)
+    assert answer.status_code == 201
+    assert [query["sql"].split("(")[0] for query in queries.captured_queries] == [
+        "CALL onestock_place_hold_by_codes_durably"
+    ]
+    again = hold_through_the_api(api, "CART-ONE-CALL", quantity=1)
+    assert again.status_code == 200
+    assert again.json() == answer.json()

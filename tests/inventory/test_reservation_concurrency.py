@@ -229,7 +229,7 @@ def test_a_hold_placed_on_its_own_is_on_disk_before_the_buyer_hears_of_it(flash_
     assert commits.index(hold_transaction) < commits.index(durable_record[-1])
     statements = [query["sql"] for query in queries.captured_queries]
     assert len(statements) == 1
-    assert statements[0].startswith("CALL onestock_place_hold_durably(")
+    assert statements[0].startswith("CALL onestock_place_hold_by_codes_durably(")
     assert balance_of(flash_sale["tee"], flash_sale["store"]).reserved == 2
     assert Reservation.objects.get(pk=hold.pk).status == "active"
 
