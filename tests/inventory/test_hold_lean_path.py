@@ -277,3 +277,34 @@ def test_a_plain_checkout_is_one_call_to_the_database(stocked):
     again = hold_through_the_api(api, "CART-ONE-CALL", quantity=1)
     assert again.status_code == 200
     assert again.json() == answer.json()
+
+
+@BOTH_WAYS
+def test_a_hold_handed_back_reads_like_one_read_from_the_database(stocked, placed):
+    """The lean path builds the reservation it wrote instead of reading it back: its
+    lines and transitions read without a query, and anything chained on them still
+    asks the database about this reservation only."""
+    shop = stocked
+    first = hold_of_two_lines(shop, "CART-FIRST")
+    hold_of_two_lines(shop, "CART-SECOND")
+    with CaptureQueriesContext(connection) as queries:
+        lines = list(first.lines.all())
+        steps = list(first.transitions.all())
+        assert {line.sku.code for line in lines} == {"TEE-BLK-M", "HOOD-GRE-L"}
+        assert all(line.reservation is first for line in lines)
+        assert first.channel.code == "web"
+    assert queries.captured_queries == []
+    assert [(step.from_status, step.to_status) for step in steps] == [("", "active")]
+    read = Reservation.objects.get(pk=first.pk)
+    assert [
+        (getattr(first, field.attname), field.name)
+        for field in Reservation._meta.concrete_fields
+    ] == [
+        (getattr(read, field.attname), field.name)
+        for field in Reservation._meta.concrete_fields
+    ]
+    assert sorted(line.pk for line in first.lines.filter(quantity__gte=1)) == sorted(
+        line.pk for line in lines
+    )
+    assert first.lines.count() == 2
+    assert first.transitions.filter(to_status="active").get().actor == "token:checkout"
