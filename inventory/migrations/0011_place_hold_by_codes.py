@@ -9,12 +9,11 @@ and reports exactly what is wrong. The units to keep available are the SKU's own
 safety buffer, else the channel's (``inventory.selectors.safety_buffer_for``; the lean
 and general paths are compared in tests/inventory/test_hold_lean_path.py).
 
-``onestock_place_hold_by_codes_durably`` replaces ``onestock_place_hold_durably``
-(migration 0010): the same hold, committed without waiting for the disk, then one
+``onestock_place_hold_by_codes_durably`` is to it what ``onestock_place_hold_durably``
+(migration 0010, for a caller that holds the records already) is to
+``onestock_place_hold``: the hold committed without waiting for the disk, then one
 durable record whose flush covers it, all in one ``CALL``.
 """
-
-import importlib
 
 from django.db import migrations
 
@@ -109,19 +108,14 @@ DROP FUNCTION IF EXISTS onestock_place_hold_by_codes(
     bigint[], text[], boolean);
 """
 
-FORMER = importlib.import_module("inventory.migrations.0010_place_hold_durably")
-
-
 def create(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(FORMER.DROP)
         schema_editor.execute(CREATE)
 
 
 def drop(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(DROP)
-        schema_editor.execute(FORMER.CREATE)
 
 
 class Migration(migrations.Migration):

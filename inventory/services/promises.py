@@ -46,16 +46,19 @@ compares the two paths.
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import DatabaseError, transaction
 
+from catalog.models import Channel
 from config.database import (
     can_prepare,
     is_between_transactions,
     prepared_cursor,
     run_between_transactions,
 )
+
+from .ledger import MovementInput
 
 # Raised by the hold's functions (their migrations state them too): a line is short,
 # or a code is unknown or closed.
@@ -95,6 +98,57 @@ def is_available() -> bool:
 
 def hold_post(
     *,
+    channel: Channel,
+    reference: str,
+    moves: Sequence[MovementInput],
+    actor: str,
+    ttl_seconds: int,
+    digest: str,
+    now: datetime,
+) -> PostedHold | None:
+    """Write a new hold and take its units in one server call, for a caller that has
+    read the records: ``moves`` are its lines' ``reserve`` moves, each with the
+    buffer to keep available (the function writes their references, which need the
+    new ids). None when the reference is already taken (nothing written);
+    HoldNeedsFullCheck when a line is short on the plain figures (nothing written
+    either). Between transactions the call commits by itself, so the balances are
+    locked only while the database finishes it, and returns once the hold is on
+    disk; inside one, a savepoint keeps a refusal from spoiling the caller's
+    transaction, whose own commit makes it durable."""
+    written = _post(
+        function="onestock_place_hold",
+        procedure="onestock_place_hold_durably",
+        outputs=("out_reservation", "out_lines"),
+        arguments=[
+            channel.pk,
+            reference,
+            ttl_seconds,
+            now + timedelta(seconds=ttl_seconds),
+            actor,
+            digest,
+            now,
+            [move.sku.pk for move in moves],
+            [move.location.pk for move in moves],
+            [move.quantity for move in moves],
+            [move.keep_available for move in moves],
+            [move.digest() for move in moves],
+        ],
+    )
+    if written is None:
+        return None
+    reservation, lines = written
+    return PostedHold(
+        reservation_id=reservation,
+        line_ids=lines,
+        channel_id=channel.pk,
+        ttl_seconds=ttl_seconds,
+        sku_ids=[move.sku.pk for move in moves],
+        location_ids=[move.location.pk for move in moves],
+    )
+
+
+def hold_post_by_codes(
+    *,
     channel_code: str,
     reference: str,
     lines: Sequence[CartLine],
@@ -104,32 +158,60 @@ def hold_post(
     digest: str,
     now: datetime,
 ) -> PostedHold | None:
-    """Write a new hold and take its units in one server call; ``ttl_seconds`` None
-    for the channel's own. None when the reference is already taken (nothing
-    written); HoldNeedsFullCheck when a line is short on the plain figures or a code
-    is unknown or closed (nothing written either). Between transactions the call
-    commits by itself, so the balances are locked only while the database finishes
-    it, and returns once the hold is on disk; inside one, a savepoint keeps a refusal
-    from spoiling the caller's transaction, whose own commit makes it durable."""
-    arguments = [
-        channel_code,
-        reference,
-        ttl_seconds,
-        *ttl_bounds,
-        actor,
-        digest,
-        now,
-        [line.sku_code for line in lines],
-        [line.location_code for line in lines],
-        [line.quantity for line in lines],
-        [line.entry_digest for line in lines],
-    ]
+    """``hold_post`` from the codes a cart names, the records read in the same call;
+    ``ttl_seconds`` None for the channel's own. HoldNeedsFullCheck also when a code is
+    unknown or closed, or the TTL out of ``ttl_bounds``."""
+    written = _post(
+        function="onestock_place_hold_by_codes",
+        procedure="onestock_place_hold_by_codes_durably",
+        outputs=(
+            "out_reservation",
+            "out_lines",
+            "out_channel",
+            "out_ttl",
+            "out_skus",
+            "out_locations",
+        ),
+        arguments=[
+            channel_code,
+            reference,
+            ttl_seconds,
+            *ttl_bounds,
+            actor,
+            digest,
+            now,
+            [line.sku_code for line in lines],
+            [line.location_code for line in lines],
+            [line.quantity for line in lines],
+            [line.entry_digest for line in lines],
+        ],
+    )
+    return None if written is None else PostedHold(*written)
+
+
+def _post(
+    *, function: str, procedure: str, outputs: tuple[str, ...], arguments: list
+) -> tuple | None:
+    """One hold through ``procedure`` between transactions, or ``function`` inside
+    one (its last argument: commit without waiting for the disk, false here). Both
+    answer ``outputs``, a number or a list of numbers each, in the order of the
+    lines; nothing when the reference is taken."""
+    placeholders = ", ".join(["%s"] * len(arguments))
     try:
         if is_between_transactions():
-            posted = _place_hold_durably(arguments)
+            [row] = run_between_transactions(
+                f"CALL {procedure}({placeholders}{', NULL' * len(outputs)})", arguments
+            )
+            written = tuple(_number_or_numbers(value) for value in row)
         else:
-            with transaction.atomic():
-                posted = _place_hold(arguments)
+            # The function answers a row per line; a savepoint keeps a refusal from
+            # spoiling the caller's transaction.
+            with transaction.atomic(), prepared_cursor() as cursor:
+                cursor.execute(
+                    _AGGREGATED[function].format(placeholders=placeholders),
+                    [*arguments, False],
+                )
+                written = cursor.fetchone()
     except DatabaseError as error:
         if getattr(error.__cause__, "sqlstate", None) in {
             SHORT_SQLSTATE,
@@ -137,43 +219,27 @@ def hold_post(
         }:
             raise HoldNeedsFullCheck from error
         raise
-    return posted
-
-
-def _place_hold(arguments: list) -> PostedHold | None:
-    """Inside the caller's transaction, whose commit makes the hold durable."""
-    with prepared_cursor() as cursor:
-        cursor.execute(
-            "SELECT * FROM onestock_place_hold_by_codes("
-            + ", ".join(["%s"] * (len(arguments) + 1))
-            + ")",
-            [*arguments, False],
-        )
-        written = cursor.fetchone()
-    return None if written is None else PostedHold(*written)
-
-
-def _place_hold_durably(arguments: list) -> PostedHold | None:
-    """On its own: the procedure commits the hold, then waits for the disk unlocked,
-    all in one call."""
-    [written] = run_between_transactions(
-        "CALL onestock_place_hold_by_codes_durably("
-        + ", ".join(["%s"] * len(arguments))
-        + ", NULL, NULL, NULL, NULL, NULL, NULL)",
-        arguments,
-    )
-    reservation, lines, channel, ttl, skus, locations = written
-    if reservation is None:
+    if written is None or written[0] is None:
         return None
-    return PostedHold(
-        int(reservation),
-        _ids(lines),
-        int(channel),
-        int(ttl),
-        _ids(skus),
-        _ids(locations),
-    )
+    return written
 
 
-def _ids(array: str) -> list[int]:
-    return [int(number) for number in array[1:-1].split(",")]
+# Each function's answer, one row as its procedure answers it.
+_AGGREGATED = {
+    "onestock_place_hold": (
+        "SELECT min(out_reservation), array_agg(out_line ORDER BY out_number) "
+        "FROM onestock_place_hold({placeholders}, %s) HAVING count(*) > 0"
+    ),
+    "onestock_place_hold_by_codes": (
+        "SELECT * FROM onestock_place_hold_by_codes({placeholders}, %s)"
+    ),
+}
+
+
+def _number_or_numbers(text: str | None) -> int | list[int] | None:
+    """A procedure's output, in PostgreSQL's text form: a bigint or a bigint[]."""
+    if text is None:
+        return None
+    if text.startswith("{"):
+        return [int(number) for number in text[1:-1].split(",")]
+    return int(text)

@@ -128,23 +128,23 @@ def reservation_place(
             raise
         return existing, False
     if promises.is_available():
+        now = timezone.now()
         try:
-            posted = _place_lean(
-                channel_code=channel.code,
+            posted = promises.hold_post(
+                channel=channel,
                 reference=reference,
-                cart=[
-                    (line.sku.code, line.location.code, line.quantity) for line in lines
-                ],
+                moves=[_reserve_move(channel, line, now) for line in lines],
                 actor=actor,
                 ttl_seconds=ttl,
                 digest=digest,
+                now=now,
             )
         except promises.HoldNeedsFullCheck:
             pass  # short on the plain figures: the ledger decides, below
         else:
             if posted is not None:
                 return _handed_back(
-                    posted,
+                    (posted, now),
                     channel=channel,
                     reference=reference,
                     lines=lines,
@@ -184,7 +184,7 @@ def reservation_place_by_codes(
         return None
     digest = _cart_digest(lines)
     try:
-        posted = _place_lean(
+        posted = _place_lean_by_codes(
             channel_code=channel_code,
             reference=reference,
             cart=lines,
@@ -221,7 +221,7 @@ def reservation_place_by_codes(
     )
 
 
-def _place_lean(
+def _place_lean_by_codes(
     *,
     channel_code: str,
     reference: str,
@@ -230,11 +230,12 @@ def _place_lean(
     ttl_seconds: int | None,
     digest: str,
 ) -> tuple[promises.PostedHold, datetime] | None:
-    """The flash-sale path (``promises``): one server call, the balances locked only
-    at its end. None if the reference is taken; HoldNeedsFullCheck if a line is short
-    without the lapsed holds, or a code is unknown or closed (nothing written)."""
+    """The flash-sale path (``promises``) from a cart's codes: one server call, the
+    balances locked only at its end. None if the reference is taken;
+    HoldNeedsFullCheck if a line is short without the lapsed holds, or a code is
+    unknown or closed (nothing written)."""
     now = timezone.now()
-    posted = promises.hold_post(
+    posted = promises.hold_post_by_codes(
         channel_code=channel_code,
         reference=reference,
         lines=[

@@ -189,7 +189,32 @@ def test_a_commit_queued_behind_a_new_cart_past_expiry_does_not_oversell(flash_s
     assert (balance.reserved, balance.committed, balance.available) == (2, 0, 0)
 
 
-def test_a_hold_placed_on_its_own_is_on_disk_before_the_buyer_hears_of_it(flash_sale):
+def place_through_the_services(shop):
+    return Holds.place(channel=shop["web"], lines=[(shop["tee"], shop["store"], 2)])
+
+
+def place_through_the_api(shop):
+    answer = client_for(shop["token"]).post(
+        URL,
+        {"reference": "CART-DISK", "lines": [
+            {"sku": "TEE-BLK-M", "location": "LON-OXF", "quantity": 2},
+        ]},
+        format="json",
+    )  # fmt: skip
+    assert answer.status_code == 201
+    return Reservation.objects.get(pk=answer.json()["id"])
+
+
+@pytest.mark.parametrize(
+    "place, procedure",
+    [
+        (place_through_the_services, "onestock_place_hold_durably"),
+        (place_through_the_api, "onestock_place_hold_by_codes_durably"),
+    ],
+)
+def test_a_hold_placed_on_its_own_is_on_disk_before_the_buyer_hears_of_it(
+    flash_sale, place, procedure
+):
     """The hot balance is let go before the disk is waited for (promises), never the
     buyer: by the answer, the log is on disk past the hold's commit and past the
     durable commit that follows it, all from one call."""
@@ -199,10 +224,7 @@ def test_a_hold_placed_on_its_own_is_on_disk_before_the_buyer_hears_of_it(flash_
         cursor.execute("SELECT pg_current_wal_insert_lsn()::text")
         before = cursor.fetchone()[0]
     with CaptureQueriesContext(connection) as queries:
-        hold = Holds.place(
-            channel=flash_sale["web"],
-            lines=[(flash_sale["tee"], flash_sale["store"], 2)],
-        )
+        hold = place(flash_sale)
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_current_wal_flush_lsn()::text, "
@@ -227,9 +249,12 @@ def test_a_hold_placed_on_its_own_is_on_disk_before_the_buyer_hears_of_it(flash_
     durable_record = [xid for xid, manager, _ in on_disk if manager == "LogicalMessage"]
     assert durable_record and durable_record[-1] in commits
     assert commits.index(hold_transaction) < commits.index(durable_record[-1])
-    statements = [query["sql"] for query in queries.captured_queries]
-    assert len(statements) == 1
-    assert statements[0].startswith("CALL onestock_place_hold_by_codes_durably(")
+    calls = [
+        query["sql"].split("(")[0]
+        for query in queries.captured_queries
+        if query["sql"].startswith("CALL")
+    ]
+    assert calls == [f"CALL {procedure}"]
     assert balance_of(flash_sale["tee"], flash_sale["store"]).reserved == 2
     assert Reservation.objects.get(pk=hold.pk).status == "active"
 
