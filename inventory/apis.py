@@ -7,10 +7,8 @@ from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.generics import GenericAPIView
-from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 
 from catalog.selectors import channels_by_code, skus_by_code
 from config.access import (
@@ -26,7 +24,7 @@ from . import selectors, services
 from .errors import InsufficientStock, MovementRejected, ReferenceClash
 from .filters import LocationFilter, MovementFilter
 from .models import StockMovement
-from .renderers import FastJSONRenderer
+from .renderers import STOCK_RENDERERS
 from .serializers import (
     AvailabilitySerializer,
     LocationInputSerializer,
@@ -41,11 +39,6 @@ from .serializers import (
 from .services import MovementInput, MovementOutcome, Outcome
 
 MAX_CODES_PER_QUERY = 100
-# The same bytes as DRF's JSONRenderer, written by orjson (inventory.renderers).
-STOCK_RENDERERS = [
-    FastJSONRenderer,
-    *[r for r in api_settings.DEFAULT_RENDERER_CLASSES if r is not JSONRenderer],
-]
 
 
 @extend_schema_view(

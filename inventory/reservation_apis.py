@@ -18,6 +18,7 @@ from config.access import (
 from . import selectors, services
 from .filters import ReservationFilter
 from .models import Reservation
+from .renderers import STOCK_RENDERERS
 from .serializers import (
     ReservationCodes,
     ReservationConflictSerializer,
@@ -61,6 +62,7 @@ class ReservationViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
     serializer_class = ReservationSerializer
+    renderer_classes = STOCK_RENDERERS
     filterset_class = ReservationFilter
     ordering_fields = ["created_at", "expires_at"]
 
