@@ -1,0 +1,141 @@
+"""The flash sale's request takes a short way past DRF (inventory.reservation_apis.
+plain_checkout): a web shop cannot tell, and whatever the short way cannot answer
+alone goes to DRF with nothing written."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.test import APIClient
+
+from inventory import reservation_apis
+from inventory.models import Reservation
+from inventory.reservation_apis import ReservationViewSet
+from tests.conftest import client_for
+from tests.factories import ApiTokenFactory, StockEvents, balance_of
+
+URL = "/api/v1/reservations/"
+
+
+@pytest.fixture
+def stocked(shop):
+    """Ten tees at the store; the web keeps two back."""
+    StockEvents.post("receipt", sku=shop["tee"], location=shop["store"], quantity=10)
+    return shop
+
+
+@pytest.fixture
+def drf_calls(monkeypatch):
+    """How many requests DRF itself handled."""
+    calls = []
+    initial = ReservationViewSet.initial
+
+    def counted(view, request, *args, **kwargs):
+        calls.append(request.method)
+        return initial(view, request, *args, **kwargs)
+
+    monkeypatch.setattr(ReservationViewSet, "initial", counted)
+    return calls
+
+
+def web_checkout():
+    return client_for(ApiTokenFactory.issue(name="checkout", channel_code="web")[1])
+
+
+def cart(reference, quantity=1, sku="TEE-BLK-M", **extra):
+    return {
+        "reference": reference,
+        "lines": [{"sku": sku, "location": "LON-OXF", "quantity": quantity}],
+        **extra,
+    }
+
+
+def test_a_plain_checkout_skips_drf_and_answers_as_a_read_would(stocked, drf_calls):
+    api = web_checkout()
+    placed = api.post(URL, cart("CART-1", 2), format="json")
+    assert placed.status_code == 201, placed.json()
+    assert drf_calls == []
+    read = api.get(f"{URL}{placed.json()['id']}/")
+    assert placed.json() == read.json()
+    assert balance_of(stocked["tee"], stocked["store"]).reserved == 2
+
+
+def test_the_short_way_answers_with_drfs_headers(stocked, monkeypatch):
+    api = web_checkout()
+    short = api.post(URL, cart("CART-FAST"), format="json")
+    monkeypatch.setattr(reservation_apis, "plain_checkout", lambda *a, **k: None)
+    through_drf = api.post(URL, cart("CART-DRF"), format="json")
+    assert short.status_code == through_drf.status_code == 201
+    # The length differs with the ids and times in the body, nothing else.
+    headers = [dict(answer.headers) for answer in (short, through_drf)]
+    assert [sorted(h) for h in headers] == [sorted(headers[0])] * 2
+    assert [h.pop("Content-Length") for h in headers]
+    assert headers[0] == headers[1]
+    ignore = {
+        "id",
+        "reference",
+        "expires_at",
+        "created_at",
+        "updated_at",
+        "transitions",
+    }
+    assert {k: v for k, v in short.json().items() if k not in ignore} == {
+        k: v for k, v in through_drf.json().items() if k not in ignore
+    }
+
+
+@pytest.mark.parametrize(
+    "story, send, status",
+    [
+        ("a token nobody issued", lambda api: APIClient(
+            HTTP_AUTHORIZATION="Token nonsense").post(URL, cart("C"), format="json"),
+         401),
+        ("no token at all", lambda api: APIClient().post(
+            URL, cart("C"), format="json"), 401),
+        ("a body that is not JSON", lambda api: api.post(
+            URL, "{not json", content_type="application/json"), 400),
+        ("a form instead of JSON", lambda api: api.post(URL, {"reference": "C"}), 400),
+        ("a cart without lines", lambda api: api.post(
+            URL, {"reference": "C", "lines": []}, format="json"), 400),
+        ("a SKU nobody sells", lambda api: api.post(
+            URL, cart("C", sku="NO-SUCH-SKU"), format="json"), 400),
+        ("more than the shelf can promise", lambda api: api.post(
+            URL, cart("C", 9), format="json"), 409),
+        ("another channel than the token's", lambda api: api.post(
+            URL, cart("C", channel="pos"), format="json"), 403),
+        ("a browser asking for HTML", lambda api: api.post(
+            URL, cart("C"), format="json", HTTP_ACCEPT="text/html"), 201),
+        ("a format in the query string", lambda api: api.post(
+            f"{URL}?format=json", cart("C"), format="json"), 201),
+    ],
+)  # fmt: skip
+def test_what_the_short_way_cannot_answer_alone_drf_answers(
+    stocked, drf_calls, story, send, status
+):
+    answer = send(web_checkout())
+    assert answer.status_code == status, (story, answer.content[:300])
+    assert drf_calls == ["POST"], story
+    held = 0 if status != 201 else 1
+    assert Reservation.objects.count() == held, story
+    assert balance_of(stocked["tee"], stocked["store"]).reserved == held, story
+
+
+def test_a_resent_checkout_is_answered_from_the_stored_hold(stocked, drf_calls):
+    api = web_checkout()
+    first = api.post(URL, cart("CART-AGAIN", 2), format="json")
+    again = api.post(URL, cart("CART-AGAIN", 2), format="json")
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json() == first.json()
+    assert drf_calls == ["POST"]  # the resend only
+    assert balance_of(stocked["tee"], stocked["store"]).reserved == 2
+
+
+def test_a_member_of_staff_signed_in_goes_through_drf(stocked, drf_calls):
+    staff = APIClient()
+    staff.force_login(
+        get_user_model().objects.create_user(
+            "ops", password="pw-123456!", is_staff=True
+        )
+    )
+    answer = staff.post(URL, cart("CART-STAFF", channel="web"), format="json")
+    assert answer.status_code == 201, answer.json()
+    assert answer.json()["created_by"] == "user:ops"
+    assert drf_calls == ["POST"]
