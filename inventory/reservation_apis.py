@@ -25,6 +25,7 @@ from .filters import ReservationFilter
 from .models import Reservation
 from .renderers import STOCK_RENDERERS, FastJSONRenderer
 from .serializers import (
+    CartValidator,
     ReservationCodes,
     ReservationConflictSerializer,
     ReservationInputSerializer,
@@ -36,7 +37,7 @@ Status = Reservation.Status
 # One validator for every cart: building a serializer per request deep-copies all its
 # fields, which cost more than validating a cart. Validation keeps no state on it, and
 # its errors are the same 400 body is_valid() would raise.
-CART = ReservationInputSerializer()
+CART = CartValidator()
 TRANSITIONS = {"release", "commit", "fulfil", "cancel"}
 
 

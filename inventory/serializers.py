@@ -504,6 +504,73 @@ class ReservationInputSerializer(StrictInputSerializer):
     )
 
 
+class CartValidator:
+    """Checks a checkout's cart as ``ReservationInputSerializer`` does, on the flash
+    sale's path.
+
+    A cart that is plainly well formed (a JSON object of the serializer's own fields,
+    each of the right type and matching its field's pattern or bounds, its lines
+    likewise) is accepted here as the serializer would return it. Any other cart is
+    handed to the serializer itself, so every error message and shape is its own;
+    tests/inventory/test_plain_checkout.py pins that both agree. DRF's field machinery
+    costs a checkout about as much Python as placing its hold."""
+
+    def __init__(self) -> None:
+        self.serializer = ReservationInputSerializer()
+        fields = self.serializer.fields
+        self.known = frozenset(fields)
+        self.required = frozenset(name for name, f in fields.items() if f.required)
+        self.min_ttl = fields["ttl_seconds"].min_value
+        self.max_ttl = fields["ttl_seconds"].max_value
+        self.max_lines = fields["lines"].max_length
+        line_fields = fields["lines"].child.fields
+        self.line_fields = frozenset(line_fields)
+        self.min_quantity = line_fields["quantity"].min_value
+        self.max_quantity = line_fields["quantity"].max_value
+        # The patterns imply every other rule of their fields: length, no blank, no
+        # NUL or surrogate characters, nothing to trim.
+        self.reference = REFERENCE_VALIDATOR.regex
+        self.code = re.compile(CODE_PATTERN)
+
+    def run_validation(self, cart: Any) -> dict[str, Any]:
+        """The validated cart, or ValidationError as the serializer raises it."""
+        attrs = self.plain(cart)
+        if attrs is None:
+            return self.serializer.run_validation(cart)
+        return attrs
+
+    def plain(self, cart: Any) -> dict[str, Any] | None:
+        """The cart as the serializer would return it, if it is plainly well formed."""
+        if type(cart) is not dict or not (self.required <= cart.keys() <= self.known):
+            return None
+        reference, lines = cart["reference"], cart["lines"]
+        ttl = cart.get("ttl_seconds", self.min_ttl)
+        if not (
+            type(reference) is str
+            and self.reference.match(reference)
+            and ("channel" not in cart or self._is_code(cart["channel"]))
+            and type(ttl) is int
+            and self.min_ttl <= ttl <= self.max_ttl
+            and type(lines) is list
+            and 0 < len(lines) <= self.max_lines
+        ):
+            return None
+        for line in lines:
+            if not (
+                type(line) is dict
+                and line.keys() == self.line_fields
+                and self._is_code(line["sku"])
+                and self._is_code(line["location"])
+                and type(line["quantity"]) is int
+                and self.min_quantity <= line["quantity"] <= self.max_quantity
+            ):
+                return None
+        return {**cart, "lines": [dict(line) for line in lines]}
+
+    def _is_code(self, value: Any) -> bool:
+        return type(value) is str and self.code.match(value) is not None
+
+
 class ReservationCodes:
     """A cart's lines with the records behind their codes (read beforehand, with the
     channel, by ``selectors.checkout_records``); unknown codes are field errors in the

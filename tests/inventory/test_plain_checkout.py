@@ -4,6 +4,7 @@ alone goes to DRF with nothing written."""
 
 import pytest
 from django.contrib.auth import get_user_model
+from rest_framework.exceptions import ValidationError
 from rest_framework.test import APIClient
 
 from inventory import reservation_apis
@@ -139,3 +140,51 @@ def test_a_member_of_staff_signed_in_goes_through_drf(stocked, drf_calls):
     assert answer.status_code == 201, answer.json()
     assert answer.json()["created_by"] == "user:ops"
     assert drf_calls == ["POST"]
+
+
+PLAIN_CARTS = [
+    cart("CART-1"),
+    cart("CART-2", 3, channel="web", ttl_seconds=600),
+    {"reference": "~!odd-but-printable", "lines": [
+        {"sku": "A", "location": "B.1_x-y", "quantity": 1},
+        {"sku": "TEE-BLK-M", "location": "LON-OXF", "quantity": 1_000_000},
+    ]},
+]  # fmt: skip
+UNUSUAL_CARTS = [
+    None, [], "cart", {},
+    {"reference": "C"},
+    {"lines": [{"sku": "A", "location": "B", "quantity": 1}]},
+    cart("has space"), cart(""), cart("x" * 101), cart(12), cart("C", 0), cart("C", -1),
+    cart("C", True), cart("C", 1.0), cart("C", "1"), cart("C", 10**12),
+    cart("C", sku="-starts-with-dash"), cart("C", sku="A\n"), cart("C", sku="é"),
+    cart("C", sku="x" * 65), cart("C", sku=None),
+    cart("C", channel=""), cart("C", channel=None), cart("C", ttl_seconds=0),
+    cart("C", ttl_seconds=10**9), cart("C", ttl_seconds="60"), cart("C", ttl_seconds=None),
+    cart("C", surprise=1),
+    {"reference": "C", "lines": []},
+    {"reference": "C", "lines": {"sku": "A"}},
+    {"reference": "C", "lines": [{"sku": "A", "location": "B"}]},
+    {"reference": "C", "lines": [{"sku": "A", "location": "B", "quantity": 1, "x": 1}]},
+    {"reference": "C", "lines": [{"sku": "A", "location": "B", "quantity": 1}] * 201},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("payload", PLAIN_CARTS + UNUSUAL_CARTS)
+def test_the_lean_cart_check_agrees_with_the_serializer(payload):
+    validator = reservation_apis.CART
+    try:
+        expected = validator.serializer.run_validation(payload)
+    except ValidationError as refused:
+        expected = refused
+    plain = validator.plain(payload)
+    if payload in PLAIN_CARTS:
+        assert plain is not None
+    if plain is not None:
+        assert plain == expected  # only what the serializer accepts, as it returns it
+    try:
+        got = validator.run_validation(payload)
+    except ValidationError as refused:
+        assert isinstance(expected, ValidationError)
+        assert refused.detail == expected.detail
+    else:
+        assert got == expected
