@@ -5,6 +5,7 @@ machine (release, commit, fulfil, cancel). The rules live in
 from types import SimpleNamespace
 
 import orjson
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, serializers, status, viewsets
@@ -220,6 +221,7 @@ def plain_checkout(request: HttpRequest, *, allow: str) -> HttpResponse | None:
     and says what is wrong in its own words."""
     if (
         request.content_type != "application/json"
+        or request.content_params.get("charset", "utf-8").lower() != "utf-8"
         or request.GET
         or request.META.get("HTTP_ACCEPT", "*/*") not in ("*/*", JSON_OUT.media_type)
     ):
@@ -237,15 +239,21 @@ def plain_checkout(request: HttpRequest, *, allow: str) -> HttpResponse | None:
     bound = bound_channel_code(caller)
     if "channel" not in cart or bound not in (None, cart["channel"]):
         return None
-    placed = services.reservation_place_by_codes(
-        channel_code=cart["channel"],
-        reference=cart["reference"],
-        lines=[
-            (line["sku"], line["location"], line["quantity"]) for line in cart["lines"]
-        ],
-        ttl_seconds=cart.get("ttl_seconds"),
-        actor=actor_of(caller),
-    )
+    try:
+        placed = services.reservation_place_by_codes(
+            channel_code=cart["channel"],
+            reference=cart["reference"],
+            lines=[
+                (line["sku"], line["location"], line["quantity"])
+                for line in cart["lines"]
+            ],
+            ttl_seconds=cart.get("ttl_seconds"),
+            actor=actor_of(caller),
+        )
+    except DatabaseError:
+        # Nothing was written (or, had the hold committed, its reference answers the
+        # retry): DRF tries again and answers any error its own way.
+        return None
     if placed is None:
         return None
     # What DRF leaves on the request and the response.

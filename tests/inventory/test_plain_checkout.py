@@ -2,12 +2,15 @@
 plain_checkout): a web shop cannot tell, and whatever the short way cannot answer
 alone goes to DRF with nothing written."""
 
+import json
+
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import IntegrityError
 from rest_framework.exceptions import ValidationError
 from rest_framework.test import APIClient
 
-from inventory import reservation_apis
+from inventory import reservation_apis, services
 from inventory.models import Reservation
 from inventory.reservation_apis import ReservationViewSet
 from tests.conftest import client_for
@@ -188,3 +191,32 @@ def test_the_lean_cart_check_agrees_with_the_serializer(payload):
         assert refused.detail == expected.detail
     else:
         assert got == expected
+
+
+def test_a_body_in_another_charset_is_drfs_to_read(stocked, drf_calls):
+    answer = web_checkout().post(
+        URL,
+        json.dumps(cart("CART-LATIN")).encode("latin-1"),
+        content_type="application/json; charset=latin-1",
+    )
+    assert answer.status_code == 201, answer.content
+    assert drf_calls == ["POST"]
+
+
+def test_a_database_error_on_the_short_way_is_left_to_drf(
+    stocked, drf_calls, monkeypatch
+):
+    """Nothing was written; DRF places the hold again and answers its own way."""
+    place = services.reservation_place_by_codes
+    failures = [IntegrityError("as if a concurrent writer won")]
+
+    def failing_once(**arguments):
+        if failures:
+            raise failures.pop()
+        return place(**arguments)
+
+    monkeypatch.setattr(services, "reservation_place_by_codes", failing_once)
+    answer = web_checkout().post(URL, cart("CART-RETRY", 2), format="json")
+    assert answer.status_code == 201, answer.content
+    assert drf_calls == ["POST"]
+    assert balance_of(stocked["tee"], stocked["store"]).reserved == 2
