@@ -122,16 +122,7 @@ class ReservationViewSet(
         if bound is None or bound == cart["channel"]:
             # The plain case in one server call; anything else reads the records and
             # is answered, or refused with its reasons, below.
-            placed = services.reservation_place_by_codes(
-                channel_code=cart["channel"],
-                reference=cart["reference"],
-                lines=[
-                    (line["sku"], line["location"], line["quantity"])
-                    for line in cart["lines"]
-                ],
-                ttl_seconds=cart.get("ttl_seconds"),
-                actor=actor_of(request),
-            )
+            placed = _placed_from_codes(cart, request)
             if placed is not None:
                 return Response(
                     ReservationSerializer(placed).data, status=status.HTTP_201_CREATED
@@ -240,16 +231,7 @@ def plain_checkout(request: HttpRequest, *, allow: str) -> HttpResponse | None:
     if "channel" not in cart or bound not in (None, cart["channel"]):
         return None
     try:
-        placed = services.reservation_place_by_codes(
-            channel_code=cart["channel"],
-            reference=cart["reference"],
-            lines=[
-                (line["sku"], line["location"], line["quantity"])
-                for line in cart["lines"]
-            ],
-            ttl_seconds=cart.get("ttl_seconds"),
-            actor=actor_of(caller),
-        )
+        placed = _placed_from_codes(cart, caller)
     except DatabaseError:
         # Nothing was written (or, had the hold committed, its reference answers the
         # retry): DRF tries again and answers any error its own way.
@@ -266,3 +248,17 @@ def plain_checkout(request: HttpRequest, *, allow: str) -> HttpResponse | None:
     response["Vary"] = "Accept"
     response["Allow"] = allow
     return response
+
+
+def _placed_from_codes(cart: dict, caller) -> Reservation | None:
+    """A validated cart placed straight from its codes, or None (``services.
+    reservation_place_by_codes``); ``caller`` has DRF's ``auth``."""
+    return services.reservation_place_by_codes(
+        channel_code=cart["channel"],
+        reference=cart["reference"],
+        lines=[
+            (line["sku"], line["location"], line["quantity"]) for line in cart["lines"]
+        ],
+        ttl_seconds=cart.get("ttl_seconds"),
+        actor=actor_of(caller),
+    )
