@@ -39,9 +39,6 @@ def api_token_for_raw(*, raw_token: str) -> ApiToken | None:
     return token
 
 
-def api_token_forget(*, digest: str | None = None) -> None:
-    """Drop a token (or every token) from this process's memory."""
-    if digest is None:
-        _live.clear()
-    else:
-        _live.pop(digest, None)
+def api_token_forget(*, digest: str) -> None:
+    """Drop a token from this process's memory."""
+    _live.pop(digest, None)

@@ -39,6 +39,10 @@ from .serializers import (
 from .services import MovementInput, MovementOutcome, Outcome
 
 MAX_CODES_PER_QUERY = 100
+# One validator for every line of every batch: MovementInputSerializer's rules, checked
+# without its field machinery for the lines that are plainly well formed. Validation
+# keeps no state on it.
+MOVEMENT_LINES = MovementLineValidator()
 
 
 @extend_schema_view(
@@ -159,9 +163,6 @@ class MovementViewSet(
             )
         results: list[dict[str, Any]] = []
         shaped: dict[int, dict[str, Any]] = {}
-        # One validator for every line: MovementInputSerializer's rules, checked
-        # without its field machinery for the lines that are plainly well formed.
-        validator = MovementLineValidator()
         for index, item in enumerate(payload):
             reference = item.get("reference") if isinstance(item, dict) else None
             results.append(
@@ -172,7 +173,7 @@ class MovementViewSet(
                 }
             )
             try:
-                shaped[index] = validator.run_validation(
+                shaped[index] = MOVEMENT_LINES.run_validation(
                     with_bound_channel(request, item)
                 )
             except serializers.ValidationError as error:

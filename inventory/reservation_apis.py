@@ -119,7 +119,9 @@ class ReservationViewSet(
         if "channel" not in cart:
             raise serializers.ValidationError({"channel": ["This field is required."]})
         bound = bound_channel_code(request)
-        if bound is None or bound == cart["channel"]:
+        if (bound is None or bound == cart["channel"]) and not getattr(
+            request, TRIED_FROM_CODES, False
+        ):
             # The plain case in one server call; anything else reads the records and
             # is answered, or refused with its reasons, below.
             placed = _placed_from_codes(cart, request)
@@ -198,6 +200,7 @@ class ReservationViewSet(
 
 
 TOKENS = ApiTokenAuthentication()
+TRIED_FROM_CODES = "onestock_tried_from_codes"  # set on the request by plain_checkout
 JSON_OUT = FastJSONRenderer()
 
 
@@ -237,6 +240,9 @@ def plain_checkout(request: HttpRequest, *, allow: str) -> HttpResponse | None:
         # retry): DRF tries again and answers any error its own way.
         return None
     if placed is None:
+        # The database stepped aside (a shortage, a code, a resend): DRF need not ask
+        # it the same again before reading the records.
+        setattr(request, TRIED_FROM_CODES, True)
         return None
     # What DRF leaves on the request and the response.
     request.user, request.auth = caller.user, caller.auth

@@ -1,6 +1,5 @@
 """API shapes of locations, stock movements, availability and reservations."""
 
-import re
 import zoneinfo
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -23,7 +22,7 @@ from config.api import (
     StrictInputSerializer,
     StrictIntegerField,
 )
-from config.records import CODE_PATTERN
+from config.records import CODE_VALIDATOR
 
 from .models import (
     Location,
@@ -218,7 +217,39 @@ class MovementInputSerializer(StrictInputSerializer):
         return attrs
 
 
-class MovementLineValidator:
+class _PlainFirst:
+    """A serializer's checks for plainly well-formed input, done without its field
+    machinery; anything else is handed to the serializer, so every error message and
+    shape is its own. Subclasses say what plain is (``plain``)."""
+
+    # The patterns imply every other rule of their fields: length, no blank, no NUL or
+    # surrogate characters, nothing to trim.
+    reference = REFERENCE_VALIDATOR.regex
+    code = CODE_VALIDATOR.regex
+
+    def __init__(self, serializer: serializers.Serializer) -> None:
+        self.serializer = serializer
+        self.known = frozenset(serializer.fields)
+        self.required = frozenset(
+            name for name, f in serializer.fields.items() if f.required
+        )
+
+    def run_validation(self, data: Any) -> dict[str, Any]:
+        """The validated data, or ValidationError as the serializer raises it."""
+        attrs = self.plain(data)
+        if attrs is None:
+            return self.serializer.run_validation(data)
+        return attrs
+
+    def plain(self, data: Any) -> dict[str, Any] | None:
+        """The data as the serializer would return it, if it is plainly well formed."""
+        raise NotImplementedError
+
+    def _is_code(self, value: Any) -> bool:
+        return type(value) is str and self.code.match(value) is not None
+
+
+class MovementLineValidator(_PlainFirst):
     """Checks the lines of a batch as ``MovementInputSerializer`` does, a thousand at a
     time.
 
@@ -232,31 +263,18 @@ class MovementLineValidator:
     """
 
     def __init__(self) -> None:
-        self.serializer = MovementInputSerializer()
+        super().__init__(MovementInputSerializer())
         fields = self.serializer.fields
-        self.known = frozenset(fields)
-        self.required = frozenset(name for name, f in fields.items() if f.required)
         self.types = fields["type"].choice_strings_to_values
         self.min_quantity = fields["quantity"].min_value
         self.max_quantity = fields["quantity"].max_value
         self.max_occurred_at = fields["occurred_at"].max_length
         self.reason = fields["reason"]
-        # The patterns imply every other rule of their fields: length, no blank, no
-        # NUL or surrogate characters, nothing to trim.
-        self.reference = REFERENCE_VALIDATOR.regex
-        self.code = re.compile(CODE_PATTERN)
         self.codes = tuple(
             name for name, f in fields.items() if isinstance(f, CodeField)
         )
 
-    def run_validation(self, line: Any) -> dict[str, Any]:
-        """The validated line, or ValidationError as the serializer raises it."""
-        attrs = self._plain(line)
-        if attrs is None:
-            return self.serializer.run_validation(line)
-        return attrs
-
-    def _plain(self, line: Any) -> dict[str, Any] | None:
+    def plain(self, line: Any) -> dict[str, Any] | None:
         if type(line) is not dict:
             return None
         keys = line.keys()
@@ -279,10 +297,8 @@ class MovementLineValidator:
             return None
         attrs = dict(line)
         for name in self.codes:
-            if name in attrs:
-                code = attrs[name]
-                if type(code) is not str or not self.code.match(code):
-                    return None
+            if name in attrs and not self._is_code(attrs[name]):
+                return None
         attrs["type"] = self.types[kind]
         try:
             if "reason" in attrs:
@@ -504,7 +520,7 @@ class ReservationInputSerializer(StrictInputSerializer):
     )
 
 
-class CartValidator:
+class CartValidator(_PlainFirst):
     """Checks a checkout's cart as ``ReservationInputSerializer`` does, on the flash
     sale's path.
 
@@ -516,10 +532,8 @@ class CartValidator:
     costs a checkout about as much Python as placing its hold."""
 
     def __init__(self) -> None:
-        self.serializer = ReservationInputSerializer()
+        super().__init__(ReservationInputSerializer())
         fields = self.serializer.fields
-        self.known = frozenset(fields)
-        self.required = frozenset(name for name, f in fields.items() if f.required)
         self.min_ttl = fields["ttl_seconds"].min_value
         self.max_ttl = fields["ttl_seconds"].max_value
         self.max_lines = fields["lines"].max_length
@@ -527,17 +541,6 @@ class CartValidator:
         self.line_fields = frozenset(line_fields)
         self.min_quantity = line_fields["quantity"].min_value
         self.max_quantity = line_fields["quantity"].max_value
-        # The patterns imply every other rule of their fields: length, no blank, no
-        # NUL or surrogate characters, nothing to trim.
-        self.reference = REFERENCE_VALIDATOR.regex
-        self.code = re.compile(CODE_PATTERN)
-
-    def run_validation(self, cart: Any) -> dict[str, Any]:
-        """The validated cart, or ValidationError as the serializer raises it."""
-        attrs = self.plain(cart)
-        if attrs is None:
-            return self.serializer.run_validation(cart)
-        return attrs
 
     def plain(self, cart: Any) -> dict[str, Any] | None:
         """The cart as the serializer would return it, if it is plainly well formed."""
@@ -566,9 +569,6 @@ class CartValidator:
             ):
                 return None
         return {**cart, "lines": [dict(line) for line in lines]}
-
-    def _is_code(self, value: Any) -> bool:
-        return type(value) is str and self.code.match(value) is not None
 
 
 class ReservationCodes:

@@ -144,7 +144,8 @@ def reservation_place(
         else:
             if posted is not None:
                 return _handed_back(
-                    (posted, now),
+                    posted,
+                    now,
                     channel=channel,
                     reference=reference,
                     lines=lines,
@@ -183,6 +184,7 @@ def reservation_place_by_codes(
     if not (promises.is_available() and _is_plain(lines, ttl_seconds)):
         return None
     digest = _cart_digest(lines)
+    now = timezone.now()
     try:
         posted = _place_lean_by_codes(
             channel_code=channel_code,
@@ -191,17 +193,18 @@ def reservation_place_by_codes(
             actor=actor,
             ttl_seconds=ttl_seconds,
             digest=digest,
+            now=now,
         )
     except promises.HoldNeedsFullCheck:
         return None
     if posted is None:
         return None
     # Only the codes are known here; anything else a caller reads loads on access.
-    hold = posted[0]
     return _handed_back(
         posted,
+        now,
         channel=Channel.from_db(
-            DEFAULT_DB_ALIAS, ["id", "code"], [hold.channel_id, channel_code]
+            DEFAULT_DB_ALIAS, ["id", "code"], [posted.channel_id, channel_code]
         ),
         reference=reference,
         lines=[
@@ -213,7 +216,7 @@ def reservation_place_by_codes(
                 quantity,
             )
             for (sku_code, location_code, quantity), sku_id, location_id in zip(
-                lines, hold.sku_ids, hold.location_ids, strict=True
+                lines, posted.sku_ids, posted.location_ids, strict=True
             )
         ],
         actor=actor,
@@ -229,13 +232,13 @@ def _place_lean_by_codes(
     actor: str,
     ttl_seconds: int | None,
     digest: str,
-) -> tuple[promises.PostedHold, datetime] | None:
+    now: datetime,
+) -> promises.PostedHold | None:
     """The flash-sale path (``promises``) from a cart's codes: one server call, the
     balances locked only at its end. None if the reference is taken;
     HoldNeedsFullCheck if a line is short without the lapsed holds, or a code is
     unknown or closed (nothing written)."""
-    now = timezone.now()
-    posted = promises.hold_post_by_codes(
+    return promises.hold_post_by_codes(
         channel_code=channel_code,
         reference=reference,
         lines=[
@@ -259,11 +262,11 @@ def _place_lean_by_codes(
         digest=digest,
         now=now,
     )
-    return None if posted is None else (posted, now)
 
 
 def _handed_back(
-    placed: tuple[promises.PostedHold, datetime],
+    posted: promises.PostedHold,
+    now: datetime,
     *,
     channel: Channel,
     reference: str,
@@ -273,7 +276,6 @@ def _handed_back(
 ) -> Reservation:
     """The reservation the lean path wrote, built from what it was given and what the
     database chose, with its lines and first transition, without reading it back."""
-    posted, now = placed
     reservation = _as_read(
         Reservation,
         {"channel": channel},

@@ -448,7 +448,7 @@ def test_plain_lines_take_the_lean_path():
 
     validator = MovementLineValidator()
     for line in LINES[:4] + LINES[7:9]:
-        assert validator._plain(line) is not None, line
+        assert validator.plain(line) is not None, line
 
 
 def test_batch_answers_are_the_movement_serializer_s_own(api, shop):
