@@ -27,7 +27,7 @@ TTL_SECONDS = 3600  # nothing lapses during a run
 LAST_UNITS = 50  # the sell-out check: this many units, 64 buyers
 CONDITIONAL_UPDATE = (
     "UPDATE inventory_stockbalance SET reserved = reserved + 1 "
-    "WHERE id = %s AND on_hand - committed - reserved - damaged - quality_control >= 1"
+    "WHERE id = %s AND on_hand - committed - picked - reserved - damaged - quality_control >= 1"
 )
 
 

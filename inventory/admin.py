@@ -90,6 +90,7 @@ class StockBalanceAdmin(ReadOnlyAdmin):
         "location",
         "on_hand",
         "committed",
+        "picked",
         "reserved",
         "damaged",
         "quality_control",

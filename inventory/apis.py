@@ -254,7 +254,7 @@ class AvailabilityView(GenericAPIView):
         summary="Available-to-promise per SKU and location, with every quantity",
         description=(
             "One row per SKU and location: `available = on_hand - committed - "
-            "reserved - damaged - quality_control`; `available_to_promise = "
+            "picked - reserved - damaged - quality_control`; `available_to_promise = "
             "max(0, available - safety_buffer)`, the SKU's own buffer overriding "
             "the channel's. `status`: `under_review` while an open stock conflict "
             "exists there, `delayed` when the store's tills have not reported for "

@@ -48,6 +48,31 @@ class Location(models.Model):
     ship_from_store_enabled = models.BooleanField(
         default=False, help_text="Online orders may be packed and shipped from here."
     )
+    # What order routing weighs (orders.routing): what a shipment from here costs,
+    # how many orders a day the team can pack, the units of each SKU a store keeps
+    # for walk-in customers, and how far it will send a parcel or a van.
+    shipping_cost = models.DecimalField(
+        max_digits=8,
+        decimal_places=2,
+        default=0,
+        validators=[MinValueValidator(0)],
+        help_text="What one shipment from here costs, in the shop's currency.",
+    )
+    daily_order_capacity = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Orders a day this location can pack and ship; empty: no limit.",
+    )
+    walk_in_buffer = models.PositiveIntegerField(
+        default=0,
+        help_text="Units of each SKU a store keeps for walk-in customers: routing "
+        "never ships them.",
+    )
+    service_radius_km = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Farthest customer this location ships to; empty: anywhere.",
+    )
     is_active = models.BooleanField(default=True)
     pos_last_event_at = models.DateTimeField(
         null=True,
@@ -70,7 +95,7 @@ class StockBalance(models.Model):
 
     Only ``inventory.services`` writes it, in the same transaction as the ledger entry
     that changes it; ``manage.py rebuild_balances`` recomputes it from the ledger.
-    ``available`` is derived (``on_hand - committed - reserved - damaged -
+    ``available`` is derived (``on_hand - committed - picked - reserved - damaged -
     quality_control``) and never stored, so it cannot drift from its parts.
     """
 
@@ -81,6 +106,12 @@ class StockBalance(models.Model):
     on_hand = models.BigIntegerField(default=0, help_text="Physically there.")
     committed = models.BigIntegerField(
         default=0, help_text="Promised to accepted orders."
+    )
+    picked = models.BigIntegerField(
+        default=0,
+        db_default=0,
+        help_text="Off the shelf in the pickup-hold area: picked for an order, or "
+        "waiting to be put back after a cancellation.",
     )
     reserved = models.BigIntegerField(default=0, help_text="Held for a checkout.")
     damaged = models.BigIntegerField(default=0, help_text="There, but not sellable.")
@@ -120,6 +151,7 @@ class StockBalance(models.Model):
         return (
             self.on_hand
             - self.committed
+            - self.picked
             - self.reserved
             - self.damaged
             - self.quality_control
@@ -147,6 +179,11 @@ class MovementType(models.TextChoices):
     COMMITMENT_RELEASE = "commitment_release", "Commitment released"
     RESERVATION_COMMIT = "reservation_commit", "Reservation committed"
     FULFIL = "fulfil", "Fulfil"
+    # Orders (orders.services): a committed unit picked off the shelf into the
+    # pickup-hold area, handed over or shipped from there, or put back on the shelf.
+    PICK = "pick", "Picked"
+    FULFIL_PICKED = "fulfil_picked", "Fulfilled from the pickup-hold area"
+    PUT_AWAY = "put_away", "Put back on the shelf"
 
 
 class StockMovement(models.Model):
@@ -206,6 +243,7 @@ class StockMovement(models.Model):
     )
     on_hand_delta = models.BigIntegerField(default=0)
     committed_delta = models.BigIntegerField(default=0)
+    picked_delta = models.BigIntegerField(default=0, db_default=0)
     reserved_delta = models.BigIntegerField(default=0)
     damaged_delta = models.BigIntegerField(default=0)
     quality_control_delta = models.BigIntegerField(default=0)
@@ -310,15 +348,21 @@ class Reservation(models.Model):
         COMMITTED = "committed", "Committed to an order"
         FULFILLED = "fulfilled", "Fulfilled: the units left"
         CANCELLED = "cancelled", "Cancelled after commitment"
+        ORDERED = "ordered", "Became an order: its units are the order's now"
 
     # The allowed transitions, and nothing else.
     TRANSITIONS: dict[str, frozenset[str]] = {
-        Status.ACTIVE: frozenset({Status.RELEASED, Status.EXPIRED, Status.COMMITTED}),
-        Status.COMMITTED: frozenset({Status.FULFILLED, Status.CANCELLED}),
+        Status.ACTIVE: frozenset(
+            {Status.RELEASED, Status.EXPIRED, Status.COMMITTED, Status.ORDERED}
+        ),
+        Status.COMMITTED: frozenset(
+            {Status.FULFILLED, Status.CANCELLED, Status.ORDERED}
+        ),
         Status.RELEASED: frozenset(),
         Status.EXPIRED: frozenset(),
         Status.FULFILLED: frozenset(),
         Status.CANCELLED: frozenset(),
+        Status.ORDERED: frozenset(),
     }
 
     channel = models.ForeignKey(

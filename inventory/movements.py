@@ -11,6 +11,7 @@ from .models import MovementType
 BUCKETS = (
     "on_hand",
     "committed",
+    "picked",
     "reserved",
     "damaged",
     "quality_control",
@@ -98,12 +99,33 @@ RULES: dict[str, MovementRule] = {
         sent_by_integrations=False,
         drawn_from="committed",
     ),
+    # An order's units through the store (inventory.services.commitments): picking
+    # moves a committed unit into the pickup-hold area, where it stays unavailable
+    # until it leaves with its order or someone confirms it is back on the shelf.
+    MovementType.PICK: MovementRule(
+        {"committed": -1, "picked": +1},
+        physical=False,
+        sent_by_integrations=False,
+        drawn_from="committed",
+    ),
+    MovementType.FULFIL_PICKED: MovementRule(
+        {"picked": -1, "on_hand": -1},
+        sent_by_integrations=False,
+        drawn_from="picked",
+    ),
+    MovementType.PUT_AWAY: MovementRule(
+        {"picked": -1},
+        physical=False,
+        sent_by_integrations=False,
+        drawn_from="picked",
+    ),
 }
 
 # How each bucket counts in ``StockBalance.available``.
 AVAILABILITY_SIGN = {
     "on_hand": +1,
     "committed": -1,
+    "picked": -1,
     "reserved": -1,
     "damaged": -1,
     "quality_control": -1,

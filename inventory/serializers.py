@@ -366,6 +366,7 @@ class MovementCodes:
 class MovementDeltasSerializer(serializers.Serializer):
     on_hand = serializers.IntegerField(source="on_hand_delta")
     committed = serializers.IntegerField(source="committed_delta")
+    picked = serializers.IntegerField(source="picked_delta")
     reserved = serializers.IntegerField(source="reserved_delta")
     damaged = serializers.IntegerField(source="damaged_delta")
     quality_control = serializers.IntegerField(source="quality_control_delta")
@@ -434,6 +435,7 @@ def movement_bodies(entries: list[StockMovement]) -> list[dict[str, Any]]:
             "deltas": {
                 "on_hand": entry.on_hand_delta,
                 "committed": entry.committed_delta,
+                "picked": entry.picked_delta,
                 "reserved": entry.reserved_delta,
                 "damaged": entry.damaged_delta,
                 "quality_control": entry.quality_control_delta,
@@ -473,6 +475,7 @@ class AvailabilitySerializer(serializers.Serializer):
     location = serializers.CharField(source="location.code")
     on_hand = serializers.IntegerField(source="balance.on_hand")
     committed = serializers.IntegerField(source="balance.committed")
+    picked = serializers.IntegerField(source="balance.picked")
     reserved = serializers.IntegerField(source="balance.reserved")
     damaged = serializers.IntegerField(source="balance.damaged")
     quality_control = serializers.IntegerField(source="balance.quality_control")

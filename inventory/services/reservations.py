@@ -65,6 +65,8 @@ MOVE_INTO: dict[str, str] = {
     Status.COMMITTED: MovementType.RESERVATION_COMMIT,
     Status.FULFILLED: MovementType.FULFIL,
     Status.CANCELLED: MovementType.COMMITMENT_RELEASE,
+    # From committed, an order takes over units already committed: nothing moves.
+    Status.ORDERED: MovementType.RESERVATION_COMMIT,
 }
 
 
@@ -580,21 +582,23 @@ def _move(
     move = MOVE_INTO[to_status]
     # An expiry happened when the hold lapsed, whenever the sweep gets to write it.
     occurred_at = reservation.expires_at if to_status == Status.EXPIRED else now
-    outcomes = movements_record(
-        movements=[
-            MovementInput(
-                reference=_entry_reference(reservation, row, move),
-                type=move,
-                sku=row.sku,
-                location=row.location,
-                quantity=row.quantity,
-                occurred_at=occurred_at,
-                channel=reservation.channel,
-            )
-            for row in rows
-        ],
-        actor=actor,
+    # An order taking over a hold already committed takes the units as they are.
+    hand_over_only = to_status == Status.ORDERED and reservation.status == (
+        Status.COMMITTED
     )
+    moves = [
+        MovementInput(
+            reference=_entry_reference(reservation, row, move),
+            type=move,
+            sku=row.sku,
+            location=row.location,
+            quantity=row.quantity,
+            occurred_at=occurred_at,
+            channel=reservation.channel,
+        )
+        for row in rows
+    ]
+    outcomes = [] if hand_over_only else movements_record(movements=moves, actor=actor)
     _check_applied(outcomes)
     ReservationTransition.objects.create(
         reservation=reservation,

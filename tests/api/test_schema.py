@@ -82,4 +82,5 @@ def test_the_schema_describes_reservations_and_their_transitions(anonymous):
     statuses = schema["components"]["schemas"]["ReservationStatusEnum"]["enum"]
     assert statuses == [
         "active", "released", "expired", "committed", "fulfilled", "cancelled",
+        "ordered",
     ]  # fmt: skip

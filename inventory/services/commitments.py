@@ -1,0 +1,130 @@
+"""An order's units, line by line, through the ledger: committed when the order is
+placed, picked into the pickup-hold area, fulfilled (shipped or collected), released
+before picking, or put back on the shelf after a cancelled pick.
+
+The orders app owns the order and decides what moves; this module is how it asks,
+because only ``inventory.services`` changes stock. Each call is one batch of
+``movements_record`` (balance locks in one order, references idempotent), all or
+nothing.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from catalog.models import Channel, Sku
+from config.errors import Conflict
+
+from ..errors import InsufficientStock
+from ..models import Location, MovementType, StockMovement
+from ..selectors import safety_buffer_for
+from .ledger import MovementInput, Outcome, movements_record
+
+# What an order may do to its units after they are committed.
+ORDER_MOVES = frozenset(
+    {
+        MovementType.PICK,
+        MovementType.FULFIL,
+        MovementType.FULFIL_PICKED,
+        MovementType.COMMITMENT_RELEASE,
+        MovementType.PUT_AWAY,
+    }
+)
+
+
+class CommitmentOutOfStep(Conflict):
+    """The ledger would not move an order's units: the balances no longer hold what
+    the order says it holds. Nothing is changed; someone should look."""
+
+    code = "order_out_of_step"
+
+
+@dataclass(frozen=True)
+class CommitmentLine:
+    """Units of one SKU at one location; ``reference`` names the ledger entry (the
+    same reference again is the same entry, never a second move)."""
+
+    reference: str
+    sku: Sku
+    location: Location
+    quantity: int
+    # Units that must stay available after a commitment: the channel's safety buffer
+    # and, when routing ships from a store, what the store keeps for walk-ins.
+    keep_available: int = 0
+
+
+def keep_for(*, sku: Sku, channel: Channel, walk_in_buffer: int = 0) -> int:
+    """What a commitment for ``channel`` leaves available: its safety buffer (the
+    SKU's own first), plus a store's walk-in units when routing chose to ship."""
+    return safety_buffer_for(sku=sku, channel=channel) + walk_in_buffer
+
+
+@transaction.atomic
+def commitments_place(
+    *, channel: Channel, lines: Sequence[CommitmentLine], actor: str
+) -> list[StockMovement]:
+    """Commit every line, or none: 409 ``insufficient_stock`` with each short line,
+    as for a reservation, and nothing is committed."""
+    outcomes = movements_record(
+        movements=[_input(channel, MovementType.COMMIT, line) for line in lines],
+        actor=actor,
+    )
+    shortages = [
+        {
+            "sku": line.sku.code,
+            "location": line.location.code,
+            "requested": line.quantity,
+            "available_to_promise": outcome.available_to_promise,
+        }
+        for line, outcome in zip(lines, outcomes, strict=True)
+        if outcome.outcome == Outcome.REFUSED
+    ]
+    if shortages:
+        raise InsufficientStock(
+            "Not enough stock to commit every line; nothing was committed.",
+            shortages=shortages,
+        )
+    return _applied(outcomes)
+
+
+@transaction.atomic
+def commitments_move(
+    *, channel: Channel, move: str, lines: Sequence[CommitmentLine], actor: str
+) -> list[StockMovement]:
+    """Move committed (or picked) units on: ``move`` is one of ``ORDER_MOVES``."""
+    if move not in ORDER_MOVES:
+        raise ValueError(f"An order cannot move its units by {move!r}.")
+    outcomes = movements_record(
+        movements=[_input(channel, move, line) for line in lines], actor=actor
+    )
+    return _applied(outcomes)
+
+
+def _input(channel: Channel, move: str, line: CommitmentLine) -> MovementInput:
+    return MovementInput(
+        reference=line.reference,
+        type=move,
+        sku=line.sku,
+        location=line.location,
+        quantity=line.quantity,
+        occurred_at=timezone.now(),
+        channel=channel,
+        keep_available=line.keep_available,
+    )
+
+
+def _applied(outcomes) -> list[StockMovement]:
+    entries = []
+    for outcome in outcomes:
+        entry = outcome.movement
+        if outcome.outcome not in (Outcome.CREATED, Outcome.DUPLICATE) or (
+            entry.status == StockMovement.Status.REJECTED
+        ):
+            raise CommitmentOutOfStep(
+                "The ledger would not move this order's units: "
+                + (entry.status_reason if entry else outcome.refusal or outcome.outcome)
+            )
+        entries.append(entry)
+    return entries
