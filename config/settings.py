@@ -226,6 +226,11 @@ SPECTACULAR_SETTINGS = {
         "SentMovementTypeEnum": "inventory.movements.INTEGRATION_TYPE_CHOICES",
         "AvailabilityStatusEnum": "inventory.selectors.AvailabilityStatus",
         "ReservationStatusEnum": "inventory.models.Reservation.Status",
+        "OrderStatusEnum": "orders.models.Order.Status",
+        "OrderLineStatusEnum": "orders.models.OrderLine.Status",
+        "ReturnToStockStatusEnum": "orders.models.ReturnToStockTask.Status",
+        "FulfilmentMethodEnum": "orders.models.Method",
+        "OrderEventKindEnum": "orders.models.OrderEvent.Kind",
     },
 }
 

@@ -9,6 +9,7 @@ from rest_framework.routers import DefaultRouter
 from catalog.apis import ChannelViewSet, ProductViewSet, SkuViewSet
 from inventory.apis import AvailabilityView, LocationViewSet, MovementViewSet
 from inventory.reservation_apis import ReservationViewSet
+from orders.apis import OrderViewSet, ReturnToStockTaskViewSet
 
 from .views import health, home
 
@@ -17,6 +18,10 @@ router.include_root_view = False
 # Django tries the patterns in order: the busiest endpoints (a checkout's holds, the
 # tills' movements) come first, so they are found before the catalogue's patterns.
 router.register("reservations", ReservationViewSet, basename="reservation")
+router.register("orders", OrderViewSet, basename="order")
+router.register(
+    "return-to-stock-tasks", ReturnToStockTaskViewSet, basename="return-to-stock-task"
+)
 router.register("movements", MovementViewSet, basename="movement")
 router.register("products", ProductViewSet, basename="product")
 router.register("skus", SkuViewSet, basename="sku")

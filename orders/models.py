@@ -1,0 +1,296 @@
+"""Orders: a channel's claim on real units, line by line, with the location that
+fulfils each line, the routing decision behind it, and one timeline of everything
+that happened to it (OrderEvent). ReturnToStockTask is the unit picked for an order
+that will not leave with it: it becomes available again only when staff confirm it
+is back on the shelf."""
+
+from django.db import models
+
+
+class Method(models.TextChoices):
+    SHIP = "ship", "Ship"
+    PICKUP = "pickup", "Pick up in store"
+    CURBSIDE = "curbside", "Curbside pickup"
+    SHIP_FROM_STORE = "ship_from_store", "Ship from store"
+    LOCAL_DELIVERY = "local_delivery", "Local delivery"
+
+
+# Collected at the store by the customer; everything else is shipped or delivered.
+COLLECTED_METHODS = frozenset({Method.PICKUP, Method.CURBSIDE})
+
+
+class Order(models.Model):
+    class Status(models.TextChoices):
+        PLACED = "placed", "Placed"
+        ALLOCATED = "allocated", "Allocated: units committed at its locations"
+        IN_PROGRESS = "in_progress", "In progress: being picked"
+        READY = "ready", "Ready: every unit picked"
+        PARTIALLY_SHIPPED = "partially_shipped", "Partially shipped"
+        SHIPPED = "shipped", "Shipped"
+        COLLECTED = "collected", "Collected"
+        CLOSED = "closed", "Closed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    # The allowed transitions, and nothing else (orders.services derives the status
+    # from its lines and refuses a change this table does not hold).
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        Status.PLACED: frozenset({Status.ALLOCATED, Status.CANCELLED}),
+        Status.ALLOCATED: frozenset(
+            {
+                Status.IN_PROGRESS,
+                Status.PARTIALLY_SHIPPED,
+                Status.SHIPPED,
+                Status.CANCELLED,
+            }
+        ),
+        Status.IN_PROGRESS: frozenset(
+            {Status.READY, Status.PARTIALLY_SHIPPED, Status.SHIPPED, Status.CANCELLED}
+        ),
+        Status.READY: frozenset(
+            {
+                Status.COLLECTED,
+                Status.PARTIALLY_SHIPPED,
+                Status.SHIPPED,
+                Status.CANCELLED,
+            }
+        ),
+        Status.PARTIALLY_SHIPPED: frozenset({Status.SHIPPED}),
+        Status.SHIPPED: frozenset({Status.CLOSED}),
+        Status.COLLECTED: frozenset({Status.CLOSED}),
+        Status.CLOSED: frozenset(),
+        Status.CANCELLED: frozenset(),
+    }
+
+    channel = models.ForeignKey(
+        "catalog.Channel", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    reference = models.CharField(
+        max_length=100, help_text="The channel's order number, unique per channel."
+    )
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.PLACED
+    )
+    fulfilment_method = models.CharField(max_length=20, choices=Method.choices)
+    customer_name = models.CharField(max_length=200)
+    customer_email = models.EmailField(blank=True)
+    customer_phone = models.CharField(max_length=40, blank=True)
+    pickup_location = models.ForeignKey(
+        "inventory.Location",
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    delivery_address = models.CharField(max_length=300, blank=True)
+    delivery_city = models.CharField(max_length=100, blank=True)
+    delivery_postal_code = models.CharField(max_length=20, blank=True)
+    delivery_country = models.CharField(max_length=2, blank=True)
+    delivery_latitude = models.DecimalField(
+        max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    delivery_longitude = models.DecimalField(
+        max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    promised_by = models.DateTimeField(
+        null=True, blank=True, help_text="Ready-by for a pickup, ship-by otherwise."
+    )
+    reservation = models.OneToOneField(
+        "inventory.Reservation",
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        help_text="The checkout hold this order was placed from, if any.",
+    )
+    routing = models.JSONField(
+        default=dict, blank=True, help_text="Which locations fulfil it, and why."
+    )
+    payload_digest = models.CharField(max_length=64, editable=False)
+    placed_by = models.CharField(max_length=160)
+    placed_at = models.DateTimeField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-placed_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "reference"],
+                name="order_reference_unique_per_channel",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["status", "placed_at"], name="order_status"),
+            models.Index(fields=["placed_at"], name="order_placed_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} ({self.status})"
+
+    @property
+    def is_collected_by_customer(self) -> bool:
+        return self.fulfilment_method in COLLECTED_METHODS
+
+
+class OrderLine(models.Model):
+    """Units of one SKU from one location. Quantities carry the truth; ``status`` is
+    derived from them through its own table of transitions."""
+
+    class Status(models.TextChoices):
+        ALLOCATED = "allocated", "Allocated"
+        PICKING = "picking", "Picking: some units picked"
+        PICKED = "picked", "Picked"
+        PARTIALLY_FULFILLED = "partially_fulfilled", "Partially fulfilled"
+        FULFILLED = "fulfilled", "Fulfilled"
+        CANCELLED = "cancelled", "Cancelled"
+
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        Status.ALLOCATED: frozenset(
+            {
+                Status.PICKING,
+                Status.PICKED,
+                Status.PARTIALLY_FULFILLED,
+                Status.FULFILLED,
+                Status.CANCELLED,
+            }
+        ),
+        Status.PICKING: frozenset(
+            {
+                Status.PICKED,
+                Status.PARTIALLY_FULFILLED,
+                Status.FULFILLED,
+                Status.CANCELLED,
+            }
+        ),
+        Status.PICKED: frozenset(
+            {Status.PARTIALLY_FULFILLED, Status.FULFILLED, Status.CANCELLED}
+        ),
+        Status.PARTIALLY_FULFILLED: frozenset({Status.FULFILLED}),
+        Status.FULFILLED: frozenset(),
+        Status.CANCELLED: frozenset(),
+    }
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    sku = models.ForeignKey("catalog.Sku", on_delete=models.PROTECT, related_name="+")
+    location = models.ForeignKey(
+        "inventory.Location",
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The location that fulfils this line.",
+    )
+    quantity = models.PositiveIntegerField()
+    cancelled_quantity = models.PositiveIntegerField(default=0)
+    picked_quantity = models.PositiveIntegerField(
+        default=0, help_text="In the pickup-hold area for this order now."
+    )
+    fulfilled_quantity = models.PositiveIntegerField(default=0)
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.ALLOCATED
+    )
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["location", "order"], name="order_line_at")]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.sku_id} @ {self.location_id}"
+
+    @property
+    def open_quantity(self) -> int:
+        """Units still to leave with the order."""
+        return self.quantity - self.cancelled_quantity - self.fulfilled_quantity
+
+    @property
+    def unpicked_quantity(self) -> int:
+        """Open units still on the shelf (committed)."""
+        return self.open_quantity - self.picked_quantity
+
+
+class OrderEvent(models.Model):
+    """One entry of an order's timeline: what happened, who did it, from which
+    system, when and why; a status change names both ends, and ``detail`` the lines
+    it touched (each line's quantity and status change) or the routing decision."""
+
+    class Kind(models.TextChoices):
+        PLACED = "placed", "Placed"
+        ROUTED = "routed", "Routed"
+        STATUS = "status", "Status changed"
+        CANCELLED = "cancelled", "Lines cancelled"
+        PICKED = "picked", "Lines picked"
+        SHIPPED = "shipped", "Lines shipped"
+        COLLECTED = "collected", "Collected"
+        RETURN_TO_STOCK = "return_to_stock", "Return to stock asked"
+        PUT_AWAY = "put_away", "Put back on the shelf"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20, blank=True)
+    actor = models.CharField(max_length=160, help_text="Who: token:… or user:….")
+    source = models.CharField(
+        max_length=64, help_text="From which system: the channel, or the back-office."
+    )
+    reason = models.CharField(max_length=500, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    request_reference = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="The caller's key for the request: the same key again changes "
+        "nothing.",
+    )
+    request_digest = models.CharField(max_length=64, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "request_reference"],
+                condition=~models.Q(request_reference=""),
+                name="order_event_request_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.kind} {self.at:%Y-%m-%d %H:%M}"
+
+
+class ReturnToStockTask(models.Model):
+    """Units picked for an order that will not leave with it (cancelled after
+    picking, or never collected): off the shelf in the pickup-hold area, not
+    available, until someone confirms they are back on the shelf."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open: waiting to be put back"
+        PUT_AWAY = "put_away", "Put back on the shelf"
+
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        Status.OPEN: frozenset({Status.PUT_AWAY}),
+        Status.PUT_AWAY: frozenset(),
+    }
+
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, related_name="return_to_stock_tasks"
+    )
+    line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="+")
+    sku = models.ForeignKey("catalog.Sku", on_delete=models.PROTECT, related_name="+")
+    location = models.ForeignKey(
+        "inventory.Location", on_delete=models.PROTECT, related_name="+"
+    )
+    quantity = models.PositiveIntegerField()
+    reason = models.CharField(max_length=500)
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.OPEN
+    )
+    created_by = models.CharField(max_length=160)
+    created_at = models.DateTimeField()
+    put_away_by = models.CharField(max_length=160, blank=True)
+    put_away_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["location", "status"], name="return_to_stock_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Put back {self.quantity} × {self.sku_id} @ {self.location_id}"

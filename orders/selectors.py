@@ -1,0 +1,112 @@
+"""Reads for orders: the order as staff, support and the API see it, and the snapshot
+of locations and stock that routing decides over."""
+
+from collections.abc import Sequence
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count, Prefetch, QuerySet
+
+from catalog.models import Channel, Sku
+from inventory.models import Location
+from inventory.selectors import availability_rows
+
+from .models import (
+    COLLECTED_METHODS,
+    Method,
+    Order,
+    OrderEvent,
+    OrderLine,
+    ReturnToStockTask,
+)
+from .routing import Candidate
+
+
+def order_queryset() -> QuerySet[Order]:
+    return Order.objects.select_related("channel", "pickup_location").prefetch_related(
+        Prefetch("lines", OrderLine.objects.select_related("sku", "location")),
+        Prefetch("events", OrderEvent.objects.order_by("at", "id")),
+        Prefetch(
+            "return_to_stock_tasks",
+            ReturnToStockTask.objects.select_related("sku", "location"),
+        ),
+    )
+
+
+def return_to_stock_queryset() -> QuerySet[ReturnToStockTask]:
+    return ReturnToStockTask.objects.select_related(
+        "order", "order__channel", "sku", "location"
+    )
+
+
+def ships_for(location: Location, method: str) -> bool:
+    """Whether ``location`` may fulfil an order of this fulfilment method."""
+    is_store = location.kind == Location.Kind.STORE
+    if method in COLLECTED_METHODS:
+        return is_store and location.pickup_enabled
+    if method == Method.SHIP:
+        return not is_store or location.ship_from_store_enabled
+    # Ship from store and local delivery leave from a store's own shelves.
+    return is_store and location.ship_from_store_enabled
+
+
+def routing_candidates(
+    *, channel: Channel, skus: Sequence[Sku], method: str, now: datetime
+) -> list[Candidate]:
+    """Every open location as routing sees it for ``channel``: what it may promise of
+    each SKU, what it weighs, and how many orders it has taken today (its own day)."""
+    locations = list(Location.objects.filter(is_active=True))
+    rows = availability_rows(
+        pairs=[(sku, location) for location in locations for sku in skus],
+        channel=channel,
+    )
+    promisable: dict[int, dict[int, int]] = {}
+    for row in rows:
+        promisable.setdefault(row.location.pk, {})[row.sku.pk] = (
+            row.available_to_promise
+        )
+    taken = orders_today(locations=locations, now=now)
+    return [
+        Candidate(
+            location_id=location.pk,
+            code=location.code,
+            is_store=location.kind == Location.Kind.STORE,
+            ships=ships_for(location, method),
+            latitude=_float(location.latitude),
+            longitude=_float(location.longitude),
+            shipping_cost=float(location.shipping_cost),
+            orders_today=taken.get(location.pk, 0),
+            daily_capacity=location.daily_order_capacity,
+            walk_in_buffer=location.walk_in_buffer,
+            service_radius_km=location.service_radius_km,
+            available_to_promise=promisable.get(location.pk, {}),
+        )
+        for location in locations
+    ]
+
+
+def orders_today(*, locations: Sequence[Location], now: datetime) -> dict[int, int]:
+    """Orders (not cancelled) each location fulfils that were placed since midnight
+    in its own time zone: what its daily capacity is counted against."""
+    counts: dict[int, int] = {}
+    by_zone: dict[str, list[int]] = {}
+    for location in locations:
+        by_zone.setdefault(location.time_zone or "UTC", []).append(location.pk)
+    for zone, ids in by_zone.items():
+        local = now.astimezone(ZoneInfo(zone))
+        midnight = datetime.combine(local.date(), time(), tzinfo=ZoneInfo(zone))
+        rows = (
+            OrderLine.objects.filter(
+                location_id__in=ids, order__placed_at__gte=midnight
+            )
+            .exclude(order__status=Order.Status.CANCELLED)
+            .values("location_id")
+            .annotate(orders=Count("order_id", distinct=True))
+            .order_by()
+        )
+        counts.update({row["location_id"]: row["orders"] for row in rows})
+    return counts
+
+
+def _float(value) -> float | None:
+    return None if value is None else float(value)
