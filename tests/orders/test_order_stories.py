@@ -1,7 +1,6 @@
 """Orders on the shop floor: placed from a checkout or directly, cancelled before and
 after picking, shipped, collected; every unit a claim on real stock."""
 
-
 from inventory.models import Reservation
 from orders.models import Order, ReturnToStockTask
 from tests.factories import Holds, balance_of
@@ -27,9 +26,9 @@ def test_a_web_order_from_a_checkout_hold_takes_over_its_units(api, network):
     order = answer.json()
     assert order["status"] == "allocated"
     assert order["reservation"] == hold.pk
-    assert [(line["sku"], line["location"], line["quantity"]) for line in order["lines"]] == [
-        ("TEE-BLK-M", "LON-OXF", 2)
-    ]
+    assert [
+        (line["sku"], line["location"], line["quantity"]) for line in order["lines"]
+    ] == [("TEE-BLK-M", "LON-OXF", 2)]
     assert order["routing"]["strategy"] == "reservation"
     assert kinds(order) == ["placed", "routed", "status"]
     assert order["timeline"][-1]["from_status"] == "placed"
@@ -419,3 +418,66 @@ def test_orders_are_listed_by_channel_status_location_and_date(api, network):
     assert refs("location=LON-CAM") == ["W-2"]
     assert refs("since=2000-01-01T00:00:00Z") == ["W-2", "W-1"]
     assert refs("until=2000-01-01T00:00:00Z") == []
+
+
+def test_routing_keeps_a_stores_walk_in_units_and_its_daily_capacity(api, network):
+    tee, camden, dc = network["tee"], network["camden"], network["dc"]
+    camden.walk_in_buffer = 2
+    camden.daily_order_capacity = 2
+    camden.save()
+    stock(tee, camden, 5)
+    stock(tee, dc, 20)
+
+    def order_of(reference, quantity):
+        return api.post(
+            "/api/v1/orders/",
+            web_order(reference, lines=[{"sku": "TEE-BLK-M", "quantity": quantity}]),
+            format="json",
+        ).json()
+
+    walk_in = order_of("W-1", 4)
+    near = order_of("W-2", 2)
+    full = order_of("W-3", 1)
+
+    # 5 on the shelf, 2 kept for walk-ins: 4 is too many for Camden, 2 is not.
+    assert walk_in["lines"][0]["location"] == "DC-NORTH"
+    why = {c["location"]: c["ruled_out"] for c in walk_in["routing"]["candidates"]}
+    assert why["LON-CAM"] == "not enough stock: 3 of 4 units (walk-in units kept back)"
+    assert near["lines"][0]["location"] == "LON-CAM"
+    assert (
+        "LON-CAM fills the whole order and wins on distance"
+        in near["routing"]["reason"]
+    )
+    # Camden takes two orders a day: W-2 and W-3.
+    assert full["lines"][0]["location"] == "LON-CAM"
+    fourth = order_of("W-4", 1)
+    assert fourth["lines"][0]["location"] == "DC-NORTH"
+    why = {c["location"]: c["ruled_out"] for c in fourth["routing"]["candidates"]}
+    assert why["LON-CAM"] == "over capacity: 2 of 2 orders today"
+    assert balance_of(tee, camden).available == 2, "the walk-in units are still there"
+
+
+def test_a_split_order_shows_one_fulfilment_per_location(api, network):
+    tee, hoodie = network["tee"], network["hoodie"]
+    stock(tee, network["camden"], 1)
+    stock(hoodie, network["oxford_st"], 1)
+
+    order = api.post(
+        "/api/v1/orders/",
+        web_order(
+            lines=[
+                {"sku": "TEE-BLK-M", "quantity": 1},
+                {"sku": "HOOD-GRE-L", "quantity": 1},
+            ]
+        ),
+        format="json",
+    ).json()
+
+    assert order["routing"]["split"] is True
+    assert order["routing"]["reason"].startswith(
+        "No single location can fill the whole order"
+    )
+    assert sorted((f["location"], f["units"]) for f in order["fulfilments"]) == [
+        ("LON-CAM", 1),
+        ("LON-OXF", 1),
+    ]
