@@ -128,19 +128,12 @@ def test_a_bad_request_on_an_order_is_a_400_and_moves_nothing(
         "/api/v1/orders/", web_order(lines=[{**LINE, "quantity": 2}]), format="json"
     ).json()
     line = order["lines"][0]["id"]
-    body = {
-        **body,
-        **(
-            {
-                "lines": [
-                    {**l, "line": line} if l["line"] == "LINE" else l
-                    for l in body["lines"]
-                ]
-            }
-            if "lines" in body
-            else {}
-        ),
-    }
+    named = [
+        {**asked, "line": line} if asked["line"] == "LINE" else asked
+        for asked in body.get("lines", [])
+    ]
+    if "lines" in body:
+        body = {**body, "lines": named}
     entries = StockMovement.objects.count()
 
     answer = api.post(f"/api/v1/orders/{order['id']}/{verb}/", body, format="json")
