@@ -36,11 +36,13 @@ bench: install
 	$(PY) -m bench.hot_sku --seconds 3
 	$(PY) -m bench.ingest --entries 200000 --seconds 5 --posters 1 2 --reads 100
 	$(PY) -m bench.rebuild --entries 200000
+	$(PY) -m bench.routing
 
 bench-full: install
 	$(PY) -m bench.hot_sku --seconds 5
 	$(PY) -m bench.ingest
 	$(PY) -m bench.rebuild --entries 1000000
+	$(PY) -m bench.routing --repeat 200
 
 lint: install
 	$(VENV)/bin/ruff check .

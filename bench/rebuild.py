@@ -30,7 +30,8 @@ TAMPER_BY = 7  # units added to on-hand of each balance tampered with
 
 GROUPED_SUM = """
     SELECT sku_id, location_id, SUM(on_hand_delta), SUM(committed_delta),
-           SUM(reserved_delta), SUM(damaged_delta), SUM(quality_control_delta),
+           SUM(picked_delta), SUM(reserved_delta), SUM(damaged_delta),
+           SUM(quality_control_delta),
            SUM(in_transit_delta), SUM(incoming_delta)
     FROM inventory_stockmovement
     GROUP BY sku_id, location_id

@@ -64,6 +64,19 @@ class LocationInputSerializer(StrictInputSerializer):
     pickup_enabled = StrictBooleanField(required=False)
     ship_from_store_enabled = StrictBooleanField(required=False)
     is_active = StrictBooleanField(required=False)
+    # What order routing weighs (docs/orders.md).
+    shipping_cost = serializers.DecimalField(
+        max_digits=8, decimal_places=2, min_value=Decimal(0), required=False
+    )
+    daily_order_capacity = StrictIntegerField(
+        min_value=0, allow_null=True, required=False, help_text="Empty: no limit."
+    )
+    walk_in_buffer = StrictIntegerField(
+        min_value=0, max_value=1_000_000, required=False
+    )
+    service_radius_km = StrictIntegerField(
+        min_value=1, allow_null=True, required=False, help_text="Empty: anywhere."
+    )
 
     def validate_country(self, country: str) -> str:
         if country and not (
@@ -112,6 +125,10 @@ class LocationSerializer(serializers.ModelSerializer):
             "time_zone",
             "pickup_enabled",
             "ship_from_store_enabled",
+            "shipping_cost",
+            "daily_order_capacity",
+            "walk_in_buffer",
+            "service_radius_km",
             "is_active",
             "created_at",
             "updated_at",

@@ -22,6 +22,10 @@ def location_upsert(
     pickup_enabled: bool = UNSET,
     ship_from_store_enabled: bool = UNSET,
     is_active: bool = UNSET,
+    shipping_cost: Decimal = UNSET,
+    daily_order_capacity: int | None = UNSET,
+    walk_in_buffer: int = UNSET,
+    service_radius_km: int | None = UNSET,
 ) -> tuple[Location, bool]:
     fields = {
         "name": name,
@@ -36,5 +40,9 @@ def location_upsert(
         "pickup_enabled": pickup_enabled,
         "ship_from_store_enabled": ship_from_store_enabled,
         "is_active": is_active,
+        "shipping_cost": shipping_cost,
+        "daily_order_capacity": daily_order_capacity,
+        "walk_in_buffer": walk_in_buffer,
+        "service_radius_km": service_radius_km,
     }
     return upsert_by_code(Location, code=code, fields=fields)
