@@ -1,0 +1,83 @@
+"""Orders in the back-office for support: read-only, with their lines and timeline;
+return-to-stock tasks confirmed through the service, never edited by hand."""
+
+from django.contrib import admin, messages
+
+from inventory.admin import ReadOnlyAdmin
+
+from . import services
+from .models import Order, OrderEvent, OrderLine, ReturnToStockTask
+
+
+class OrderLineInline(admin.TabularInline):
+    model = OrderLine
+    extra = 0
+    can_delete = False
+    fields = [
+        "sku",
+        "location",
+        "quantity",
+        "cancelled_quantity",
+        "picked_quantity",
+        "fulfilled_quantity",
+        "status",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class OrderEventInline(admin.TabularInline):
+    model = OrderEvent
+    extra = 0
+    can_delete = False
+    fields = ["at", "kind", "from_status", "to_status", "actor", "source", "reason"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Order)
+class OrderAdmin(ReadOnlyAdmin):
+    list_display = [
+        "reference",
+        "channel",
+        "status",
+        "fulfilment_method",
+        "customer_name",
+        "pickup_location",
+        "placed_at",
+        "promised_by",
+    ]
+    list_filter = ["status", "fulfilment_method", "channel"]
+    search_fields = ["reference", "customer_name", "customer_email"]
+    date_hierarchy = "placed_at"
+    inlines = [OrderLineInline, OrderEventInline]
+
+
+@admin.register(ReturnToStockTask)
+class ReturnToStockTaskAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "order",
+        "sku",
+        "location",
+        "quantity",
+        "status",
+        "created_at",
+        "put_away_by",
+        "put_away_at",
+    ]
+    list_filter = ["status", "location"]
+    actions = ["confirm_put_away"]
+
+    @admin.action(description="Confirm the units are back on the shelf")
+    def confirm_put_away(self, request, queryset) -> None:
+        who = services.Who(
+            actor=f"user:{request.user.get_username()}", source="back-office"
+        )
+        for task in queryset.filter(status=ReturnToStockTask.Status.OPEN):
+            services.return_to_stock_confirm(task_id=task.pk, who=who)
+        messages.success(request, "Confirmed: the units are available again.")
