@@ -157,7 +157,10 @@ def order_place(
         reservation=reservation,
         pickup_location=pickup_location,
     )
-    for attempt in range(1, ROUTING_ATTEMPTS + 1):
+    routed = reservation is None and pickup_location is None
+    routed = routed and any(line.location is None for line in lines)
+    attempts = ROUTING_ATTEMPTS if routed else 1
+    for attempt in range(1, attempts + 1):
         try:
             order = _place(
                 channel=channel,
@@ -182,11 +185,9 @@ def order_place(
                 ) from None
             return existing, False
         except InsufficientStock as short:
-            routed = not reservation and method not in (Method.PICKUP, Method.CURBSIDE)
-            routed = routed and any(line.location is None for line in lines)
-            if routed and attempt < ROUTING_ATTEMPTS:
+            if attempt < attempts:
                 continue
-            if pickup_location is not None and not reservation:
+            if pickup_location is not None and reservation is None:
                 short.extra["nearest_stores"] = _stores_that_can_fill(
                     channel, lines, pickup_location
                 )
@@ -315,15 +316,14 @@ def _place(
         placed_by=who.actor,
         placed_at=now,
     )
+    plan = _plan(order, lines, delivery, now)
+    order.routing = plan.routing
     try:
         # The unique index makes a twin request wait here until this one commits.
         with transaction.atomic():
             order.save()
     except IntegrityError as taken:
         raise _ReferenceTaken from taken
-    plan = _plan(order, lines, delivery, now)
-    order.routing = plan.routing
-    order.save(update_fields=["routing"])
     rows = OrderLine.objects.bulk_create(
         [
             OrderLine(order=order, sku=sku, location=location, quantity=quantity)

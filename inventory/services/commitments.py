@@ -20,7 +20,7 @@ from config.errors import Conflict
 from ..errors import InsufficientStock
 from ..models import Location, MovementType, StockMovement
 from ..selectors import safety_buffer_for
-from .ledger import MovementInput, Outcome, movements_record
+from .ledger import MovementInput, Outcome, movements_record, shortages_of
 
 # What an order may do to its units after they are committed.
 ORDER_MOVES = frozenset(
@@ -71,16 +71,7 @@ def commitments_place(
         movements=[_input(channel, MovementType.COMMIT, line) for line in lines],
         actor=actor,
     )
-    shortages = [
-        {
-            "sku": line.sku.code,
-            "location": line.location.code,
-            "requested": line.quantity,
-            "available_to_promise": outcome.available_to_promise,
-        }
-        for line, outcome in zip(lines, outcomes, strict=True)
-        if outcome.outcome == Outcome.REFUSED
-    ]
+    shortages = shortages_of(lines, outcomes)
     if shortages:
         raise InsufficientStock(
             "Not enough stock to commit every line; nothing was committed.",

@@ -300,6 +300,22 @@ def _promise_refusal(event: MovementInput, posting: _Posting) -> MovementOutcome
     )
 
 
+def shortages_of(lines: Sequence, outcomes: Sequence[MovementOutcome]) -> list[dict]:
+    """Each promised line the ledger refused, as a 409 names it: ``lines`` are the
+    promises in the order they were posted (anything with ``sku``, ``location`` and
+    ``quantity``)."""
+    return [
+        {
+            "sku": line.sku.code,
+            "location": line.location.code,
+            "requested": line.quantity,
+            "available_to_promise": outcome.available_to_promise,
+        }
+        for line, outcome in zip(lines, outcomes, strict=True)
+        if outcome.outcome == Outcome.REFUSED
+    ]
+
+
 def _lapsed(key: BalanceKey, posting: _Posting) -> int:
     """Units of holds past their expiry at ``key``: availability gives them back. Read
     only when a figure is short without them, once per batch and after the lock (so no

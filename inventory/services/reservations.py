@@ -46,7 +46,13 @@ from ..models import (
 from ..movements import MAX_MOVEMENT_QUANTITY
 from ..selectors import safety_buffer_for
 from . import promises
-from .ledger import MovementInput, Outcome, movement_digest, movements_record
+from .ledger import (
+    MovementInput,
+    Outcome,
+    movement_digest,
+    movements_record,
+    shortages_of,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -491,16 +497,7 @@ def _place(
         ],
         actor=actor,
     )
-    shortages = [
-        {
-            "sku": row.sku.code,
-            "location": row.location.code,
-            "requested": row.quantity,
-            "available_to_promise": outcome.available_to_promise,
-        }
-        for row, outcome in zip(rows, outcomes, strict=True)
-        if outcome.outcome == Outcome.REFUSED
-    ]
+    shortages = shortages_of(rows, outcomes)
     if shortages:
         # Raising rolls back the reservation and every line already held.
         raise InsufficientStock(
