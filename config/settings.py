@@ -166,8 +166,6 @@ WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
 # Before the first collectstatic there is no STATIC_ROOT; the finders serve instead.
 warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
 
-LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "home"
 
 # Security: TLS is terminated by the proxy in front; these are the parts the app owns.
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
@@ -257,3 +255,26 @@ LOGGING = {
         "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO"),
     },
 }
+
+# Store pickup (pickup app): how long before an uncollected order expires its
+# customer is reminded, and how long a problem at picking may wait for a decision
+# before it goes to the manager. Expiry itself is per location (pickup_hold_days).
+PICKUP_REMINDER_HOURS_BEFORE_EXPIRY = int(
+    os.environ.get("PICKUP_REMINDER_HOURS_BEFORE_EXPIRY", "24")
+)
+PICKUP_PROBLEM_ESCALATE_MINUTES = int(
+    os.environ.get("PICKUP_PROBLEM_ESCALATE_MINUTES", "30")
+)
+
+# Customer emails (pickup notices) go through Django's email backend: printed to the
+# console unless a real backend is configured.
+EMAIL_BACKEND = os.environ.get(
+    "DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_HOST = os.environ.get("DJANGO_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("DJANGO_EMAIL_PORT", "25"))
+DEFAULT_FROM_EMAIL = os.environ.get(
+    "DJANGO_DEFAULT_FROM_EMAIL", "One stock <orders@onestock.example>"
+)
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"

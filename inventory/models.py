@@ -1,8 +1,12 @@
-"""Locations, and the stock they hold: the append-only ledger (StockMovement), its
-projection (StockBalance), the conflicts raised when a physical fact contradicts
-what was promised (StockConflict), and the holds checkouts place on stock
-(Reservation, its lines and its transitions)."""
+"""Locations and the staff who work there (StaffMembership), and the stock they hold:
+the append-only ledger (StockMovement), its projection (StockBalance), the conflicts
+raised when a physical fact contradicts what was promised (StockConflict), the holds
+checkouts place on stock (Reservation, its lines and its transitions), and units
+asked for from another location (TransferRequest)."""
 
+from datetime import time
+
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
@@ -72,6 +76,27 @@ class Location(models.Model):
         null=True,
         blank=True,
         help_text="Farthest customer this location ships to; empty: anywhere.",
+    )
+    # Click-and-collect promises (inventory.selectors.pickup_ready_by): an order
+    # placed before the cut-off is ready the same day, after the preparation time;
+    # later ones at the next opening plus that time. Uncollected orders expire after
+    # the hold days.
+    opens_at = models.TimeField(
+        default=time(9, 0), help_text="Opening time, in the location's time zone."
+    )
+    pickup_cutoff = models.TimeField(
+        default=time(17, 0),
+        help_text="Pickup orders placed before this are ready the same day.",
+    )
+    pickup_preparation_minutes = models.PositiveIntegerField(
+        default=120,
+        validators=[MaxValueValidator(7 * 24 * 60)],
+        help_text="Minutes the team needs to pick an order and put it on hold.",
+    )
+    pickup_hold_days = models.PositiveSmallIntegerField(
+        default=7,
+        validators=[MinValueValidator(1), MaxValueValidator(60)],
+        help_text="Days a ready order waits for its customer before it expires.",
     )
     is_active = models.BooleanField(default=True)
     pos_last_event_at = models.DateTimeField(
@@ -465,3 +490,91 @@ class ReservationTransition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_status or '-'} → {self.to_status}"
+
+
+class StaffMembership(models.Model):
+    """A member of staff works at a location: they see and act on its pickup queue,
+    returns and counts, and no other's. A user holding the ``act_at_every_location``
+    permission (a manager) sees every location without a membership."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="store_memberships",
+    )
+    location = models.ForeignKey(
+        Location, on_delete=models.CASCADE, related_name="staff_memberships"
+    )
+    since = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["location__code", "user__username"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "location"], name="staff_membership_once"
+            )
+        ]
+        permissions = [
+            ("act_at_every_location", "Manager: sees and acts at every location")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.location.code}"
+
+
+class TransferRequest(models.Model):
+    """Units asked for from another location: committed there when asked (so it
+    cannot sell them), in transit once dispatched, on hand here once received."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", "Requested"
+        DISPATCHED = "dispatched", "Dispatched: on the way"
+        RECEIVED = "received", "Received"
+        CANCELLED = "cancelled", "Cancelled"
+
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        Status.REQUESTED: frozenset({Status.DISPATCHED, Status.CANCELLED}),
+        Status.DISPATCHED: frozenset({Status.RECEIVED}),
+        Status.RECEIVED: frozenset(),
+        Status.CANCELLED: frozenset(),
+    }
+
+    sku = models.ForeignKey("catalog.Sku", on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+    from_location = models.ForeignKey(
+        Location, on_delete=models.PROTECT, related_name="transfers_out"
+    )
+    to_location = models.ForeignKey(
+        Location, on_delete=models.PROTECT, related_name="transfers_in"
+    )
+    channel = models.ForeignKey(
+        "catalog.Channel",
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The channel whose order the units are for.",
+    )
+    reason = models.CharField(max_length=300)
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.REQUESTED
+    )
+    requested_by = models.CharField(max_length=160)
+    requested_at = models.DateTimeField()
+    dispatched_by = models.CharField(max_length=160, blank=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    received_by = models.CharField(max_length=160, blank=True)
+    received_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.CharField(max_length=160, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["requested_at", "id"]
+        indexes = [
+            models.Index(fields=["from_location", "status"], name="transfer_from"),
+            models.Index(fields=["to_location", "status"], name="transfer_to"),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.quantity} × {self.sku_id} "
+            f"{self.from_location_id} → {self.to_location_id}"
+        )

@@ -14,6 +14,7 @@ Availability status, for one SKU at one location, is derived in this order:
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import models
@@ -38,6 +39,42 @@ class AvailabilityStatus(models.TextChoices):
     CONFIRMED = "confirmed", "Confirmed"
     DELAYED = "delayed", "Delayed: the store's tills have not synced recently"
     UNDER_REVIEW = "under_review", "Under review: an open stock conflict"
+
+
+def sees_every_location(user) -> bool:
+    """A manager: acts at every location without a membership."""
+    return user.is_active and user.has_perm("inventory.act_at_every_location")
+
+
+def staff_locations(*, user) -> QuerySet[Location]:
+    """The locations a member of staff works at; a manager's are all of them."""
+    if not user.is_authenticated:
+        return Location.objects.none()
+    locations = Location.objects.filter(is_active=True)
+    if sees_every_location(user):
+        return locations
+    return locations.filter(staff_memberships__user=user)
+
+
+def may_act_at(*, user, location_id: int) -> bool:
+    return staff_locations(user=user).filter(pk=location_id).exists()
+
+
+def pickup_ready_by(*, location: Location, placed_at: datetime) -> datetime:
+    """When a click-and-collect order placed at ``placed_at`` will be ready: the
+    preparation time after placing when placed between opening and the cut-off, after
+    opening when placed before it, and after the next opening when placed after the
+    cut-off. Every day is an opening day."""
+    zone = ZoneInfo(location.time_zone or "UTC")
+    local = placed_at.astimezone(zone)
+    preparation = timedelta(minutes=location.pickup_preparation_minutes)
+    opening = datetime.combine(local.date(), location.opens_at, tzinfo=zone)
+    if local.time() >= location.pickup_cutoff:
+        opening = datetime.combine(
+            local.date() + timedelta(days=1), location.opens_at, tzinfo=zone
+        )
+    start = max(local, opening)
+    return (start + preparation).astimezone(placed_at.tzinfo)
 
 
 def location_queryset() -> QuerySet[Location]:

@@ -139,6 +139,7 @@ class OrderLine(models.Model):
         ALLOCATED = "allocated", "Allocated"
         PICKING = "picking", "Picking: some units picked"
         PICKED = "picked", "Picked"
+        SHORT = "short", "Short: units not found or damaged, waiting for a decision"
         PARTIALLY_FULFILLED = "partially_fulfilled", "Partially fulfilled"
         FULFILLED = "fulfilled", "Fulfilled"
         CANCELLED = "cancelled", "Cancelled"
@@ -148,6 +149,7 @@ class OrderLine(models.Model):
             {
                 Status.PICKING,
                 Status.PICKED,
+                Status.SHORT,
                 Status.PARTIALLY_FULFILLED,
                 Status.FULFILLED,
                 Status.CANCELLED,
@@ -156,8 +158,19 @@ class OrderLine(models.Model):
         Status.PICKING: frozenset(
             {
                 Status.PICKED,
+                Status.SHORT,
                 Status.PARTIALLY_FULFILLED,
                 Status.FULFILLED,
+                Status.CANCELLED,
+            }
+        ),
+        # A decision on the short units: back on the order from elsewhere (a
+        # transfer), or cancelled (a substitute, a later shipment, or nothing).
+        Status.SHORT: frozenset(
+            {
+                Status.ALLOCATED,
+                Status.PICKING,
+                Status.PICKED,
                 Status.CANCELLED,
             }
         ),
@@ -183,6 +196,11 @@ class OrderLine(models.Model):
         default=0, help_text="In the pickup-hold area for this order now."
     )
     fulfilled_quantity = models.PositiveIntegerField(default=0)
+    short_quantity = models.PositiveIntegerField(
+        default=0,
+        help_text="Not found or damaged when picking, waiting for a decision: "
+        "neither committed nor picked.",
+    )
     status = models.CharField(
         max_length=20, choices=Status.choices, default=Status.ALLOCATED
     )
@@ -202,7 +220,7 @@ class OrderLine(models.Model):
     @property
     def unpicked_quantity(self) -> int:
         """Open units still on the shelf (committed)."""
-        return self.open_quantity - self.picked_quantity
+        return self.open_quantity - self.picked_quantity - self.short_quantity
 
 
 class OrderEvent(models.Model):
@@ -218,6 +236,9 @@ class OrderEvent(models.Model):
         PICKED = "picked", "Lines picked"
         SHIPPED = "shipped", "Lines shipped"
         COLLECTED = "collected", "Collected"
+        SHORT = "short", "Units short at picking"
+        REFILLED = "refilled", "Short units committed again"
+        LINE_ADDED = "line_added", "Line added"
         RETURN_TO_STOCK = "return_to_stock", "Return to stock asked"
         PUT_AWAY = "put_away", "Put back on the shelf"
 

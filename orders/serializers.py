@@ -205,6 +205,7 @@ class OrderLineSerializer(serializers.ModelSerializer):
             "cancelled_quantity",
             "picked_quantity",
             "fulfilled_quantity",
+            "short_quantity",
             "open_quantity",
             "status",
         ]

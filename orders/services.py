@@ -1,7 +1,8 @@
 """Writes to orders: placing an order (from a checkout's hold, or reserved and
 committed in one step, routed to the location that fulfils it), and moving its lines
-on: pick, ready, ship, collect, cancel (whole or in part), close, and putting a
-cancelled pick back on the shelf.
+on: pick, ready, ship, collect, cancel (whole or in part), close, putting a
+cancelled pick back on the shelf, and the units a picker could not find (short,
+then committed again, cancelled, or replaced by an added line).
 
 Each function is one transaction under the order's row lock. Stock moves only
 through ``inventory.services``; the order's status is derived from its lines and
@@ -24,17 +25,28 @@ from catalog.models import Channel, Sku
 from config.errors import Conflict, InvalidInput, NotFound
 from inventory.errors import InsufficientStock
 from inventory.models import Location, MovementType, Reservation
+from inventory.selectors import pickup_ready_by
 from inventory.services import reservation_transition
 from inventory.services.commitments import (
+    SHORT_FACTS,
     CommitmentLine,
     commitments_move,
     commitments_place,
+    commitments_short,
     keep_for,
 )
 
 from . import selectors
-from .models import Method, Order, OrderEvent, OrderLine, ReturnToStockTask
+from .models import (
+    COLLECTED_METHODS,
+    Method,
+    Order,
+    OrderEvent,
+    OrderLine,
+    ReturnToStockTask,
+)
 from .routing import RoutingLine, Weights, nearest_that_can_fill, route
+from .signals import order_placed, order_status_changed
 
 Status = Order.Status
 LineStatus = OrderLine.Status
@@ -318,6 +330,12 @@ def _place(
     )
     plan = _plan(order, lines, delivery, now)
     order.routing = plan.routing
+    if method in COLLECTED_METHODS and promised_by is None:
+        # The customer is told when to come: the store's cut-off and preparation
+        # time decide it, unless the channel already promised a time.
+        order.promised_by = pickup_ready_by(
+            location=pickup_location or plan.lines[0][1], placed_at=now
+        )
     try:
         # The unique index makes a twin request wait here until this one commits.
         with transaction.atomic():
@@ -366,6 +384,7 @@ def _place(
         )
         why = "Every unit committed at the location that fulfils it."
     _change_status(order, Status.ALLOCATED, who, now, kind=Kind.STATUS, reason=why)
+    order_placed.send(sender=Order, order=order)
     return order
 
 
@@ -563,7 +582,10 @@ def order_cancel(
     def cancel(order: Order, line: OrderLine, quantity: int, moves: _Moves) -> None:
         on_shelf = min(quantity, line.unpicked_quantity)
         moves.add(MovementType.COMMITMENT_RELEASE, line, on_shelf)
-        picked = quantity - on_shelf
+        # Units short at picking hold no stock: cancelling them moves nothing.
+        short = min(quantity - on_shelf, line.short_quantity)
+        line.short_quantity -= short
+        picked = quantity - on_shelf - short
         if picked:
             line.picked_quantity -= picked
             moves.tasks.append((line, picked))
@@ -579,6 +601,124 @@ def order_cancel(
         apply=cancel,
         reason=reason.strip(),
     )
+
+
+def order_report_short(
+    *,
+    order_id: int,
+    line_id: int,
+    quantity: int,
+    condition: str,
+    who: Who,
+    note: str = "",
+) -> Order:
+    """Units the picker could not take off the shelf: not there (``not_found``) or
+    damaged. Their commitment is released and the physical fact recorded at once, so
+    no one is promised them again; the line holds them as short until someone
+    decides (``order_refill_short`` or ``order_cancel_short``)."""
+    if condition not in SHORT_FACTS:
+        raise InvalidInput({"condition": [f"One of {sorted(SHORT_FACTS)}."]})
+
+    def short(order: Order, line: OrderLine, quantity: int, moves: _Moves) -> None:
+        moves.short.append((line, quantity, condition))
+        line.short_quantity += quantity
+
+    return _act(
+        order_id=order_id,
+        lines=[LineQuantity(line_id=line_id, quantity=quantity)],
+        who=who,
+        kind=Kind.SHORT,
+        verb="reported short",
+        room=lambda line: line.unpicked_quantity,
+        apply=short,
+        reason=note.strip() or condition.replace("_", " ") + " when picking",
+        detail={"condition": condition},
+    )
+
+
+def order_refill_short(
+    *, order_id: int, line_id: int, quantity: int, who: Who, reason: str
+) -> Order:
+    """Short units found again here (a transfer arrived): committed again at the
+    line's location, refused with ``insufficient_stock`` if they are not there."""
+
+    def refill(order: Order, line: OrderLine, quantity: int, moves: _Moves) -> None:
+        moves.commit.append((line, quantity))
+        line.short_quantity -= quantity
+
+    return _act(
+        order_id=order_id,
+        lines=[LineQuantity(line_id=line_id, quantity=quantity)],
+        who=who,
+        kind=Kind.REFILLED,
+        verb="committed again",
+        room=lambda line: line.short_quantity,
+        apply=refill,
+        reason=reason,
+    )
+
+
+def order_cancel_short(*, order_id: int, line_id: int, who: Who, reason: str) -> Order:
+    """The short units will not come from this store: cancelled on this order (the
+    customer gets a substitute, a later shipment, or nothing)."""
+    if not reason.strip():
+        raise InvalidInput({"reason": ["Say why the units are cancelled."]})
+
+    def cancel(order: Order, line: OrderLine, quantity: int, moves: _Moves) -> None:
+        line.short_quantity -= quantity
+        line.cancelled_quantity += quantity
+
+    return _act(
+        order_id=order_id,
+        lines=[LineQuantity(line_id=line_id, quantity=None)],
+        who=who,
+        kind=Kind.CANCELLED,
+        verb="cancelled",
+        room=lambda line: line.short_quantity,
+        apply=cancel,
+        reason=reason.strip(),
+    )
+
+
+def order_add_line(
+    *,
+    order_id: int,
+    sku: Sku,
+    location: Location,
+    quantity: int,
+    who: Who,
+    reason: str,
+) -> tuple[Order, OrderLine]:
+    """A line added to an order still being picked (a substitute the customer
+    accepted): committed at ``location`` or refused with ``insufficient_stock``."""
+    if quantity < 1:
+        raise InvalidInput({"quantity": ["Add at least one unit."]})
+    with transaction.atomic():
+        order = _locked(order_id)
+        if order.status not in (Status.ALLOCATED, Status.IN_PROGRESS):
+            raise OrderTransitionRefused(
+                f"Order {order.reference!r} is {order.status}: lines are added only "
+                "while it is being picked; nothing was changed.",
+                status=order.status,
+            )
+        line = OrderLine.objects.create(
+            order=order, sku=sku, location=location, quantity=quantity
+        )
+        commitments_place(
+            channel=order.channel,
+            lines=[
+                CommitmentLine(
+                    reference=_entry(order, line, MovementType.COMMIT),
+                    sku=sku,
+                    location=location,
+                    quantity=quantity,
+                    keep_available=keep_for(sku=sku, channel=order.channel),
+                )
+            ],
+            actor=who.actor,
+        )
+        _event(order, Kind.LINE_ADDED, who, timezone.now(), reason=reason, lines=[line])
+    return order, line
 
 
 def order_collect(*, order_id: int, who: Who) -> Order:
@@ -609,7 +749,9 @@ def order_mark_ready(*, order_id: int, who: Who) -> Order:
         if _replayed(order, who, {"action": "ready"}):
             return order
         rows = list(order.lines.all())
-        if order.status != Status.IN_PROGRESS or any(r.unpicked_quantity for r in rows):
+        if order.status != Status.IN_PROGRESS or any(
+            r.unpicked_quantity or r.short_quantity for r in rows
+        ):
             raise _refusal(order, Status.READY)
         now = timezone.now()
         _change_status(
@@ -696,6 +838,8 @@ class _Moves:
     def __init__(self) -> None:
         self.by_move: dict[str, list[tuple[OrderLine, int]]] = {}
         self.tasks: list[tuple[OrderLine, int]] = []
+        self.short: list[tuple[OrderLine, int, str]] = []
+        self.commit: list[tuple[OrderLine, int]] = []
 
     def add(self, move: str, line: OrderLine, quantity: int) -> None:
         if quantity:
@@ -742,6 +886,34 @@ def _act(
                         quantity=quantity,
                     )
                     for row, quantity in moved
+                ],
+                actor=who.actor,
+            )
+        for row, quantity, condition in moves.short:
+            commitments_short(
+                channel=order.channel,
+                line=CommitmentLine(
+                    reference=_entry(order, row, "short", sequence),
+                    sku=row.sku,
+                    location=row.location,
+                    quantity=quantity,
+                ),
+                condition=condition,
+                reason=f"{condition.replace('_', ' ')} when picking order "
+                f"{order.reference}",
+                actor=who.actor,
+            )
+        if moves.commit:
+            commitments_place(
+                channel=order.channel,
+                lines=[
+                    CommitmentLine(
+                        reference=_entry(order, row, MovementType.COMMIT, sequence),
+                        sku=row.sku,
+                        location=row.location,
+                        quantity=quantity,
+                    )
+                    for row, quantity in moves.commit
                 ],
                 actor=who.actor,
             )
@@ -841,6 +1013,8 @@ def _line_status(line: OrderLine) -> str:
         return LineStatus.FULFILLED if line.fulfilled_quantity else LineStatus.CANCELLED
     if line.fulfilled_quantity:
         return LineStatus.PARTIALLY_FULFILLED
+    if line.short_quantity:
+        return LineStatus.SHORT
     if line.picked_quantity == open_units:
         return LineStatus.PICKED
     if line.picked_quantity:
@@ -902,6 +1076,13 @@ def _change_status(
     if moved:
         order.status = to_status
         order.save(update_fields=["status", "updated_at"])
+        order_status_changed.send(
+            sender=Order,
+            order=order,
+            from_status=from_status,
+            to_status=to_status,
+            actor=who.actor,
+        )
 
 
 def _event(

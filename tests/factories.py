@@ -133,3 +133,29 @@ class Holds:
             ttl_seconds=ttl_seconds,
         )
         return reservation
+
+
+class StaffFactory:
+    """Members of staff as the back-office creates them: a user with a password, the
+    stores they work at, or the manager's permission to act at every location."""
+
+    PASSWORD = "pick-and-collect"
+
+    @staticmethod
+    def at(*locations: Location, username: str, first_name: str = "", manager=False):
+        from django.contrib.auth.models import Permission, User
+
+        from inventory.models import StaffMembership
+
+        user = User.objects.create_user(
+            username=username,
+            password=StaffFactory.PASSWORD,
+            first_name=first_name or username.title(),
+        )
+        for location in locations:
+            StaffMembership.objects.create(user=user, location=location)
+        if manager:
+            user.user_permissions.add(
+                Permission.objects.get(codename="act_at_every_location")
+            )
+        return user

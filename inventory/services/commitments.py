@@ -93,6 +93,39 @@ def commitments_move(
     return _applied(outcomes)
 
 
+# What a picker found instead of the committed unit, and the physical fact it is:
+# a unit not on the shelf is taken off on-hand (a count will put it back if it turns
+# up); a damaged one stays on hand, out of availability, in the damaged bucket.
+SHORT_FACTS = {"not_found": MovementType.ADJUSTMENT, "damaged": MovementType.DAMAGE}
+
+
+@transaction.atomic
+def commitments_short(
+    *,
+    channel: Channel,
+    line: CommitmentLine,
+    condition: str,
+    reason: str,
+    actor: str,
+) -> list[StockMovement]:
+    """Committed units that cannot be picked: the commitment is released and the
+    physical fact recorded in the same batch, so availability never shows them."""
+    fact = SHORT_FACTS[condition]
+    release = _input(channel, MovementType.COMMITMENT_RELEASE, line)
+    signed = -line.quantity if fact == MovementType.ADJUSTMENT else line.quantity
+    found = MovementInput(
+        reference=f"{line.reference}/{condition}",
+        type=fact,
+        sku=line.sku,
+        location=line.location,
+        quantity=signed,
+        occurred_at=release.occurred_at,
+        channel=channel,
+        reason=reason[:200],
+    )
+    return _applied(movements_record(movements=[release, found], actor=actor))
+
+
 def _input(channel: Channel, move: str, line: CommitmentLine) -> MovementInput:
     return MovementInput(
         reference=line.reference,

@@ -1,0 +1,19 @@
+"""Who may see and act on which pickup work: the one place the pickup screens and
+services ask. Staff act at the locations they are members of, managers at every
+location (``inventory.selectors.staff_locations``); anything else reads as not
+found, so a task at another store is a 404, never a hint that it exists."""
+
+from config.errors import NotFound
+from inventory.selectors import may_act_at, sees_every_location, staff_locations
+
+__all__ = ["ensure_may_act_at", "sees_every_location", "staff_locations", "actor_of"]
+
+
+def ensure_may_act_at(*, user, location_id: int, what: str) -> None:
+    if not may_act_at(user=user, location_id=location_id):
+        raise NotFound(f"No {what}.")
+
+
+def actor_of(user) -> str:
+    """The name audit records give a member of staff."""
+    return f"user:{user.get_username()}"
