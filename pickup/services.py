@@ -557,9 +557,12 @@ def _task(task_id: int, staff) -> PickupTask:
 
 
 def _locked(task_id: int) -> PickupTask:
+    # The picker is read after the lock, never joined into the locking query: a
+    # claim waiting on a twin's lock would see the new claimed_by_id with the old
+    # (empty) joined row.
     task = (
         PickupTask.objects.select_for_update(of=("self",))
-        .select_related("order__channel", "location", "claimed_by")
+        .select_related("order__channel", "location")
         .filter(pk=task_id)
         .first()
     )

@@ -1,9 +1,19 @@
-"""Shared fixtures: API clients as an integration or as staff, and the PostgreSQL check."""
+"""Shared fixtures: API clients as an integration or as staff, a real Celery worker,
+and the PostgreSQL check."""
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
 
 import pytest
+from django.db import connection
 from rest_framework.test import APIClient
 
 from tests.factories import ApiTokenFactory, ChannelFactory
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def pytest_configure(config):
@@ -63,3 +73,36 @@ def client_for(raw_token: str) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {raw_token}")
     return client
+
+
+@pytest.fixture
+def celery_worker(tmp_path):
+    """A real worker process on Redis, against the test database, listening on a
+    queue of its own so no other worker can take the test's task."""
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    settings = connection.settings_dict
+    database = (
+        f"postgres://{settings['USER']}@{settings['HOST'] or '127.0.0.1'}:"
+        f"{settings['PORT'] or 5432}/{settings['NAME']}"
+    )
+    env = {**os.environ, "DATABASE_URL": database, "CELERY_TASK_ALWAYS_EAGER": "0"}
+    log = tmp_path / "worker.log"
+    worker = subprocess.Popen(
+        [
+            sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo",
+            "-Q", queue, "--without-mingle", "--without-gossip", "--loglevel=INFO",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        yield queue
+        assert worker.poll() is None, log.read_text()[-2000:]
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            worker.kill()

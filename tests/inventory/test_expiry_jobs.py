@@ -1,18 +1,13 @@
 """The jobs that put lapsed holds in the ledger: the beat schedule, the command, and the
 task run by a real Celery worker on Redis."""
 
-import os
-import subprocess
-import sys
 import time
-import uuid
 from datetime import timedelta
 from io import StringIO
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
@@ -66,39 +61,6 @@ def test_the_command_expires_once_however_often_it_runs(lapsed_hold):
 def test_the_task_in_process_is_the_same_sweep(lapsed_hold):
     assert expire_reservations() == 1
     assert expire_reservations() == 0
-
-
-@pytest.fixture
-def celery_worker(tmp_path):
-    """A real worker process on Redis, against the test database, listening on a
-    queue of its own so no other worker can take the test's task."""
-    queue = f"test-{uuid.uuid4().hex[:8]}"
-    settings = connection.settings_dict
-    database = (
-        f"postgres://{settings['USER']}@{settings['HOST'] or '127.0.0.1'}:"
-        f"{settings['PORT'] or 5432}/{settings['NAME']}"
-    )
-    env = {**os.environ, "DATABASE_URL": database, "CELERY_TASK_ALWAYS_EAGER": "0"}
-    log = tmp_path / "worker.log"
-    worker = subprocess.Popen(
-        [
-            sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo",
-            "-Q", queue, "--without-mingle", "--without-gossip", "--loglevel=INFO",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        yield queue
-        assert worker.poll() is None, log.read_text()[-2000:]
-    finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            worker.kill()
 
 
 @pytest.mark.django_db(transaction=True)

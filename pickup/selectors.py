@@ -1,0 +1,137 @@
+"""Reads for the store screens: a store's queue grouped by state, one task with its
+lines, problems and timeline, and the work beside the queue (transfers to send and
+to receive, units to put back on the shelf, problems waiting for a decision)."""
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from inventory.models import Location, StockBalance, TransferRequest
+from inventory.selectors import staff_locations
+from orders.models import ReturnToStockTask
+
+from .models import PickupProblem, PickupTask
+
+Status = PickupTask.Status
+
+
+def task_queryset() -> QuerySet[PickupTask]:
+    return PickupTask.objects.select_related("order", "location", "claimed_by")
+
+
+def store_queue(*, location: Location, search: str = "") -> dict:
+    """The open tasks at ``location`` by state, due time first, with counts, and
+    today's collections. ``search`` finds an order by number, customer name or
+    collection code, whatever its state."""
+    tasks = task_queryset().filter(location=location)
+    if search.strip():
+        term = search.strip()
+        found = tasks.filter(
+            Q(order__reference__icontains=term)
+            | Q(order__customer_name__icontains=term)
+            | Q(collection_code=term)
+        ).order_by("-created_at")[:20]
+        return {"search": term, "found": list(found), "groups": [], "counts": {}}
+    open_tasks = list(tasks.filter(status__in=PickupTask.OPEN_STATUSES))
+    now = timezone.now()
+    for task in open_tasks:
+        task.is_late = task.status != Status.READY and task.due_at < now
+    groups = [
+        {
+            "status": status,
+            "label": PickupTask.Status(status).label,
+            "tasks": [task for task in open_tasks if task.status == status],
+        }
+        for status in PickupTask.OPEN_STATUSES
+    ]
+    start_of_day = timezone.localtime(now).replace(hour=0, minute=0, second=0)
+    return {
+        "search": "",
+        "found": [],
+        "groups": groups,
+        "counts": {group["status"]: len(group["tasks"]) for group in groups},
+        "overdue": sum(1 for task in open_tasks if task.is_late),
+        "collected_today": tasks.filter(
+            status__in=(Status.COLLECTED, Status.CLOSED),
+            collected_at__gte=start_of_day,
+        ).count(),
+        "open_problems": PickupProblem.objects.filter(
+            task__location=location, status=PickupProblem.Status.OPEN
+        ).count(),
+    }
+
+
+def store_side_work(*, location: Location) -> dict:
+    return {
+        "to_send": list(
+            TransferRequest.objects.filter(
+                from_location=location, status=TransferRequest.Status.REQUESTED
+            ).select_related("sku", "to_location")
+        ),
+        "arriving": list(
+            TransferRequest.objects.filter(
+                to_location=location, status=TransferRequest.Status.DISPATCHED
+            ).select_related("sku", "from_location")
+        ),
+        "put_back": list(
+            ReturnToStockTask.objects.filter(
+                location=location, status=ReturnToStockTask.Status.OPEN
+            ).select_related("sku", "order")
+        ),
+    }
+
+
+def task_for_staff(*, user, task_id: int) -> PickupTask | None:
+    """The task, if ``user`` may see it: None reads as not found."""
+    return (
+        task_queryset()
+        .filter(pk=task_id, location__in=staff_locations(user=user))
+        .first()
+    )
+
+
+def task_lines(*, task: PickupTask) -> list:
+    return list(task.order.lines.select_related("sku").order_by("id"))
+
+
+def problems_for(*, user, escalated_only: bool = False) -> QuerySet[PickupProblem]:
+    """Problems at picking in the stores ``user`` works at, oldest first."""
+    problems = (
+        PickupProblem.objects.filter(
+            task__location__in=staff_locations(user=user),
+            status=PickupProblem.Status.OPEN,
+        )
+        .select_related("task__order", "task__location", "line__sku")
+        .order_by("reported_at")
+    )
+    if escalated_only:
+        problems = problems.filter(escalated_at__isnull=False)
+    return problems
+
+
+def branches_with_stock(*, task: PickupTask, problem: PickupProblem) -> list[dict]:
+    """Other stores that could send the missing units, most available first."""
+    rows = (
+        StockBalance.objects.filter(sku_id=problem.line.sku_id)
+        .exclude(location_id=task.location_id)
+        .filter(location__is_active=True)
+        .select_related("location")
+    )
+    options = [
+        {"location": row.location, "available": row.available}
+        for row in rows
+        if row.available - row.location.walk_in_buffer >= problem.quantity
+    ]
+    return sorted(options, key=lambda option: -option["available"])
+
+
+def location_counts(*, locations) -> dict[int, int]:
+    """Open tasks per location, for the store switcher."""
+    rows = (
+        PickupTask.objects.filter(
+            location__in=locations, status__in=PickupTask.OPEN_STATUSES
+        )
+        .values("location_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return {row["location_id"]: row["n"] for row in rows}

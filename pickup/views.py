@@ -1,0 +1,292 @@
+"""The store team's screens: the pickup queue, one task, and the problems waiting
+for a decision. Thin: each action calls one service and answers with the part of
+the page it changed (an HTMX request) or the whole page (a plain form post).
+Who may see what is decided in ``pickup.access``; a task elsewhere is a 404."""
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from catalog.models import Sku
+from config.errors import DomainError, InvalidInput, NotFound
+from inventory.models import Location
+
+from . import access, selectors, services
+from .models import PickupProblem, PickupTask
+
+STORE_SESSION_KEY = "pickup_store"
+
+
+def staff_screen(view: Callable) -> Callable:
+    """Signed in; a domain error becomes a readable message on the screen, a task
+    out of reach a 404."""
+
+    @login_required
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound as missing:
+            raise Http404(missing.message) from missing
+
+    return wrapped
+
+
+@require_GET
+@staff_screen
+def queue(request: HttpRequest) -> HttpResponse:
+    locations = list(access.staff_locations(user=request.user))
+    if not locations:
+        return render(request, "pickup/no_store.html", status=403)
+    location = _chosen_store(request, locations)
+    context = {
+        "location": location,
+        "locations": locations,
+        "open_counts": selectors.location_counts(locations=locations),
+        **selectors.store_queue(location=location, search=request.GET.get("q", "")),
+        **selectors.store_side_work(location=location),
+    }
+    if request.htmx and request.htmx.target == "board":
+        return render(request, "pickup/_board.html", context)
+    return render(request, "pickup/queue.html", context)
+
+
+@require_GET
+@staff_screen
+def task_page(request: HttpRequest, task_id: int) -> HttpResponse:
+    task = _visible_task(request, task_id)
+    return render(request, "pickup/task.html", _task_context(task))
+
+
+@require_POST
+@staff_screen
+def task_action(request: HttpRequest, task_id: int, action: str) -> HttpResponse:
+    task = _visible_task(request, task_id)
+    form, staff = request.POST, request.user
+    actions = {
+        "claim": lambda: services.pickup_task_claim(task_id=task.pk, staff=staff),
+        "release": lambda: services.pickup_task_release(task_id=task.pk, staff=staff),
+        "start": lambda: services.pickup_task_start(task_id=task.pk, staff=staff),
+        "pick": lambda: services.pickup_line_pick(
+            task_id=task.pk,
+            line_id=_number(form, "line"),
+            staff=staff,
+            scanned=form.get("scanned", ""),
+        ),
+        "short": lambda: services.pickup_line_short(
+            task_id=task.pk,
+            line_id=_number(form, "line"),
+            staff=staff,
+            quantity=_number(form, "quantity"),
+            condition=form.get("condition", ""),
+            note=form.get("note", ""),
+        ),
+        "ready": lambda: services.pickup_task_mark_ready(
+            task_id=task.pk, staff=staff, hold_slot=form.get("hold_slot", "")
+        ),
+        "hand-over": lambda: services.pickup_task_hand_over(
+            task_id=task.pk,
+            staff=staff,
+            collection_code=form.get("collection_code", ""),
+            order_reference=form.get("order_reference", ""),
+            customer_name=form.get("customer_name", ""),
+        ),
+        "close": lambda: services.pickup_task_close(task_id=task.pk, staff=staff),
+    }
+    if action not in actions:
+        raise Http404("No such action.")
+    return _act(request, task, actions[action], DONE[action])
+
+
+@require_POST
+@staff_screen
+def problem_action(request: HttpRequest, problem_id: int, action: str) -> HttpResponse:
+    problem = PickupProblem.objects.filter(pk=problem_id).first()
+    if problem is None:
+        raise Http404("No such problem.")
+    task = _visible_task(request, problem.task_id)
+    form, staff = request.POST, request.user
+
+    def source() -> None:
+        code = form.get("from_location", "")
+        branch = Location.objects.filter(code=code).first()
+        if branch is None:
+            raise InvalidInput({"from_location": ["Choose the branch to ask."]})
+        services.pickup_problem_source_elsewhere(
+            problem_id=problem.pk, staff=staff, from_location=branch
+        )
+
+    def substitute() -> None:
+        code = form.get("substitute", "").strip()
+        sku = Sku.objects.filter(code=code).first() or (
+            Sku.objects.filter(barcode=code).first() if code else None
+        )
+        if sku is None:
+            raise InvalidInput({"substitute": [f"No SKU {code!r}."]})
+        services.pickup_problem_substitute(
+            problem_id=problem.pk,
+            staff=staff,
+            substitute=sku,
+            customer_answer=form.get("customer_answer", ""),
+        )
+
+    actions = {
+        "source": source,
+        "substitute": substitute,
+        "ship-later": lambda: services.pickup_problem_ship_later(
+            problem_id=problem.pk,
+            staff=staff,
+            address=services.Address(
+                address=form.get("address", ""),
+                city=form.get("city", ""),
+                postal_code=form.get("postal_code", ""),
+                country=form.get("country", ""),
+            ),
+        ),
+        "cancel": lambda: services.pickup_problem_cancel(
+            problem_id=problem.pk, staff=staff
+        ),
+    }
+    if action not in actions:
+        raise Http404("No such action.")
+    return _act(request, task, actions[action], DONE[action])
+
+
+@require_POST
+@staff_screen
+def side_work_action(request: HttpRequest, kind: str, item_id: int) -> HttpResponse:
+    """Transfers sent and received, units put back on the shelf: from the queue."""
+    staff = request.user
+    actions = {
+        "dispatch": lambda: services.pickup_transfer_dispatch(
+            transfer_id=item_id, staff=staff
+        ),
+        "receive": lambda: services.pickup_transfer_receive(
+            transfer_id=item_id, staff=staff
+        ),
+        "put-away": lambda: services.return_to_stock_put_away(
+            task_id=item_id, staff=staff
+        ),
+    }
+    if kind not in actions:
+        raise Http404("No such action.")
+    try:
+        actions[kind]()
+        messages.success(request, DONE[kind])
+    except NotFound:
+        raise
+    except DomainError as refused:
+        messages.error(request, _readable(refused))
+    return redirect(request.POST.get("next") or reverse("pickup:queue"))
+
+
+@require_GET
+@staff_screen
+def problems(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "pickup/problems.html",
+        {
+            "problems": selectors.problems_for(user=request.user),
+            "manager": access.sees_every_location(request.user),
+        },
+    )
+
+
+DONE = {
+    "claim": "Claimed: it is yours to pick.",
+    "release": "Released for someone else.",
+    "start": "Picking started.",
+    "pick": "Picked into the hold area.",
+    "short": "Recorded. Decide what the customer gets below.",
+    "ready": "Ready: the customer has been told.",
+    "hand-over": "Handed over.",
+    "close": "Closed.",
+    "source": "Transfer requested from the other branch.",
+    "substitute": "Substitute recorded.",
+    "ship-later": "Delivery order placed; the customer has been told.",
+    "cancel": "Cancelled; the customer has been told.",
+    "dispatch": "Marked as sent.",
+    "receive": "Received: the units are back on the order to pick.",
+    "put-away": "Back on the shelf: available again.",
+}
+
+
+def _act(request, task: PickupTask, action: Callable, done: str) -> HttpResponse:
+    error, field_errors = "", {}
+    try:
+        action()
+    except NotFound:
+        raise
+    except InvalidInput as invalid:
+        error, field_errors = _readable(invalid), invalid.field_errors
+    except DomainError as refused:
+        error = _readable(refused)
+    if not request.htmx:
+        if error:
+            messages.error(request, error)
+        else:
+            messages.success(request, done)
+        return redirect("pickup:task", task_id=task.pk)
+    task = selectors.task_queryset().get(pk=task.pk)
+    context = _task_context(task)
+    context.update(error=error, field_errors=field_errors, done="" if error else done)
+    return render(request, "pickup/_task.html", context)
+
+
+def _readable(error: DomainError) -> str:
+    if isinstance(error, InvalidInput):
+        return " ".join(
+            message
+            for messages_ in error.field_errors.values()
+            for message in messages_
+        )
+    return error.message
+
+
+def _task_context(task: PickupTask) -> dict:
+    problems = list(
+        task.problems.select_related("line__sku", "transfer__from_location")
+    )
+    for problem in problems:
+        if problem.status == PickupProblem.Status.OPEN:
+            problem.branches = selectors.branches_with_stock(task=task, problem=problem)
+    return {
+        "task": task,
+        "order": task.order,
+        "location": task.location,
+        "lines": selectors.task_lines(task=task),
+        "problems": problems,
+        "open_problems": [p for p in problems if p.status == PickupProblem.Status.OPEN],
+        "events": list(task.events.all()),
+        "notices": list(task.notices.all()),
+        "conditions": PickupProblem.Condition.choices,
+    }
+
+
+def _visible_task(request: HttpRequest, task_id: int) -> PickupTask:
+    task = selectors.task_for_staff(user=request.user, task_id=task_id)
+    if task is None:
+        raise Http404("No such pickup task.")
+    return task
+
+
+def _chosen_store(request: HttpRequest, locations: list[Location]) -> Location:
+    by_code = {location.code: location for location in locations}
+    wanted = request.GET.get("location") or request.session.get(STORE_SESSION_KEY)
+    location = by_code.get(wanted) or locations[0]
+    request.session[STORE_SESSION_KEY] = location.code
+    return location
+
+
+def _number(form, name: str) -> int:
+    try:
+        return int(form.get(name, ""))
+    except ValueError:
+        raise InvalidInput({name: ["Enter a whole number."]}) from None

@@ -1,0 +1,133 @@
+"""The store screens through Django's test client: who sees what, the HTMX parts,
+CSRF on every post, and readable messages instead of errors."""
+
+import re
+
+import pytest
+from django.test import Client
+
+from pickup.models import PickupTask
+from tests.factories import StaffFactory
+from tests.pickup.conftest import pickup_order, stock
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def signed_in(user) -> Client:
+    client = Client()
+    assert client.login(username=user.username, password=StaffFactory.PASSWORD)
+    return client
+
+
+@pytest.fixture
+def waiting(shop):
+    stock(shop["tee"], shop["oxford"], 3)
+    stock(shop["tee"], shop["camden"], 3)
+    oxford_order = pickup_order(shop, "WEB-3001")
+    camden_order = pickup_order(
+        shop, "WEB-3002", store=shop["camden"], name="Grace Hopper"
+    )
+    return oxford_order.pickup_task, camden_order.pickup_task
+
+
+def test_someone_signed_out_is_sent_to_sign_in(client, waiting):
+    response = client.get("/store/")
+    assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+def test_staff_see_their_own_store_only(shop, waiting):
+    oxford_task, camden_task = waiting
+    page = signed_in(shop["alice"]).get("/store/").content.decode()
+    assert "WEB-3001" in page and "WEB-3002" not in page
+    assert "Alice" in page and "Oxford Street" in page  # who and where, in the header
+    assert (
+        signed_in(shop["alice"]).get(f"/store/tasks/{camden_task.pk}/").status_code
+        == 404
+    )
+    claim = signed_in(shop["alice"]).post(f"/store/tasks/{camden_task.pk}/claim/")
+    assert claim.status_code == 404
+    camden_task.refresh_from_db()
+    assert camden_task.status == PickupTask.Status.NEW
+
+
+def test_a_manager_switches_between_every_store(shop, waiting):
+    manager = signed_in(shop["maria"])
+    assert "WEB-3001" in manager.get("/store/?location=LON-OXF").content.decode()
+    camden = manager.get("/store/?location=LON-CAM").content.decode()
+    assert "WEB-3002" in camden and "WEB-3001" not in camden
+    assert "Camden" in camden
+
+
+def test_the_board_refreshes_itself_as_a_fragment(shop, waiting):
+    response = signed_in(shop["alice"]).get("/store/", HTTP_HX_TARGET="board", **HTMX)
+    body = response.content.decode()
+    assert body.lstrip().startswith('<div id="board"')
+    assert 'hx-trigger="every 10s"' in body and "<html" not in body
+
+
+def test_find_by_customer_name_or_code(shop, waiting):
+    oxford_task, _ = waiting
+    alice = signed_in(shop["alice"])
+    assert "WEB-3001" in alice.get("/store/?q=byron").content.decode()
+    assert (
+        "WEB-3001"
+        in alice.get(f"/store/?q={oxford_task.collection_code}").content.decode()
+    )
+    assert "No pickup order matches" in alice.get("/store/?q=nobody").content.decode()
+
+
+def test_the_second_claim_is_told_who_has_it(shop, waiting):
+    task, _ = waiting
+    signed_in(shop["alice"]).post(f"/store/tasks/{task.pk}/claim/", **HTMX)
+    answer = signed_in(shop["bob"]).post(f"/store/tasks/{task.pk}/claim/", **HTMX)
+    body = answer.content.decode()
+    assert answer.status_code == 200 and 'id="task"' in body
+    assert re.search(r"Alice claimed this order at \d\d:\d\d", body)
+
+
+def test_bad_input_is_a_message_and_changes_nothing(shop, waiting):
+    task, _ = waiting
+    alice = signed_in(shop["alice"])
+    alice.post(f"/store/tasks/{task.pk}/claim/", **HTMX)
+    alice.post(f"/store/tasks/{task.pk}/start/", **HTMX)
+    line = task.order.lines.get()
+    answer = alice.post(
+        f"/store/tasks/{task.pk}/short/", {"line": line.pk, "quantity": "lots"}, **HTMX
+    )
+    assert "Enter a whole number." in answer.content.decode()
+    answer = alice.post(
+        f"/store/tasks/{task.pk}/pick/", {"line": line.pk, "scanned": "NOPE"}, **HTMX
+    )
+    assert "&#x27;NOPE&#x27; is not TEE-BLK-M" in answer.content.decode()
+    line.refresh_from_db()
+    assert (line.picked_quantity, line.short_quantity) == (0, 0)
+
+
+def test_every_post_needs_the_csrf_token(shop, waiting):
+    task, _ = waiting
+    strict = Client(enforce_csrf_checks=True)
+    strict.login(username="alice", password=StaffFactory.PASSWORD)
+    assert strict.post(f"/store/tasks/{task.pk}/claim/", **HTMX).status_code == 403
+    page = strict.get(f"/store/tasks/{task.pk}/").content.decode()
+    token = re.search(r'"X-CSRFToken": "([^"]+)"', page).group(1)
+    answer = strict.post(
+        f"/store/tasks/{task.pk}/claim/", HTTP_X_CSRFTOKEN=token, **HTMX
+    )
+    assert answer.status_code == 200
+    task.refresh_from_db()
+    assert task.status == PickupTask.Status.CLAIMED
+
+
+def test_without_htmx_a_form_post_comes_back_to_the_task(shop, waiting):
+    task, _ = waiting
+    answer = signed_in(shop["alice"]).post(
+        f"/store/tasks/{task.pk}/claim/", follow=True
+    )
+    assert "Claimed: it is yours to pick." in answer.content.decode()
+
+
+def test_someone_with_no_store_is_told_so(db):
+    nobody = StaffFactory.at(username="newstarter")
+    answer = signed_in(nobody).get("/store/")
+    assert answer.status_code == 403
+    assert "not a member of any store" in answer.content.decode()
