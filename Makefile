@@ -27,7 +27,13 @@ demo: install
 	$(PY) manage.py seed_demo --url $(DEMO_URL)
 	$(PY) manage.py runserver 127.0.0.1:8000 --noreload
 
+# Browser tests need Debian's Chromium; installed here when missing (as root).
+CHROMIUM := /usr/bin/chromium
+
 test: install
+	@test -x $(CHROMIUM) || { echo "Installing Debian's chromium for the browser tests"; \
+		apt-get install -y -qq chromium >/dev/null 2>&1 || \
+		{ apt-get update -qq && apt-get install -y -qq chromium; }; }
 	DATABASE_URL=$${DATABASE_URL:-$(DATABASE_URL_TEST)} $(VENV)/bin/pytest -q
 
 # Benchmarks against raw SQL on this machine (docs/performance.md): a few minutes.

@@ -11,9 +11,11 @@ from .models import (
     Reservation,
     ReservationLine,
     ReservationTransition,
+    StaffMembership,
     StockBalance,
     StockConflict,
     StockMovement,
+    TransferRequest,
 )
 from .selectors import reservations_in_status
 from .services import conflict_resolve, reservation_transition
@@ -41,6 +43,19 @@ class LocationAdmin(admin.ModelAdmin):
     ]
     search_fields = ["code", "name", "city", "postal_code"]
     readonly_fields = ["pos_last_event_at"]
+
+    def get_inlines(self, request, obj):
+        return [StaffMembershipInline]
+
+
+class StaffMembershipInline(admin.TabularInline):
+    """Who works here: they see and act on this store's pickup queue and no other's."""
+
+    model = StaffMembership
+    extra = 1
+    autocomplete_fields = ["user"]
+    fields = ["user", "since"]
+    readonly_fields = ["since"]
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -226,3 +241,19 @@ class ReservationAdmin(ReadOnlyAdmin):
         self.message_user(request, f"Released {released} hold(s).")
         for message in refused:
             self.message_user(request, message, level=messages.WARNING)
+
+
+@admin.register(TransferRequest)
+class TransferRequestAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "sku",
+        "quantity",
+        "from_location",
+        "to_location",
+        "status",
+        "requested_at",
+        "requested_by",
+    ]
+    list_filter = ["status", "from_location", "to_location"]
+    search_fields = ["sku__code", "reason"]

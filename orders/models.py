@@ -139,7 +139,7 @@ class OrderLine(models.Model):
         ALLOCATED = "allocated", "Allocated"
         PICKING = "picking", "Picking: some units picked"
         PICKED = "picked", "Picked"
-        SHORT = "short", "Short: units not found or damaged, waiting for a decision"
+        SHORT = "short", "Short: waiting for a decision"
         PARTIALLY_FULFILLED = "partially_fulfilled", "Partially fulfilled"
         FULFILLED = "fulfilled", "Fulfilled"
         CANCELLED = "cancelled", "Cancelled"

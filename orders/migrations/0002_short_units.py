@@ -23,6 +23,6 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='orderline',
             name='status',
-            field=models.CharField(choices=[('allocated', 'Allocated'), ('picking', 'Picking: some units picked'), ('picked', 'Picked'), ('short', 'Short: units not found or damaged, waiting for a decision'), ('partially_fulfilled', 'Partially fulfilled'), ('fulfilled', 'Fulfilled'), ('cancelled', 'Cancelled')], default='allocated', max_length=20),
+            field=models.CharField(choices=[('allocated', 'Allocated'), ('picking', 'Picking: some units picked'), ('picked', 'Picked'), ('short', 'Short: waiting for a decision'), ('partially_fulfilled', 'Partially fulfilled'), ('fulfilled', 'Fulfilled'), ('cancelled', 'Cancelled')], default='allocated', max_length=20),
         ),
     ]

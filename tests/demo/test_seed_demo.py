@@ -137,3 +137,19 @@ def test_the_demo_has_checkout_holds_in_every_state_placed_once():
     }
     assert StockBalance.objects.filter(reserved__gt=0).count() >= 3
     assert balances_rebuild(repair=False) == []
+
+
+def test_the_demo_has_a_store_team_with_a_pickup_queue():
+    from django.test import Client
+
+    from pickup.models import PickupTask
+
+    output = seed()
+    seed()  # again: nothing duplicated
+    assert "sam / onestock-demo" in output
+    states = sorted(PickupTask.objects.values_list("status", flat=True))
+    assert states == ["new", "new", "picking", "ready"]
+    picker = Client()
+    assert picker.login(username="sam", password="onestock-demo")
+    queue = picker.get("/store/").content.decode()
+    assert "DEMO-PICKUP-1" in queue and "Sam" in queue

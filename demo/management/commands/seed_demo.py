@@ -1,10 +1,12 @@
-"""``manage.py seed_demo``: the demo network, a staff superuser and a fresh API token."""
+"""``manage.py seed_demo``: the demo network, a staff superuser, a store team with its
+pickup queue, and a fresh API token."""
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from demo.network import demo_holds_build, demo_network_build, demo_stock_build
+from demo.pickup import demo_pickups_build, demo_staff_build
 from integrations.services import api_token_reissue
 
 DEMO_USERNAME = "admin"
@@ -26,6 +28,8 @@ class Command(BaseCommand):
             stock = demo_stock_build()
             holds = demo_holds_build()
             self._ensure_staff_superuser()
+            demo_staff_build(password=DEMO_PASSWORD)
+            pickups = demo_pickups_build()
             # Only a digest of a token is stored, so each run issues a new one to print.
             _, raw_token = api_token_reissue(name=DEMO_TOKEN_NAME)
         api = url.rstrip("/") + "/api/v1/availability/?location=LON-OXF&channel=web"
@@ -35,9 +39,12 @@ class Command(BaseCommand):
             f"Stock: {stock.entries} ledger entries ({stock.new_entries} new), "
             f"{stock.conflicts} new conflict(s) for a manager.\n"
             f"Reservations: {holds} new checkout hold(s) in every state.\n"
+            f"Pickup: {pickups} new click-and-collect order(s) at LON-OXF.\n"
             f"\n"
             f"  URL:        {url}\n"
-            f"  Login:      {DEMO_USERNAME} / {DEMO_PASSWORD}\n"
+            f"  Login:      {DEMO_USERNAME} / {DEMO_PASSWORD}  (back-office admin)\n"
+            f"  Store:      {url.rstrip('/')}/store/  as sam / {DEMO_PASSWORD} "
+            f"(picker, Oxford Street), morgan / {DEMO_PASSWORD} (manager, every store)\n"
             f"  API docs:   {url.rstrip('/')}/api/docs/\n"
             f"  API token:  {raw_token}\n"
             f"  Try:        curl -H 'Authorization: Token {raw_token}' '{api}'\n"

@@ -1,0 +1,166 @@
+"""The pickup screens in a real browser: Debian's Chromium driven by Playwright, at
+a tablet's size, against a live server on the test database. Each screen is saved
+under test-output/screenshots/<test>/ for a person to look at.
+
+These run wherever the suite runs (``make test`` installs Chromium when missing):
+a machine without it fails here rather than skipping."""
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from inventory.models import TransferRequest
+from pickup.models import PickupTask
+from tests.factories import StaffFactory, balance_of
+from tests.pickup.conftest import pickup_order, stock
+
+CHROMIUM = "/usr/bin/chromium"
+TABLET = {"width": 820, "height": 1180}
+OUTPUT = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    # Playwright's sync API runs an event loop in this thread; the test's own
+    # database reads between steps are plain synchronous calls. Only for these
+    # tests: the flag must not leak into anything else this process starts.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, args=["--no-sandbox"]
+            )
+            yield browser
+            browser.close()
+    finally:
+        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+
+
+@pytest.fixture
+def tablet(browser, live_server, request):
+    context = browser.new_context(viewport=TABLET, base_url=live_server.url)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    shots = OUTPUT / request.node.name
+    shots.mkdir(parents=True, exist_ok=True)
+    for old in shots.glob("*.png"):
+        old.unlink()
+    counter = iter(range(1, 100))
+
+    def shot(name: str) -> None:
+        page.screenshot(path=shots / f"{next(counter):02d}-{name}.png", full_page=True)
+
+    page.shot = shot
+    yield page
+    context.close()
+
+
+def sign_in(page: Page, username: str) -> None:
+    page.goto("/store/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(StaffFactory.PASSWORD)
+    page.shot("sign-in")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name=re.compile("Pickup queue"))).to_be_visible()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_picker_takes_an_order_from_the_queue_to_the_customer(shop, tablet):
+    stock(shop["tee"], shop["oxford"], 2)
+    stock(shop["hoodie"], shop["oxford"], 1)
+    order = pickup_order(
+        shop, "WEB-5001", lines=[(shop["tee"], 1), (shop["hoodie"], 1)]
+    )
+    task = order.pickup_task
+    page = tablet
+
+    sign_in(page, "alice")
+    expect(page.locator(".topbar")).to_contain_text("Alice")
+    expect(page.locator(".topbar")).to_contain_text("Oxford Street")
+    assert page.evaluate("typeof window.htmx") == "object"  # served from static/
+    page.shot("queue")
+
+    page.get_by_role("link", name=re.compile("WEB-5001")).click()
+    page.get_by_role("button", name="Claim this order").click()
+    expect(page.get_by_role("status")).to_have_text("Claimed: it is yours to pick.")
+    page.get_by_role("button", name="Start picking").click()
+    expect(page.get_by_role("button", name="Pick 1").first).to_be_visible()
+    page.shot("picking")
+
+    page.get_by_label("Scan or type the SKU").first.fill(
+        "5012345678900"
+    )  # the tee's barcode
+    page.get_by_role("button", name="Pick 1").first.click()
+    expect(page.get_by_role("status")).to_have_text("Picked into the hold area.")
+    page.get_by_label("Scan or type the SKU").fill("HOOD-GRE-L")
+    page.get_by_role("button", name="Pick 1").click()
+    expect(page.get_by_label("Hold shelf or bin")).to_be_visible()
+    page.shot("picked")
+
+    page.get_by_label("Hold shelf or bin").fill("B3")
+    page.get_by_role("button", name="Ready: tell the customer").click()
+    expect(page.get_by_role("status")).to_have_text(
+        "Ready: the customer has been told."
+    )
+    page.shot("ready")
+
+    page.get_by_label("Collection code").fill(
+        "999999" if task.collection_code != "999999" else "111111"
+    )
+    page.get_by_role("button", name="Hand over").click()
+    expect(page.get_by_role("alert")).to_have_text(
+        "This code does not match the order's."
+    )
+    page.shot("wrong-code")
+    page.get_by_label("Collection code").fill(task.collection_code)
+    page.get_by_role("button", name="Hand over").click()
+    expect(page.get_by_role("status")).to_have_text("Handed over.")
+    page.get_by_role("button", name="Close").click()
+    expect(page.get_by_text("Nothing more to do: closed.")).to_be_visible()
+    page.shot("closed")
+
+    task.refresh_from_db()
+    assert task.status == PickupTask.Status.CLOSED
+    assert balance_of(shop["tee"], shop["oxford"]).on_hand == 1
+    assert task.notices.get().kind == "ready"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_item_not_found_is_sourced_from_another_branch(shop, tablet):
+    stock(shop["tee"], shop["oxford"], 1)
+    stock(shop["tee"], shop["camden"], 4)
+    task = pickup_order(shop, "WEB-5002").pickup_task
+    page = tablet
+
+    sign_in(page, "bob")
+    page.get_by_role("link", name=re.compile("WEB-5002")).click()
+    page.get_by_role("button", name="Claim this order").click()
+    page.get_by_role("button", name="Start picking").click()
+    page.get_by_text("Not found or damaged?").click()
+    page.get_by_label("What happened").select_option("not_found")
+    page.shot("reporting")
+    page.get_by_role("button", name="Report").click()
+    expect(
+        page.get_by_role("heading", name=re.compile("1 × TEE-BLK-M not found"))
+    ).to_be_visible()
+    page.shot("problem")
+
+    page.get_by_label("Branch").select_option("LON-CAM")
+    page.get_by_role("button", name="Request transfer").click()
+    expect(page.get_by_role("status")).to_have_text(
+        "Transfer requested from the other branch."
+    )
+    expect(
+        page.get_by_text("Waiting for a transfer from another branch.")
+    ).to_be_visible()
+    page.shot("on-hold")
+
+    task.refresh_from_db()
+    assert task.status == PickupTask.Status.ON_HOLD
+    transfer = TransferRequest.objects.get()
+    assert (transfer.from_location, transfer.status) == (shop["camden"], "requested")
+    assert balance_of(shop["tee"], shop["camden"]).committed == 1
+    assert balance_of(shop["tee"], shop["oxford"]).on_hand == 0  # the missing unit
