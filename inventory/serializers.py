@@ -77,6 +77,15 @@ class LocationInputSerializer(StrictInputSerializer):
     service_radius_km = StrictIntegerField(
         min_value=1, allow_null=True, required=False, help_text="Empty: anywhere."
     )
+    # Click-and-collect promises (docs/pickup.md), in the location's time zone.
+    opens_at = serializers.TimeField(required=False, help_text="e.g. 09:00.")
+    pickup_cutoff = serializers.TimeField(
+        required=False, help_text="Pickup orders placed before this are ready today."
+    )
+    pickup_preparation_minutes = StrictIntegerField(
+        min_value=0, max_value=7 * 24 * 60, required=False
+    )
+    pickup_hold_days = StrictIntegerField(min_value=1, max_value=60, required=False)
 
     def validate_country(self, country: str) -> str:
         if country and not (
@@ -129,6 +138,10 @@ class LocationSerializer(serializers.ModelSerializer):
             "daily_order_capacity",
             "walk_in_buffer",
             "service_radius_km",
+            "opens_at",
+            "pickup_cutoff",
+            "pickup_preparation_minutes",
+            "pickup_hold_days",
             "is_active",
             "created_at",
             "updated_at",

@@ -1,5 +1,6 @@
 """Writes to the register of locations."""
 
+from datetime import time
 from decimal import Decimal
 
 from config.records import UNSET, upsert_by_code
@@ -26,6 +27,10 @@ def location_upsert(
     daily_order_capacity: int | None = UNSET,
     walk_in_buffer: int = UNSET,
     service_radius_km: int | None = UNSET,
+    opens_at: time = UNSET,
+    pickup_cutoff: time = UNSET,
+    pickup_preparation_minutes: int = UNSET,
+    pickup_hold_days: int = UNSET,
 ) -> tuple[Location, bool]:
     fields = {
         "name": name,
@@ -44,5 +49,9 @@ def location_upsert(
         "daily_order_capacity": daily_order_capacity,
         "walk_in_buffer": walk_in_buffer,
         "service_radius_km": service_radius_km,
+        "opens_at": opens_at,
+        "pickup_cutoff": pickup_cutoff,
+        "pickup_preparation_minutes": pickup_preparation_minutes,
+        "pickup_hold_days": pickup_hold_days,
     }
     return upsert_by_code(Location, code=code, fields=fields)
