@@ -46,7 +46,7 @@ from .models import (
     ReturnToStockTask,
 )
 from .routing import RoutingLine, Weights, nearest_that_can_fill, route
-from .signals import order_placed, order_status_changed
+from .signals import order_changed, order_placed
 
 Status = Order.Status
 LineStatus = OrderLine.Status
@@ -658,8 +658,10 @@ def order_refill_short(
     )
 
 
-def order_cancel_short(*, order_id: int, line_id: int, who: Who, reason: str) -> Order:
-    """The short units will not come from this store: cancelled on this order (the
+def order_cancel_short(
+    *, order_id: int, line_id: int, quantity: int, who: Who, reason: str
+) -> Order:
+    """Short units that will not come from this store: cancelled on this order (the
     customer gets a substitute, a later shipment, or nothing)."""
     if not reason.strip():
         raise InvalidInput({"reason": ["Say why the units are cancelled."]})
@@ -670,7 +672,7 @@ def order_cancel_short(*, order_id: int, line_id: int, who: Who, reason: str) ->
 
     return _act(
         order_id=order_id,
-        lines=[LineQuantity(line_id=line_id, quantity=None)],
+        lines=[LineQuantity(line_id=line_id, quantity=quantity)],
         who=who,
         kind=Kind.CANCELLED,
         verb="cancelled",
@@ -718,6 +720,7 @@ def order_add_line(
             actor=who.actor,
         )
         _event(order, Kind.LINE_ADDED, who, timezone.now(), reason=reason, lines=[line])
+        order_changed.send(sender=Order, order=order, actor=who.actor)
     return order, line
 
 
@@ -1076,13 +1079,7 @@ def _change_status(
     if moved:
         order.status = to_status
         order.save(update_fields=["status", "updated_at"])
-        order_status_changed.send(
-            sender=Order,
-            order=order,
-            from_status=from_status,
-            to_status=to_status,
-            actor=who.actor,
-        )
+    order_changed.send(sender=Order, order=order, actor=who.actor)
 
 
 def _event(

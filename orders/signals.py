@@ -1,6 +1,6 @@
 """What orders tells the apps that build on it, without knowing them: the pickup app
-opens a task at the store for every click-and-collect order, and stops it when the
-order is cancelled. Sent inside the
+opens a task at the store for every click-and-collect order, and keeps it where
+its order stands. Sent inside the
 placing transaction, so a receiver's writes land with the order or not at all."""
 
 from django.dispatch import Signal
@@ -8,6 +8,7 @@ from django.dispatch import Signal
 # Sent with ``order``: an Order just placed and allocated.
 order_placed = Signal()
 
-# Sent with ``order``, ``from_status``, ``to_status`` and ``actor`` whenever an
-# order's status changes.
-order_status_changed = Signal()
+# Sent with ``order`` (locked, as it now stands) and ``actor`` after every change
+# to an order's lines or status: picked, cancelled in whole or in part, ready,
+# collected, closed, a line added.
+order_changed = Signal()

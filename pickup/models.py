@@ -105,6 +105,10 @@ class PickupTaskEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.task_id}: {self.from_status} → {self.to_status}"
 
+    @property
+    def to_label(self) -> str:
+        return PickupTask.Status(self.to_status).label if self.to_status else ""
+
 
 class PickupProblem(models.Model):
     """Units of a line the picker could not take: not on the shelf, or damaged. The

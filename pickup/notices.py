@@ -5,6 +5,7 @@ sent only once that transaction commits: a step that is rolled back never emails
 A failed delivery is kept on the notice (``failure``) for staff to see."""
 
 import logging
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -34,10 +35,17 @@ def notice_customer(
     order = task.order
     if not order.customer_email:
         return None
-    body = render_to_string(
-        f"pickup/email/{kind}.txt",
-        {"task": task, "order": order, "location": task.location, **(context or {})},
-    )
+    # Times in the message are the store's, where the customer will be.
+    with timezone.override(ZoneInfo(task.location.time_zone or "UTC")):
+        body = render_to_string(
+            f"pickup/email/{kind}.txt",
+            {
+                "task": task,
+                "order": order,
+                "location": task.location,
+                **(context or {}),
+            },
+        )
     notice = PickupNotice.objects.create(
         task=task,
         kind=kind,

@@ -2,6 +2,8 @@
 lines, problems and timeline, and the work beside the queue (transfers to send and
 to receive, units to put back on the shelf, problems waiting for a decision)."""
 
+from zoneinfo import ZoneInfo
+
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
@@ -43,7 +45,9 @@ def store_queue(*, location: Location, search: str = "") -> dict:
         }
         for status in PickupTask.OPEN_STATUSES
     ]
-    start_of_day = timezone.localtime(now).replace(hour=0, minute=0, second=0)
+    start_of_day = timezone.localtime(
+        now, ZoneInfo(location.time_zone or "UTC")
+    ).replace(hour=0, minute=0, second=0, microsecond=0)
     return {
         "search": "",
         "found": [],

@@ -9,18 +9,21 @@ Each function is one transaction under the task's row lock. Stock moves only thr
 acting member of staff must work at the task's location (``pickup.access``).
 """
 
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import Sku
-from config.errors import Conflict, InvalidInput, NotFound
+from config.errors import Conflict, DomainError, InvalidInput, NotFound
 from inventory.models import Location, TransferRequest
 from inventory.services.transfers import (
+    TransferTransitionRefused,
     transfer_cancel,
     transfer_dispatch,
     transfer_receive,
@@ -33,6 +36,7 @@ from . import access
 from .models import PickupNotice, PickupProblem, PickupTask, PickupTaskEvent
 from .notices import notice_customer
 
+log = logging.getLogger(__name__)
 Status = PickupTask.Status
 Notice = PickupNotice.Kind
 SYSTEM = "system:pickup"
@@ -81,35 +85,47 @@ def pickup_task_open(*, order: Order) -> PickupTask | None:
 @transaction.atomic
 def pickup_task_claim(*, task_id: int, staff) -> PickupTask:
     """Take the task: one picker per task. Claimed by someone else already: 409 that
-    names them. Claimed by this picker already: nothing changes."""
+    names them. Claimed by this picker already: nothing changes. A task someone
+    released mid-pick is taken over where it stands."""
     task = _task(task_id, staff)
-    if task.claimed_by_id == staff.pk and task.status != Status.NEW:
+    if task.claimed_by_id == staff.pk:
         return task
     if task.claimed_by_id is not None:
-        who = task.claimed_by.get_full_name() or task.claimed_by.get_username()
-        raise TaskClaimedByAnother(
-            f"{who} claimed this order at {timezone.localtime(task.claimed_at):%H:%M}.",
-            claimed_by=task.claimed_by.get_username(),
-        )
+        raise _taken(task, "{who} claimed this order at {at}.")
     now = timezone.now()
     task.claimed_by, task.claimed_at = staff, now
-    _move(task, Status.CLAIMED, access.actor_of(staff), now)
+    if task.status == Status.NEW:
+        _move(task, Status.CLAIMED, access.actor_of(staff), now)
+    elif task.status in (Status.PICKING, Status.ON_HOLD, Status.PICKED):
+        task.save(update_fields=["claimed_by", "claimed_at", "updated_at"])
+        _record(task, "", "", access.actor_of(staff), now, note="Took it over.")
+    else:
+        raise _refusal(task, "claimed")
     return task
 
 
 @transaction.atomic
 def pickup_task_release(*, task_id: int, staff) -> PickupTask:
-    """Let the task go before picking, for someone else to claim."""
+    """Let the task go, for someone else to claim: by its picker, or by a manager
+    when the picker has gone. Before picking it goes back to new; during picking it
+    stays where it is, unclaimed."""
     task = _task(task_id, staff)
-    _move(
-        task,
-        Status.NEW,
-        access.actor_of(staff),
-        timezone.now(),
-        note="Released for someone else.",
-    )
+    if task.claimed_by_id is None:
+        raise _refusal(task, "released", hint="Nobody has it.")
+    if task.claimed_by_id != staff.pk and not access.sees_every_location(staff):
+        raise _taken(
+            task, "{who} has this order: only they or a manager can release it."
+        )
+    now = timezone.now()
     task.claimed_by, task.claimed_at = None, None
-    task.save(update_fields=["claimed_by", "claimed_at", "updated_at"])
+    note = "Released for someone else."
+    if task.status == Status.CLAIMED:
+        _move(task, Status.NEW, access.actor_of(staff), now, note=note)
+    elif task.status in (Status.PICKING, Status.ON_HOLD, Status.PICKED):
+        task.save(update_fields=["claimed_by", "claimed_at", "updated_at"])
+        _record(task, "", "", access.actor_of(staff), now, note=note)
+    else:
+        raise _refusal(task, "released")
     return task
 
 
@@ -143,28 +159,21 @@ def pickup_line_pick(
         lines=[orders.LineQuantity(line_id=line.pk, quantity=quantity)],
         who=_who(staff),
     )
-    _settle(task, staff, timezone.now())
+    task.refresh_from_db()
     return task
 
 
 @transaction.atomic
 def pickup_task_mark_ready(*, task_id: int, staff, hold_slot: str = "") -> PickupTask:
-    """Every unit is in the pickup-hold area: the customer is told to come."""
+    """Every unit is in the pickup-hold area: the customer is told to come (the
+    order's move to ready brings the task with it, see ``_follow``)."""
     task = _task(task_id, staff)
     if task.status != Status.PICKED:
         raise _refusal(task, "marked ready")
-    orders.order_mark_ready(order_id=task.order_id, who=_who(staff))
-    now = timezone.now()
     task.hold_slot = hold_slot.strip()[:40]
-    task.ready_at = now
-    task.expires_at = now + timedelta(days=task.location.pickup_hold_days)
-    _move(
-        task, Status.READY, access.actor_of(staff), now, note=_slot_note(task.hold_slot)
-    )
-    lines = [
-        line for line in task.order.lines.select_related("sku") if line.open_quantity
-    ]
-    notice_customer(task=task, kind=Notice.READY, context={"lines": lines})
+    task.save(update_fields=["hold_slot", "updated_at"])
+    orders.order_mark_ready(order_id=task.order_id, who=_who(staff))
+    task.refresh_from_db()
     return task
 
 
@@ -183,13 +192,12 @@ def pickup_task_hand_over(
     if task.status != Status.READY:
         raise _refusal(task, "handed over")
     _verify_customer(task, collection_code, order_reference, customer_name)
-    orders.order_collect(order_id=task.order_id, who=_who(staff))
-    now = timezone.now()
-    task.collected_at = now
     how = "collection code" if collection_code.strip() else "order number and name"
-    _move(
-        task, Status.COLLECTED, access.actor_of(staff), now, note=f"Verified by {how}."
+    _record(
+        task, "", "", access.actor_of(staff), timezone.now(), note=f"Verified by {how}."
     )
+    orders.order_collect(order_id=task.order_id, who=_who(staff))
+    task.refresh_from_db()
     return task
 
 
@@ -199,7 +207,7 @@ def pickup_task_close(*, task_id: int, staff) -> PickupTask:
     if task.status != Status.COLLECTED:
         raise _refusal(task, "closed")
     orders.order_close(order_id=task.order_id, who=_who(staff))
-    _move(task, Status.CLOSED, access.actor_of(staff), timezone.now())
+    task.refresh_from_db()
     return task
 
 
@@ -268,7 +276,7 @@ def pickup_problem_source_elsewhere(
     """Ask another branch for the units: committed there now, on their way once it
     dispatches them; the task waits for them."""
     problem, task = _problem(problem_id, staff)
-    transfer = transfer_request(
+    problem.transfer = transfer_request(
         sku=problem.line.sku,
         quantity=problem.quantity,
         from_location=from_location,
@@ -278,14 +286,13 @@ def pickup_problem_source_elsewhere(
         f"{problem.get_condition_display().lower()} at {task.location.code}",
         actor=access.actor_of(staff),
     )
-    problem.transfer = transfer
     _decide(
         problem,
         PickupProblem.Resolution.SOURCE_ELSEWHERE,
         staff,
         PickupProblem.Status.WAITING,
     )
-    _settle(task, staff, timezone.now())
+    _follow(task, access.actor_of(staff))
     return problem
 
 
@@ -314,24 +321,16 @@ def pickup_problem_substitute(
             who=who,
             reason=f"Substitute for {sku.code}, accepted by the customer.",
         )
-    orders.order_cancel_short(
-        order_id=task.order_id,
-        line_id=problem.line_id,
-        who=who,
-        reason=f"{sku.code} {'replaced by' if accepted else 'declined substitute'} "
-        f"{substitute.code}",
-    )
     problem.substitute_sku = substitute
     problem.customer_answer = customer_answer
     _decide(problem, PickupProblem.Resolution.SUBSTITUTE, staff)
-    cancelled = _settle(task, staff, timezone.now())
-    context = _problem_context(
-        problem, substitute=substitute, order_cancelled=cancelled
-    )
+    verb = "replaced by" if accepted else "declined substitute"
+    _cancel_short(problem, task, who, reason=f"{sku.code} {verb} {substitute.code}")
+    _follow(task, who.actor)
     notice_customer(
         task=task,
         kind=Notice.SUBSTITUTE if accepted else Notice.UNITS_CANCELLED,
-        context=context,
+        context=_problem_context(problem, task, substitute=substitute),
     )
     return problem
 
@@ -374,17 +373,17 @@ def pickup_problem_ship_later(
             country=address.country.strip().upper()[:2],
         ),
     )
-    orders.order_cancel_short(
-        order_id=order.pk,
-        line_id=problem.line_id,
-        who=who,
-        reason=f"Delivered later on order {follow_up.reference}.",
-    )
     problem.follow_up_order = follow_up
     _decide(problem, PickupProblem.Resolution.SHIP_LATER, staff)
-    cancelled = _settle(task, staff, timezone.now())
-    context = _problem_context(problem, follow_up=follow_up, order_cancelled=cancelled)
-    notice_customer(task=task, kind=Notice.SHIP_LATER, context=context)
+    _cancel_short(
+        problem, task, who, reason=f"Delivered later on order {follow_up.reference}."
+    )
+    _follow(task, who.actor)
+    notice_customer(
+        task=task,
+        kind=Notice.SHIP_LATER,
+        context=_problem_context(problem, task, follow_up=follow_up),
+    )
     return problem
 
 
@@ -392,22 +391,26 @@ def pickup_problem_ship_later(
 def pickup_problem_cancel(*, problem_id: int, staff) -> PickupProblem:
     """Cancel the units at once and tell the customer before they travel."""
     problem, task = _problem(problem_id, staff)
-    orders.order_cancel_short(
-        order_id=task.order_id,
-        line_id=problem.line_id,
-        who=_who(staff),
+    who = _who(staff)
+    _decide(problem, PickupProblem.Resolution.CANCEL, staff)
+    _cancel_short(
+        problem,
+        task,
+        who,
         reason=f"{problem.get_condition_display()} at {task.location.code}; "
         "customer told.",
     )
-    _decide(problem, PickupProblem.Resolution.CANCEL, staff)
-    cancelled = _settle(task, staff, timezone.now())
-    context = _problem_context(problem, order_cancelled=cancelled)
-    notice_customer(task=task, kind=Notice.UNITS_CANCELLED, context=context)
+    _follow(task, who.actor)
+    notice_customer(
+        task=task,
+        kind=Notice.UNITS_CANCELLED,
+        context=_problem_context(problem, task),
+    )
     return problem
 
 
 @transaction.atomic
-def pickup_transfer_dispatch(*, transfer_id: int, staff):
+def pickup_transfer_dispatch(*, transfer_id: int, staff) -> TransferRequest:
     """The sending branch's staff confirm the units left."""
     transfer = _transfer(transfer_id)
     access.ensure_may_act_at(
@@ -419,35 +422,37 @@ def pickup_transfer_dispatch(*, transfer_id: int, staff):
 
 
 @transaction.atomic
-def pickup_transfer_receive(*, transfer_id: int, staff):
-    """The units arrived at this store: on hand, committed to the order again, and
-    the task goes back to picking them."""
+def pickup_transfer_receive(*, transfer_id: int, staff) -> TransferRequest:
+    """The units arrived at this store. They are on hand whatever became of the
+    order (a physical fact); if the order still waits for them they are committed to
+    it again and the task goes back to picking. The same confirmation twice changes
+    nothing."""
     transfer = _transfer(transfer_id)
     access.ensure_may_act_at(
         user=staff, location_id=transfer.to_location_id, what=f"transfer {transfer_id}"
     )
-    problem = (
-        PickupProblem.objects.select_for_update()
-        .select_related("task")
-        .filter(transfer_id=transfer_id)
-        .first()
-    )
-    if problem is not None and problem.status == PickupProblem.Status.RESOLVED:
-        return transfer  # received already: the same confirmation changes nothing
+    waiting = PickupProblem.objects.filter(transfer_id=transfer_id).first()
+    task = _task(waiting.task_id, staff) if waiting is not None else None
     transfer = transfer_receive(transfer_id=transfer_id, actor=access.actor_of(staff))
-    if problem is not None:
-        task = _task(problem.task_id, staff)
-        if task.status not in FINAL:
-            orders.order_refill_short(
-                order_id=task.order_id,
-                line_id=problem.line_id,
-                quantity=problem.quantity,
-                who=_who(staff),
-                reason=f"Transfer {transfer.pk} from {transfer.from_location.code} "
-                "received.",
-            )
-        _decide(problem, problem.resolution, staff)
-        _settle(task, staff, timezone.now())
+    if task is None:
+        return transfer
+    problem = PickupProblem.objects.select_for_update().get(pk=waiting.pk)
+    if problem.status != PickupProblem.Status.WAITING:
+        return transfer
+    line = OrderLine.objects.get(pk=problem.line_id)
+    # The channel may have cancelled some of those units meanwhile.
+    still_short = min(problem.quantity, line.short_quantity)
+    if still_short:
+        orders.order_refill_short(
+            order_id=task.order_id,
+            line_id=line.pk,
+            quantity=still_short,
+            who=_who(staff),
+            reason=f"Transfer {transfer.pk} from {transfer.from_location.code} "
+            "received.",
+        )
+    _decide(problem, problem.resolution, staff)
+    _follow(task, access.actor_of(staff))
     return transfer
 
 
@@ -459,9 +464,9 @@ def pickup_reminders_send(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     before = timedelta(hours=settings.PICKUP_REMINDER_HOURS_BEFORE_EXPIRY)
     sent = 0
-    for task_id in _due(Status.READY, expires_before=now + before, reminded=False):
+    for task_id in _ready_expiring(before=now + before, after=now, reminded=False):
         with transaction.atomic():
-            task = _locked(task_id)
+            task = _lock(task_id)
             if task.status != Status.READY or task.reminded_at is not None:
                 continue
             task.reminded_at = now
@@ -474,26 +479,35 @@ def pickup_reminders_send(*, now: datetime | None = None) -> int:
 
 def pickup_tasks_expire(*, now: datetime | None = None) -> int:
     """Orders not collected in time: cancelled, their units to be put back on the
-    shelf by staff (a return-to-stock task), the customer told."""
+    shelf by staff (a return-to-stock task), the customer told. One task that cannot
+    be expired is logged and skipped; the others still are."""
     now = now or timezone.now()
     expired = 0
-    for task_id in _due(Status.READY, expires_before=now):
-        with transaction.atomic():
-            task = _locked(task_id)
-            if task.status != Status.READY:
-                continue
-            days = task.location.pickup_hold_days
-            _move(
-                task, Status.EXPIRED, SYSTEM, now, note=f"Not collected in {days} days."
-            )
-            orders.order_cancel(
-                order_id=task.order_id,
-                lines=None,
-                reason=f"Not collected within {days} days.",
-                who=orders.Who(actor=SYSTEM, source="store"),
-            )
-            notice_customer(task=task, kind=Notice.EXPIRED)
-            expired += 1
+    for task_id in _ready_expiring(before=now):
+        try:
+            with transaction.atomic():
+                task = _lock(task_id)
+                if task.status != Status.READY or task.expires_at > now:
+                    continue
+                days = task.location.pickup_hold_days
+                # Expired first: the order's cancellation then finds the task final.
+                _move(
+                    task,
+                    Status.EXPIRED,
+                    SYSTEM,
+                    now,
+                    note=f"Not collected in {days} days.",
+                )
+                orders.order_cancel(
+                    order_id=task.order_id,
+                    lines=None,
+                    reason=f"Not collected within {days} days.",
+                    who=orders.Who(actor=SYSTEM, source="store"),
+                )
+                notice_customer(task=task, kind=Notice.EXPIRED)
+                expired += 1
+        except DomainError as refused:
+            log.error("Pickup task %s not expired: %s", task_id, refused.message)
     return expired
 
 
@@ -528,57 +542,198 @@ def pickup_problems_escalate(*, now: datetime | None = None) -> int:
 # ------------------------------------------------------- following the order
 
 
-def pickup_task_follow_order(*, order: Order, to_status: str, actor: str) -> None:
-    """The order was cancelled (by the channel, the back-office, or a decision on
-    this task): the task stops in the same transaction, and a transfer asked for it
-    that has not left yet is called off."""
-    if to_status != Order.Status.CANCELLED:
-        return
+def pickup_task_follow_order(*, order: Order, actor: str) -> None:
+    """The order changed (in the store, through the API, in the back-office): the
+    task follows, in the same transaction. Called with the order locked."""
     task = PickupTask.objects.select_for_update().filter(order=order).first()
-    if task is None or task.status in FINAL:
+    if task is not None:
+        _follow(task, actor)
+
+
+def _follow(task: PickupTask, actor: str) -> None:
+    """Bring the task to where its order stands: cancelled with it (its problems
+    closed, a transfer not yet sent called off), ready, collected or closed with it,
+    else picking, waiting for a transfer, or picked, by its units."""
+    task.refresh_from_db()
+    if task.status in FINAL:
         return
-    _move(task, Status.CANCELLED, actor, timezone.now(), note="Order cancelled.")
-    for problem in task.problems.filter(
-        status=PickupProblem.Status.WAITING,
-        transfer__status=TransferRequest.Status.REQUESTED,
+    order = Order.objects.get(pk=task.order_id)
+    now = timezone.now()
+    if order.status == Order.Status.CANCELLED:
+        _walk(task, Status.CANCELLED, actor, now, note="Order cancelled.")
+        _close_problems(task, actor, now)
+        return
+    lines = list(order.lines.select_related("sku"))
+    _close_problems(task, actor, now, lines=lines)
+    target = _target(task, order, lines)
+    if target is not None and target != task.status:
+        _walk(task, target, actor, now)
+
+
+def _target(task: PickupTask, order: Order, lines: list[OrderLine]) -> str | None:
+    by_order = {
+        Order.Status.READY: Status.READY,
+        Order.Status.COLLECTED: Status.COLLECTED,
+        Order.Status.CLOSED: Status.CLOSED,
+    }
+    if order.status in by_order:
+        return by_order[order.status]
+    started = any(line.picked_quantity or line.short_quantity for line in lines)
+    if task.status in (Status.NEW, Status.CLAIMED) and not started:
+        return None
+    if task.problems.filter(status=PickupProblem.Status.WAITING).exists():
+        return Status.ON_HOLD
+    if all(line.unpicked_quantity == 0 and not line.short_quantity for line in lines):
+        return Status.PICKED
+    return Status.PICKING
+
+
+def _walk(
+    task: PickupTask, target: str, actor: str, now: datetime, note: str = ""
+) -> None:
+    """Move the task to ``target`` by the shortest way its table allows, recording
+    each step: an order moved on through the API brings its task the same way."""
+    path = _path(task.status, target)
+    if path is None:
+        raise _refusal(task, PickupTask.Status(target).label.lower())
+    for step in path:
+        if step == Status.READY:
+            task.ready_at = now
+            task.expires_at = now + timedelta(days=task.location.pickup_hold_days)
+        if step == Status.COLLECTED:
+            task.collected_at = now
+        last = step == path[-1]
+        _move(
+            task,
+            step,
+            actor,
+            now,
+            note=(note or _step_note(task, step)) if last else "",
+        )
+        if step == Status.READY:
+            lines = [
+                line
+                for line in task.order.lines.select_related("sku")
+                if line.open_quantity
+            ]
+            notice_customer(task=task, kind=Notice.READY, context={"lines": lines})
+
+
+def _path(start: str, target: str) -> list[str] | None:
+    frontier, seen = [[start]], {start}
+    while frontier:
+        route = frontier.pop(0)
+        if route[-1] == target:
+            return route[1:]
+        for step in sorted(PickupTask.TRANSITIONS[route[-1]]):
+            if step not in seen and (step == target or step not in FINAL):
+                seen.add(step)
+                frontier.append([*route, step])
+    return None
+
+
+def _step_note(task: PickupTask, step: str) -> str:
+    if step == Status.READY:
+        return f"On hold at {task.hold_slot}." if task.hold_slot else "On hold."
+    return ""
+
+
+def _close_problems(
+    task: PickupTask, actor: str, now: datetime, lines: list[OrderLine] | None = None
+) -> None:
+    """Problems whose units are gone from the order (the whole order or those units
+    cancelled elsewhere) need no decision any more: closed, and a transfer not yet
+    sent for them called off."""
+    problems = list(
+        task.problems.select_for_update(of=("self",))
+        .exclude(status=PickupProblem.Status.RESOLVED)
+        .select_related("line__sku", "transfer")
+        .order_by("status", "reported_at")  # open before waiting: waiting keep units
+    )
+    short_left = {line.pk: line.short_quantity for line in lines or []}
+    for problem in sorted(
+        problems, key=lambda p: p.status != PickupProblem.Status.WAITING
     ):
-        transfer_cancel(transfer_id=problem.transfer_id, actor=actor)
+        left = short_left.get(problem.line_id, 0)
+        if left >= problem.quantity:
+            short_left[problem.line_id] = left - problem.quantity
+            continue
+        if problem.status == PickupProblem.Status.WAITING and lines is not None:
+            continue  # its transfer still arrives; receipt commits what is still owed
+        if (
+            problem.transfer_id
+            and problem.transfer.status == TransferRequest.Status.REQUESTED
+        ):
+            try:
+                transfer_cancel(transfer_id=problem.transfer_id, actor=actor)
+            except TransferTransitionRefused:
+                pass  # sent a moment ago: it is received as usual
+        problem.status = PickupProblem.Status.RESOLVED
+        problem.resolution = problem.resolution or PickupProblem.Resolution.CANCEL
+        problem.resolved_by, problem.resolved_at = actor, now
+        problem.save()
+        _record(
+            task,
+            "",
+            "",
+            actor,
+            now,
+            note=f"{problem.quantity} × {problem.line.sku.code}: no longer needed, "
+            "cancelled on the order.",
+        )
 
 
 # ------------------------------------------------------------------ helpers
 
 
 def _task(task_id: int, staff) -> PickupTask:
-    task = _locked(task_id)
+    """The task, for ``staff`` at its location (404 otherwise), locked. Its order is
+    locked first, as every order service locks it, so the two never wait on each
+    other in opposite order."""
+    row = PickupTask.objects.filter(pk=task_id).values("location_id").first()
     access.ensure_may_act_at(
-        user=staff, location_id=task.location_id, what=f"pickup task {task_id}"
+        user=staff,
+        location_id=row["location_id"] if row else 0,
+        what=f"pickup task {task_id}",
     )
-    return task
+    return _lock(task_id)
 
 
-def _locked(task_id: int) -> PickupTask:
+def _lock(task_id: int) -> PickupTask:
+    order_id = (
+        PickupTask.objects.filter(pk=task_id).values_list("order_id", flat=True).first()
+    )
+    if order_id is None:
+        raise NotFound(f"No pickup task {task_id}.")
+    list(Order.objects.select_for_update().filter(pk=order_id).values_list("pk"))
     # The picker is read after the lock, never joined into the locking query: a
     # claim waiting on a twin's lock would see the new claimed_by_id with the old
     # (empty) joined row.
-    task = (
+    return (
         PickupTask.objects.select_for_update(of=("self",))
         .select_related("order__channel", "location")
-        .filter(pk=task_id)
-        .first()
+        .get(pk=task_id)
     )
-    if task is None:
-        raise NotFound(f"No pickup task {task_id}.")
-    return task
+
+
+def _taken(task: PickupTask, template: str) -> TaskClaimedByAnother:
+    """Someone else has the task: say who, and since when in the store's time."""
+    picker = task.claimed_by
+    zone = ZoneInfo(task.location.time_zone or "UTC")
+    return TaskClaimedByAnother(
+        template.format(
+            who=picker.get_full_name() or picker.get_username(),
+            at=f"{timezone.localtime(task.claimed_at, zone):%H:%M}",
+        ),
+        claimed_by=picker.get_username(),
+    )
 
 
 def _claimer_only(task: PickupTask, staff) -> None:
-    if task.claimed_by_id is not None and task.claimed_by_id != staff.pk:
-        who = task.claimed_by.get_full_name() or task.claimed_by.get_username()
-        raise TaskClaimedByAnother(
-            f"{who} is picking this order.", claimed_by=task.claimed_by.get_username()
-        )
     if task.claimed_by_id is None:
         raise _refusal(task, "picked", hint="Claim it first.")
+    if task.claimed_by_id != staff.pk:
+        raise _taken(task, "{who} is picking this order.")
 
 
 def _line(task: PickupTask, line_id: int) -> OrderLine:
@@ -593,21 +748,37 @@ def _line(task: PickupTask, line_id: int) -> OrderLine:
 
 
 def _problem(problem_id: int, staff) -> tuple[PickupProblem, PickupTask]:
+    task_id = (
+        PickupProblem.objects.filter(pk=problem_id)
+        .values_list("task_id", flat=True)
+        .first()
+    )
+    if task_id is None:
+        raise NotFound(f"No problem {problem_id}.")
+    task = _task(task_id, staff)
     problem = (
         PickupProblem.objects.select_for_update(of=("self",))
         .select_related("line__sku")
-        .filter(pk=problem_id)
-        .first()
+        .get(pk=problem_id)
     )
-    if problem is None:
-        raise NotFound(f"No problem {problem_id}.")
-    task = _task(problem.task_id, staff)
+    if task.status in FINAL:
+        raise _refusal(task, "changed", hint="Nothing is left to decide.")
     if problem.status != PickupProblem.Status.OPEN:
         raise PickupTransitionRefused(
             "This problem is decided already; nothing was changed.",
             status=problem.status,
         )
     return problem, task
+
+
+def _cancel_short(problem: PickupProblem, task: PickupTask, who, reason: str) -> None:
+    orders.order_cancel_short(
+        order_id=task.order_id,
+        line_id=problem.line_id,
+        quantity=problem.quantity,
+        who=who,
+        reason=reason,
+    )
 
 
 def _transfer(transfer_id: int) -> TransferRequest:
@@ -628,43 +799,34 @@ def _decide(
             f"This problem is {problem.status}; nothing was changed.",
             status=problem.status,
         )
+    now = timezone.now()
     problem.resolution = resolution
     problem.status = status
     problem.resolved_by = access.actor_of(staff)
-    problem.resolved_at = timezone.now()
+    problem.resolved_at = now
     problem.save()
+    _record(
+        problem.task,
+        "",
+        "",
+        access.actor_of(staff),
+        now,
+        note=f"{problem.quantity} × {problem.line.sku.code}: {_decision(problem)}.",
+    )
 
 
-def _settle(task: PickupTask, staff, now: datetime) -> bool:
-    """Where the task stands after its order moved: cancelled with the order,
-    waiting while a transfer is on its way, picked once every unit is, else picking.
-    Returns whether the order is now cancelled."""
-    order = Order.objects.get(pk=task.order_id)
-    # The order may have stopped the task already (pickup_task_follow_order).
-    task.refresh_from_db(fields=["status"])
-    if order.status == Order.Status.CANCELLED:
-        if task.status not in FINAL:
-            _move(
-                task,
-                Status.CANCELLED,
-                access.actor_of(staff),
-                now,
-                note="Nothing left to collect.",
-            )
-        return True
-    lines = list(order.lines.all())
-    waiting = task.problems.filter(status=PickupProblem.Status.WAITING).exists()
-    if waiting:
-        target = Status.ON_HOLD
-    elif all(
-        line.unpicked_quantity == 0 and line.short_quantity == 0 for line in lines
-    ):
-        target = Status.PICKED
-    else:
-        target = Status.PICKING
-    if target != task.status:
-        _move(task, target, access.actor_of(staff), now)
-    return False
+def _decision(problem: PickupProblem) -> str:
+    """The decision on a problem, in the words the timeline shows."""
+    if problem.status == PickupProblem.Status.WAITING:
+        return f"transfer asked from {problem.transfer.from_location.name}"
+    if problem.resolution == PickupProblem.Resolution.SOURCE_ELSEWHERE:
+        return f"transfer from {problem.transfer.from_location.name} received"
+    if problem.resolution == PickupProblem.Resolution.SUBSTITUTE:
+        answer = problem.get_customer_answer_display().lower()
+        return f"substitute {problem.substitute_sku.code} offered, {answer}"
+    if problem.resolution == PickupProblem.Resolution.SHIP_LATER:
+        return f"delivered later on order {problem.follow_up_order.reference}"
+    return "cancelled, customer told"
 
 
 def _move(
@@ -736,16 +898,24 @@ def _who(staff) -> orders.Who:
     return orders.Who(actor=access.actor_of(staff), source="store")
 
 
-def _slot_note(slot: str) -> str:
-    return f"On hold at {slot}." if slot else "On hold."
+def _problem_context(problem: PickupProblem, task: PickupTask, **extra) -> dict:
+    cancelled = Order.objects.filter(
+        pk=task.order_id, status=Order.Status.CANCELLED
+    ).exists()
+    return {
+        "quantity": problem.quantity,
+        "sku": problem.line.sku,
+        "order_cancelled": cancelled,
+        **extra,
+    }
 
 
-def _problem_context(problem: PickupProblem, **extra) -> dict:
-    return {"quantity": problem.quantity, "sku": problem.line.sku, **extra}
-
-
-def _due(status: str, *, expires_before: datetime, reminded: bool | None = None):
-    tasks = PickupTask.objects.filter(status=status, expires_at__lte=expires_before)
+def _ready_expiring(
+    *, before: datetime, after: datetime | None = None, reminded: bool | None = None
+) -> list[int]:
+    tasks = PickupTask.objects.filter(status=Status.READY, expires_at__lte=before)
+    if after is not None:
+        tasks = tasks.filter(expires_at__gt=after)
     if reminded is False:
         tasks = tasks.filter(reminded_at__isnull=True)
     return list(tasks.order_by("expires_at").values_list("pk", flat=True))

@@ -5,12 +5,16 @@ Who may see what is decided in ``pickup.access``; a task elsewhere is a 404."""
 
 from collections.abc import Callable
 from functools import wraps
+from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
+from django.shortcuts import render as django_render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from catalog.models import Sku
@@ -21,6 +25,14 @@ from . import access, selectors, services
 from .models import PickupProblem, PickupTask
 
 STORE_SESSION_KEY = "pickup_store"
+
+
+def render(request: HttpRequest, template: str, context=None, status=None):
+    """Times on a store's screen are the store's own."""
+    location = (context or {}).get("location")
+    zone = ZoneInfo(location.time_zone) if location else timezone.get_current_timezone()
+    with timezone.override(zone):
+        return django_render(request, template, context, status=status)
 
 
 def staff_screen(view: Callable) -> Callable:
@@ -183,7 +195,12 @@ def side_work_action(request: HttpRequest, kind: str, item_id: int) -> HttpRespo
         raise
     except DomainError as refused:
         messages.error(request, _readable(refused))
-    return redirect(request.POST.get("next") or reverse("pickup:queue"))
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        back = reverse("pickup:queue")
+    return redirect(back)
 
 
 @require_GET
