@@ -23,8 +23,18 @@ from inventory.models import Location
 
 from . import access, selectors, services
 from .models import PickupProblem, PickupTask
+from .services import FINAL
 
 STORE_SESSION_KEY = "pickup_store"
+# Between the claim and the customer being told: a picker has the task in hand.
+IN_HAND = frozenset(
+    {
+        PickupTask.Status.CLAIMED,
+        PickupTask.Status.PICKING,
+        PickupTask.Status.ON_HOLD,
+        PickupTask.Status.PICKED,
+    }
+)
 
 
 def render(request: HttpRequest, template: str, context=None, status=None):
@@ -73,7 +83,7 @@ def queue(request: HttpRequest) -> HttpResponse:
 @staff_screen
 def task_page(request: HttpRequest, task_id: int) -> HttpResponse:
     task = _visible_task(request, task_id)
-    return render(request, "pickup/task.html", _task_context(task))
+    return render(request, "pickup/task.html", _task_context(task, request.user))
 
 
 @require_POST
@@ -252,7 +262,7 @@ def _act(request, task: PickupTask, action: Callable, done: str) -> HttpResponse
             messages.success(request, done)
         return redirect("pickup:task", task_id=task.pk)
     task = selectors.task_queryset().get(pk=task.pk)
-    context = _task_context(task)
+    context = _task_context(task, request.user)
     context.update(error=error, field_errors=field_errors, done="" if error else done)
     return render(request, "pickup/_task.html", context)
 
@@ -267,7 +277,7 @@ def _readable(error: DomainError) -> str:
     return error.message
 
 
-def _task_context(task: PickupTask) -> dict:
+def _task_context(task: PickupTask, user) -> dict:
     problems = list(
         task.problems.select_related("line__sku", "transfer__from_location")
     )
@@ -280,7 +290,17 @@ def _task_context(task: PickupTask) -> dict:
         "location": task.location,
         "lines": selectors.task_lines(task=task),
         "problems": problems,
-        "open_problems": [p for p in problems if p.status == PickupProblem.Status.OPEN],
+        "open_problems": [
+            p
+            for p in problems
+            if p.status == PickupProblem.Status.OPEN and task.status not in FINAL
+        ],
+        # Picking is the claimer's; anyone else sees who has it, and a manager may
+        # free it for someone else.
+        "is_mine": task.claimed_by_id == user.pk,
+        "in_hand": task.status in IN_HAND,
+        "may_release": task.claimed_by_id is not None
+        and (task.claimed_by_id == user.pk or access.sees_every_location(user)),
         "events": list(task.events.all()),
         "notices": list(task.notices.all()),
         "conditions": PickupProblem.Condition.choices,

@@ -131,3 +131,26 @@ def test_someone_with_no_store_is_told_so(db):
     answer = signed_in(nobody).get("/store/")
     assert answer.status_code == 403
     assert "not a member of any store" in answer.content.decode()
+
+
+def test_a_colleague_sees_who_has_the_order_and_a_manager_frees_it(shop, waiting):
+    task, _ = waiting
+    alice = signed_in(shop["alice"])
+    alice.post(f"/store/tasks/{task.pk}/claim/", **HTMX)
+    alice.post(f"/store/tasks/{task.pk}/start/", **HTMX)
+    bob = signed_in(shop["bob"])
+    seen_by_bob = bob.get(f"/store/tasks/{task.pk}/").content.decode()
+    assert "<strong>Alice</strong> has this order since" in seen_by_bob
+    assert "Scan or type the SKU" not in seen_by_bob
+    assert "Release for someone else" not in seen_by_bob
+    manager = signed_in(shop["maria"])
+    assert (
+        "Release for someone else"
+        in manager.get(f"/store/tasks/{task.pk}/").content.decode()
+    )
+    manager.post(f"/store/tasks/{task.pk}/release/", **HTMX)
+    assert "Take over" in bob.get(f"/store/tasks/{task.pk}/").content.decode()
+    bob.post(f"/store/tasks/{task.pk}/claim/", **HTMX)
+    assert (
+        "Scan or type the SKU" in bob.get(f"/store/tasks/{task.pk}/").content.decode()
+    )
