@@ -14,6 +14,15 @@ from orders.models import ReturnToStockTask
 from .models import PickupProblem, PickupTask
 
 Status = PickupTask.Status
+# The counts at the top of the queue: one word each, to fit a tablet's width.
+SHORT_LABELS = {
+    Status.NEW: "New",
+    Status.CLAIMED: "Claimed",
+    Status.PICKING: "Picking",
+    Status.ON_HOLD: "Waiting",
+    Status.PICKED: "Picked",
+    Status.READY: "Ready",
+}
 
 
 def task_queryset() -> QuerySet[PickupTask]:
@@ -41,6 +50,7 @@ def store_queue(*, location: Location, search: str = "") -> dict:
         {
             "status": status,
             "label": PickupTask.Status(status).label,
+            "short_label": SHORT_LABELS[status],
             "tasks": [task for task in open_tasks if task.status == status],
         }
         for status in PickupTask.OPEN_STATUSES

@@ -154,3 +154,13 @@ def test_a_colleague_sees_who_has_the_order_and_a_manager_frees_it(shop, waiting
     assert (
         "Scan or type the SKU" in bob.get(f"/store/tasks/{task.pk}/").content.decode()
     )
+
+
+def test_a_busy_queue_costs_the_same_few_queries(shop, django_assert_max_num_queries):
+    stock(shop["tee"], shop["oxford"], 60)
+    for n in range(40):
+        pickup_order(shop, f"WEB-7{n:03d}", name=f"Customer {n}")
+    alice = signed_in(shop["alice"])
+    with django_assert_max_num_queries(15):
+        page = alice.get("/store/", HTTP_HX_TARGET="board", **HTMX)
+    assert page.content.decode().count('class="task-card') == 40
