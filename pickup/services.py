@@ -648,9 +648,10 @@ def _close_problems(
         task.problems.select_for_update(of=("self",))
         .exclude(status=PickupProblem.Status.RESOLVED)
         .select_related("line__sku", "transfer")
-        .order_by("status", "reported_at")  # open before waiting: waiting keep units
+        .order_by("reported_at")
     )
     short_left = {line.pk: line.short_quantity for line in lines or []}
+    # A problem waiting for its transfer keeps its units before an open one does.
     for problem in sorted(
         problems, key=lambda p: p.status != PickupProblem.Status.WAITING
     ):
@@ -687,25 +688,26 @@ def _close_problems(
 
 
 def _task(task_id: int, staff) -> PickupTask:
-    """The task, for ``staff`` at its location (404 otherwise), locked. Its order is
-    locked first, as every order service locks it, so the two never wait on each
-    other in opposite order."""
-    row = PickupTask.objects.filter(pk=task_id).values("location_id").first()
-    access.ensure_may_act_at(
-        user=staff,
-        location_id=row["location_id"] if row else 0,
-        what=f"pickup task {task_id}",
-    )
-    return _lock(task_id)
+    """The task, for ``staff`` at its location (404 otherwise), locked."""
+    return _lock(task_id, staff=staff)
 
 
-def _lock(task_id: int) -> PickupTask:
-    order_id = (
-        PickupTask.objects.filter(pk=task_id).values_list("order_id", flat=True).first()
+def _lock(task_id: int, staff=None) -> PickupTask:
+    """Lock the task's order, then the task: every order service locks the order
+    first too, so the two never wait on each other in opposite order. With
+    ``staff``, they must work at the task's location."""
+    row = (
+        PickupTask.objects.filter(pk=task_id).values("order_id", "location_id").first()
     )
-    if order_id is None:
+    if staff is not None:
+        access.ensure_may_act_at(
+            user=staff,
+            location_id=row["location_id"] if row else 0,
+            what=f"pickup task {task_id}",
+        )
+    if row is None:
         raise NotFound(f"No pickup task {task_id}.")
-    list(Order.objects.select_for_update().filter(pk=order_id).values_list("pk"))
+    list(Order.objects.select_for_update().filter(pk=row["order_id"]).values_list("pk"))
     # The picker is read after the lock, never joined into the locking query: a
     # claim waiting on a twin's lock would see the new claimed_by_id with the old
     # (empty) joined row.

@@ -281,20 +281,21 @@ def _task_context(task: PickupTask, user) -> dict:
     problems = list(
         task.problems.select_related("line__sku", "transfer__from_location")
     )
-    for problem in problems:
-        if problem.status == PickupProblem.Status.OPEN:
-            problem.branches = selectors.branches_with_stock(task=task, problem=problem)
+    # Decisions are asked for only while the order is still being worked.
+    undecided = [
+        problem
+        for problem in problems
+        if problem.status == PickupProblem.Status.OPEN and task.status not in FINAL
+    ]
+    for problem in undecided:
+        problem.branches = selectors.branches_with_stock(task=task, problem=problem)
     return {
         "task": task,
         "order": task.order,
         "location": task.location,
         "lines": selectors.task_lines(task=task),
         "problems": problems,
-        "open_problems": [
-            p
-            for p in problems
-            if p.status == PickupProblem.Status.OPEN and task.status not in FINAL
-        ],
+        "open_problems": undecided,
         # Picking is the claimer's; anyone else sees who has it, and a manager may
         # free it for someone else.
         "is_mine": task.claimed_by_id == user.pk,

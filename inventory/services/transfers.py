@@ -6,6 +6,8 @@ Each step is one transaction under the request's row lock; the same step twice
 changes nothing the second time (its ledger references are the request's own).
 """
 
+from collections.abc import Callable
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -68,60 +70,75 @@ def transfer_request(
     return transfer
 
 
-@transaction.atomic
 def transfer_dispatch(*, transfer_id: int, actor: str) -> TransferRequest:
     """The units left the source: no longer committed there, in transit here."""
-    transfer = _locked(transfer_id)
-    if transfer.status == Status.DISPATCHED:
-        return transfer
-    _allow(transfer, Status.DISPATCHED)
-    commitments_move(
-        channel=transfer.channel,
-        move=MovementType.COMMITMENT_RELEASE,
-        lines=[_line(transfer, "release")],
-        actor=actor,
-    )
-    _record(transfer, MovementType.TRANSFER_OUT, actor)
-    transfer.status = Status.DISPATCHED
-    transfer.dispatched_by = actor
-    transfer.dispatched_at = timezone.now()
-    transfer.save(update_fields=["status", "dispatched_by", "dispatched_at"])
-    return transfer
+
+    def move(transfer: TransferRequest) -> None:
+        _release(transfer, actor)
+        _record(transfer, MovementType.TRANSFER_OUT, actor)
+
+    return _step(transfer_id, Status.DISPATCHED, actor, move)
 
 
-@transaction.atomic
 def transfer_receive(*, transfer_id: int, actor: str) -> TransferRequest:
     """The units arrived: on hand at the destination."""
-    transfer = _locked(transfer_id)
-    if transfer.status == Status.RECEIVED:
-        return transfer
-    _allow(transfer, Status.RECEIVED)
-    _record(transfer, MovementType.TRANSFER_IN, actor)
-    transfer.status = Status.RECEIVED
-    transfer.received_by = actor
-    transfer.received_at = timezone.now()
-    transfer.save(update_fields=["status", "received_by", "received_at"])
-    return transfer
+    return _step(
+        transfer_id,
+        Status.RECEIVED,
+        actor,
+        lambda transfer: _record(transfer, MovementType.TRANSFER_IN, actor),
+    )
+
+
+def transfer_cancel(*, transfer_id: int, actor: str) -> TransferRequest:
+    """Not needed after all, before it left: the source may sell the units again."""
+    return _step(
+        transfer_id, Status.CANCELLED, actor, lambda transfer: _release(transfer, actor)
+    )
+
+
+# Who took each step, and when: ``<step>_by`` and ``<step>_at`` on the request.
+STAMPED = {
+    Status.DISPATCHED: "dispatched",
+    Status.RECEIVED: "received",
+    Status.CANCELLED: "cancelled",
+}
 
 
 @transaction.atomic
-def transfer_cancel(*, transfer_id: int, actor: str) -> TransferRequest:
-    """Not needed after all, before it left: the source may sell the units again."""
+def _step(
+    transfer_id: int,
+    to_status: str,
+    actor: str,
+    move: Callable[[TransferRequest], None],
+) -> TransferRequest:
+    """One step under the request's row lock: the same step again changes nothing;
+    a step the table does not allow is refused and moves nothing."""
     transfer = _locked(transfer_id)
-    if transfer.status == Status.CANCELLED:
+    if transfer.status == to_status:
         return transfer
-    _allow(transfer, Status.CANCELLED)
+    if to_status not in TransferRequest.TRANSITIONS[transfer.status]:
+        raise TransferTransitionRefused(
+            f"Transfer {transfer.pk} cannot become {to_status}: it is "
+            f"{transfer.status}; nothing was changed.",
+            status=transfer.status,
+        )
+    move(transfer)
+    stamp = STAMPED[to_status]
+    transfer.status = to_status
+    setattr(transfer, f"{stamp}_by", actor)
+    setattr(transfer, f"{stamp}_at", timezone.now())
+    transfer.save(update_fields=["status", f"{stamp}_by", f"{stamp}_at"])
+    return transfer
+
+
+def _release(transfer: TransferRequest, actor: str) -> None:
     commitments_move(
         channel=transfer.channel,
         move=MovementType.COMMITMENT_RELEASE,
         lines=[_line(transfer, "release")],
         actor=actor,
     )
-    transfer.status = Status.CANCELLED
-    transfer.cancelled_by = actor
-    transfer.cancelled_at = timezone.now()
-    transfer.save(update_fields=["status", "cancelled_by", "cancelled_at"])
-    return transfer
 
 
 def _locked(transfer_id: int) -> TransferRequest:
@@ -133,15 +150,6 @@ def _locked(transfer_id: int) -> TransferRequest:
         )
     except TransferRequest.DoesNotExist as missing:
         raise NotFound(f"No transfer request {transfer_id}.") from missing
-
-
-def _allow(transfer: TransferRequest, to_status: str) -> None:
-    if to_status not in TransferRequest.TRANSITIONS[transfer.status]:
-        raise TransferTransitionRefused(
-            f"Transfer {transfer.pk} cannot become {to_status}: it is "
-            f"{transfer.status}; nothing was changed.",
-            status=transfer.status,
-        )
 
 
 def _line(
