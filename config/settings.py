@@ -265,6 +265,10 @@ PICKUP_REMINDER_HOURS_BEFORE_EXPIRY = int(
 PICKUP_PROBLEM_ESCALATE_MINUTES = int(
     os.environ.get("PICKUP_PROBLEM_ESCALATE_MINUTES", "30")
 )
+# A received return waiting longer than this for its grade is flagged for the manager.
+RETURNS_INSPECTION_TARGET_HOURS = int(
+    os.environ.get("RETURNS_INSPECTION_TARGET_HOURS", "48")
+)
 
 # Customer emails (pickup notices) go through Django's email backend: printed to the
 # console unless a real backend is configured.

@@ -209,6 +209,10 @@ class MovementType(models.TextChoices):
     PICK = "pick", "Picked"
     FULFIL_PICKED = "fulfil_picked", "Fulfilled from the pickup-hold area"
     PUT_AWAY = "put_away", "Put back on the shelf"
+    # Returns (returns.services): a return a channel announced is incoming where it
+    # will arrive, until it arrives or is called off.
+    RETURN_EXPECTED = "return_expected", "Return expected"
+    RETURN_EXPECTED_CLOSED = "return_expected_closed", "Return expectation closed"
 
 
 class StockMovement(models.Model):

@@ -119,6 +119,18 @@ RULES: dict[str, MovementRule] = {
         sent_by_integrations=False,
         drawn_from="picked",
     ),
+    # An announced return is incoming at the location it will arrive at; its own
+    # expectation is closed when it arrives (beside ``return_received``) or is called
+    # off, so it never settles a purchase order's incoming units or they its.
+    MovementType.RETURN_EXPECTED: MovementRule(
+        {"incoming": +1}, physical=False, sent_by_integrations=False
+    ),
+    MovementType.RETURN_EXPECTED_CLOSED: MovementRule(
+        {"incoming": -1},
+        physical=False,
+        sent_by_integrations=False,
+        drawn_from="incoming",
+    ),
 }
 
 # How each bucket counts in ``StockBalance.available``.

@@ -20,7 +20,7 @@ from config.errors import Conflict
 from ..errors import InsufficientStock
 from ..models import Location, MovementType, StockMovement
 from ..selectors import safety_buffer_for
-from .ledger import MovementInput, Outcome, movements_record, shortages_of
+from .ledger import MovementInput, applied_entries, movements_record, shortages_of
 
 # What an order may do to its units after they are committed.
 ORDER_MOVES = frozenset(
@@ -39,6 +39,11 @@ class CommitmentOutOfStep(Conflict):
     the order says it holds. Nothing is changed; someone should look."""
 
     code = "order_out_of_step"
+
+    def __init__(self, reason: str, **extra) -> None:
+        super().__init__(
+            f"The ledger would not move this order's units: {reason}", **extra
+        )
 
 
 @dataclass(frozen=True)
@@ -140,15 +145,4 @@ def _input(channel: Channel, move: str, line: CommitmentLine) -> MovementInput:
 
 
 def _applied(outcomes) -> list[StockMovement]:
-    entries = []
-    for outcome in outcomes:
-        entry = outcome.movement
-        if outcome.outcome not in (Outcome.CREATED, Outcome.DUPLICATE) or (
-            entry.status == StockMovement.Status.REJECTED
-        ):
-            raise CommitmentOutOfStep(
-                "The ledger would not move this order's units: "
-                + (entry.status_reason if entry else outcome.refusal or outcome.outcome)
-            )
-        entries.append(entry)
-    return entries
+    return applied_entries(outcomes, CommitmentOutOfStep)

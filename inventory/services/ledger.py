@@ -300,6 +300,22 @@ def _promise_refusal(event: MovementInput, posting: _Posting) -> MovementOutcome
     )
 
 
+def applied_entries(
+    outcomes: Sequence[MovementOutcome], out_of_step: type[Exception]
+) -> list[StockMovement]:
+    """The entries of a batch another app asked for, each written now or earlier
+    (a repeat); anything refused raises ``out_of_step`` with the ledger's reason."""
+    entries = []
+    for outcome in outcomes:
+        entry = outcome.movement
+        if outcome.outcome not in (Outcome.CREATED, Outcome.DUPLICATE):
+            raise out_of_step(outcome.refusal or outcome.outcome)
+        if entry.status == StockMovement.Status.REJECTED:
+            raise out_of_step(entry.status_reason)
+        entries.append(entry)
+    return entries
+
+
 def shortages_of(lines: Sequence, outcomes: Sequence[MovementOutcome]) -> list[dict]:
     """Each promised line the ledger refused, as a 409 names it: ``lines`` are the
     promises in the order they were posted (anything with ``sku``, ``location`` and
