@@ -5,13 +5,21 @@ import os
 import subprocess
 import sys
 import uuid
+from datetime import time
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
-from tests.factories import ApiTokenFactory, ChannelFactory
+from tests.factories import (
+    ApiTokenFactory,
+    ChannelFactory,
+    LocationFactory,
+    SkuFactory,
+    StaffFactory,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -106,3 +114,40 @@ def celery_worker(tmp_path):
             worker.wait(timeout=10)
         except subprocess.TimeoutExpired:
             worker.kill()
+
+
+@pytest.fixture
+def shop(db):
+    """A small shop floor: Oxford Street with two members of staff (Alice, Bob),
+    Camden with one (Carol), a manager over every store (Maria), three SKUs and
+    the web shop."""
+
+    def store(code, name, lat, lon):
+        return LocationFactory(
+            code=code,
+            name=name,
+            latitude=Decimal(str(lat)),
+            longitude=Decimal(str(lon)),
+            pickup_enabled=True,
+            ship_from_store_enabled=True,
+            opens_at=time(0, 0),
+            pickup_cutoff=time(23, 59),
+            pickup_preparation_minutes=60,
+        )
+
+    oxford = store("LON-OXF", "Oxford Street", 51.5154, -0.1420)
+    camden = store("LON-CAM", "Camden", 51.5390, -0.1426)
+    return {
+        "oxford": oxford,
+        "camden": camden,
+        "tee": SkuFactory(
+            code="TEE-BLK-M", name="Tee black M", barcode="5012345678900"
+        ),
+        "hoodie": SkuFactory(code="HOOD-GRE-L", name="Hoodie green L"),
+        "polo": SkuFactory(code="POLO-BLU-M", name="Polo blue M"),
+        "web": ChannelFactory(code="web", kind="web", safety_buffer=0),
+        "alice": StaffFactory.at(oxford, username="alice", first_name="Alice"),
+        "bob": StaffFactory.at(oxford, username="bob", first_name="Bob"),
+        "carol": StaffFactory.at(camden, username="carol", first_name="Carol"),
+        "maria": StaffFactory.at(username="maria", first_name="Maria", manager=True),
+    }

@@ -8,7 +8,7 @@ from django.utils import timezone
 from catalog.models import Channel, Product, Sku
 from integrations.models import ApiToken
 from integrations.services import api_token_create
-from inventory.models import Location, Reservation, StockBalance
+from inventory.models import Location, MovementType, Reservation, StockBalance
 from inventory.services import (
     MovementInput,
     MovementOutcome,
@@ -16,6 +16,7 @@ from inventory.services import (
     movements_record,
     reservation_place,
 )
+from orders import services as orders
 
 
 class ProductFactory(factory.django.DjangoModelFactory):
@@ -159,3 +160,55 @@ class StaffFactory:
                 Permission.objects.get(codename="act_at_every_location")
             )
         return user
+
+
+def stock(sku, location, quantity):
+    StockEvents.post(
+        MovementType.RECEIPT, sku=sku, location=location, quantity=quantity
+    )
+
+
+def pickup_order(shop, reference="WEB-2001", lines=None, store=None, **customer):
+    """A click-and-collect order from the web shop, as the order API places it."""
+    store = store or shop["oxford"]
+    order, _ = orders.order_place(
+        channel=shop["web"],
+        reference=reference,
+        method="pickup",
+        customer=orders.Customer(
+            name=customer.get("name", "Ada Byron"),
+            email=customer.get("email", "ada@example.com"),
+        ),
+        who=orders.Who(actor="token:web-shop", source="web"),
+        lines=[
+            orders.OrderLineInput(sku=sku, quantity=quantity)
+            for sku, quantity in (lines or [(shop["tee"], 1)])
+        ],
+        pickup_location=store,
+    )
+    return order
+
+
+def delivered_order(shop, reference="WEB-3001", lines=None, source=None, **customer):
+    """A web-shop order shipped to the customer's door from ``source`` (Camden by
+    default): the goods are with the customer and may come back."""
+    source = source or shop["camden"]
+    lines = lines or [(shop["tee"], 1)]
+    for sku, quantity in lines:
+        stock(sku, source, quantity)
+    who = orders.Who(actor="token:web-shop", source="web")
+    order, _ = orders.order_place(
+        channel=shop["web"],
+        reference=reference,
+        method="ship",
+        customer=orders.Customer(
+            name=customer.get("name", "Ada Byron"),
+            email=customer.get("email", "ada@example.com"),
+        ),
+        who=who,
+        lines=[
+            orders.OrderLineInput(sku=sku, quantity=quantity, location=source)
+            for sku, quantity in lines
+        ],
+    )
+    return orders.order_ship(order_id=order.pk, lines=None, who=who)

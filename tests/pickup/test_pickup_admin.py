@@ -5,7 +5,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from inventory.models import StaffMembership
-from tests.pickup.conftest import pickup_order, stock
+from tests.factories import pickup_order, stock
 
 
 @pytest.fixture

@@ -14,8 +14,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from inventory.models import TransferRequest
 from pickup.models import PickupTask
-from tests.factories import StaffFactory, balance_of
-from tests.pickup.conftest import pickup_order, stock
+from tests.factories import StaffFactory, balance_of, pickup_order, stock
 
 CHROMIUM = "/usr/bin/chromium"
 TABLET = {"width": 820, "height": 1180}

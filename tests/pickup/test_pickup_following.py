@@ -18,8 +18,13 @@ from orders import services as orders
 from orders.models import Order
 from pickup import services as pickup
 from pickup.models import PickupProblem, PickupTask
-from tests.factories import LocationFactory, StaffFactory, balance_of
-from tests.pickup.conftest import pickup_order, stock
+from tests.factories import (
+    LocationFactory,
+    StaffFactory,
+    balance_of,
+    pickup_order,
+    stock,
+)
 from tests.threads import all_at_once
 
 Status = PickupTask.Status

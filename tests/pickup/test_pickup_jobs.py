@@ -18,7 +18,7 @@ from pickup.tasks import (
     SEND_REMINDERS,
     expire_uncollected,
 )
-from tests.pickup.conftest import pickup_order, stock
+from tests.factories import pickup_order, stock
 from tests.threads import all_at_once
 
 

@@ -12,8 +12,7 @@ from inventory.services import balances_rebuild
 from orders import services as orders
 from pickup import services as pickup
 from pickup.models import PickupTask
-from tests.factories import balance_of
-from tests.pickup.conftest import pickup_order, stock
+from tests.factories import balance_of, pickup_order, stock
 
 
 def london_store(**hours) -> Location:

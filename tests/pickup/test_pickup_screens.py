@@ -7,8 +7,7 @@ import pytest
 from django.test import Client
 
 from pickup.models import PickupTask
-from tests.factories import StaffFactory
-from tests.pickup.conftest import pickup_order, stock
+from tests.factories import StaffFactory, pickup_order, stock
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 

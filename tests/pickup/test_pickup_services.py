@@ -12,8 +12,7 @@ from inventory.models import TransferRequest
 from orders.models import Order, ReturnToStockTask
 from pickup import services as pickup
 from pickup.models import PickupNotice, PickupProblem, PickupTask
-from tests.factories import balance_of
-from tests.pickup.conftest import pickup_order, stock
+from tests.factories import balance_of, pickup_order, stock
 
 Status = PickupTask.Status
 
