@@ -10,6 +10,7 @@ from catalog.apis import ChannelViewSet, ProductViewSet, SkuViewSet
 from inventory.apis import AvailabilityView, LocationViewSet, MovementViewSet
 from inventory.reservation_apis import ReservationViewSet
 from orders.apis import OrderViewSet, ReturnToStockTaskViewSet
+from returns.apis import ReturnViewSet
 
 from .views import health, home
 
@@ -19,6 +20,7 @@ router.include_root_view = False
 # tills' movements) come first, so they are found before the catalogue's patterns.
 router.register("reservations", ReservationViewSet, basename="reservation")
 router.register("orders", OrderViewSet, basename="order")
+router.register("returns", ReturnViewSet, basename="return")
 router.register(
     "return-to-stock-tasks", ReturnToStockTaskViewSet, basename="return-to-stock-task"
 )

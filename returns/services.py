@@ -101,11 +101,13 @@ def return_announce(
     the same announcement again, answered as it stands; different contents under
     the same reference are refused)."""
     digest = _digest(reference, purchase, location, lines, customer)
-    existing = _announced(purchase.channel, reference, digest)
-    if existing is not None:
-        return existing, False
     try:
         with transaction.atomic():
+            # A twin announcement of the same order waits here, then finds ours.
+            _lock_order(purchase.order)
+            existing = _announced(purchase.channel, reference, digest)
+            if existing is not None:
+                return existing, False
             return _announce(
                 reference, purchase, location, lines, customer, digest, actor
             ), True
@@ -440,8 +442,7 @@ def _checked_lines(
     errors: dict[str, list] = {}
     order = purchase.order
     if order is not None:
-        # Serialises every return of this order: the cap below holds under races.
-        order = Order.objects.select_for_update().get(pk=order.pk)
+        order = _lock_order(order)
         if order.channel_id != purchase.channel.pk:
             errors["order"] = ["That order was placed through another channel."]
     elif not purchase.till_receipt.strip():
@@ -473,6 +474,13 @@ def _checked_lines(
     if errors:
         raise InvalidInput(errors)
     return resolved
+
+
+def _lock_order(order: Order | None) -> Order | None:
+    """Serialises every return of one order: the returnable cap holds under races."""
+    if order is None:
+        return None
+    return Order.objects.select_for_update().get(pk=order.pk)
 
 
 def _on_order(order: Order, line: ReturnLineInput) -> tuple[list, str]:
