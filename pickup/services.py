@@ -6,7 +6,7 @@ and expiry of uncollected orders.
 Each function is one transaction under the task's row lock. Stock moves only through
 ``orders.services`` and ``inventory.services``; every change of status is allowed by
 ``PickupTask.TRANSITIONS`` and recorded as a PickupTaskEvent with who and when. The
-acting member of staff must work at the task's location (``pickup.access``).
+acting member of staff must work at the task's location (``inventory.access``).
 """
 
 import logging
@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from catalog.models import Sku
 from config.errors import Conflict, DomainError, InvalidInput, NotFound
+from inventory import access
 from inventory.models import Location, TransferRequest
 from inventory.services.transfers import (
     TransferTransitionRefused,
@@ -32,7 +33,6 @@ from inventory.services.transfers import (
 from orders import services as orders
 from orders.models import Method, Order, OrderLine, ReturnToStockTask
 
-from . import access
 from .models import PickupNotice, PickupProblem, PickupTask, PickupTaskEvent
 from .notices import notice_customer
 

@@ -1,31 +1,27 @@
 """The store team's screens: the pickup queue, one task, and the problems waiting
 for a decision. Thin: each action calls one service and answers with the part of
 the page it changed (an HTMX request) or the whole page (a plain form post).
-Who may see what is decided in ``pickup.access``; a task elsewhere is a 404."""
+Who may see what is decided in ``inventory.access``; a task elsewhere is a 404."""
 
 from collections.abc import Callable
-from functools import wraps
-from zoneinfo import ZoneInfo
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.shortcuts import render as django_render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from catalog.models import Sku
 from config.errors import DomainError, InvalidInput, NotFound
+from config.screens import chosen_store, readable, render, staff_screen, whole_number
+from inventory import access
 from inventory.models import Location
 
-from . import access, selectors, services
+from . import selectors, services
 from .models import PickupProblem, PickupTask
 from .services import FINAL
 
-STORE_SESSION_KEY = "pickup_store"
 # Between the claim and the customer being told: a picker has the task in hand.
 IN_HAND = frozenset(
     {
@@ -37,36 +33,13 @@ IN_HAND = frozenset(
 )
 
 
-def render(request: HttpRequest, template: str, context=None, status=None):
-    """Times on a store's screen are the store's own."""
-    location = (context or {}).get("location")
-    zone = ZoneInfo(location.time_zone) if location else timezone.get_current_timezone()
-    with timezone.override(zone):
-        return django_render(request, template, context, status=status)
-
-
-def staff_screen(view: Callable) -> Callable:
-    """Signed in; a domain error becomes a readable message on the screen, a task
-    out of reach a 404."""
-
-    @login_required
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as missing:
-            raise Http404(missing.message) from missing
-
-    return wrapped
-
-
 @require_GET
 @staff_screen
 def queue(request: HttpRequest) -> HttpResponse:
     locations = list(access.staff_locations(user=request.user))
     if not locations:
         return render(request, "pickup/no_store.html", status=403)
-    location = _chosen_store(request, locations)
+    location = chosen_store(request, locations)
     context = {
         "location": location,
         "locations": locations,
@@ -97,15 +70,15 @@ def task_action(request: HttpRequest, task_id: int, action: str) -> HttpResponse
         "start": lambda: services.pickup_task_start(task_id=task.pk, staff=staff),
         "pick": lambda: services.pickup_line_pick(
             task_id=task.pk,
-            line_id=_number(form, "line"),
+            line_id=whole_number(form, "line"),
             staff=staff,
             scanned=form.get("scanned", ""),
         ),
         "short": lambda: services.pickup_line_short(
             task_id=task.pk,
-            line_id=_number(form, "line"),
+            line_id=whole_number(form, "line"),
             staff=staff,
-            quantity=_number(form, "quantity"),
+            quantity=whole_number(form, "quantity"),
             condition=form.get("condition", ""),
             note=form.get("note", ""),
         ),
@@ -204,7 +177,7 @@ def side_work_action(request: HttpRequest, kind: str, item_id: int) -> HttpRespo
     except NotFound:
         raise
     except DomainError as refused:
-        messages.error(request, _readable(refused))
+        messages.error(request, readable(refused))
     back = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(
         back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
@@ -252,9 +225,9 @@ def _act(request, task: PickupTask, action: Callable, done: str) -> HttpResponse
     except NotFound:
         raise
     except InvalidInput as invalid:
-        error, field_errors = _readable(invalid), invalid.field_errors
+        error, field_errors = readable(invalid), invalid.field_errors
     except DomainError as refused:
-        error = _readable(refused)
+        error = readable(refused)
     if not request.htmx:
         if error:
             messages.error(request, error)
@@ -265,16 +238,6 @@ def _act(request, task: PickupTask, action: Callable, done: str) -> HttpResponse
     context = _task_context(task, request.user)
     context.update(error=error, field_errors=field_errors, done="" if error else done)
     return render(request, "pickup/_task.html", context)
-
-
-def _readable(error: DomainError) -> str:
-    if isinstance(error, InvalidInput):
-        return " ".join(
-            message
-            for messages_ in error.field_errors.values()
-            for message in messages_
-        )
-    return error.message
 
 
 def _task_context(task: PickupTask, user) -> dict:
@@ -313,18 +276,3 @@ def _visible_task(request: HttpRequest, task_id: int) -> PickupTask:
     if task is None:
         raise Http404("No such pickup task.")
     return task
-
-
-def _chosen_store(request: HttpRequest, locations: list[Location]) -> Location:
-    by_code = {location.code: location for location in locations}
-    wanted = request.GET.get("location") or request.session.get(STORE_SESSION_KEY)
-    location = by_code.get(wanted) or locations[0]
-    request.session[STORE_SESSION_KEY] = location.code
-    return location
-
-
-def _number(form, name: str) -> int:
-    try:
-        return int(form.get(name, ""))
-    except ValueError:
-        raise InvalidInput({name: ["Enter a whole number."]}) from None

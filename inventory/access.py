@@ -1,10 +1,12 @@
-"""Who may see and act on which pickup work: the one place the pickup screens and
-services ask. Staff act at the locations they are members of, managers at every
-location (``inventory.selectors.staff_locations``); anything else reads as not
-found, so a task at another store is a 404, never a hint that it exists."""
+"""Who may see and act on a store's work (pickup tasks, returns): the one place the
+store screens and their services ask. Staff act at the locations they are members
+of, managers at every location (``inventory.selectors.staff_locations``); anything
+else reads as not found, so work at another store is a 404, never a hint that it
+exists."""
 
 from config.errors import NotFound
-from inventory.selectors import may_act_at, sees_every_location, staff_locations
+
+from .selectors import may_act_at, sees_every_location, staff_locations
 
 __all__ = ["ensure_may_act_at", "sees_every_location", "staff_locations", "actor_of"]
 

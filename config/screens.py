@@ -1,0 +1,73 @@
+"""What every store screen shares (pickup queue, returns): times in the store's own
+zone, sign-in with domain errors turned into readable messages or 404s, the store a
+member of staff is looking at, and whole numbers read from a form. Imports nothing
+from the apps, so every app's views can use it."""
+
+from collections.abc import Callable
+from functools import wraps
+from zoneinfo import ZoneInfo
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render as django_render
+from django.utils import timezone
+
+from .errors import DomainError, InvalidInput, NotFound
+
+# One store chosen for every screen: a manager switching to Camden on the pickup
+# queue finds Camden's returns too.
+STORE_SESSION_KEY = "store"
+
+
+def render(request: HttpRequest, template: str, context=None, status=None):
+    """Times on a store's screen are the store's own."""
+    location = (context or {}).get("location")
+    zone = ZoneInfo(location.time_zone) if location else timezone.get_current_timezone()
+    with timezone.override(zone):
+        return django_render(request, template, context, status=status)
+
+
+def staff_screen(view: Callable) -> Callable:
+    """Signed in; work out of reach (``NotFound``) is a 404."""
+
+    @login_required
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound as missing:
+            raise Http404(missing.message) from missing
+
+    return wrapped
+
+
+def readable(error: DomainError) -> str:
+    """A refusal as one sentence for the screen."""
+    if isinstance(error, InvalidInput):
+        return " ".join(_messages(error.field_errors))
+    return error.message
+
+
+def _messages(errors) -> list[str]:
+    """Every message of a field-error tree (a list of lines holds one dict each)."""
+    if isinstance(errors, str):
+        return [errors]
+    values = errors.values() if isinstance(errors, dict) else errors
+    return [message for value in values for message in _messages(value)]
+
+
+def chosen_store(request: HttpRequest, locations: list):
+    """The store asked for (``?location=``), else the one chosen last, else the
+    first the member of staff works at."""
+    by_code = {location.code: location for location in locations}
+    wanted = request.GET.get("location") or request.session.get(STORE_SESSION_KEY)
+    location = by_code.get(wanted) or locations[0]
+    request.session[STORE_SESSION_KEY] = location.code
+    return location
+
+
+def whole_number(form, name: str) -> int:
+    try:
+        return int(form.get(name, ""))
+    except ValueError:
+        raise InvalidInput({name: ["Enter a whole number."]}) from None
