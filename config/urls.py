@@ -36,6 +36,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("store/returns/", include("returns.urls")),
     path("store/", include("pickup.urls")),
     path("api/v1/availability/", AvailabilityView.as_view(), name="availability"),
     path("api/v1/", include(router.urls)),

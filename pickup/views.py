@@ -38,7 +38,7 @@ IN_HAND = frozenset(
 def queue(request: HttpRequest) -> HttpResponse:
     locations = list(access.staff_locations(user=request.user))
     if not locations:
-        return render(request, "pickup/no_store.html", status=403)
+        return render(request, "no_store.html", status=403)
     location = chosen_store(request, locations)
     context = {
         "location": location,

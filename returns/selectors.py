@@ -1,16 +1,59 @@
 """Reads of returns: for the API, the store's screens (what is expected, what waits
 for inspection, finding the purchase at the counter) and the managers' insight."""
 
-from django.db.models import Prefetch, Q, QuerySet
+from dataclasses import dataclass
+from datetime import datetime
 
-from inventory.models import Location
+from django.db.models import Prefetch, Q, QuerySet, Sum
+
+from catalog.models import Channel
+from inventory.models import Location, MovementType, StockMovement
 from orders.models import Order, OrderLine
 
-from .models import Return, ReturnEvent, ReturnInspection, ReturnLine
+from .models import Return, ReturnEvent, ReturnInspection, ReturnLine, ReturnReason
 
 # The counter's search shows this many purchases at most: enough for a name, not a
 # dump of the order book.
 SEARCH_LIMIT = 20
+
+
+def returnable_quantity(line: OrderLine, *, excluding: Return | None = None) -> int:
+    """Units of an order line that may still come back: fulfilled, less those on
+    returns not cancelled (announced units count until they arrive or are called
+    off)."""
+    others = ReturnLine.objects.filter(order_line=line).exclude(
+        customer_return__status=Return.Status.CANCELLED
+    )
+    if excluding is not None:
+        others = others.exclude(customer_return=excluding)
+    taken = others.aggregate(
+        announced=Sum(
+            "expected_quantity",
+            filter=Q(customer_return__status=Return.Status.EXPECTED),
+        ),
+        received=Sum(
+            "quantity", filter=~Q(customer_return__status=Return.Status.EXPECTED)
+        ),
+    )
+    return (
+        line.fulfilled_quantity - (taken["announced"] or 0) - (taken["received"] or 0)
+    )
+
+
+def returnable_lines(order: Order) -> list[OrderLine]:
+    """The order's lines, each with ``returnable``: units that may still come back."""
+    lines = list(order.lines.select_related("sku").order_by("id"))
+    for line in lines:
+        line.returnable = max(returnable_quantity(line), 0)
+    return lines
+
+
+def open_announcements(order: Order) -> list[Return]:
+    """Returns of this order announced and not yet here: the customer may be
+    carrying one of them."""
+    return list(
+        order.returns.filter(status=Return.Status.EXPECTED).select_related("location")
+    )
 
 
 def return_queryset() -> QuerySet[Return]:
@@ -87,4 +130,135 @@ def expected_matching(*, location: Location, search: str) -> list[Return]:
             | Q(order__reference__iexact=search)
             | Q(customer_name__icontains=search)
         )[:SEARCH_LIMIT]
+    )
+
+
+# ---------------------------------------------------------------- the managers' view
+
+GROUPINGS = {
+    "channel": "Channel",
+    "sku": "SKU: online against in store",
+    "reason": "Reason",
+}
+ONLINE = frozenset({Channel.Kind.WEB, Channel.Kind.APP, Channel.Kind.MARKETPLACE})
+IN_STORE = frozenset({Channel.Kind.STORE_POS})
+SOLD = (MovementType.SALE, MovementType.FULFIL, MovementType.FULFIL_PICKED)
+
+
+@dataclass
+class RateRow:
+    """One row of the return-rate table: units sold and returned in the period, as a
+    whole and split online / in store (by the channel the goods were bought
+    through)."""
+
+    key: str
+    label: str
+    sold: int = 0
+    returned: int = 0
+    sold_online: int = 0
+    returned_online: int = 0
+    sold_in_store: int = 0
+    returned_in_store: int = 0
+
+    @property
+    def rate(self) -> float | None:
+        return _rate(self.returned, self.sold)
+
+    @property
+    def rate_online(self) -> float | None:
+        return _rate(self.returned_online, self.sold_online)
+
+    @property
+    def rate_in_store(self) -> float | None:
+        return _rate(self.returned_in_store, self.sold_in_store)
+
+    def add(self, kind: str, *, sold: int = 0, returned: int = 0) -> None:
+        self.sold += sold
+        self.returned += returned
+        if kind in ONLINE:
+            self.sold_online += sold
+            self.returned_online += returned
+        elif kind in IN_STORE:
+            self.sold_in_store += sold
+            self.returned_in_store += returned
+
+
+def _rate(returned: int, sold: int) -> float | None:
+    return round(100 * returned / sold, 1) if sold else None
+
+
+def return_rates(
+    *, since: datetime, until: datetime, group: str, locations=None
+) -> list[RateRow]:
+    """Return rate (units returned / units sold, %) in ``[since, until)``, by channel,
+    SKU or reason. Sold: the ledger's sales and fulfilments, by the channel they were
+    sold through; returned: units received back in the period, by the channel they
+    were bought through. By reason, ``sold`` is the period's total, so each reason's
+    rate is its share of what was sold. ``locations`` narrows both to where the
+    units left and came back."""
+    if group not in GROUPINGS:
+        raise ValueError(f"No grouping {group!r}.")
+    sales = StockMovement.objects.filter(
+        type__in=SOLD, occurred_at__gte=since, occurred_at__lt=until
+    ).exclude(status=StockMovement.Status.REJECTED)
+    back = ReturnLine.objects.filter(
+        quantity__gt=0,
+        customer_return__received_at__gte=since,
+        customer_return__received_at__lt=until,
+    )
+    if locations is not None:
+        sales = sales.filter(location__in=locations)
+        back = back.filter(customer_return__location__in=locations)
+    channels = {channel.pk: channel for channel in Channel.objects.all()}
+    rows: dict[str, RateRow] = {}
+
+    def row(key: str, label: str) -> RateRow:
+        return rows.setdefault(key, RateRow(key=key, label=label))
+
+    sold_by = sales.values("channel_id", "sku__code", "sku__name").annotate(
+        units=Sum("quantity")
+    )
+    returned_by = back.values(
+        "customer_return__channel_id", "sku__code", "sku__name", "reason"
+    ).annotate(units=Sum("quantity"))
+    total = RateRow(key="", label="All")
+    for sold in sold_by:
+        channel = channels[sold["channel_id"]]
+        total.add(channel.kind, sold=sold["units"])
+        if group == "channel":
+            row(channel.code, channel.name).add(channel.kind, sold=sold["units"])
+        elif group == "sku":
+            label = f"{sold['sku__code']} · {sold['sku__name']}"
+            row(sold["sku__code"], label).add(channel.kind, sold=sold["units"])
+    for returned in returned_by:
+        channel = channels[returned["customer_return__channel_id"]]
+        units = returned["units"]
+        total.add(channel.kind, returned=units)
+        if group == "channel":
+            row(channel.code, channel.name).add(channel.kind, returned=units)
+        elif group == "sku":
+            label = f"{returned['sku__code']} · {returned['sku__name']}"
+            row(returned["sku__code"], label).add(channel.kind, returned=units)
+        else:
+            reason = ReturnReason(returned["reason"])
+            row(reason.value, reason.label).add(channel.kind, returned=units)
+    if group == "reason":
+        for each in rows.values():
+            each.sold = total.sold
+            each.sold_online = total.sold_online
+            each.sold_in_store = total.sold_in_store
+    ordered = sorted(rows.values(), key=lambda r: (-r.returned, -r.sold, r.key))
+    return ordered + [total] if ordered else []
+
+
+def overdue_returns(*, locations) -> list[Return]:
+    """Returns flagged as waiting too long for inspection, oldest first."""
+    return list(
+        return_queryset()
+        .filter(
+            location__in=locations,
+            status__in=Return.AWAITING_GRADE,
+            overdue_since__isnull=False,
+        )
+        .order_by("received_at")
     )

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import F
 from django.utils import timezone
 
 from catalog.models import Channel, Sku
@@ -39,6 +39,7 @@ from inventory.services.returns import (
 from orders.models import Order, OrderLine
 
 from .models import Return, ReturnEvent, ReturnInspection, ReturnLine, ReturnReason
+from .selectors import returnable_quantity
 
 Status = Return.Status
 Grade = ReturnInspection.Grade
@@ -412,26 +413,6 @@ def returns_flag_overdue(*, now: datetime | None = None) -> int:
 
 
 # ------------------------------------------------------------------ the rules
-
-
-def returnable_quantity(line: OrderLine, *, excluding: Return | None = None) -> int:
-    """Units of an order line that may still come back: fulfilled, less those on
-    returns not cancelled (announced units count until they arrive or are called
-    off)."""
-    others = ReturnLine.objects.filter(order_line=line).exclude(
-        customer_return__status=Status.CANCELLED
-    )
-    if excluding is not None:
-        others = others.exclude(customer_return=excluding)
-    taken = others.aggregate(
-        announced=Sum(
-            "expected_quantity", filter=Q(customer_return__status=Status.EXPECTED)
-        ),
-        received=Sum("quantity", filter=~Q(customer_return__status=Status.EXPECTED)),
-    )
-    return (
-        line.fulfilled_quantity - (taken["announced"] or 0) - (taken["received"] or 0)
-    )
 
 
 def _checked_lines(

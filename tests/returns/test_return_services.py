@@ -6,7 +6,7 @@ import pytest
 from config.errors import InvalidInput, NotFound
 from inventory.models import MovementType, StockMovement
 from inventory.services import balances_rebuild
-from returns import services
+from returns import selectors, services
 from returns.models import Return, ReturnEvent
 from returns.services import (
     Purchase,
@@ -121,11 +121,11 @@ def test_partial_return_leaves_the_rest_returnable(shop):
     first = bring_back(shop, order, (shop["tee"], 1, "wrong_size"))
     assert first.lines.get().quantity == 1
     line = order.lines.get(sku=shop["tee"])
-    assert services.returnable_quantity(line) == 2
+    assert selectors.returnable_quantity(line) == 2
 
     second = bring_back(shop, order, (shop["tee"], 2, "changed_mind"))
     assert second.lines.get().quantity == 2
-    assert services.returnable_quantity(line) == 0
+    assert selectors.returnable_quantity(line) == 0
 
 
 def test_a_second_return_of_the_same_line_is_refused_with_a_clear_message(shop):
@@ -267,7 +267,7 @@ class TestAnnouncedOnline:
         )
         assert found.events.last().detail == {"missing": {"TEE-BLK-M": 1}}
         # The unit that never came may still come back later.
-        assert services.returnable_quantity(line.order_line) == 1
+        assert selectors.returnable_quantity(line.order_line) == 1
 
     def test_more_than_announced_is_refused(self, shop):
         order = delivered_order(shop)
@@ -296,7 +296,7 @@ class TestAnnouncedOnline:
         )
 
         assert balance_of(shop["tee"], shop["oxford"]).incoming == 0
-        assert services.returnable_quantity(found.lines.get().order_line) == 1
+        assert selectors.returnable_quantity(found.lines.get().order_line) == 1
         with pytest.raises(ReturnTransitionRefused):
             services.return_receive_expected(
                 return_id=found.pk,
