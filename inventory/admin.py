@@ -58,6 +58,19 @@ class StaffMembershipInline(admin.TabularInline):
     readonly_fields = ["since"]
 
 
+class ReadOnlyInline(admin.TabularInline):
+    """Rows a service wrote, shown on their parent's page and changed by nobody."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Visible to staff, changeable by nobody: the rows are written by services."""
 

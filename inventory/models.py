@@ -302,6 +302,12 @@ class StockMovement(models.Model):
                 condition=models.Q(other_location__isnull=False),
                 name="stock_movement_transfers",
             ),
+            # Units sold in a period, by channel (the return-rate report).
+            models.Index(
+                fields=["occurred_at"],
+                condition=models.Q(type__in=["sale", "fulfil", "fulfil_picked"]),
+                name="stock_movement_sold",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -3,29 +3,18 @@ problems and the messages sent; the store screens (/store/) are where work is do
 
 from django.contrib import admin
 
-from inventory.admin import ReadOnlyAdmin
+from inventory.admin import ReadOnlyAdmin, ReadOnlyInline
 
 from .models import PickupNotice, PickupProblem, PickupTask, PickupTaskEvent
 
 
-class _ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-
-class PickupTaskEventInline(_ReadOnlyInline):
+class PickupTaskEventInline(ReadOnlyInline):
     model = PickupTaskEvent
     fields = ["at", "from_status", "to_status", "actor", "note"]
     readonly_fields = fields
 
 
-class PickupProblemInline(_ReadOnlyInline):
+class PickupProblemInline(ReadOnlyInline):
     model = PickupProblem
     fields = [
         "line",
@@ -41,7 +30,7 @@ class PickupProblemInline(_ReadOnlyInline):
     readonly_fields = fields
 
 
-class PickupNoticeInline(_ReadOnlyInline):
+class PickupNoticeInline(ReadOnlyInline):
     model = PickupNotice
     fields = ["created_at", "kind", "to", "subject", "sent_at", "failure"]
     readonly_fields = fields

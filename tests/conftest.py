@@ -2,6 +2,7 @@
 and the PostgreSQL check."""
 
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -151,3 +152,59 @@ def shop(db):
         "carol": StaffFactory.at(camden, username="carol", first_name="Carol"),
         "maria": StaffFactory.at(username="maria", first_name="Maria", manager=True),
     }
+
+
+# Real-browser screens: Debian's Chromium driven by Playwright, at a tablet's size.
+CHROMIUM = "/usr/bin/chromium"
+TABLET = {"width": 820, "height": 1180}
+OUTPUT = ROOT / "test-output" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    # Playwright's sync API runs an event loop in this thread; the test's own
+    # database reads between steps are plain synchronous calls. Only for these
+    # tests: the flag must not leak into anything else this process starts.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, args=["--no-sandbox"]
+            )
+            yield browser
+            browser.close()
+    finally:
+        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+
+
+@pytest.fixture
+def tablet(browser, live_server, request):
+    context = browser.new_context(viewport=TABLET, base_url=live_server.url)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    shots = OUTPUT / request.node.name
+    shots.mkdir(parents=True, exist_ok=True)
+    for old in shots.glob("*.png"):
+        old.unlink()
+    counter = iter(range(1, 100))
+
+    def shot(name: str) -> None:
+        page.screenshot(path=shots / f"{next(counter):02d}-{name}.png", full_page=True)
+
+    page.shot = shot
+    yield page
+    context.close()
+
+
+def sign_in(page, username: str, lands_on: str = "Pickup queue") -> None:
+    """Sign in through the login page, as a member of staff does."""
+    from playwright.sync_api import expect
+
+    page.goto("/store/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(StaffFactory.PASSWORD)
+    page.shot("sign-in")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name=re.compile(lands_on))).to_be_visible()

@@ -153,3 +153,23 @@ def test_the_demo_has_a_store_team_with_a_pickup_queue():
     assert picker.login(username="sam", password="onestock-demo")
     queue = picker.get("/store/").content.decode()
     assert "DEMO-PICKUP-1" in queue and "Sam" in queue
+
+
+def test_the_demo_has_returns_in_every_state_at_oxford_street():
+    from django.test import Client
+
+    from returns.models import Return
+
+    output = seed()
+    seed()  # again: nothing duplicated
+    assert "/store/returns/" in output
+    states = sorted(Return.objects.values_list("status", flat=True))
+    assert states == ["expected", "graded", "received", "received"]
+    assert balances_rebuild(repair=False) == []
+    picker = Client()
+    assert picker.login(username="sam", password="onestock-demo")
+    screen = picker.get("/store/returns/").content.decode()
+    assert "RMA-DEMO-SHIPPED-2" in screen and "Waiting for inspection" in screen
+    manager = Client()
+    assert manager.login(username="morgan", password="onestock-demo")
+    assert manager.get("/store/returns/insight/").status_code == 200

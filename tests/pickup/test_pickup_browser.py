@@ -5,65 +5,15 @@ under test-output/screenshots/<test>/ for a person to look at.
 These run wherever the suite runs (``make test`` installs Chromium when missing):
 a machine without it fails here rather than skipping."""
 
-import os
 import re
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import expect
 
 from inventory.models import TransferRequest
 from pickup.models import PickupTask
-from tests.factories import StaffFactory, balance_of, pickup_order, stock
-
-CHROMIUM = "/usr/bin/chromium"
-TABLET = {"width": 820, "height": 1180}
-OUTPUT = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    # Playwright's sync API runs an event loop in this thread; the test's own
-    # database reads between steps are plain synchronous calls. Only for these
-    # tests: the flag must not leak into anything else this process starts.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=CHROMIUM, args=["--no-sandbox"]
-            )
-            yield browser
-            browser.close()
-    finally:
-        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
-
-
-@pytest.fixture
-def tablet(browser, live_server, request):
-    context = browser.new_context(viewport=TABLET, base_url=live_server.url)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    shots = OUTPUT / request.node.name
-    shots.mkdir(parents=True, exist_ok=True)
-    for old in shots.glob("*.png"):
-        old.unlink()
-    counter = iter(range(1, 100))
-
-    def shot(name: str) -> None:
-        page.screenshot(path=shots / f"{next(counter):02d}-{name}.png", full_page=True)
-
-    page.shot = shot
-    yield page
-    context.close()
-
-
-def sign_in(page: Page, username: str) -> None:
-    page.goto("/store/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(StaffFactory.PASSWORD)
-    page.shot("sign-in")
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name=re.compile("Pickup queue"))).to_be_visible()
+from tests.conftest import sign_in
+from tests.factories import balance_of, pickup_order, stock
 
 
 @pytest.mark.django_db(transaction=True)

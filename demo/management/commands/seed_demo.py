@@ -7,6 +7,7 @@ from django.db import transaction
 
 from demo.network import demo_holds_build, demo_network_build, demo_stock_build
 from demo.pickup import demo_pickups_build, demo_staff_build
+from demo.returns import demo_returns_build
 from integrations.services import api_token_reissue
 
 DEMO_USERNAME = "admin"
@@ -30,6 +31,7 @@ class Command(BaseCommand):
             self._ensure_staff_superuser()
             demo_staff_build(password=DEMO_PASSWORD)
             pickups = demo_pickups_build()
+            returned = demo_returns_build()
             # Only a digest of a token is stored, so each run issues a new one to print.
             _, raw_token = api_token_reissue(name=DEMO_TOKEN_NAME)
         api = url.rstrip("/") + "/api/v1/availability/?location=LON-OXF&channel=web"
@@ -40,11 +42,14 @@ class Command(BaseCommand):
             f"{stock.conflicts} new conflict(s) for a manager.\n"
             f"Reservations: {holds} new checkout hold(s) in every state.\n"
             f"Pickup: {pickups} new click-and-collect order(s) at LON-OXF.\n"
+            f"Returns: {returned} new return(s) at LON-OXF, in every state.\n"
             f"\n"
             f"  URL:        {url}\n"
             f"  Login:      {DEMO_USERNAME} / {DEMO_PASSWORD}  (back-office admin)\n"
             f"  Store:      {url.rstrip('/')}/store/  as sam / {DEMO_PASSWORD} "
             f"(picker, Oxford Street), morgan / {DEMO_PASSWORD} (manager, every store)\n"
+            f"  Returns:    {url.rstrip('/')}/store/returns/  (insight for managers: "
+            f"{url.rstrip('/')}/store/returns/insight/)\n"
             f"  API docs:   {url.rstrip('/')}/api/docs/\n"
             f"  API token:  {raw_token}\n"
             f"  Try:        curl -H 'Authorization: Token {raw_token}' '{api}'\n"
