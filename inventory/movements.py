@@ -119,17 +119,16 @@ RULES: dict[str, MovementRule] = {
         sent_by_integrations=False,
         drawn_from="picked",
     ),
-    # An announced return is incoming at the location it will arrive at; its own
-    # expectation is closed when it arrives (beside ``return_received``) or is called
-    # off, so it never settles a purchase order's incoming units or they its.
+    # An announced return is incoming at the location it will arrive at, until it
+    # arrives or is called off. Incoming is one bucket with purchase orders' units,
+    # so an arrival settles it only as far as it still holds anything (a purchase
+    # receipt may have settled it first): the return is never stuck, and incoming
+    # stays the outstanding total, never below zero.
     MovementType.RETURN_EXPECTED: MovementRule(
         {"incoming": +1}, physical=False, sent_by_integrations=False
     ),
     MovementType.RETURN_EXPECTED_CLOSED: MovementRule(
-        {"incoming": -1},
-        physical=False,
-        sent_by_integrations=False,
-        drawn_from="incoming",
+        {}, physical=False, sent_by_integrations=False, settles="incoming"
     ),
 }
 

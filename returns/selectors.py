@@ -74,7 +74,13 @@ def return_queryset() -> QuerySet[Return]:
 
 
 def return_for_staff(*, locations: list[Location], return_id: int) -> Return | None:
-    return return_queryset().filter(location__in=locations, pk=return_id).first()
+    """A return at one of the member of staff's stores; or one announced and not yet
+    here, wherever it was announced for, since the customer may bring the parcel
+    to any store."""
+    at_theirs = Q(location__in=locations) | Q(status=Return.Status.EXPECTED)
+    if not locations:
+        return None
+    return return_queryset().filter(at_theirs, pk=return_id).first()
 
 
 def store_returns(*, location: Location) -> dict:
@@ -116,15 +122,15 @@ def purchases_matching(*, search: str) -> list[Order]:
     )
 
 
-def expected_matching(*, location: Location, search: str) -> list[Return]:
-    """Announced returns for this store the customer may be carrying: by return
-    number, order number or name."""
+def expected_matching(*, search: str) -> list[Return]:
+    """Announced returns the customer may be carrying, to whichever store they were
+    announced for: by return number, order number or name."""
     search = search.strip()
     if len(search) < 2:
         return []
     return list(
         return_queryset()
-        .filter(location=location, status=Return.Status.EXPECTED)
+        .filter(status=Return.Status.EXPECTED)
         .filter(
             Q(reference__iexact=search)
             | Q(order__reference__iexact=search)
@@ -248,7 +254,7 @@ def return_rates(
             each.sold_online = total.sold_online
             each.sold_in_store = total.sold_in_store
     ordered = sorted(rows.values(), key=lambda r: (-r.returned, -r.sold, r.key))
-    return ordered + [total] if ordered else []
+    return ordered + [total] if ordered or total.sold else []
 
 
 def overdue_returns(*, locations) -> list[Return]:

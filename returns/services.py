@@ -29,6 +29,7 @@ from django.utils import timezone
 from catalog.models import Channel, Sku
 from config.errors import Conflict, InvalidInput, NotFound
 from inventory.models import Location
+from inventory.movements import MAX_MOVEMENT_QUANTITY
 from inventory.services.returns import (
     ReturnUnits,
     return_expect,
@@ -215,13 +216,24 @@ def return_receive_at_counter(
 
 @transaction.atomic
 def return_receive_expected(
-    *, return_id: int, quantities: dict[int, int], actor: str
+    *,
+    return_id: int,
+    quantities: dict[int, int],
+    actor: str,
+    location: Location | None = None,
 ) -> Return:
     """An announced return arrives: ``quantities`` says how many units of each line
     are on the counter (never more than announced; a line left out arrived empty).
-    What was announced stops being incoming, whatever arrived."""
+    What was announced stops being incoming, whatever arrived. A customer may bring
+    the parcel to another store than announced (``location``): it stops being
+    expected where it was announced and is received where it is."""
     found = _locked(return_id)
     _ensure_may_move(found, Status.RECEIVED)
+    announced_at = found.location
+    if location is not None and location != announced_at:
+        if not location.is_active:
+            raise InvalidInput({"location": [f"{location.code} is closed."]})
+        found.location = location
     lines = list(found.lines.select_related("sku"))
     errors = {}
     for line in lines:
@@ -234,7 +246,10 @@ def return_receive_expected(
     if unknown:
         errors["lines"] = ["Those lines are not on this return."]
     if not errors and not any(quantities.get(line.pk, 0) for line in lines):
-        errors["lines"] = ["Nothing arrived? Enter at least one unit, or cancel it."]
+        errors["lines"] = [
+            "Nothing arrived? Enter at least one unit; a return that will not come "
+            "is cancelled by the channel that announced it."
+        ]
     if errors:
         raise InvalidInput(errors)
     for line in lines:
@@ -244,13 +259,16 @@ def return_receive_expected(
     return_receive(
         channel=found.channel,
         units=_units(found, arrived_lines, expected=False),
-        expected=_units(found, lines, expected=True),
+        expected=_units(found, lines, expected=True, location=announced_at),
         actor=actor,
         reason=_reasons(arrived_lines),
     )
     now = timezone.now()
     found.received_by, found.received_at = actor, now
-    _move(found, Status.RECEIVED, actor, at=now, detail=_short_of_announced(lines))
+    detail = _short_of_announced(lines)
+    if found.location != announced_at:
+        detail["announced_for"] = announced_at.code
+    _move(found, Status.RECEIVED, actor, at=now, detail=detail)
     return found
 
 
@@ -428,12 +446,20 @@ def _checked_lines(
             errors["order"] = ["That order was placed through another channel."]
     elif not purchase.till_receipt.strip():
         errors["order"] = ["Give the order, or the till receipt for a store sale."]
+    elif purchase.channel.kind != Channel.Kind.STORE_POS:
+        # Only a till's sale is known by its receipt; anything else names its order.
+        errors["till_receipt"] = [
+            f"{purchase.channel.code} is not a till: give the order it was bought on."
+        ]
     if not location.is_active:
         errors["location"] = [f"{location.code} is closed."]
     if not lines:
         errors["lines"] = ["Choose at least one item coming back."]
     line_errors: list[dict] = []
     resolved = []
+    # Units this request already takes from each order line: two lines of the same
+    # SKU must not both claim the same unit.
+    claimed: dict[int, int] = {}
     for line in lines:
         problem: dict[str, list[str]] = {}
         if line.reason not in ReturnReason.values:
@@ -442,10 +468,14 @@ def _checked_lines(
             problem["reason_text"] = ["Say what the reason is."]
         if line.quantity < 1:
             problem["quantity"] = ["At least 1."]
+        elif line.quantity > MAX_MOVEMENT_QUANTITY:
+            problem["quantity"] = [f"At most {MAX_MOVEMENT_QUANTITY:,}."]
         elif order is not None and not errors.get("order"):
-            taken, refusal = _on_order(order, line)
+            taken, refusal = _on_order(order, line, claimed)
             if refusal:
                 problem["quantity"] = [refusal]
+            for order_line, units in taken:
+                claimed[order_line.pk] = claimed.get(order_line.pk, 0) + units
             resolved.extend((line, order_line, units) for order_line, units in taken)
         else:
             resolved.append((line, None, line.quantity))
@@ -464,8 +494,11 @@ def _lock_order(order: Order | None) -> Order | None:
     return Order.objects.select_for_update().get(pk=order.pk)
 
 
-def _on_order(order: Order, line: ReturnLineInput) -> tuple[list, str]:
-    """The order lines the units come off, or why they cannot."""
+def _on_order(
+    order: Order, line: ReturnLineInput, claimed: dict[int, int]
+) -> tuple[list, str]:
+    """The order lines the units come off, or why they cannot; ``claimed`` holds
+    what earlier lines of the same return take."""
     if line.order_line is not None:
         candidates = [line.order_line] if line.order_line.order_id == order.pk else []
     else:
@@ -474,7 +507,8 @@ def _on_order(order: Order, line: ReturnLineInput) -> tuple[list, str]:
         return [], f"{line.sku.code} is not on order {order.reference}."
     taken, wanted = [], line.quantity
     for order_line in candidates:
-        units = min(wanted, max(returnable_quantity(order_line), 0))
+        room = returnable_quantity(order_line) - claimed.get(order_line.pk, 0)
+        units = min(wanted, max(room, 0))
         if units:
             taken.append((order_line, units))
             wanted -= units
@@ -510,12 +544,14 @@ def _make_lines(found: Return, resolved, *, expected: bool) -> list[ReturnLine]:
     )
 
 
-def _units(found: Return, lines, *, expected: bool) -> list[ReturnUnits]:
+def _units(
+    found: Return, lines, *, expected: bool, location: Location | None = None
+) -> list[ReturnUnits]:
     return [
         ReturnUnits(
             reference=f"#return/{found.pk}/line/{line.pk}",
             sku=line.sku,
-            location=found.location,
+            location=location or found.location,
             quantity=line.expected_quantity if expected else line.quantity,
         )
         for line in lines
@@ -528,11 +564,11 @@ def _reasons(lines) -> str:
 
 
 def _short_of_announced(lines: list[ReturnLine]) -> dict:
-    missing = {
-        line.sku.code: line.expected_quantity - line.quantity
-        for line in lines
-        if line.quantity < line.expected_quantity
-    }
+    missing: dict[str, int] = {}
+    for line in lines:
+        if line.quantity < line.expected_quantity:
+            short = line.expected_quantity - line.quantity
+            missing[line.sku.code] = missing.get(line.sku.code, 0) + short
     return {"missing": missing} if missing else {}
 
 

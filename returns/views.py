@@ -6,7 +6,7 @@ another store is a 404."""
 
 import csv
 from collections.abc import Callable
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.contrib import messages
@@ -29,6 +29,8 @@ from .services import Customer, Purchase, ReturnLineInput
 # Rows on the till-receipt form: a receipt rarely carries more items coming back.
 TILL_ROWS = 4
 INSIGHT_DEFAULT_DAYS = 30
+# Dates a report period may name: anything wider is a typo, not a question.
+EARLIEST, LATEST = date(2000, 1, 1), date(2999, 12, 31)
 
 
 def _actor(request: HttpRequest) -> str:
@@ -59,7 +61,7 @@ def returns_home(request: HttpRequest) -> HttpResponse:
         "locations": locations,
         "search": search,
         "found_orders": selectors.purchases_matching(search=search),
-        "found_expected": selectors.expected_matching(location=location, search=search),
+        "found_expected": selectors.expected_matching(search=search),
         "target_hours": settings.RETURNS_INSPECTION_TARGET_HOURS,
         "manager": access.sees_every_location(request.user),
         **selectors.store_returns(location=location),
@@ -103,6 +105,8 @@ def receive_order(request: HttpRequest, order_id: int) -> HttpResponse:
         except InvalidInput as invalid:
             error, status = readable(invalid), 400
             _attach_line_errors(chosen, invalid)
+        except DomainError as refused:
+            error, status = readable(refused), 409
         else:
             return _received(request, received)
     return render(
@@ -139,6 +143,8 @@ def receive_till(request: HttpRequest) -> HttpResponse:
             received = _receive_till(request, location, tills, receipt, rows)
         except InvalidInput as invalid:
             error, status = readable(invalid), 400
+        except DomainError as refused:
+            error, status = readable(refused), 409
         else:
             return _received(request, received)
     return render(
@@ -242,7 +248,7 @@ def _received(request: HttpRequest, received: Return) -> HttpResponse:
 @staff_screen
 def return_page(request: HttpRequest, return_id: int) -> HttpResponse:
     found = _visible_return(request, return_id)
-    return render(request, "returns/return.html", _return_context(found))
+    return render(request, "returns/return.html", _return_context(found, request.user))
 
 
 @require_POST
@@ -258,6 +264,7 @@ def return_action(request: HttpRequest, return_id: int, action: str) -> HttpResp
                 for line in found.lines.all()
             },
             actor=actor,
+            location=_receiving_store(request, found, form.get("location", "")),
         ),
         "start": lambda: services.return_inspection_start(
             return_id=found.pk, actor=actor
@@ -291,7 +298,9 @@ def return_action(request: HttpRequest, return_id: int, action: str) -> HttpResp
     if not request.htmx:
         (messages.error if error else messages.success)(request, error or DONE[action])
         return redirect("returns:return", return_id=found.pk)
-    context = _return_context(selectors.return_queryset().get(pk=found.pk))
+    context = _return_context(
+        selectors.return_queryset().get(pk=found.pk), request.user
+    )
     context.update(
         error=error,
         field_errors=field_errors,
@@ -315,6 +324,16 @@ def _quantity(form, name: str) -> int:
     return whole_number(form, name) if raw else 0
 
 
+def _receiving_store(request: HttpRequest, found: Return, code: str):
+    """The store an announced parcel is received at: one the member of staff works
+    at, as chosen on the form (by default the one it was announced for)."""
+    code = code or found.location.code
+    for place in access.staff_locations(user=request.user):
+        if place.code == code:
+            return place
+    raise InvalidInput({"location": ["Choose the store you are receiving it at."]})
+
+
 def _visible_return(request: HttpRequest, return_id: int) -> Return:
     locations = list(access.staff_locations(user=request.user))
     found = selectors.return_for_staff(locations=locations, return_id=return_id)
@@ -323,9 +342,13 @@ def _visible_return(request: HttpRequest, return_id: int) -> Return:
     return found
 
 
-def _return_context(found: Return) -> dict:
+def _return_context(found: Return, user) -> dict:
+    stores = list(access.staff_locations(user=user))
     return {
         "found": found,
+        # Where an announced parcel can be received: the store it was announced for
+        # first, when the member of staff works there.
+        "receiving_stores": sorted(stores, key=lambda place: place != found.location),
         "location": found.location,
         "lines": list(found.lines.all()),
         "events": list(found.events.all()),
@@ -390,6 +413,12 @@ def _period(query) -> tuple[datetime, datetime, list[str]]:
             value = None
         if value is None:
             errors.append(f"{name.capitalize()}: {raw!r} is not a date (YYYY-MM-DD).")
+            return default
+        if not EARLIEST <= value <= LATEST:
+            errors.append(
+                f"{name.capitalize()}: {value:%Y-%m-%d} is outside "
+                f"{EARLIEST:%Y}–{LATEST:%Y}."
+            )
             return default
         return value
 

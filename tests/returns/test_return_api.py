@@ -181,3 +181,33 @@ def test_cancel_and_close_through_the_api(shop, web_shop):
     assert cancelled.status_code == 200
     assert cancelled.json()["status"] == "cancelled"
     assert balance_of(shop["tee"], shop["oxford"]).incoming == 0
+
+
+def test_the_same_unit_twice_in_one_announcement_is_refused(shop, web_shop):
+    delivered_order(shop)
+    twice = announcement()
+    twice["lines"] = [
+        {"sku": "TEE-BLK-M", "quantity": 1, "reason": "wrong_size"},
+        {"sku": "TEE-BLK-M", "quantity": 1, "reason": "defective"},
+    ]
+
+    answer = web_shop.post("/api/v1/returns/", twice, format="json")
+
+    assert answer.status_code == 400
+    assert answer.json()["lines"][1]["quantity"] == [
+        "Only 0 of TEE-BLK-M can come back: 1 bought on order WEB-3001, the rest "
+        "already returned or announced."
+    ]
+    assert Return.objects.count() == 0
+
+
+def test_a_web_shop_cannot_announce_by_till_receipt(shop, web_shop):
+    delivered_order(shop)
+    by_receipt = announcement(till_receipt="0042-1187")
+    del by_receipt["order"]
+
+    answer = web_shop.post("/api/v1/returns/", by_receipt, format="json")
+
+    assert answer.status_code == 400
+    assert "is not a till" in answer.json()["till_receipt"][0]
+    assert Return.objects.count() == 0

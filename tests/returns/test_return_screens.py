@@ -213,3 +213,45 @@ def test_the_manager_sees_return_rates_and_overdue_inspections(shop, client):
     bad = client.get("/store/returns/insight/", {"since": "yesterday"})
     assert bad.status_code == 400
     assert "is not a date" in bad.content.decode()
+
+
+def test_a_parcel_announced_for_camden_is_received_at_oxford(shop, alice, api):
+    delivered_order(shop)
+    api.post(
+        "/api/v1/returns/",
+        {
+            "reference": "RMA-CAM",
+            "channel": "web",
+            "order": "WEB-3001",
+            "location": "LON-CAM",
+            "lines": [{"sku": "TEE-BLK-M", "quantity": 1, "reason": "wrong_size"}],
+        },
+        format="json",
+    )
+    found = Return.objects.get()
+
+    found_here = alice.get("/store/returns/", {"q": "RMA-CAM"}, **HTMX)
+    page = alice.get(f"/store/returns/{found.pk}/").content.decode()
+    assert f"/store/returns/{found.pk}/" in found_here.content.decode()
+    assert "receiving it here at <strong>Oxford Street" in page
+    line = found.lines.get()
+    alice.post(
+        f"/store/returns/{found.pk}/receive/",
+        {f"quantity-{line.pk}": "1", "location": "LON-OXF"},
+    )
+
+    found.refresh_from_db()
+    assert (found.status, found.location) == ("received", shop["oxford"])
+    assert balance_of(shop["tee"], shop["oxford"]).quality_control == 1
+    # Received at Oxford, it is Oxford's: Camden's team no longer sees it.
+    alice.force_login(shop["carol"])
+    assert alice.get(f"/store/returns/{found.pk}/").status_code == 404
+
+
+def test_an_out_of_range_date_on_the_insight_page_is_a_message(shop, client):
+    client.force_login(shop["maria"])
+
+    answer = client.get("/store/returns/insight/", {"until": "9999-12-31"})
+
+    assert answer.status_code == 400
+    assert "is outside" in answer.content.decode()

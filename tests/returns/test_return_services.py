@@ -165,6 +165,22 @@ def test_a_sku_not_on_the_order_is_refused(shop):
     assert "POLO-BLU-M is not on order" in str(refused.value.field_errors)
 
 
+def test_an_absurd_quantity_at_the_till_is_refused(shop):
+    from tests.factories import ChannelFactory
+
+    with pytest.raises(InvalidInput) as refused:
+        services.return_receive_at_counter(
+            purchase=Purchase(
+                channel=ChannelFactory(kind="store_pos"), till_receipt="1"
+            ),
+            location=shop["oxford"],
+            lines=[ReturnLineInput(sku=shop["tee"], quantity=10**12, reason="other")],
+            actor="user:alice",
+        )
+
+    assert refused.value.field_errors["lines"][0]["quantity"] == ["At most 1,000,000."]
+
+
 def test_other_reason_needs_its_text(shop):
     order = delivered_order(shop)
 
@@ -309,3 +325,63 @@ class TestAnnouncedOnline:
 def test_an_unknown_return_is_not_found(db):
     with pytest.raises(NotFound):
         services.return_close(return_id=404, actor="user:alice")
+
+
+def test_a_purchase_receipt_that_settled_the_returns_incoming_does_not_strand_it(shop):
+    from tests.factories import stock
+
+    order = delivered_order(shop, lines=[(shop["tee"], 2)])
+    first, _ = services.return_announce(
+        reference="RMA-A",
+        purchase=Purchase(channel=shop["web"], order=order),
+        location=shop["oxford"],
+        lines=[ReturnLineInput(sku=shop["tee"], quantity=1, reason="wrong_size")],
+        actor="token:web-shop",
+    )
+    second, _ = services.return_announce(
+        reference="RMA-B",
+        purchase=Purchase(channel=shop["web"], order=order),
+        location=shop["oxford"],
+        lines=[ReturnLineInput(sku=shop["tee"], quantity=1, reason="defective")],
+        actor="token:web-shop",
+    )
+    # A delivery from the supplier arrives first and settles what was incoming.
+    stock(shop["tee"], shop["oxford"], 1)
+    assert balance_of(shop["tee"], shop["oxford"]).incoming == 1
+
+    services.return_receive_expected(
+        return_id=first.pk,
+        quantities={first.lines.get().pk: 1},
+        actor="user:alice",
+    )
+    services.return_cancel(
+        return_id=second.pk, reason="Kept it", actor="token:web-shop"
+    )
+
+    balance = balance_of(shop["tee"], shop["oxford"])
+    assert (balance.incoming, balance.quality_control, balance.on_hand) == (0, 1, 2)
+    assert balances_rebuild(repair=False) == []
+
+
+def test_an_announced_parcel_brought_to_another_store_is_received_there(shop):
+    order = delivered_order(shop)
+    found, _ = services.return_announce(
+        reference="RMA-C",
+        purchase=Purchase(channel=shop["web"], order=order),
+        location=shop["camden"],
+        lines=[ReturnLineInput(sku=shop["tee"], quantity=1, reason="wrong_size")],
+        actor="token:web-shop",
+    )
+
+    services.return_receive_expected(
+        return_id=found.pk,
+        quantities={found.lines.get().pk: 1},
+        actor="user:alice",
+        location=shop["oxford"],
+    )
+
+    found.refresh_from_db()
+    assert found.location == shop["oxford"]
+    assert balance_of(shop["tee"], shop["camden"]).incoming == 0
+    assert balance_of(shop["tee"], shop["oxford"]).quality_control == 1
+    assert found.events.last().detail == {"announced_for": "LON-CAM"}
