@@ -58,7 +58,9 @@ def _messages(errors) -> list[str]:
 
 def chosen_store(request: HttpRequest, locations: list):
     """The store asked for (``?location=``), else the one chosen last, else the
-    first the member of staff works at."""
+    first the member of staff works at; None for someone with no store."""
+    if not locations:
+        return None
     by_code = {location.code: location for location in locations}
     wanted = request.GET.get("location") or request.session.get(STORE_SESSION_KEY)
     location = by_code.get(wanted) or locations[0]

@@ -37,9 +37,9 @@ IN_HAND = frozenset(
 @staff_screen
 def queue(request: HttpRequest) -> HttpResponse:
     locations = list(access.staff_locations(user=request.user))
-    if not locations:
-        return render(request, "no_store.html", status=403)
     location = chosen_store(request, locations)
+    if location is None:
+        return render(request, "no_store.html", status=403)
     context = {
         "location": location,
         "locations": locations,

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 
 from catalog.models import Channel
 from inventory.models import Location, MovementType, StockMovement
@@ -17,34 +18,34 @@ from .models import Return, ReturnEvent, ReturnInspection, ReturnLine, ReturnRea
 SEARCH_LIMIT = 20
 
 
-def returnable_quantity(line: OrderLine, *, excluding: Return | None = None) -> int:
-    """Units of an order line that may still come back: fulfilled, less those on
-    returns not cancelled (announced units count until they arrive or are called
-    off)."""
-    others = ReturnLine.objects.filter(order_line=line).exclude(
-        customer_return__status=Return.Status.CANCELLED
+def returnable_quantities(lines: list[OrderLine]) -> dict[int, int]:
+    """Units of each order line that may still come back, in one query: fulfilled,
+    less those on returns not cancelled (announced units count until they arrive or
+    are called off)."""
+    expected = Q(customer_return__status=Return.Status.EXPECTED)
+    taken = dict(
+        ReturnLine.objects.filter(order_line__in=lines)
+        .exclude(customer_return__status=Return.Status.CANCELLED)
+        .values("order_line")
+        .annotate(
+            units=Coalesce(Sum("expected_quantity", filter=expected), 0)
+            + Coalesce(Sum("quantity", filter=~expected), 0)
+        )
+        .values_list("order_line", "units")
     )
-    if excluding is not None:
-        others = others.exclude(customer_return=excluding)
-    taken = others.aggregate(
-        announced=Sum(
-            "expected_quantity",
-            filter=Q(customer_return__status=Return.Status.EXPECTED),
-        ),
-        received=Sum(
-            "quantity", filter=~Q(customer_return__status=Return.Status.EXPECTED)
-        ),
-    )
-    return (
-        line.fulfilled_quantity - (taken["announced"] or 0) - (taken["received"] or 0)
-    )
+    return {line.pk: line.fulfilled_quantity - taken.get(line.pk, 0) for line in lines}
+
+
+def returnable_quantity(line: OrderLine) -> int:
+    return returnable_quantities([line])[line.pk]
 
 
 def returnable_lines(order: Order) -> list[OrderLine]:
     """The order's lines, each with ``returnable``: units that may still come back."""
     lines = list(order.lines.select_related("sku").order_by("id"))
+    room = returnable_quantities(lines)
     for line in lines:
-        line.returnable = max(returnable_quantity(line), 0)
+        line.returnable = max(room[line.pk], 0)
     return lines
 
 
@@ -77,9 +78,9 @@ def return_for_staff(*, locations: list[Location], return_id: int) -> Return | N
     """A return at one of the member of staff's stores; or one announced and not yet
     here, wherever it was announced for, since the customer may bring the parcel
     to any store."""
-    at_theirs = Q(location__in=locations) | Q(status=Return.Status.EXPECTED)
     if not locations:
         return None
+    at_theirs = Q(location__in=locations) | Q(status=Return.Status.EXPECTED)
     return return_queryset().filter(at_theirs, pk=return_id).first()
 
 

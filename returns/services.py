@@ -40,7 +40,7 @@ from inventory.services.returns import (
 from orders.models import Order, OrderLine
 
 from .models import Return, ReturnEvent, ReturnInspection, ReturnLine, ReturnReason
-from .selectors import returnable_quantity
+from .selectors import returnable_quantities
 
 Status = Return.Status
 Grade = ReturnInspection.Grade
@@ -124,19 +124,16 @@ def return_announce(
 def _announce(reference, purchase, location, lines, customer, digest, actor):
     now = timezone.now()
     resolved = _checked_lines(purchase, location, lines)
-    found = Return.objects.create(
+    found = _open(
+        purchase,
+        location,
+        customer,
+        actor,
+        now,
         reference=reference,
-        channel=purchase.channel,
-        order=purchase.order,
-        till_receipt=purchase.till_receipt,
-        location=location,
         status=Status.EXPECTED,
         source=Return.Source.ANNOUNCED,
-        customer_name=customer.name,
-        customer_email=customer.email,
         payload_digest=digest,
-        created_by=actor,
-        created_at=now,
     )
     made = _make_lines(found, resolved, expected=True)
     return_expect(
@@ -188,18 +185,20 @@ def return_receive_at_counter(
     now = timezone.now()
     resolved = _checked_lines(purchase, location, lines)
     order = purchase.order
-    received = Return.objects.create(
+    if order is not None:
+        customer = Customer(
+            name=customer.name or order.customer_name,
+            email=customer.email or order.customer_email,
+        )
+    received = _open(
+        purchase,
+        location,
+        customer,
+        actor,
+        now,
         reference=_counter_reference(location, now),
-        channel=purchase.channel,
-        order=purchase.order,
-        till_receipt=purchase.till_receipt,
-        location=location,
         status=Status.RECEIVED,
         source=Return.Source.COUNTER,
-        customer_name=customer.name or (order.customer_name if order else ""),
-        customer_email=customer.email or (order.customer_email if order else ""),
-        created_by=actor,
-        created_at=now,
         received_by=actor,
         received_at=now,
     )
@@ -506,8 +505,9 @@ def _on_order(
     if not candidates:
         return [], f"{line.sku.code} is not on order {order.reference}."
     taken, wanted = [], line.quantity
+    returnable = returnable_quantities(candidates)
     for order_line in candidates:
-        room = returnable_quantity(order_line) - claimed.get(order_line.pk, 0)
+        room = returnable[order_line.pk] - claimed.get(order_line.pk, 0)
         units = min(wanted, max(room, 0))
         if units:
             taken.append((order_line, units))
@@ -525,6 +525,20 @@ def _on_order(
             f"{order.reference}, the rest already returned or announced."
         )
     return taken, ""
+
+
+def _open(purchase, location, customer, actor, now, **rest) -> Return:
+    return Return.objects.create(
+        channel=purchase.channel,
+        order=purchase.order,
+        till_receipt=purchase.till_receipt,
+        location=location,
+        customer_name=customer.name,
+        customer_email=customer.email,
+        created_by=actor,
+        created_at=now,
+        **rest,
+    )
 
 
 def _make_lines(found: Return, resolved, *, expected: bool) -> list[ReturnLine]:

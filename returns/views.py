@@ -39,10 +39,15 @@ def _actor(request: HttpRequest) -> str:
 
 def _store(request: HttpRequest):
     """The member of staff's stores and the one on screen; none: a 403 page."""
-    locations = list(access.staff_locations(user=request.user))
-    if not locations:
-        return locations, None
+    locations = _staff_stores(request)
     return locations, chosen_store(request, locations)
+
+
+def _staff_stores(request: HttpRequest) -> list:
+    """The stores the member of staff works at, read once per request."""
+    if not hasattr(request, "staff_stores"):
+        request.staff_stores = list(access.staff_locations(user=request.user))
+    return request.staff_stores
 
 
 def _no_store(request: HttpRequest) -> HttpResponse:
@@ -248,7 +253,7 @@ def _received(request: HttpRequest, received: Return) -> HttpResponse:
 @staff_screen
 def return_page(request: HttpRequest, return_id: int) -> HttpResponse:
     found = _visible_return(request, return_id)
-    return render(request, "returns/return.html", _return_context(found, request.user))
+    return render(request, "returns/return.html", _return_context(found, request))
 
 
 @require_POST
@@ -298,9 +303,7 @@ def return_action(request: HttpRequest, return_id: int, action: str) -> HttpResp
     if not request.htmx:
         (messages.error if error else messages.success)(request, error or DONE[action])
         return redirect("returns:return", return_id=found.pk)
-    context = _return_context(
-        selectors.return_queryset().get(pk=found.pk), request.user
-    )
+    context = _return_context(selectors.return_queryset().get(pk=found.pk), request)
     context.update(
         error=error,
         field_errors=field_errors,
@@ -328,22 +331,22 @@ def _receiving_store(request: HttpRequest, found: Return, code: str):
     """The store an announced parcel is received at: one the member of staff works
     at, as chosen on the form (by default the one it was announced for)."""
     code = code or found.location.code
-    for place in access.staff_locations(user=request.user):
+    for place in _staff_stores(request):
         if place.code == code:
             return place
     raise InvalidInput({"location": ["Choose the store you are receiving it at."]})
 
 
 def _visible_return(request: HttpRequest, return_id: int) -> Return:
-    locations = list(access.staff_locations(user=request.user))
+    locations = _staff_stores(request)
     found = selectors.return_for_staff(locations=locations, return_id=return_id)
     if found is None:
         raise Http404("No such return.")
     return found
 
 
-def _return_context(found: Return, user) -> dict:
-    stores = list(access.staff_locations(user=user))
+def _return_context(found: Return, request: HttpRequest) -> dict:
+    stores = _staff_stores(request)
     return {
         "found": found,
         # Where an announced parcel can be received: the store it was announced for
@@ -373,7 +376,7 @@ def insight(request: HttpRequest) -> HttpResponse:
     rows = selectors.return_rates(since=since, until=until, group=group)
     if request.GET.get("format") == "csv":
         return _csv(rows, group, since, until)
-    locations = list(access.staff_locations(user=request.user))
+    locations = _staff_stores(request)
     chart_top = max((row.rate or 0 for row in rows), default=0) or 1
     return render(
         request,
