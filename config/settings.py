@@ -18,6 +18,12 @@ Environment:
                             latest event is older than this (default 900).
     ONESTOCK_CLOCK_SKEW_SECONDS  how far in the future an event's occurred_at may be, for
                             clocks that run fast (default 300).
+    COUNT_TOLERANCE_UNITS, COUNT_TOLERANCE_PERCENT  a cycle count within either is
+                            accurate (default 0 and 0: exact).
+    COUNT_CYCLE_DAYS        every SKU at a location is counted within this many days
+                            (default 30).
+    COUNT_NIGHTLY_SAMPLE    SKUs added to each location's nightly count beyond the
+                            rotation, weighted to fast movers (default 10).
     ONESTOCK_TOKEN_CACHE_SECONDS  how long a server process keeps a live API token
                             before reading it again (default 5): a token revoked
                             elsewhere is refused everywhere within this time.
@@ -269,6 +275,31 @@ PICKUP_PROBLEM_ESCALATE_MINUTES = int(
 RETURNS_INSPECTION_TARGET_HOURS = int(
     os.environ.get("RETURNS_INSPECTION_TARGET_HOURS", "48")
 )
+
+# Exception queue (reconciliation): how long each kind of case may stay open before
+# it shows as overdue. Ageing is measured from when it was first raised.
+EXCEPTION_TARGET_HOURS = {
+    "oversell_conflict": 4,
+    "item_not_found": 8,
+    "pickup_undecided": 2,
+    "pickup_expired": 24,
+    "return_overdue": 24,
+    "count_variance": 24,
+    "ledger_drift": 8,
+    "snapshot_disagreement": 24,
+    "sync_delayed": 1,
+    "webhook_failing": 4,
+}
+# Counts and adjustments people state in the back office come from this source.
+ONESTOCK_STAFF_CHANNEL = "back-office-staff"
+# Cycle counts: a count within the tolerance (units, or percent of the system's
+# on-hand, whichever is wider) is accurate; beyond it, a recount is asked for once.
+COUNT_TOLERANCE_UNITS = int(os.environ.get("COUNT_TOLERANCE_UNITS", "0"))
+COUNT_TOLERANCE_PERCENT = float(os.environ.get("COUNT_TOLERANCE_PERCENT", "0"))
+# Every SKU held at a location is counted at least once in this many days; each
+# night adds a sample of this size, weighted to fast movers and recent exceptions.
+COUNT_CYCLE_DAYS = int(os.environ.get("COUNT_CYCLE_DAYS", "30"))
+COUNT_NIGHTLY_SAMPLE = int(os.environ.get("COUNT_NIGHTLY_SAMPLE", "10"))
 
 # Customer emails (pickup notices) go through Django's email backend: printed to the
 # console unless a real backend is configured.

@@ -10,6 +10,7 @@ from catalog.apis import ChannelViewSet, ProductViewSet, SkuViewSet
 from inventory.apis import AvailabilityView, LocationViewSet, MovementViewSet
 from inventory.reservation_apis import ReservationViewSet
 from orders.apis import OrderViewSet, ReturnToStockTaskViewSet
+from reconciliation.apis import ExceptionViewSet
 from returns.apis import ReturnViewSet
 
 from .views import health, home
@@ -21,6 +22,7 @@ router.include_root_view = False
 router.register("reservations", ReservationViewSet, basename="reservation")
 router.register("orders", OrderViewSet, basename="order")
 router.register("returns", ReturnViewSet, basename="return")
+router.register("exceptions", ExceptionViewSet, basename="exception")
 router.register(
     "return-to-stock-tasks", ReturnToStockTaskViewSet, basename="return-to-stock-task"
 )
@@ -37,6 +39,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("store/returns/", include("returns.urls")),
+    path("store/", include("reconciliation.urls")),
     path("store/", include("pickup.urls")),
     path("api/v1/availability/", AvailabilityView.as_view(), name="availability"),
     path("api/v1/", include(router.urls)),

@@ -18,7 +18,7 @@ from .models import (
     TransferRequest,
 )
 from .selectors import reservations_in_status
-from .services import conflict_resolve, reservation_transition
+from .services import reservation_transition
 
 
 @admin.register(Location)
@@ -153,25 +153,8 @@ class StockConflictAdmin(ReadOnlyAdmin):
     list_filter = ["status", ("location", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["sku__code", "location__code", "movement__reference"]
     list_select_related = ["sku", "location", "movement"]
-    actions = ["resolve"]
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        # Needed for the resolve action; every field stays read-only.
-        return request.user.is_staff
-
-    def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in self.model._meta.fields]
-
-    @admin.action(description="Mark the selected conflicts resolved")
-    def resolve(self, request, queryset):
-        open_ones = queryset.filter(status=StockConflict.Status.OPEN)
-        resolved = 0
-        for conflict in open_ones:
-            conflict_resolve(
-                conflict=conflict, resolved_by=f"user:{request.user.get_username()}"
-            )
-            resolved += 1
-        self.message_user(request, f"Resolved {resolved} conflict(s).")
+    # Resolved with its case in the exception queue (/store/exceptions/), which lifts
+    # the SKU's under-review availability and records why.
 
 
 class ReservationLineInline(admin.TabularInline):

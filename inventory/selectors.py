@@ -300,3 +300,29 @@ def checkout_records(
         skus=found[Sku],
         locations=found[Location],
     )
+
+
+def on_hand_as_of(
+    *, location: Location, moments: dict[int, datetime]
+) -> dict[int, int]:
+    """On-hand of each SKU (by id) at ``location`` as of its own moment: the balance
+    less the on-hand the ledger moved after that moment, in one query. A count
+    compares with this, so a sale at the till between the count and its comparison
+    is not a variance."""
+    if not moments:
+        return {}
+    on_hand = dict(
+        StockBalance.objects.filter(location=location, sku_id__in=moments).values_list(
+            "sku_id", "on_hand"
+        )
+    )
+    since = StockMovement.objects.filter(
+        location=location,
+        sku_id__in=moments,
+        occurred_at__gt=min(moments.values()),
+    ).values_list("sku_id", "occurred_at", "on_hand_delta")
+    result = {sku_id: on_hand.get(sku_id, 0) for sku_id in moments}
+    for sku_id, occurred_at, delta in since:
+        if occurred_at > moments[sku_id]:
+            result[sku_id] -= delta
+    return result

@@ -32,6 +32,8 @@ from inventory.services.transfers import (
 )
 from orders import services as orders
 from orders.models import Method, Order, OrderLine, ReturnToStockTask
+from reconciliation.models import ExceptionKind
+from reconciliation.services import Raised, exception_raise, exception_settle
 
 from .models import PickupNotice, PickupProblem, PickupTask, PickupTaskEvent
 from .notices import notice_customer
@@ -220,7 +222,17 @@ def return_to_stock_put_away(*, task_id: int, staff) -> ReturnToStockTask:
         location_id=task.location_id if task else 0,
         what=f"return-to-stock task {task_id}",
     )
-    return orders.return_to_stock_confirm(task_id=task_id, who=_who(staff))
+    put_away = orders.return_to_stock_confirm(task_id=task_id, who=_who(staff))
+    still_out = ReturnToStockTask.objects.filter(
+        order_id=put_away.order_id, status=ReturnToStockTask.Status.OPEN
+    )
+    if not still_out.exists():
+        exception_settle(
+            key=_expired_key(put_away.order_id),
+            note="Every unit put back on the shelf.",
+            actor=access.actor_of(staff),
+        )
+    return put_away
 
 
 # ------------------------------------------------------- not found, or damaged
@@ -257,6 +269,8 @@ def pickup_line_short(
         reported_by=access.actor_of(staff),
         reported_at=now,
     )
+    if condition == PickupProblem.Condition.NOT_FOUND:
+        _raise_not_found(problem, task)
     label = PickupProblem.Condition(condition).label.lower()
     _record(
         task,
@@ -505,6 +519,7 @@ def pickup_tasks_expire(*, now: datetime | None = None) -> int:
                     who=orders.Who(actor=SYSTEM, source="store"),
                 )
                 notice_customer(task=task, kind=Notice.EXPIRED)
+                _raise_expired(task, days)
                 expired += 1
         except DomainError as refused:
             log.error("Pickup task %s not expired: %s", task_id, refused.message)
@@ -536,6 +551,7 @@ def pickup_problems_escalate(*, now: datetime | None = None) -> int:
                 f"{settings.PICKUP_PROBLEM_ESCALATE_MINUTES} min: sent to the manager.",
                 at=now,
             )
+            _raise_undecided(problem)
     return len(ids)
 
 
@@ -673,6 +689,7 @@ def _close_problems(
         problem.resolution = problem.resolution or PickupProblem.Resolution.CANCEL
         problem.resolved_by, problem.resolved_at = actor, now
         problem.save()
+        _settle_undecided(problem, actor)
         _record(
             task,
             "",
@@ -682,6 +699,78 @@ def _close_problems(
             note=f"{problem.quantity} × {problem.line.sku.code}: no longer needed, "
             "cancelled on the order.",
         )
+
+
+# ---------------------------------------------------------- the exception queue
+
+
+def _raise_not_found(problem: PickupProblem, task: PickupTask) -> None:
+    """The records said the units were on the shelf: someone should find out why."""
+    sku = problem.line.sku
+    exception_raise(
+        raised=Raised(
+            kind=ExceptionKind.ITEM_NOT_FOUND,
+            key=f"pickup_problem:{problem.pk}",
+            title=f"{sku.code} at {task.location.code}: {problem.quantity} unit(s) "
+            f"not found for order {task.order.reference}",
+            detail=f"Reported by {problem.reported_by}. {problem.note}".strip()
+            + " The units were taken off on-hand; look for them, or recount.",
+            sku=sku,
+            location=task.location,
+            link=f"/store/tasks/{task.pk}/",
+            facts={"order": task.order.reference, "quantity": problem.quantity},
+        ),
+        actor=problem.reported_by,
+    )
+
+
+def _raise_undecided(problem: PickupProblem) -> None:
+    task = problem.task
+    minutes = settings.PICKUP_PROBLEM_ESCALATE_MINUTES
+    exception_raise(
+        raised=Raised(
+            kind=ExceptionKind.PICKUP_UNDECIDED,
+            key=f"pickup_undecided:{problem.pk}",
+            title=f"Order {task.order.reference}: {problem.quantity} × "
+            f"{problem.line.sku.code} {problem.get_condition_display().lower()}, "
+            f"undecided for {minutes} min",
+            detail="The customer's order waits for a decision: source elsewhere, "
+            "substitute, ship later or cancel these units.",
+            sku=problem.line.sku,
+            location=task.location,
+            link=f"/store/tasks/{task.pk}/",
+            facts={"order": task.order.reference},
+        ),
+        actor=SYSTEM,
+    )
+
+
+def _settle_undecided(problem: PickupProblem, actor: str) -> None:
+    exception_settle(
+        key=f"pickup_undecided:{problem.pk}",
+        note=f"Decided on the pickup task: {_decision(problem)}.",
+        actor=actor,
+    )
+
+
+def _expired_key(order_id: int) -> str:
+    return f"pickup_expired:order:{order_id}"
+
+
+def _raise_expired(task: PickupTask, days: int) -> None:
+    exception_raise(
+        raised=Raised(
+            kind=ExceptionKind.PICKUP_EXPIRED,
+            key=_expired_key(task.order_id),
+            title=f"Order {task.order.reference} not collected in {days} days",
+            detail="Cancelled and the customer told. Put its units back on the "
+            "shelf from the pickup-hold area; the case settles when they are.",
+            location=task.location,
+            link="/store/",
+            facts={"order": task.order.reference, "hold_slot": task.hold_slot},
+        ),
+        actor=SYSTEM,
+    )
 
 
 # ------------------------------------------------------------------ helpers
@@ -807,6 +896,7 @@ def _decide(
     problem.resolved_by = access.actor_of(staff)
     problem.resolved_at = now
     problem.save()
+    _settle_undecided(problem, access.actor_of(staff))
     _record(
         problem.task,
         "",

@@ -1,1 +1,2 @@
-"""Reconciliation: checks of every stored projection against its source (to come)."""
+"""Reconciliation: the exception queue every disagreement between the records and the
+world lands in, blind cycle counts, and Inventory Record Accuracy."""

@@ -38,6 +38,8 @@ from inventory.services.returns import (
     return_receive,
 )
 from orders.models import Order, OrderLine
+from reconciliation.models import ExceptionKind
+from reconciliation.services import Raised, exception_raise, exception_settle
 
 from .models import Return, ReturnEvent, ReturnInspection, ReturnLine, ReturnReason
 from .selectors import returnable_quantities
@@ -425,6 +427,7 @@ def returns_flag_overdue(*, now: datetime | None = None) -> int:
                 at=now,
                 note=f"Waiting for inspection longer than {hours} h.",
             )
+            _raise_overdue(found, hours)
             flagged += 1
     return flagged
 
@@ -619,6 +622,12 @@ def _move(
     at = at or timezone.now()
     from_status, found.status = found.status, to_status
     found.save()
+    if to_status not in Return.AWAITING_GRADE:
+        exception_settle(
+            key=_overdue_key(found),
+            note=f"The return is {found.get_status_display().lower()}.",
+            actor=actor,
+        )
     _event(
         found,
         ReturnEvent.Kind.STATUS,
@@ -628,6 +637,28 @@ def _move(
         at=at,
         note=note,
         detail=detail,
+    )
+
+
+def _overdue_key(found: Return) -> str:
+    return f"return:{found.pk}"
+
+
+def _raise_overdue(found: Return, hours: int) -> None:
+    units = sum(line.to_grade for line in found.lines.all())
+    exception_raise(
+        raised=Raised(
+            kind=ExceptionKind.RETURN_OVERDUE,
+            key=_overdue_key(found),
+            title=f"Return {found.reference} at {found.location.code}: "
+            f"{units} unit(s) waiting for inspection over {hours} h",
+            detail="Received but not graded: these units are on hand and cannot be "
+            "sold until someone inspects them. Settles when the return is graded.",
+            location=found.location,
+            link=f"/store/returns/{found.pk}/",
+            facts={"reference": found.reference, "units": units},
+        ),
+        actor=SYSTEM,
     )
 
 

@@ -17,6 +17,7 @@ from inventory.services import (
     reservation_place,
 )
 from orders import services as orders
+from pickup import services as pickup
 
 
 class ProductFactory(factory.django.DjangoModelFactory):
@@ -212,3 +213,25 @@ def delivered_order(shop, reference="WEB-3001", lines=None, source=None, **custo
         ],
     )
     return orders.order_ship(order_id=order.pk, lines=None, who=who)
+
+
+def ready_for_collection(shop, task):
+    """Alice picks every line of a pickup task and puts it on the hold shelf."""
+    alice = shop["alice"]
+    pickup.pickup_task_claim(task_id=task.pk, staff=alice)
+    pickup.pickup_task_start(task_id=task.pk, staff=alice)
+    for line in task.order.lines.all():
+        pickup.pickup_line_pick(task_id=task.pk, line_id=line.pk, staff=alice)
+    pickup.pickup_task_mark_ready(task_id=task.pk, staff=alice)
+    task.refresh_from_db()
+
+
+def reported_short(shop, task, condition="not_found"):
+    """Alice starts picking and reports one tee she cannot take."""
+    alice = shop["alice"]
+    pickup.pickup_task_claim(task_id=task.pk, staff=alice)
+    pickup.pickup_task_start(task_id=task.pk, staff=alice)
+    line = task.order.lines.get(sku=shop["tee"])
+    return pickup.pickup_line_short(
+        task_id=task.pk, line_id=line.pk, staff=alice, quantity=1, condition=condition
+    )

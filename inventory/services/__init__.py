@@ -4,12 +4,14 @@ app, view, task and command asks it.
 - ``locations``: the register of stores, warehouses and distribution centres.
 - ``ledger``: posting movements to the append-only ledger and its balances.
 - ``conflicts``: contradictions between physical facts and promises.
+- ``corrections``: counts and adjustments stated by staff in the back office.
 - ``rebuild``: recomputing balances from the ledger.
 - ``reservations``: checkout holds, all or nothing, and their commit, fulfilment,
   cancellation, release and expiry.
 """
 
 from .conflicts import conflict_resolve
+from .corrections import CorrectionRefused, adjustment_post, count_post, staff_channel
 from .ledger import (
     MovementInput,
     MovementOutcome,
@@ -27,6 +29,10 @@ from .reservations import (
 )
 
 __all__ = [
+    "CorrectionRefused",
+    "adjustment_post",
+    "count_post",
+    "staff_channel",
     "BalanceDifference",
     "MovementInput",
     "MovementOutcome",

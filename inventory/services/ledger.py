@@ -38,6 +38,7 @@ from ..locking import BalanceKey, balances_lock
 from ..models import Location, MovementType, StockBalance, StockConflict, StockMovement
 from ..movements import BUCKETS, RULES, promises_units
 from ..selectors import lapsed_holds
+from ..signals import conflicts_recorded
 from .conflicts import conflict_for
 
 # A batch that loses a race on a reference (another request inserted it between our
@@ -596,6 +597,7 @@ def _write(posting: _Posting) -> None:
         for conflict in posting.conflicts:
             conflict.movement_id = conflict.movement.pk
         StockConflict.objects.bulk_create(posting.conflicts)
+        conflicts_recorded.send(sender=StockConflict, conflicts=posting.conflicts)
     if posting.changed:
         changed = [posting.balances[key] for key in sorted(posting.changed)]
         for balance in changed:

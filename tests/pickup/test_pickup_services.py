@@ -12,7 +12,17 @@ from inventory.models import TransferRequest
 from orders.models import Order, ReturnToStockTask
 from pickup import services as pickup
 from pickup.models import PickupNotice, PickupProblem, PickupTask
-from tests.factories import balance_of, pickup_order, stock
+from tests.factories import (
+    balance_of,
+    pickup_order,
+    stock,
+)
+from tests.factories import (
+    ready_for_collection as _ready,
+)
+from tests.factories import (
+    reported_short as _short,
+)
 
 Status = PickupTask.Status
 
@@ -126,26 +136,6 @@ def test_handing_over_on_order_number_and_family_name(shop, one_tee):
     )
     task.refresh_from_db()
     assert task.status == Status.COLLECTED
-
-
-def _ready(shop, task):
-    alice = shop["alice"]
-    pickup.pickup_task_claim(task_id=task.pk, staff=alice)
-    pickup.pickup_task_start(task_id=task.pk, staff=alice)
-    for line in task.order.lines.all():
-        pickup.pickup_line_pick(task_id=task.pk, line_id=line.pk, staff=alice)
-    pickup.pickup_task_mark_ready(task_id=task.pk, staff=alice)
-    task.refresh_from_db()
-
-
-def _short(shop, task, condition="not_found"):
-    alice = shop["alice"]
-    pickup.pickup_task_claim(task_id=task.pk, staff=alice)
-    pickup.pickup_task_start(task_id=task.pk, staff=alice)
-    line = task.order.lines.get(sku=shop["tee"])
-    return pickup.pickup_line_short(
-        task_id=task.pk, line_id=line.pk, staff=alice, quantity=1, condition=condition
-    )
 
 
 def test_not_found_is_taken_off_on_hand_and_never_promised_again(shop, one_tee):

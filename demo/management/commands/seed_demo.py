@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from demo.counts import demo_counts_build
 from demo.network import demo_holds_build, demo_network_build, demo_stock_build
 from demo.pickup import demo_pickups_build, demo_staff_build
 from demo.returns import demo_returns_build
@@ -32,6 +33,7 @@ class Command(BaseCommand):
             demo_staff_build(password=DEMO_PASSWORD)
             pickups = demo_pickups_build()
             returned = demo_returns_build()
+            counted = demo_counts_build()
             # Only a digest of a token is stored, so each run issues a new one to print.
             _, raw_token = api_token_reissue(name=DEMO_TOKEN_NAME)
         api = url.rstrip("/") + "/api/v1/availability/?location=LON-OXF&channel=web"
@@ -43,6 +45,7 @@ class Command(BaseCommand):
             f"Reservations: {holds} new checkout hold(s) in every state.\n"
             f"Pickup: {pickups} new click-and-collect order(s) at LON-OXF.\n"
             f"Returns: {returned} new return(s) at LON-OXF, in every state.\n"
+            f"Counts: {counted} new cycle count(s), two weeks of accuracy history.\n"
             f"\n"
             f"  URL:        {url}\n"
             f"  Login:      {DEMO_USERNAME} / {DEMO_PASSWORD}  (back-office admin)\n"
@@ -50,6 +53,9 @@ class Command(BaseCommand):
             f"(picker, Oxford Street), morgan / {DEMO_PASSWORD} (manager, every store)\n"
             f"  Returns:    {url.rstrip('/')}/store/returns/  (insight for managers: "
             f"{url.rstrip('/')}/store/returns/insight/)\n"
+            f"  Exceptions: {url.rstrip('/')}/store/exceptions/  (counts: "
+            f"{url.rstrip('/')}/store/counts/, accuracy: "
+            f"{url.rstrip('/')}/store/accuracy/)\n"
             f"  API docs:   {url.rstrip('/')}/api/docs/\n"
             f"  API token:  {raw_token}\n"
             f"  Try:        curl -H 'Authorization: Token {raw_token}' '{api}'\n"

@@ -1,0 +1,302 @@
+"""The exception queue's writes: raising a case (the one function every app calls),
+settling it when its cause went away, and the people's work on it: assign, comment,
+resolve with a resolution code, and, where the records are wrong, an adjustment
+posted through ``inventory.services`` with the case as its reason.
+
+Imports only catalog and inventory (and config), so any app may raise into it.
+"""
+
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from catalog.models import Sku
+from config.errors import Conflict, InvalidInput, NotFound, PermissionRefused
+from inventory import access
+from inventory.models import Location, StockConflict
+from inventory.services import adjustment_post, conflict_resolve
+
+from ..models import ExceptionCase, ExceptionEvent, ExceptionKind, Resolution
+
+SYSTEM = "system"
+Status = ExceptionCase.Status
+# Adjustments bigger than this are a typo, not a correction.
+MAX_ADJUSTMENT = 100_000
+
+
+class ExceptionTransitionRefused(Conflict):
+    code = "exception_transition_refused"
+
+
+@dataclass(frozen=True)
+class Raised:
+    """What a cause says about itself; the same ``key`` twice is one case."""
+
+    kind: str
+    key: str
+    title: str
+    detail: str = ""
+    sku: Sku | None = None
+    location: Location | None = None
+    link: str = ""
+    facts: dict | None = None
+    stock_conflict: StockConflict | None = None
+
+
+def exception_raise(*, raised: Raised, actor: str = SYSTEM) -> ExceptionCase:
+    """Open a case for ``raised.key``, or, if one is open, bring it up to date
+    (title, detail, facts) and count the repeat. Runs inside the caller's transaction
+    when there is one, so a case lands with its cause or not at all."""
+    if raised.kind not in ExceptionKind.values:
+        raise ValueError(f"Unknown exception kind {raised.kind!r}")
+    now = timezone.now()
+    with transaction.atomic():
+        case = _open_case(raised.key)
+        if case is None:
+            try:
+                with transaction.atomic():
+                    return _create(raised, actor, now)
+            except IntegrityError:
+                # Another transaction opened it between our look and our insert.
+                case = _open_case(raised.key)
+                if case is None:
+                    raise
+        return _raise_again(case, raised, actor, now)
+
+
+def exception_settle(
+    *, key: str, note: str, actor: str = SYSTEM
+) -> ExceptionCase | None:
+    """The cause went away where it arose (the pickup problem was decided, the return
+    graded): its open case, if any, is resolved as settled there."""
+    with transaction.atomic():
+        case = _open_case(key)
+        if case is None:
+            return None
+        return _resolve(case, Resolution.SETTLED_AT_SOURCE, note, actor)
+
+
+@transaction.atomic
+def exception_assign(*, case_id: int, assignee_id: int | None, staff) -> ExceptionCase:
+    """Give the case to someone who works at its location (or a manager), or to
+    nobody."""
+    case = _locked(case_id, staff)
+    _still_open(case, "assigned")
+    assignee = None
+    if assignee_id is not None:
+        assignee = (
+            get_user_model().objects.filter(pk=assignee_id, is_active=True).first()
+        )
+        if assignee is None or not _may_work_on(assignee, case):
+            raise InvalidInput(
+                {"assignee": ["Choose someone who works at this location."]}
+            )
+    case.assignee = assignee
+    case.save(update_fields=["assignee"])
+    name = assignee.get_username() if assignee else "nobody"
+    _event(case, ExceptionEvent.Kind.ASSIGNED, access.actor_of(staff), f"To {name}.")
+    return case
+
+
+@transaction.atomic
+def exception_comment(*, case_id: int, text: str, staff) -> ExceptionCase:
+    case = _locked(case_id, staff)
+    text = text.strip()
+    if not text:
+        raise InvalidInput({"comment": ["Write a comment."]})
+    if len(text) > 1000:
+        raise InvalidInput({"comment": ["Keep a comment under 1000 characters."]})
+    _event(case, ExceptionEvent.Kind.COMMENT, access.actor_of(staff), text)
+    return case
+
+
+@transaction.atomic
+def exception_resolve(
+    *,
+    case_id: int,
+    resolution: str,
+    note: str = "",
+    adjustment: int | None = None,
+    staff,
+) -> ExceptionCase:
+    """Close the case with a resolution code. ``stock_adjusted`` posts ``adjustment``
+    units (signed) at the case's SKU and location, with the case as the reason; only
+    a manager may. A count variance is decided on its count's review, not here."""
+    case = _locked(case_id, staff)
+    _still_open(case, "resolved")
+    note = note.strip()
+    errors = _resolution_errors(case, resolution, note, adjustment, staff)
+    if errors:
+        raise InvalidInput(errors)
+    actor = access.actor_of(staff)
+    if resolution == Resolution.STOCK_ADJUSTED:
+        case.adjustment = adjustment_post(
+            sku=case.sku,
+            location=case.location,
+            quantity=adjustment,
+            reference=f"exception/{case.pk}/adjustment",
+            reason=f"Exception #{case.pk} ({case.get_kind_display()}): "
+            f"{note or case.title}",
+            actor=actor,
+        )
+    return _resolve(case, resolution, note, actor)
+
+
+def _resolution_errors(case, resolution, note, adjustment, staff) -> dict:
+    errors: dict[str, list[str]] = {}
+    if (
+        resolution not in Resolution.values
+        or resolution == Resolution.SETTLED_AT_SOURCE
+    ):
+        errors["resolution"] = ["Choose how it was resolved."]
+    if case.kind == ExceptionKind.COUNT_VARIANCE:
+        errors["resolution"] = [
+            "A count variance is approved or rejected on its count's review."
+        ]
+    if resolution == Resolution.OTHER and not note:
+        errors["note"] = ["Say what was done."]
+    if len(note) > 500:
+        errors["note"] = ["Keep the note under 500 characters."]
+    if resolution == Resolution.STOCK_ADJUSTED:
+        if not access.sees_every_location(staff):
+            raise PermissionRefused("Only a manager may post an adjustment.")
+        if case.sku is None or case.location is None:
+            errors["resolution"] = ["This case has no SKU and location to adjust."]
+        if adjustment is None or adjustment == 0:
+            errors["adjustment"] = ["Enter the units to add (or, negative, remove)."]
+        elif abs(adjustment) > MAX_ADJUSTMENT:
+            errors["adjustment"] = [f"At most {MAX_ADJUSTMENT} units either way."]
+    elif adjustment not in (None, 0):
+        errors["adjustment"] = ["Only a stock adjustment posts units."]
+    return errors
+
+
+def _open_case(key: str) -> ExceptionCase | None:
+    return (
+        ExceptionCase.objects.select_for_update()
+        .filter(key=key, status=Status.OPEN)
+        .first()
+    )
+
+
+def _create(raised: Raised, actor: str, now) -> ExceptionCase:
+    case = ExceptionCase.objects.create(
+        kind=raised.kind,
+        key=raised.key,
+        title=raised.title[:200],
+        detail=raised.detail[:1000],
+        facts=raised.facts or {},
+        link=raised.link[:200],
+        sku=raised.sku,
+        location=raised.location,
+        stock_conflict=raised.stock_conflict,
+        first_raised_at=now,
+        last_raised_at=now,
+    )
+    _event(
+        case, ExceptionEvent.Kind.RAISED, actor, raised.detail, to_status=Status.OPEN
+    )
+    return case
+
+
+def _raise_again(case: ExceptionCase, raised: Raised, actor: str, now) -> ExceptionCase:
+    case.title = raised.title[:200]
+    case.detail = raised.detail[:1000] or case.detail
+    case.facts = {**case.facts, **(raised.facts or {})}
+    case.link = raised.link[:200] or case.link
+    case.times_raised += 1
+    case.last_raised_at = now
+    case.save(
+        update_fields=[
+            "title",
+            "detail",
+            "facts",
+            "link",
+            "times_raised",
+            "last_raised_at",
+        ]
+    )
+    _event(case, ExceptionEvent.Kind.RAISED_AGAIN, actor, raised.detail)
+    return case
+
+
+def _resolve(case: ExceptionCase, resolution: str, note: str, actor: str):
+    if case.kind == ExceptionKind.OVERSELL_CONFLICT:
+        # Open conflicts hold the SKU's availability there under review: they lift
+        # with the case that gathered them.
+        for conflict in StockConflict.objects.filter(
+            sku_id=case.sku_id,
+            location_id=case.location_id,
+            status=StockConflict.Status.OPEN,
+        ):
+            conflict_resolve(conflict=conflict, resolved_by=actor, note=note[:500])
+    now = timezone.now()
+    case.status = Status.RESOLVED
+    case.resolution = resolution
+    case.resolution_note = note[:500]
+    case.resolved_by = actor
+    case.resolved_at = now
+    case.save(
+        update_fields=[
+            "status",
+            "resolution",
+            "resolution_note",
+            "resolved_by",
+            "resolved_at",
+            "adjustment",
+        ]
+    )
+    label = Resolution(resolution).label
+    _event(
+        case,
+        ExceptionEvent.Kind.RESOLVED,
+        actor,
+        f"{label}. {note}".strip(),
+        from_status=Status.OPEN,
+        to_status=Status.RESOLVED,
+    )
+    return case
+
+
+def _locked(case_id: int, staff) -> ExceptionCase:
+    case = (
+        ExceptionCase.objects.select_for_update(of=("self",))
+        .select_related("stock_conflict", "sku", "location")
+        .filter(pk=case_id)
+        .first()
+    )
+    if case is None or not _may_work_on(staff, case):
+        raise NotFound("No such exception.")
+    return case
+
+
+def _may_work_on(user, case: ExceptionCase) -> bool:
+    """Staff work the cases of their own stores; cases without a location (a failing
+    webhook) are the managers'."""
+    if access.sees_every_location(user):
+        return True
+    if case.location_id is None:
+        return False
+    return access.staff_locations(user=user).filter(pk=case.location_id).exists()
+
+
+def _still_open(case: ExceptionCase, doing: str) -> None:
+    if Status.RESOLVED not in ExceptionCase.TRANSITIONS[case.status]:
+        raise ExceptionTransitionRefused(
+            f"Exception #{case.pk} is {case.get_status_display().lower()}: "
+            f"it cannot be {doing}."
+        )
+
+
+def _event(case, kind, actor, note="", from_status="", to_status="") -> None:
+    ExceptionEvent.objects.create(
+        case=case,
+        kind=kind,
+        actor=actor,
+        note=note[:1000],
+        from_status=from_status,
+        to_status=to_status,
+        at=timezone.now(),
+    )

@@ -1,0 +1,25 @@
+"""The exception queue, counts and accuracy screens, under /store/."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "reconciliation"
+
+urlpatterns = [
+    path("exceptions/", views.exception_queue, name="exceptions"),
+    path("exceptions/<int:case_id>/", views.exception_page, name="exception"),
+    path(
+        "exceptions/<int:case_id>/<slug:action>/",
+        views.exception_action,
+        name="exception-action",
+    ),
+    path("counts/", views.counts_home, name="counts"),
+    path("counts/start/", views.count_start, name="count-start"),
+    path("counts/<int:task_id>/", views.count_page, name="count"),
+    path("counts/<int:task_id>/review/", views.count_review, name="count-review"),
+    path(
+        "counts/<int:task_id>/<slug:action>/", views.count_action, name="count-action"
+    ),
+    path("accuracy/", views.accuracy, name="accuracy"),
+]

@@ -1,0 +1,457 @@
+"""The screens of reconciliation, under /store/: the exception queue a manager works
+through each morning (store staff see their own store's), one case with its timeline
+and the forms to assign, comment and resolve; blind counts (the store's list, the
+scan-friendly count screen, the manager's review of variances); and Inventory Record
+Accuracy over time. Thin: each action calls one service."""
+
+from datetime import date, timedelta
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.utils import timezone
+from django.utils.dateparse import parse_date
+from django.views.decorators.http import require_GET, require_POST
+
+from config.errors import DomainError, InvalidInput, NotFound
+from config.screens import chosen_store, readable, render, staff_screen, whole_number
+from inventory import access
+
+from . import selectors
+from .models import CountLine, CountTask, ExceptionCase, ExceptionKind, Resolution
+from .services import counts as counting
+from .services import (
+    exception_assign,
+    exception_comment,
+    exception_resolve,
+)
+
+ACCURACY_DEFAULT_DAYS = 30
+# A period longer than this is a typo, not a question.
+ACCURACY_MAX_DAYS = 366
+
+
+def _stores(request: HttpRequest) -> list:
+    if not hasattr(request, "staff_stores"):
+        request.staff_stores = list(access.staff_locations(user=request.user))
+    return request.staff_stores
+
+
+def _no_store(request: HttpRequest) -> HttpResponse:
+    return render(request, "no_store.html", status=403)
+
+
+def _manager(request: HttpRequest) -> bool:
+    return access.sees_every_location(request.user)
+
+
+# ------------------------------------------------------------ exception queue
+
+
+@require_GET
+@staff_screen
+def exception_queue(request: HttpRequest) -> HttpResponse:
+    locations = _stores(request)
+    if not locations:
+        return _no_store(request)
+    by_code = {location.code: location for location in locations}
+    wanted = request.GET.get("location", "")
+    # A manager starts on every location; staff on their own store.
+    location = by_code.get(wanted)
+    if location is None and not (_manager(request) and wanted in ("", "all")):
+        location = chosen_store(request, locations)
+    filters = {
+        "status": request.GET.get("status", "open"),
+        "kind": request.GET.get("kind", ""),
+        "age": request.GET.get("age", ""),
+        "assignee": request.GET.get("assignee", ""),
+    }
+    if filters["status"] not in ("open", "resolved"):
+        filters["status"] = "open"
+    if filters["kind"] not in ExceptionKind.values:
+        filters["kind"] = ""
+    if filters["age"] not in selectors.AGES:
+        filters["age"] = ""
+    visible = selectors.exceptions_visible_to(request.user)
+    cases = selectors.exceptions_filtered(
+        visible, location=location, user=request.user, **filters
+    )
+    if filters["status"] == "resolved":
+        cases = cases.order_by("-resolved_at")
+    now = timezone.now()
+    rows = [(case, selectors.ageing(case, now)) for case in cases[:200]]
+    context = {
+        "location": location,
+        "locations": locations,
+        "manager": _manager(request),
+        "filters": filters,
+        "kinds": ExceptionKind.choices,
+        "ages": [
+            ("overdue", "Past its target"),
+            ("1d", "Older than a day"),
+            ("3d", "Older than 3 days"),
+            ("7d", "Older than a week"),
+        ],
+        "rows": rows,
+        "total": cases.count(),
+        "by_kind": _by_kind(
+            selectors.exception_counts(
+                visible.filter(location=location) if location else visible
+            )
+        ),
+        "targets": {k: selectors.target_hours(k) for k, _ in ExceptionKind.choices},
+    }
+    if request.htmx and request.htmx.target == "exception-list":
+        return render(request, "reconciliation/_exception_list.html", context)
+    return render(request, "reconciliation/exceptions.html", context)
+
+
+def _by_kind(counts: dict[str, int]) -> list[tuple[str, int]]:
+    return [
+        (label, counts[kind]) for kind, label in ExceptionKind.choices if kind in counts
+    ]
+
+
+def _case(request: HttpRequest, case_id: int) -> ExceptionCase:
+    case = selectors.exceptions_visible_to(request.user).filter(pk=case_id).first()
+    if case is None:
+        raise Http404("No such exception.")
+    return case
+
+
+def _case_context(request: HttpRequest, case: ExceptionCase, **extra) -> dict:
+    return {
+        "case": case,
+        "location": case.location,
+        "ageing": selectors.ageing(case),
+        "events": list(case.events.all()),
+        "people": selectors.assignable_people(case),
+        "resolutions": [
+            (value, label)
+            for value, label in Resolution.choices
+            if value != Resolution.SETTLED_AT_SOURCE
+            and (value != Resolution.STOCK_ADJUSTED or _manager(request))
+        ],
+        "may_adjust": _manager(request) and case.sku_id and case.location_id,
+        "manager": _manager(request),
+        **extra,
+    }
+
+
+@require_GET
+@staff_screen
+def exception_page(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = _case(request, case_id)
+    return render(
+        request, "reconciliation/exception.html", _case_context(request, case)
+    )
+
+
+@require_POST
+@staff_screen
+def exception_action(request: HttpRequest, case_id: int, action: str) -> HttpResponse:
+    case = _case(request, case_id)
+    form = request.POST
+    done = {
+        "assign": "Assigned.",
+        "comment": "Comment added.",
+        "resolve": "Resolved.",
+    }
+    if action not in done:
+        raise Http404("No such action.")
+    error = ""
+    try:
+        if action == "assign":
+            chosen = form.get("assignee", "")
+            exception_assign(
+                case_id=case.pk,
+                assignee_id=int(chosen) if chosen.isdigit() else None,
+                staff=request.user,
+            )
+        elif action == "comment":
+            exception_comment(
+                case_id=case.pk, text=form.get("comment", ""), staff=request.user
+            )
+        else:
+            raw = form.get("adjustment", "").strip()
+            exception_resolve(
+                case_id=case.pk,
+                resolution=form.get("resolution", ""),
+                note=form.get("note", ""),
+                adjustment=whole_number(form, "adjustment") if raw else None,
+                staff=request.user,
+            )
+    except InvalidInput as invalid:
+        error = readable(invalid)
+    except NotFound as missing:
+        raise Http404(missing.message) from missing
+    except DomainError as refused:
+        error = readable(refused)
+    if not request.htmx:
+        if error:
+            messages.error(request, error)
+        else:
+            messages.success(request, done[action])
+        return redirect("reconciliation:exception", case_id=case.pk)
+    case = _case(request, case_id)
+    context = _case_context(
+        request,
+        case,
+        error=error,
+        notice="" if error else done[action],
+        given=form if error else {},  # a refused form keeps what was typed
+    )
+    # htmx swaps only successful responses: the refusal is shown in the panel.
+    return render(request, "reconciliation/_case.html", context)
+
+
+# ------------------------------------------------------------------ counts
+
+
+@require_GET
+@staff_screen
+def counts_home(request: HttpRequest) -> HttpResponse:
+    locations = _stores(request)
+    location = chosen_store(request, locations)
+    if location is None:
+        return _no_store(request)
+    return render(
+        request,
+        "reconciliation/counts.html",
+        {
+            "location": location,
+            "locations": locations,
+            "manager": _manager(request),
+            **selectors.counts_at(location=location),
+        },
+    )
+
+
+@require_POST
+@staff_screen
+def count_start(request: HttpRequest) -> HttpResponse:
+    locations = _stores(request)
+    location = chosen_store(request, locations)
+    if location is None:
+        return _no_store(request)
+    codes = request.POST.get("sku_codes", "").replace(",", "\n").splitlines()
+    try:
+        task = counting.count_task_start(
+            location=location,
+            sku_codes=codes,
+            note=request.POST.get("note", ""),
+            staff=request.user,
+        )
+    except DomainError as refused:
+        messages.error(request, readable(refused))
+        return redirect("reconciliation:counts")
+    messages.success(request, f"Count #{task.pk} started: {task.lines.count()} SKU(s).")
+    return redirect("reconciliation:count", task_id=task.pk)
+
+
+def _task(request: HttpRequest, task_id: int) -> CountTask:
+    task = CountTask.objects.select_related("location").filter(pk=task_id).first()
+    if task is None or task.location not in _stores(request):
+        raise Http404("No such count.")
+    return task
+
+
+def _count_context(request: HttpRequest, task: CountTask, **extra) -> dict:
+    # Blind: the lines carry what the counter counted, never the system's figure.
+    lines = list(
+        task.lines.select_related("sku").filter(
+            status__in=(CountLine.Status.TO_COUNT, CountLine.Status.TO_RECOUNT)
+        )
+    )
+    return {
+        "task": task,
+        "location": task.location,
+        "lines": lines,
+        "counted": sum(1 for line in lines if line.counted is not None),
+        "manager": _manager(request),
+        **extra,
+    }
+
+
+@require_GET
+@staff_screen
+def count_page(request: HttpRequest, task_id: int) -> HttpResponse:
+    task = _task(request, task_id)
+    return render(request, "reconciliation/count.html", _count_context(request, task))
+
+
+@require_POST
+@staff_screen
+def count_action(request: HttpRequest, task_id: int, action: str) -> HttpResponse:
+    task = _task(request, task_id)
+    form = request.POST
+    error, notice, status = "", "", 200
+    try:
+        if action == "scan":
+            quantity = whole_number(form, "quantity") if form.get("quantity") else 1
+            line = counting.count_line_scan(
+                task_id=task.pk,
+                code=form.get("code", ""),
+                quantity=quantity,
+                staff=request.user,
+            )
+            notice = f"{line.sku.code}: {line.counted} counted."
+        elif action == "set":
+            line = counting.count_line_set(
+                task_id=task.pk,
+                line_id=whole_number(form, "line"),
+                quantity=whole_number(form, "quantity"),
+                staff=request.user,
+            )
+            notice = f"{line.sku.code}: {line.counted} counted."
+        elif action == "submit":
+            task = counting.count_task_submit(task_id=task.pk, staff=request.user)
+            messages.success(request, _submitted(task))
+            return redirect("reconciliation:count", task_id=task.pk)
+        elif action == "cancel":
+            counting.count_task_cancel(
+                task_id=task.pk, note=form.get("note", ""), staff=request.user
+            )
+            messages.success(request, "Count cancelled.")
+            return redirect("reconciliation:counts")
+        elif action == "decide":
+            line = counting.count_line_decide(
+                task_id=task.pk,
+                line_id=whole_number(form, "line"),
+                approve=form.get("decision") == "approve",
+                note=form.get("note", ""),
+                staff=request.user,
+            )
+            messages.success(request, f"{line.sku.code}: {line.get_status_display()}.")
+            return redirect("reconciliation:count-review", task_id=task.pk)
+        else:
+            raise Http404("No such action.")
+    except InvalidInput as invalid:
+        error, status = readable(invalid), 400
+    except NotFound as missing:
+        raise Http404(missing.message) from missing
+    except DomainError as refused:
+        error, status = readable(refused), 409
+    if action == "decide":
+        messages.error(request, error)
+        return redirect("reconciliation:count-review", task_id=task.pk)
+    task.refresh_from_db()
+    context = _count_context(request, task, error=error, notice=notice)
+    if request.htmx:
+        # htmx swaps only successful responses: the refusal is shown in the list.
+        return render(request, "reconciliation/_count_lines.html", context)
+    return render(request, "reconciliation/count.html", context, status=status)
+
+
+def _submitted(task: CountTask) -> str:
+    if task.status == CountTask.Status.RECOUNT:
+        return "Some items need counting again: count them once more."
+    if task.status == CountTask.Status.AWAITING_APPROVAL:
+        return "Count sent: a manager will look at the differences."
+    return "Count done: thank you."
+
+
+@require_GET
+@staff_screen
+def count_review(request: HttpRequest, task_id: int) -> HttpResponse:
+    if not _manager(request):
+        raise Http404("No such review.")
+    task = _task(request, task_id)
+    return render(
+        request,
+        "reconciliation/count_review.html",
+        {
+            "task": task,
+            "location": task.location,
+            "lines": list(task.lines.select_related("sku", "posted")),
+            "events": list(task.events.all()),
+        },
+    )
+
+
+# ---------------------------------------------------------------- accuracy
+
+
+@require_GET
+@staff_screen
+def accuracy(request: HttpRequest) -> HttpResponse:
+    locations = _stores(request)
+    if not locations:
+        return _no_store(request)
+    today = timezone.localdate()
+    since = _date(request, "since") or today - timedelta(days=ACCURACY_DEFAULT_DAYS - 1)
+    until = _date(request, "until") or today
+    errors = []
+    if since > until:
+        errors.append("The period ends before it starts.")
+    elif (until - since).days >= ACCURACY_MAX_DAYS:
+        errors.append(f"Ask for at most {ACCURACY_MAX_DAYS} days at a time.")
+    if errors:
+        since, until = today - timedelta(days=ACCURACY_DEFAULT_DAYS - 1), today
+    report = selectors.record_accuracy(start=since, end=until, locations=locations)
+    return render(
+        request,
+        "reconciliation/accuracy.html",
+        {
+            "since": since,
+            "until": until,
+            "errors": errors,
+            "report": report,
+            "overall": report.at(None, None),
+            "per_location": [
+                (location, report.at(location.pk, None)) for location in locations
+            ],
+            "daily": [(day, report.at(None, day)) for day in report.days],
+            "chart": _chart(report),
+        },
+    )
+
+
+def _date(request: HttpRequest, name: str) -> date | None:
+    try:
+        found = parse_date(request.GET.get(name, ""))
+    except ValueError:
+        return None
+    if found is None or not (date(2000, 1, 1) <= found <= date(2999, 12, 31)):
+        return None
+    return found
+
+
+# The chart's drawing area, in SVG units.
+WIDTH, HEIGHT, PAD = 720, 220, 36
+
+
+def _chart(report: selectors.AccuracyReport) -> dict:
+    """Overall IRA per day as an SVG polyline (drawn here: no chart library, nothing
+    loaded from the internet); days with no count leave a gap."""
+    days = report.days
+    step = (WIDTH - 2 * PAD) / max(len(days) - 1, 1)
+    segments, current, dots = [], [], []
+    for index, day in enumerate(days):
+        percent = report.at(None, day).percent
+        if percent is None:
+            if current:
+                segments.append(" ".join(current))
+            current = []
+            continue
+        x = PAD + index * step
+        y = HEIGHT - PAD - (HEIGHT - 2 * PAD) * percent / 100
+        current.append(f"{x:.1f},{y:.1f}")
+        dots.append({"x": f"{x:.1f}", "y": f"{y:.1f}", "day": day, "percent": percent})
+    if current:
+        segments.append(" ".join(current))
+    grid = [
+        {"y": f"{HEIGHT - PAD - (HEIGHT - 2 * PAD) * p / 100:.1f}", "label": p}
+        for p in (0, 50, 90, 100)
+    ]
+    return {
+        "width": WIDTH,
+        "height": HEIGHT,
+        "pad": PAD,
+        "right": WIDTH - PAD,
+        "segments": segments,
+        "dots": dots,
+        "grid": grid,
+        "first": days[0] if days else None,
+        "last": days[-1] if days else None,
+    }

@@ -1,0 +1,213 @@
+"""The manager's morning through the screens and the API: the queue filtered by
+location, kind, age and assignee; a case assigned, commented on and resolved; a count
+done blind by scan and reviewed; accuracy on a page; store staff kept to their store."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from reconciliation.models import ExceptionCase
+from reconciliation.services import Raised, exception_raise
+from reconciliation.services.counts import count_task_start
+from tests.factories import ApiTokenFactory, ChannelFactory, balance_of, stock
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def raise_case(shop, *, kind="item_not_found", key="k1", where="oxford", hours_ago=0):
+    case = exception_raise(
+        raised=Raised(
+            kind=kind,
+            key=key,
+            title=f"{kind} {key} at {shop[where].code}",
+            sku=shop["tee"],
+            location=shop[where],
+        )
+    )
+    if hours_ago:
+        ExceptionCase.objects.filter(pk=case.pk).update(
+            first_raised_at=timezone.now() - timedelta(hours=hours_ago)
+        )
+    return case
+
+
+@pytest.fixture
+def morning(shop):
+    """Three open cases: a fresh one at Oxford, an overdue one at Oxford, and one at
+    Camden."""
+    return {
+        "fresh": raise_case(shop, key="fresh"),
+        "late": raise_case(shop, kind="oversell_conflict", key="late", hours_ago=30),
+        "camden": raise_case(shop, key="camden", where="camden"),
+    }
+
+
+def signed_in(client, user):
+    client.force_login(user)
+    return client
+
+
+def test_the_manager_sees_every_case_and_filters_them(shop, client, morning):
+    signed_in(client, shop["maria"])
+    page = client.get("/store/exceptions/").content.decode()
+    for case in morning.values():
+        assert case.title in page
+    assert "Overdue" in page and "30 h of 4 h" in page
+
+    only = client.get(
+        "/store/exceptions/",
+        {"location": "LON-OXF", "age": "overdue"},
+        HTTP_HX_TARGET="exception-list",
+        **HTMX,
+    ).content.decode()
+    assert morning["late"].title in only
+    assert morning["fresh"].title not in only and morning["camden"].title not in only
+    assert 'id="exception-list"' in only and "<html" not in only
+
+    kind = client.get("/store/exceptions/", {"kind": "oversell_conflict"}).content
+    assert morning["fresh"].title.encode() not in kind
+
+
+def test_store_staff_see_their_store_only(shop, client, morning):
+    signed_in(client, shop["carol"])  # Camden
+    page = client.get("/store/exceptions/").content.decode()
+    assert morning["camden"].title in page and morning["fresh"].title not in page
+    assert client.get(f"/store/exceptions/{morning['fresh'].pk}/").status_code == 404
+    answer = client.post(
+        f"/store/exceptions/{morning['fresh'].pk}/resolve/", {"resolution": "no_action"}
+    )
+    assert answer.status_code == 404
+    morning["fresh"].refresh_from_db()
+    assert morning["fresh"].status == "open"
+
+
+def test_assign_comment_and_resolve_on_the_case_screen(shop, client, morning):
+    signed_in(client, shop["alice"])
+    case = morning["fresh"]
+    url = f"/store/exceptions/{case.pk}/"
+    assert "Resolve" in client.get(url).content.decode()
+
+    client.post(url + "assign/", {"assignee": shop["alice"].pk}, **HTMX)
+    mine = client.get("/store/exceptions/", {"assignee": "me"}).content.decode()
+    assert case.title in mine and morning["late"].title not in mine
+
+    panel = client.post(url + "comment/", {"comment": "Not on the shelf"}, **HTMX)
+    assert "Not on the shelf" in panel.content.decode()
+    refused = client.post(url + "resolve/", {"resolution": "other"}, **HTMX)
+    assert "Say what was done." in refused.content.decode()
+    client.post(
+        url + "resolve/", {"resolution": "stock_found", "note": "In the back"}, **HTMX
+    )
+    case.refresh_from_db()
+    assert (case.status, case.resolution, case.assignee) == (
+        "resolved",
+        "stock_found",
+        shop["alice"],
+    )
+
+
+def test_a_manager_adjusts_from_the_screen_and_bad_numbers_are_messages(
+    shop, client, morning
+):
+    stock(shop["tee"], shop["oxford"], 3)
+    signed_in(client, shop["maria"])
+    url = f"/store/exceptions/{morning['late'].pk}/resolve/"
+    typo = client.post(url, {"resolution": "stock_adjusted", "adjustment": "two"})
+    assert typo.status_code == 302
+    assert (
+        "Enter a whole number."
+        in client.get(f"/store/exceptions/{morning['late'].pk}/").content.decode()
+    )
+    client.post(url, {"resolution": "stock_adjusted", "adjustment": "-2", "note": "x"})
+    assert balance_of(shop["tee"], shop["oxford"]).on_hand == 1
+
+
+def test_the_api_lists_with_the_same_filters(shop, morning):
+    api = APIClient()
+    _, token = ApiTokenFactory.issue(name="ops tooling")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+
+    every = api.get("/api/v1/exceptions/").json()
+    assert every["count"] == 3
+    late = api.get("/api/v1/exceptions/", {"age": "overdue"}).json()["results"]
+    assert [case["key"] for case in late] == ["late"]
+    assert late[0]["overdue"] is True and late[0]["target_hours"] == 4
+    camden = api.get("/api/v1/exceptions/", {"location": "LON-CAM"}).json()
+    assert camden["results"][0]["location"] == "LON-CAM"
+    nobody = api.get("/api/v1/exceptions/", {"assignee": "nobody"}).json()
+    assert nobody["count"] == 3
+    one = api.get(f"/api/v1/exceptions/{morning['fresh'].pk}/").json()
+    assert one["events"][0]["kind"] == "raised"
+
+    bad = api.get("/api/v1/exceptions/", {"kind": "gremlins", "location": "NOWHERE"})
+    assert bad.status_code == 400
+    assert set(bad.json()) >= {"kind", "location"}
+
+
+def test_a_channel_bound_token_cannot_read_the_queue(shop, morning):
+    ChannelFactory(code="marketplace", kind="marketplace")
+    api = APIClient()
+    _, token = ApiTokenFactory.issue(name="mp", channel_code="marketplace")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert api.get("/api/v1/exceptions/").status_code == 403
+
+
+def test_the_count_screen_never_shows_the_system_figure(shop, client):
+    stock(shop["tee"], shop["oxford"], 37)
+    task = count_task_start(
+        location=shop["oxford"], sku_codes=["TEE-BLK-M"], staff=shop["maria"]
+    )
+    signed_in(client, shop["alice"])
+    url = f"/store/counts/{task.pk}/"
+    page = client.get(url).content.decode()
+    assert "TEE-BLK-M" in page and "37" not in page
+
+    scanned = client.post(url + "scan/", {"code": "5012345678900"}, **HTMX)
+    assert "TEE-BLK-M: 1 counted." in scanned.content.decode()
+    unknown = client.post(url + "scan/", {"code": "999"}, **HTMX).content.decode()
+    assert "999 is not on this count." in unknown
+    line = task.lines.get()
+    client.post(url + "set/", {"line": line.pk, "quantity": "37"}, **HTMX)
+    done = client.post(url + "submit/", follow=True).content.decode()
+    assert "Count done" in done
+    assert client.get(f"/store/counts/{task.pk}/review/").status_code == 404  # staff
+
+
+def test_the_manager_reviews_a_variance_and_approves_it(shop, client):
+    stock(shop["tee"], shop["oxford"], 10)
+    task = count_task_start(
+        location=shop["oxford"], sku_codes=["TEE-BLK-M"], staff=shop["maria"]
+    )
+    signed_in(client, shop["alice"])
+    line = task.lines.get()
+    for _ in range(2):
+        client.post(f"/store/counts/{task.pk}/set/", {"line": line.pk, "quantity": 6})
+        client.post(f"/store/counts/{task.pk}/submit/")
+    signed_in(client, shop["maria"])
+    review = client.get(f"/store/counts/{task.pk}/review/").content.decode()
+    assert "Approve: post the count" in review and "-4" in review
+    client.post(
+        f"/store/counts/{task.pk}/decide/", {"line": line.pk, "decision": "approve"}
+    )
+    assert balance_of(shop["tee"], shop["oxford"]).on_hand == 6
+    assert "100.0 %" not in client.get("/store/accuracy/").content.decode()
+    page = client.get("/store/accuracy/").content.decode()
+    assert "0.0 %" in page and "<svg" in page
+
+
+def test_staff_cannot_start_a_count_and_are_told(shop, client):
+    signed_in(client, shop["alice"])
+    page = client.post(
+        "/store/counts/start/", {"sku_codes": "TEE-BLK-M"}, follow=True
+    ).content.decode()
+    assert "Only a manager may start a count." in page
+
+
+def test_an_impossible_period_on_the_accuracy_page_is_a_message(shop, client):
+    signed_in(client, shop["maria"])
+    page = client.get(
+        "/store/accuracy/", {"since": "2026-05-01", "until": "2026-04-01"}
+    ).content.decode()
+    assert "The period ends before it starts." in page
