@@ -1,0 +1,77 @@
+"""The nightly jobs on beat and on a real worker, and the queue under concurrency: two
+causes raised at the same moment, or two scans of one count at once."""
+
+import time
+
+import pytest
+from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
+
+from reconciliation.models import CountTask, ExceptionCase
+from reconciliation.services import Raised, exception_raise
+from reconciliation.services.counts import count_line_scan, count_task_start
+from reconciliation.tasks import (
+    CHECK_LEDGER,
+    GENERATE_COUNTS,
+    check_ledger_drift,
+    generate_cycle_counts,
+)
+from tests.factories import stock
+from tests.threads import all_at_once
+
+
+def test_both_nightly_jobs_are_on_beat(db):
+    for name in (GENERATE_COUNTS, CHECK_LEDGER):
+        job = PeriodicTask.objects.get(task=name)
+        assert job.enabled and job.crontab is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_makes_tonights_counts_once(shop, celery_worker):
+    stock(shop["tee"], shop["oxford"], 4)
+    generate_cycle_counts.apply_async(queue=celery_worker)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not CountTask.objects.exists():
+        time.sleep(0.2)
+
+    (task,) = CountTask.objects.all()
+    assert (task.location, task.origin, task.for_date) == (
+        shop["oxford"],
+        "nightly",
+        timezone.localdate(),
+    )
+    assert generate_cycle_counts() == 0  # the same night again: nothing more
+    assert check_ledger_drift() == 0  # and the balances agree with the ledger
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_cause_raised_at_once_from_two_places_is_one_case(shop):
+    def raise_it(n):
+        return exception_raise(
+            raised=Raised(
+                kind="sync_delayed",
+                key="sync:LON-OXF",
+                title=f"Tills silent (seen by worker {n})",
+                location=shop["oxford"],
+            )
+        ).pk
+
+    ids = all_at_once(4, raise_it)
+    assert len(set(ids)) == 1
+    case = ExceptionCase.objects.get()
+    assert case.times_raised == 4 and case.events.count() == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_scans_of_one_count_at_once_both_count(shop):
+    stock(shop["tee"], shop["oxford"], 5)
+    task = count_task_start(
+        location=shop["oxford"], sku_codes=["TEE-BLK-M"], staff=shop["maria"]
+    )
+    all_at_once(
+        2,
+        lambda n: count_line_scan(
+            task_id=task.pk, code="5012345678900", staff=shop["alice"]
+        ),
+    )
+    assert task.lines.get().counted == 2
