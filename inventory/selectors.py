@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import models
+from django.db import connection, models
 from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
@@ -306,23 +306,28 @@ def on_hand_as_of(
     *, location: Location, moments: dict[int, datetime]
 ) -> dict[int, int]:
     """On-hand of each SKU (by id) at ``location`` as of its own moment: the balance
-    less the on-hand the ledger moved after that moment, in one query. A count
-    compares with this, so a sale at the till between the count and its comparison
-    is not a variance."""
+    less the on-hand the ledger moved after that moment. One statement, so a movement
+    committing meanwhile is either in both figures or in neither. A count compares
+    with this, so a sale at the till between the count and its comparison is not a
+    variance."""
     if not moments:
         return {}
-    on_hand = dict(
-        StockBalance.objects.filter(location=location, sku_id__in=moments).values_list(
-            "sku_id", "on_hand"
-        )
+    adapt = connection.ops.adapt_datetimefield_value
+    rows = ", ".join(["(%s, %s)"] * len(moments))
+    params: list[object] = []
+    for sku_id, moment in moments.items():
+        params += [sku_id, adapt(moment)]
+    params += [location.pk, location.pk]
+    entries, balances = StockMovement._meta.db_table, StockBalance._meta.db_table
+    sql = (
+        f"WITH wanted(sku_id, moment) AS (VALUES {rows}) "
+        f"SELECT wanted.sku_id, COALESCE(balance.on_hand, 0) - COALESCE(("
+        f"SELECT SUM(entry.on_hand_delta) FROM {entries} entry "
+        f"WHERE entry.sku_id = wanted.sku_id AND entry.location_id = %s "
+        f"AND entry.occurred_at > wanted.moment), 0) "
+        f"FROM wanted LEFT JOIN {balances} balance "
+        f"ON balance.sku_id = wanted.sku_id AND balance.location_id = %s"
     )
-    since = StockMovement.objects.filter(
-        location=location,
-        sku_id__in=moments,
-        occurred_at__gt=min(moments.values()),
-    ).values_list("sku_id", "occurred_at", "on_hand_delta")
-    result = {sku_id: on_hand.get(sku_id, 0) for sku_id in moments}
-    for sku_id, occurred_at, delta in since:
-        if occurred_at > moments[sku_id]:
-            result[sku_id] -= delta
-    return result
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {int(sku_id): int(on_hand) for sku_id, on_hand in cursor.fetchall()}

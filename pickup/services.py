@@ -223,6 +223,8 @@ def return_to_stock_put_away(*, task_id: int, staff) -> ReturnToStockTask:
         what=f"return-to-stock task {task_id}",
     )
     put_away = orders.return_to_stock_confirm(task_id=task_id, who=_who(staff))
+    # Two units put back at once: the order's lock makes the second see the first.
+    Order.objects.select_for_update().filter(pk=put_away.order_id).first()
     still_out = ReturnToStockTask.objects.filter(
         order_id=put_away.order_id, status=ReturnToStockTask.Status.OPEN
     )

@@ -12,7 +12,7 @@ from config.errors import PermissionRefused
 from inventory.models import Location
 
 from .models import ExceptionCase, ExceptionKind
-from .selectors import AGES, exceptions_filtered
+from .selectors import AGES, exceptions_filtered, exceptions_visible_to
 from .serializers import ExceptionCaseSerializer
 
 FILTERS = [
@@ -53,7 +53,11 @@ class ExceptionViewSet(
             raise PermissionRefused(
                 "A token bound to a sales channel cannot read the exception queue."
             )
-        cases = ExceptionCase.objects.select_related(
+        cases = ExceptionCase.objects
+        if self.request.auth is None:
+            # Staff signed in to the browsable API see what their screen shows.
+            cases = exceptions_visible_to(self.request.user)
+        cases = cases.select_related(
             "sku", "location", "assignee", "adjustment"
         ).prefetch_related("events")
         if self.action != "list":

@@ -50,7 +50,11 @@ def exceptions_visible_to(user) -> QuerySet[ExceptionCase]:
     cases = ExceptionCase.objects.select_related("sku", "location", "assignee")
     if access.sees_every_location(user):
         return cases
-    return cases.filter(location__in=access.staff_locations(user=user))
+    # A count variance names the records' figure: staff count blind, so it is the
+    # managers' alone.
+    return cases.filter(location__in=access.staff_locations(user=user)).exclude(
+        kind=ExceptionKind.COUNT_VARIANCE
+    )
 
 
 def exceptions_filtered(

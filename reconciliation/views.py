@@ -162,10 +162,10 @@ def exception_action(request: HttpRequest, case_id: int, action: str) -> HttpRes
     error = ""
     try:
         if action == "assign":
-            chosen = form.get("assignee", "")
+            chosen = form.get("assignee", "").strip()
             exception_assign(
                 case_id=case.pk,
-                assignee_id=int(chosen) if chosen.isdigit() else None,
+                assignee_id=whole_number(form, "assignee") if chosen else None,
                 staff=request.user,
             )
         elif action == "comment":
@@ -305,7 +305,11 @@ def count_action(request: HttpRequest, task_id: int, action: str) -> HttpRespons
             )
             notice = f"{line.sku.code}: {line.counted} counted."
         elif action == "submit":
-            task = counting.count_task_submit(task_id=task.pk, staff=request.user)
+            task = counting.count_task_submit(
+                task_id=task.pk,
+                staff=request.user,
+                shown_status=form.get("shown_status") or None,
+            )
             messages.success(request, _submitted(task))
             return redirect("reconciliation:count", task_id=task.pk)
         elif action == "cancel":

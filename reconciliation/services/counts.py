@@ -44,6 +44,7 @@ EXCEPTION_WEIGHT = 5
 
 Line = CountLine.Status
 Task = CountTask.Status
+OPEN_TASKS = (*CountTask.COUNTING, CountTask.Status.AWAITING_APPROVAL)
 
 
 class CountTransitionRefused(Conflict):
@@ -72,6 +73,17 @@ def count_task_start(
         errors["sku_codes"] = [f"No SKU {', '.join(unknown[:5])}."]
     if len(note) > 300:
         errors["note"] = ["Keep the note under 300 characters."]
+    busy = list(
+        _on_open_counts(location)
+        .filter(sku_id__in=[sku.pk for sku in skus.values()])
+        .values_list("sku__code", "task_id")
+    )
+    if busy and not errors:
+        errors["sku_codes"] = [
+            "Already on an open count here: "
+            + ", ".join(f"{code} (#{task})" for code, task in busy[:5])
+            + "."
+        ]
     if errors:
         raise InvalidInput(errors)
     now = timezone.now()
@@ -122,9 +134,7 @@ def nightly_sample(*, location: Location, day: date) -> list[int]:
     counted longest ago, enough of them that every SKU comes round within
     COUNT_CYCLE_DAYS) and a sample of the rest weighted towards fast movers and SKUs
     with recent exceptions. SKUs already on an open count are left out."""
-    on_open_counts = CountLine.objects.filter(
-        task__location=location, task__status__in=CountTask.COUNTING
-    ).values_list("sku_id", flat=True)
+    on_open_counts = _on_open_counts(location).values_list("sku_id", flat=True)
     held = list(
         StockBalance.objects.filter(location=location, sku__is_active=True)
         .exclude(sku_id__in=on_open_counts)
@@ -144,6 +154,14 @@ def nightly_sample(*, location: Location, day: date) -> list[int]:
     draw = random.Random(f"{location.pk}:{day.isoformat()}")
     keyed = sorted(rest, key=lambda pk: -(draw.random() ** (1 / weights[pk])))
     return chosen + keyed[: settings.COUNT_NIGHTLY_SAMPLE]
+
+
+def _on_open_counts(location: Location):
+    """Lines of counts still counting or waiting for a manager: a SKU on one is not
+    put on another, or a later count would overtake an approval still to come."""
+    return CountLine.objects.filter(
+        task__location=location, task__status__in=OPEN_TASKS
+    )
 
 
 def _weights(location: Location, sku_ids: list[int], day: date) -> dict[int, float]:
@@ -232,11 +250,21 @@ def _counted(line: CountLine, quantity: int, staff) -> CountLine:
 
 
 @transaction.atomic
-def count_task_submit(*, task_id: int, staff) -> CountTask:
+def count_task_submit(
+    *, task_id: int, staff, shown_status: str | None = None
+) -> CountTask:
     """The counter is done: anything not scanned counts as none. Each line is
     compared with the on-hand as of its own count; beyond tolerance on a first
-    count, it goes back for a recount; beyond it again, to a manager."""
+    count, it goes back for a recount; beyond it again, to a manager.
+
+    ``shown_status`` is the status the counter's screen showed: a second press of
+    Finish (or one from a stale page) must not send an untouched recount as zeros."""
     task = _counting(task_id, staff)
+    if shown_status is not None and shown_status != task.status:
+        raise CountTransitionRefused(
+            f"This count is already {task.get_status_display().lower()}: "
+            "nothing was sent twice."
+        )
     now = timezone.now()
     actor = access.actor_of(staff)
     waiting = list(
@@ -355,7 +383,11 @@ def count_line_decide(
     line.status = target
     line.decided_by, line.decided_at, line.decision_note = actor, now, note
     line.save()
-    verdict = "approved: count posted" if approve else "rejected: records kept"
+    verdict = "rejected: records kept"
+    if approve:
+        verdict = "approved: count posted"
+        if line.posted.status != StockMovement.Status.APPLIED:
+            verdict = "approved, but a later count already stands: nothing changed"
     exception_settle(
         key=f"count_line:{line.pk}", note=f"Variance {verdict}. {note}", actor=actor
     )

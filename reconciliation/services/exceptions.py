@@ -131,7 +131,10 @@ def exception_resolve(
     if errors:
         raise InvalidInput(errors)
     actor = access.actor_of(staff)
+    _resolve(case, resolution, note, actor)
     if resolution == Resolution.STOCK_ADJUSTED:
+        # Posted after the case is closed: a shortfall the adjustment itself causes
+        # opens a new case instead of being resolved unseen with this one.
         case.adjustment = adjustment_post(
             sku=case.sku,
             location=case.location,
@@ -141,7 +144,8 @@ def exception_resolve(
             f"{note or case.title}",
             actor=actor,
         )
-    return _resolve(case, resolution, note, actor)
+        case.save(update_fields=["adjustment"])
+    return case
 
 
 def _resolution_errors(case, resolution, note, adjustment, staff) -> dict:
@@ -245,7 +249,6 @@ def _resolve(case: ExceptionCase, resolution: str, note: str, actor: str):
             "resolution_note",
             "resolved_by",
             "resolved_at",
-            "adjustment",
         ]
     )
     label = Resolution(resolution).label
@@ -277,7 +280,7 @@ def _may_work_on(user, case: ExceptionCase) -> bool:
     webhook) are the managers'."""
     if access.sees_every_location(user):
         return True
-    if case.location_id is None:
+    if case.location_id is None or case.kind == ExceptionKind.COUNT_VARIANCE:
         return False
     return access.staff_locations(user=user).filter(pk=case.location_id).exists()
 

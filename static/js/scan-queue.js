@@ -17,6 +17,13 @@
 
   document.addEventListener("submit", function (event) {
     const form = event.target;
+    if (form.matches && form.matches("form[data-after-scans]")) {
+      // Finishing waits for the scans still on their way, then posts once.
+      event.preventDefault();
+      form.querySelectorAll("button").forEach(function (button) { button.disabled = true; });
+      queue.then(function () { form.submit(); });
+      return;
+    }
     if (!form.matches || !form.matches("form[data-scan-queue]")) return;
     event.preventDefault();
     const target = form.dataset.scanQueue;
@@ -39,6 +46,7 @@
       })
       .then(function (html) { swap(target, html); })
       .catch(function (error) {
+        // The queue carries on with the next scan.
         const messages = document.getElementById("messages");
         if (messages) messages.innerHTML = '<p class="flash error" role="alert"></p>';
         if (messages) messages.firstChild.textContent = error.message + " Scan it again.";

@@ -12,6 +12,7 @@ from inventory.models import MovementType, StockMovement
 from reconciliation.models import CountLine, CountTask, ExceptionCase
 from reconciliation.selectors import record_accuracy
 from reconciliation.services.counts import (
+    CountTransitionRefused,
     count_line_decide,
     count_line_scan,
     count_line_set,
@@ -285,3 +286,23 @@ def test_record_accuracy_on_a_known_set(shop, settings):
     assert (overall.counted, overall.accurate, overall.percent) == (3, 2, 66.7)
     assert report.at(None, today - timedelta(days=1)).percent is None
     assert len(report.days) == 7
+
+
+def test_pressing_finish_twice_does_not_send_the_recount_as_zeros(shop, tee_count):
+    task = count(shop, tee_count, 7)  # beyond tolerance: a recount is asked for
+    assert task.status == "recount"
+    with pytest.raises(CountTransitionRefused):
+        count_task_submit(task_id=task.pk, staff=shop["alice"], shown_status="open")
+    line = tee_line(task)
+    assert (line.status, line.counted) == ("to_recount", None)
+
+
+def test_a_sku_on_an_open_count_is_not_put_on_another(shop, tee_count):
+    with pytest.raises(InvalidInput) as refused:
+        count_task_start(
+            location=shop["oxford"], sku_codes=["TEE-BLK-M"], staff=shop["maria"]
+        )
+    assert f"TEE-BLK-M (#{tee_count.pk})" in refused.value.field_errors["sku_codes"][0]
+    assert shop["tee"].pk not in nightly_sample(
+        location=shop["oxford"], day=timezone.localdate()
+    )

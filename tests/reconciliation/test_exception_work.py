@@ -170,3 +170,27 @@ def test_a_case_is_assigned_only_to_someone_who_works_there(shop, oversold):
 def test_an_empty_comment_is_refused(shop, oversold):
     with pytest.raises(InvalidInput):
         exception_comment(case_id=oversold.pk, text="  ", staff=shop["alice"])
+
+
+def test_an_adjustment_that_leaves_a_shortfall_opens_a_new_case(shop):
+    stock(shop["tee"], shop["oxford"], 3)
+    pickup_order(shop, lines=[(shop["tee"], 3)])
+    StockEvents.post(
+        MovementType.SALE,
+        sku=shop["tee"],
+        location=shop["oxford"],
+        quantity=1,
+        channel=ChannelFactory(code="oxf-till", kind="store_pos"),
+    )
+    first = ExceptionCase.objects.get(kind="oversell_conflict")
+    exception_resolve(
+        case_id=first.pk,
+        resolution="stock_adjusted",
+        adjustment=-1,
+        note="Another one was damaged",
+        staff=shop["maria"],
+    )
+    (still,) = ExceptionCase.objects.filter(status="open")
+    assert still.pk != first.pk and still.kind == "oversell_conflict"
+    assert StockConflict.objects.filter(status="open").count() == 1
+    assert status_at_oxford(shop) == "under_review"

@@ -75,3 +75,28 @@ def test_two_scans_of_one_count_at_once_both_count(shop):
         ),
     )
     assert task.lines.get().counted == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_units_put_back_at_once_settle_the_expired_pickup(shop):
+    from datetime import timedelta
+
+    from orders.models import ReturnToStockTask
+    from pickup import services as pickup
+    from tests.factories import pickup_order, ready_for_collection
+
+    stock(shop["tee"], shop["oxford"], 2)
+    stock(shop["hoodie"], shop["oxford"], 2)
+    task = pickup_order(shop, lines=[(shop["tee"], 1), (shop["hoodie"], 1)]).pickup_task
+    ready_for_collection(shop, task)
+    pickup.pickup_tasks_expire(now=task.expires_at + timedelta(minutes=1))
+    put_backs = list(ReturnToStockTask.objects.values_list("pk", flat=True))
+    assert len(put_backs) == 2
+
+    all_at_once(
+        2,
+        lambda n: pickup.return_to_stock_put_away(
+            task_id=put_backs[n], staff=shop["bob"]
+        ),
+    )
+    assert ExceptionCase.objects.get(kind="pickup_expired").status == "resolved"

@@ -211,3 +211,50 @@ def test_an_impossible_period_on_the_accuracy_page_is_a_message(shop, client):
         "/store/accuracy/", {"since": "2026-05-01", "until": "2026-04-01"}
     ).content.decode()
     assert "The period ends before it starts." in page
+
+
+def test_a_nul_character_anywhere_is_a_400_not_a_500(shop, client, morning):
+    signed_in(client, shop["maria"])
+    assert client.get("/store/exceptions/", {"assignee": "\x00"}).status_code == 400
+    answer = client.post(
+        f"/store/exceptions/{morning['fresh'].pk}/comment/", {"comment": "a\x00b"}
+    )
+    assert answer.status_code == 400
+    api = APIClient()
+    _, token = ApiTokenFactory.issue(name="ops tooling")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    refused = api.get("/api/v1/exceptions/", {"location": "\x00"})
+    assert refused.status_code == 400 and refused.json()["code"] == "invalid"
+
+
+def test_an_assignee_that_is_not_a_number_is_a_message(shop, client, morning):
+    signed_in(client, shop["maria"])
+    url = f"/store/exceptions/{morning['fresh'].pk}/assign/"
+    answer = client.post(url, {"assignee": "²"}, **HTMX)
+    assert "Enter a whole number." in answer.content.decode()
+
+
+def test_staff_never_see_a_count_variance_it_names_the_records_figure(shop, client):
+    exception_raise(
+        raised=Raised(
+            kind="count_variance",
+            key="count_line:1",
+            title="TEE-BLK-M at LON-OXF: counted 8, records 10 (-2)",
+            location=shop["oxford"],
+        )
+    )
+    signed_in(client, shop["alice"])
+    assert "records 10" not in client.get("/store/exceptions/").content.decode()
+    signed_in(client, shop["maria"])
+    assert "records 10" in client.get("/store/exceptions/").content.decode()
+
+
+def test_a_signed_in_member_of_staff_reads_only_their_store_in_the_api(shop, morning):
+    carol = shop["carol"]
+    carol.is_staff = True
+    carol.save()
+    api = APIClient()
+    api.force_login(carol)
+    listed = api.get("/api/v1/exceptions/").json()
+    assert [case["location"] for case in listed["results"]] == ["LON-CAM"]
+    assert api.get(f"/api/v1/exceptions/{morning['fresh'].pk}/").status_code == 404

@@ -1,0 +1,36 @@
+"""Request checks every view shares. Imports nothing from the apps."""
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+NUL = "\x00"
+
+
+class RefuseNulCharacters:
+    """A NUL character in a query string or a form is never meaning, and PostgreSQL
+    cannot store or compare it: the request is a 400 before any view sees it, not a
+    500 from the database. JSON bodies are checked field by field by the API's
+    serializers."""
+
+    FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if self._carries_nul(request):
+            message = "The request contains a NUL character, which is never valid."
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": message, "code": "invalid"}, status=400)
+            return HttpResponse(message, status=400, content_type="text/plain")
+        return self.get_response(request)
+
+    def _carries_nul(self, request: HttpRequest) -> bool:
+        if NUL in request.META.get("QUERY_STRING", "") or "%00" in request.META.get(
+            "QUERY_STRING", ""
+        ):
+            return True
+        if request.method == "POST" and request.content_type in self.FORMS:
+            return any(
+                NUL in value for values in request.POST.lists() for value in values[1]
+            )
+        return False
