@@ -1,7 +1,7 @@
 """Reads of the catalogue."""
 
 from django.db import connection
-from django.db.models import BooleanField, Model, QuerySet
+from django.db.models import BooleanField, Model, Q, QuerySet
 
 from config.database import (
     can_prepare,
@@ -31,6 +31,21 @@ def channel_get(*, code: str) -> Channel | None:
 
 def skus_by_code(*, codes: set[str]) -> dict[str, Sku]:
     return {sku.code: sku for sku in Sku.objects.filter(code__in=codes)}
+
+
+def skus_by_code_or_barcode(*, codes: set[str]) -> dict[str, Sku]:
+    """What a scanner read or a person typed, to its SKU: a SKU code first, else a
+    barcode. One query for all of them."""
+    if not codes:
+        return {}
+    found: dict[str, Sku] = {}
+    by_barcode: dict[str, Sku] = {}
+    for sku in Sku.objects.filter(Q(code__in=codes) | Q(barcode__in=codes)):
+        if sku.code in codes:
+            found[sku.code] = sku
+        if sku.barcode in codes:
+            by_barcode[sku.barcode] = sku
+    return {**by_barcode, **found}
 
 
 def channels_by_code(*, codes: set[str]) -> dict[str, Channel]:

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from catalog.models import Sku
+from catalog.selectors import skus_by_code_or_barcode
 from config.errors import DomainError, InvalidInput, NotFound
 from config.screens import chosen_store, readable, render, staff_screen, whole_number
 from inventory import access
@@ -36,7 +36,7 @@ IN_HAND = frozenset(
 @require_GET
 @staff_screen
 def queue(request: HttpRequest) -> HttpResponse:
-    locations = list(access.staff_locations(user=request.user))
+    locations = access.stores_of(request)
     location = chosen_store(request, locations)
     if location is None:
         return render(request, "no_store.html", status=403)
@@ -119,9 +119,7 @@ def problem_action(request: HttpRequest, problem_id: int, action: str) -> HttpRe
 
     def substitute() -> None:
         code = form.get("substitute", "").strip()
-        sku = Sku.objects.filter(code=code).first() or (
-            Sku.objects.filter(barcode=code).first() if code else None
-        )
+        sku = skus_by_code_or_barcode(codes={code}).get(code) if code else None
         if sku is None:
             raise InvalidInput({"substitute": [f"No SKU {code!r}."]})
         services.pickup_problem_substitute(

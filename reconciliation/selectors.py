@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -46,7 +47,8 @@ def ageing(case: ExceptionCase, now: datetime | None = None) -> Ageing:
 
 
 def exceptions_visible_to(user) -> QuerySet[ExceptionCase]:
-    """A manager sees every case; staff the cases at their own stores."""
+    """A manager sees every case; staff the cases at their own stores (a case with no
+    location, such as a failing webhook, is the managers')."""
     cases = ExceptionCase.objects.select_related("sku", "location", "assignee")
     if access.sees_every_location(user):
         return cases
@@ -109,8 +111,6 @@ def exception_counts(cases: QuerySet[ExceptionCase]) -> dict[str, int]:
 
 def assignable_people(case: ExceptionCase) -> list:
     """Who a case may go to: staff at its location, and the managers."""
-    from django.contrib.auth import get_user_model
-
     people = get_user_model().objects.filter(is_active=True)
     managers = Q(user_permissions__codename="act_at_every_location") | Q(
         groups__permissions__codename="act_at_every_location"

@@ -31,12 +31,6 @@ ACCURACY_DEFAULT_DAYS = 30
 ACCURACY_MAX_DAYS = 366
 
 
-def _stores(request: HttpRequest) -> list:
-    if not hasattr(request, "staff_stores"):
-        request.staff_stores = list(access.staff_locations(user=request.user))
-    return request.staff_stores
-
-
 def _no_store(request: HttpRequest) -> HttpResponse:
     return render(request, "no_store.html", status=403)
 
@@ -51,7 +45,7 @@ def _manager(request: HttpRequest) -> bool:
 @require_GET
 @staff_screen
 def exception_queue(request: HttpRequest) -> HttpResponse:
-    locations = _stores(request)
+    locations = access.stores_of(request)
     if not locations:
         return _no_store(request)
     by_code = {location.code: location for location in locations}
@@ -211,7 +205,7 @@ def exception_action(request: HttpRequest, case_id: int, action: str) -> HttpRes
 @require_GET
 @staff_screen
 def counts_home(request: HttpRequest) -> HttpResponse:
-    locations = _stores(request)
+    locations = access.stores_of(request)
     location = chosen_store(request, locations)
     if location is None:
         return _no_store(request)
@@ -230,7 +224,7 @@ def counts_home(request: HttpRequest) -> HttpResponse:
 @require_POST
 @staff_screen
 def count_start(request: HttpRequest) -> HttpResponse:
-    locations = _stores(request)
+    locations = access.stores_of(request)
     location = chosen_store(request, locations)
     if location is None:
         return _no_store(request)
@@ -251,7 +245,7 @@ def count_start(request: HttpRequest) -> HttpResponse:
 
 def _task(request: HttpRequest, task_id: int) -> CountTask:
     task = CountTask.objects.select_related("location").filter(pk=task_id).first()
-    if task is None or task.location not in _stores(request):
+    if task is None or task.location not in access.stores_of(request):
         raise Http404("No such count.")
     return task
 
@@ -379,7 +373,7 @@ def count_review(request: HttpRequest, task_id: int) -> HttpResponse:
 @require_GET
 @staff_screen
 def accuracy(request: HttpRequest) -> HttpResponse:
-    locations = _stores(request)
+    locations = access.stores_of(request)
     if not locations:
         return _no_store(request)
     today = timezone.localdate()

@@ -16,7 +16,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from catalog.models import Channel, Sku
+from catalog.models import Channel
+from catalog.selectors import skus_by_code_or_barcode
 from config.errors import DomainError, InvalidInput, NotFound
 from config.screens import chosen_store, readable, render, staff_screen, whole_number
 from inventory import access
@@ -39,15 +40,8 @@ def _actor(request: HttpRequest) -> str:
 
 def _store(request: HttpRequest):
     """The member of staff's stores and the one on screen; none: a 403 page."""
-    locations = _staff_stores(request)
+    locations = access.stores_of(request)
     return locations, chosen_store(request, locations)
-
-
-def _staff_stores(request: HttpRequest) -> list:
-    """The stores the member of staff works at, read once per request."""
-    if not hasattr(request, "staff_stores"):
-        request.staff_stores = list(access.staff_locations(user=request.user))
-    return request.staff_stores
 
 
 def _no_store(request: HttpRequest) -> HttpResponse:
@@ -179,10 +173,9 @@ def _receive_till(request, location, tills, receipt, rows) -> Return:
     chosen = [row for row in rows if row["code"]]
     if not chosen:
         errors["lines"] = ["Scan or type at least one item."]
+    scanned = skus_by_code_or_barcode(codes={row["code"] for row in chosen})
     for row in chosen:
-        row["sku"] = Sku.objects.filter(code=row["code"]).first() or (
-            Sku.objects.filter(barcode=row["code"]).first()
-        )
+        row["sku"] = scanned.get(row["code"])
         if row["sku"] is None:
             row["errors"] = {"sku": [f"No item {row['code']!r}."]}
             errors.setdefault("lines", []).append(f"No item {row['code']!r}.")
@@ -331,14 +324,14 @@ def _receiving_store(request: HttpRequest, found: Return, code: str):
     """The store an announced parcel is received at: one the member of staff works
     at, as chosen on the form (by default the one it was announced for)."""
     code = code or found.location.code
-    for place in _staff_stores(request):
+    for place in access.stores_of(request):
         if place.code == code:
             return place
     raise InvalidInput({"location": ["Choose the store you are receiving it at."]})
 
 
 def _visible_return(request: HttpRequest, return_id: int) -> Return:
-    locations = _staff_stores(request)
+    locations = access.stores_of(request)
     found = selectors.return_for_staff(locations=locations, return_id=return_id)
     if found is None:
         raise Http404("No such return.")
@@ -346,7 +339,7 @@ def _visible_return(request: HttpRequest, return_id: int) -> Return:
 
 
 def _return_context(found: Return, request: HttpRequest) -> dict:
-    stores = _staff_stores(request)
+    stores = access.stores_of(request)
     return {
         "found": found,
         # Where an announced parcel can be received: the store it was announced for
@@ -376,7 +369,7 @@ def insight(request: HttpRequest) -> HttpResponse:
     rows = selectors.return_rates(since=since, until=until, group=group)
     if request.GET.get("format") == "csv":
         return _csv(rows, group, since, until)
-    locations = _staff_stores(request)
+    locations = access.stores_of(request)
     chart_top = max((row.rate or 0 for row in rows), default=0) or 1
     return render(
         request,

@@ -11,7 +11,13 @@ app, view, task and command asks it.
 """
 
 from .conflicts import conflict_resolve
-from .corrections import CorrectionRefused, adjustment_post, count_post, staff_channel
+from .corrections import (
+    CorrectionRefused,
+    StaffCount,
+    adjustment_post,
+    counts_post,
+    staff_channel,
+)
 from .ledger import (
     MovementInput,
     MovementOutcome,
@@ -31,7 +37,8 @@ from .reservations import (
 __all__ = [
     "CorrectionRefused",
     "adjustment_post",
-    "count_post",
+    "counts_post",
+    "StaffCount",
     "staff_channel",
     "BalanceDifference",
     "MovementInput",

@@ -3,6 +3,8 @@ count approved after a cycle count, an adjustment that resolves an exception. Th
 go through the ledger like any event, from the back office's own source channel, so
 the ledger always says where a number came from."""
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
@@ -34,25 +36,38 @@ def staff_channel() -> Channel:
     return channel
 
 
-def count_post(
-    *,
-    sku: Sku,
-    location: Location,
-    counted: int,
-    occurred_at: datetime,
-    reference: str,
-    reason: str,
-    actor: str,
-) -> StockMovement:
-    """On-hand was ``counted`` at ``occurred_at``; what moved since stays on top."""
-    return _post(
-        MovementType.COUNT,
-        sku,
-        location,
-        counted,
-        occurred_at,
-        reference,
-        reason,
+@dataclass(frozen=True)
+class StaffCount:
+    """On-hand of ``sku`` was ``counted`` at ``occurred_at``."""
+
+    sku: Sku
+    counted: int
+    occurred_at: datetime
+    reference: str
+
+
+def counts_post(
+    *, location: Location, counts: Sequence[StaffCount], reason: str, actor: str
+) -> list[StockMovement]:
+    """Counts at one location, in one ledger batch; what moved after each count's
+    moment stays on top of it. The entries in the order given."""
+    if not counts:
+        return []
+    channel = staff_channel()
+    return _record(
+        [
+            MovementInput(
+                reference=count.reference[:100],
+                type=MovementType.COUNT,
+                sku=count.sku,
+                location=location,
+                quantity=count.counted,
+                occurred_at=count.occurred_at,
+                channel=channel,
+                reason=reason[:200],
+            )
+            for count in counts
+        ],
         actor,
     )
 
@@ -67,32 +82,19 @@ def adjustment_post(
     actor: str,
 ) -> StockMovement:
     """On-hand moves by ``quantity`` (signed), now."""
-    return _post(
-        MovementType.ADJUSTMENT,
-        sku,
-        location,
-        quantity,
-        timezone.now(),
-        reference,
-        reason,
-        actor,
+    adjustment = MovementInput(
+        reference=reference[:100],
+        type=MovementType.ADJUSTMENT,
+        sku=sku,
+        location=location,
+        quantity=quantity,
+        occurred_at=timezone.now(),
+        channel=staff_channel(),
+        reason=reason[:200],
     )
+    return _record([adjustment], actor)[0]
 
 
-def _post(move, sku, location, quantity, occurred_at, reference, reason, actor):
-    outcomes = movements_record(
-        movements=[
-            MovementInput(
-                reference=reference[:100],
-                type=move,
-                sku=sku,
-                location=location,
-                quantity=quantity,
-                occurred_at=occurred_at,
-                channel=staff_channel(),
-                reason=reason[:200],
-            )
-        ],
-        actor=actor,
-    )
-    return applied_entries(outcomes, CorrectionRefused)[0]
+def _record(movements: list[MovementInput], actor: str) -> list[StockMovement]:
+    outcomes = movements_record(movements=movements, actor=actor)
+    return applied_entries(outcomes, CorrectionRefused)

@@ -18,12 +18,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 
-from catalog.models import Sku
+from catalog.selectors import skus_by_code_or_barcode
 from config.errors import Conflict, InvalidInput, NotFound, PermissionRefused
 from inventory import access
 from inventory.models import Location, MovementType, StockBalance, StockMovement
 from inventory.selectors import on_hand_as_of
-from inventory.services import count_post
+from inventory.services import StaffCount, counts_post
 
 from ..models import (
     CountLine,
@@ -44,6 +44,19 @@ EXCEPTION_WEIGHT = 5
 
 Line = CountLine.Status
 Task = CountTask.Status
+# What comparing a line may change, written for every line in one statement.
+COMPARED_FIELDS = [
+    "counted",
+    "counted_at",
+    "counted_by",
+    "first_count",
+    "first_system_on_hand",
+    "system_on_hand",
+    "status",
+    "result",
+    "result_at",
+    "posted",
+]
 OPEN_TASKS = (*CountTask.COUNTING, CountTask.Status.AWAITING_APPROVAL)
 
 
@@ -67,7 +80,7 @@ def count_task_start(
         errors["sku_codes"] = ["Name at least one SKU to count."]
     if len(codes) > MAX_LINES:
         errors["sku_codes"] = [f"At most {MAX_LINES} SKUs on one count."]
-    skus = _skus_by_code(codes)
+    skus = skus_by_code_or_barcode(codes=set(codes))
     unknown = [code for code in codes if code not in skus]
     if unknown:
         errors["sku_codes"] = [f"No SKU {', '.join(unknown[:5])}."]
@@ -221,7 +234,7 @@ def count_line_scan(*, task_id: int, code: str, quantity: int = 1, staff) -> Cou
     if not code:
         raise InvalidInput({"code": ["Scan or type a barcode."]})
     _check_units(quantity, "quantity", allow_zero=False)
-    sku = _skus_by_code([code]).get(code)
+    sku = skus_by_code_or_barcode(codes={code}).get(code)
     line = task.lines.select_for_update().filter(sku=sku).first() if sku else None
     if line is None or line.status not in (Line.TO_COUNT, Line.TO_RECOUNT):
         raise InvalidInput({"code": [f"{code} is not on this count."]})
@@ -279,19 +292,27 @@ def count_task_submit(
         location=task.location,
         moments={line.sku_id: line.counted_at for line in waiting},
     )
-    for line in waiting:
-        _compare(task, line, system[line.sku_id], actor, now)
+    accurate = [
+        line for line in waiting if _compare(task, line, system[line.sku_id], now)
+    ]
+    for line, entry in zip(
+        accurate, _post(task, accurate, actor, "within tolerance"), strict=True
+    ):
+        line.posted = entry
+    CountLine.objects.bulk_update(waiting, COMPARED_FIELDS)
     task.submitted_at = now
     _move(task, _status_after_counting(task), actor, now)
     return task
 
 
-def _compare(task: CountTask, line: CountLine, system: int, actor: str, now) -> None:
+def _compare(task: CountTask, line: CountLine, system: int, now) -> bool:
+    """Judge one line against the records (unsaved); True when it is accurate and
+    its count is to be posted."""
     line.system_on_hand = system
     if within_tolerance(task=task, counted=line.counted, system=system):
         line.status, line.result, line.result_at = Line.ACCURATE, "within", now
-        line.posted = _post(task, line, actor, "within tolerance")
-    elif line.status == Line.TO_COUNT:
+        return True
+    if line.status == Line.TO_COUNT:
         # Counted again blind: the first figure is kept, not shown.
         line.first_count, line.first_system_on_hand = line.counted, system
         line.status = Line.TO_RECOUNT
@@ -304,7 +325,7 @@ def _compare(task: CountTask, line: CountLine, system: int, actor: str, now) -> 
             now,
         )
         _raise_variance(task, line)
-    line.save()
+    return False
 
 
 def within_tolerance(*, task: CountTask, counted: int, system: int) -> bool:
@@ -379,7 +400,7 @@ def count_line_decide(
     actor = access.actor_of(staff)
     now = timezone.now()
     if approve:
-        line.posted = _post(task, line, actor, "variance approved")
+        (line.posted,) = _post(task, [line], actor, "variance approved")
     line.status = target
     line.decided_by, line.decided_at, line.decision_note = actor, now, note
     line.save()
@@ -409,13 +430,18 @@ def count_task_cancel(*, task_id: int, note: str, staff) -> CountTask:
     return task
 
 
-def _post(task: CountTask, line: CountLine, actor: str, why: str) -> StockMovement:
-    return count_post(
-        sku=line.sku,
+def _post(task: CountTask, lines, actor: str, why: str) -> list[StockMovement]:
+    return counts_post(
         location=task.location,
-        counted=line.counted,
-        occurred_at=line.counted_at,
-        reference=f"count/{task.pk}/{line.pk}",
+        counts=[
+            StaffCount(
+                sku=line.sku,
+                counted=line.counted,
+                occurred_at=line.counted_at,
+                reference=f"count/{task.pk}/{line.pk}",
+            )
+            for line in lines
+        ],
         reason=f"{task.get_origin_display()} #{task.pk}, {why}",
         actor=actor,
     )
@@ -470,13 +496,3 @@ def _check_units(quantity, name: str, *, allow_zero: bool) -> None:
     if quantity < (0 if allow_zero else 1) or quantity > MAX_UNITS:
         low = 0 if allow_zero else 1
         raise InvalidInput({name: [f"Enter a number from {low} to {MAX_UNITS}."]})
-
-
-def _skus_by_code(codes: list[str]) -> dict[str, Sku]:
-    """Each code, as a SKU code or a barcode, to its SKU."""
-    found: dict[str, Sku] = {}
-    for sku in Sku.objects.filter(code__in=codes):
-        found[sku.code] = sku
-    for sku in Sku.objects.filter(barcode__in=codes):
-        found.setdefault(sku.barcode, sku)
-    return found

@@ -19,6 +19,7 @@ from inventory.models import Location, StockConflict
 from inventory.services import adjustment_post, conflict_resolve
 
 from ..models import ExceptionCase, ExceptionEvent, ExceptionKind, Resolution
+from ..selectors import exceptions_visible_to
 
 SYSTEM = "system"
 Status = ExceptionCase.Status
@@ -276,13 +277,8 @@ def _locked(case_id: int, staff) -> ExceptionCase:
 
 
 def _may_work_on(user, case: ExceptionCase) -> bool:
-    """Staff work the cases of their own stores; cases without a location (a failing
-    webhook) are the managers'."""
-    if access.sees_every_location(user):
-        return True
-    if case.location_id is None or case.kind == ExceptionKind.COUNT_VARIANCE:
-        return False
-    return access.staff_locations(user=user).filter(pk=case.location_id).exists()
+    """Whoever sees a case may work on it: one rule, ``exceptions_visible_to``."""
+    return exceptions_visible_to(user).filter(pk=case.pk).exists()
 
 
 def _still_open(case: ExceptionCase, doing: str) -> None:
