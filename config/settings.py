@@ -24,6 +24,13 @@ Environment:
                             (default 30).
     COUNT_NIGHTLY_SAMPLE    SKUs added to each location's nightly count beyond the
                             rotation, weighted to fast movers (default 10).
+    SNAPSHOT_TOLERANCE_UNITS, SNAPSHOT_TOLERANCE_PERCENT  a channel's snapshot figure
+                            within either agrees with the ledger (default 1 and 2).
+    SNAPSHOT_CASES_MAX      cases raised per snapshot before one case sums up the
+                            rest (default 100).
+    RECONCILIATION_CHUNK_ROWS  snapshot rows compared per committed step (5000).
+    RECONCILIATION_STALE_SECONDS  a running reconciliation silent this long was cut
+                            off; the next start finishes it (default 600).
     ONESTOCK_TOKEN_CACHE_SECONDS  how long a server process keeps a live API token
                             before reading it again (default 5): a token revoked
                             elsewhere is refused everywhere within this time.
@@ -301,6 +308,24 @@ COUNT_TOLERANCE_PERCENT = float(os.environ.get("COUNT_TOLERANCE_PERCENT", "0"))
 # night adds a sample of this size, weighted to fast movers and recent exceptions.
 COUNT_CYCLE_DAYS = int(os.environ.get("COUNT_CYCLE_DAYS", "30"))
 COUNT_NIGHTLY_SAMPLE = int(os.environ.get("COUNT_NIGHTLY_SAMPLE", "10"))
+
+# Nightly reconciliation and external snapshots. A snapshot's figure within the
+# tolerance (units, or percent of the ledger's, whichever is wider) agrees.
+SNAPSHOT_TOLERANCE_UNITS = int(os.environ.get("SNAPSHOT_TOLERANCE_UNITS", "1"))
+SNAPSHOT_TOLERANCE_PERCENT = float(os.environ.get("SNAPSHOT_TOLERANCE_PERCENT", "2"))
+SNAPSHOT_PAGE_MAX_ROWS = 10_000
+SNAPSHOT_MAX_PAGES = 1_000
+# Past this many cases for one snapshot, one more case says how many others differ.
+SNAPSHOT_CASES_MAX = int(os.environ.get("SNAPSHOT_CASES_MAX", "100"))
+# Snapshot rows compared per step (each step commits with the run's progress).
+RECONCILIATION_CHUNK_ROWS = int(os.environ.get("RECONCILIATION_CHUNK_ROWS", "5000"))
+# A running run whose last step is older than this was cut off: the next start
+# finishes it.
+# The queue a run started from the screen is sent to.
+RECONCILIATION_QUEUE = os.environ.get("RECONCILIATION_QUEUE", "celery")
+RECONCILIATION_STALE_SECONDS = int(
+    os.environ.get("RECONCILIATION_STALE_SECONDS", "600")
+)
 
 # Customer emails (pickup notices) go through Django's email backend: printed to the
 # console unless a real backend is configured.

@@ -10,7 +10,7 @@ from catalog.apis import ChannelViewSet, ProductViewSet, SkuViewSet
 from inventory.apis import AvailabilityView, LocationViewSet, MovementViewSet
 from inventory.reservation_apis import ReservationViewSet
 from orders.apis import OrderViewSet, ReturnToStockTaskViewSet
-from reconciliation.apis import ExceptionViewSet
+from reconciliation.apis import ExceptionViewSet, SnapshotViewSet
 from returns.apis import ReturnViewSet
 
 from .views import health, home
@@ -23,6 +23,7 @@ router.register("reservations", ReservationViewSet, basename="reservation")
 router.register("orders", OrderViewSet, basename="order")
 router.register("returns", ReturnViewSet, basename="return")
 router.register("exceptions", ExceptionViewSet, basename="exception")
+router.register("snapshots", SnapshotViewSet, basename="snapshot")
 router.register(
     "return-to-stock-tasks", ReturnToStockTaskViewSet, basename="return-to-stock-task"
 )

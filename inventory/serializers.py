@@ -155,6 +155,29 @@ REFERENCE_VALIDATOR = RegexValidator(r"^[!-~]{1,100}\Z", REFERENCE_HELP)
 INTERNAL_REFERENCE_MARK = "#"
 
 
+def source_moment(raw: str) -> datetime:
+    """A moment a source states (when it happened, when a snapshot was taken): ISO
+    8601 with an offset, not in the future beyond the clock skew allowed."""
+    try:
+        moment = parse_datetime(raw)
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise serializers.ValidationError(
+            "Not a date-time: use ISO 8601, e.g. 2026-11-23T09:30:00Z."
+        )
+    if moment.tzinfo is None:
+        raise serializers.ValidationError(
+            "Include a UTC offset, e.g. 2026-11-23T09:30:00Z or +01:00."
+        )
+    skew = timedelta(seconds=settings.ONESTOCK_CLOCK_SKEW_SECONDS)
+    if moment > timezone.now() + skew:
+        raise serializers.ValidationError("Lies in the future.")
+    if moment.year < 2000:
+        raise serializers.ValidationError("Too far in the past.")
+    return moment
+
+
 class MovementInputSerializer(StrictInputSerializer):
     """The shape of one stock event. Codes are checked against the records afterwards,
     for a whole batch at once (``MovementCodes``)."""
@@ -201,24 +224,7 @@ class MovementInputSerializer(StrictInputSerializer):
         return reference
 
     def validate_occurred_at(self, raw: str) -> datetime:
-        try:
-            moment = parse_datetime(raw)
-        except ValueError:
-            moment = None
-        if moment is None:
-            raise serializers.ValidationError(
-                "Not a date-time: use ISO 8601, e.g. 2026-11-23T09:30:00Z."
-            )
-        if moment.tzinfo is None:
-            raise serializers.ValidationError(
-                "Include a UTC offset, e.g. 2026-11-23T09:30:00Z or +01:00."
-            )
-        skew = timedelta(seconds=settings.ONESTOCK_CLOCK_SKEW_SECONDS)
-        if moment > timezone.now() + skew:
-            raise serializers.ValidationError("Lies in the future.")
-        if moment.year < 2000:
-            raise serializers.ValidationError("Too far in the past.")
-        return moment
+        return source_moment(raw)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         rule = RULES[attrs["type"]]

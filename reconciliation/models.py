@@ -293,3 +293,179 @@ class CountTaskEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_status or 'new'} → {self.to_status} by {self.actor}"
+
+
+class StockSnapshot(models.Model):
+    """A channel's own view of on-hand at one moment (a POS's or a web shop's stock
+    file), sent in pages and compared by the nightly run with the ledger as of
+    ``taken_at``. Idempotent by ``(channel, snapshot_id)`` and page number."""
+
+    class Status(models.TextChoices):
+        RECEIVING = "receiving", "Receiving pages"
+        COMPLETE = "complete", "Complete, waiting for the nightly run"
+        COMPARED = "compared", "Compared with the ledger"
+        SUPERSEDED = "superseded", "Superseded by a later snapshot, not compared"
+
+    channel = models.ForeignKey(
+        "catalog.Channel", on_delete=models.PROTECT, related_name="+"
+    )
+    snapshot_id = models.CharField(max_length=100)
+    taken_at = models.DateTimeField(help_text="The moment the figures describe.")
+    page_count = models.PositiveIntegerField()
+    pages_received = models.PositiveIntegerField(default=0)
+    rows_received = models.PositiveIntegerField(default=0)
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.RECEIVING
+    )
+    received_by = models.CharField(max_length=160)
+    created_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+    compared_at = models.DateTimeField(null=True, blank=True)
+    compared_in = models.ForeignKey(
+        "ReconciliationRun",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="snapshots",
+    )
+    disagreements = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-taken_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "snapshot_id"], name="snapshot_id_unique_per_channel"
+            )
+        ]
+        indexes = [models.Index(fields=["status", "taken_at"], name="snapshot_status")]
+
+    def __str__(self) -> str:
+        return f"{self.snapshot_id} ({self.status})"
+
+
+class StockSnapshotPage(models.Model):
+    """One page as received: its digest makes a resend a no-op and a different page
+    under the same number a conflict."""
+
+    snapshot = models.ForeignKey(
+        StockSnapshot, on_delete=models.CASCADE, related_name="pages"
+    )
+    number = models.PositiveIntegerField()
+    row_count = models.PositiveIntegerField()
+    digest = models.CharField(max_length=64)
+    received_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["snapshot", "number"], name="snapshot_page_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"page {self.number} of {self.snapshot_id}"
+
+
+class StockSnapshotRow(models.Model):
+    snapshot = models.ForeignKey(
+        StockSnapshot, on_delete=models.CASCADE, related_name="rows"
+    )
+    sku = models.ForeignKey("catalog.Sku", on_delete=models.PROTECT, related_name="+")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
+    on_hand = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["snapshot", "sku", "location"], name="snapshot_row_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.on_hand} × {self.sku_id} @ {self.location_id}"
+
+
+class ReconciliationRun(models.Model):
+    """One reconciliation: every balance against the ledger (drift), then each
+    channel's latest snapshot against the ledger as of its moment. Each step commits
+    with its progress, so a run cut off half-way is finished by the next start from
+    where it stopped, never counted twice."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        FINISHED = "finished", "Finished"
+        FAILED = "failed", "Stopped by an error (the next start finishes it)"
+
+    class Trigger(models.TextChoices):
+        NIGHTLY = "nightly", "Nightly job"
+        MANAGER = "manager", "Started by a manager"
+        COMMAND = "command", "manage.py reconcile"
+
+    class Phase(models.TextChoices):
+        LEDGER = "ledger", "Balances against the ledger"
+        SNAPSHOTS = "snapshots", "Snapshots against the ledger"
+        DONE = "done", "Done"
+
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        Status.RUNNING: frozenset({Status.FINISHED, Status.FAILED, Status.RUNNING}),
+        Status.FAILED: frozenset({Status.RUNNING}),
+        Status.FINISHED: frozenset(),
+    }
+
+    trigger = models.CharField(max_length=12, choices=Trigger.choices)
+    started_by = models.CharField(max_length=160)
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.RUNNING
+    )
+    phase = models.CharField(max_length=12, choices=Phase.choices, default=Phase.LEDGER)
+    started_at = models.DateTimeField()
+    heartbeat_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    entries_checked = models.BigIntegerField(default=0)
+    balances_checked = models.BigIntegerField(default=0)
+    drift_found = models.PositiveIntegerField(default=0)
+    snapshots_compared = models.PositiveIntegerField(default=0)
+    snapshot_rows_checked = models.BigIntegerField(default=0)
+    disagreements_found = models.PositiveIntegerField(default=0)
+    progress_done = models.BigIntegerField(default=0)
+    progress_total = models.BigIntegerField(default=0)
+    # Where the snapshot phase stopped: {"snapshot": id, "after_row": id}.
+    checkpoint = models.JSONField(default=dict, blank=True)
+    # The rows found, for the run's page: {"drift": [...], "disagreements": [...]}.
+    report = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    resumed = models.PositiveIntegerField(
+        default=0, help_text="How many times a start finished this run."
+    )
+    log = models.JSONField(
+        default=list, blank=True, help_text="Every start, stop and resume: who, when."
+    )
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            # One run at a time: two would repair the same balance twice.
+            models.UniqueConstraint(
+                fields=["status"],
+                condition=models.Q(status="running"),
+                name="one_reconciliation_running",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Run {self.pk} ({self.status})"
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.FINISHED:
+            return 100
+        if not self.progress_total:
+            return 0
+        return min(99, int(100 * self.progress_done / self.progress_total))

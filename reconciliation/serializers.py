@@ -1,8 +1,19 @@
-"""The exception queue as the API shows it to a retailer's own tooling."""
+"""The exception queue as the API shows it to a retailer's own tooling, and the
+channels' stock snapshots as they send and read them."""
 
+from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .models import ExceptionCase, ExceptionEvent
+from config.api import (
+    CodeField,
+    StrictCharField,
+    StrictInputSerializer,
+    StrictIntegerField,
+)
+from inventory.serializers import source_moment
+
+from .models import ExceptionCase, ExceptionEvent, StockSnapshot
 from .selectors import ageing
 
 
@@ -60,3 +71,127 @@ class ExceptionCaseSerializer(serializers.ModelSerializer):
 
     def get_overdue(self, case: ExceptionCase) -> bool:
         return case.status == ExceptionCase.Status.OPEN and ageing(case).overdue
+
+
+class SnapshotRowSerializer(serializers.Serializer):
+    """One row of a snapshot page (documentation: rows are checked in bulk by
+    ``SnapshotPageSerializer.validate_rows``, 10,000 at a time)."""
+
+    sku = serializers.CharField(help_text="SKU code.")
+    location = serializers.CharField(help_text="Location code.")
+    on_hand = serializers.IntegerField(
+        help_text="Units the channel believes are there."
+    )
+
+
+# A row's figure: any whole number a till can hold (a till's on-hand may be negative).
+MAX_ON_HAND = 10**9
+# A page with many bad rows names this many; the rest are counted.
+ROW_ERRORS_SHOWN = 20
+
+
+@extend_schema_field(SnapshotRowSerializer(many=True))
+class SnapshotRowsField(serializers.Field):
+    """Ten thousand rows checked by hand: a serializer per row would take seconds.
+    Gives ``[(sku code, location code, on_hand), ...]``; every bad row is named."""
+
+    def to_internal_value(self, data):
+        limit = settings.SNAPSHOT_PAGE_MAX_ROWS
+        if not isinstance(data, list) or not data:
+            raise serializers.ValidationError("A list of 1 or more rows.")
+        if len(data) > limit:
+            raise serializers.ValidationError(
+                f"{len(data):,} rows: at most {limit:,} per page."
+            )
+        rows, problems, seen = [], [], set()
+        for index, row in enumerate(data):
+            problem = _row_problem(row)
+            if problem is None and (row["sku"], row["location"]) in seen:
+                problem = "this SKU and location came earlier in the page"
+            if problem is not None:
+                problems.append(f"Row {index}: {problem}.")
+                continue
+            seen.add((row["sku"], row["location"]))
+            rows.append((row["sku"], row["location"], row["on_hand"]))
+        if problems:
+            raise serializers.ValidationError(shown(problems))
+        return rows
+
+
+def _row_problem(row) -> str | None:
+    if not isinstance(row, dict) or set(row) != {"sku", "location", "on_hand"}:
+        return "give exactly sku, location and on_hand"
+    for name in ("sku", "location"):
+        if not isinstance(row[name], str) or not 0 < len(row[name]) <= 64:
+            return f"{name} is a code of 1 to 64 characters"
+    on_hand = row["on_hand"]
+    if isinstance(on_hand, bool) or not isinstance(on_hand, int):
+        return "on_hand is a whole number"
+    if abs(on_hand) > MAX_ON_HAND:
+        return f"on_hand is at most {MAX_ON_HAND:,} units either way"
+    return None
+
+
+def shown(problems: list[str]) -> list[str]:
+    """The first few problems and how many more, so a bad file's 400 stays readable."""
+    more = len(problems) - ROW_ERRORS_SHOWN
+    return problems[:ROW_ERRORS_SHOWN] + ([f"… and {more} more."] if more > 0 else [])
+
+
+class SnapshotPageSerializer(StrictInputSerializer):
+    snapshot_id = CodeField(
+        max_length=100,
+        help_text="The channel's own id for this snapshot; with the channel, unique.",
+    )
+    channel = CodeField(
+        required=False, help_text="Source channel; defaults to the token's own."
+    )
+    taken_at = StrictCharField(
+        max_length=40,
+        help_text="ISO 8601 with a UTC offset: the moment the figures describe.",
+    )
+    page = StrictIntegerField(min_value=1, max_value=settings.SNAPSHOT_MAX_PAGES)
+    page_count = StrictIntegerField(
+        min_value=1,
+        max_value=settings.SNAPSHOT_MAX_PAGES,
+        help_text="How many pages the whole snapshot has.",
+    )
+    rows = SnapshotRowsField(
+        help_text=f"Up to {settings.SNAPSHOT_PAGE_MAX_ROWS:,} rows; each SKU and "
+        "location once in the whole snapshot.",
+    )
+
+    def validate_taken_at(self, raw: str):
+        return source_moment(raw)
+
+    def validate(self, attrs):
+        if attrs["page"] > attrs["page_count"]:
+            raise serializers.ValidationError(
+                {"page": [f"Page {attrs['page']} of {attrs['page_count']}?"]}
+            )
+        return attrs
+
+
+class SnapshotSerializer(serializers.ModelSerializer):
+    channel = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    compared_in = serializers.PrimaryKeyRelatedField(
+        read_only=True, help_text="The reconciliation run that compared it."
+    )
+
+    class Meta:
+        model = StockSnapshot
+        fields = [
+            "id",
+            "snapshot_id",
+            "channel",
+            "taken_at",
+            "page_count",
+            "pages_received",
+            "rows_received",
+            "status",
+            "created_at",
+            "completed_at",
+            "compared_at",
+            "compared_in",
+            "disagreements",
+        ]

@@ -1,13 +1,24 @@
-"""Background jobs of reconciliation, run by beat (registered by migration 0002); each
-calls a service and is idempotent: run twice, the second run changes nothing new."""
+"""Background jobs of reconciliation, run by beat (registered by migrations 0002 and
+0003); each calls a service and is idempotent: run twice, the second run changes
+nothing new."""
+
+import logging
 
 from celery import shared_task
 
-from .services.checks import ledger_drift_check
+from .models import ReconciliationRun
 from .services.counts import count_tasks_generate
+from .services.runs import (
+    RunInProgress,
+    reconciliation_run_perform,
+    reconciliation_run_start,
+)
 
 GENERATE_COUNTS = "reconciliation.generate_cycle_counts"
-CHECK_LEDGER = "reconciliation.check_ledger_drift"
+RECONCILE = "reconciliation.reconcile"
+PERFORM_RUN = "reconciliation.perform_run"
+
+log = logging.getLogger(__name__)
 
 
 @shared_task(name=GENERATE_COUNTS, ignore_result=True)
@@ -15,6 +26,20 @@ def generate_cycle_counts() -> int:
     return count_tasks_generate()
 
 
-@shared_task(name=CHECK_LEDGER, ignore_result=True)
-def check_ledger_drift() -> int:
-    return ledger_drift_check(repair=True)
+@shared_task(name=RECONCILE, ignore_result=True)
+def reconcile() -> str:
+    """The nightly run (or the finishing of one cut off the night before)."""
+    try:
+        run = reconciliation_run_start(
+            trigger=ReconciliationRun.Trigger.NIGHTLY, actor="job:nightly"
+        )
+    except RunInProgress as refused:
+        log.info("Nightly reconciliation not started: %s", refused.message)
+        return "running elsewhere"
+    return reconciliation_run_perform(run_id=run.pk).status
+
+
+@shared_task(name=PERFORM_RUN, ignore_result=True)
+def perform_run(run_id: int) -> str:
+    """A run a manager started from the screen."""
+    return reconciliation_run_perform(run_id=run_id).status

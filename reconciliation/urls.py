@@ -1,8 +1,9 @@
-"""The exception queue, counts and accuracy screens, under /store/."""
+"""The exception queue, counts, accuracy, reconciliation runs and the managers'
+dashboard, under /store/."""
 
 from django.urls import path
 
-from . import views
+from . import dashboard_views, run_views, views
 
 app_name = "reconciliation"
 
@@ -22,4 +23,8 @@ urlpatterns = [
         "counts/<int:task_id>/<slug:action>/", views.count_action, name="count-action"
     ),
     path("accuracy/", views.accuracy, name="accuracy"),
+    path("dashboard/", dashboard_views.dashboard_page, name="dashboard"),
+    path("reconciliation/", run_views.runs, name="runs"),
+    path("reconciliation/start/", run_views.run_start, name="run-start"),
+    path("reconciliation/<int:run_id>/", run_views.run_page, name="run"),
 ]

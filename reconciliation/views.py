@@ -376,16 +376,7 @@ def accuracy(request: HttpRequest) -> HttpResponse:
     locations = access.stores_of(request)
     if not locations:
         return _no_store(request)
-    today = timezone.localdate()
-    since = _date(request, "since") or today - timedelta(days=ACCURACY_DEFAULT_DAYS - 1)
-    until = _date(request, "until") or today
-    errors = []
-    if since > until:
-        errors.append("The period ends before it starts.")
-    elif (until - since).days >= ACCURACY_MAX_DAYS:
-        errors.append(f"Ask for at most {ACCURACY_MAX_DAYS} days at a time.")
-    if errors:
-        since, until = today - timedelta(days=ACCURACY_DEFAULT_DAYS - 1), today
+    since, until, errors = period_asked(request, ACCURACY_DEFAULT_DAYS)
     report = selectors.record_accuracy(start=since, end=until, locations=locations)
     return render(
         request,
@@ -403,6 +394,23 @@ def accuracy(request: HttpRequest) -> HttpResponse:
             "chart": _chart(report),
         },
     )
+
+
+def period_asked(request: HttpRequest, default_days: int) -> tuple[date, date, list]:
+    """The period in ``?since=&until=`` (days, inclusive), else the last
+    ``default_days``; an impossible one is a message and the default instead."""
+    today = timezone.localdate()
+    default = today - timedelta(days=default_days - 1), today
+    since = _date(request, "since") or default[0]
+    until = _date(request, "until") or default[1]
+    errors = []
+    if since > until:
+        errors.append("The period ends before it starts.")
+    elif (until - since).days >= ACCURACY_MAX_DAYS:
+        errors.append(f"Ask for at most {ACCURACY_MAX_DAYS} days at a time.")
+    if errors:
+        since, until = default
+    return since, until, errors
 
 
 def _date(request: HttpRequest, name: str) -> date | None:

@@ -1,6 +1,7 @@
 """Checks that raise cases themselves: the balances against the ledger (drift)."""
 
 from collections import defaultdict
+from dataclasses import dataclass
 
 from django.db import transaction
 
@@ -12,27 +13,44 @@ from ..models import ExceptionKind
 from .exceptions import Raised, exception_raise
 
 
-@transaction.atomic
+@dataclass(frozen=True)
+class Drift:
+    """One SKU at one location whose balance disagreed with the ledger: each field
+    that differed, as ``{"stored": …, "ledger": …}`` (as text, for a report)."""
+
+    sku: str
+    location: str
+    fields: dict[str, dict[str, str]]
+
+
 def ledger_drift_check(*, repair: bool = True) -> int:
+    """How many SKU-locations drifted (see ``ledger_drift_found``)."""
+    return len(ledger_drift_found(repair=repair))
+
+
+@transaction.atomic
+def ledger_drift_found(*, repair: bool = True) -> list[Drift]:
     """Compare every balance with the ledger (``inventory.services.balances_rebuild``)
     and raise one case per SKU and location that differed, saying what each field
     held and what the ledger says. The ledger is the truth, so with ``repair`` the
-    balance is put right at once; the case is for finding what wrote it. Returns how
-    many SKU-locations drifted."""
-    differences = balances_rebuild(repair=repair)
-    by_place = defaultdict(list)
-    for found in differences:
-        by_place[(found.sku_code, found.location_code)].append(found)
+    balance is put right at once; the case is for finding what wrote it."""
+    by_place = defaultdict(dict)
+    for found in balances_rebuild(repair=repair):
+        by_place[(found.sku_code, found.location_code)][found.field] = {
+            "stored": str(found.stored),
+            "ledger": str(found.from_ledger),
+        }
     if not by_place:
-        return 0
+        return []
     skus = Sku.objects.in_bulk([sku for sku, _ in by_place], field_name="code")
     locations = Location.objects.in_bulk(
         [location for _, location in by_place], field_name="code"
     )
+    drifted = []
     for (sku_code, location_code), fields in sorted(by_place.items()):
         said = "; ".join(
-            f"{f.field} held {f.stored}, the ledger says {f.from_ledger}"
-            for f in fields
+            f"{name} held {sides['stored']}, the ledger says {sides['ledger']}"
+            for name, sides in fields.items()
         )
         exception_raise(
             raised=Raised(
@@ -44,10 +62,8 @@ def ledger_drift_check(*, repair: bool = True) -> int:
                 + "find what wrote the balance outside the ledger.",
                 sku=skus.get(sku_code),
                 location=locations.get(location_code),
-                facts={
-                    f.field: {"stored": str(f.stored), "ledger": str(f.from_ledger)}
-                    for f in fields
-                },
+                facts=fields,
             )
         )
-    return len(by_place)
+        drifted.append(Drift(sku=sku_code, location=location_code, fields=fields))
+    return drifted

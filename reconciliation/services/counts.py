@@ -25,6 +25,7 @@ from inventory.models import Location, MovementType, StockBalance, StockMovement
 from inventory.selectors import on_hand_as_of
 from inventory.services import StaffCount, counts_post
 
+from .. import tolerance
 from ..models import (
     CountLine,
     CountTask,
@@ -329,11 +330,12 @@ def _compare(task: CountTask, line: CountLine, system: int, now) -> bool:
 
 
 def within_tolerance(*, task: CountTask, counted: int, system: int) -> bool:
-    allowed = max(
-        Decimal(task.tolerance_units),
-        task.tolerance_percent * abs(Decimal(system)) / 100,
+    return tolerance.within_tolerance(
+        theirs=counted,
+        ours=system,
+        units=task.tolerance_units,
+        percent=task.tolerance_percent,
     )
-    return abs(counted - system) <= allowed
 
 
 def _status_after_counting(task: CountTask) -> str:

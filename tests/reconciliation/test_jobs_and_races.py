@@ -9,19 +9,15 @@ from django_celery_beat.models import PeriodicTask
 
 from reconciliation.models import CountTask, ExceptionCase
 from reconciliation.services import Raised, exception_raise
+from reconciliation.services.checks import ledger_drift_check
 from reconciliation.services.counts import count_line_scan, count_task_start
-from reconciliation.tasks import (
-    CHECK_LEDGER,
-    GENERATE_COUNTS,
-    check_ledger_drift,
-    generate_cycle_counts,
-)
+from reconciliation.tasks import GENERATE_COUNTS, RECONCILE, generate_cycle_counts
 from tests.factories import stock
 from tests.threads import all_at_once
 
 
 def test_both_nightly_jobs_are_on_beat(db):
-    for name in (GENERATE_COUNTS, CHECK_LEDGER):
+    for name in (GENERATE_COUNTS, RECONCILE):
         job = PeriodicTask.objects.get(task=name)
         assert job.enabled and job.crontab is not None
 
@@ -41,7 +37,7 @@ def test_a_real_worker_makes_tonights_counts_once(shop, celery_worker):
         timezone.localdate(),
     )
     assert generate_cycle_counts() == 0  # the same night again: nothing more
-    assert check_ledger_drift() == 0  # and the balances agree with the ledger
+    assert ledger_drift_check() == 0  # and the balances agree with the ledger
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,0 +1,487 @@
+"""The figures of the managers' dashboard (reads only): where stock and promises are
+going wrong, per location and period.
+
+Each figure is a ``Table`` (what the screen lists and the CSV export writes, from the
+same rows) and, where a picture helps, chart data for ``static/js/dashboard.js``.
+Every figure is one grouped query over indexed columns, so the page stays quick as
+the balances grow (``bench/dashboard.py`` measures it at 200,000 balances):
+
+- Inventory Record Accuracy per location and day (``selectors.record_accuracy``).
+- Cancellation rate: units cancelled ÷ units ordered on order lines placed in the
+  period, by fulfilling location and by SKU.
+- Oversell conflicts per week (the ledger's StockConflicts, by ISO week).
+- Open exceptions by kind and age (past their kind's target, and by days open).
+- Days of supply per SKU and location: available ÷ units sold per day over the
+  period (every channel: till sales and fulfilled orders), with incoming and in
+  transit beside it; at risk when under ``AT_RISK_DAYS`` (this week).
+- Sell-through per location: units sold ÷ (units sold + on hand now).
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from django.db import connection
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncWeek
+from django.utils import timezone
+
+from inventory.models import (
+    Location,
+    MovementType,
+    StockBalance,
+    StockConflict,
+    StockMovement,
+)
+from orders.models import OrderLine
+
+from .models import ExceptionCase, ExceptionKind
+from .selectors import record_accuracy, target_hours
+
+SOLD = (MovementType.SALE, MovementType.FULFIL, MovementType.FULFIL_PICKED)
+AT_RISK_DAYS = 7
+# Open cases by how long they have been open, in days: [from, to).
+AGE_BANDS = (("under 1 day", 0, 1), ("1–3 days", 1, 3), ("3–7 days", 3, 7))
+OLDEST_BAND = "7 days or more"
+
+
+@dataclass
+class Table:
+    """Rows for the screen and the CSV: ``columns`` are (key, heading)."""
+
+    name: str
+    title: str
+    columns: list[tuple[str, str]]
+    rows: list[dict] = field(default_factory=list)
+    # How many rows there are in all, when the screen shows only the first ones.
+    total: int | None = None
+    at_risk: int | None = None
+
+    @property
+    def cells(self) -> list[list]:
+        return [[row[key] for key, _ in self.columns] for row in self.rows]
+
+
+@dataclass(frozen=True)
+class Period:
+    since: date
+    until: date  # inclusive
+
+    @property
+    def days(self) -> int:
+        return (self.until - self.since).days + 1
+
+    def bounds(self) -> tuple[datetime, datetime]:
+        zone = timezone.get_current_timezone()
+        start = datetime.combine(self.since, time.min, tzinfo=zone)
+        return start, datetime.combine(self.until + timedelta(days=1), time.min, zone)
+
+
+def _percent(part: int, whole: int) -> float | None:
+    return round(100 * part / whole, 1) if whole else None
+
+
+# ------------------------------------------------------------------- accuracy
+
+
+def accuracy(*, period: Period, locations: list[Location]) -> tuple[Table, dict]:
+    report = record_accuracy(start=period.since, end=period.until, locations=locations)
+    table = Table(
+        "accuracy",
+        "Inventory record accuracy",
+        [("location", "Location"), ("counted", "Counted"), ("accurate", "Accurate")]
+        + [("ira", "IRA %")],
+    )
+    for location in locations:
+        cell = report.at(location.pk, None)
+        table.rows.append(
+            {
+                "location": location.code,
+                "counted": cell.counted,
+                "accurate": cell.accurate,
+                "ira": cell.percent,
+            }
+        )
+    chart = {
+        "kind": "line",
+        "labels": [day.isoformat() for day in report.days],
+        "series": [
+            {
+                "label": location.code,
+                "values": [report.at(location.pk, day).percent for day in report.days],
+            }
+            for location in locations
+            if report.at(location.pk, None).counted
+        ],
+        "unit": "%",
+    }
+    return table, chart
+
+
+# -------------------------------------------------------------- cancellations
+
+
+def _ordered_lines(period: Period, locations: list[Location]):
+    start, end = period.bounds()
+    return OrderLine.objects.filter(
+        order__placed_at__gte=start, order__placed_at__lt=end, location__in=locations
+    )
+
+
+def cancellations_by_location(
+    *, period: Period, locations: list[Location]
+) -> tuple[Table, dict]:
+    grouped = {
+        row["location"]: row
+        for row in _ordered_lines(period, locations)
+        .values("location")
+        .annotate(
+            orders=Count("order", distinct=True),
+            ordered=Sum("quantity"),
+            cancelled=Sum("cancelled_quantity"),
+        )
+    }
+    table = Table(
+        "cancellations_by_location",
+        "Cancellations by location",
+        [
+            ("location", "Location"),
+            ("orders", "Orders"),
+            ("ordered", "Units ordered"),
+            ("cancelled", "Units cancelled"),
+            ("rate", "Cancelled %"),
+        ],
+    )
+    for location in locations:
+        row = grouped.get(location.pk, {})
+        ordered, cancelled = row.get("ordered") or 0, row.get("cancelled") or 0
+        table.rows.append(
+            {
+                "location": location.code,
+                "orders": row.get("orders", 0),
+                "ordered": ordered,
+                "cancelled": cancelled,
+                "rate": _percent(cancelled, ordered),
+            }
+        )
+    return table, _bars(table, "location", "rate", "%")
+
+
+def cancellations_by_sku(
+    *, period: Period, locations: list[Location], limit: int | None
+) -> Table:
+    grouped = (
+        _ordered_lines(period, locations)
+        .values("sku__code", "sku__name")
+        .annotate(ordered=Sum("quantity"), cancelled=Sum("cancelled_quantity"))
+        .filter(cancelled__gt=0)
+        .order_by("-cancelled", "sku__code")
+    )
+    table = Table(
+        "cancellations_by_sku",
+        "Cancellations by SKU",
+        [
+            ("sku", "SKU"),
+            ("name", "Name"),
+            ("ordered", "Units ordered"),
+            ("cancelled", "Units cancelled"),
+            ("rate", "Cancelled %"),
+        ],
+        total=grouped.count() if limit else None,
+    )
+    for row in grouped[:limit] if limit else grouped:
+        table.rows.append(
+            {
+                "sku": row["sku__code"],
+                "name": row["sku__name"],
+                "ordered": row["ordered"],
+                "cancelled": row["cancelled"],
+                "rate": _percent(row["cancelled"], row["ordered"]),
+            }
+        )
+    return table
+
+
+# ------------------------------------------------------------------ conflicts
+
+
+def conflicts_per_week(
+    *, period: Period, locations: list[Location]
+) -> tuple[Table, dict]:
+    start, end = period.bounds()
+    weekly = {
+        row["week"].date() if isinstance(row["week"], datetime) else row["week"]: row
+        for row in StockConflict.objects.filter(
+            created_at__gte=start, created_at__lt=end, location__in=locations
+        )
+        .annotate(week=TruncWeek("created_at"))
+        .values("week")
+        .annotate(
+            conflicts=Count("id"),
+            units=Sum("shortfall"),
+            open=Count("id", filter=Q(status=StockConflict.Status.OPEN)),
+        )
+    }
+    table = Table(
+        "conflicts_per_week",
+        "Oversell conflicts per week",
+        [
+            ("week", "Week of"),
+            ("conflicts", "Conflicts"),
+            ("units", "Units short"),
+            ("open", "Still open"),
+        ],
+    )
+    week = period.since - timedelta(days=period.since.weekday())
+    while week <= period.until:
+        row = weekly.get(week, {})
+        table.rows.append(
+            {
+                "week": week.isoformat(),
+                "conflicts": row.get("conflicts", 0),
+                "units": row.get("units") or 0,
+                "open": row.get("open", 0),
+            }
+        )
+        week += timedelta(days=7)
+    return table, _bars(table, "week", "conflicts", "")
+
+
+# ----------------------------------------------------------------- exceptions
+
+
+def open_exceptions(
+    *, locations: list[Location], everywhere: bool
+) -> tuple[Table, dict]:
+    """Open cases by kind and how long open; ``everywhere`` (a manager) includes the
+    cases that belong to no one location (a channel's whole feed)."""
+    now = timezone.now()
+    in_reach = Q(location__in=locations)
+    if everywhere:
+        in_reach |= Q(location__isnull=True)
+    cases = ExceptionCase.objects.filter(in_reach, status=ExceptionCase.Status.OPEN)
+    bands = {
+        label: Count(
+            "id",
+            filter=Q(first_raised_at__lte=now - timedelta(days=low))
+            & Q(first_raised_at__gt=now - timedelta(days=high)),
+        )
+        for label, low, high in AGE_BANDS
+    }
+    oldest = AGE_BANDS[-1][2]
+    counted = {
+        row["kind"]: row
+        for row in cases.values("kind").annotate(
+            open=Count("id"),
+            **{f"band_{i}": band for i, band in enumerate(bands.values())},
+            band_last=Count(
+                "id", filter=Q(first_raised_at__lte=now - timedelta(days=oldest))
+            ),
+        )
+    }
+    overdue = _overdue_by_kind(cases, now)
+    labels = [label for label, _, _ in AGE_BANDS] + [OLDEST_BAND]
+    table = Table(
+        "open_exceptions",
+        "Open exceptions by kind and age",
+        [("kind", "Kind"), ("open", "Open"), ("overdue", "Past target")]
+        + [(f"band_{i}", label) for i, label in enumerate(labels[:-1])]
+        + [("band_last", OLDEST_BAND)],
+    )
+    for kind in ExceptionKind:
+        row = counted.get(kind.value)
+        if row is None:
+            continue
+        table.rows.append(
+            {
+                "kind": kind.label,
+                "open": row["open"],
+                "overdue": overdue.get(kind.value, 0),
+                **{f"band_{i}": row[f"band_{i}"] for i in range(len(AGE_BANDS))},
+                "band_last": row["band_last"],
+            }
+        )
+    keys = [f"band_{i}" for i in range(len(AGE_BANDS))] + ["band_last"]
+    chart = {
+        "kind": "stacked",
+        "labels": [row["kind"] for row in table.rows],
+        "series": [
+            {"label": label, "values": [row[key] for row in table.rows]}
+            for label, key in zip(labels, keys, strict=True)
+        ],
+        "unit": "",
+    }
+    return table, chart
+
+
+def _overdue_by_kind(cases, now: datetime) -> dict[str, int]:
+    overdue = Q()
+    for kind in ExceptionKind.values:
+        overdue |= Q(
+            kind=kind, first_raised_at__lt=now - timedelta(hours=target_hours(kind))
+        )
+    return dict(
+        cases.filter(overdue)
+        .values("kind")
+        .annotate(n=Count("id"))
+        .values_list("kind", "n")
+    )
+
+
+# ---------------------------------------------------- days of supply, sell-through
+
+
+def _sold_sql(locations: list[Location]) -> tuple[str, list]:
+    """Units sold per SKU and location in a period (its bounds, then the location ids,
+    follow the parameters returned)."""
+    marks = ", ".join(["%s"] * len(locations))
+    kinds = ", ".join(["%s"] * len(SOLD))
+    sql = f"""
+        SELECT sku_id, location_id, SUM(quantity) AS units
+        FROM inventory_stockmovement
+        WHERE type IN ({kinds}) AND status = %s
+          AND occurred_at >= %s AND occurred_at < %s
+          AND location_id IN ({marks})
+        GROUP BY sku_id, location_id
+    """
+    return sql, [*SOLD, StockMovement.Status.APPLIED]
+
+
+def days_of_supply(
+    *, period: Period, locations: list[Location], limit: int | None
+) -> tuple[Table, dict]:
+    """Every SKU and location that sold in the period, lowest days of supply first;
+    ``limit`` rows (the screen) or all (the CSV). The summary counts every one."""
+    table = Table(
+        "days_of_supply",
+        f"Days of supply (at risk: under {AT_RISK_DAYS} days)",
+        [
+            ("sku", "SKU"),
+            ("location", "Location"),
+            ("available", "Available"),
+            ("incoming", "Incoming + in transit"),
+            ("per_day", "Sold per day"),
+            ("days", "Days of supply"),
+            ("with_incoming", "Days with incoming"),
+            ("at_risk", "At risk this week"),
+        ],
+    )
+    if not locations:
+        return table, {"bands": []}
+    sold, params = _sold_sql(locations)
+    start, end = period.bounds()
+    adapt = connection.ops.adapt_datetimefield_value
+    days = period.days
+    available = (
+        "b.on_hand - b.committed - b.picked - b.reserved - b.damaged "
+        "- b.quality_control"
+    )
+    sql = f"""
+        WITH sold AS ({sold}),
+        supply AS (
+            SELECT s.sku_id, s.location_id, {available} AS available,
+                   b.incoming + b.in_transit AS incoming,
+                   s.units * 1.0 / %s AS per_day
+            FROM sold s
+            JOIN inventory_stockbalance b
+              ON b.sku_id = s.sku_id AND b.location_id = s.location_id
+            WHERE s.units > 0
+        ), covered AS (
+            -- Units already short are no days of supply, not a negative number.
+            SELECT supply.*,
+                   CASE WHEN available > 0 THEN available ELSE 0 END / per_day AS days
+            FROM supply
+        )
+        SELECT sku.code, location.code, covered.available, covered.incoming,
+               covered.per_day, covered.days,
+               COUNT(*) OVER () AS total,
+               SUM(CASE WHEN covered.days < %s THEN 1 ELSE 0 END) OVER () AS at_risk
+        FROM covered
+        JOIN catalog_sku sku ON sku.id = covered.sku_id
+        JOIN inventory_location location ON location.id = covered.location_id
+        ORDER BY covered.days, sku.code, location.code
+        {"LIMIT %s" if limit else ""}
+    """
+    arguments = [
+        *params,
+        adapt(start),
+        adapt(end),
+        *[location.pk for location in locations],
+        days,
+        AT_RISK_DAYS,
+    ] + ([limit] if limit else [])
+    with connection.cursor() as cursor:
+        cursor.execute(sql, arguments)
+        fetched = cursor.fetchall()
+    for code, where, avail, incoming, per_day, supply, total, at_risk in fetched:
+        per_day = float(per_day)
+        table.rows.append(
+            {
+                "sku": code,
+                "location": where,
+                "available": int(avail),
+                "incoming": int(incoming),
+                "per_day": round(per_day, 2),
+                "days": round(float(supply), 1),
+                "with_incoming": round((int(avail) + int(incoming)) / per_day, 1),
+                "at_risk": "yes" if float(supply) < AT_RISK_DAYS else "",
+            }
+        )
+        table.total = int(total)
+        table.at_risk = int(at_risk)
+    if not fetched:
+        table.total, table.at_risk = 0, 0
+    return table, {"at_risk": table.at_risk, "total": table.total}
+
+
+def sell_through(*, period: Period, locations: list[Location]) -> tuple[Table, dict]:
+    start, end = period.bounds()
+    sold = dict(
+        StockMovement.objects.filter(
+            type__in=SOLD,
+            status=StockMovement.Status.APPLIED,
+            occurred_at__gte=start,
+            occurred_at__lt=end,
+            location__in=locations,
+        )
+        .values("location")
+        .annotate(units=Sum("quantity"))
+        .values_list("location", "units")
+    )
+    on_hand = dict(
+        StockBalance.objects.filter(location__in=locations)
+        .values("location")
+        .annotate(units=Sum("on_hand"))
+        .values_list("location", "units")
+    )
+    table = Table(
+        "sell_through",
+        "Sell-through by location",
+        [
+            ("location", "Location"),
+            ("sold", "Units sold"),
+            ("on_hand", "On hand now"),
+            ("rate", "Sell-through %"),
+        ],
+    )
+    for location in locations:
+        units, left = sold.get(location.pk) or 0, on_hand.get(location.pk) or 0
+        table.rows.append(
+            {
+                "location": location.code,
+                "sold": units,
+                "on_hand": left,
+                "rate": _percent(units, units + max(left, 0)),
+            }
+        )
+    return table, _bars(table, "location", "rate", "%")
+
+
+def _bars(table: Table, label: str, value: str, unit: str) -> dict:
+    return {
+        "kind": "bar",
+        "labels": [row[label] for row in table.rows],
+        "series": [
+            {"label": table.title, "values": [row[value] for row in table.rows]}
+        ],
+        "unit": unit,
+    }

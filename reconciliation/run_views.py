@@ -1,0 +1,76 @@
+"""The reconciliation runs screen, under /store/reconciliation/ (managers): every
+run with what it checked and found, a button to start one now, and a run's page that
+follows its progress every second until it finishes, then lists the rows it found.
+Thin: starting calls one service and hands the run to a worker."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.views.decorators.http import require_GET, require_POST
+
+from config.screens import render, staff_screen
+from inventory import access
+
+from .models import ReconciliationRun, StockSnapshot
+from .services.runs import RunInProgress, reconciliation_run_start
+from .tasks import perform_run
+
+RUNS_SHOWN = 20
+SNAPSHOTS_SHOWN = 20
+
+
+def _managers_only(request: HttpRequest) -> None:
+    # Runs name every location's figures: a store's staff see their own cases instead.
+    if not access.sees_every_location(request.user):
+        raise Http404("Reconciliation runs are for managers.")
+
+
+@require_GET
+@staff_screen
+def runs(request: HttpRequest) -> HttpResponse:
+    _managers_only(request)
+    return render(
+        request,
+        "reconciliation/runs.html",
+        {
+            "runs": ReconciliationRun.objects.all()[:RUNS_SHOWN],
+            "snapshots": StockSnapshot.objects.select_related("channel")[
+                :SNAPSHOTS_SHOWN
+            ],
+        },
+    )
+
+
+@require_POST
+@staff_screen
+def run_start(request: HttpRequest) -> HttpResponse:
+    _managers_only(request)
+    try:
+        run = reconciliation_run_start(
+            trigger=ReconciliationRun.Trigger.MANAGER,
+            actor=access.actor_of(request.user),
+        )
+    except RunInProgress as refused:
+        messages.error(request, refused.message)
+        return redirect("reconciliation:runs")
+    transaction.on_commit(
+        lambda: perform_run.apply_async(
+            args=[run.pk], queue=settings.RECONCILIATION_QUEUE
+        )
+    )
+    return redirect("reconciliation:run", run_id=run.pk)
+
+
+@require_GET
+@staff_screen
+def run_page(request: HttpRequest, run_id: int) -> HttpResponse:
+    _managers_only(request)
+    run = get_object_or_404(ReconciliationRun, pk=run_id)
+    template = (
+        "reconciliation/_run_progress.html"
+        if request.htmx
+        else "reconciliation/run.html"
+    )
+    return render(request, template, {"run": run})

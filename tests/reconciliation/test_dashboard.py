@@ -1,0 +1,103 @@
+"""The head of stores' morning: figures checked against a small known shop, every
+table downloadable, and each member of staff shown their own stores only."""
+
+import csv
+import io
+
+DASHBOARD = "/store/dashboard/"
+
+
+def figures(client, user, **query):
+    client.force_login(user)
+    answer = client.get(DASHBOARD, query)
+    assert answer.status_code == 200
+    return answer.context["tables"]
+
+
+def rows(table, key):
+    return {row[key]: row for row in table.rows}
+
+
+def test_the_figures_add_up_for_a_known_month(month, client):
+    tables = figures(client, month["maria"], location="LON-OXF")
+
+    supply = rows(tables["days_of_supply"], "sku")
+    # Hoodies: 16 in, 14 sold in 28 days (0.5 a day), 2 left: 4 days, at risk; with
+    # the 5 on their way, 14 days.
+    hoodie = supply["HOOD-GRE-L"]
+    assert (hoodie["available"], hoodie["incoming"], hoodie["per_day"]) == (2, 5, 0.5)
+    assert (hoodie["days"], hoodie["with_incoming"], hoodie["at_risk"]) == (
+        4.0,
+        14.0,
+        "yes",
+    )
+    # Tees: 12 in, 11 sold at the till, 2 promised online: nothing left to promise.
+    assert supply["TEE-BLK-M"]["available"] == -1
+    assert supply["TEE-BLK-M"]["at_risk"] == "yes"
+    assert tables["days_of_supply"].at_risk == 2
+
+    (oxford,) = tables["cancellations_by_location"].rows
+    assert (oxford["ordered"], oxford["cancelled"], oxford["rate"]) == (4, 2, 50.0)
+    (by_sku,) = tables["cancellations_by_sku"].rows
+    assert (by_sku["sku"], by_sku["rate"]) == ("HOOD-GRE-L", 100.0)
+
+    assert sum(row["conflicts"] for row in tables["conflicts_per_week"].rows) == 1
+    exceptions = rows(tables["open_exceptions"], "kind")
+    assert exceptions["Item not found at picking"]["band_2"] == 1  # 3–7 days
+    assert exceptions["Item not found at picking"]["overdue"] == 1
+    assert exceptions["Oversell conflict"]["open"] == 1
+
+    (sell,) = tables["sell_through"].rows
+    # 25 sold at the till of 28 received; on hand now 3: 25 / (25 + 3).
+    assert (sell["sold"], sell["on_hand"], sell["rate"]) == (25, 3, 89.3)
+
+
+def test_every_table_downloads_as_csv_with_all_its_rows(month, client, settings):
+    client.force_login(month["maria"])
+    answer = client.get(DASHBOARD, {"export": "days_of_supply"})
+    assert answer["Content-Type"].startswith("text/csv")
+    assert "days_of_supply-" in answer["Content-Disposition"]
+    lines = list(csv.reader(io.StringIO(answer.content.decode())))
+    assert lines[0][:3] == ["SKU", "Location", "Available"]
+    assert {line[0] for line in lines[1:]} == {"TEE-BLK-M", "HOOD-GRE-L"}
+    for name in (
+        "accuracy",
+        "cancellations_by_location",
+        "cancellations_by_sku",
+        "conflicts_per_week",
+        "open_exceptions",
+        "sell_through",
+    ):
+        assert client.get(DASHBOARD, {"export": name}).status_code == 200
+    assert client.get(DASHBOARD, {"export": "secrets"}).status_code == 400
+
+
+def test_staff_see_their_own_store_and_are_told_about_another(month, client):
+    tables = figures(client, month["carol"])  # Camden
+    assert [row["location"] for row in tables["sell_through"].rows] == ["LON-CAM"]
+    assert tables["days_of_supply"].rows == []
+
+    client.force_login(month["carol"])
+    answer = client.get(DASHBOARD, {"location": "LON-OXF"})
+    assert "LON-OXF is not one of your locations" in answer.content.decode()
+    assert [
+        row["location"] for row in answer.context["tables"]["sell_through"].rows
+    ] == ["LON-CAM"]
+
+
+def test_a_filter_change_swaps_the_figures_only(month, client):
+    client.force_login(month["maria"])
+    answer = client.get(
+        DASHBOARD,
+        {"location": "LON-CAM", "since": "2026-13-01"},
+        HTTP_HX_REQUEST="true",
+    )
+    body = answer.content.decode()
+    assert "<html" not in body and 'id="at-risk-count">0<' in body
+    assert 'id="chart-accuracy"' in body
+
+
+def test_an_impossible_period_is_a_message(month, client):
+    client.force_login(month["maria"])
+    answer = client.get(DASHBOARD, {"since": "2026-11-20", "until": "2026-11-01"})
+    assert "The period ends before it starts." in answer.content.decode()

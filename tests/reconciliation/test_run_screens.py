@@ -1,0 +1,62 @@
+"""The manager starts a reconciliation from the screen, a real worker runs it, and the
+run's page follows it to the end; store staff never see the runs."""
+
+import time
+
+import pytest
+
+from inventory.models import StockBalance
+from reconciliation.models import ReconciliationRun
+from reconciliation.services.runs import reconciliation_run_start
+from tests.factories import stock
+
+RUNS = "/store/reconciliation/"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_manager_starts_a_run_and_a_real_worker_finishes_it(
+    shop, client, celery_worker, settings
+):
+    settings.RECONCILIATION_QUEUE = celery_worker
+    stock(shop["tee"], shop["oxford"], 4)
+    StockBalance.objects.filter(sku=shop["tee"]).update(on_hand=6)
+    client.force_login(shop["maria"])
+
+    answer = client.post(f"{RUNS}start/")
+    run = ReconciliationRun.objects.get()
+    assert answer.status_code == 302 and answer.url == f"{RUNS}{run.pk}/"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and run.status == "running":
+        time.sleep(0.3)
+        run.refresh_from_db()
+
+    assert (run.status, run.trigger, run.started_by) == (
+        "finished",
+        "manager",
+        "user:maria",
+    )
+    progress = client.get(f"{RUNS}{run.pk}/", HTTP_HX_REQUEST="true").content.decode()
+    assert "hx-trigger" not in progress  # finished: the page stops asking
+    assert 'id="drift-found">1<' in progress and "TEE-BLK-M" in progress
+    listing = client.get(RUNS).content.decode()
+    assert f"#{run.pk}" in listing and "Finished" in listing
+
+
+def test_a_running_run_is_followed_and_a_second_start_is_told_why_not(shop, client):
+    run = reconciliation_run_start(trigger="nightly", actor="job:nightly")
+    client.force_login(shop["maria"])
+
+    page = client.get(f"{RUNS}{run.pk}/").content.decode()
+    assert 'hx-trigger="every 1s"' in page and 'aria-valuenow="0"' in page
+    answer = client.post(f"{RUNS}start/", follow=True)
+    assert f"Run {run.pk} is still going" in answer.content.decode()
+    assert ReconciliationRun.objects.count() == 1
+
+
+def test_store_staff_never_see_the_runs(shop, client):
+    run = reconciliation_run_start(trigger="nightly", actor="job:nightly")
+    client.force_login(shop["alice"])
+    assert client.get(RUNS).status_code == 404
+    assert client.get(f"{RUNS}{run.pk}/").status_code == 404
+    assert client.post(f"{RUNS}start/").status_code == 404
+    assert ReconciliationRun.objects.count() == 1
