@@ -42,12 +42,16 @@ bench: install
 	$(PY) -m bench.hot_sku --seconds 3
 	$(PY) -m bench.ingest --entries 200000 --seconds 5 --posters 1 2 --reads 100
 	$(PY) -m bench.rebuild --entries 200000
+	$(PY) -m bench.reconcile --entries 500000 --balances 50000 --snapshot-rows 20000
+	$(PY) -m bench.dashboard --skus 500 --locations 100 --entries 500000
 	$(PY) -m bench.routing
 
 bench-full: install
 	$(PY) -m bench.hot_sku --seconds 5
 	$(PY) -m bench.ingest
 	$(PY) -m bench.rebuild --entries 1000000
+	$(PY) -m bench.reconcile
+	$(PY) -m bench.dashboard
 	$(PY) -m bench.routing --repeat 200
 
 lint: install

@@ -321,8 +321,13 @@ SNAPSHOT_CASES_MAX = int(os.environ.get("SNAPSHOT_CASES_MAX", "100"))
 RECONCILIATION_CHUNK_ROWS = int(os.environ.get("RECONCILIATION_CHUNK_ROWS", "5000"))
 # A running run whose last step is older than this was cut off: the next start
 # finishes it.
+# The dashboard's days of supply use the rate of sale over this many trailing days,
+# computed nightly (reconciliation.refresh_sales_rates).
+SALES_RATE_DAYS = int(os.environ.get("SALES_RATE_DAYS", "28"))
 # The queue a run started from the screen is sent to.
 RECONCILIATION_QUEUE = os.environ.get("RECONCILIATION_QUEUE", "celery")
+# A run that failed this many times after resuming is abandoned and a new one starts.
+RECONCILIATION_MAX_RESUMES = int(os.environ.get("RECONCILIATION_MAX_RESUMES", "3"))
 RECONCILIATION_STALE_SECONDS = int(
     os.environ.get("RECONCILIATION_STALE_SECONDS", "600")
 )

@@ -1,11 +1,20 @@
-"""The exception queue and the counts in the admin, read-only: support looks here;
-people work cases and counts on the store screens."""
+"""The exception queue, the counts, the reconciliation runs and the snapshots in the
+admin, read-only: support looks here; people work cases and counts on the store
+screens, and managers start runs from /store/reconciliation/."""
 
 from django.contrib import admin
 
 from inventory.admin import ReadOnlyAdmin, ReadOnlyInline
 
-from .models import CountLine, CountTask, CountTaskEvent, ExceptionCase, ExceptionEvent
+from .models import (
+    CountLine,
+    CountTask,
+    CountTaskEvent,
+    ExceptionCase,
+    ExceptionEvent,
+    ReconciliationRun,
+    StockSnapshot,
+)
 
 
 class ExceptionEventInline(ReadOnlyInline):
@@ -59,3 +68,37 @@ class CountTaskAdmin(ReadOnlyAdmin):
     list_filter = ["status", "origin", ("location", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["location"]
     inlines = [CountLineInline, CountTaskEventInline]
+
+
+@admin.register(ReconciliationRun)
+class ReconciliationRunAdmin(ReadOnlyAdmin):
+    list_display = [
+        "started_at",
+        "trigger",
+        "status",
+        "phase",
+        "finished_at",
+        "balances_checked",
+        "drift_found",
+        "snapshot_rows_checked",
+        "disagreements_found",
+        "resumed",
+    ]
+    list_filter = ["status", "trigger"]
+
+
+@admin.register(StockSnapshot)
+class StockSnapshotAdmin(ReadOnlyAdmin):
+    list_display = [
+        "taken_at",
+        "channel",
+        "snapshot_id",
+        "status",
+        "pages_received",
+        "page_count",
+        "rows_received",
+        "disagreements",
+    ]
+    list_filter = ["status", "channel"]
+    search_fields = ["snapshot_id"]
+    list_select_related = ["channel"]

@@ -26,6 +26,7 @@ from config.access import (
     with_bound_channel,
 )
 from config.errors import PermissionRefused
+from inventory.access import sees_every_location
 from inventory.models import Location
 
 from .models import ExceptionCase, ExceptionKind, StockSnapshot
@@ -135,6 +136,12 @@ class SnapshotViewSet(
     ledger. A token bound to a channel sends and reads its own channel's only."""
 
     serializer_class = SnapshotSerializer
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if request.auth is None and not sees_every_location(request.user):
+            # A snapshot speaks for a channel at every store: not a store's to send.
+            raise PermissionRefused("Snapshots are sent by integrations or managers.")
 
     def get_queryset(self):
         snapshots = StockSnapshot.objects.select_related("channel")

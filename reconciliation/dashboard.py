@@ -11,9 +11,10 @@ the balances grow (``bench/dashboard.py`` measures it at 200,000 balances):
   period, by fulfilling location and by SKU.
 - Oversell conflicts per week (the ledger's StockConflicts, by ISO week).
 - Open exceptions by kind and age (past their kind's target, and by days open).
-- Days of supply per SKU and location: available ÷ units sold per day over the
-  period (every channel: till sales and fulfilled orders), with incoming and in
-  transit beside it; at risk when under ``AT_RISK_DAYS`` (this week).
+- Days of supply per SKU and location: available now ÷ units sold per day over the
+  trailing ``SALES_RATE_DAYS`` (every channel: till sales and fulfilled orders;
+  ``SalesRate``, computed nightly, so the page never sums a month of the ledger),
+  with incoming and in transit beside it; at risk under ``AT_RISK_DAYS``.
 - Sell-through per location: units sold ÷ (units sold + on hand now).
 """
 
@@ -21,23 +22,22 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.db import connection
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from inventory.models import (
     Location,
-    MovementType,
     StockBalance,
     StockConflict,
     StockMovement,
 )
 from orders.models import OrderLine
 
-from .models import ExceptionCase, ExceptionKind
+from .models import ExceptionCase, ExceptionKind, SalesRate
 from .selectors import record_accuracy, target_hours
+from .services.rates import SOLD, SOLD_STATUSES
 
-SOLD = (MovementType.SALE, MovementType.FULFIL, MovementType.FULFIL_PICKED)
 AT_RISK_DAYS = 7
 # Open cases by how long they have been open, in days: [from, to).
 AGE_BANDS = (("under 1 day", 0, 1), ("1–3 days", 1, 3), ("3–7 days", 3, 7))
@@ -250,15 +250,16 @@ def conflicts_per_week(
 
 
 def open_exceptions(
-    *, locations: list[Location], everywhere: bool
+    *, visible: QuerySet[ExceptionCase], locations: list[Location], everywhere: bool
 ) -> tuple[Table, dict]:
-    """Open cases by kind and how long open; ``everywhere`` (a manager) includes the
-    cases that belong to no one location (a channel's whole feed)."""
+    """Open cases by kind and how long open, of those the viewer may see
+    (``selectors.exceptions_visible_to``); ``everywhere`` (no location chosen)
+    includes the cases that belong to no one location (a channel's whole feed)."""
     now = timezone.now()
     in_reach = Q(location__in=locations)
     if everywhere:
         in_reach |= Q(location__isnull=True)
-    cases = ExceptionCase.objects.filter(in_reach, status=ExceptionCase.Status.OPEN)
+    cases = visible.filter(in_reach, status=ExceptionCase.Status.OPEN)
     bands = {
         label: Count(
             "id",
@@ -330,27 +331,12 @@ def _overdue_by_kind(cases, now: datetime) -> dict[str, int]:
 # ---------------------------------------------------- days of supply, sell-through
 
 
-def _sold_sql(locations: list[Location]) -> tuple[str, list]:
-    """Units sold per SKU and location in a period (its bounds, then the location ids,
-    follow the parameters returned)."""
-    marks = ", ".join(["%s"] * len(locations))
-    kinds = ", ".join(["%s"] * len(SOLD))
-    sql = f"""
-        SELECT sku_id, location_id, SUM(quantity) AS units
-        FROM inventory_stockmovement
-        WHERE type IN ({kinds}) AND status = %s
-          AND occurred_at >= %s AND occurred_at < %s
-          AND location_id IN ({marks})
-        GROUP BY sku_id, location_id
-    """
-    return sql, [*SOLD, StockMovement.Status.APPLIED]
-
-
 def days_of_supply(
-    *, period: Period, locations: list[Location], limit: int | None
+    *, locations: list[Location], limit: int | None
 ) -> tuple[Table, dict]:
-    """Every SKU and location that sold in the period, lowest days of supply first;
-    ``limit`` rows (the screen) or all (the CSV). The summary counts every one."""
+    """Every SKU-location that sold in the trailing ``SALES_RATE_DAYS`` (the nightly
+    ``SalesRate``), lowest days of supply first; ``limit`` rows (the screen) or all
+    (the CSV). The summary counts every one. Availability is live."""
     table = Table(
         "days_of_supply",
         f"Days of supply (at risk: under {AT_RISK_DAYS} days)",
@@ -364,73 +350,68 @@ def days_of_supply(
             ("with_incoming", "Days with incoming"),
             ("at_risk", "At risk this week"),
         ],
+        total=0,
+        at_risk=0,
     )
     if not locations:
-        return table, {"bands": []}
-    sold, params = _sold_sql(locations)
-    start, end = period.bounds()
-    adapt = connection.ops.adapt_datetimefield_value
-    days = period.days
+        return table, {}
+    marks = ", ".join(["%s"] * len(locations))
     available = (
         "b.on_hand - b.committed - b.picked - b.reserved - b.damaged "
         "- b.quality_control"
     )
+    # The codes are joined to the rows shown only, after the sort: joining 200,000
+    # rows to the catalogue to show 25 of them was most of the page's time.
     sql = f"""
-        WITH sold AS ({sold}),
-        supply AS (
-            SELECT s.sku_id, s.location_id, {available} AS available,
+        WITH covered AS (
+            SELECT r.sku_id, r.location_id, {available} AS available,
                    b.incoming + b.in_transit AS incoming,
-                   s.units * 1.0 / %s AS per_day
-            FROM sold s
+                   r.units * 1.0 / r.days AS per_day,
+                   -- Units already short are no days of supply, not a negative.
+                   CASE WHEN {available} > 0 THEN {available} ELSE 0 END
+                       * 1.0 * r.days / r.units AS days
+            FROM {SalesRate._meta.db_table} r
             JOIN inventory_stockbalance b
-              ON b.sku_id = s.sku_id AND b.location_id = s.location_id
-            WHERE s.units > 0
-        ), covered AS (
-            -- Units already short are no days of supply, not a negative number.
-            SELECT supply.*,
-                   CASE WHEN available > 0 THEN available ELSE 0 END / per_day AS days
-            FROM supply
+              ON b.sku_id = r.sku_id AND b.location_id = r.location_id
+            WHERE r.location_id IN ({marks})
+        ), summary AS (
+            SELECT COUNT(*) AS total,
+                   SUM(CASE WHEN days < %s THEN 1 ELSE 0 END) AS at_risk
+            FROM covered
+        ), shown AS (
+            SELECT * FROM covered
+            ORDER BY days, sku_id, location_id
+            {"LIMIT %s" if limit else ""}
         )
-        SELECT sku.code, location.code, covered.available, covered.incoming,
-               covered.per_day, covered.days,
-               COUNT(*) OVER () AS total,
-               SUM(CASE WHEN covered.days < %s THEN 1 ELSE 0 END) OVER () AS at_risk
-        FROM covered
-        JOIN catalog_sku sku ON sku.id = covered.sku_id
-        JOIN inventory_location location ON location.id = covered.location_id
-        ORDER BY covered.days, sku.code, location.code
-        {"LIMIT %s" if limit else ""}
+        SELECT sku.code, location.code, shown.available, shown.incoming,
+               shown.per_day, shown.days, summary.total, summary.at_risk
+        FROM shown
+        CROSS JOIN summary
+        JOIN catalog_sku sku ON sku.id = shown.sku_id
+        JOIN inventory_location location ON location.id = shown.location_id
+        ORDER BY shown.days, shown.sku_id, shown.location_id
     """
-    arguments = [
-        *params,
-        adapt(start),
-        adapt(end),
-        *[location.pk for location in locations],
-        days,
-        AT_RISK_DAYS,
-    ] + ([limit] if limit else [])
+    arguments = [location.pk for location in locations] + [AT_RISK_DAYS]
     with connection.cursor() as cursor:
-        cursor.execute(sql, arguments)
+        cursor.execute(sql, arguments + ([limit] if limit else []))
         fetched = cursor.fetchall()
     for code, where, avail, incoming, per_day, supply, total, at_risk in fetched:
-        per_day = float(per_day)
+        per_day, avail = float(per_day), int(avail)
         table.rows.append(
             {
                 "sku": code,
                 "location": where,
-                "available": int(avail),
+                "available": avail,
                 "incoming": int(incoming),
                 "per_day": round(per_day, 2),
                 "days": round(float(supply), 1),
-                "with_incoming": round((int(avail) + int(incoming)) / per_day, 1),
+                "with_incoming": round((max(avail, 0) + int(incoming)) / per_day, 1),
                 "at_risk": "yes" if float(supply) < AT_RISK_DAYS else "",
             }
         )
-        table.total = int(total)
-        table.at_risk = int(at_risk)
-    if not fetched:
-        table.total, table.at_risk = 0, 0
-    return table, {"at_risk": table.at_risk, "total": table.total}
+        table.total, table.at_risk = int(total), int(at_risk)
+    computed = SalesRate.objects.aggregate(at=Max("computed_at"))["at"]
+    return table, {"computed_at": computed}
 
 
 def sell_through(*, period: Period, locations: list[Location]) -> tuple[Table, dict]:
@@ -438,7 +419,7 @@ def sell_through(*, period: Period, locations: list[Location]) -> tuple[Table, d
     sold = dict(
         StockMovement.objects.filter(
             type__in=SOLD,
-            status=StockMovement.Status.APPLIED,
+            status__in=SOLD_STATUSES,
             occurred_at__gte=start,
             occurred_at__lt=end,
             location__in=locations,

@@ -5,6 +5,7 @@ their own stores' figures only. Thin: the figures come from ``dashboard``."""
 
 import csv
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
@@ -12,6 +13,7 @@ from config.screens import render, staff_screen
 from inventory import access
 
 from . import dashboard
+from .selectors import exceptions_visible_to
 from .views import period_asked
 
 DEFAULT_DAYS = 28
@@ -52,9 +54,13 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
                 status=400,
                 content_type="text/plain",
             )
-        table = _figures(period, locations, everywhere, limit=None)[0][export]
+        table = _figures(period, locations, everywhere, request.user, limit=None)[0][
+            export
+        ]
         return _csv(table, period)
-    tables, charts = _figures(period, locations, everywhere, limit=SCREEN_ROWS)
+    tables, charts = _figures(
+        period, locations, everywhere, request.user, limit=SCREEN_ROWS
+    )
     context = {
         "stores": stores,
         "chosen": chosen,
@@ -64,6 +70,7 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
         "tables": tables,
         "charts": charts,
         "at_risk_days": dashboard.AT_RISK_DAYS,
+        "rate_days": settings.SALES_RATE_DAYS,
         "query": request.GET.urlencode(),
     }
     template = (
@@ -74,7 +81,7 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-def _figures(period, locations, everywhere: bool, limit: int | None):
+def _figures(period, locations, everywhere: bool, user, limit: int | None):
     """Every figure, tables by name and charts by name. Computed even for one CSV:
     each is one query, and one place decides what each table holds."""
     tables, charts = {}, {}
@@ -92,10 +99,12 @@ def _figures(period, locations, everywhere: bool, limit: int | None):
         period=period, locations=locations
     )
     tables["open_exceptions"], charts["exceptions"] = dashboard.open_exceptions(
-        locations=locations, everywhere=everywhere
+        visible=exceptions_visible_to(user),
+        locations=locations,
+        everywhere=everywhere,
     )
     tables["days_of_supply"], charts["supply"] = dashboard.days_of_supply(
-        period=period, locations=locations, limit=limit
+        locations=locations, limit=limit
     )
     tables["sell_through"], charts["sell_through"] = dashboard.sell_through(
         period=period, locations=locations
@@ -116,10 +125,11 @@ def _csv(table: dashboard.Table, period: dashboard.Period) -> HttpResponse:
 
 
 def _cell(value):
-    """A spreadsheet runs a cell starting with = + - @ as a formula: a SKU name sent
+    """A spreadsheet runs a cell starting with = + - @ (or a tab or return before
+    one) as a formula: a SKU name sent
     by an integration is data, so it is opened as text."""
     if value is None:
         return ""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return value

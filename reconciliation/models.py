@@ -57,7 +57,7 @@ class ExceptionCase(models.Model):
     }
 
     kind = models.CharField(max_length=24, choices=ExceptionKind.choices)
-    key = models.CharField(max_length=200, help_text="The cause, e.g. pickup_task:12.")
+    key = models.CharField(max_length=255, help_text="The cause, e.g. pickup_task:12.")
     status = models.CharField(
         max_length=10, choices=Status.choices, default=Status.OPEN
     )
@@ -396,6 +396,7 @@ class ReconciliationRun(models.Model):
         RUNNING = "running", "Running"
         FINISHED = "finished", "Finished"
         FAILED = "failed", "Stopped by an error (the next start finishes it)"
+        ABANDONED = "abandoned", "Failed too often; a new run replaced it"
 
     class Trigger(models.TextChoices):
         NIGHTLY = "nightly", "Nightly job"
@@ -409,8 +410,9 @@ class ReconciliationRun(models.Model):
 
     TRANSITIONS: dict[str, frozenset[str]] = {
         Status.RUNNING: frozenset({Status.FINISHED, Status.FAILED, Status.RUNNING}),
-        Status.FAILED: frozenset({Status.RUNNING}),
+        Status.FAILED: frozenset({Status.RUNNING, Status.ABANDONED}),
         Status.FINISHED: frozenset(),
+        Status.ABANDONED: frozenset(),
     }
 
     trigger = models.CharField(max_length=12, choices=Trigger.choices)
@@ -463,9 +465,52 @@ class ReconciliationRun(models.Model):
         return (self.finished_at - self.started_at).total_seconds()
 
     @property
+    def history(self) -> list[dict]:
+        """The log with its moments as datetimes, for the run's page."""
+        from django.utils.dateparse import parse_datetime
+
+        return [{**entry, "at": parse_datetime(entry["at"])} for entry in self.log]
+
+    @property
+    def stalled(self) -> bool:
+        """Running, but no step for longer than a step may take: its worker is gone
+        (the next start takes it over)."""
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        limit = timedelta(seconds=settings.RECONCILIATION_STALE_SECONDS)
+        return self.status == self.Status.RUNNING and (
+            timezone.now() - self.heartbeat_at > limit
+        )
+
+    @property
     def percent(self) -> int:
         if self.status == self.Status.FINISHED:
             return 100
         if not self.progress_total:
             return 0
         return min(99, int(100 * self.progress_done / self.progress_total))
+
+
+class SalesRate(models.Model):
+    """Units sold of a SKU at a location over the trailing ``days`` (till sales and
+    fulfilled orders, every channel), computed each night by
+    ``services.rates.sales_rates_refresh``: the dashboard's days of supply divide
+    live availability by it, so the page never sums a month of the ledger."""
+
+    sku = models.ForeignKey("catalog.Sku", on_delete=models.CASCADE, related_name="+")
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
+    units = models.BigIntegerField()
+    days = models.PositiveSmallIntegerField()
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sku", "location"], name="sales_rate_per_sku_location"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.units} in {self.days} days · {self.sku_id} @ {self.location_id}"

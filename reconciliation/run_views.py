@@ -3,6 +3,8 @@ run with what it checked and found, a button to start one now, and a run's page 
 follows its progress every second until it finishes, then lists the rows it found.
 Thin: starting calls one service and hands the run to a worker."""
 
+import logging
+
 from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
@@ -14,10 +16,15 @@ from config.screens import render, staff_screen
 from inventory import access
 
 from .models import ReconciliationRun, StockSnapshot
-from .services.runs import RunInProgress, reconciliation_run_start
+from .services.runs import (
+    RunInProgress,
+    reconciliation_run_start,
+    reconciliation_run_stop,
+)
 from .tasks import perform_run
 
 RUNS_SHOWN = 20
+log = logging.getLogger(__name__)
 SNAPSHOTS_SHOWN = 20
 
 
@@ -55,12 +62,21 @@ def run_start(request: HttpRequest) -> HttpResponse:
     except RunInProgress as refused:
         messages.error(request, refused.message)
         return redirect("reconciliation:runs")
-    transaction.on_commit(
-        lambda: perform_run.apply_async(
-            args=[run.pk], queue=settings.RECONCILIATION_QUEUE
-        )
-    )
+    transaction.on_commit(lambda: _hand_to_a_worker(run.pk, request.user))
     return redirect("reconciliation:run", run_id=run.pk)
+
+
+def _hand_to_a_worker(run_id: int, user) -> None:
+    try:
+        perform_run.apply_async(args=[run_id], queue=settings.RECONCILIATION_QUEUE)
+    except Exception as error:  # the broker is down: say so on the run, not a 500
+        log.exception("Reconciliation run %s not sent to a worker", run_id)
+        reconciliation_run_stop(
+            run_id=run_id,
+            reason=f"No worker could be reached ({type(error).__name__}); start "
+            "again when the workers are back.",
+            actor=access.actor_of(user),
+        )
 
 
 @require_GET
@@ -73,4 +89,5 @@ def run_page(request: HttpRequest, run_id: int) -> HttpResponse:
         if request.htmx
         else "reconciliation/run.html"
     )
-    return render(request, template, {"run": run})
+    stale_minutes = settings.RECONCILIATION_STALE_SECONDS // 60
+    return render(request, template, {"run": run, "stale_minutes": stale_minutes})

@@ -1,6 +1,8 @@
 """The exception queue as the API shows it to a retailer's own tooling, and the
 channels' stock snapshots as they send and read them."""
 
+import re
+
 from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -11,6 +13,7 @@ from config.api import (
     StrictInputSerializer,
     StrictIntegerField,
 )
+from config.records import CODE_HELP, CODE_PATTERN
 from inventory.serializers import source_moment
 
 from .models import ExceptionCase, ExceptionEvent, StockSnapshot
@@ -84,6 +87,7 @@ class SnapshotRowSerializer(serializers.Serializer):
     )
 
 
+CODE = re.compile(CODE_PATTERN)
 # A row's figure: any whole number a till can hold (a till's on-hand may be negative).
 MAX_ON_HAND = 10**9
 # A page with many bad rows names this many; the rest are counted.
@@ -122,8 +126,8 @@ def _row_problem(row) -> str | None:
     if not isinstance(row, dict) or set(row) != {"sku", "location", "on_hand"}:
         return "give exactly sku, location and on_hand"
     for name in ("sku", "location"):
-        if not isinstance(row[name], str) or not 0 < len(row[name]) <= 64:
-            return f"{name} is a code of 1 to 64 characters"
+        if not isinstance(row[name], str) or not CODE.match(row[name]):
+            return f"{name} is not a code ({CODE_HELP})"
     on_hand = row["on_hand"]
     if isinstance(on_hand, bool) or not isinstance(on_hand, int):
         return "on_hand is a whole number"

@@ -8,6 +8,7 @@ from celery import shared_task
 
 from .models import ReconciliationRun
 from .services.counts import count_tasks_generate
+from .services.rates import sales_rates_refresh
 from .services.runs import (
     RunInProgress,
     reconciliation_run_perform,
@@ -17,6 +18,7 @@ from .services.runs import (
 GENERATE_COUNTS = "reconciliation.generate_cycle_counts"
 RECONCILE = "reconciliation.reconcile"
 PERFORM_RUN = "reconciliation.perform_run"
+REFRESH_SALES_RATES = "reconciliation.refresh_sales_rates"
 
 log = logging.getLogger(__name__)
 
@@ -43,3 +45,9 @@ def reconcile() -> str:
 def perform_run(run_id: int) -> str:
     """A run a manager started from the screen."""
     return reconciliation_run_perform(run_id=run_id).status
+
+
+@shared_task(name=REFRESH_SALES_RATES, ignore_result=True)
+def refresh_sales_rates() -> int:
+    """Each SKU-location's rate of sale for the dashboard's days of supply."""
+    return sales_rates_refresh()

@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Max
 from django.utils import timezone
 
 from catalog.models import Sku
@@ -66,11 +66,20 @@ def reconciliation_run_start(*, trigger: str, actor: str) -> ReconciliationRun:
                     f"Run {unfinished.pk} is still going (last step "
                     f"{unfinished.heartbeat_at:%H:%M:%S}); wait for it to finish."
                 )
-            _move(unfinished, Status.RUNNING, actor, now, "resumed")
-            unfinished.resumed += 1
-            unfinished.heartbeat_at, unfinished.error = now, ""
-            unfinished.save()
-            return unfinished
+            if unfinished.resumed >= settings.RECONCILIATION_MAX_RESUMES:
+                # The same error every time: a new run must still check tonight.
+                _move(unfinished, Status.ABANDONED, actor, now, "abandoned")
+                unfinished.save()
+            else:
+                _move(unfinished, Status.RUNNING, actor, now, "resumed")
+                unfinished.resumed += 1
+                unfinished.heartbeat_at, unfinished.error = now, ""
+                # The ledger is checked again (the balances may have drifted since,
+                # and snapshots are compared with them); the snapshot comparison
+                # goes on from its checkpoint.
+                unfinished.phase = Phase.LEDGER
+                unfinished.save()
+                return unfinished
         try:
             with transaction.atomic():
                 return Run.objects.create(
@@ -100,8 +109,9 @@ def reconciliation_run_perform(
     return run
 
 
-def reconciliation_run_abandon(*, run_id: int, reason: str, actor: str) -> None:
-    """Mark a run stopped from outside (the command interrupted with Ctrl-C)."""
+def reconciliation_run_stop(*, run_id: int, reason: str, actor: str) -> None:
+    """Mark a run stopped from outside (the command interrupted with Ctrl-C, no
+    worker reachable): the next start finishes it."""
     with transaction.atomic():
         run = Run.objects.select_for_update().get(pk=run_id)
         if run.status == Status.RUNNING:
@@ -149,35 +159,57 @@ def _move(run: ReconciliationRun, to: str, actor: str, now, event: str) -> None:
 
 
 def _check_ledger(run: ReconciliationRun) -> None:
+    """Every balance against the ledger. Again on a resumed run: what it found the
+    first time is kept, and added to."""
     run.entries_checked = StockMovement.objects.count()
     run.balances_checked = StockBalance.objects.count()
     drifted = ledger_drift_found(repair=True)
-    run.drift_found = len(drifted)
+    run.drift_found += len(drifted)
+    earlier = run.report.get("drift", [])
     run.report = {
         **run.report,
-        "drift": [asdict(found) for found in drifted[:REPORT_ROWS]],
+        "drift": earlier + [asdict(d) for d in drifted[: REPORT_ROWS - len(earlier)]],
     }
-    pending = _pending_snapshots()
-    run.progress_done = run.entries_checked
-    run.progress_total = run.entries_checked + sum(s.rows_received for s in pending)
+    pending = _pending_snapshots(keep=run.checkpoint.get("snapshot"))
+    run.progress_total = (
+        run.entries_checked
+        + run.snapshot_rows_checked
+        + sum(s.rows_received for s in pending)
+    )
+    run.progress_done = run.entries_checked + run.snapshot_rows_checked
     run.phase = Phase.SNAPSHOTS
 
 
 # ------------------------------------------------------------- the snapshots
 
 
-def _pending_snapshots() -> list[StockSnapshot]:
+def _pending_snapshots(keep: int | None = None) -> list[StockSnapshot]:
     """Each channel's latest complete snapshot, if no later one was compared; the
-    older complete ones are superseded (their figures are already out of date)."""
+    older complete ones are superseded (their figures are already out of date), all
+    but ``keep``, the one a resumed run is half-way through. Only the snapshots read
+    here are superseded: one completed meanwhile waits for the next look."""
+    complete = StockSnapshot.Status.COMPLETE
+    seen = list(
+        StockSnapshot.objects.filter(status=complete).only(
+            "channel_id", "taken_at", "rows_received"
+        )
+    )
+    latest_compared = dict(
+        StockSnapshot.objects.filter(status=StockSnapshot.Status.COMPARED)
+        .values("channel_id")
+        .annotate(at=Max("taken_at"))
+        .values_list("channel_id", "at")
+    )
     latest: dict[int, StockSnapshot] = {}
-    for snapshot in StockSnapshot.objects.filter(
-        status__in=[StockSnapshot.Status.COMPLETE, StockSnapshot.Status.COMPARED]
-    ).order_by("channel_id", "-taken_at", "-id"):
-        latest.setdefault(snapshot.channel_id, snapshot)
-    pending = [s for s in latest.values() if s.status == StockSnapshot.Status.COMPLETE]
-    StockSnapshot.objects.filter(status=StockSnapshot.Status.COMPLETE).exclude(
-        pk__in=[s.pk for s in pending]
-    ).update(status=StockSnapshot.Status.SUPERSEDED)
+    for snapshot in sorted(seen, key=lambda s: (s.taken_at, s.pk), reverse=True):
+        compared = latest_compared.get(snapshot.channel_id)
+        if compared is None or snapshot.taken_at > compared:
+            latest.setdefault(snapshot.channel_id, snapshot)
+    pending = list(latest.values())
+    stale = {s.pk for s in seen} - {s.pk for s in pending} - {keep}
+    StockSnapshot.objects.filter(pk__in=stale, status=complete).update(
+        status=StockSnapshot.Status.SUPERSEDED
+    )
     return sorted(pending, key=lambda s: (s.taken_at, s.pk))
 
 
@@ -307,9 +339,14 @@ def _raise_and_settle(run, snapshot, rows, found) -> None:
 
 def _raise_beyond_the_cases(run, snapshot, disagreements: int) -> None:
     beyond = disagreements - settings.SNAPSHOT_CASES_MAX
-    if beyond <= 0:
-        return
     channel = snapshot.channel
+    if beyond <= 0:
+        exception_settle(
+            key=f"snapshot:{channel.code}:many",
+            note=f"Snapshot {snapshot.snapshot_id} disagrees in {disagreements} "
+            "places, few enough for a case each.",
+        )
+        return
     exception_raise(
         raised=Raised(
             kind=ExceptionKind.SNAPSHOT_DISAGREEMENT,

@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 from inventory.models import MovementType
 from orders import services as orders
 from reconciliation.services import Raised, exception_raise
+from reconciliation.services.rates import sales_rates_refresh
 from tests.factories import (
     ApiTokenFactory,
     ChannelFactory,
@@ -75,4 +76,5 @@ def month(shop):
     case.__class__.objects.filter(pk=case.pk).update(
         first_raised_at=timezone.now() - timedelta(days=4)
     )
+    sales_rates_refresh()  # as the night before the manager looks
     return shop

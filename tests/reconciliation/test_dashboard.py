@@ -3,6 +3,15 @@ table downloadable, and each member of staff shown their own stores only."""
 
 import csv
 import io
+from datetime import timedelta
+
+from django.utils import timezone
+
+from inventory.models import MovementType
+from reconciliation.models import SalesRate
+from reconciliation.services import Raised, exception_raise
+from reconciliation.services.rates import sales_rates_refresh
+from tests.factories import ChannelFactory, StockEvents, stock
 
 DASHBOARD = "/store/dashboard/"
 
@@ -33,6 +42,7 @@ def test_the_figures_add_up_for_a_known_month(month, client):
     )
     # Tees: 12 in, 11 sold at the till, 2 promised online: nothing left to promise.
     assert supply["TEE-BLK-M"]["available"] == -1
+    assert supply["TEE-BLK-M"]["days"] == supply["TEE-BLK-M"]["with_incoming"] == 0
     assert supply["TEE-BLK-M"]["at_risk"] == "yes"
     assert tables["days_of_supply"].at_risk == 2
 
@@ -101,3 +111,38 @@ def test_an_impossible_period_is_a_message(month, client):
     client.force_login(month["maria"])
     answer = client.get(DASHBOARD, {"since": "2026-11-20", "until": "2026-11-01"})
     assert "The period ends before it starts." in answer.content.decode()
+
+
+def test_staff_never_see_count_variances_on_the_dashboard(month, client):
+    exception_raise(
+        raised=Raised(
+            kind="count_variance", key="cv", title="CV", location=month["oxford"]
+        )
+    )
+    kinds = [
+        row["kind"] for row in figures(client, month["alice"])["open_exceptions"].rows
+    ]
+    assert "Count variance" not in kinds
+    kinds = [
+        row["kind"] for row in figures(client, month["maria"])["open_exceptions"].rows
+    ]
+    assert "Count variance" in kinds
+
+
+def test_a_late_till_sale_superseded_by_a_count_is_still_a_sale(shop):
+    till = ChannelFactory(code="oxf-till", kind="store_pos")
+    stock(shop["tee"], shop["oxford"], 5)
+    StockEvents.post(
+        MovementType.COUNT, sku=shop["tee"], location=shop["oxford"], quantity=4
+    )
+    late = StockEvents.post(  # rung up before the count, sent after it
+        MovementType.SALE,
+        sku=shop["tee"],
+        location=shop["oxford"],
+        quantity=1,
+        channel=till,
+        occurred_at=timezone.now() - timedelta(hours=1),
+    )
+    assert late.movement.status == "superseded"
+    sales_rates_refresh()
+    assert SalesRate.objects.get().units == 1

@@ -233,3 +233,56 @@ def test_manage_py_reconcile_reports_what_it_found(shop, capsys):
     call_command("reconcile", "--no-progress")
     out = capsys.readouterr().out
     assert "finished" in out and "1 ledger entries" in out and "0 drifted" in out
+
+
+def test_a_resumed_run_checks_the_ledger_again_before_its_snapshots(
+    shop, till, settings, monkeypatch
+):
+    """Cut off one night, taken up the next: a balance that drifted in between is
+    repaired first, so the till is not blamed for it."""
+    settings.RECONCILIATION_CHUNK_ROWS = 1
+    stock(shop["tee"], shop["oxford"], 10)
+    stock(shop["hoodie"], shop["oxford"], 10)
+    send(till, page([("TEE-BLK-M", "LON-OXF", 10), ("HOOD-GRE-L", "LON-OXF", 10)]))
+    compare = runs._compare_next_rows
+    calls = {"n": 0}
+
+    def dies_on_the_second_page(run):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise ConnectionError("the database went away")
+        compare(run)
+
+    monkeypatch.setattr(runs, "_compare_next_rows", dies_on_the_second_page)
+    assert reconcile().status == "failed"
+    monkeypatch.setattr(runs, "_compare_next_rows", compare)
+    StockBalance.objects.filter(sku=shop["hoodie"]).update(on_hand=99)
+
+    finished = reconcile()
+
+    assert (finished.status, finished.drift_found) == ("finished", 1)
+    assert StockBalance.objects.get(sku=shop["hoodie"]).on_hand == 10
+    assert not cases("snapshot_disagreement")
+    assert finished.snapshot_rows_checked == 2
+
+
+def test_a_run_that_fails_every_time_is_abandoned_for_a_new_one(shop, settings):
+    settings.RECONCILIATION_MAX_RESUMES = 2
+    run = reconciliation_run_start(trigger="nightly", actor="job:nightly")
+    ReconciliationRun.objects.filter(pk=run.pk).update(status="failed", resumed=2)
+
+    fresh = reconciliation_run_start(trigger="nightly", actor="job:nightly")
+
+    run.refresh_from_db()
+    assert fresh.pk != run.pk and run.status == "abandoned"
+    assert reconciliation_run_perform(run_id=fresh.pk).status == "finished"
+
+
+def test_a_long_code_makes_a_case_not_a_failed_run(shop, till):
+    from tests.factories import LocationFactory, SkuFactory
+
+    sku, where = SkuFactory(code="S" * 64), LocationFactory(code="L" * 64)
+    stock(sku, where, 5)
+    send(till, page([("S" * 64, "L" * 64, 1)]))
+    run = reconcile()
+    assert run.status == "finished" and run.disagreements_found == 1

@@ -60,3 +60,17 @@ def test_store_staff_never_see_the_runs(shop, client):
     assert client.get(f"{RUNS}{run.pk}/").status_code == 404
     assert client.post(f"{RUNS}start/").status_code == 404
     assert ReconciliationRun.objects.count() == 1
+
+
+def test_a_run_whose_worker_stopped_stops_being_followed(shop, client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    run = reconciliation_run_start(trigger="manager", actor="user:maria")
+    ReconciliationRun.objects.filter(pk=run.pk).update(
+        heartbeat_at=timezone.now() - timedelta(hours=1)
+    )
+    client.force_login(shop["maria"])
+    page = client.get(f"{RUNS}{run.pk}/").content.decode()
+    assert "hx-trigger" not in page and "the worker running it has stopped" in page

@@ -114,3 +114,18 @@ def test_a_token_sends_and_reads_its_own_channels_snapshots_only(shop, till):
     listed = till["api"].get(SNAPSHOTS, {"status": "complete"}).json()
     assert [s["snapshot_id"] for s in listed["results"]] == ["EOD-1"]
     assert till["api"].get(SNAPSHOTS, {"status": "odd"}).status_code == 400
+
+
+def test_a_nul_in_a_rows_code_is_a_400_not_a_500(shop, till):
+    answer = send(till, page([("TEE\u0000", "LON-OXF", 5)]))
+    assert answer.status_code == 400 and "Row 0: sku is not a code" in str(
+        answer.json()
+    )
+
+
+def test_store_staff_signed_in_cannot_send_or_read_snapshots(shop, client):
+    client.force_login(shop["alice"])
+    assert client.get(SNAPSHOTS).status_code == 403
+    body = {**page([("TEE-BLK-M", "LON-OXF", 5)]), "channel": "web"}
+    answer = client.post(SNAPSHOTS, body, content_type="application/json")
+    assert answer.status_code == 403 and not StockSnapshot.objects.exists()

@@ -8,6 +8,7 @@ from django.db import transaction
 from demo.counts import demo_counts_build
 from demo.network import demo_holds_build, demo_network_build, demo_stock_build
 from demo.pickup import demo_pickups_build, demo_staff_build
+from demo.reconciliation import demo_reconciliation_build
 from demo.returns import demo_returns_build
 from integrations.services import api_token_reissue
 
@@ -34,6 +35,7 @@ class Command(BaseCommand):
             pickups = demo_pickups_build()
             returned = demo_returns_build()
             counted = demo_counts_build()
+            disagreeing = demo_reconciliation_build()
             # Only a digest of a token is stored, so each run issues a new one to print.
             _, raw_token = api_token_reissue(name=DEMO_TOKEN_NAME)
         api = url.rstrip("/") + "/api/v1/availability/?location=LON-OXF&channel=web"
@@ -46,6 +48,8 @@ class Command(BaseCommand):
             f"Pickup: {pickups} new click-and-collect order(s) at LON-OXF.\n"
             f"Returns: {returned} new return(s) at LON-OXF, in every state.\n"
             f"Counts: {counted} new cycle count(s), two weeks of accuracy history.\n"
+            f"Reconciliation: the tills' snapshot of LON-OXF compared, "
+            f"{disagreeing} new disagreement(s) in the queue.\n"
             f"\n"
             f"  URL:        {url}\n"
             f"  Login:      {DEMO_USERNAME} / {DEMO_PASSWORD}  (back-office admin)\n"
@@ -56,6 +60,8 @@ class Command(BaseCommand):
             f"  Exceptions: {url.rstrip('/')}/store/exceptions/  (counts: "
             f"{url.rstrip('/')}/store/counts/, accuracy: "
             f"{url.rstrip('/')}/store/accuracy/)\n"
+            f"  Managers:   {url.rstrip('/')}/store/dashboard/  (runs: "
+            f"{url.rstrip('/')}/store/reconciliation/)\n"
             f"  API docs:   {url.rstrip('/')}/api/docs/\n"
             f"  API token:  {raw_token}\n"
             f"  Try:        curl -H 'Authorization: Token {raw_token}' '{api}'\n"

@@ -8,9 +8,9 @@ from tqdm import tqdm
 from reconciliation.models import ReconciliationRun
 from reconciliation.services.runs import (
     RunInProgress,
-    reconciliation_run_abandon,
     reconciliation_run_perform,
     reconciliation_run_start,
+    reconciliation_run_stop,
 )
 
 
@@ -49,7 +49,7 @@ class Command(BaseCommand):
                 run_id=run.pk, progress=lambda now: _show(bar, now)
             )
         except KeyboardInterrupt:
-            reconciliation_run_abandon(
+            reconciliation_run_stop(
                 run_id=run.pk, reason="Interrupted (Ctrl-C).", actor=actor
             )
             raise CommandError(
