@@ -106,14 +106,11 @@ def grouped_sum(database: str) -> list[tuple]:
         return raw.execute(GROUPED_SUM).fetchall()
 
 
-def tamper_and_repair(count: int, balances_rebuild) -> tuple[float, list[str]]:
-    """Add units to ``count`` balances, spread over the table, and check the rebuild
-    finds exactly those, ``--check`` leaves them, and the repair restores them."""
-    from django.core.management import call_command
-    from django.core.management.base import CommandError
+def tamper(count: int) -> list[tuple[int, int, int, int]]:
+    """Add TAMPER_BY units to the on-hand of ``count`` balances spread over the table,
+    behind the ledger's back; answers (id, SKU id, location id, on-hand before)."""
     from django.db import connection
 
-    failures = []
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -124,11 +121,22 @@ def tamper_and_repair(count: int, balances_rebuild) -> tuple[float, list[str]]:
                 ORDER BY md5(id::text) LIMIT %s
             ) AS victim
             WHERE balance.id = victim.id
-            RETURNING balance.id, balance.on_hand - %s
+            RETURNING balance.id, balance.sku_id, balance.location_id,
+                      balance.on_hand - %s
             """,
             [TAMPER_BY, count, TAMPER_BY],
         )
-        honest = dict(cursor.fetchall())
+        return cursor.fetchall()
+
+
+def tamper_and_repair(count: int, balances_rebuild) -> tuple[float, list[str]]:
+    """Add units to ``count`` balances, spread over the table, and check the rebuild
+    finds exactly those, ``--check`` leaves them, and the repair restores them."""
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    failures = []
+    honest = {pk: on_hand for pk, _, _, on_hand in tamper(count)}
     expected = {
         (sku, location, "on_hand", on_hand + TAMPER_BY, on_hand)
         for sku, location, on_hand in _codes(honest)

@@ -31,6 +31,10 @@ Environment:
     RECONCILIATION_CHUNK_ROWS  snapshot rows compared per committed step (5000).
     RECONCILIATION_STALE_SECONDS  a running reconciliation silent this long was cut
                             off; the next start finishes it (default 600).
+    RECONCILIATION_MAX_RESUMES  a run failing this often after resuming is abandoned
+                            for a new one (default 3).
+    RECONCILIATION_QUEUE    the Celery queue a run started on the screen goes to.
+    SALES_RATE_DAYS         the trailing days of the dashboard's rate of sale (28).
     ONESTOCK_TOKEN_CACHE_SECONDS  how long a server process keeps a live API token
                             before reading it again (default 5): a token revoked
                             elsewhere is refused everywhere within this time.

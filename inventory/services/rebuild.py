@@ -2,8 +2,15 @@
 
 The ledger is the truth; a balance is the sum of the deltas of the entries at its SKU
 and location (plus, for ``in_transit``, the transfers sent to it). Anything stored
-twice drifts eventually, so this check can run at any time: it locks the balances,
-recomputes them, repairs any that differ and reports each difference.
+twice drifts eventually, so this check can run at any time, stock still moving: it
+recomputes the balances, repairs any that differ and reports each difference.
+
+Why nothing has to stop: the comparison is one statement, so it reads the ledger and
+the balances as of one moment, and a posting commits its entry and its balance
+together, so that moment holds both or neither; a difference there is drift, never a
+posting half-seen. The repair then adds the difference (ledger − stored as of that
+moment) to the balance as it is by then, so a sale posted in between is kept, not
+overwritten. Only a second rebuild must wait, or both would add the same correction.
 
 The work is done in the database, set-based: the ledger is summed in one grouped
 query and compared with the balances there, so a million entries take about as long
@@ -48,7 +55,7 @@ class BalanceDifference:
 def balances_rebuild(*, repair: bool = True) -> list[BalanceDifference]:
     """Compare every balance with the ledger; with ``repair``, make it agree."""
     with transaction.atomic(), connection.cursor() as cursor:
-        _hold_the_ledger_still()
+        _one_rebuild_at_a_time()
         _balances_from_ledger()
         cursor.execute(_report_sql())
         differences = [
@@ -62,15 +69,14 @@ def balances_rebuild(*, repair: bool = True) -> list[BalanceDifference]:
         return differences
 
 
-def _hold_the_ledger_still() -> None:
-    """No movement may be posted while the balances are compared with the ledger, or a
-    balance created meanwhile would be reported (or inserted) twice. EXCLUSIVE mode
-    waits for batches in flight (they hold ROW SHARE from their row locks) and makes
-    new ones wait; plain reads go on. SQLite (the demo) has one writer at a time."""
+def _one_rebuild_at_a_time() -> None:
+    """SHARE UPDATE EXCLUSIVE conflicts with itself and not with the row locks of
+    postings or plain reads: stock keeps moving during a rebuild (see the module's
+    docstring), a second rebuild waits. SQLite (the demo) has one writer at a time."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
-                f"LOCK TABLE {StockBalance._meta.db_table} IN EXCLUSIVE MODE"
+                f"LOCK TABLE {StockBalance._meta.db_table} IN SHARE UPDATE EXCLUSIVE MODE"
             )
 
 
@@ -163,7 +169,16 @@ def _report_sql() -> str:
 
 
 def _repair_sql() -> str:
-    assign = ", ".join(f"{name} = d.ledger_{name}" for name in TRACKED)
+    """Each bucket gets the difference added, not the ledger's figure written: a
+    posting committed since the comparison moved both the ledger and the balance, and
+    stays. A moment is put right only where no posting has moved it since."""
+    assign = ", ".join(
+        f"{name} = CASE WHEN balance.{name} IS NOT DISTINCT FROM d.stored_{name} "
+        f"THEN d.ledger_{name} ELSE balance.{name} END"
+        if name in MOMENTS
+        else f"{name} = balance.{name} + (d.ledger_{name} - d.stored_{name})"
+        for name in TRACKED
+    )
     return f"""
         UPDATE {StockBalance._meta.db_table} AS balance
         SET {assign}, updated_at = %s
@@ -173,12 +188,24 @@ def _repair_sql() -> str:
 
 
 def _restore_sql() -> str:
+    """A missing balance is inserted; if a posting created it since the comparison,
+    the ledger's figure as of the comparison is added to what that posting wrote."""
+    table = StockBalance._meta.db_table
+    added = ", ".join(
+        f"{name} = CASE WHEN {table}.{name} IS NULL OR excluded.{name} > {table}.{name} "
+        f"THEN excluded.{name} ELSE {table}.{name} END"
+        if name in MOMENTS
+        else f"{name} = {table}.{name} + excluded.{name}"
+        for name in TRACKED
+    )
     return f"""
-        INSERT INTO {StockBalance._meta.db_table}
+        INSERT INTO {table}
             (sku_id, location_id, {", ".join(TRACKED)}, updated_at)
         SELECT sku_id, location_id, {", ".join(f"ledger_{n}" for n in TRACKED)}, %s
         FROM {DIFFERENCES}
         WHERE balance_id IS NULL
+        ON CONFLICT (sku_id, location_id) DO UPDATE SET {added},
+            updated_at = excluded.updated_at
     """
 
 

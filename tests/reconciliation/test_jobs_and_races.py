@@ -11,13 +11,18 @@ from reconciliation.models import CountTask, ExceptionCase
 from reconciliation.services import Raised, exception_raise
 from reconciliation.services.checks import ledger_drift_check
 from reconciliation.services.counts import count_line_scan, count_task_start
-from reconciliation.tasks import GENERATE_COUNTS, RECONCILE, generate_cycle_counts
+from reconciliation.tasks import (
+    GENERATE_COUNTS,
+    RECONCILE,
+    REFRESH_SALES_RATES,
+    generate_cycle_counts,
+)
 from tests.factories import stock
 from tests.threads import all_at_once
 
 
-def test_both_nightly_jobs_are_on_beat(db):
-    for name in (GENERATE_COUNTS, RECONCILE):
+def test_the_nightly_jobs_are_on_beat(db):
+    for name in (GENERATE_COUNTS, REFRESH_SALES_RATES, RECONCILE):
         job = PeriodicTask.objects.get(task=name)
         assert job.enabled and job.crontab is not None
 

@@ -25,6 +25,22 @@ def reconcile(trigger="nightly"):
     return reconciliation_run_perform(run_id=run.pk)
 
 
+def reconcile_dying_on_the_second_step(monkeypatch):
+    """A run whose database goes away as it compares the second chunk of rows."""
+    compare = runs._compare_next_rows
+    calls = {"n": 0}
+
+    def dies_on_the_second_chunk(run):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise ConnectionError("the database went away")
+        compare(run)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(runs, "_compare_next_rows", dies_on_the_second_chunk)
+        return reconcile()
+
+
 def cases(kind):
     return list(ExceptionCase.objects.filter(kind=kind, status="open").order_by("key"))
 
@@ -165,22 +181,11 @@ def test_a_run_cut_off_half_way_is_finished_by_the_next_start(
     StockBalance.objects.filter(sku=shop["polo"], location=shop["camden"]).update(
         on_hand=11
     )
-    calls = {"n": 0}
-    compare = runs._compare_next_rows
-
-    def dies_on_the_second_page(run):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise ConnectionError("the database went away")
-        compare(run)
-
-    monkeypatch.setattr(runs, "_compare_next_rows", dies_on_the_second_page)
-    cut_off = reconcile()
+    cut_off = reconcile_dying_on_the_second_step(monkeypatch)
     assert cut_off.status == "failed" and "went away" in cut_off.error
     assert cut_off.snapshot_rows_checked == 2 and cut_off.checkpoint["after_row"]
     assert len(cases("snapshot_disagreement")) == 2
 
-    monkeypatch.setattr(runs, "_compare_next_rows", compare)
     finished = reconcile()
 
     assert finished.pk == cut_off.pk and finished.resumed == 1
@@ -244,18 +249,7 @@ def test_a_resumed_run_checks_the_ledger_again_before_its_snapshots(
     stock(shop["tee"], shop["oxford"], 10)
     stock(shop["hoodie"], shop["oxford"], 10)
     send(till, page([("TEE-BLK-M", "LON-OXF", 10), ("HOOD-GRE-L", "LON-OXF", 10)]))
-    compare = runs._compare_next_rows
-    calls = {"n": 0}
-
-    def dies_on_the_second_page(run):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise ConnectionError("the database went away")
-        compare(run)
-
-    monkeypatch.setattr(runs, "_compare_next_rows", dies_on_the_second_page)
-    assert reconcile().status == "failed"
-    monkeypatch.setattr(runs, "_compare_next_rows", compare)
+    assert reconcile_dying_on_the_second_step(monkeypatch).status == "failed"
     StockBalance.objects.filter(sku=shop["hoodie"]).update(on_hand=99)
 
     finished = reconcile()
@@ -286,3 +280,13 @@ def test_a_long_code_makes_a_case_not_a_failed_run(shop, till):
     send(till, page([("S" * 64, "L" * 64, 1)]))
     run = reconcile()
     assert run.status == "finished" and run.disagreements_found == 1
+
+
+def test_the_nightly_job_runs_once_and_steps_aside_for_a_run_in_progress(shop):
+    from reconciliation.tasks import reconcile as nightly
+
+    stock(shop["tee"], shop["oxford"], 5)
+    assert nightly() == "finished"
+    reconciliation_run_start(trigger="manager", actor="user:maria")
+    assert nightly() == "running elsewhere"
+    assert ReconciliationRun.objects.count() == 2
