@@ -1,13 +1,17 @@
-"""The demo's reconciliation: the tills' end-of-day stock file for Oxford Street,
-sent through the snapshot service the API uses, three of its figures off (a sale the
-tills never sent, a delivery they booked twice), and one nightly run already made, so
-the runs page, its report and the snapshot cases have something to show. Once."""
+"""The demo's reconciliation and dashboard: the tills' end-of-day stock file for
+Oxford Street, sent through the snapshot service the API uses, three of its figures
+off (a sale the tills never sent, a delivery they booked twice), and one nightly run
+already made, so the runs page, its report and the snapshot cases have something to
+show; two web orders with a line cancelled each, so the cancellation rate has one;
+and last night's rates of sale. Once."""
 
 from django.utils import timezone
 
+from catalog.models import Sku
 from catalog.selectors import channel_get
 from inventory.models import StockBalance
 from inventory.selectors import locations_by_code
+from orders import services as orders
 from reconciliation.models import ReconciliationRun, StockSnapshot
 from reconciliation.services.rates import sales_rates_refresh
 from reconciliation.services.runs import (
@@ -46,7 +50,49 @@ def demo_reconciliation_build() -> int:
         figures=figures,
         actor="token:demo-tills",
     )
+    _cancellations()
     run = reconciliation_run_start(
         trigger=ReconciliationRun.Trigger.NIGHTLY, actor="job:nightly"
     )
     return reconciliation_run_perform(run_id=run.pk).disagreements_found
+
+
+def _cancellations() -> None:
+    """Two shipped web orders of two lines, one line of each cancelled, through the
+    order services (routing chooses where they ship from)."""
+    web = channel_get(code="web")
+    plenty = list(
+        StockBalance.objects.filter(on_hand__gte=20)
+        .order_by("sku__code")
+        .values_list("sku_id", flat=True)
+        .distinct()[:4]
+    )
+    skus = Sku.objects.in_bulk(plenty)
+    who = orders.Who(actor="token:demo-web-shop", source="web")
+    for n, reason in enumerate(("customer changed their mind", "wrong size ordered")):
+        order, _ = orders.order_place(
+            channel=web,
+            reference=f"WEB-DEMO-CANCEL-{n + 1}",
+            method="ship",
+            customer=orders.Customer(name="Grace Hopper", email="grace@example.com"),
+            who=who,
+            lines=[
+                orders.OrderLineInput(sku=skus[sku_id], quantity=1)
+                for sku_id in plenty[n * 2 : n * 2 + 2]
+            ],
+            delivery=orders.Delivery(
+                address="1 Piccadilly",
+                city="Manchester",
+                postal_code="M1 1AE",
+                country="GB",
+                latitude=53.4808,
+                longitude=-2.2426,
+            ),
+        )
+        line = order.lines.order_by("pk").first()
+        orders.order_cancel(
+            order_id=order.pk,
+            lines=[orders.LineQuantity(line_id=line.pk, quantity=1)],
+            reason=reason,
+            who=who,
+        )

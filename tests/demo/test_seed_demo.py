@@ -173,3 +173,24 @@ def test_the_demo_has_returns_in_every_state_at_oxford_street():
     manager = Client()
     assert manager.login(username="morgan", password="onestock-demo")
     assert manager.get("/store/returns/insight/").status_code == 200
+
+
+def test_the_demo_has_a_night_of_reconciliation_and_a_dashboard_to_read():
+    from orders.models import OrderLine
+    from reconciliation.models import (
+        ExceptionCase,
+        ReconciliationRun,
+        SalesRate,
+        StockSnapshot,
+    )
+
+    output = seed()
+    assert "3 new disagreement(s)" in output and "/store/dashboard/" in output
+    (run,) = ReconciliationRun.objects.all()
+    assert (run.status, run.disagreements_found, run.drift_found) == ("finished", 3, 0)
+    assert StockSnapshot.objects.get().status == "compared"
+    assert ExceptionCase.objects.filter(kind="snapshot_disagreement").count() == 3
+    assert SalesRate.objects.exists()
+    assert OrderLine.objects.filter(cancelled_quantity__gt=0).count() == 2
+    assert "0 new disagreement(s)" in seed()  # once
+    assert ReconciliationRun.objects.count() == 1
