@@ -409,7 +409,9 @@ class ReconciliationRun(models.Model):
         DONE = "done", "Done"
 
     TRANSITIONS: dict[str, frozenset[str]] = {
-        Status.RUNNING: frozenset({Status.FINISHED, Status.FAILED, Status.RUNNING}),
+        Status.RUNNING: frozenset(
+            {Status.FINISHED, Status.FAILED, Status.RUNNING, Status.ABANDONED}
+        ),
         Status.FAILED: frozenset({Status.RUNNING, Status.ABANDONED}),
         Status.FINISHED: frozenset(),
         Status.ABANDONED: frozenset(),

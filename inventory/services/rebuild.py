@@ -10,7 +10,9 @@ the balances as of one moment, and a posting commits its entry and its balance
 together, so that moment holds both or neither; a difference there is drift, never a
 posting half-seen. The repair then adds the difference (ledger − stored as of that
 moment) to the balance as it is by then, so a sale posted in between is kept, not
-overwritten. Only a second rebuild must wait, or both would add the same correction.
+overwritten; the moments (``last_count_at``, ``last_event_at``) of the balances that
+differed are read from the ledger afresh once those rows are locked. Only a second
+rebuild must wait, or both would add the same correction.
 
 The work is done in the database, set-based: the ledger is summed in one grouped
 query and compared with the balances there, so a million entries take about as long
@@ -55,16 +57,22 @@ class BalanceDifference:
 def balances_rebuild(*, repair: bool = True) -> list[BalanceDifference]:
     """Compare every balance with the ledger; with ``repair``, make it agree."""
     with transaction.atomic(), connection.cursor() as cursor:
-        _one_rebuild_at_a_time()
+        if repair:
+            _one_rebuild_at_a_time()
         _balances_from_ledger()
         cursor.execute(_report_sql())
         differences = [
             difference for row in cursor.fetchall() for difference in _itemise(row)
         ]
-        if repair:
+        if repair and differences:
             now = timezone.now()
+            if connection.vendor == "postgresql":
+                # In the order postings lock them, so neither waits on the other
+                # in a circle.
+                cursor.execute(_lock_sql())
             cursor.execute(_repair_sql(), [now])
             cursor.execute(_restore_sql(), [now])
+            cursor.execute(_moments_sql(), {**_STATUSES, "now": now})
         cursor.execute(f"DROP TABLE {DIFFERENCES}")
         return differences
 
@@ -168,16 +176,22 @@ def _report_sql() -> str:
     """
 
 
+def _lock_sql() -> str:
+    return f"""
+        SELECT balance.id FROM {StockBalance._meta.db_table} AS balance
+        JOIN {DIFFERENCES} AS d ON d.balance_id = balance.id
+        ORDER BY balance.sku_id, balance.location_id
+        FOR UPDATE OF balance
+    """
+
+
 def _repair_sql() -> str:
     """Each bucket gets the difference added, not the ledger's figure written: a
     posting committed since the comparison moved both the ledger and the balance, and
-    stays. A moment is put right only where no posting has moved it since."""
+    stays. (The moments are put right afterwards, by ``_moments_sql``.)"""
     assign = ", ".join(
-        f"{name} = CASE WHEN balance.{name} IS NOT DISTINCT FROM d.stored_{name} "
-        f"THEN d.ledger_{name} ELSE balance.{name} END"
-        if name in MOMENTS
-        else f"{name} = balance.{name} + (d.ledger_{name} - d.stored_{name})"
-        for name in TRACKED
+        f"{name} = balance.{name} + (d.ledger_{name} - d.stored_{name})"
+        for name in BUCKETS
     )
     return f"""
         UPDATE {StockBalance._meta.db_table} AS balance
@@ -191,21 +205,47 @@ def _restore_sql() -> str:
     """A missing balance is inserted; if a posting created it since the comparison,
     the ledger's figure as of the comparison is added to what that posting wrote."""
     table = StockBalance._meta.db_table
-    added = ", ".join(
-        f"{name} = CASE WHEN {table}.{name} IS NULL OR excluded.{name} > {table}.{name} "
-        f"THEN excluded.{name} ELSE {table}.{name} END"
-        if name in MOMENTS
-        else f"{name} = {table}.{name} + excluded.{name}"
-        for name in TRACKED
-    )
+    added = ", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in BUCKETS)
     return f"""
-        INSERT INTO {table}
-            (sku_id, location_id, {", ".join(TRACKED)}, updated_at)
-        SELECT sku_id, location_id, {", ".join(f"ledger_{n}" for n in TRACKED)}, %s
+        INSERT INTO {table} (sku_id, location_id, {", ".join(BUCKETS)}, updated_at)
+        SELECT sku_id, location_id, {", ".join(f"ledger_{n}" for n in BUCKETS)}, %s
         FROM {DIFFERENCES}
         WHERE balance_id IS NULL
+        ORDER BY sku_id, location_id
         ON CONFLICT (sku_id, location_id) DO UPDATE SET {added},
             updated_at = excluded.updated_at
+    """
+
+
+def _moments_sql() -> str:
+    """The moments of every balance that differed, read from the ledger afresh: the
+    rows are locked by now, so the ledger cannot move under them, and a posting made
+    since the comparison is in it. A moment cannot be repaired by a difference."""
+    movement = StockMovement._meta.db_table
+    return f"""
+        UPDATE {StockBalance._meta.db_table} AS balance SET
+            last_count_at = (
+                SELECT MAX(e.occurred_at) FROM {movement} AS e
+                WHERE e.sku_id = balance.sku_id
+                  AND e.location_id = balance.location_id
+                  AND e.type = %(count)s AND e.status = %(applied)s
+            ),
+            last_event_at = (
+                SELECT MAX(moment) FROM (
+                    SELECT MAX(e.occurred_at) AS moment FROM {movement} AS e
+                    WHERE e.sku_id = balance.sku_id
+                      AND e.location_id = balance.location_id
+                      AND e.status <> %(rejected)s
+                    UNION ALL
+                    SELECT MAX(t.occurred_at) FROM {movement} AS t
+                    WHERE t.sku_id = balance.sku_id
+                      AND t.other_location_id = balance.location_id
+                      AND t.other_location_in_transit_delta <> 0
+                ) AS latest
+            ),
+            updated_at = %(now)s
+        FROM {DIFFERENCES} AS d
+        WHERE balance.sku_id = d.sku_id AND balance.location_id = d.location_id
     """
 
 

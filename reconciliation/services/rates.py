@@ -22,10 +22,14 @@ SOLD_STATUSES = (StockMovement.Status.APPLIED, StockMovement.Status.SUPERSEDED)
 def sales_rates_refresh(*, now: datetime | None = None) -> int:
     """Returns how many SKU-locations sold in the window."""
     now = now or timezone.now()
-    days = settings.SALES_RATE_DAYS
+    days = max(1, settings.SALES_RATE_DAYS)
     adapt = connection.ops.adapt_datetimefield_value
     kinds = ", ".join(["%s"] * len(SOLD))
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Two refreshes at once (beat and a person) would insert the same rows;
+            # the second waits. The dashboard goes on reading.
+            cursor.execute(f"LOCK TABLE {SalesRate._meta.db_table} IN EXCLUSIVE MODE")
         cursor.execute(f"DELETE FROM {SalesRate._meta.db_table}")
         cursor.execute(
             f"""

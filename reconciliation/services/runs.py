@@ -68,8 +68,7 @@ def reconciliation_run_start(*, trigger: str, actor: str) -> ReconciliationRun:
                 )
             if unfinished.resumed >= settings.RECONCILIATION_MAX_RESUMES:
                 # The same error every time: a new run must still check tonight.
-                _move(unfinished, Status.ABANDONED, actor, now, "abandoned")
-                unfinished.save()
+                _abandon(unfinished, actor, now)
             else:
                 _move(unfinished, Status.RUNNING, actor, now, "resumed")
                 unfinished.resumed += 1
@@ -91,6 +90,17 @@ def reconciliation_run_start(*, trigger: str, actor: str) -> ReconciliationRun:
                 )
         except IntegrityError:
             raise RunInProgress("Another run has just started.") from None
+
+
+def _abandon(run: ReconciliationRun, actor: str, now) -> None:
+    """The new run compares a half-compared snapshot from its first row again, so
+    the count of its disagreements starts again too."""
+    _move(run, Status.ABANDONED, actor, now, "abandoned")
+    run.save()
+    if run.checkpoint.get("snapshot"):
+        StockSnapshot.objects.filter(pk=run.checkpoint["snapshot"]).update(
+            disagreements=0
+        )
 
 
 def reconciliation_run_perform(
@@ -170,13 +180,15 @@ def _check_ledger(run: ReconciliationRun) -> None:
         **run.report,
         "drift": earlier + [asdict(d) for d in drifted[: REPORT_ROWS - len(earlier)]],
     }
-    pending = _pending_snapshots(keep=run.checkpoint.get("snapshot"))
-    run.progress_total = (
-        run.entries_checked
-        + run.snapshot_rows_checked
-        + sum(s.rows_received for s in pending)
-    )
+    kept = run.checkpoint.get("snapshot")
+    pending = _pending_snapshots(keep=kept)
+    rows_left = sum(s.rows_received for s in pending if s.pk != kept)
+    if kept:
+        rows_left += StockSnapshotRow.objects.filter(
+            snapshot_id=kept, id__gt=run.checkpoint.get("after_row", 0)
+        ).count()
     run.progress_done = run.entries_checked + run.snapshot_rows_checked
+    run.progress_total = run.progress_done + rows_left
     run.phase = Phase.SNAPSHOTS
 
 

@@ -74,3 +74,37 @@ def test_a_missing_balance_recreated_by_a_posting_meanwhile_adds_up(shop, monkey
     assert StockBalance.objects.get(sku=shop["tee"]).on_hand == 12
     monkeypatch.undo()
     assert balances_rebuild(repair=False) == []
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("drifted_to", ["a year ahead", "nothing"])
+def test_a_drifted_moment_is_put_right_whatever_was_posted_meanwhile(
+    shop, monkeypatch, drifted_to
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    stock(shop["tee"], shop["store"], 10)
+    StockBalance.objects.filter(sku=shop["tee"]).update(
+        last_event_at=timezone.now() + timedelta(days=365)
+        if drifted_to == "a year ahead"
+        else None
+    )
+    meanwhile(
+        monkeypatch,
+        lambda: StockEvents.post(  # a late till sale, rung up an hour ago
+            MovementType.SALE,
+            sku=shop["tee"],
+            location=shop["store"],
+            quantity=1,
+            channel=shop["pos"],
+            occurred_at=timezone.now() - timedelta(hours=1),
+        ),
+    )
+
+    assert [d.field for d in balances_rebuild()] == ["last_event_at"]
+
+    monkeypatch.undo()
+    assert balances_rebuild(repair=False) == []
+    assert StockBalance.objects.get(sku=shop["tee"]).on_hand == 9

@@ -101,3 +101,18 @@ def test_two_units_put_back_at_once_settle_the_expired_pickup(shop):
         ),
     )
     assert ExceptionCase.objects.get(kind="pickup_expired").status == "resolved"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_refreshes_of_the_rates_of_sale_at_once_both_finish(shop):
+    from reconciliation.models import SalesRate
+    from reconciliation.services.rates import sales_rates_refresh
+    from tests.factories import ChannelFactory, StockEvents
+
+    till = ChannelFactory(code="oxf-till", kind="store_pos")
+    stock(shop["tee"], shop["oxford"], 5)
+    StockEvents.post(
+        "sale", sku=shop["tee"], location=shop["oxford"], quantity=2, channel=till
+    )
+    assert all_at_once(2, lambda n: sales_rates_refresh()) == [1, 1]
+    assert SalesRate.objects.get().units == 2

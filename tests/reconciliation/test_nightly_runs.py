@@ -189,6 +189,7 @@ def test_a_run_cut_off_half_way_is_finished_by_the_next_start(
     finished = reconcile()
 
     assert finished.pk == cut_off.pk and finished.resumed == 1
+    assert finished.progress_done == finished.progress_total  # nothing counted twice
     assert finished.status == "finished"
     assert (finished.drift_found, finished.snapshot_rows_checked) == (1, 6)
     assert finished.disagreements_found == 6
@@ -290,3 +291,28 @@ def test_the_nightly_job_runs_once_and_steps_aside_for_a_run_in_progress(shop):
     reconciliation_run_start(trigger="manager", actor="user:maria")
     assert nightly() == "running elsewhere"
     assert ReconciliationRun.objects.count() == 2
+
+
+@pytest.mark.parametrize("left", ["failed", "running, its worker gone"])
+def test_an_abandoned_run_leaves_its_half_compared_snapshot_to_be_counted_afresh(
+    shop, till, settings, monkeypatch, left
+):
+    settings.RECONCILIATION_CHUNK_ROWS = 1
+    settings.RECONCILIATION_MAX_RESUMES = 1
+    stock(shop["tee"], shop["oxford"], 10)
+    stock(shop["hoodie"], shop["oxford"], 10)
+    send(till, page([("TEE-BLK-M", "LON-OXF", 1), ("HOOD-GRE-L", "LON-OXF", 1)]))
+    cut_off = reconcile_dying_on_the_second_step(monkeypatch)
+    ReconciliationRun.objects.filter(pk=cut_off.pk).update(
+        resumed=1,
+        status="failed" if left == "failed" else "running",
+        heartbeat_at=timezone.now() - timedelta(hours=1),
+    )
+
+    fresh = reconcile()
+
+    cut_off.refresh_from_db()
+    assert cut_off.status == "abandoned" and fresh.pk != cut_off.pk
+    assert fresh.status == "finished" and fresh.disagreements_found == 2
+    assert StockSnapshot.objects.get().disagreements == 2
+    assert len(cases("snapshot_disagreement")) == 2
