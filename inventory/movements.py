@@ -19,6 +19,10 @@ BUCKETS = (
     "incoming",
 )
 MAX_MOVEMENT_QUANTITY = 1_000_000
+# The types that are units sold to a customer (at a till, or an order leaving): what
+# sales reports, rates of sale and the weighted count sample add up. The partial index
+# ``stock_movement_sold`` is on these.
+SOLD = (MovementType.SALE, MovementType.FULFIL, MovementType.FULFIL_PICKED)
 
 
 @dataclass(frozen=True)

@@ -32,11 +32,12 @@ from inventory.models import (
     StockConflict,
     StockMovement,
 )
+from inventory.movements import SOLD
 from orders.models import OrderLine
 
 from .models import ExceptionCase, ExceptionKind, SalesRate
 from .selectors import record_accuracy, target_hours
-from .services.rates import SOLD, SOLD_STATUSES
+from .services.rates import SOLD_STATUSES
 
 AT_RISK_DAYS = 7
 # Open cases by how long they have been open, in days: [from, to).

@@ -4,6 +4,8 @@ every table downloads as CSV (``?export=<table>``) with all its rows. Store staf
 their own stores' figures only. Thin: the figures come from ``dashboard``."""
 
 import csv
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -19,15 +21,59 @@ from .views import period_asked
 DEFAULT_DAYS = 28
 # Rows of the long tables on the screen; the CSV has them all.
 SCREEN_ROWS = 25
-TABLES = (
-    "accuracy",
-    "cancellations_by_location",
-    "cancellations_by_sku",
-    "conflicts_per_week",
-    "open_exceptions",
-    "days_of_supply",
-    "sell_through",
-)
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What the figures are asked for: the filters, who asks, how many rows."""
+
+    period: dashboard.Period
+    locations: list
+    everywhere: bool
+    user: object
+    limit: int | None
+
+
+# Each table by name: the name of its chart (None: no chart) and how it is computed.
+# A CSV export computes its own table only.
+FIGURES: dict[str, tuple[str | None, Callable[[Asked], object]]] = {
+    "accuracy": (
+        "accuracy",
+        lambda a: dashboard.accuracy(period=a.period, locations=a.locations),
+    ),
+    "cancellations_by_location": (
+        "cancellations",
+        lambda a: dashboard.cancellations_by_location(
+            period=a.period, locations=a.locations
+        ),
+    ),
+    "cancellations_by_sku": (
+        None,
+        lambda a: dashboard.cancellations_by_sku(
+            period=a.period, locations=a.locations, limit=a.limit
+        ),
+    ),
+    "conflicts_per_week": (
+        "conflicts",
+        lambda a: dashboard.conflicts_per_week(period=a.period, locations=a.locations),
+    ),
+    "open_exceptions": (
+        "exceptions",
+        lambda a: dashboard.open_exceptions(
+            visible=exceptions_visible_to(a.user),
+            locations=a.locations,
+            everywhere=a.everywhere,
+        ),
+    ),
+    "days_of_supply": (
+        "supply",
+        lambda a: dashboard.days_of_supply(locations=a.locations, limit=a.limit),
+    ),
+    "sell_through": (
+        "sell_through",
+        lambda a: dashboard.sell_through(period=a.period, locations=a.locations),
+    ),
+}
 
 
 @require_GET
@@ -47,20 +93,23 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
     period = dashboard.Period(since=since, until=until)
     everywhere = access.sees_every_location(request.user) and not chosen
     export = request.GET.get("export")
+    asked = Asked(
+        period=period,
+        locations=locations,
+        everywhere=everywhere,
+        user=request.user,
+        limit=None if export is not None else SCREEN_ROWS,
+    )
     if export is not None:
-        if export not in TABLES:
+        if export not in FIGURES:
             return HttpResponse(
-                f"No table {export!r}: one of {', '.join(TABLES)}.",
+                f"No table {export!r}: one of {', '.join(FIGURES)}.",
                 status=400,
                 content_type="text/plain",
             )
-        table = _figures(period, locations, everywhere, request.user, limit=None)[0][
-            export
-        ]
-        return _csv(table, period)
-    tables, charts = _figures(
-        period, locations, everywhere, request.user, limit=SCREEN_ROWS
-    )
+        tables, _ = _figures(asked, [export])
+        return _csv(tables[export], period)
+    tables, charts = _figures(asked, FIGURES)
     context = {
         "stores": stores,
         "chosen": chosen,
@@ -81,34 +130,15 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-def _figures(period, locations, everywhere: bool, user, limit: int | None):
-    """Every figure, tables by name and charts by name. Computed even for one CSV:
-    each is one query, and one place decides what each table holds."""
+def _figures(asked: Asked, names) -> tuple[dict, dict]:
+    """The tables named, by name, and their charts, by chart name."""
     tables, charts = {}, {}
-    tables["accuracy"], charts["accuracy"] = dashboard.accuracy(
-        period=period, locations=locations
-    )
-    (
-        tables["cancellations_by_location"],
-        charts["cancellations"],
-    ) = dashboard.cancellations_by_location(period=period, locations=locations)
-    tables["cancellations_by_sku"] = dashboard.cancellations_by_sku(
-        period=period, locations=locations, limit=limit
-    )
-    tables["conflicts_per_week"], charts["conflicts"] = dashboard.conflicts_per_week(
-        period=period, locations=locations
-    )
-    tables["open_exceptions"], charts["exceptions"] = dashboard.open_exceptions(
-        visible=exceptions_visible_to(user),
-        locations=locations,
-        everywhere=everywhere,
-    )
-    tables["days_of_supply"], charts["supply"] = dashboard.days_of_supply(
-        locations=locations, limit=limit
-    )
-    tables["sell_through"], charts["sell_through"] = dashboard.sell_through(
-        period=period, locations=locations
-    )
+    for name in names:
+        chart, figure = FIGURES[name]
+        if chart is None:
+            tables[name] = figure(asked)
+        else:
+            tables[name], charts[chart] = figure(asked)
     return tables, charts
 
 
@@ -126,8 +156,8 @@ def _csv(table: dashboard.Table, period: dashboard.Period) -> HttpResponse:
 
 def _cell(value):
     """A spreadsheet runs a cell starting with = + - @ (or a tab or return before
-    one) as a formula: a SKU name sent
-    by an integration is data, so it is opened as text."""
+    one) as a formula: a SKU name sent by an integration is data, so it is opened as
+    text."""
     if value is None:
         return ""
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):

@@ -9,10 +9,17 @@ a person, and what measures how accurate the records are:
   and inventory, so every app may.
 - ``CountTask`` and ``CountLine``: blind cycle counts; their results are the history
   Inventory Record Accuracy is computed from.
+- ``ReconciliationRun``: each nightly (or started) proof of the balances against the
+  ledger and of the channels' ``StockSnapshot``s against it.
+- ``SalesRate``: the nightly rate of sale per SKU and location, for days of supply.
 """
+
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from inventory.models import Location, StockConflict, StockMovement
 
@@ -469,18 +476,12 @@ class ReconciliationRun(models.Model):
     @property
     def history(self) -> list[dict]:
         """The log with its moments as datetimes, for the run's page."""
-        from django.utils.dateparse import parse_datetime
-
         return [{**entry, "at": parse_datetime(entry["at"])} for entry in self.log]
 
     @property
     def stalled(self) -> bool:
         """Running, but no step for longer than a step may take: its worker is gone
         (the next start takes it over)."""
-        from datetime import timedelta
-
-        from django.utils import timezone
-
         limit = timedelta(seconds=settings.RECONCILIATION_STALE_SECONDS)
         return self.status == self.Status.RUNNING and (
             timezone.now() - self.heartbeat_at > limit

@@ -8,7 +8,8 @@ from django.db.models import Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
 from catalog.models import Channel
-from inventory.models import Location, MovementType, StockMovement
+from inventory.models import Location, StockMovement
+from inventory.movements import SOLD
 from orders.models import Order, OrderLine
 
 from .models import Return, ReturnEvent, ReturnInspection, ReturnLine, ReturnReason
@@ -149,7 +150,6 @@ GROUPINGS = {
 }
 ONLINE = frozenset({Channel.Kind.WEB, Channel.Kind.APP, Channel.Kind.MARKETPLACE})
 IN_STORE = frozenset({Channel.Kind.STORE_POS})
-SOLD = (MovementType.SALE, MovementType.FULFIL, MovementType.FULFIL_PICKED)
 
 
 @dataclass

@@ -21,7 +21,8 @@ from django.utils import timezone
 from catalog.selectors import skus_by_code_or_barcode
 from config.errors import Conflict, InvalidInput, NotFound, PermissionRefused
 from inventory import access
-from inventory.models import Location, MovementType, StockBalance, StockMovement
+from inventory.models import Location, StockBalance, StockMovement
+from inventory.movements import SOLD
 from inventory.selectors import on_hand_as_of
 from inventory.services import StaffCount, counts_post
 
@@ -37,7 +38,6 @@ from .exceptions import SYSTEM, Raised, exception_raise, exception_settle
 
 MAX_LINES = 300
 MAX_UNITS = 100_000
-SOLD = (MovementType.SALE, MovementType.FULFIL, MovementType.FULFIL_PICKED)
 # How far back fast movers and recent exceptions are looked for.
 LOOKBACK_DAYS = 30
 # A SKU with an exception in the lookback weighs as much as this many units sold.

@@ -8,11 +8,11 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from inventory.models import MovementType, StockMovement
+from inventory.models import StockMovement
+from inventory.movements import SOLD
 
 from ..models import SalesRate
 
-SOLD = (MovementType.SALE, MovementType.FULFIL, MovementType.FULFIL_PICKED)
 # A sale older than the latest count is superseded in the balance (the count already
 # saw the shelf without it) but was a sale all the same.
 SOLD_STATUSES = (StockMovement.Status.APPLIED, StockMovement.Status.SUPERSEDED)

@@ -12,7 +12,6 @@ another is alive is refused; one whose heartbeat stopped is taken over.
 
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -53,7 +52,6 @@ class RunTransitionRefused(Conflict):
 def reconciliation_run_start(*, trigger: str, actor: str) -> ReconciliationRun:
     """A new run, or the one left unfinished taken up again where it stopped."""
     now = timezone.now()
-    stale = now - timedelta(seconds=settings.RECONCILIATION_STALE_SECONDS)
     with transaction.atomic():
         unfinished = (
             Run.objects.select_for_update()
@@ -61,7 +59,7 @@ def reconciliation_run_start(*, trigger: str, actor: str) -> ReconciliationRun:
             .first()
         )
         if unfinished is not None:
-            if unfinished.status == Status.RUNNING and unfinished.heartbeat_at > stale:
+            if unfinished.status == Status.RUNNING and not unfinished.stalled:
                 raise RunInProgress(
                     f"Run {unfinished.pk} is still going (last step "
                     f"{unfinished.heartbeat_at:%H:%M:%S}); wait for it to finish."
