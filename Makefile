@@ -22,6 +22,8 @@ demo: export DJANGO_DEBUG = 1
 demo: export CELERY_TASK_ALWAYS_EAGER = 1
 # The demo's tills fall silent once it is seeded; a day keeps "delayed" for real delays.
 demo: export ONESTOCK_POS_DELAY_SECONDS ?= 86400
+# Its history is loaded at once: weeks between occurred-at and recorded-at are not lag.
+demo: export SYNC_ESTIMATED_LAG_SECONDS ?= 31536000
 demo: install
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py seed_demo --url $(DEMO_URL)
@@ -45,6 +47,7 @@ bench: install
 	$(PY) -m bench.reconcile --entries 500000 --balances 50000 --snapshot-rows 20000
 	$(PY) -m bench.dashboard --skus 500 --locations 100 --entries 500000
 	$(PY) -m bench.routing
+	$(PY) -m bench.push_latency --sales 300
 
 bench-full: install
 	$(PY) -m bench.hot_sku --seconds 5
@@ -53,6 +56,7 @@ bench-full: install
 	$(PY) -m bench.reconcile
 	$(PY) -m bench.dashboard
 	$(PY) -m bench.routing --repeat 200
+	$(PY) -m bench.push_latency
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -15,7 +15,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from .errors import Conflict, DomainError, InvalidInput, NotFound, PermissionRefused
+from .errors import (
+    Conflict,
+    DomainError,
+    Gone,
+    InvalidInput,
+    NotFound,
+    PermissionRefused,
+)
 from .records import CODE_HELP, CODE_PATTERN
 
 logger = logging.getLogger(__name__)
@@ -26,6 +33,7 @@ DOMAIN_ERROR_STATUS: dict[type[DomainError], int] = {
     InvalidInput: status.HTTP_400_BAD_REQUEST,
     PermissionRefused: status.HTTP_403_FORBIDDEN,
     NotFound: status.HTTP_404_NOT_FOUND,
+    Gone: status.HTTP_410_GONE,
     Conflict: status.HTTP_409_CONFLICT,
     DomainError: status.HTTP_409_CONFLICT,
 }

@@ -35,6 +35,13 @@ class PermissionRefused(DomainError):
     message = "You do not have permission to perform this action."
 
 
+class Gone(DomainError):
+    """What was asked for existed once and is no longer kept."""
+
+    code = "gone"
+    message = "No longer kept."
+
+
 class InvalidInput(DomainError):
     """Input a service found malformed; ``field_errors`` maps field names to messages."""
 

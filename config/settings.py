@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     "pickup",
     "returns",
     "reconciliation",
+    "sync",
     "demo",
 ]
 
@@ -247,6 +248,8 @@ SPECTACULAR_SETTINGS = {
         "ReturnToStockStatusEnum": "orders.models.ReturnToStockTask.Status",
         "FulfilmentMethodEnum": "orders.models.Method",
         "OrderEventKindEnum": "orders.models.OrderEvent.Kind",
+        "WebhookEventKindEnum": "sync.models.EventKind",
+        "WebhookStateEnum": "sync.models.WebhookSubscription.State",
     },
 }
 
@@ -257,6 +260,32 @@ ONESTOCK_MAX_BATCH = 1000
 ONESTOCK_TOKEN_CACHE_SECONDS = float(
     os.environ.get("ONESTOCK_TOKEN_CACHE_SECONDS", "5")
 )
+
+# Channel sync (sync app, docs/sync.md).
+# Changes of one SKU and location within this window go out as one webhook event.
+WEBHOOK_COALESCE_SECONDS = float(os.environ.get("WEBHOOK_COALESCE_SECONDS", "0.2"))
+# Seconds to wait after the 1st, 2nd, ... failed attempt; once they have run out
+# (about 24 hours with the default) the subscription is failing.
+WEBHOOK_RETRY_SCHEDULE = [
+    int(seconds)
+    for seconds in os.environ.get(
+        "WEBHOOK_RETRY_SCHEDULE",
+        "10,30,60,300,900,1800,3600,7200,14400,28800,28800",
+    ).split(",")
+]
+WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "5"))
+WEBHOOK_SEND_BATCH = 100
+SYNC_PLACE_BATCH = 5000
+SYNC_QUEUE = os.environ.get("SYNC_QUEUE", "celery")
+SYNC_FEED_PAGE_MAX = 1000
+# How long changes stay readable in the feed (and re-sendable).
+SYNC_FEED_RETENTION_DAYS = int(os.environ.get("SYNC_FEED_RETENTION_DAYS", "14"))
+# A source newly seen is watched at this interval until a manager says otherwise.
+SYNC_EXPECTED_INTERVAL_SECONDS = int(
+    os.environ.get("SYNC_EXPECTED_INTERVAL_SECONDS", str(ONESTOCK_POS_DELAY_SECONDS))
+)
+# Availability reads "estimated" where a source's p95 lag over the hour is above this.
+SYNC_ESTIMATED_LAG_SECONDS = int(os.environ.get("SYNC_ESTIMATED_LAG_SECONDS", "120"))
 
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)

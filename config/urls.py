@@ -12,6 +12,11 @@ from inventory.reservation_apis import ReservationViewSet
 from orders.apis import OrderViewSet, ReturnToStockTaskViewSet
 from reconciliation.apis import ExceptionViewSet, SnapshotViewSet
 from returns.apis import ReturnViewSet
+from sync.apis import (
+    AvailabilityChangesView,
+    SyncHealthView,
+    WebhookSubscriptionViewSet,
+)
 
 from .views import health, home
 
@@ -24,6 +29,7 @@ router.register("orders", OrderViewSet, basename="order")
 router.register("returns", ReturnViewSet, basename="return")
 router.register("exceptions", ExceptionViewSet, basename="exception")
 router.register("snapshots", SnapshotViewSet, basename="snapshot")
+router.register("webhooks", WebhookSubscriptionViewSet, basename="webhook")
 router.register(
     "return-to-stock-tasks", ReturnToStockTaskViewSet, basename="return-to-stock-task"
 )
@@ -42,7 +48,14 @@ urlpatterns = [
     path("store/returns/", include("returns.urls")),
     path("store/", include("reconciliation.urls")),
     path("store/", include("pickup.urls")),
+    path("store/", include("sync.urls")),
     path("api/v1/availability/", AvailabilityView.as_view(), name="availability"),
+    path(
+        "api/v1/availability/changes/",
+        AvailabilityChangesView.as_view(),
+        name="availability-changes",
+    ),
+    path("api/v1/sync-health/", SyncHealthView.as_view(), name="sync-health"),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path(

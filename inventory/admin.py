@@ -7,10 +7,12 @@ from django.contrib import admin, messages
 from config.errors import DomainError
 
 from .models import (
+    AvailabilityChange,
     Location,
     Reservation,
     ReservationLine,
     ReservationTransition,
+    SourceHealth,
     StaffMembership,
     StockBalance,
     StockConflict,
@@ -253,3 +255,33 @@ class TransferRequestAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["status", "from_location", "to_location"]
     search_fields = ["sku__code", "reason"]
+
+
+@admin.register(AvailabilityChange)
+class AvailabilityChangeAdmin(ReadOnlyAdmin):
+    """The outbox: written by the database with every change of a balance."""
+
+    list_display = [
+        "id", "position", "sku", "location", "sequence", "on_hand", "reserved",
+        "committed", "changed_at",
+    ]  # fmt: skip
+    search_fields = ["sku__code", "location__code"]
+    list_select_related = ["sku", "location"]
+
+
+@admin.register(SourceHealth)
+class SourceHealthAdmin(admin.ModelAdmin):
+    """Measured every minute; a manager sets only how often a source should be heard
+    from (empty: not watched)."""
+
+    list_display = [
+        "channel", "delayed", "last_event_at", "expected_interval_seconds",
+        "events_last_hour", "lag_median_seconds", "lag_p95_seconds",
+        "rejected_last_hour", "duplicates_last_hour", "checked_at",
+    ]  # fmt: skip
+    list_select_related = ["channel"]
+    fields = ["channel", "expected_interval_seconds"]
+    readonly_fields = ["channel"]
+
+    def has_add_permission(self, request) -> bool:
+        return False

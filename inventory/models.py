@@ -14,6 +14,19 @@ from django.utils import timezone
 from config.records import CODE_VALIDATOR
 
 
+def available_from(quantities) -> int:
+    """What can be sold from a balance's quantities (a balance, or a change that
+    copied them): derived, never stored."""
+    return (
+        quantities.on_hand
+        - quantities.committed
+        - quantities.picked
+        - quantities.reserved
+        - quantities.damaged
+        - quantities.quality_control
+    )
+
+
 class Location(models.Model):
     """A place that holds stock; stores may also hand over pickups and ship orders."""
 
@@ -159,6 +172,13 @@ class StockBalance(models.Model):
         help_text="Latest occurred-at among the entries that moved it (not rejected).",
     )
     updated_at = models.DateTimeField(auto_now=True)
+    sequence = models.BigIntegerField(
+        default=0,
+        db_default=0,
+        editable=False,
+        help_text="How many times its quantities changed: set by the database on every "
+        "change (migration 0016), and carried by the change it sends to the channels.",
+    )
 
     class Meta:
         ordering = ["sku_id", "location_id"]
@@ -173,14 +193,7 @@ class StockBalance(models.Model):
 
     @property
     def available(self) -> int:
-        return (
-            self.on_hand
-            - self.committed
-            - self.picked
-            - self.reserved
-            - self.damaged
-            - self.quality_control
-        )
+        return available_from(self)
 
 
 class MovementType(models.TextChoices):
@@ -588,3 +601,114 @@ class TransferRequest(models.Model):
             f"{self.quantity} × {self.sku_id} "
             f"{self.from_location_id} → {self.to_location_id}"
         )
+
+
+class AvailabilityChange(models.Model):
+    """The outbox: one row per change of a balance's quantities, written by the
+    database in the same transaction as the change (triggers of migration 0016), so
+    no path that moves stock can forget it and a rolled-back change leaves none.
+
+    ``sequence`` is the balance's own count of changes: a receiver keeps the highest
+    it has seen per SKU and location and drops anything older. ``position`` is the
+    change's place in the feed every channel reads (``sync`` app): set after commit,
+    in commit order, by one sequencer at a time, so a reader that continues after a
+    position never misses a change committed later."""
+
+    sku = models.ForeignKey(
+        "catalog.Sku", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    location = models.ForeignKey(
+        Location, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    sequence = models.BigIntegerField()
+    on_hand = models.BigIntegerField()
+    committed = models.BigIntegerField()
+    picked = models.BigIntegerField()
+    reserved = models.BigIntegerField()
+    damaged = models.BigIntegerField()
+    quality_control = models.BigIntegerField()
+    in_transit = models.BigIntegerField()
+    incoming = models.BigIntegerField()
+    changed_at = models.DateTimeField()
+    position = models.BigIntegerField(null=True, blank=True, unique=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(
+                fields=["id"],
+                condition=models.Q(position__isnull=True),
+                name="availability_change_unplaced",
+            ),
+            models.Index(
+                fields=["sku", "location", "sequence"], name="availability_change_key"
+            ),
+            models.Index(fields=["changed_at"], name="availability_change_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku_id}@{self.location_id} #{self.sequence}"
+
+    @property
+    def available(self) -> int:
+        return available_from(self)
+
+
+class EventTally(models.Model):
+    """Events a source sent that left no ledger entry of their own, per source and
+    minute: repeats of an entry already there, references reused for a different
+    event, promises refused. Written after the batch commits, and only when there is
+    something to count, so the ingest path pays nothing in the common case."""
+
+    channel = models.ForeignKey(
+        "catalog.Channel", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    minute = models.DateTimeField()
+    duplicates = models.PositiveIntegerField(default=0)
+    clashes = models.PositiveIntegerField(default=0)
+    refused = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["channel_id", "minute"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "minute"], name="event_tally_channel_minute"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel_id} {self.minute:%Y-%m-%d %H:%M}"
+
+
+class SourceHealth(models.Model):
+    """How one source (a channel that sends stock events) is keeping in touch, as
+    measured by the minute's check (``inventory.services.source_health_measure``):
+    the page, the API and the availability status read this row, not the ledger."""
+
+    channel = models.OneToOneField(
+        "catalog.Channel", on_delete=models.CASCADE, related_name="health"
+    )
+    expected_interval_seconds = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Silent longer than this, the source is delayed (a sync_delayed "
+        "case opens). Empty: not watched.",
+    )
+    last_event_at = models.DateTimeField(null=True, blank=True)
+    last_occurred_at = models.DateTimeField(null=True, blank=True)
+    events_last_hour = models.PositiveIntegerField(default=0)
+    lag_median_seconds = models.FloatField(null=True, blank=True)
+    lag_p95_seconds = models.FloatField(null=True, blank=True)
+    rejected_last_hour = models.PositiveIntegerField(default=0)
+    duplicates_last_hour = models.PositiveIntegerField(default=0)
+    clashes_last_hour = models.PositiveIntegerField(default=0)
+    refused_last_hour = models.PositiveIntegerField(default=0)
+    delayed = models.BooleanField(default=False)
+    checked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["channel__code"]
+        verbose_name_plural = "source health"
+
+    def __str__(self) -> str:
+        return f"{self.channel_id} health"

@@ -1,13 +1,19 @@
 """Reads of inventory: locations, the ledger, and availability derived from balances.
 
-Availability status, for one SKU at one location, is derived in this order:
+Availability status, for one SKU at one location, is derived in this order (the first
+that holds wins; docs/sync.md):
 
 - ``under_review`` while an open conflict exists for that SKU there: a physical fact
   contradicted the records and a person has not yet looked at it;
-- ``delayed`` when the location is a store and the latest event from its tills (any
-  channel of kind ``store_pos``) occurred longer ago than
-  ``ONESTOCK_POS_DELAY_SECONDS``, or never: sales may have happened that we have not
-  heard of;
+- ``delayed`` when sales may have happened that we have not heard of: the location is
+  a store and the latest event from its tills (any channel of kind ``store_pos``)
+  occurred longer ago than ``ONESTOCK_POS_DELAY_SECONDS``, or never; or a source
+  that reports this kind of location (tills for stores, back-office systems for
+  warehouses and distribution centres) is silent past its expected interval
+  (``SourceHealth.delayed``);
+- ``estimated`` when such a source is in touch but late: its events of the last hour
+  reached us with a 95th-percentile lag above ``SYNC_ESTIMATED_LAG_SECONDS``, so the
+  figure trails the shelf by about that long;
 - ``confirmed`` otherwise.
 """
 
@@ -29,6 +35,7 @@ from .models import (
     Location,
     Reservation,
     ReservationLine,
+    SourceHealth,
     StockBalance,
     StockConflict,
     StockMovement,
@@ -37,7 +44,8 @@ from .models import (
 
 class AvailabilityStatus(models.TextChoices):
     CONFIRMED = "confirmed", "Confirmed"
-    DELAYED = "delayed", "Delayed: the store's tills have not synced recently"
+    ESTIMATED = "estimated", "Estimated: its source reports late"
+    DELAYED = "delayed", "Delayed: its source has not synced recently"
     UNDER_REVIEW = "under_review", "Under review: an open stock conflict"
 
 
@@ -193,6 +201,7 @@ def _rows(
         .values_list("sku_id", "location_id")
     )
     now = timezone.now()
+    sources = source_states()
     holding = [key for key, balance in balances.items() if balance.reserved > 0]
     lapsed = lapsed_holds(keys=holding, now=now)
     rows = []
@@ -206,10 +215,8 @@ def _rows(
         buffer = safety_buffer_for(sku=sku, channel=channel)
         if key in under_review:
             status = AvailabilityStatus.UNDER_REVIEW
-        elif _tills_are_late(location, now):
-            status = AvailabilityStatus.DELAYED
         else:
-            status = AvailabilityStatus.CONFIRMED
+            status = _sync_status(location, now, sources)
         rows.append(
             AvailabilityRow(
                 sku=sku,
@@ -232,6 +239,75 @@ def safety_buffer_for(*, sku: Sku, channel: Channel | None) -> int:
     if sku.safety_buffer is not None:
         return sku.safety_buffer
     return channel.safety_buffer
+
+
+# Which kinds of source report the stock of which kind of location.
+SOURCE_KINDS = {
+    Location.Kind.STORE: {Channel.Kind.STORE_POS},
+    Location.Kind.WAREHOUSE: {Channel.Kind.BACK_OFFICE},
+    Location.Kind.DISTRIBUTION_CENTRE: {Channel.Kind.BACK_OFFICE},
+}
+
+
+@dataclass(frozen=True)
+class SourceStates:
+    """Per kind of location: is one of its sources delayed, is one late."""
+
+    delayed: frozenset[str]
+    late: frozenset[str]
+
+
+def source_states() -> SourceStates:
+    """The kinds of location whose sources are delayed or late, from the minute's
+    health check: one query of a row per source."""
+    delayed: set[str] = set()
+    late: set[str] = set()
+    threshold = settings.SYNC_ESTIMATED_LAG_SECONDS
+    for health in SourceHealth.objects.select_related("channel"):
+        kinds = {
+            location_kind
+            for location_kind, source_kinds in SOURCE_KINDS.items()
+            if health.channel.kind in source_kinds
+        }
+        if health.delayed:
+            delayed |= kinds
+        elif health.lag_p95_seconds is not None and health.lag_p95_seconds > threshold:
+            late |= kinds
+    return SourceStates(frozenset(delayed), frozenset(late))
+
+
+def _sync_status(location: Location, now: datetime, sources: SourceStates) -> str:
+    if location.kind in sources.delayed or _tills_are_late(location, now):
+        return AvailabilityStatus.DELAYED
+    if location.kind in sources.late:
+        return AvailabilityStatus.ESTIMATED
+    return AvailabilityStatus.CONFIRMED
+
+
+def availability_statuses(
+    *, pairs: Iterable[BalanceKey], locations: dict[int, Location]
+) -> dict[BalanceKey, str]:
+    """The status of each (SKU id, location id) pair, as ``availability_rows`` derives
+    it, without reading the balances (the webhooks and the feed carry their own)."""
+    pairs = list(pairs)
+    if not pairs:
+        return {}
+    under_review = set(
+        open_conflict_queryset()
+        .filter(
+            sku_id__in={sku for sku, _ in pairs},
+            location_id__in={location for _, location in pairs},
+        )
+        .values_list("sku_id", "location_id")
+    )
+    now = timezone.now()
+    sources = source_states()
+    return {
+        key: AvailabilityStatus.UNDER_REVIEW
+        if key in under_review
+        else _sync_status(locations[key[1]], now, sources)
+        for key in pairs
+    }
 
 
 def _tills_are_late(location: Location, now: datetime) -> bool:

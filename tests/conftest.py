@@ -85,7 +85,14 @@ def client_for(raw_token: str) -> APIClient:
 
 
 @pytest.fixture
-def celery_worker(tmp_path):
+def worker_env():
+    """Settings the worker process is started with (environment variables); a test
+    package overrides this fixture to give its worker shorter clocks."""
+    return {}
+
+
+@pytest.fixture
+def celery_worker(tmp_path, worker_env):
     """A real worker process on Redis, against the test database, listening on a
     queue of its own so no other worker can take the test's task."""
     queue = f"test-{uuid.uuid4().hex[:8]}"
@@ -94,7 +101,12 @@ def celery_worker(tmp_path):
         f"postgres://{settings['USER']}@{settings['HOST'] or '127.0.0.1'}:"
         f"{settings['PORT'] or 5432}/{settings['NAME']}"
     )
-    env = {**os.environ, "DATABASE_URL": database, "CELERY_TASK_ALWAYS_EAGER": "0"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database,
+        "CELERY_TASK_ALWAYS_EAGER": "0",
+        **worker_env,
+    }
     log = tmp_path / "worker.log"
     worker = subprocess.Popen(
         [

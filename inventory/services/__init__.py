@@ -6,6 +6,7 @@ app, view, task and command asks it.
 - ``conflicts``: contradictions between physical facts and promises.
 - ``corrections``: counts and adjustments stated by staff in the back office.
 - ``rebuild``: recomputing balances from the ledger.
+- ``health``: how each source that sends events keeps in touch.
 - ``reservations``: checkout holds, all or nothing, and their commit, fulfilment,
   cancellation, release and expiry.
 """
@@ -18,6 +19,7 @@ from .corrections import (
     counts_post,
     staff_channel,
 )
+from .health import source_health_measure
 from .ledger import (
     MovementInput,
     MovementOutcome,
@@ -35,6 +37,7 @@ from .reservations import (
 )
 
 __all__ = [
+    "source_health_measure",
     "CorrectionRefused",
     "adjustment_post",
     "counts_post",

@@ -35,10 +35,17 @@ from django.utils import timezone
 from catalog.models import Channel, Sku
 
 from ..locking import BalanceKey, balances_lock
-from ..models import Location, MovementType, StockBalance, StockConflict, StockMovement
+from ..models import (
+    EventTally,
+    Location,
+    MovementType,
+    StockBalance,
+    StockConflict,
+    StockMovement,
+)
 from ..movements import BUCKETS, RULES, promises_units
 from ..selectors import lapsed_holds
-from ..signals import conflicts_recorded
+from ..signals import announce_stock_moved, conflicts_recorded
 from .conflicts import conflict_for
 
 # A batch that loses a race on a reference (another request inserted it between our
@@ -151,11 +158,38 @@ def movements_record(
     """Record a batch of events, each on its own terms; results in input order."""
     for attempt in range(RACE_RETRIES):
         try:
-            return _record_batch(movements, actor)
+            outcomes = _record_batch(movements, actor)
         except (IntegrityError, OperationalError) as error:
             if attempt == RACE_RETRIES - 1 or not _lost_a_race(error):
                 raise
+            continue
+        _tally_unrecorded(movements, outcomes)
+        return outcomes
     raise AssertionError("unreachable")
+
+
+_TALLIED = {
+    Outcome.DUPLICATE: "duplicates",
+    Outcome.REFERENCE_CLASH: "clashes",
+    Outcome.REFUSED: "refused",
+}
+
+
+def _tally_unrecorded(
+    movements: Sequence[MovementInput], outcomes: Sequence[MovementOutcome]
+) -> None:
+    """Count, per source, the events that left no entry of their own (the sync
+    health's duplicates). After the commit and in a statement of its own, so a
+    source's batches never queue on its tally row; nothing at all when every event
+    was new."""
+    counts: dict[tuple[int, str], int] = {}
+    for event, outcome in zip(movements, outcomes, strict=True):
+        column = _TALLIED.get(outcome.outcome)
+        if column is not None:
+            key = (event.channel.pk, column)
+            counts[key] = counts.get(key, 0) + 1
+    if counts:
+        transaction.on_commit(lambda: event_tally_add(counts=counts), robust=True)
 
 
 def _lost_a_race(error: Exception) -> bool:
@@ -603,6 +637,7 @@ def _write(posting: _Posting) -> None:
         for balance in changed:
             balance.updated_at = posting.recorded_at
         _balances_write(changed)
+        announce_stock_moved()
     if posting.pos_events:
         _tills_heard_from(posting.pos_events)
 
@@ -619,3 +654,34 @@ def _tills_heard_from(latest: dict[int, datetime]) -> None:
     Location.objects.filter(pk__in=ids).update(
         pos_last_event_at=Greatest(Coalesce(F("pos_last_event_at"), newest), newest)
     )
+
+
+def event_tally_add(*, counts: dict[tuple[int, str], int]) -> None:
+    """Add ``counts`` ((channel id, column) → events) to this minute's tallies."""
+    minute = timezone.now().replace(second=0, microsecond=0)
+    by_channel: dict[int, dict[str, int]] = {}
+    for (channel_id, column), number in counts.items():
+        by_channel.setdefault(channel_id, {})[column] = number
+    with connection.cursor() as cursor:
+        for channel_id in sorted(by_channel):
+            added = by_channel[channel_id]
+            cursor.execute(
+                _TALLY_ADD,
+                [
+                    channel_id,
+                    connection.ops.adapt_datetimefield_value(minute),
+                    added.get("duplicates", 0),
+                    added.get("clashes", 0),
+                    added.get("refused", 0),
+                ],
+            )
+
+
+_TALLY_ADD = (
+    f"INSERT INTO {EventTally._meta.db_table} AS tally "
+    "(channel_id, minute, duplicates, clashes, refused) VALUES (%s, %s, %s, %s, %s) "
+    "ON CONFLICT (channel_id, minute) DO UPDATE SET "
+    "duplicates = tally.duplicates + excluded.duplicates, "
+    "clashes = tally.clashes + excluded.clashes, "
+    "refused = tally.refused + excluded.refused"
+)

@@ -58,6 +58,7 @@ from config.database import (
     run_between_transactions,
 )
 
+from ..signals import announce_stock_moved
 from .ledger import MovementInput
 
 # Raised by the hold's functions (their migrations state them too): a line is short,
@@ -221,6 +222,7 @@ def _post(
         raise
     if written is None or written[0] is None:
         return None
+    announce_stock_moved()
     return written
 
 

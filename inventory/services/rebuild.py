@@ -31,6 +31,7 @@ from catalog.models import Sku
 
 from ..models import Location, MovementType, StockBalance, StockMovement
 from ..movements import BUCKETS
+from ..signals import announce_stock_moved
 
 TRACKED = (*BUCKETS, "last_count_at", "last_event_at")
 MOMENTS = ("last_count_at", "last_event_at")
@@ -73,6 +74,7 @@ def balances_rebuild(*, repair: bool = True) -> list[BalanceDifference]:
             cursor.execute(_repair_sql(), [now])
             cursor.execute(_restore_sql(), [now])
             cursor.execute(_moments_sql(), {**_STATUSES, "now": now})
+            announce_stock_moved()
         cursor.execute(f"DROP TABLE {DIFFERENCES}")
         return differences
 

@@ -11,6 +11,7 @@ from demo.pickup import demo_pickups_build, demo_staff_build
 from demo.reconciliation import demo_reconciliation_build
 from demo.returns import demo_returns_build
 from integrations.services import api_token_reissue
+from sync.services import sync_health_check
 
 DEMO_USERNAME = "admin"
 DEMO_PASSWORD = "onestock-demo"
@@ -36,6 +37,8 @@ class Command(BaseCommand):
             returned = demo_returns_build()
             counted = demo_counts_build()
             disagreeing = demo_reconciliation_build()
+            # What /store/sync/ shows until beat measures it every minute.
+            sources = sync_health_check()
             # Only a digest of a token is stored, so each run issues a new one to print.
             _, raw_token = api_token_reissue(name=DEMO_TOKEN_NAME)
         api = url.rstrip("/") + "/api/v1/availability/?location=LON-OXF&channel=web"
@@ -50,6 +53,8 @@ class Command(BaseCommand):
             f"Counts: {counted} new cycle count(s), two weeks of accuracy history.\n"
             f"Reconciliation: the tills' snapshot of LON-OXF compared, "
             f"{disagreeing} new disagreement(s) in the queue.\n"
+            f"Sync: {len(sources)} source(s) measured; the change feed holds every "
+            f"change above.\n"
             f"\n"
             f"  URL:        {url}\n"
             f"  Login:      {DEMO_USERNAME} / {DEMO_PASSWORD}  (back-office admin)\n"
@@ -61,10 +66,13 @@ class Command(BaseCommand):
             f"{url.rstrip('/')}/store/counts/, accuracy: "
             f"{url.rstrip('/')}/store/accuracy/)\n"
             f"  Managers:   {url.rstrip('/')}/store/dashboard/  (runs: "
-            f"{url.rstrip('/')}/store/reconciliation/)\n"
+            f"{url.rstrip('/')}/store/reconciliation/, sync: "
+            f"{url.rstrip('/')}/store/sync/)\n"
             f"  API docs:   {url.rstrip('/')}/api/docs/\n"
             f"  API token:  {raw_token}\n"
             f"  Try:        curl -H 'Authorization: Token {raw_token}' '{api}'\n"
+            f"  Feed:       curl -H 'Authorization: Token {raw_token}' "
+            f"'{url.rstrip('/')}/api/v1/availability/changes/?channel=web&limit=5'\n"
         )
 
     def _ensure_staff_superuser(self) -> None:

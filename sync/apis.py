@@ -1,0 +1,276 @@
+"""The API of channel sync.
+
+- ``/api/v1/webhooks/``: a channel's webhook subscriptions: create, read, change,
+  delete; ``attempts`` lists the latest attempts; ``resend`` sends again from a point
+  in time. A token bound to a channel sees and makes its own channel's only; signed-in
+  staff must be managers.
+- ``GET /api/v1/availability/changes/``: the change feed, for a channel that pulls.
+- ``GET /api/v1/sync-health/``: how each source is keeping in touch.
+"""
+
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from catalog.selectors import channels_by_code
+from config.access import (
+    actor_of,
+    bound_channel_code,
+    ensure_may_act_for_channel,
+    with_bound_channel,
+)
+from config.errors import Gone, PermissionRefused
+from inventory.access import sees_every_location
+
+from .selectors import (
+    change_events,
+    feed_changes,
+    feed_oldest_position,
+    pending_counts,
+    source_health_rows,
+    subscription_queryset,
+)
+from .serializers import (
+    ChangeFeedSerializer,
+    ResendSerializer,
+    SourceHealthSerializer,
+    WebhookAttemptSerializer,
+    WebhookSubscriptionChangeSerializer,
+    WebhookSubscriptionCreatedSerializer,
+    WebhookSubscriptionInputSerializer,
+    WebhookSubscriptionSerializer,
+)
+from .services import (
+    SubscriptionInput,
+    changes_place,
+    webhook_resend,
+    webhook_subscription_create,
+    webhook_subscription_update,
+)
+
+
+class CursorExpired(Gone):
+    code = "cursor_expired"
+
+
+def _integrations_or_managers(request, what: str) -> None:
+    if request.auth is None and not sees_every_location(request.user):
+        raise PermissionRefused(f"{what} are for integrations and managers.")
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Webhook subscriptions"),
+    retrieve=extend_schema(summary="One webhook subscription"),
+    destroy=extend_schema(summary="Delete a webhook subscription and its history"),
+)
+class WebhookSubscriptionViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = WebhookSubscriptionSerializer
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        _integrations_or_managers(request, "Webhook subscriptions")
+
+    def get_queryset(self):
+        subscriptions = subscription_queryset()
+        bound = bound_channel_code(self.request)
+        if bound is not None:
+            subscriptions = subscriptions.filter(channel__code=bound)
+        return subscriptions
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "pending": pending_counts()}
+
+    @extend_schema(
+        summary="Subscribe a channel to availability changes",
+        description=(
+            "Every change of a SKU's availability at a location is POSTed to `url` "
+            "as JSON, signed with `secret` (docs/sync.md shows how to check it). The "
+            "secret is answered here once; keep it."
+        ),
+        request=WebhookSubscriptionInputSerializer,
+        responses={201: WebhookSubscriptionCreatedSerializer},
+    )
+    def create(self, request):
+        given = WebhookSubscriptionInputSerializer(
+            data=with_bound_channel(request, request.data)
+        )
+        given.is_valid(raise_exception=True)
+        data = given.validated_data
+        ensure_may_act_for_channel(request, data["channel"])
+        channel = channels_by_code(codes={data["channel"]}).get(data["channel"])
+        if channel is None:
+            raise ValidationError({"channel": ["No such channel."]})
+        subscription = webhook_subscription_create(
+            subscription=SubscriptionInput(
+                channel=channel,
+                url=data["url"],
+                event_kinds=data["event_kinds"],
+                is_active=data["is_active"],
+                secret=data.get("secret", ""),
+            ),
+            actor=actor_of(request),
+        )
+        return Response(
+            WebhookSubscriptionCreatedSerializer(
+                subscription, context=self.get_serializer_context()
+            ).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(
+        summary="Change a webhook subscription's URL, kinds, active flag or secret",
+        request=WebhookSubscriptionChangeSerializer,
+        responses={200: WebhookSubscriptionSerializer},
+    )
+    def partial_update(self, request, pk=None):
+        subscription = self.get_object()
+        given = WebhookSubscriptionChangeSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        subscription = webhook_subscription_update(
+            subscription_id=subscription.pk,
+            changes=given.validated_data,
+            actor=actor_of(request),
+        )
+        return Response(self.get_serializer(subscription).data)
+
+    @extend_schema(
+        summary="Send again every change since a point in time",
+        description=(
+            "For a receiver that lost data or was failing: the latest numbers of "
+            "every SKU and location that changed since `since` are queued again (one "
+            "event each) and a failing subscription is healthy again."
+        ),
+        request=ResendSerializer,
+        responses={200: WebhookSubscriptionSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def resend(self, request, pk=None):
+        subscription = self.get_object()
+        given = ResendSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        subscription = webhook_resend(
+            subscription_id=subscription.pk,
+            since=given.validated_data["since"],
+            actor=actor_of(request),
+        )
+        return Response(self.get_serializer(subscription).data)
+
+    @extend_schema(
+        summary="The latest delivery attempts (newest first, at most 100)",
+        responses={200: WebhookAttemptSerializer(many=True)},
+    )
+    @action(detail=True, methods=["get"])
+    def attempts(self, request, pk=None):
+        subscription = self.get_object()
+        attempts = subscription.attempts.all()[:100]
+        return Response(WebhookAttemptSerializer(attempts, many=True).data)
+
+
+class AvailabilityChangesView(APIView):
+    """The change feed: every change of availability, in order, from a cursor."""
+
+    @extend_schema(
+        summary="Availability changes since a cursor",
+        description=(
+            "Changes in feed order, each with every quantity as of the change and "
+            "what `channel` may promise from it. Read on with `next_cursor`: a "
+            "channel that was offline catches up from its last cursor and misses "
+            "nothing, repeats nothing. No cursor: from the oldest change kept "
+            f"({settings.SYNC_FEED_RETENTION_DAYS} days). 410 `cursor_expired` when "
+            "changes after the cursor are no longer kept: read "
+            "`/api/v1/availability/` whole and continue from `latest_cursor`."
+        ),
+        parameters=[
+            OpenApiParameter("cursor", OpenApiTypes.STR),
+            OpenApiParameter(
+                "channel",
+                OpenApiTypes.STR,
+                description="Whose available-to-promise (its safety buffer); a "
+                "token bound to a channel reads its own.",
+            ),
+            OpenApiParameter(
+                "limit",
+                OpenApiTypes.INT,
+                description=f"At most {settings.SYNC_FEED_PAGE_MAX}; default 100.",
+            ),
+        ],
+        responses={200: ChangeFeedSerializer, 410: OpenApiResponse(description="")},
+    )
+    def get(self, request):
+        given = request.query_params
+        errors = {}
+        after = _number(given.get("cursor", "0"), "cursor", errors, minimum=0)
+        limit = _number(given.get("limit", "100"), "limit", errors, minimum=1)
+        if limit is not None and limit > settings.SYNC_FEED_PAGE_MAX:
+            errors["limit"] = [f"At most {settings.SYNC_FEED_PAGE_MAX}."]
+        code = given.get("channel") or bound_channel_code(request)
+        channel = None
+        if code:
+            ensure_may_act_for_channel(request, code)
+            channel = channels_by_code(codes={code}).get(code)
+            if channel is None:
+                errors["channel"] = ["No such channel."]
+        if errors:
+            raise ValidationError(errors)
+        # Reading places what has committed, so the feed is current even while no
+        # worker runs.
+        changes_place()
+        oldest = feed_oldest_position()
+        if after and oldest is not None and after < oldest - 1:
+            raise CursorExpired(
+                f"Changes after {after} are no longer kept (the oldest is {oldest}).",
+                oldest=oldest,
+            )
+        changes = feed_changes(after=after, limit=limit + 1)
+        more = len(changes) > limit
+        changes = changes[:limit]
+        return Response(
+            {
+                "changes": change_events(changes=changes, channel=channel),
+                "next_cursor": str(changes[-1].position if changes else after),
+                "has_more": more,
+            }
+        )
+
+
+def _number(text: str, name: str, errors: dict, minimum: int) -> int | None:
+    try:
+        value = int(text)
+    except ValueError:
+        errors[name] = ["A whole number."]
+        return None
+    if value < minimum:
+        errors[name] = [f"At least {minimum}."]
+        return None
+    return value
+
+
+class SyncHealthView(APIView):
+    @extend_schema(
+        summary="How each source is keeping in touch",
+        description=(
+            "Per channel that sends stock events: the last event received, the lag "
+            "from occurred-at to recorded-at over the last hour (median, p95), and "
+            "what was rejected, repeated or refused; measured every minute."
+        ),
+        responses={200: SourceHealthSerializer(many=True)},
+    )
+    def get(self, request):
+        _integrations_or_managers(request, "Sync health figures")
+        return Response(SourceHealthSerializer(source_health_rows(), many=True).data)

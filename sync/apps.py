@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class SyncConfig(AppConfig):
+    name = "sync"
+    verbose_name = "Channel sync: webhooks, change feed, sync health"
+
+    def ready(self) -> None:
+        from . import receivers
+
+        receivers.connect()

@@ -1,0 +1,151 @@
+"""What the channels are sent and what the sources send: webhook subscriptions per
+channel, the deliveries waiting for each (at most one per SKU and location: a newer
+change replaces the one not yet sent) and every attempt to send them; and the
+changes themselves are inventory's outbox (``inventory.AvailabilityChange``), and the
+sources' health is inventory's too (``inventory.SourceHealth``), since availability's
+status is read from it."""
+
+import secrets
+
+from django.db import models
+
+
+def new_secret() -> str:
+    return f"whsec_{secrets.token_urlsafe(32)}"
+
+
+class EventKind(models.TextChoices):
+    AVAILABILITY_CHANGED = "availability.changed", "Availability changed"
+
+
+class WebhookSubscription(models.Model):
+    """Where one channel wants its changes pushed. ``state`` says how sending goes:
+    ``healthy``; ``retrying`` after a failed attempt, waiting until ``retry_at``;
+    ``failing`` once the retry schedule (about a day) ran out, when nothing is sent
+    until a person re-sends from a point in time."""
+
+    class State(models.TextChoices):
+        HEALTHY = "healthy", "Healthy"
+        RETRYING = "retrying", "Retrying"
+        FAILING = "failing", "Failing"
+
+    TRANSITIONS = {
+        State.HEALTHY: {State.RETRYING},
+        State.RETRYING: {State.HEALTHY, State.RETRYING, State.FAILING},
+        State.FAILING: {State.HEALTHY},
+    }
+
+    channel = models.ForeignKey(
+        "catalog.Channel", on_delete=models.PROTECT, related_name="webhooks"
+    )
+    url = models.URLField(max_length=500, help_text="Receives a JSON POST per event.")
+    secret = models.CharField(
+        max_length=100,
+        default=new_secret,
+        help_text="Signs every delivery (HMAC-SHA256); shared with the receiver.",
+    )
+    event_kinds = models.JSONField(
+        default=list, help_text="Which kinds of event to send; empty means all."
+    )
+    is_active = models.BooleanField(default=True)
+    state = models.CharField(
+        max_length=10, choices=State.choices, default=State.HEALTHY, editable=False
+    )
+    state_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    state_changed_by = models.CharField(max_length=160, blank=True, editable=False)
+    consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
+    retry_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_success_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_failure_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["channel__code", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.channel.code} → {self.url}"
+
+    def wants(self, kind: str) -> bool:
+        return not self.event_kinds or kind in self.event_kinds
+
+
+class WebhookDelivery(models.Model):
+    """One event for one subscription: the latest change of a SKU at a location not
+    yet delivered. While it is ``pending`` a newer change of the same SKU and
+    location takes its place (the unique index), so a burst (the changes committed
+    within ``WEBHOOK_COALESCE_SECONDS`` of the first, before the push runs), or an
+    outage, is sent as one event with the latest numbers."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERED = "delivered", "Delivered"
+
+    subscription = models.ForeignKey(
+        WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    change = models.ForeignKey(
+        "inventory.AvailabilityChange", on_delete=models.PROTECT, related_name="+"
+    )
+    sku = models.ForeignKey(
+        "catalog.Sku", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    location = models.ForeignKey(
+        "inventory.Location", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    created_at = models.DateTimeField()
+    attempts = models.PositiveIntegerField(default=0)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name_plural = "webhook deliveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "sku", "location"],
+                condition=models.Q(status="pending"),
+                name="webhook_delivery_one_pending",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["subscription"],
+                condition=models.Q(status="pending"),
+                name="webhook_delivery_pending",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subscription_id}: change {self.change_id} ({self.status})"
+
+
+class WebhookAttempt(models.Model):
+    """One POST: what the receiver answered, or why there was no answer."""
+
+    subscription = models.ForeignKey(
+        WebhookSubscription, on_delete=models.CASCADE, related_name="attempts"
+    )
+    delivery = models.ForeignKey(
+        WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_records"
+    )
+    event_id = models.CharField(max_length=40)
+    sequence = models.BigIntegerField()
+    attempted_at = models.DateTimeField()
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    latency_ms = models.PositiveIntegerField()
+    error = models.CharField(max_length=500, blank=True)
+    succeeded = models.BooleanField()
+
+    class Meta:
+        ordering = ["-attempted_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["subscription", "-attempted_at"], name="webhook_attempt_recent"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} → {self.status_code or self.error[:40]}"

@@ -1,0 +1,66 @@
+"""Channel sync's answer to what inventory announces (inventory.signals), connected in
+``SyncConfig.ready``: once stock moved and committed, the push job is asked to run,
+after the coalescing window. Only when some subscription is active (as this process
+knows it, re-read every few seconds): the feed places its own changes when read.
+A broker that is down is logged, not raised: the sweep pushes what the kick could
+not."""
+
+import logging
+import time
+
+from django.conf import settings
+from django.db.models.signals import post_delete, post_save
+
+from inventory.signals import stock_moved
+
+from .models import WebhookSubscription
+
+log = logging.getLogger(__name__)
+
+
+# Whether any subscription is active, as this process last read it: a checkout's
+# lean path is one call to the database, and stays so. A subscription made in
+# another process is seen within the TTL (the sweep sends what came before).
+SUBSCRIBED_TTL_SECONDS = 5.0
+_subscribed: tuple[bool, float] | None = None
+
+
+def _anyone_subscribed() -> bool:
+    global _subscribed
+    now = time.monotonic()
+    if _subscribed is None or _subscribed[1] <= now:
+        active = WebhookSubscription.objects.filter(is_active=True).exists()
+        _subscribed = (active, now + SUBSCRIBED_TTL_SECONDS)
+    return _subscribed[0]
+
+
+def _forget_subscribed(sender, **kwargs) -> None:
+    global _subscribed
+    _subscribed = None
+
+
+def push_soon(sender, **kwargs) -> None:
+    if not _anyone_subscribed():
+        return
+    from .tasks import push_availability
+
+    try:
+        push_availability.apply_async(
+            countdown=settings.WEBHOOK_COALESCE_SECONDS,
+            queue=settings.SYNC_QUEUE,
+            retry=False,
+        )
+    except Exception:  # noqa: BLE001 (any broker failure: the sweep delivers later)
+        log.warning(
+            "Availability push not queued; the sweep will send it", exc_info=True
+        )
+
+
+def connect() -> None:
+    stock_moved.connect(push_soon, dispatch_uid="sync.push_soon")
+    for signal in (post_save, post_delete):
+        signal.connect(
+            _forget_subscribed,
+            sender=WebhookSubscription,
+            dispatch_uid=f"sync.forget_subscribed.{signal is post_save}",
+        )

@@ -1,0 +1,124 @@
+"""Reads of channel sync: the events a change becomes (one shape for a webhook and
+for the feed), a page of the feed, subscriptions with something to send, and the
+sources' health."""
+
+from collections.abc import Sequence
+
+from django.db.models import Count, Min
+from django.utils import timezone
+
+from catalog.models import Channel
+from inventory.models import AvailabilityChange, SourceHealth
+from inventory.movements import BUCKETS
+from inventory.selectors import availability_statuses, safety_buffer_for
+
+from .models import EventKind, WebhookAttempt, WebhookDelivery, WebhookSubscription
+
+
+def change_events(
+    *, changes: Sequence[AvailabilityChange], channel: Channel | None
+) -> list[dict]:
+    """Each change as the event a channel is sent: every quantity as of the change,
+    what the channel may promise from it, and the status read now. The changes come
+    with their SKU and location."""
+    statuses = availability_statuses(
+        pairs={(change.sku_id, change.location_id) for change in changes},
+        locations={change.location_id: change.location for change in changes},
+    )
+    events = []
+    for change in changes:
+        buffer = safety_buffer_for(sku=change.sku, channel=channel)
+        quantities = {bucket: getattr(change, bucket) for bucket in BUCKETS}
+        quantities["available"] = change.available
+        events.append(
+            {
+                "id": f"evt_{change.pk}",
+                "type": EventKind.AVAILABILITY_CHANGED.value,
+                "created_at": change.changed_at.isoformat(),
+                "data": {
+                    "position": change.position,
+                    "sku": change.sku.code,
+                    "location": change.location.code,
+                    "sequence": change.sequence,
+                    "channel": channel.code if channel else None,
+                    "quantities": quantities,
+                    "safety_buffer": buffer,
+                    "available_to_promise": max(0, change.available - buffer),
+                    "status": statuses[(change.sku_id, change.location_id)],
+                },
+            }
+        )
+    return events
+
+
+def feed_changes(*, after: int, limit: int) -> list[AvailabilityChange]:
+    """Placed changes after position ``after``, in feed order."""
+    return list(
+        AvailabilityChange.objects.filter(position__gt=after)
+        .select_related("sku", "location")
+        .order_by("position")[:limit]
+    )
+
+
+def feed_oldest_position() -> int | None:
+    """The first position still kept: a cursor before it has lost changes."""
+    return AvailabilityChange.objects.filter(position__isnull=False).aggregate(
+        oldest=Min("position")
+    )["oldest"]
+
+
+def subscriptions_with_due_deliveries() -> list[int]:
+    now = timezone.now()
+    return list(
+        WebhookDelivery.objects.filter(
+            status=WebhookDelivery.Status.PENDING,
+            subscription__is_active=True,
+        )
+        .exclude(subscription__state=WebhookSubscription.State.FAILING)
+        .exclude(subscription__retry_at__gt=now)
+        .values_list("subscription_id", flat=True)
+        .distinct()
+        .order_by("subscription_id")
+    )
+
+
+def subscription_queryset():
+    return WebhookSubscription.objects.select_related("channel").order_by(
+        "channel__code", "id"
+    )
+
+
+def pending_counts() -> dict[int, int]:
+    return dict(
+        WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING)
+        .values("subscription_id")
+        .annotate(n=Count("id"))
+        .values_list("subscription_id", "n")
+    )
+
+
+def source_health_rows() -> list[SourceHealth]:
+    return list(
+        SourceHealth.objects.select_related("channel").order_by("channel__code")
+    )
+
+
+def recent_attempts(*, limit: int) -> list[WebhookAttempt]:
+    return list(
+        WebhookAttempt.objects.select_related("subscription__channel").order_by(
+            "-attempted_at", "-id"
+        )[:limit]
+    )
+
+
+def seconds_to_next_retry() -> float | None:
+    """How long until the first subscription waiting to retry may send again, if any
+    has something pending."""
+    first = WebhookSubscription.objects.filter(
+        is_active=True,
+        state=WebhookSubscription.State.RETRYING,
+        deliveries__status=WebhookDelivery.Status.PENDING,
+    ).aggregate(first=Min("retry_at"))["first"]
+    if first is None:
+        return None
+    return (first - timezone.now()).total_seconds()

@@ -1,0 +1,145 @@
+"""Webhook subscriptions, their attempts, the change feed and the sources' health as
+the API shows them, and the strict input for subscriptions and re-sends."""
+
+from rest_framework import serializers
+
+from config.api import (
+    CodeField,
+    StrictBooleanField,
+    StrictCharField,
+    StrictInputSerializer,
+)
+from inventory.models import SourceHealth
+from inventory.selectors import AvailabilityStatus
+from inventory.serializers import source_moment
+
+from .models import EventKind, WebhookAttempt, WebhookSubscription
+
+
+class WebhookSubscriptionSerializer(serializers.ModelSerializer):
+    channel = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    pending = serializers.SerializerMethodField(
+        help_text="Changes waiting to be sent (one per SKU and location)."
+    )
+
+    class Meta:
+        model = WebhookSubscription
+        fields = [
+            "id", "channel", "url", "event_kinds", "is_active", "state",
+            "state_changed_at", "consecutive_failures", "retry_at",
+            "last_success_at", "last_failure_at", "pending", "created_at",
+        ]  # fmt: skip
+
+    def get_pending(self, subscription) -> int:
+        return self.context.get("pending", {}).get(subscription.pk, 0)
+
+
+class WebhookSubscriptionCreatedSerializer(WebhookSubscriptionSerializer):
+    """As above, with the secret: shown when it is set, never again."""
+
+    class Meta(WebhookSubscriptionSerializer.Meta):
+        fields = [*WebhookSubscriptionSerializer.Meta.fields, "secret"]
+
+
+class WebhookSubscriptionInputSerializer(StrictInputSerializer):
+    channel = CodeField(help_text="The channel the events are for.")
+    url = serializers.URLField(max_length=500)
+    event_kinds = serializers.ListField(
+        child=serializers.ChoiceField(choices=EventKind.choices),
+        required=False,
+        default=list,
+        help_text="Empty (or left out): every kind.",
+    )
+    is_active = StrictBooleanField(required=False, default=True)
+    secret = StrictCharField(
+        required=False,
+        min_length=16,
+        max_length=100,
+        help_text="Left out: one is made and answered once.",
+    )
+
+
+class WebhookSubscriptionChangeSerializer(StrictInputSerializer):
+    url = serializers.URLField(max_length=500, required=False)
+    event_kinds = serializers.ListField(
+        child=serializers.ChoiceField(choices=EventKind.choices), required=False
+    )
+    is_active = StrictBooleanField(required=False)
+    secret = StrictCharField(required=False, min_length=16, max_length=100)
+
+
+class ResendSerializer(StrictInputSerializer):
+    since = StrictCharField(
+        help_text="ISO 8601 with an offset: every SKU and location that changed since "
+        "then is sent again, with its latest numbers."
+    )
+
+    def validate_since(self, value):
+        return source_moment(value)
+
+
+class WebhookAttemptSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookAttempt
+        fields = [
+            "event_id", "sequence", "attempted_at", "status_code", "latency_ms",
+            "error", "succeeded",
+        ]  # fmt: skip
+
+
+class QuantitiesSerializer(serializers.Serializer):
+    on_hand = serializers.IntegerField()
+    committed = serializers.IntegerField()
+    picked = serializers.IntegerField()
+    reserved = serializers.IntegerField()
+    damaged = serializers.IntegerField()
+    quality_control = serializers.IntegerField()
+    in_transit = serializers.IntegerField()
+    incoming = serializers.IntegerField()
+    available = serializers.IntegerField()
+
+
+class ChangeDataSerializer(serializers.Serializer):
+    position = serializers.IntegerField(help_text="Its place in the feed.")
+    sku = serializers.CharField()
+    location = serializers.CharField()
+    sequence = serializers.IntegerField(
+        help_text="Counts this SKU's changes at this location: drop anything at or "
+        "below the highest you have applied."
+    )
+    channel = serializers.CharField(allow_null=True)
+    quantities = QuantitiesSerializer()
+    safety_buffer = serializers.IntegerField()
+    available_to_promise = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=AvailabilityStatus.choices)
+
+
+class ChangeEventSerializer(serializers.Serializer):
+    """The shape of a webhook's body and of a feed entry."""
+
+    id = serializers.CharField(help_text="The same change has the same id, always.")
+    type = serializers.ChoiceField(choices=EventKind.choices)
+    created_at = serializers.DateTimeField()
+    data = ChangeDataSerializer()
+
+
+class ChangeFeedSerializer(serializers.Serializer):
+    changes = ChangeEventSerializer(many=True)
+    next_cursor = serializers.CharField(
+        help_text="Send it back as `cursor` to read on from here."
+    )
+    has_more = serializers.BooleanField()
+
+
+class SourceHealthSerializer(serializers.ModelSerializer):
+    channel = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    kind = serializers.CharField(source="channel.kind", read_only=True)
+
+    class Meta:
+        model = SourceHealth
+        fields = [
+            "channel", "kind", "expected_interval_seconds", "last_event_at",
+            "last_occurred_at", "events_last_hour", "lag_median_seconds",
+            "lag_p95_seconds", "rejected_last_hour", "duplicates_last_hour",
+            "clashes_last_hour", "refused_last_hour", "delayed", "checked_at",
+        ]  # fmt: skip

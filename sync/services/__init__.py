@@ -1,0 +1,24 @@
+"""Channel sync's writes: placing changes in the feed (``feed``), webhook
+subscriptions and their deliveries (``webhooks``), and the sources' health
+(``health``)."""
+
+from .feed import changes_place, feed_prune
+from .health import sync_health_check
+from .webhooks import (
+    SubscriptionInput,
+    webhook_deliveries_send,
+    webhook_resend,
+    webhook_subscription_create,
+    webhook_subscription_update,
+)
+
+__all__ = [
+    "SubscriptionInput",
+    "changes_place",
+    "feed_prune",
+    "sync_health_check",
+    "webhook_deliveries_send",
+    "webhook_resend",
+    "webhook_subscription_create",
+    "webhook_subscription_update",
+]

@@ -1,0 +1,337 @@
+"""Webhook subscriptions and sending their deliveries.
+
+Sending is per subscription, one sender at a time (a session advisory lock on
+PostgreSQL), in feed order. A failed POST (no answer, or anything but 2xx) leaves the
+delivery pending and puts the whole subscription back by the next step of
+``WEBHOOK_RETRY_SCHEDULE``: a receiver that is down is not hammered, and nothing
+overtakes the event that failed. While it waits, newer changes of a SKU and location
+still replace its pending delivery, so a receiver back after an hour gets the latest
+numbers, one event per SKU and location. When the schedule has run out (about a day)
+the subscription is ``failing``: nothing more is sent, a ``webhook_failing`` case
+opens for the managers, and a person re-sends from a point in time once the receiver
+is fixed (``webhook_resend``).
+"""
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import orjson
+import requests
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from catalog.models import Channel
+from config.errors import Conflict, InvalidInput, NotFound
+from inventory.models import AvailabilityChange
+from reconciliation.models import ExceptionKind
+from reconciliation.services import Raised, exception_raise, exception_settle
+
+from ..models import EventKind, WebhookAttempt, WebhookDelivery, WebhookSubscription
+from ..selectors import change_events
+from ..signing import EVENT_ID_HEADER, SIGNATURE_HEADER, signature_for
+from .feed import deliveries_queue
+
+log = logging.getLogger(__name__)
+State = WebhookSubscription.State
+# pg_try_advisory_lock(SEND_LOCK, subscription id): one sender per subscription.
+SEND_LOCK = 0x686F6F6B  # "hook"
+_session = requests.Session()
+
+
+class WebhookTransitionRefused(Conflict):
+    code = "webhook_transition_refused"
+
+
+@dataclass(frozen=True)
+class SubscriptionInput:
+    channel: Channel
+    url: str
+    event_kinds: list[str]
+    is_active: bool = True
+    secret: str = ""
+
+
+def webhook_subscription_create(
+    *, subscription: SubscriptionInput, actor: str
+) -> WebhookSubscription:
+    _check_kinds(subscription.event_kinds)
+    record = WebhookSubscription(
+        channel=subscription.channel,
+        url=subscription.url,
+        event_kinds=subscription.event_kinds,
+        is_active=subscription.is_active,
+        state_changed_at=timezone.now(),
+        state_changed_by=actor,
+    )
+    if subscription.secret:
+        record.secret = subscription.secret
+    record.save()
+    return record
+
+
+@transaction.atomic
+def webhook_subscription_update(
+    *, subscription_id: int, changes: dict, actor: str
+) -> WebhookSubscription:
+    """Change the URL, event kinds, active flag or secret (the channel stays)."""
+    record = _locked(subscription_id)
+    if "event_kinds" in changes:
+        _check_kinds(changes["event_kinds"])
+    for name in ("url", "event_kinds", "is_active", "secret"):
+        if name in changes and changes[name] != "":
+            setattr(record, name, changes[name])
+    record.save()
+    return record
+
+
+@transaction.atomic
+def webhook_resend(
+    *, subscription_id: int, since: datetime, actor: str
+) -> WebhookSubscription:
+    """Queue again the latest change of every SKU and location that changed since
+    ``since`` (one event each, its latest numbers), and send again: a failing
+    subscription is healthy again, its case settled."""
+    record = _locked(subscription_id)
+    if since > timezone.now():
+        raise InvalidInput({"since": ["Re-send from a time in the past."]})
+    changed = list(
+        AvailabilityChange.objects.filter(
+            changed_at__gte=since, position__isnull=False
+        ).values_list("id", flat=True)
+    )
+    if changed:
+        with connection.cursor() as cursor:
+            deliveries_queue(cursor, subscriptions=[record.pk], change_ids=changed)
+    if record.state != State.HEALTHY:
+        _move(record, State.HEALTHY, actor)
+    record.consecutive_failures = 0
+    record.retry_at = None
+    record.save()
+    exception_settle(
+        key=_case_key(record),
+        note=f"Re-sent from {since.isoformat()} by {actor}.",
+        actor=actor,
+    )
+    return record
+
+
+def webhook_deliveries_send(*, subscription_id: int) -> int:
+    """Send the subscription's due deliveries in feed order until none is due or a
+    POST fails. Returns how many were delivered."""
+    delivered = 0
+    while True:
+        if not _claim(subscription_id):
+            return delivered
+        try:
+            delivered += _send_due(subscription_id)
+        finally:
+            _release(subscription_id)
+        # A delivery queued while we held the lock found it taken and left it to us:
+        # looked for once more after letting go, so none waits for the sweep.
+        if not _has_due(subscription_id):
+            return delivered
+
+
+def _send_due(subscription_id: int) -> int:
+    delivered = 0
+    while True:
+        subscription = WebhookSubscription.objects.select_related("channel").get(
+            pk=subscription_id
+        )
+        if not _may_send(subscription):
+            return delivered
+        due = list(_due(subscription_id)[: settings.WEBHOOK_SEND_BATCH])
+        if not due:
+            return delivered
+        events = change_events(
+            changes=[delivery.change for delivery in due], channel=subscription.channel
+        )
+        for delivery, event in zip(due, events, strict=True):
+            if not _post(subscription, delivery, event):
+                return delivered
+            delivered += 1
+
+
+def _post(subscription: WebhookSubscription, delivery, event: dict) -> bool:
+    body = orjson.dumps(event)
+    timestamp = int(time.time())
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "OneStock-Webhooks/1",
+        EVENT_ID_HEADER: event["id"],
+        SIGNATURE_HEADER: signature_for(
+            secret=subscription.secret, timestamp=timestamp, body=body
+        ),
+    }
+    started = time.perf_counter()
+    attempted_at = timezone.now()
+    status_code, error = None, ""
+    try:
+        answer = _session.post(
+            subscription.url,
+            data=body,
+            headers=headers,
+            timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
+            allow_redirects=False,
+        )
+        status_code = answer.status_code
+        if not 200 <= status_code < 300:
+            error = f"HTTP {status_code}: {answer.text[:200]}"
+    except requests.RequestException as failure:
+        error = f"{type(failure).__name__}: {failure}"[:500]
+    latency_ms = round((time.perf_counter() - started) * 1000)
+    succeeded = not error
+    with transaction.atomic():
+        WebhookAttempt.objects.create(
+            subscription=subscription,
+            delivery=delivery,
+            event_id=event["id"],
+            sequence=event["data"]["sequence"],
+            attempted_at=attempted_at,
+            status_code=status_code,
+            latency_ms=latency_ms,
+            error=error,
+            succeeded=succeeded,
+        )
+        # A newer change may have replaced the one sent meanwhile: then the delivery
+        # stays pending and the newer one goes next.
+        attempts = WebhookDelivery.objects.filter(pk=delivery.pk)
+        if succeeded:
+            attempts.filter(change_id=delivery.change_id).update(
+                status=WebhookDelivery.Status.DELIVERED,
+                delivered_at=timezone.now(),
+                attempts=delivery.attempts + 1,
+            )
+            _succeeded(subscription.pk)
+        else:
+            attempts.update(attempts=delivery.attempts + 1)
+            _failed(subscription.pk, error)
+    return succeeded
+
+
+def _succeeded(subscription_id: int) -> None:
+    subscription = _locked(subscription_id)
+    subscription.last_success_at = timezone.now()
+    if subscription.state == State.RETRYING:
+        _move(subscription, State.HEALTHY, "webhooks")
+    subscription.consecutive_failures = 0
+    subscription.retry_at = None
+    subscription.save()
+
+
+def _failed(subscription_id: int, error: str) -> None:
+    subscription = _locked(subscription_id)
+    now = timezone.now()
+    subscription.last_failure_at = now
+    subscription.consecutive_failures += 1
+    schedule = settings.WEBHOOK_RETRY_SCHEDULE
+    if subscription.consecutive_failures <= len(schedule):
+        wait = schedule[subscription.consecutive_failures - 1]
+        subscription.retry_at = now + timedelta(seconds=wait)
+        _move(subscription, State.RETRYING, "webhooks")
+        subscription.save()
+        return
+    subscription.retry_at = None
+    _move(subscription, State.FAILING, "webhooks")
+    subscription.save()
+    pending = subscription.deliveries.filter(
+        status=WebhookDelivery.Status.PENDING
+    ).count()
+    exception_raise(
+        raised=Raised(
+            kind=ExceptionKind.WEBHOOK_FAILING,
+            key=_case_key(subscription),
+            title=f"{subscription.channel.code} webhook failing: nothing delivered "
+            f"after {subscription.consecutive_failures} attempts",
+            detail=f"{subscription.url} last answered: {error}. {pending} change(s) "
+            "wait to be sent. Once the receiver is fixed, re-send from the time it "
+            "stopped (admin, or POST /api/v1/webhooks/<id>/resend/).",
+            link=f"/admin/sync/webhooksubscription/{subscription.pk}/change/",
+            facts={
+                "subscription": subscription.pk,
+                "url": subscription.url,
+                "pending": pending,
+                "last_error": error,
+            },
+        ),
+        actor="webhooks",
+    )
+
+
+def _may_send(subscription: WebhookSubscription) -> bool:
+    if not subscription.is_active or subscription.state == State.FAILING:
+        return False
+    return subscription.retry_at is None or subscription.retry_at <= timezone.now()
+
+
+def _due(subscription_id: int):
+    return (
+        WebhookDelivery.objects.filter(
+            subscription_id=subscription_id,
+            status=WebhookDelivery.Status.PENDING,
+        )
+        .select_related("change__sku", "change__location")
+        .order_by("change__position")
+    )
+
+
+def _has_due(subscription_id: int) -> bool:
+    subscription = WebhookSubscription.objects.get(pk=subscription_id)
+    return _may_send(subscription) and _due(subscription_id).exists()
+
+
+def _claim(subscription_id: int) -> bool:
+    if connection.vendor != "postgresql":
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_try_advisory_lock(%s, %s)", [SEND_LOCK, subscription_id]
+        )
+        return cursor.fetchone()[0]
+
+
+def _release(subscription_id: int) -> None:
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_unlock(%s, %s)", [SEND_LOCK, subscription_id]
+        )
+
+
+def _move(subscription: WebhookSubscription, to: str, actor: str) -> None:
+    if to not in WebhookSubscription.TRANSITIONS[subscription.state]:
+        raise WebhookTransitionRefused(
+            f"A {subscription.state} subscription cannot become {to}.",
+            state=subscription.state,
+        )
+    if to != subscription.state:
+        subscription.state_changed_at = timezone.now()
+        subscription.state_changed_by = actor
+    subscription.state = to
+
+
+def _locked(subscription_id: int) -> WebhookSubscription:
+    try:
+        return (
+            WebhookSubscription.objects.select_for_update(of=("self",))
+            .select_related("channel")
+            .get(pk=subscription_id)
+        )
+    except WebhookSubscription.DoesNotExist:
+        raise NotFound(f"No webhook subscription {subscription_id}.") from None
+
+
+def _check_kinds(kinds: list[str]) -> None:
+    unknown = sorted(set(kinds) - set(EventKind.values))
+    if unknown:
+        raise InvalidInput(
+            {"event_kinds": [f"Unknown event kind(s): {', '.join(unknown)}."]}
+        )
+
+
+def _case_key(subscription: WebhookSubscription) -> str:
+    return f"webhook:{subscription.pk}"

@@ -1,0 +1,114 @@
+"""A marketplace that pulls: it reads the change feed from its last cursor, and
+whatever happened while it was away comes in order, once."""
+
+import threading
+
+import pytest
+from rest_framework.test import APIClient
+
+from inventory.models import AvailabilityChange
+from tests.factories import ApiTokenFactory, StockEvents
+
+URL = "/api/v1/availability/changes/"
+
+
+def read_all(client, cursor="0", limit=2, **params):
+    """Follow the feed to its end, a page at a time; returns (events, last cursor)."""
+    events = []
+    while True:
+        page = client.get(URL, {"cursor": cursor, "limit": limit, **params})
+        assert page.status_code == 200, page.content
+        body = page.json()
+        events += body["changes"]
+        cursor = body["next_cursor"]
+        if not body["has_more"]:
+            return events, cursor
+
+
+def receipt(floor, sku="tee", quantity=1):
+    StockEvents.post(
+        "receipt", sku=floor[sku], location=floor["store"], quantity=quantity
+    )
+
+
+def test_a_channel_back_from_an_outage_reads_on_from_its_cursor(api, floor):
+    receipt(floor, quantity=5)
+    receipt(floor, "hoodie", 2)
+    seen, cursor = read_all(api, channel="web")
+    assert [(e["data"]["sku"], e["data"]["sequence"]) for e in seen] == [
+        ("TEE-BLK-M", 1), ("HOOD-GRE-L", 1),
+    ]  # fmt: skip
+    assert seen[0]["data"]["available_to_promise"] == 4  # the web shop keeps 1 back
+
+    # Offline for a while: three more changes.
+    for _ in range(3):
+        receipt(floor)
+    more, cursor = read_all(api, cursor=cursor, channel="web")
+    assert [e["data"]["sequence"] for e in more] == [2, 3, 4]
+    assert [e["data"]["position"] for e in seen + more] == [1, 2, 3, 4, 5]
+    nothing, same = read_all(api, cursor=cursor)
+    assert (nothing, same) == ([], cursor)
+
+
+def test_changes_committed_while_a_channel_reads_are_neither_missed_nor_repeated(
+    api, floor, transactional_db
+):
+    """Writers on many threads, a reader following the feed all the while: at the
+    end the reader has seen every change exactly once."""
+    stop = threading.Event()
+
+    def writer():
+        from django.db import connection
+
+        try:
+            for _ in range(15):
+                receipt(floor)
+        finally:
+            connection.close()
+
+    writers = [threading.Thread(target=writer) for _ in range(4)]
+    for thread in writers:
+        thread.start()
+    seen, cursor = [], "0"
+    while any(thread.is_alive() for thread in writers) or not stop.is_set():
+        if not any(thread.is_alive() for thread in writers):
+            stop.set()  # one more read after the last commit
+        page, cursor = read_all(api, cursor=cursor, limit=7)
+        seen += page
+    positions = [e["data"]["position"] for e in seen]
+    assert positions == list(range(1, 61))
+    assert [e["data"]["sequence"] for e in seen] == list(range(1, 61))
+    assert AvailabilityChange.objects.count() == 60
+
+
+def test_a_cursor_that_is_not_a_number_is_refused(api, floor):
+    response = api.get(URL, {"cursor": "yesterday", "limit": 5000})
+    assert response.status_code == 400
+    assert set(response.json()) == {"cursor", "limit"}
+
+
+def test_a_cursor_older_than_what_is_kept_is_gone(api, floor):
+    for _ in range(3):
+        receipt(floor)
+    read_all(api)
+    AvailabilityChange.objects.filter(position__lte=2).delete()
+    response = api.get(URL, {"cursor": "0"})
+    assert response.status_code == 200  # no cursor yet: from the oldest kept
+    response = api.get(URL, {"cursor": "1"})
+    assert response.status_code == 410
+    assert response.json()["code"] == "cursor_expired"
+
+
+def test_a_channel_token_reads_its_own_channel_only(floor):
+    receipt(floor, quantity=3)
+    _, raw = ApiTokenFactory.issue(name="marketplace", channel_code="web")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {raw}")
+    own = client.get(URL).json()["changes"]
+    assert own[0]["data"]["channel"] == "web"
+    assert client.get(URL, {"channel": "pos"}).status_code == 403
+
+
+@pytest.mark.parametrize("cursor", ["-1", "1.5"])
+def test_odd_cursors_are_refused(api, floor, cursor):
+    assert api.get(URL, {"cursor": cursor}).status_code == 400
