@@ -40,6 +40,7 @@ def main() -> None:
     options = parser.parse_args()
     queue = f"bench-push-{uuid.uuid4().hex[:6]}"
     os.environ["SYNC_QUEUE"] = queue
+    os.environ["WEBHOOK_ALLOW_PRIVATE_HOSTS"] = "1"  # the receiver is on this machine
     harness.prepare_django(options.database)
     receiver = Receiver()
     token = seed(options.skus, receiver.url)

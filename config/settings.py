@@ -273,6 +273,9 @@ WEBHOOK_RETRY_SCHEDULE = [
         "10,30,60,300,900,1800,3600,7200,14400,28800,28800",
     ).split(",")
 ]
+# Webhook URLs may point at private, loopback or link-local addresses only when set
+# (tests, a receiver on the same machine); otherwise they are refused at subscribing.
+WEBHOOK_ALLOW_PRIVATE_HOSTS = env_bool("WEBHOOK_ALLOW_PRIVATE_HOSTS", False)
 WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "5"))
 WEBHOOK_SEND_BATCH = 100
 SYNC_PLACE_BATCH = 5000

@@ -614,11 +614,22 @@ class AvailabilityChange(models.Model):
     in commit order, by one sequencer at a time, so a reader that continues after a
     position never misses a change committed later."""
 
+    # Every change is one more row written with the stock it describes, so it is kept
+    # lean: no foreign-key checks (the balance it copies already names an existing
+    # SKU and location, and balances are never deleted) and the fewest indexes.
     sku = models.ForeignKey(
-        "catalog.Sku", on_delete=models.PROTECT, related_name="+", db_index=False
+        "catalog.Sku",
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     location = models.ForeignKey(
-        Location, on_delete=models.PROTECT, related_name="+", db_index=False
+        Location,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     sequence = models.BigIntegerField()
     on_hand = models.BigIntegerField()
@@ -629,21 +640,27 @@ class AvailabilityChange(models.Model):
     quality_control = models.BigIntegerField()
     in_transit = models.BigIntegerField()
     incoming = models.BigIntegerField()
+    # On PostgreSQL a block range index (migration 0016): rows arrive in time order,
+    # so it costs next to nothing to keep and finds a re-send's starting point.
     changed_at = models.DateTimeField()
-    position = models.BigIntegerField(null=True, blank=True, unique=True)
+    position = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
+        constraints = [
+            # Partial: a change is written unplaced, so its insert does not touch it.
+            models.UniqueConstraint(
+                fields=["position"],
+                condition=models.Q(position__isnull=False),
+                name="availability_change_position",
+            )
+        ]
         indexes = [
             models.Index(
                 fields=["id"],
                 condition=models.Q(position__isnull=True),
                 name="availability_change_unplaced",
             ),
-            models.Index(
-                fields=["sku", "location", "sequence"], name="availability_change_key"
-            ),
-            models.Index(fields=["changed_at"], name="availability_change_time"),
         ]
 
     def __str__(self) -> str:

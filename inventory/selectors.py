@@ -263,7 +263,9 @@ def source_states() -> SourceStates:
     delayed: set[str] = set()
     late: set[str] = set()
     threshold = settings.SYNC_ESTIMATED_LAG_SECONDS
-    for health in SourceHealth.objects.select_related("channel"):
+    # A source switched off is no longer measured: its last state says nothing.
+    watched = SourceHealth.objects.filter(channel__is_active=True)
+    for health in watched.select_related("channel"):
         kinds = {
             location_kind
             for location_kind, source_kinds in SOURCE_KINDS.items()

@@ -526,6 +526,11 @@ class AvailabilitySerializer(serializers.Serializer):
         allow_null=True,
         help_text="Latest occurred-at among the events in these figures.",
     )
+    sequence = serializers.IntegerField(
+        source="balance.sequence",
+        help_text="How many times these figures changed: the webhooks and the change "
+        "feed carry the same number, so a channel can tell which is newer.",
+    )
 
 
 class ReservationLineInputSerializer(StrictInputSerializer):

@@ -18,6 +18,7 @@ from .services import (
     SubscriptionInput,
     webhook_resend,
     webhook_subscription_create,
+    webhook_subscription_delete,
     webhook_subscription_update,
 )
 
@@ -106,6 +107,15 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
             actor=actor,
         )
         obj.pk = made.pk
+
+    def delete_model(self, request, obj):
+        webhook_subscription_delete(
+            subscription_id=obj.pk, actor=f"user:{request.user.get_username()}"
+        )
+
+    def delete_queryset(self, request, queryset):
+        for subscription in queryset:
+            self.delete_model(request, subscription)
 
     @admin.action(description="Re-send from a point in time…")
     def resend_from(self, request, queryset):

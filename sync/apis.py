@@ -34,8 +34,8 @@ from inventory.access import sees_every_location
 
 from .selectors import (
     change_events,
+    feed_bounds,
     feed_changes,
-    feed_oldest_position,
     pending_counts,
     source_health_rows,
     subscription_queryset,
@@ -55,6 +55,7 @@ from .services import (
     changes_place,
     webhook_resend,
     webhook_subscription_create,
+    webhook_subscription_delete,
     webhook_subscription_update,
 )
 
@@ -133,6 +134,11 @@ class WebhookSubscriptionViewSet(
             status=status.HTTP_201_CREATED,
         )
 
+    def perform_destroy(self, instance):
+        webhook_subscription_delete(
+            subscription_id=instance.pk, actor=actor_of(self.request)
+        )
+
     @extend_schema(
         summary="Change a webhook subscription's URL, kinds, active flag or secret",
         request=WebhookSubscriptionChangeSerializer,
@@ -193,8 +199,10 @@ class AvailabilityChangesView(APIView):
             "channel that was offline catches up from its last cursor and misses "
             "nothing, repeats nothing. No cursor: from the oldest change kept "
             f"({settings.SYNC_FEED_RETENTION_DAYS} days). 410 `cursor_expired` when "
-            "changes after the cursor are no longer kept: read "
-            "`/api/v1/availability/` whole and continue from `latest_cursor`."
+            "changes after the cursor are no longer kept: take its `latest_cursor`, "
+            "read `/api/v1/availability/` whole (each row has its `sequence`), then "
+            "follow the feed from `latest_cursor`, dropping what is not newer. 400 "
+            "for a cursor ahead of the feed."
         ),
         parameters=[
             OpenApiParameter("cursor", OpenApiTypes.STR),
@@ -215,7 +223,8 @@ class AvailabilityChangesView(APIView):
     def get(self, request):
         given = request.query_params
         errors = {}
-        after = _number(given.get("cursor", "0"), "cursor", errors, minimum=0)
+        asked = given.get("cursor")
+        after = None if asked is None else _number(asked, "cursor", errors, minimum=0)
         limit = _number(given.get("limit", "100"), "limit", errors, minimum=1)
         if limit is not None and limit > settings.SYNC_FEED_PAGE_MAX:
             errors["limit"] = [f"At most {settings.SYNC_FEED_PAGE_MAX}."]
@@ -226,16 +235,22 @@ class AvailabilityChangesView(APIView):
             channel = channels_by_code(codes={code}).get(code)
             if channel is None:
                 errors["channel"] = ["No such channel."]
-        if errors:
-            raise ValidationError(errors)
         # Reading places what has committed, so the feed is current even while no
         # worker runs.
         changes_place()
-        oldest = feed_oldest_position()
-        if after and oldest is not None and after < oldest - 1:
+        pruned_through, last = feed_bounds()
+        if after is not None and after > last:
+            errors["cursor"] = [f"Ahead of the feed, whose latest cursor is {last}."]
+        if errors:
+            raise ValidationError(errors)
+        if after is None:
+            after = pruned_through
+        elif after < pruned_through:
             raise CursorExpired(
-                f"Changes after {after} are no longer kept (the oldest is {oldest}).",
-                oldest=oldest,
+                f"Changes after {after} are no longer kept: read "
+                "/api/v1/availability/ whole, then follow the feed from "
+                f"latest_cursor ({last}).",
+                latest_cursor=str(last),
             )
         changes = feed_changes(after=after, limit=limit + 1)
         more = len(changes) > limit

@@ -84,8 +84,10 @@ class WebhookDelivery(models.Model):
     subscription = models.ForeignKey(
         WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries"
     )
+    # The database refuses to drop a change a delivery still points at; DO_NOTHING
+    # lets the nightly pruning delete in one statement rather than row by row.
     change = models.ForeignKey(
-        "inventory.AvailabilityChange", on_delete=models.PROTECT, related_name="+"
+        "inventory.AvailabilityChange", on_delete=models.DO_NOTHING, related_name="+"
     )
     sku = models.ForeignKey(
         "catalog.Sku", on_delete=models.PROTECT, related_name="+", db_index=False
@@ -149,3 +151,16 @@ class WebhookAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_id} → {self.status_code or self.error[:40]}"
+
+
+class FeedState(models.Model):
+    """The feed's one row: the last position given, and the highest position pruned
+    (a cursor before it may have missed changes). Its row lock makes placing one at
+    a time; kept apart from the changes so a feed pruned empty never starts again
+    from 1."""
+
+    last_position = models.BigIntegerField(default=0)
+    pruned_through = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"feed at {self.last_position}"

@@ -3,6 +3,7 @@ for the feed), a page of the feed, subscriptions with something to send, and the
 sources' health."""
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from django.db.models import Count, Min
 from django.utils import timezone
@@ -12,7 +13,13 @@ from inventory.models import AvailabilityChange, SourceHealth
 from inventory.movements import BUCKETS
 from inventory.selectors import availability_statuses, safety_buffer_for
 
-from .models import EventKind, WebhookAttempt, WebhookDelivery, WebhookSubscription
+from .models import (
+    EventKind,
+    FeedState,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 
 
 def change_events(
@@ -60,11 +67,13 @@ def feed_changes(*, after: int, limit: int) -> list[AvailabilityChange]:
     )
 
 
-def feed_oldest_position() -> int | None:
-    """The first position still kept: a cursor before it has lost changes."""
-    return AvailabilityChange.objects.filter(position__isnull=False).aggregate(
-        oldest=Min("position")
-    )["oldest"]
+def feed_bounds() -> tuple[int, int]:
+    """(highest position pruned, last position given): a cursor below the first has
+    lost changes; one above the second is not one we gave."""
+    state = FeedState.objects.filter(pk=1).first()
+    if state is None:
+        return 0, 0
+    return state.pruned_through, state.last_position
 
 
 def subscriptions_with_due_deliveries() -> list[int]:
@@ -111,12 +120,13 @@ def recent_attempts(*, limit: int) -> list[WebhookAttempt]:
     )
 
 
-def seconds_to_next_retry() -> float | None:
-    """How long until the first subscription waiting to retry may send again, if any
-    has something pending."""
+def seconds_to_next_retry(*, failed_since: datetime) -> float | None:
+    """How long until the first subscription that failed since ``failed_since`` may
+    send again, if it has something pending."""
     first = WebhookSubscription.objects.filter(
         is_active=True,
         state=WebhookSubscription.State.RETRYING,
+        last_failure_at__gte=failed_since,
         deliveries__status=WebhookDelivery.Status.PENDING,
     ).aggregate(first=Min("retry_at"))["first"]
     if first is None:

@@ -7,6 +7,7 @@ falling due); ``sync.check_sources`` measures the sources' health every minute;
 
 from celery import shared_task
 from django.conf import settings
+from django.utils import timezone
 
 from .selectors import seconds_to_next_retry, subscriptions_with_due_deliveries
 from .services import (
@@ -28,12 +29,15 @@ RETRY_FOLLOW_UP_SECONDS = 60
 def push_availability(self) -> int:
     """Place what committed, then send every subscription's due deliveries; a retry
     due within the minute is asked for on the same queue, sooner than the sweep."""
+    started = timezone.now()
     while changes_place().changes:
         pass
     sent = 0
     for subscription_id in subscriptions_with_due_deliveries():
         sent += webhook_deliveries_send(subscription_id=subscription_id)
-    retry_in = seconds_to_next_retry()
+    # Only the run whose attempt failed asks for the retry: one follow-up per
+    # failure, however many pushes ran meanwhile.
+    retry_in = seconds_to_next_retry(failed_since=started)
     # Run in-process (the demo), a follow-up would run at once, and again: the
     # sweep is enough there.
     eager = self.app.conf.task_always_eager

@@ -84,6 +84,15 @@ def client_for(raw_token: str) -> APIClient:
     return client
 
 
+@pytest.fixture(autouse=True)
+def _no_subscriptions_remembered():
+    """Whether anyone subscribes to webhooks is remembered per process for a few
+    seconds; a test starts from its own database, not the last test's."""
+    from sync import receivers
+
+    receivers._subscribed = None
+
+
 @pytest.fixture
 def worker_env():
     """Settings the worker process is started with (environment variables); a test

@@ -57,13 +57,14 @@ class Migration(migrations.Migration):
                 ('in_transit', models.BigIntegerField()),
                 ('incoming', models.BigIntegerField()),
                 ('changed_at', models.DateTimeField()),
-                ('position', models.BigIntegerField(blank=True, null=True, unique=True)),
-                ('location', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='inventory.location')),
-                ('sku', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='catalog.sku')),
+                ('position', models.BigIntegerField(blank=True, null=True)),
+                ('location', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='inventory.location')),
+                ('sku', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='catalog.sku')),
             ],
             options={
                 'ordering': ['id'],
-                'indexes': [models.Index(condition=models.Q(('position__isnull', True)), fields=['id'], name='availability_change_unplaced'), models.Index(fields=['sku', 'location', 'sequence'], name='availability_change_key'), models.Index(fields=['changed_at'], name='availability_change_time')],
+                'indexes': [models.Index(condition=models.Q(('position__isnull', True)), fields=['id'], name='availability_change_unplaced')],
+                'constraints': [models.UniqueConstraint(condition=models.Q(('position__isnull', False)), fields=('position',), name='availability_change_position')],
             },
         ),
         migrations.CreateModel(
@@ -92,9 +93,14 @@ BUCKETS = (
 COPIED = ", ".join(BUCKETS)
 NEW_ROW = ", ".join(f"n.{bucket}" for bucket in BUCKETS)
 CHANGED = " OR ".join(f"NEW.{bucket} IS DISTINCT FROM OLD.{bucket}" for bucket in BUCKETS)
+# SQLite's null-safe "is not" (IS DISTINCT FROM arrived only in 3.39).
+CHANGED_SQLITE = " OR ".join(f"NEW.{bucket} IS NOT OLD.{bucket}" for bucket in BUCKETS)
 NONZERO = " OR ".join(f"NEW.{bucket} <> 0" for bucket in BUCKETS)
 
 POSTGRESQL = f"""
+CREATE INDEX availability_change_time ON inventory_availabilitychange
+USING brin (changed_at);
+
 CREATE FUNCTION onestock_balance_sequence() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
@@ -149,6 +155,7 @@ FOR EACH STATEMENT EXECUTE FUNCTION onestock_outbox_after_insert();
 """
 
 POSTGRESQL_DROP = """
+DROP INDEX IF EXISTS availability_change_time;
 DROP TRIGGER IF EXISTS onestock_outbox_after_insert ON inventory_stockbalance;
 DROP TRIGGER IF EXISTS onestock_outbox_after_update ON inventory_stockbalance;
 DROP TRIGGER IF EXISTS onestock_balance_sequence ON inventory_stockbalance;
@@ -162,7 +169,7 @@ SQLITE_NOW = "strftime('%Y-%m-%d %H:%M:%f', 'now')"
 SQLITE = [
     f"""
 CREATE TRIGGER onestock_outbox_after_update AFTER UPDATE ON inventory_stockbalance
-WHEN {CHANGED}
+WHEN {CHANGED_SQLITE}
 BEGIN
     UPDATE inventory_stockbalance SET sequence = OLD.sequence + 1 WHERE id = NEW.id;
     INSERT INTO inventory_availabilitychange

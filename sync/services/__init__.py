@@ -9,6 +9,7 @@ from .webhooks import (
     webhook_deliveries_send,
     webhook_resend,
     webhook_subscription_create,
+    webhook_subscription_delete,
     webhook_subscription_update,
 )
 
@@ -20,5 +21,6 @@ __all__ = [
     "webhook_deliveries_send",
     "webhook_resend",
     "webhook_subscription_create",
+    "webhook_subscription_delete",
     "webhook_subscription_update",
 ]

@@ -2,8 +2,9 @@
 
 The database writes a change (``inventory.AvailabilityChange``) with the stock it
 describes; its ``position`` in the feed is given here, after commit, by one placer
-at a time (an advisory lock on PostgreSQL; SQLite has one writer anyway). Changes are
-placed in the order of their ids among those committed, so:
+at a time (the lock on the feed's own row, ``FeedState``, which also keeps the last
+position given). Changes are placed in the order of their ids among those committed,
+so:
 
 - a reader that continues after position N never misses a change: anything placed
   later gets a higher position, and positions are given with no gaps;
@@ -19,15 +20,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Max
 from django.utils import timezone
 
-from inventory.models import AvailabilityChange
+from inventory.models import AvailabilityChange, EventTally
 
-from ..models import EventKind, WebhookDelivery, WebhookSubscription
+from ..models import EventKind, FeedState, WebhookDelivery, WebhookSubscription
 
-# pg_advisory_xact_lock key: "feed" in ASCII.
-FEED_LOCK = 0x66656564
 CHANGES = AvailabilityChange._meta.db_table
 DELIVERIES = WebhookDelivery._meta.db_table
 
@@ -43,23 +43,37 @@ def changes_place(*, limit: int | None = None) -> Placed:
     queue them for every active subscription that is not failing."""
     limit = limit or settings.SYNC_PLACE_BATCH
     with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [FEED_LOCK])
-        cursor.execute(_PLACE, [limit])
+        state = feed_state_locked()
+        cursor.execute(_PLACE, [limit, state.last_position])
         placed = [row[0] for row in cursor.fetchall()]
         if not placed:
             return Placed(0, [])
+        state.last_position += len(placed)
+        state.save(update_fields=["last_position"])
         subscriptions = _queue_for_subscriptions(cursor, placed)
         return Placed(len(placed), subscriptions)
 
 
+def feed_state_locked() -> FeedState:
+    """The feed's row, locked until the transaction ends: one placer (or pruner) at a
+    time. Made if missing (a test that empties every table removes it)."""
+    try:
+        return FeedState.objects.select_for_update().get(pk=1)
+    except FeedState.DoesNotExist:
+        try:
+            with transaction.atomic():
+                FeedState.objects.create(pk=1)
+        except IntegrityError:
+            pass  # another placer made it first
+        return FeedState.objects.select_for_update().get(pk=1)
+
+
 _PLACE = f"""
-WITH top AS (SELECT COALESCE(MAX(position), 0) AS position FROM {CHANGES}),
-picked AS (
+WITH picked AS (
     SELECT id, row_number() OVER (ORDER BY id) AS number
     FROM {CHANGES} WHERE position IS NULL ORDER BY id LIMIT %s
 )
-UPDATE {CHANGES} SET position = (SELECT position FROM top) + picked.number
+UPDATE {CHANGES} SET position = %s + picked.number
 FROM picked WHERE {CHANGES}.id = picked.id
 RETURNING {CHANGES}.id
 """
@@ -72,50 +86,61 @@ def _queue_for_subscriptions(cursor, placed: list[int]) -> list[int]:
         if subscription.wants(EventKind.AVAILABILITY_CHANGED)
     ]
     if subscriptions:
-        deliveries_queue(cursor, subscriptions=subscriptions, change_ids=placed)
+        deliveries_queue(
+            cursor,
+            subscriptions=subscriptions,
+            changes=AvailabilityChange.objects.filter(pk__in=placed),
+        )
     return subscriptions
 
 
-def deliveries_queue(cursor, *, subscriptions: list[int], change_ids: list[int]):
-    """A pending delivery per subscription for the latest of ``change_ids`` per SKU
-    and location, replacing the change of one already pending (never with an older
-    one)."""
-    now = timezone.now()
-    adapt = connection.ops.adapt_datetimefield_value
-    latest = (
-        AvailabilityChange.objects.filter(pk__in=change_ids)
-        .order_by("sku_id", "location_id", "-sequence")
-        .values_list("id", "sku_id", "location_id")
-    )
+def deliveries_queue(cursor, *, subscriptions: list[int], changes) -> None:
+    """A pending delivery per subscription for the latest of ``changes`` (a queryset)
+    per SKU and location, replacing the change of one already pending (never with an
+    older one)."""
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    latest = changes.order_by("sku_id", "location_id", "-sequence")
+    if connection.vendor == "postgresql":
+        latest = latest.distinct("sku_id", "location_id")
     seen: set[tuple[int, int]] = set()
     rows: list[object] = []
-    for change_id, sku_id, location_id in latest:
+    for change_id, sku_id, location_id in latest.values_list(
+        "id", "sku_id", "location_id"
+    ).iterator(chunk_size=5000):
         if (sku_id, location_id) in seen:
             continue
         seen.add((sku_id, location_id))
         for subscription_id in subscriptions:
             rows += [subscription_id, change_id, sku_id, location_id]
-    for start in range(0, len(rows), 4 * 500):
-        chunk = rows[start : start + 4 * 500]
-        values = ", ".join(["(%s, %s, %s, %s)"] * (len(chunk) // 4))
-        cursor.execute(
-            f"INSERT INTO {DELIVERIES} AS delivery (subscription_id, change_id, "
-            "sku_id, location_id, status, created_at, attempts) "
-            f"SELECT v.*, 'pending', %s, 0 FROM (VALUES {values}) AS v WHERE true "
-            "ON CONFLICT (subscription_id, sku_id, location_id) "
-            "WHERE status = 'pending' DO UPDATE SET change_id = excluded.change_id "
-            "WHERE excluded.change_id > delivery.change_id",
-            [adapt(now), *chunk],
-        )
+        if len(rows) >= 4 * 500:
+            _deliveries_upsert(cursor, rows, now)
+            rows = []
+    if rows:
+        _deliveries_upsert(cursor, rows, now)
+
+
+def _deliveries_upsert(cursor, rows: list[object], now) -> None:
+    values = ", ".join(["(%s, %s, %s, %s)"] * (len(rows) // 4))
+    cursor.execute(
+        f"INSERT INTO {DELIVERIES} AS delivery (subscription_id, change_id, "
+        "sku_id, location_id, status, created_at, attempts) "
+        f"SELECT v.*, 'pending', %s, 0 FROM (VALUES {values}) AS v WHERE true "
+        "ON CONFLICT (subscription_id, sku_id, location_id) "
+        "WHERE status = 'pending' DO UPDATE SET change_id = excluded.change_id "
+        "WHERE excluded.change_id > delivery.change_id",
+        [now, *rows],
+    )
 
 
 @transaction.atomic
 def feed_prune(*, now=None) -> int:
     """Drop changes older than ``SYNC_FEED_RETENTION_DAYS``, with the delivered
-    deliveries (and their attempts) that point at them; a change still waiting to be
-    sent, or the latest of its SKU and location, stays."""
+    deliveries (and their attempts) that point at them, and the sources' tallies as
+    old; a change still waiting to be sent stays. The feed remembers the highest
+    position it dropped: a cursor before it has lost changes (410)."""
     now = now or timezone.now()
     before = now - timedelta(days=settings.SYNC_FEED_RETENTION_DAYS)
+    state = feed_state_locked()
     old = AvailabilityChange.objects.filter(
         changed_at__lt=before, position__isnull=False
     )
@@ -125,5 +150,11 @@ def feed_prune(*, now=None) -> int:
     waiting = WebhookDelivery.objects.filter(
         status=WebhookDelivery.Status.PENDING
     ).values("change_id")
-    deleted, _ = old.exclude(pk__in=waiting).delete()
+    dropped = old.exclude(pk__in=waiting)
+    highest = dropped.aggregate(highest=Max("position"))["highest"]
+    deleted, _ = dropped.delete()
+    if highest is not None and highest > state.pruned_through:
+        state.pruned_through = highest
+        state.save(update_fields=["pruned_through"])
+    EventTally.objects.filter(minute__lt=before).delete()
     return deleted

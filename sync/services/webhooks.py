@@ -12,15 +12,19 @@ opens for the managers, and a person re-sends from a point in time once the rece
 is fixed (``webhook_resend``).
 """
 
+import ipaddress
 import logging
+import socket
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 import orjson
 import requests
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from catalog.models import Channel
@@ -39,6 +43,11 @@ State = WebhookSubscription.State
 # pg_try_advisory_lock(SEND_LOCK, subscription id): one sender per subscription.
 SEND_LOCK = 0x686F6F6B  # "hook"
 _session = requests.Session()
+_LOCAL_CLAIMS: dict[int, threading.Lock] = {}
+_LOCAL_CLAIMS_GUARD = threading.Lock()
+# What is kept of a refusing receiver's answer: its status says enough, and a
+# webhook URL must not become a way to read another service's pages.
+ANSWER_READ_BYTES = 1024
 
 
 class WebhookTransitionRefused(Conflict):
@@ -58,6 +67,7 @@ def webhook_subscription_create(
     *, subscription: SubscriptionInput, actor: str
 ) -> WebhookSubscription:
     _check_kinds(subscription.event_kinds)
+    _check_url(subscription.url)
     record = WebhookSubscription(
         channel=subscription.channel,
         url=subscription.url,
@@ -80,6 +90,8 @@ def webhook_subscription_update(
     record = _locked(subscription_id)
     if "event_kinds" in changes:
         _check_kinds(changes["event_kinds"])
+    if changes.get("url"):
+        _check_url(changes["url"])
     for name in ("url", "event_kinds", "is_active", "secret"):
         if name in changes and changes[name] != "":
             setattr(record, name, changes[name])
@@ -95,16 +107,27 @@ def webhook_resend(
     ``since`` (one event each, its latest numbers), and send again: a failing
     subscription is healthy again, its case settled."""
     record = _locked(subscription_id)
-    if since > timezone.now():
+    now = timezone.now()
+    if since > now:
         raise InvalidInput({"since": ["Re-send from a time in the past."]})
-    changed = list(
-        AvailabilityChange.objects.filter(
-            changed_at__gte=since, position__isnull=False
-        ).values_list("id", flat=True)
-    )
-    if changed:
-        with connection.cursor() as cursor:
-            deliveries_queue(cursor, subscriptions=[record.pk], change_ids=changed)
+    kept = timedelta(days=settings.SYNC_FEED_RETENTION_DAYS)
+    if since < now - kept:
+        raise InvalidInput(
+            {
+                "since": [
+                    f"Changes are kept {settings.SYNC_FEED_RETENTION_DAYS} days: "
+                    "re-send from within them."
+                ]
+            }
+        )
+    with connection.cursor() as cursor:
+        deliveries_queue(
+            cursor,
+            subscriptions=[record.pk],
+            changes=AvailabilityChange.objects.filter(
+                changed_at__gte=since, position__isnull=False
+            ),
+        )
     if record.state != State.HEALTHY:
         _move(record, State.HEALTHY, actor)
     record.consecutive_failures = 0
@@ -118,6 +141,17 @@ def webhook_resend(
     return record
 
 
+@transaction.atomic
+def webhook_subscription_delete(*, subscription_id: int, actor: str) -> None:
+    """Delete a subscription with its deliveries and attempts; its failing case, if
+    any, is settled."""
+    record = _locked(subscription_id)
+    exception_settle(
+        key=_case_key(record), note=f"Subscription deleted by {actor}.", actor=actor
+    )
+    record.delete()
+
+
 def webhook_deliveries_send(*, subscription_id: int) -> int:
     """Send the subscription's due deliveries in feed order until none is due or a
     POST fails. Returns how many were delivered."""
@@ -127,6 +161,8 @@ def webhook_deliveries_send(*, subscription_id: int) -> int:
             return delivered
         try:
             delivered += _send_due(subscription_id)
+        except (WebhookSubscription.DoesNotExist, NotFound, IntegrityError):
+            return delivered  # deleted while we sent: nothing left to send it
         finally:
             _release(subscription_id)
         # A delivery queued while we held the lock found it taken and left it to us:
@@ -170,16 +206,20 @@ def _post(subscription: WebhookSubscription, delivery, event: dict) -> bool:
     attempted_at = timezone.now()
     status_code, error = None, ""
     try:
-        answer = _session.post(
+        with _session.post(
             subscription.url,
             data=body,
             headers=headers,
             timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
             allow_redirects=False,
-        )
-        status_code = answer.status_code
+            stream=True,
+        ) as answer:
+            # At most a little of the body, so a receiver that trickles or floods
+            # its answer cannot hold the sender.
+            answer.raw.read(ANSWER_READ_BYTES, decode_content=False)
+            status_code = answer.status_code
         if not 200 <= status_code < 300:
-            error = f"HTTP {status_code}: {answer.text[:200]}"
+            error = f"HTTP {status_code}"
     except requests.RequestException as failure:
         error = f"{type(failure).__name__}: {failure}"[:500]
     latency_ms = round((time.perf_counter() - started) * 1000)
@@ -224,6 +264,8 @@ def _succeeded(subscription_id: int) -> None:
 
 def _failed(subscription_id: int, error: str) -> None:
     subscription = _locked(subscription_id)
+    if subscription.state == State.FAILING:
+        return  # another sender got there first: the case is open already
     now = timezone.now()
     subscription.last_failure_at = now
     subscription.consecutive_failures += 1
@@ -279,13 +321,20 @@ def _due(subscription_id: int):
 
 
 def _has_due(subscription_id: int) -> bool:
-    subscription = WebhookSubscription.objects.get(pk=subscription_id)
-    return _may_send(subscription) and _due(subscription_id).exists()
+    subscription = WebhookSubscription.objects.filter(pk=subscription_id).first()
+    return (
+        subscription is not None
+        and _may_send(subscription)
+        and _due(subscription_id).exists()
+    )
 
 
 def _claim(subscription_id: int) -> bool:
     if connection.vendor != "postgresql":
-        return True
+        # The demo (SQLite) serves from one process: a lock in it is enough.
+        with _LOCAL_CLAIMS_GUARD:
+            claim = _LOCAL_CLAIMS.setdefault(subscription_id, threading.Lock())
+        return claim.acquire(blocking=False)
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_try_advisory_lock(%s, %s)", [SEND_LOCK, subscription_id]
@@ -295,6 +344,7 @@ def _claim(subscription_id: int) -> bool:
 
 def _release(subscription_id: int) -> None:
     if connection.vendor != "postgresql":
+        _LOCAL_CLAIMS[subscription_id].release()
         return
     with connection.cursor() as cursor:
         cursor.execute(
@@ -323,6 +373,27 @@ def _locked(subscription_id: int) -> WebhookSubscription:
         )
     except WebhookSubscription.DoesNotExist:
         raise NotFound(f"No webhook subscription {subscription_id}.") from None
+
+
+def _check_url(url: str) -> None:
+    """A webhook may not point into the retailer's own network (its database, its
+    cloud's metadata service) unless ``WEBHOOK_ALLOW_PRIVATE_HOSTS`` says so (tests,
+    a receiver on the same machine)."""
+    if settings.WEBHOOK_ALLOW_PRIVATE_HOSTS:
+        return
+    parsed = urlsplit(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise InvalidInput({"url": ["An http or https URL with a host."]})
+    try:
+        found = socket.getaddrinfo(parsed.hostname, parsed.port or 443)
+    except (socket.gaierror, UnicodeError):
+        raise InvalidInput({"url": [f"{parsed.hostname} cannot be found."]}) from None
+    for *_, address in found:
+        ip = ipaddress.ip_address(address[0])
+        if not ip.is_global:
+            raise InvalidInput(
+                {"url": [f"{parsed.hostname} is a private address ({ip})."]}
+            )
 
 
 def _check_kinds(kinds: list[str]) -> None:

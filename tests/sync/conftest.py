@@ -11,6 +11,11 @@ import pytest
 from tests.factories import ChannelFactory, LocationFactory, SkuFactory
 
 
+@pytest.fixture(autouse=True)
+def _receivers_on_this_machine(settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_HOSTS = True
+
+
 @pytest.fixture
 def floor(db):
     return {

@@ -2,11 +2,14 @@
 whatever happened while it was away comes in order, once."""
 
 import threading
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from inventory.models import AvailabilityChange
+from sync.services import feed_prune
 from tests.factories import ApiTokenFactory, StockEvents
 
 URL = "/api/v1/availability/changes/"
@@ -87,16 +90,36 @@ def test_a_cursor_that_is_not_a_number_is_refused(api, floor):
     assert set(response.json()) == {"cursor", "limit"}
 
 
-def test_a_cursor_older_than_what_is_kept_is_gone(api, floor):
+def test_a_cursor_older_than_what_is_kept_is_gone_and_says_where_to_go_on(api, floor):
     for _ in range(3):
         receipt(floor)
     read_all(api)
-    AvailabilityChange.objects.filter(position__lte=2).delete()
-    response = api.get(URL, {"cursor": "0"})
-    assert response.status_code == 200  # no cursor yet: from the oldest kept
-    response = api.get(URL, {"cursor": "1"})
-    assert response.status_code == 410
-    assert response.json()["code"] == "cursor_expired"
+    # Two weeks later the first changes are pruned; the feed goes on where it was.
+    AvailabilityChange.objects.filter(position__lte=2).update(
+        changed_at=timezone.now() - timedelta(days=30)
+    )
+    assert feed_prune() == 2
+    receipt(floor)
+    expired = api.get(URL, {"cursor": "1"})
+    assert expired.status_code == 410
+    assert expired.json()["code"] == "cursor_expired"
+    assert expired.json()["latest_cursor"] == "4"
+    # From there: the last change, and the availability row says its sequence.
+    rest, _ = read_all(api, cursor="2")
+    assert [e["data"]["position"] for e in rest] == [3, 4]
+    row = api.get("/api/v1/availability/", {"sku": "TEE-BLK-M"}).json()["results"][0]
+    assert row["sequence"] == rest[-1]["data"]["sequence"] == 4
+
+
+def test_a_feed_pruned_empty_does_not_start_again_from_one(api, floor):
+    receipt(floor)
+    read_all(api)
+    AvailabilityChange.objects.update(changed_at=timezone.now() - timedelta(days=30))
+    feed_prune()
+    receipt(floor)
+    events, cursor = read_all(api, cursor="1")
+    assert [e["data"]["position"] for e in events] == [2]
+    assert api.get(URL, {"cursor": "9"}).status_code == 400  # ahead of the feed
 
 
 def test_a_channel_token_reads_its_own_channel_only(floor):

@@ -289,3 +289,24 @@ def test_a_token_bound_to_a_channel_subscribes_only_that_channel(stocked, receiv
     listed = shop.get("/api/v1/webhooks/").json()
     assert [s["channel"] for s in listed["results"]] == ["web"]
     assert "secret" not in listed["results"][0]
+
+
+def test_a_webhook_into_the_retailers_own_network_is_refused(api, floor, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_HOSTS = False
+    for url in ("http://127.0.0.1:8000/hooks", "http://169.254.169.254/latest/"):
+        refused = api.post(
+            "/api/v1/webhooks/", {"channel": "web", "url": url}, format="json"
+        )
+        assert refused.status_code == 400, url
+        assert "private address" in refused.json()["url"][0]
+    assert not WebhookSubscription.objects.exists()
+
+
+def test_a_resend_from_before_what_is_kept_is_refused(api, floor, receiver):
+    subscription = subscribe(floor["web"], receiver)
+    url = f"/api/v1/webhooks/{subscription.pk}/resend/"
+    too_old = (timezone.now() - timedelta(days=60)).isoformat()
+    assert api.post(url, {"since": too_old}, format="json").status_code == 400
+    assert api.post(url, {"since": "yesterday"}, format="json").status_code == 400
+    fine = api.post(url, {"since": timezone.now().isoformat()}, format="json")
+    assert fine.status_code == 200, fine.content
