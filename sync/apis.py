@@ -253,6 +253,11 @@ class AvailabilityChangesView(APIView):
                 latest_cursor=str(last),
             )
         changes = feed_changes(after=after, limit=limit + 1)
+        if after < feed_bounds()[0]:
+            # Pruned between the look at the bounds and the read: some are gone.
+            raise CursorExpired(
+                f"Changes after {after} are no longer kept.", latest_cursor=str(last)
+            )
         more = len(changes) > limit
         changes = changes[:limit]
         return Response(

@@ -40,7 +40,7 @@ class Placed:
 
 def changes_place(*, limit: int | None = None) -> Placed:
     """Give the committed, unplaced changes their positions (at most ``limit``) and
-    queue them for every active subscription that is not failing."""
+    queue them for every subscription (``deliveries_queue``)."""
     limit = limit or settings.SYNC_PLACE_BATCH
     with transaction.atomic(), connection.cursor() as cursor:
         state = feed_state_locked()
@@ -60,9 +60,10 @@ def feed_state_locked() -> FeedState:
     try:
         return FeedState.objects.select_for_update().get(pk=1)
     except FeedState.DoesNotExist:
+        placed = AvailabilityChange.objects.aggregate(last=Max("position"))["last"]
         try:
             with transaction.atomic():
-                FeedState.objects.create(pk=1)
+                FeedState.objects.create(pk=1, last_position=placed or 0)
         except IntegrityError:
             pass  # another placer made it first
         return FeedState.objects.select_for_update().get(pk=1)
@@ -80,9 +81,11 @@ RETURNING {CHANGES}.id
 
 
 def _queue_for_subscriptions(cursor, placed: list[int]) -> list[int]:
+    # Switched off too: its changes wait, one per SKU and location, and go out when
+    # it is switched on again; nothing is lost meanwhile.
     subscriptions = [
         subscription.pk
-        for subscription in WebhookSubscription.objects.filter(is_active=True)
+        for subscription in WebhookSubscription.objects.all()
         if subscription.wants(EventKind.AVAILABILITY_CHANGED)
     ]
     if subscriptions:

@@ -225,6 +225,8 @@ def _post(subscription: WebhookSubscription, delivery, event: dict) -> bool:
     latency_ms = round((time.perf_counter() - started) * 1000)
     succeeded = not error
     with transaction.atomic():
+        # The subscription first, as a re-send or a deletion takes it, then its rows.
+        _locked(subscription.pk)
         WebhookAttempt.objects.create(
             subscription=subscription,
             delivery=delivery,
@@ -367,7 +369,9 @@ def _move(subscription: WebhookSubscription, to: str, actor: str) -> None:
 def _locked(subscription_id: int) -> WebhookSubscription:
     try:
         return (
-            WebhookSubscription.objects.select_for_update(of=("self",))
+            # NO KEY: the deliveries being queued for it (their key-share checks)
+            # need not wait for a sender.
+            WebhookSubscription.objects.select_for_update(of=("self",), no_key=True)
             .select_related("channel")
             .get(pk=subscription_id)
         )

@@ -1,6 +1,8 @@
 """A web shop subscribes to availability changes; a real worker on Redis pushes each
 change to a real HTTP receiver on this machine, signed, in order, at least once."""
 
+import hashlib
+import hmac
 import time
 from datetime import timedelta
 
@@ -310,3 +312,66 @@ def test_a_resend_from_before_what_is_kept_is_refused(api, floor, receiver):
     assert api.post(url, {"since": "yesterday"}, format="json").status_code == 400
     fine = api.post(url, {"since": timezone.now().isoformat()}, format="json")
     assert fine.status_code == 200, fine.content
+
+
+def test_the_signature_is_the_documented_hmac_of_timestamp_and_body(
+    stocked, receiver, settings
+):
+    """What a receiver's own code checks (docs/sync.md), computed here by hand."""
+    subscription = subscribe(stocked["web"], receiver, secret="whsec_shop-secret-1")
+    StockEvents.post(
+        "sale", sku=stocked["tee"], location=stocked["store"], quantity=1,
+        channel=stocked["pos"],
+    )  # fmt: skip
+    changes_place()
+    webhook_deliveries_send(subscription_id=subscription.pk)
+    got = receiver.received[-1]
+    stamp, v1 = (
+        part.split("=", 1)[1] for part in got.headers["OneStock-Signature"].split(",")
+    )
+    assert abs(int(stamp) - time.time()) < 60
+    signed = f"{stamp}.".encode() + got.body
+    assert v1 == hmac.new(b"whsec_shop-secret-1", signed, hashlib.sha256).hexdigest()
+
+
+def test_a_subscription_switched_off_then_on_gets_what_changed_meanwhile(
+    stocked, receiver
+):
+    subscription = subscribe(stocked["web"], receiver, is_active=False)
+    for _ in range(3):
+        StockEvents.post(
+            "sale", sku=stocked["tee"], location=stocked["store"], quantity=1,
+            channel=stocked["pos"],
+        )  # fmt: skip
+    changes_place()
+    assert webhook_deliveries_send(subscription_id=subscription.pk) == 0
+    WebhookSubscription.objects.filter(pk=subscription.pk).update(is_active=True)
+    assert webhook_deliveries_send(subscription_id=subscription.pk) == 1
+    (event,) = receiver.events()
+    assert (event["data"]["sequence"], event["data"]["quantities"]["on_hand"]) == (4, 7)
+
+
+def test_an_older_change_never_replaces_a_newer_one_waiting(stocked, receiver):
+    from django.db import connection
+
+    from inventory.models import AvailabilityChange
+    from sync.models import WebhookDelivery
+    from sync.services.feed import deliveries_queue
+
+    subscription = subscribe(stocked["web"], receiver)
+    for _ in range(2):
+        StockEvents.post(
+            "sale", sku=stocked["tee"], location=stocked["store"], quantity=1,
+            channel=stocked["pos"],
+        )  # fmt: skip
+    changes_place()
+    newest = AvailabilityChange.objects.filter(sku=stocked["tee"]).latest("sequence")
+    older = AvailabilityChange.objects.get(sku=stocked["tee"], sequence=2)
+    with connection.cursor() as cursor:
+        deliveries_queue(
+            cursor,
+            subscriptions=[subscription.pk],
+            changes=AvailabilityChange.objects.filter(pk=older.pk),
+        )
+    pending = WebhookDelivery.objects.get(subscription=subscription, status="pending")
+    assert pending.change_id == newest.pk
