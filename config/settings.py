@@ -105,6 +105,7 @@ INSTALLED_APPS = [
     "reconciliation",
     "sync",
     "demo",
+    "simulation",
 ]
 
 MIDDLEWARE = [

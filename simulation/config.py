@@ -1,0 +1,158 @@
+"""What a simulated day is made of (its size and its shoppers' habits) and the
+policies it compares. Plain values: the same config and seed give the same day."""
+
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+
+BUFFERS = ("0", "1", "2", "velocity")
+POS_SYNCS = ("realtime", "hourly", "nightly")
+RESERVE_AT = ("cart", "checkout")
+
+
+class PolicyError(ValueError):
+    """A policy named in a way the simulator does not know."""
+
+
+@dataclass(frozen=True)
+class Policy:
+    """One way of running the business, to compare with another on the same day.
+
+    - ``buffer``: units every online channel keeps back at each location ("0", "1",
+      "2"), or "velocity": each SKU's own buffer from its rate of sale.
+    - ``pos_sync``: the tills send each sale as it happens ("realtime", with the
+      network's delays), or in one batch at the end of each hour ("hourly") or of the
+      day ("nightly").
+    - ``reserve_at``: an online shopper's units are held when they go in the cart
+      ("cart") or only when the order is placed ("checkout").
+    """
+
+    buffer: str = "1"
+    pos_sync: str = "realtime"
+    reserve_at: str = "cart"
+
+    def __post_init__(self):
+        for name, allowed in (
+            ("buffer", BUFFERS),
+            ("pos_sync", POS_SYNCS),
+            ("reserve_at", RESERVE_AT),
+        ):
+            if getattr(self, name) not in allowed:
+                raise PolicyError(
+                    f"{name} must be one of {', '.join(allowed)}, "
+                    f"not {getattr(self, name)!r}."
+                )
+
+    @property
+    def label(self) -> str:
+        return f"buffer {self.buffer}, POS {self.pos_sync}, hold at {self.reserve_at}"
+
+    @classmethod
+    def parse(cls, text: str) -> "Policy":
+        """``buffer=velocity,pos=hourly,reserve=checkout``; anything left out keeps
+        the default."""
+        aliases = {"pos": "pos_sync", "reserve": "reserve_at", "sync": "pos_sync"}
+        values: dict[str, str] = {}
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            key, sep, value = part.partition("=")
+            key = aliases.get(key.strip(), key.strip())
+            if not sep or key not in ("buffer", "pos_sync", "reserve_at"):
+                raise PolicyError(
+                    f"{part!r}: say buffer=…, pos=… or reserve=… (e.g. buffer=2,pos=hourly)."
+                )
+            values[key] = value.strip()
+        return cls(**values)
+
+
+# The comparison the simulate command runs with --compare: each row changes one thing
+# from the first, so a difference has one cause.
+COMPARISON = (
+    Policy(buffer="0", pos_sync="realtime", reserve_at="cart"),
+    Policy(buffer="1", pos_sync="realtime", reserve_at="cart"),
+    Policy(buffer="2", pos_sync="realtime", reserve_at="cart"),
+    Policy(buffer="velocity", pos_sync="realtime", reserve_at="cart"),
+    Policy(buffer="1", pos_sync="hourly", reserve_at="cart"),
+    Policy(buffer="1", pos_sync="nightly", reserve_at="cart"),
+    Policy(buffer="1", pos_sync="realtime", reserve_at="checkout"),
+)
+
+
+@dataclass(frozen=True)
+class DayConfig:
+    """The network and the day's trade. Rates are per hour of opening."""
+
+    seed: int = 1
+    stores: int = 20
+    skus: int = 2000
+    hours: int = 12
+    # The day's first hour (UTC); a fixed date keeps a seed's day the same.
+    opens_at: datetime = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
+    # Days of its expected sales a store holds at opening (at least one unit).
+    store_days_of_cover: float = 3.0
+    # Walk-in till transactions per store per hour.
+    till_sales_per_store_hour: float = 14.0
+    # Online shoppers (web, app, marketplace) across the network per hour.
+    online_shoppers_per_hour: float = 160.0
+    # Share of online orders collected at a store (the rest are shipped).
+    pickup_share: float = 0.45
+    # Share of shoppers who put an item in the cart and then leave.
+    abandon_rate: float = 0.3
+    # Minutes between adding to the cart and placing the order (median).
+    cart_minutes: float = 6.0
+    # A till event's delay to the back office in real time: a lognormal with this
+    # median and 95th percentile, in seconds.
+    pos_delay_median_s: float = 20.0
+    pos_delay_p95_s: float = 600.0
+    # Share of till events the till sends twice.
+    pos_duplicate_rate: float = 0.02
+    # Units lost from shelves without a record (theft, damage nobody reported), as a
+    # share of units sold in store.
+    shrink_rate: float = 0.02
+    # Chance a picker does not find a unit that is on the shelf (misplaced).
+    misplaced_rate: float = 0.01
+    # Chance a counter miscounts a line by a unit or two.
+    count_error_rate: float = 0.03
+    # Share of collected or delivered orders brought back to a store the same day.
+    return_rate: float = 0.06
+    # Share of returned units graded sellable.
+    return_sellable_rate: float = 0.8
+    # Minutes between store staff's rounds of the pickup queue.
+    pickup_round_minutes: int = 15
+    policies: tuple[Policy, ...] = field(default_factory=lambda: (Policy(),))
+
+    def with_policies(self, policies) -> "DayConfig":
+        return replace(self, policies=tuple(policies))
+
+    def check(self) -> None:
+        """Refuse a day that cannot be simulated, naming the setting."""
+        problems = []
+        for name in ("stores", "skus", "hours"):
+            if getattr(self, name) < 1:
+                problems.append(f"{name} must be at least 1")
+        if self.hours > 24:
+            problems.append("hours must be at most 24 (one trading day)")
+        for name in (
+            "pickup_share",
+            "abandon_rate",
+            "pos_duplicate_rate",
+            "shrink_rate",
+            "misplaced_rate",
+            "count_error_rate",
+            "return_rate",
+            "return_sellable_rate",
+        ):
+            if not 0 <= getattr(self, name) <= 1:
+                problems.append(f"{name} must be between 0 and 1")
+        for name in (
+            "till_sales_per_store_hour",
+            "online_shoppers_per_hour",
+            "cart_minutes",
+            "store_days_of_cover",
+            "pos_delay_median_s",
+            "pos_delay_p95_s",
+        ):
+            if getattr(self, name) <= 0:
+                problems.append(f"{name} must be above 0")
+        if self.pos_delay_p95_s < self.pos_delay_median_s:
+            problems.append("the delay's 95th percentile must not be below its median")
+        if problems:
+            raise ValueError("; ".join(problems) + ".")

@@ -1,0 +1,248 @@
+"""The simulated retail network: stores across Britain, a warehouse, a catalogue whose
+SKUs sell at a spread of speeds (many slow movers, a few fast), the four sales
+channels and a store team. Drawn from the seed, then written through the catalogue
+and inventory services like any integration's master data."""
+
+import math
+import random
+from dataclasses import dataclass, field
+from datetime import time
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+
+from catalog.models import Channel, Sku
+from catalog.services import channel_upsert, product_upsert, sku_upsert
+from inventory.models import Location, StaffMembership
+from inventory.services import location_upsert
+
+from .config import DayConfig, Policy
+
+# (city, latitude, longitude): stores beyond twenty open a second branch in a city.
+CITIES = [
+    ("London", 51.5154, -0.1410), ("Manchester", 53.4826, -2.2416),
+    ("Birmingham", 52.4797, -1.8973), ("Leeds", 53.7973, -1.5426),
+    ("Glasgow", 55.8609, -4.2514), ("Liverpool", 53.4058, -2.9822),
+    ("Bristol", 51.4585, -2.5852), ("Sheffield", 53.3811, -1.4701),
+    ("Edinburgh", 55.9533, -3.1883), ("Newcastle", 54.9738, -1.6132),
+    ("Nottingham", 52.9536, -1.1505), ("Cardiff", 51.4816, -3.1791),
+    ("Leicester", 52.6369, -1.1398), ("Southampton", 50.9097, -1.4044),
+    ("Brighton", 50.8225, -0.1372), ("Oxford", 51.7520, -1.2577),
+    ("Cambridge", 52.2053, 0.1218), ("York", 53.9590, -1.0815),
+    ("Norwich", 52.6309, 1.2974), ("Exeter", 50.7184, -3.5339),
+]  # fmt: skip
+
+WAREHOUSE = "SIM-WH"
+# (code, name, kind, reservation time-to-live in seconds)
+CHANNELS = [
+    ("pos", "Store tills", "store_pos", 300),
+    ("web", "Web shop", "web", 900),
+    ("app", "Mobile app", "app", 900),
+    ("marketplace", "Marketplace", "marketplace", 1800),
+    ("wms", "Warehouse management system", "back_office", 900),
+]
+ONLINE_CHANNELS = ("web", "app", "marketplace")
+# The fewest units a store shows of anything it ranges.
+STORE_MINIMUM_PRESENTATION = 1
+
+
+@dataclass(frozen=True)
+class SkuSpec:
+    code: str
+    name: str
+    # Units a store sells a day at the tills (its rate of sale).
+    store_rate: float
+    # Units the whole online business sells a day.
+    online_rate: float
+
+    @property
+    def velocity_buffer(self) -> int:
+        """The velocity policy's buffer: nothing on a slow mover (a unit a week is
+        rarely sold twice in an hour), more as sales speed up and the chance grows
+        that the till sells the last unit before the back office hears of it."""
+        daily = self.store_rate
+        if daily < 0.5:
+            return 0
+        if daily < 2:
+            return 1
+        if daily < 5:
+            return 2
+        return 3
+
+
+@dataclass(frozen=True)
+class StoreSpec:
+    code: str
+    name: str
+    city: str
+    latitude: float
+    longitude: float
+    ships: bool
+
+
+@dataclass
+class NetworkSpec:
+    stores: list[StoreSpec]
+    skus: list[SkuSpec]
+    # Opening stock: (sku code, location code) -> units.
+    opening_stock: dict[tuple[str, str], int] = field(default_factory=dict)
+
+
+def network_draw(config: DayConfig) -> NetworkSpec:
+    """The network for ``config.seed``, without touching the database."""
+    rng = random.Random(f"network:{config.seed}")
+    stores = []
+    for n in range(config.stores):
+        city, lat, lon = CITIES[n % len(CITIES)]
+        branch = n // len(CITIES) + 1
+        stores.append(
+            StoreSpec(
+                code=f"ST{n + 1:02d}",
+                name=f"{city} {'High Street' if branch == 1 else f'branch {branch}'}",
+                city=city,
+                latitude=lat + 0.01 * (branch - 1),
+                longitude=lon,
+                # One store in four ships online orders too.
+                ships=n % 4 == 0,
+            )
+        )
+    # Popularity follows a long tail: a Pareto draw, so a few SKUs sell a lot.
+    weights = [rng.paretovariate(1.2) for _ in range(config.skus)]
+    weights.sort(reverse=True)
+    total = sum(weights)
+    till_units_per_store_day = config.till_sales_per_store_hour * config.hours * 1.2
+    online_units_per_day = config.online_shoppers_per_hour * config.hours * 1.1
+    skus = [
+        SkuSpec(
+            code=f"SIM-{n + 1:05d}",
+            name=f"Simulated item {n + 1}",
+            store_rate=till_units_per_store_day * w / total,
+            online_rate=online_units_per_day * w / total,
+        )
+        for n, w in enumerate(weights)
+    ]
+    opening: dict[tuple[str, str], int] = {}
+    for sku in skus:
+        # Pickup demand lands on stores too: a store covers its share of it.
+        per_store_online = sku.online_rate * config.pickup_share / max(1, len(stores))
+        for store in stores:
+            expected = (sku.store_rate + per_store_online) * config.store_days_of_cover
+            stock = _poisson(rng, expected)
+            opening[(sku.code, store.code)] = max(STORE_MINIMUM_PRESENTATION, stock)
+        opening[(sku.code, WAREHOUSE)] = max(
+            2, _poisson(rng, sku.online_rate * (1 - config.pickup_share) * 5)
+        )
+    return NetworkSpec(stores=stores, skus=skus, opening_stock=opening)
+
+
+def _poisson(rng: random.Random, mean: float) -> int:
+    """A Poisson draw (Knuth's for small means, a rounded normal for large ones)."""
+    if mean <= 0:
+        return 0
+    if mean > 30:
+        return max(0, round(rng.gauss(mean, math.sqrt(mean))))
+    limit, k, p = math.exp(-mean), 0, 1.0
+    while True:
+        p *= rng.random()
+        if p <= limit:
+            return k
+        k += 1
+
+
+@dataclass
+class Network:
+    """The network as written: records to act on."""
+
+    spec: NetworkSpec
+    stores: list[Location]
+    warehouse: Location
+    skus: dict[str, Sku]
+    channels: dict[str, Channel]
+    staff: dict[str, object]  # location code -> its member of staff
+    manager: object
+
+    @property
+    def locations(self) -> list[Location]:
+        return [*self.stores, self.warehouse]
+
+
+def network_build(*, spec: NetworkSpec, policy: Policy) -> Network:
+    """Write the network through the services, with ``policy``'s buffers."""
+    stores = [
+        location_upsert(
+            code=store.code,
+            name=store.name,
+            kind="store",
+            city=store.city,
+            country="GB",
+            latitude=Decimal(f"{store.latitude:.4f}"),
+            longitude=Decimal(f"{store.longitude:.4f}"),
+            time_zone="UTC",
+            pickup_enabled=True,
+            ship_from_store_enabled=store.ships,
+            opens_at=time(8, 0),
+            pickup_cutoff=time(18, 0),
+            pickup_preparation_minutes=120,
+        )[0]
+        for store in spec.stores
+    ]
+    warehouse, _ = location_upsert(
+        code=WAREHOUSE,
+        name="Daventry Warehouse",
+        kind="warehouse",
+        city="Daventry",
+        country="GB",
+        latitude=Decimal("52.2580"),
+        longitude=Decimal("-1.1620"),
+        time_zone="UTC",
+    )
+    online_buffer = 0 if policy.buffer == "velocity" else int(policy.buffer)
+    channels = {
+        code: channel_upsert(
+            code=code,
+            name=name,
+            kind=kind,
+            safety_buffer=online_buffer if code in ONLINE_CHANNELS else 0,
+            reservation_ttl_seconds=ttl,
+        )[0]
+        for code, name, kind, ttl in CHANNELS
+    }
+    product, _ = product_upsert(code="SIM", name="Simulated range", brand="Northfold")
+    skus = {
+        spec_sku.code: sku_upsert(
+            code=spec_sku.code,
+            name=spec_sku.name,
+            product=product,
+            safety_buffer=spec_sku.velocity_buffer
+            if policy.buffer == "velocity"
+            else None,
+        )[0]
+        for spec_sku in spec.skus
+    }
+    staff = {}
+    users = get_user_model()
+    for location in [*stores, warehouse]:
+        user, _ = users.objects.get_or_create(
+            username=f"sim-{location.code.lower()}",
+            defaults={"first_name": "Staff", "last_name": location.code},
+        )
+        StaffMembership.objects.get_or_create(user=user, location=location)
+        staff[location.code] = user
+    manager, created = users.objects.get_or_create(
+        username="sim-manager", defaults={"first_name": "Area", "last_name": "Manager"}
+    )
+    if created:
+        from django.contrib.auth.models import Permission
+
+        manager.user_permissions.add(
+            Permission.objects.get(codename="act_at_every_location")
+        )
+    return Network(
+        spec=spec,
+        stores=stores,
+        warehouse=warehouse,
+        skus=skus,
+        channels=channels,
+        staff=staff,
+        manager=manager,
+    )
