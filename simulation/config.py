@@ -96,6 +96,8 @@ class DayConfig:
     pickup_share: float = 0.45
     # Share of shoppers who put an item in the cart and then leave.
     abandon_rate: float = 0.3
+    # Share of orders the customer cancels before they are picked.
+    customer_cancel_rate: float = 0.03
     # Minutes between adding to the cart and placing the order (median).
     cart_minutes: float = 6.0
     # A till event's delay to the back office in real time: a lognormal with this
@@ -133,6 +135,7 @@ class DayConfig:
         for name in (
             "pickup_share",
             "abandon_rate",
+            "customer_cancel_rate",
             "pos_duplicate_rate",
             "shrink_rate",
             "misplaced_rate",

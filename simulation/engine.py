@@ -83,6 +83,7 @@ class Tallies:
     misplaced: int = 0
     stock_cancelled: Counter = field(default_factory=Counter)  # location -> units
     stock_cancelled_orders: set = field(default_factory=set)
+    customer_cancelled_units: int = 0
     customer_returns: int = 0
     accuracy_before_counts: float = 0.0
     accuracy_after_counts: float = 0.0
@@ -110,7 +111,7 @@ class TradingDay:
         policy: Policy,
         network: Network,
         demand: DayDemand,
-        progress: Callable[[int, int], None] = lambda done, total: None,
+        progress: Callable[[int, int, str], None] = lambda done, total, at: None,
     ):
         self.config, self.policy, self.network = config, policy, network
         self.demand = demand
@@ -138,6 +139,7 @@ class TradingDay:
         with time_machine.travel(start, tick=False) as clock:
             self.clock = clock
             self._connect_integrations()
+            self.progress(0, 0, "opening stock")
             self._open_the_shops(start)
             self._schedule_the_day()
             while self.queue:
@@ -146,8 +148,10 @@ class TradingDay:
                 action(*args)
                 self.steps += 1
                 if self.steps % 50 == 0:
-                    self.progress(self.steps, self.steps + len(self.queue))
-            self.progress(self.steps, self.steps)
+                    self.progress(
+                        self.steps, self.steps + len(self.queue), f"{when:%H:%M}"
+                    )
+            self.progress(self.steps, self.steps, "night")
         return DayResult(
             policy=self.policy,
             config=self.config,
@@ -374,9 +378,26 @@ class TradingDay:
             )
         if status == 201:
             self.shopper_of_order[answer["id"]] = shopper
+            if draws.random() < self.config.customer_cancel_rate:
+                later = self.clock_now() + timedelta(minutes=draws.uniform(5, 60))
+                self.at(later, self.customer_cancels, shopper, answer["id"])
             return
         stage = "order" if shopper.channel == "marketplace" else "checkout"
         self._refused(shopper, stage, status, answer)
+
+    def customer_cancels(self, shopper: OnlineShopper, order_id: int) -> None:
+        """Only while nothing is picked: after that the store says it is too late."""
+        if Order.objects.get(pk=order_id).status != Order.Status.ALLOCATED:
+            self.tallies.shoppers["cancelled too late"] += 1
+            return
+        status, answer = self._post(
+            shopper.channel,
+            f"/api/v1/orders/{order_id}/cancel/",
+            {"reason": "The customer changed their mind."},
+        )
+        if status != 200:
+            raise RuntimeError(f"Cancelling order {order_id}: {status} {answer}")
+        self.tallies.customer_cancelled_units += shopper.quantity
 
     def _line(self, shopper: OnlineShopper, *, held: bool) -> dict:
         """A cart line: a hold names where the units are kept (the pickup store, or
@@ -707,7 +728,7 @@ def day_run(
     policy: Policy,
     network: Network,
     demand: DayDemand,
-    progress: Callable[[int, int], None] = lambda done, total: None,
+    progress: Callable[[int, int, str], None] = lambda done, total, at: None,
 ) -> DayResult:
     return TradingDay(
         config=config, policy=policy, network=network, demand=demand, progress=progress

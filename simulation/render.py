@@ -60,7 +60,11 @@ def report_table(reports: list[DayReport], *, config: DayConfig) -> str:
 
 # The charts of the HTML report: (figure, title, what it shows).
 CHARTS = [
-    ("oversold_units", "Oversells", "Units promised to a customer that were not there."),
+    (
+        "oversold_units",
+        "Oversells",
+        "Units promised to a customer that were not there.",
+    ),
     (
         "stock_cancellation_rate",
         "Cancellations caused by stock",
@@ -165,7 +169,9 @@ def _exception_rows(reports: list[DayReport]) -> list[dict]:
     kinds = sorted({kind for report in reports for kind in report.exceptions})
     return [
         {
-            "label": ExceptionKind(kind).label if kind in ExceptionKind.values else kind,
+            "label": ExceptionKind(kind).label
+            if kind in ExceptionKind.values
+            else kind,
             "cells": [report.exceptions.get(kind, 0) for report in reports],
         }
         for kind in kinds

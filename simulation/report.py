@@ -70,6 +70,7 @@ FIGURES = [
     ("oversell_conflicts", "Oversell conflicts recorded", "int", "low"),
     ("stock_cancelled_orders", "Orders with units cancelled for stock", "int", "low"),
     ("stock_cancelled_units", "Units cancelled for stock", "int", "low"),
+    ("customer_cancelled_units", "Units cancelled by customers", "int", ""),
     ("stock_cancellation_rate", "Cancellation rate caused by stock", "pct", "low"),
     ("refused_units", "Units refused to online shoppers", "int", "low"),
     ("buffer_refused_units", "… refused by the safety buffer alone", "int", "low"),
@@ -158,6 +159,7 @@ def day_report(result: DayResult) -> DayReport:
         "oversell_raisings": oversell_raisings,
         "stock_cancelled_orders": len(tallies.stock_cancelled_orders),
         "stock_cancelled_units": sum(tallies.stock_cancelled.values()),
+        "customer_cancelled_units": tallies.customer_cancelled_units,
         "stock_cancellation_rate": _share(
             len(tallies.stock_cancelled_orders), orders.count()
         ),
@@ -292,9 +294,12 @@ def _checks(result: DayResult, report: DayReport, verdicts: Counter) -> list[Che
             f"{till_units} in the ledger, {f['walk_in_units_sold']} sold",
         ),
         Check(
-            "Units cancelled for stock are the cancelled units",
-            f["stock_cancelled_units"] == f["units_cancelled"],
-            f"{f['stock_cancelled_units']} for stock, {f['units_cancelled']} in all",
+            "Every cancelled unit has one cause (stock, or the customer)",
+            f["stock_cancelled_units"] + f["customer_cancelled_units"]
+            == f["units_cancelled"],
+            f"{f['stock_cancelled_units']} for stock + "
+            f"{f['customer_cancelled_units']} by customers = "
+            f"{f['units_cancelled']} cancelled",
         ),
         Check(
             "Oversells equal the oversell exception records",

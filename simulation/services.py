@@ -3,6 +3,7 @@ policies, each on a scratch database of its own, so no run sees another's record
 and none touches the real data."""
 
 import logging
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -23,12 +24,13 @@ def simulation_day(
     *,
     config: DayConfig,
     policy: Policy,
-    progress: Callable[[int, int], None] = lambda done, total: None,
+    progress: Callable[[int, int, str], None] = lambda done, total, at: None,
 ) -> DayReport:
     """One trading day under ``policy`` on the current database, which should hold
     no other trade (a scratch database, or a test's)."""
     # A shopper refused or a hold that lapsed is a 409, the day's ordinary business;
     # the request log would print every one.
+    warnings.filterwarnings("ignore", message="No directory at")
     request_log = logging.getLogger("django.request")
     level = request_log.level
     request_log.setLevel(logging.ERROR)
@@ -39,6 +41,7 @@ def simulation_day(
 
 
 def _day(*, config, policy, progress) -> DayReport:
+    progress(0, 0, "network")
     spec = network_draw(config)
     demand = demand_draw(config=config, spec=spec)
     with override_settings(EMAIL_BACKEND=QUIET_EMAIL):
@@ -74,7 +77,7 @@ def scratch_database(*, alias: str = "default") -> Iterator[str]:
 def simulation_compare(
     *,
     config: DayConfig,
-    progress_for: Callable[[Policy, int], Callable[[int, int], None]],
+    progress_for: Callable[[Policy, int], Callable[[int, int, str], None]],
 ) -> list[DayReport]:
     """Each of ``config.policies`` on the same network and the same shoppers."""
     reports = []

@@ -2,8 +2,10 @@
 policy or several compared, with a progress bar, a table at the end and a saved HTML
 report with charts."""
 
+import time
 from pathlib import Path
 
+import time_machine
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
@@ -18,6 +20,11 @@ from simulation.config import (
 )
 from simulation.render import report_html, report_table
 from simulation.services import simulation_compare
+
+
+def real_time() -> float:
+    hatch = time_machine.escape_hatch
+    return hatch.time.time() if hatch.is_travelling() else time.time()
 
 
 class Command(BaseCommand):
@@ -120,23 +127,24 @@ class Command(BaseCommand):
             config.check()
         except (PolicyError, ValueError) as error:
             raise CommandError(str(error)) from None
-        bars: list[tqdm] = []
 
         def progress_for(policy, n):
             if options["no_progress"]:
-                return lambda done, total: None
+                return lambda done, total, at: None
             bar = tqdm(
                 desc=f"{n + 1}/{len(policies)} {policy.label}",
                 unit=" events",
                 file=self.stderr._out,
                 dynamic_ncols=True,
             )
-            bars.append(bar)
+            # The day runs on a travelling clock; the bar keeps the real one.
+            bar._time = real_time
 
-            def update(done, total):
-                bar.total = total
+            def update(done, total, at):
+                bar.total = total or None
+                bar.set_postfix_str(at, refresh=False)
                 bar.update(done - bar.n)
-                if done == total:
+                if at == "night":
                     bar.close()
 
             return update
