@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEMO_URL := http://127.0.0.1:8000/
 export DATABASE_URL_TEST ?= postgres://postgres@127.0.0.1:5432/onestock
 
-.PHONY: install demo test bench bench-full lint clean
+.PHONY: install demo test simulate bench bench-full lint clean
 
 install: $(STAMP)
 
@@ -37,6 +37,10 @@ test: install
 		apt-get install -y -qq chromium >/dev/null 2>&1 || \
 		{ apt-get update -qq && apt-get install -y -qq chromium; }; }
 	DATABASE_URL=$${DATABASE_URL:-$(DATABASE_URL_TEST)} $(VENV)/bin/pytest -q
+
+# A simulated trading day, every policy compared (docs/simulation.md): about 25 minutes.
+simulate: install
+	DATABASE_URL=$${DATABASE_URL:-$(DATABASE_URL_TEST)} $(PY) manage.py simulate --compare
 
 # Benchmarks against raw SQL on this machine (docs/performance.md): a few minutes.
 # bench-full uses the sizes quoted in the docs (a million ledger entries).

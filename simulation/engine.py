@@ -563,14 +563,15 @@ class TradingDay:
         limit = SHIP_ORDERS_PER_ROUND[
             "warehouse" if location.kind == "warehouse" else "store"
         ]
+        # A routed order may be split across locations: each packs its own lines.
         order_ids = list(
-            Order.objects.filter(
-                status=Order.Status.ALLOCATED,
-                fulfilment_method__in=SHIPPED_METHODS,
-                lines__location=location,
+            OrderLine.objects.filter(
+                location=location,
+                status=OrderLine.Status.ALLOCATED,
+                order__fulfilment_method__in=SHIPPED_METHODS,
             )
-            .order_by("placed_at", "pk")
-            .values_list("pk", flat=True)
+            .order_by("order__placed_at", "order_id")
+            .values_list("order_id", flat=True)
             .distinct()[:limit]
         )
         for order_id in order_ids:
@@ -586,7 +587,7 @@ class TradingDay:
                         who=who,
                     )
                     self.floor.pick((line.sku.code, location.code), found)
-                    shipped.append((line.sku.code, found))
+                    shipped.append((line, found))
                 missing = line.unpicked_quantity - found
                 if missing:
                     orders.order_report_short(
@@ -606,10 +607,18 @@ class TradingDay:
                     self._stock_cancelled(order_id, location, missing)
             if shipped:
                 orders.order_ship(
-                    order_id=order_id, lines=None, who=who, carrier="Royal Mail"
+                    order_id=order_id,
+                    lines=[
+                        orders.LineQuantity(line_id=line.pk, quantity=units)
+                        for line, units in shipped
+                    ],
+                    who=who,
+                    carrier="Royal Mail",
                 )
-                for sku, units in shipped:
-                    self.floor.hand_over((sku, location.code), units, "shipped")
+                for line, units in shipped:
+                    self.floor.hand_over(
+                        (line.sku.code, location.code), units, "shipped"
+                    )
                 store = self._return_store(order_id)
                 self._maybe_brought_back(order_id, store)
 

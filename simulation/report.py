@@ -83,8 +83,8 @@ FIGURES = [
     ("walk_in_units_sold", "Units sold at the tills", "int", ""),
     ("walk_in_units_missed", "Walk-in units wanted, shelf empty", "int", ""),
     ("pickup_orders", "Pickup orders", "int", ""),
-    ("pickup_ready_on_time", "Pickup orders ready on time", "pct", "high"),
-    ("pickup_not_ready", "Pickup orders not ready by close", "int", "low"),
+    ("pickup_ready_on_time", "Pickups due today ready on time", "pct", "high"),
+    ("pickup_not_ready", "Pickups due today not ready by close", "int", "low"),
     ("not_found_units", "Units not found at picking", "int", "low"),
     ("ira_after_counts", "IRA of tonight's counts (first count)", "pct", "high"),
     ("true_accuracy_before", "Records right before counts (truth)", "pct", "high"),
@@ -126,14 +126,12 @@ def day_report(result: DayResult) -> DayReport:
         Counter(ExceptionCase.objects.values_list("kind", flat=True)).most_common()
     )
 
-    pickups = PickupTask.objects.all()
-    ready = pickups.filter(ready_at__isnull=False)
-    on_time = ready.filter(ready_at__lte=F("due_at")).count()
-    # A pickup whose every unit was cancelled was never to be ready.
-    pickup_orders = pickups.exclude(order__status=Order.Status.CANCELLED).count()
-    not_ready = pickups.filter(ready_at__isnull=True).exclude(
-        order__status=Order.Status.CANCELLED
-    )
+    # Pickups promised for today, less those whose every unit was cancelled: a
+    # pickup placed after the cut-off is promised for tomorrow, not late tonight.
+    pickups = PickupTask.objects.exclude(order__status=Order.Status.CANCELLED)
+    due = pickups.filter(due_at__lte=result.closes)
+    on_time = due.filter(ready_at__lte=F("due_at")).count()
+    not_ready = due.filter(ready_at__isnull=True).count()
 
     locations = list(result.network.locations)
     accuracy = record_accuracy(
@@ -171,9 +169,9 @@ def day_report(result: DayResult) -> DayReport:
         "walk_in_units_sold": tallies.walk_in_units_sold,
         "walk_in_units_missed": tallies.walk_in_units_wanted
         - tallies.walk_in_units_sold,
-        "pickup_orders": pickup_orders,
-        "pickup_ready_on_time": _share(on_time, pickup_orders),
-        "pickup_not_ready": not_ready.count(),
+        "pickup_orders": pickups.count(),
+        "pickup_ready_on_time": _share(on_time, due.count()),
+        "pickup_not_ready": not_ready,
         "not_found_units": sum(tallies.not_found.values()),
         "ira_after_counts": accuracy.percent / 100
         if accuracy.percent is not None

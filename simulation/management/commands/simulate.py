@@ -21,6 +21,53 @@ from simulation.config import (
 from simulation.render import report_html, report_table
 from simulation.services import simulation_compare
 
+# The day's settings a run may change: (flag, DayConfig field, type, help).
+DAY_OPTIONS = [
+    ("--seed", "seed", int, "The same seed gives the same day."),
+    ("--stores", "stores", int, "Stores in the network."),
+    ("--skus", "skus", int, "SKUs in the catalogue."),
+    ("--hours", "hours", int, "Hours of trading, from 08:00 UTC."),
+    ("--till-rate", "till_sales_per_store_hour", float, "Till sales a store an hour."),
+    (
+        "--online-rate",
+        "online_shoppers_per_hour",
+        float,
+        "Online shoppers an hour across the network.",
+    ),
+    (
+        "--pos-delay-median",
+        "pos_delay_median_s",
+        float,
+        "Median seconds from a till sale to its event arriving, in real time.",
+    ),
+    (
+        "--pos-delay-p95",
+        "pos_delay_p95_s",
+        float,
+        "95th percentile of that delay, in seconds (a lognormal).",
+    ),
+    (
+        "--pos-duplicates",
+        "pos_duplicate_rate",
+        float,
+        "Share of till events sent twice.",
+    ),
+    (
+        "--days-of-cover",
+        "store_days_of_cover",
+        float,
+        "Days of expected sales each store holds at opening.",
+    ),
+    ("--shrink", "shrink_rate", float, "Units lost unrecorded, a share of till sales."),
+    ("--count-errors", "count_error_rate", float, "Chance a counter miscounts a line."),
+    (
+        "--cancel-rate",
+        "customer_cancel_rate",
+        float,
+        "Share of orders customers cancel.",
+    ),
+]
+
 
 def real_time() -> float:
     hatch = time_machine.escape_hatch
@@ -36,48 +83,15 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         day = DayConfig()
-        parser.add_argument("--seed", type=int, default=day.seed)
-        parser.add_argument("--stores", type=int, default=day.stores)
-        parser.add_argument("--skus", type=int, default=day.skus)
-        parser.add_argument("--hours", type=int, default=day.hours)
-        parser.add_argument(
-            "--till-rate",
-            type=float,
-            default=day.till_sales_per_store_hour,
-            help="Walk-in till transactions per store per hour.",
-        )
-        parser.add_argument(
-            "--online-rate",
-            type=float,
-            default=day.online_shoppers_per_hour,
-            help="Online shoppers per hour across the network.",
-        )
-        parser.add_argument(
-            "--pos-delay-median",
-            type=float,
-            default=day.pos_delay_median_s,
-            help="Median seconds from a till sale to its event arriving (real time).",
-        )
-        parser.add_argument(
-            "--pos-delay-p95",
-            type=float,
-            default=day.pos_delay_p95_s,
-            help="95th percentile of that delay, in seconds (a lognormal).",
-        )
-        parser.add_argument(
-            "--pos-duplicates",
-            type=float,
-            default=day.pos_duplicate_rate,
-            help="Share of till events sent twice.",
-        )
-        parser.add_argument(
-            "--days-of-cover",
-            type=float,
-            default=day.store_days_of_cover,
-            help="Days of expected sales each store holds at opening.",
-        )
-        parser.add_argument("--shrink", type=float, default=day.shrink_rate)
-        parser.add_argument("--count-errors", type=float, default=day.count_error_rate)
+        for flag, name, kind, text in DAY_OPTIONS:
+            parser.add_argument(
+                flag,
+                dest=name,
+                type=kind,
+                metavar="N",
+                default=getattr(day, name),
+                help=f"{text} (default: %(default)s)",
+            )
         policy = parser.add_mutually_exclusive_group()
         policy.add_argument(
             "--policy",
@@ -86,7 +100,7 @@ class Command(BaseCommand):
             metavar="SPEC",
             help=f"buffer={'|'.join(BUFFERS)},pos={'|'.join(POS_SYNCS)},"
             f"reserve={'|'.join(RESERVE_AT)}; repeat to compare. "
-            "Default: buffer=1,pos=realtime,reserve=cart.",
+            "Default: buffer=velocity,pos=realtime,reserve=cart.",
         )
         policy.add_argument(
             "--compare",
@@ -110,18 +124,7 @@ class Command(BaseCommand):
                 or (Policy(),)
             )
             config = DayConfig(
-                seed=options["seed"],
-                stores=options["stores"],
-                skus=options["skus"],
-                hours=options["hours"],
-                till_sales_per_store_hour=options["till_rate"],
-                online_shoppers_per_hour=options["online_rate"],
-                pos_delay_median_s=options["pos_delay_median"],
-                pos_delay_p95_s=options["pos_delay_p95"],
-                pos_duplicate_rate=options["pos_duplicates"],
-                store_days_of_cover=options["days_of_cover"],
-                shrink_rate=options["shrink"],
-                count_error_rate=options["count_errors"],
+                **{name: options[name] for _, name, _, _ in DAY_OPTIONS},
                 policies=policies,
             )
             config.check()
