@@ -38,7 +38,7 @@ test: install
 		{ apt-get update -qq && apt-get install -y -qq chromium; }; }
 	DATABASE_URL=$${DATABASE_URL:-$(DATABASE_URL_TEST)} $(VENV)/bin/pytest -q
 
-# A simulated trading day, every policy compared (docs/simulation.md): about 25 minutes.
+# A simulated trading day, every policy compared (docs/simulation.md): about 20 minutes.
 simulate: install
 	DATABASE_URL=$${DATABASE_URL:-$(DATABASE_URL_TEST)} $(PY) manage.py simulate --compare
 
