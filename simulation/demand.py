@@ -74,18 +74,20 @@ def demand_draw(*, config: DayConfig, spec: NetworkSpec) -> DayDemand:
     online_weights = list(accumulate(sku.online_rate for sku in spec.skus))
     stores = [store.code for store in spec.stores]
 
-    till_visits: list[TillVisit] = []
-    for store in stores:
-        for at in _arrivals(rng, opens, seconds, config.till_sales_per_store_hour):
-            till_visits.append(
-                TillVisit(
-                    index=len(till_visits),
-                    at=at,
-                    store=store,
-                    sku=_choose(rng, codes, store_weights),
-                    quantity=_mix(rng, QUANTITY_MIX),
-                )
+    till_visits = [
+        TillVisit(
+            index=n,
+            at=at,
+            store=store,
+            sku=_choose(rng, codes, store_weights),
+            quantity=_mix(rng, QUANTITY_MIX),
+        )
+        for n, (store, at) in enumerate(
+            _store_arrivals(
+                rng, stores, opens, seconds, config.till_sales_per_store_hour
             )
+        )
+    ]
     shoppers: list[OnlineShopper] = []
     for at in _arrivals(rng, opens, seconds, config.online_shoppers_per_hour):
         channel = _mix(rng, CHANNEL_MIX)
@@ -105,21 +107,24 @@ def demand_draw(*, config: DayConfig, spec: NetworkSpec) -> DayDemand:
         )
     # Shrink is a share of what the tills sell, taken mostly from fast movers.
     losses_per_store_hour = config.shrink_rate * config.till_sales_per_store_hour * 1.15
-    shelf_losses: list[ShelfLoss] = []
-    for store in stores:
-        for at in _arrivals(rng, opens, seconds, losses_per_store_hour):
-            shelf_losses.append(
-                ShelfLoss(
-                    index=len(shelf_losses),
-                    at=at,
-                    store=store,
-                    sku=_choose(rng, codes, store_weights),
-                )
-            )
+    shelf_losses = [
+        ShelfLoss(index=n, at=at, store=store, sku=_choose(rng, codes, store_weights))
+        for n, (store, at) in enumerate(
+            _store_arrivals(rng, stores, opens, seconds, losses_per_store_hour)
+        )
+    ]
     till_visits.sort(key=lambda visit: (visit.at, visit.index))
     return DayDemand(
         till_visits=till_visits, online_shoppers=shoppers, shelf_losses=shelf_losses
     )
+
+
+def _store_arrivals(rng, stores, opens, seconds, per_hour):
+    """(store, moment) for each store's own Poisson process, store by store; drawn
+    lazily so each arrival's other draws follow it, as the day has always drawn them."""
+    for store in stores:
+        for at in _arrivals(rng, opens, seconds, per_hour):
+            yield store, at
 
 
 def _arrivals(rng: random.Random, opens: datetime, seconds: int, per_hour: float):

@@ -80,7 +80,6 @@ class Tallies:
     pos_events: Counter = field(default_factory=Counter)
     pos_lag_seconds: list[float] = field(default_factory=list)
     not_found: Counter = field(default_factory=Counter)  # location -> units
-    misplaced: int = 0
     stock_cancelled: Counter = field(default_factory=Counter)  # location -> units
     stock_cancelled_orders: set = field(default_factory=set)
     customer_cancelled_units: int = 0
@@ -88,8 +87,6 @@ class Tallies:
     accuracy_before_counts: float = 0.0
     accuracy_after_counts: float = 0.0
     counted_lines: int = 0
-    recounts: int = 0
-    approvals: int = 0
 
 
 @dataclass
@@ -126,7 +123,6 @@ class TradingDay:
         self.skus: dict[str, Sku] = network.skus
         self.till_batch: list[dict] = []
         self.last_till_event: dict[str, datetime] = {}
-        self.shopper_of_order: dict[int, OnlineShopper] = {}
         self.steps = 0
 
     # ------------------------------------------------------------------ the clock
@@ -286,7 +282,7 @@ class TradingDay:
     def send_till_events(self, events: list[dict]) -> None:
         if not events:
             return
-        now = self.clock_now()
+        now = timezone.now()
         status, body = self._post("pos", "/api/v1/movements/", events)
         if status != 200:
             raise RuntimeError(f"The tills' events were refused: {status} {body}")
@@ -303,14 +299,11 @@ class TradingDay:
                 occurred, self.last_till_event.get(store, occurred)
             )
 
-    def clock_now(self) -> datetime:
-        return timezone.now()
-
     def shelf_loss(self, loss: ShelfLoss) -> None:
         self.floor.lose((loss.sku, loss.store))
 
     def holds_expire(self) -> None:
-        reservations_expire(now=self.clock_now())
+        reservations_expire(now=timezone.now())
 
     # --------------------------------------------------------- online shoppers
 
@@ -377,9 +370,8 @@ class TradingDay:
                 {**body, "lines": [self._line(shopper, held=False)]},
             )
         if status == 201:
-            self.shopper_of_order[answer["id"]] = shopper
             if draws.random() < self.config.customer_cancel_rate:
-                later = self.clock_now() + timedelta(minutes=draws.uniform(5, 60))
+                later = timezone.now() + timedelta(minutes=draws.uniform(5, 60))
                 self.at(later, self.customer_cancels, shopper, answer["id"])
             return
         stage = "order" if shopper.channel == "marketplace" else "checkout"
@@ -521,7 +513,6 @@ class TradingDay:
         on_shelf = self.floor.shelf[(line.sku.code, location.code)]
         wanted = min(line.unpicked_quantity, on_shelf)
         found = sum(draws.random() >= self.config.misplaced_rate for _ in range(wanted))
-        self.tallies.misplaced += wanted - found
         self.tallies.not_found[location.code] += line.unpicked_quantity - found
         return found
 
@@ -533,7 +524,7 @@ class TradingDay:
         draws = own_draws(self.config.seed, "collect", order_id)
         minutes = draws.lognormvariate(math.log(COLLECTION_MEDIAN_MINUTES), 0.7)
         comes = draws.random() >= NO_SHOW_TODAY
-        when = self.clock_now() + timedelta(minutes=minutes)
+        when = timezone.now() + timedelta(minutes=minutes)
         if comes and when < self.closes:
             self.at(when, self.customer_collects, order_id, task_id, store)
 
@@ -632,7 +623,7 @@ class TradingDay:
         draws = own_draws(self.config.seed, "return", order_id)
         if draws.random() >= self.config.return_rate:
             return
-        when = self.clock_now() + timedelta(minutes=draws.uniform(30, 240))
+        when = timezone.now() + timedelta(minutes=draws.uniform(30, 240))
         if when < self.closes:
             self.at(when, self.customer_returns, order_id, store)
 
@@ -657,7 +648,7 @@ class TradingDay:
         )
         self.floor.take_back((line.sku.code, store.code), 1)
         self.tallies.customer_returns += 1
-        later = self.clock_now() + timedelta(minutes=INSPECTION_ROUND_MINUTES)
+        later = timezone.now() + timedelta(minutes=INSPECTION_ROUND_MINUTES)
         self.at(later, self.inspect_return, found.pk, store)
 
     def inspect_return(self, return_id: int, store: Location) -> None:
@@ -701,7 +692,6 @@ class TradingDay:
                 count_line_decide(
                     task_id=task.pk, line_id=line_id, approve=True, staff=manager
                 )
-                self.tallies.approvals += 1
         self.tallies.accuracy_after_counts = self.true_accuracy()
 
     def _count(self, task: CountTask, staff, *, recount: bool) -> None:
@@ -716,7 +706,6 @@ class TradingDay:
                 task_id=task.pk, line_id=line.pk, quantity=counted, staff=staff
             )
             self.tallies.counted_lines += 1
-            self.tallies.recounts += recount
 
     def true_accuracy(self) -> float:
         """Share of SKU-locations whose recorded on-hand is what is really there."""

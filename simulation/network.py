@@ -10,6 +10,7 @@ from datetime import time
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 
 from catalog.models import Channel, Sku
 from catalog.services import channel_upsert, product_upsert, sku_upsert
@@ -232,8 +233,6 @@ def network_build(*, spec: NetworkSpec, policy: Policy) -> Network:
         username="sim-manager", defaults={"first_name": "Area", "last_name": "Manager"}
     )
     if created:
-        from django.contrib.auth.models import Permission
-
         manager.user_permissions.add(
             Permission.objects.get(codename="act_at_every_location")
         )

@@ -49,7 +49,6 @@ class DayReport:
     figures: dict[str, float | int | None]
     exceptions: dict[str, int]
     locations: list[LocationRow]
-    refusals_by_stage: dict[str, int]
     checks: list[Check] = field(default_factory=list)
 
     @property
@@ -192,7 +191,6 @@ def day_report(result: DayResult) -> DayReport:
         figures=figures,
         exceptions=exceptions,
         locations=_location_rows(result, oversold_by_location),
-        refusals_by_stage=_units_by_stage(refused),
     )
     report.checks = _checks(result, report, verdicts)
     return report
@@ -231,9 +229,10 @@ def _oversold(conflict: StockConflict) -> int:
 def _location_rows(result: DayResult, oversold: Counter) -> list[LocationRow]:
     tallies = result.tallies
     placed = Counter(
-        OrderLine.objects.values_list("order_id", "location__code")
-        .distinct()
-        .values_list("location__code", flat=True)
+        code
+        for _, code in OrderLine.objects.values_list(
+            "order_id", "location__code"
+        ).distinct()
     )
     cancelled_orders: Counter = Counter(
         code
@@ -316,13 +315,6 @@ def _checks(result: DayResult, report: DayReport, verdicts: Counter) -> list[Che
             f"{f['ledger_drift']} balances differ",
         ),
     ]
-
-
-def _units_by_stage(refused) -> dict[str, int]:
-    units: Counter = Counter()
-    for refusal in refused:
-        units[refusal.stage] += refusal.units
-    return dict(sorted(units.items()))
 
 
 def _share(part: int, whole: int) -> float | None:

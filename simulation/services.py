@@ -3,7 +3,6 @@ policies, each on a scratch database of its own, so no run sees another's record
 and none touches the real data."""
 
 import logging
-import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -30,7 +29,6 @@ def simulation_day(
     no other trade (a scratch database, or a test's)."""
     # A shopper refused or a hold that lapsed is a 409, the day's ordinary business;
     # the request log would print every one.
-    warnings.filterwarnings("ignore", message="No directory at")
     request_log = logging.getLogger("django.request")
     level = request_log.level
     request_log.setLevel(logging.ERROR)

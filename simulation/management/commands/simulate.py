@@ -3,6 +3,7 @@ policy or several compared, with a progress bar, a table at the end and a saved 
 report with charts."""
 
 import time
+import warnings
 from pathlib import Path
 
 import time_machine
@@ -116,6 +117,8 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, **options):
+        # WhiteNoise's warning about uncollected static files means nothing here.
+        warnings.filterwarnings("ignore", message="No directory at")
         try:
             policies = (
                 COMPARISON
