@@ -52,6 +52,7 @@ bench: install
 	$(PY) -m bench.dashboard --skus 500 --locations 100 --entries 500000
 	$(PY) -m bench.routing
 	$(PY) -m bench.push_latency --sales 300
+	$(PY) -m bench.mixed
 
 bench-full: install
 	$(PY) -m bench.hot_sku --seconds 5
@@ -61,6 +62,7 @@ bench-full: install
 	$(PY) -m bench.dashboard
 	$(PY) -m bench.routing --repeat 200
 	$(PY) -m bench.push_latency
+	$(PY) -m bench.mixed --seconds 10
 
 lint: install
 	$(VENV)/bin/ruff check .

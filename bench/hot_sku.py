@@ -4,7 +4,9 @@ Reservations per second under 1, 8 and 64 concurrent workers (processes), for
 
   (a) raw SQL: the conditional UPDATE on the hot balance row, through psycopg, one
       statement per reservation (autocommit): the database's own ceiling;
-  (b) inventory.services.reservation_place, called in-process;
+  (b) the checkout's service in-process, as the API calls it:
+      inventory.services.reservation_place_by_codes (the one fast path), then
+      reservation_place when it steps aside;
   (c) POST /api/v1/reservations/ served by gunicorn with config/gunicorn.conf.py,
       each worker holding one keep-alive connection.
 
@@ -210,16 +212,34 @@ def service_reserver(shop: Shop, run: str):
     @harness.measured("ok", "refused")
     def services(worker, index, deadline, report):
         from inventory.errors import InsufficientStock
-        from inventory.services import ReservationLineInput, reservation_place
+        from inventory.services import (
+            ReservationLineInput,
+            reservation_place,
+            reservation_place_by_codes,
+        )
 
+        # As the API's checkout does: the one fast path first, the general service
+        # when it steps aside (the last units, or a lapsed hold to give back).
         line = ReservationLineInput(shop.sku, shop.location, 1)
+        codes = [(shop.sku.code, shop.location.code, 1)]
         number = 0
         while time.time() < deadline:
             number += 1
+            reference = f"{run}-{index}-{number}"
+            placed = reservation_place_by_codes(
+                channel_code=shop.channel.code,
+                reference=reference,
+                lines=codes,
+                actor="token:bench",
+                ttl_seconds=TTL_SECONDS,
+            )
+            if placed is not None:
+                report["ok"] += 1
+                continue
             try:
                 reservation_place(
                     channel=shop.channel,
-                    reference=f"{run}-{index}-{number}",
+                    reference=reference,
                     lines=[line],
                     actor="token:bench",
                     ttl_seconds=TTL_SECONDS,

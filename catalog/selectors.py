@@ -1,14 +1,9 @@
 """Reads of the catalogue."""
 
 from django.db import connection
-from django.db.models import BooleanField, Model, Q, QuerySet
+from django.db.models import DEFERRED, BooleanField, Model, Q, QuerySet
 
-from config.database import (
-    can_prepare,
-    is_between_transactions,
-    prepared_cursor,
-    run_between_transactions,
-)
+from config.database import can_prepare, prepared_rows
 
 from .models import Channel, Product, Sku
 
@@ -55,24 +50,26 @@ def channels_by_code(*, codes: set[str]) -> dict[str, Channel]:
 def records_by_code(*, wanted: dict[type[Model], tuple[tuple[str, ...], set[str]]]):
     """Records of several models by code in one round trip, as
     ``{model: {code: record}}``; ``wanted`` maps each model to (the fields to read,
-    the codes); fields left out load on first access. A checkout names a channel, SKUs
-    and locations on every call, a batch of movements up to a thousand SKUs: an ORM
-    query costs several times what the database spends answering it."""
+    the codes). A checkout names a channel, SKUs and locations on every call, a batch
+    of movements up to a thousand SKUs: an ORM query costs several times what the
+    database spends answering it. Each record is made by the model's constructor from
+    the fields read, the others deferred (``DEFERRED``): they load on first access."""
     parts, params, width = [], [], max(len(fields) for fields, _ in wanted.values())
-    # from_db takes values in the model's own field order.
-    wanted = {
-        model: (
-            tuple(f.name for f in model._meta.concrete_fields if f.name in fields),
-            codes,
-        )
-        for model, (fields, codes) in wanted.items()
-    }
-    for number, (model, (fields, codes)) in enumerate(wanted.items()):
+    shapes = {}
+    for number, (model, (names, codes)) in enumerate(wanted.items()):
+        fields = [model._meta.get_field(name) for name in names]
+        read = {field.attname for field in fields}
+        unread = {
+            field.attname: DEFERRED
+            for field in model._meta.get_fields()
+            if field.concrete and field.attname not in read
+        }
+        shapes[number] = (model, fields, unread)
         if not codes:
             continue
         # One column type for every branch of the union: text, turned back into
         # each field's type by its to_python (booleans as 1/0 on any database).
-        columns = [_as_text(model._meta.get_field(name)) for name in fields]
+        columns = [_as_text(field) for field in fields]
         columns += ["CAST(NULL AS TEXT)"] * (width - len(columns))
         parts.append(
             f"SELECT {number}, {', '.join(columns)} FROM {model._meta.db_table} "
@@ -81,30 +78,25 @@ def records_by_code(*, wanted: dict[type[Model], tuple[tuple[str, ...], set[str]
     found: dict[type[Model], dict[str, Model]] = {model: {} for model in wanted}
     if not parts:
         return found
-    models = list(wanted)
     for number, *values in _rows(" UNION ALL ".join(parts), params):
-        model = models[int(number)]
-        fields = wanted[model][0]
-        typed = [
-            model._meta.get_field(name).to_python(value)
-            for name, value in zip(fields, values, strict=False)
-        ]
-        record = model.from_db(connection.alias, list(fields), typed)
+        model, fields, unread = shapes[int(number)]
+        record = model(
+            **unread,
+            **{
+                field.attname: field.to_python(value)
+                for field, value in zip(fields, values, strict=False)
+            },
+        )
         found[model][record.code] = record
     return found
 
 
 def _rows(statement: str, params: list) -> list[tuple]:
     """On PostgreSQL the text is the same for any codes (one array each), so it is
-    planned once per connection: the planning costs twice the look-up itself. A
-    checkout outside any transaction skips psycopg's adaptation too."""
-    if not can_prepare():
-        with connection.cursor() as cursor:
-            cursor.execute(statement, params)
-            return cursor.fetchall()
-    if is_between_transactions():
-        return run_between_transactions(statement, params)
-    with prepared_cursor() as cursor:
+    planned once per connection: the planning costs twice the look-up itself."""
+    if can_prepare():
+        return prepared_rows(statement, params)
+    with connection.cursor() as cursor:
         cursor.execute(statement, params)
         return cursor.fetchall()
 

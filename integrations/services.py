@@ -48,7 +48,7 @@ def api_token_create(
 def api_token_revoke(*, name: str) -> ApiToken:
     with transaction.atomic():
         token = (
-            ApiToken.objects.select_for_update()
+            ApiToken.objects.select_for_update(no_key=True)
             .filter(name=name, revoked_at__isnull=True)
             .first()
         )

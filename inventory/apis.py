@@ -32,17 +32,11 @@ from .serializers import (
     MovementBatchResponseSerializer,
     MovementCodes,
     MovementInputSerializer,
-    MovementLineValidator,
     MovementSerializer,
-    movement_bodies,
 )
 from .services import MovementInput, MovementOutcome, Outcome
 
 MAX_CODES_PER_QUERY = 100
-# One validator for every line of every batch: MovementInputSerializer's rules, checked
-# without its field machinery for the lines that are plainly well formed. Validation
-# keeps no state on it.
-MOVEMENT_LINES = MovementLineValidator()
 
 
 @extend_schema_view(
@@ -163,6 +157,9 @@ class MovementViewSet(
             )
         results: list[dict[str, Any]] = []
         shaped: dict[int, dict[str, Any]] = {}
+        # One serializer for every line, as a ListSerializer runs its child: each line
+        # stands on its own, and validation keeps no state on the serializer.
+        lines = MovementInputSerializer()
         for index, item in enumerate(payload):
             reference = item.get("reference") if isinstance(item, dict) else None
             results.append(
@@ -173,9 +170,7 @@ class MovementViewSet(
                 }
             )
             try:
-                shaped[index] = MOVEMENT_LINES.run_validation(
-                    with_bound_channel(request, item)
-                )
+                shaped[index] = lines.run_validation(with_bound_channel(request, item))
             except serializers.ValidationError as error:
                 errors = serializers.as_serializer_error(error)
                 results[index].update(status="rejected", errors=errors)
@@ -198,7 +193,7 @@ class MovementViewSet(
             movements=list(events.values()), actor=actor_of(request)
         )
         stored = [result.movement for result in outcomes if result.movement]
-        bodies = iter(movement_bodies(stored))
+        bodies = iter(MovementSerializer(stored, many=True).data)
         for index, result in zip(events, outcomes, strict=True):
             body = next(bodies) if result.movement else None
             results[index].update(_batch_line(result, body))

@@ -1,8 +1,43 @@
-"""Every row lock on stock balances is taken here, always in (sku, location) order.
+"""The one lock order of every write path, and the balance locks, taken here.
 
-Two writers that need the same balances then queue behind each other instead of
-deadlocking: whoever locks first in that one order goes first, whatever the order of
-the events in their requests.
+Every path that writes stock (the ledger's batch, a checkout's hold on the fast path or
+the general one, reservation transitions and the expiry sweep, orders, pickups,
+returns, transfers, counts, the rebuild) takes its row locks in this order, and only
+in this order, so two of them queue behind each other and never wait for each other
+in a circle:
+
+1. **The document whose state moves**, one at a time and before any stock: an order
+   before its pickup task, its return-to-stock task or its reservation; a return, a
+   count task's lines, a transfer request, a reservation (the expiry sweep skips one
+   that is locked). A document created in the same transaction is invisible to
+   others and needs no lock.
+2. **The stock balances**, all of them at once, in (sku, location) order:
+   ``balances_lock`` below, or, in the hold's database function
+   (inventory/sql/place_hold.sql), one UPDATE per line in that same order. The
+   rebuild locks the balances it repairs in that order too.
+3. **The ledger entries**, inserted in (channel, reference) order, so two batches that
+   share references wait on the unique index instead of deadlocking; then the
+   conflicts and the exception cases they raise (``conflicts_recorded``).
+4. **A store's till marker** (``Location.pos_last_event_at``), last, the locations
+   in primary-key order.
+
+After the commit, in transactions of their own: the sources' event tallies, the
+availability outbox's feed positions, webhooks.
+
+Foreign keys lock too. Inserting a row that points at a channel, SKU, location,
+reservation or order takes a FOR KEY SHARE lock on that row: at commit (Django's
+foreign keys are deferred), or, in the hold's function, before its balances (it
+checks them early so the look-ups are not made under the hot balance's lock). A key
+share conflicts only with FOR UPDATE (and with deleting the row or changing its key).
+So **no write path locks a row FOR UPDATE**: every row lock is FOR NO KEY UPDATE
+(``select_for_update(no_key=True)``), which serializes writers of the row and never
+blocks, nor waits for, a foreign-key check. (Till batches used to lock their store
+for update after their balances, and deadlocked with every checkout whose
+foreign-key check had taken a key share on that store before waiting for a balance
+the batch held.)
+tests/inventory/test_lock_order.py runs tills, checkouts, orders, counts and
+transitions together on the same SKUs and reads PostgreSQL's deadlock count, and
+checks that no code asks for FOR UPDATE.
 """
 
 from collections.abc import Iterable
@@ -17,9 +52,10 @@ BalanceKey = tuple[int, int]  # (sku_id, location_id)
 def balances_lock(*, keys: Iterable[BalanceKey]) -> dict[BalanceKey, StockBalance]:
     """Lock the balance rows of ``keys``, creating those that do not exist yet.
 
-    Must run inside a transaction. Rows are selected by the SKUs and the locations
-    involved and kept only if asked for; the lock is taken in the order of the unique
-    (sku, location) index. A missing row is inserted with ON CONFLICT DO NOTHING, so
+    Must run inside a transaction, after any document lock and before anything else
+    (the order above). Rows are selected by the SKUs and the locations involved and
+    kept only if asked for; the lock is taken in the order of the unique (sku,
+    location) index. A missing row is inserted with ON CONFLICT DO NOTHING, so
     two writers creating the same balance end up locking the one row.
     """
     wanted = set(keys)
@@ -46,7 +82,7 @@ def _select_for_update(wanted: set[BalanceKey]) -> dict[BalanceKey, StockBalance
     for location_id, sku_ids in by_location.items():
         condition |= Q(location_id=location_id, sku_id__in=sku_ids)
     rows = (
-        StockBalance.objects.select_for_update()
+        StockBalance.objects.select_for_update(no_key=True)
         .filter(condition)
         .order_by("sku_id", "location_id")
     )

@@ -10,21 +10,12 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from config.records import CODE_VALIDATOR
 
-
-def available_from(quantities) -> int:
-    """What can be sold from a balance's quantities (a balance, or a change that
-    copied them): derived, never stored."""
-    return (
-        quantities.on_hand
-        - quantities.committed
-        - quantities.picked
-        - quantities.reserved
-        - quantities.damaged
-        - quantities.quality_control
-    )
+# The one definition of availability; importable from here, as StockBalance uses it.
+from .availability import available_from
 
 
 class Location(models.Model):
@@ -464,6 +455,16 @@ class Reservation(models.Model):
 
     def current_status(self, now=None) -> str:
         return self.Status.EXPIRED if self.is_lapsed(now) else self.status
+
+    # What its answer shows: read once (prefetched by the selectors, or handed over
+    # by the service that has just written them, by assigning the attribute).
+    @cached_property
+    def held_lines(self) -> list["ReservationLine"]:
+        return list(self.lines.all())
+
+    @cached_property
+    def history(self) -> list["ReservationTransition"]:
+        return list(self.transitions.all())
 
 
 class ReservationLine(models.Model):

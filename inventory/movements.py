@@ -1,11 +1,15 @@
 """What each movement type does to the quantity buckets, in one table.
 
 Read by the ledger service (to post an entry), by the API (which types an integration
-may send, and how their quantity is checked) and by the docs. Imports only models.
+may send, and how their quantity is checked) and by the docs. Imports only models
+(and availability, which imports nothing).
 """
 
 from dataclasses import dataclass
 
+# How each bucket counts in ``StockBalance.available``: defined with the rest of
+# availability (inventory.availability), which the database's SQL is generated from.
+from .availability import AVAILABILITY_SIGN
 from .models import MovementType
 
 BUCKETS = (
@@ -134,16 +138,6 @@ RULES: dict[str, MovementRule] = {
     MovementType.RETURN_EXPECTED_CLOSED: MovementRule(
         {}, physical=False, sent_by_integrations=False, settles="incoming"
     ),
-}
-
-# How each bucket counts in ``StockBalance.available``.
-AVAILABILITY_SIGN = {
-    "on_hand": +1,
-    "committed": -1,
-    "picked": -1,
-    "reserved": -1,
-    "damaged": -1,
-    "quality_control": -1,
 }
 
 

@@ -2,13 +2,8 @@
 machine (release, commit, fulfil, cancel). The rules live in
 ``inventory.services.reservations``; this module only translates."""
 
-from types import SimpleNamespace
-
-import orjson
-from django.db import DatabaseError
-from django.http import HttpRequest, HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import exceptions, mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -19,14 +14,12 @@ from config.access import (
     ensure_may_act_for_channel,
     with_bound_channel,
 )
-from integrations.authentication import ApiTokenAuthentication
 
 from . import selectors, services
 from .filters import ReservationFilter
 from .models import Reservation
-from .renderers import STOCK_RENDERERS, FastJSONRenderer
+from .renderers import STOCK_RENDERERS
 from .serializers import (
-    CartValidator,
     ReservationCodes,
     ReservationConflictSerializer,
     ReservationInputSerializer,
@@ -35,10 +28,6 @@ from .serializers import (
 )
 
 Status = Reservation.Status
-# One validator for every cart: building a serializer per request deep-copies all its
-# fields, which cost more than validating a cart. Validation keeps no state on it, and
-# its errors are the same 400 body is_valid() would raise.
-CART = CartValidator()
 TRANSITIONS = {"release", "commit", "fulfil", "cancel"}
 
 
@@ -73,16 +62,6 @@ class ReservationViewSet(
     filterset_class = ReservationFilter
     ordering_fields = ["created_at", "expires_at"]
 
-    def dispatch(self, request, *args, **kwargs):
-        """A plain checkout by an integration's token is answered without DRF's request
-        machinery (``plain_checkout``); everything else, every refusal and every error
-        included, goes through DRF."""
-        if self.action_map.get(request.method.lower()) == "create":
-            answer = plain_checkout(request, allow=", ".join(self.allowed_methods))
-            if answer is not None:
-                return answer
-        return super().dispatch(request, *args, **kwargs)
-
     def get_queryset(self):
         if self.action in TRANSITIONS:
             # The transition reads what it needs under its lock; the answer is read
@@ -115,13 +94,15 @@ class ReservationViewSet(
         },
     )
     def create(self, request: Request) -> Response:
-        cart = CART.run_validation(with_bound_channel(request, request.data))
+        given = ReservationInputSerializer(
+            data=with_bound_channel(request, request.data)
+        )
+        given.is_valid(raise_exception=True)
+        cart = given.validated_data
         if "channel" not in cart:
             raise serializers.ValidationError({"channel": ["This field is required."]})
         bound = bound_channel_code(request)
-        if (bound is None or bound == cart["channel"]) and not getattr(
-            request, TRIED_FROM_CODES, False
-        ):
+        if bound is None or bound == cart["channel"]:
             # The plain case in one server call; anything else reads the records and
             # is answered, or refused with its reasons, below.
             placed = _placed_from_codes(cart, request)
@@ -199,66 +180,9 @@ class ReservationViewSet(
         return self._transition(request, Status.CANCELLED)
 
 
-TOKENS = ApiTokenAuthentication()
-TRIED_FROM_CODES = "onestock_tried_from_codes"  # set on the request by plain_checkout
-JSON_OUT = FastJSONRenderer()
-
-
-def plain_checkout(request: HttpRequest, *, allow: str) -> HttpResponse | None:
-    """The flash sale's request, answered as ``ReservationViewSet.create`` answers it
-    (the same body and headers; tests/inventory/test_plain_checkout.py compares them)
-    with a fraction of the Python: DRF's request wrapping, negotiation, parsing and
-    response rendering cost more than placing the hold, on the same two cores as the
-    database. It takes only what it can answer alone: JSON in and out, no query
-    string, a valid token, a valid cart whose codes are known and open, a hold placed
-    now. None for anything else, with nothing written: DRF then does it all again,
-    and says what is wrong in its own words."""
-    if (
-        request.content_type != "application/json"
-        or request.content_params.get("charset", "utf-8").lower() != "utf-8"
-        or request.GET
-        or request.META.get("HTTP_ACCEPT", "*/*") not in ("*/*", JSON_OUT.media_type)
-    ):
-        return None
-    try:
-        authenticated = TOKENS.authenticate(request)
-        if authenticated is None:
-            return None  # a signed-in member of staff, or nobody
-        caller = SimpleNamespace(user=authenticated[0], auth=authenticated[1])
-        cart = CART.run_validation(
-            with_bound_channel(caller, orjson.loads(request.body))
-        )
-    except (exceptions.APIException, orjson.JSONDecodeError):
-        return None
-    bound = bound_channel_code(caller)
-    if "channel" not in cart or bound not in (None, cart["channel"]):
-        return None
-    try:
-        placed = _placed_from_codes(cart, caller)
-    except DatabaseError:
-        # Nothing was written (or, had the hold committed, its reference answers the
-        # retry): DRF tries again and answers any error its own way.
-        return None
-    if placed is None:
-        # The database stepped aside (a shortage, a code, a resend): DRF need not ask
-        # it the same again before reading the records.
-        setattr(request, TRIED_FROM_CODES, True)
-        return None
-    # What DRF leaves on the request and the response.
-    request.user, request.auth = caller.user, caller.auth
-    response = HttpResponse(
-        JSON_OUT.render(ReservationSerializer(placed).data),
-        status=status.HTTP_201_CREATED,
-        content_type=JSON_OUT.media_type,
-    )
-    response["Vary"] = "Accept"
-    response["Allow"] = allow
-    return response
-
-
 def _placed_from_codes(cart: dict, caller) -> Reservation | None:
     """A validated cart placed straight from its codes, or None (``services.
-    reservation_place_by_codes``); ``caller`` has DRF's ``auth``."""
+    reservation_place_by_codes``, the checkout's one fast path)."""
     return services.reservation_place_by_codes(
         channel_code=cart["channel"],
         reference=cart["reference"],

@@ -30,6 +30,8 @@ from django.utils import timezone
 from catalog.models import Channel, Sku
 from catalog.selectors import records_by_code
 
+# A SKU's own buffer, else the channel's: defined with the rest of availability.
+from .availability import safety_buffer_for
 from .locking import BalanceKey
 from .models import (
     Location,
@@ -230,15 +232,6 @@ def _rows(
             )
         )
     return rows
-
-
-def safety_buffer_for(*, sku: Sku, channel: Channel | None) -> int:
-    """A SKU's own buffer overrides the channel's; with no channel, nothing is held."""
-    if channel is None:
-        return 0
-    if sku.safety_buffer is not None:
-        return sku.safety_buffer
-    return channel.safety_buffer
 
 
 # Which kinds of source report the stock of which kind of location.

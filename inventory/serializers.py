@@ -22,7 +22,7 @@ from config.api import (
     StrictInputSerializer,
     StrictIntegerField,
 )
-from config.records import CODE_VALIDATOR
+from config.fast_serializers import FastSerializer
 
 from .models import (
     Location,
@@ -178,9 +178,10 @@ def source_moment(raw: str) -> datetime:
     return moment
 
 
-class MovementInputSerializer(StrictInputSerializer):
+class MovementInputSerializer(FastSerializer, StrictInputSerializer):
     """The shape of one stock event. Codes are checked against the records afterwards,
-    for a whole batch at once (``MovementCodes``)."""
+    for a whole batch at once (``MovementCodes``). Fast (``config.fast_serializers``):
+    a batch validates a thousand of them."""
 
     reference = StrictCharField(
         max_length=100,
@@ -253,98 +254,6 @@ class MovementInputSerializer(StrictInputSerializer):
         return attrs
 
 
-class _PlainFirst:
-    """A serializer's checks for plainly well-formed input, done without its field
-    machinery; anything else is handed to the serializer, so every error message and
-    shape is its own. Subclasses say what plain is (``plain``)."""
-
-    # The patterns imply every other rule of their fields: length, no blank, no NUL or
-    # surrogate characters, nothing to trim.
-    reference = REFERENCE_VALIDATOR.regex
-    code = CODE_VALIDATOR.regex
-
-    def __init__(self, serializer: serializers.Serializer) -> None:
-        self.serializer = serializer
-        self.known = frozenset(serializer.fields)
-        self.required = frozenset(
-            name for name, f in serializer.fields.items() if f.required
-        )
-
-    def run_validation(self, data: Any) -> dict[str, Any]:
-        """The validated data, or ValidationError as the serializer raises it."""
-        attrs = self.plain(data)
-        if attrs is None:
-            return self.serializer.run_validation(data)
-        return attrs
-
-    def plain(self, data: Any) -> dict[str, Any] | None:
-        """The data as the serializer would return it, if it is plainly well formed."""
-        raise NotImplementedError
-
-    def _is_code(self, value: Any) -> bool:
-        return type(value) is str and self.code.match(value) is not None
-
-
-class MovementLineValidator(_PlainFirst):
-    """Checks the lines of a batch as ``MovementInputSerializer`` does, a thousand at a
-    time.
-
-    A line that is plainly well formed (a JSON object of the serializer's own fields,
-    each of the right type and matching its field's pattern) is accepted here with the
-    checks the serializer's fields imply, then goes through the serializer's own
-    ``validate_occurred_at`` and ``validate``. Any other line, and any line that fails
-    a check, is handed to the serializer itself, so every error message and shape is
-    the serializer's. ``tests/inventory/test_apis_movements.py`` pins that both agree.
-    DRF's field machinery costs more per line than posting the line.
-    """
-
-    def __init__(self) -> None:
-        super().__init__(MovementInputSerializer())
-        fields = self.serializer.fields
-        self.types = fields["type"].choice_strings_to_values
-        self.min_quantity = fields["quantity"].min_value
-        self.max_quantity = fields["quantity"].max_value
-        self.max_occurred_at = fields["occurred_at"].max_length
-        self.reason = fields["reason"]
-        self.codes = tuple(
-            name for name, f in fields.items() if isinstance(f, CodeField)
-        )
-
-    def plain(self, line: Any) -> dict[str, Any] | None:
-        if type(line) is not dict:
-            return None
-        keys = line.keys()
-        if not (self.required <= keys and keys <= self.known):
-            return None
-        reference, kind = line["reference"], line["type"]
-        quantity, occurred_at = line["quantity"], line["occurred_at"]
-        if not (
-            type(reference) is str
-            and self.reference.match(reference)
-            and not reference.startswith(INTERNAL_REFERENCE_MARK)
-            and type(kind) is str
-            and kind in self.types
-            and type(quantity) is int
-            and self.min_quantity <= quantity <= self.max_quantity
-            and type(occurred_at) is str
-            and len(occurred_at) <= self.max_occurred_at
-            and occurred_at == occurred_at.strip()
-        ):
-            return None
-        attrs = dict(line)
-        for name in self.codes:
-            if name in attrs and not self._is_code(attrs[name]):
-                return None
-        attrs["type"] = self.types[kind]
-        try:
-            if "reason" in attrs:
-                attrs["reason"] = self.reason.run_validation(attrs["reason"])
-            attrs["occurred_at"] = self.serializer.validate_occurred_at(occurred_at)
-            return self.serializer.validate(attrs)
-        except serializers.ValidationError:
-            return None
-
-
 class MovementCodes:
     """Resolves the codes of a batch of validated events with one query per kind of
     record, and reports the unknown ones as field errors."""
@@ -413,8 +322,9 @@ class MovementDeltasSerializer(serializers.Serializer):
     )
 
 
-class MovementSerializer(serializers.ModelSerializer):
-    """A ledger entry as stored, with what it did to each bucket."""
+class MovementSerializer(FastSerializer, serializers.ModelSerializer):
+    """A ledger entry as stored, with what it did to each bucket. Fast
+    (``config.fast_serializers``): a batch answers with a thousand of them."""
 
     channel = serializers.CharField(source="channel.code")
     sku = serializers.CharField(source="sku.code")
@@ -443,51 +353,6 @@ class MovementSerializer(serializers.ModelSerializer):
             "actor",
             "deltas",
         ]
-
-
-def movement_bodies(entries: list[StockMovement]) -> list[dict[str, Any]]:
-    """``MovementSerializer(entries, many=True).data``, built without DRF's field
-    machinery (which costs more than posting a batch). The same dicts, key for key;
-    ``tests/inventory/test_apis_movements.py`` pins them equal."""
-    zone = timezone.get_current_timezone()
-    return [
-        {
-            "id": entry.id,
-            "reference": entry.reference,
-            "type": str(entry.type),
-            "sku": entry.sku.code,
-            "location": entry.location.code,
-            "other_location": (
-                entry.other_location.code if entry.other_location_id else None
-            ),
-            "quantity": entry.quantity,
-            "occurred_at": _iso(entry.occurred_at, zone),
-            "recorded_at": _iso(entry.recorded_at, zone),
-            "channel": entry.channel.code,
-            "reason": entry.reason,
-            "status": str(entry.status),
-            "status_reason": entry.status_reason,
-            "actor": entry.actor,
-            "deltas": {
-                "on_hand": entry.on_hand_delta,
-                "committed": entry.committed_delta,
-                "picked": entry.picked_delta,
-                "reserved": entry.reserved_delta,
-                "damaged": entry.damaged_delta,
-                "quality_control": entry.quality_control_delta,
-                "in_transit": entry.in_transit_delta,
-                "incoming": entry.incoming_delta,
-                "other_location_in_transit": entry.other_location_in_transit_delta,
-            },
-        }
-        for entry in entries
-    ]
-
-
-def _iso(moment: datetime, zone) -> str:
-    """As DRF's DateTimeField writes it (ISO 8601 in the current zone, UTC as Z)."""
-    text = moment.astimezone(zone).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 class MovementResultSerializer(serializers.Serializer):
@@ -539,8 +404,9 @@ class ReservationLineInputSerializer(StrictInputSerializer):
     quantity = StrictIntegerField(min_value=1, max_value=MAX_MOVEMENT_QUANTITY)
 
 
-class ReservationInputSerializer(StrictInputSerializer):
-    """A checkout's cart. Codes are resolved afterwards (``ReservationCodes``)."""
+class ReservationInputSerializer(FastSerializer, StrictInputSerializer):
+    """A checkout's cart. Codes are resolved afterwards (``ReservationCodes``). Fast
+    (``config.fast_serializers``): it is checked on the flash sale's path."""
 
     reference = StrictCharField(
         max_length=100,
@@ -562,57 +428,6 @@ class ReservationInputSerializer(StrictInputSerializer):
     lines = ReservationLineInputSerializer(
         many=True, allow_empty=False, max_length=MAX_LINES
     )
-
-
-class CartValidator(_PlainFirst):
-    """Checks a checkout's cart as ``ReservationInputSerializer`` does, on the flash
-    sale's path.
-
-    A cart that is plainly well formed (a JSON object of the serializer's own fields,
-    each of the right type and matching its field's pattern or bounds, its lines
-    likewise) is accepted here as the serializer would return it. Any other cart is
-    handed to the serializer itself, so every error message and shape is its own;
-    tests/inventory/test_plain_checkout.py pins that both agree. DRF's field machinery
-    costs a checkout about as much Python as placing its hold."""
-
-    def __init__(self) -> None:
-        super().__init__(ReservationInputSerializer())
-        fields = self.serializer.fields
-        self.min_ttl = fields["ttl_seconds"].min_value
-        self.max_ttl = fields["ttl_seconds"].max_value
-        self.max_lines = fields["lines"].max_length
-        line_fields = fields["lines"].child.fields
-        self.line_fields = frozenset(line_fields)
-        self.min_quantity = line_fields["quantity"].min_value
-        self.max_quantity = line_fields["quantity"].max_value
-
-    def plain(self, cart: Any) -> dict[str, Any] | None:
-        """The cart as the serializer would return it, if it is plainly well formed."""
-        if type(cart) is not dict or not (self.required <= cart.keys() <= self.known):
-            return None
-        reference, lines = cart["reference"], cart["lines"]
-        ttl = cart.get("ttl_seconds", self.min_ttl)
-        if not (
-            type(reference) is str
-            and self.reference.match(reference)
-            and ("channel" not in cart or self._is_code(cart["channel"]))
-            and type(ttl) is int
-            and self.min_ttl <= ttl <= self.max_ttl
-            and type(lines) is list
-            and 0 < len(lines) <= self.max_lines
-        ):
-            return None
-        for line in lines:
-            if not (
-                type(line) is dict
-                and line.keys() == self.line_fields
-                and self._is_code(line["sku"])
-                and self._is_code(line["location"])
-                and type(line["quantity"]) is int
-                and self.min_quantity <= line["quantity"] <= self.max_quantity
-            ):
-                return None
-        return {**cart, "lines": [dict(line) for line in lines]}
 
 
 class ReservationCodes:
@@ -667,7 +482,10 @@ class ReservationTransitionSerializer(serializers.ModelSerializer):
         fields = ["from_status", "to_status", "actor", "at"]
 
 
-class ReservationSerializer(serializers.ModelSerializer):
+class ReservationSerializer(FastSerializer, serializers.ModelSerializer):
+    """A hold as stored, with its lines and its history. Fast
+    (``config.fast_serializers``): it is the answer on the flash sale's path."""
+
     channel = serializers.CharField(source="channel.code")
     status = serializers.ChoiceField(
         source="current_status",
@@ -675,8 +493,10 @@ class ReservationSerializer(serializers.ModelSerializer):
         read_only=True,
         help_text="`expired` as soon as `expires_at` passes, swept or not.",
     )
-    lines = ReservationLineSerializer(many=True)
-    transitions = ReservationTransitionSerializer(many=True)
+    # Read once each (``Reservation.held_lines`` and ``history``): prefetched by the
+    # selectors, or handed over by the service that has just written them.
+    lines = ReservationLineSerializer(many=True, source="held_lines")
+    transitions = ReservationTransitionSerializer(many=True, source="history")
 
     class Meta:
         model = Reservation
@@ -693,44 +513,6 @@ class ReservationSerializer(serializers.ModelSerializer):
             "lines",
             "transitions",
         ]
-
-    def to_representation(self, reservation: Reservation) -> dict[str, Any]:
-        """The shape the fields above declare (and the schema shows), built directly:
-        a hold is the answer on the flash-sale path, where DRF's per-field work cost
-        more than placing the hold. A test holds the two to the same output."""
-        zone = timezone.get_current_timezone()
-
-        def moment(value: datetime) -> str:
-            return _iso(value, zone)
-
-        return {
-            "id": reservation.pk,
-            "reference": reservation.reference,
-            "channel": reservation.channel.code,
-            "status": reservation.current_status(),
-            "ttl_seconds": reservation.ttl_seconds,
-            "expires_at": moment(reservation.expires_at),
-            "created_at": moment(reservation.created_at),
-            "updated_at": moment(reservation.updated_at),
-            "created_by": reservation.created_by,
-            "lines": [
-                {
-                    "sku": line.sku.code,
-                    "location": line.location.code,
-                    "quantity": line.quantity,
-                }
-                for line in reservation.lines.all()
-            ],
-            "transitions": [
-                {
-                    "from_status": step.from_status,
-                    "to_status": step.to_status,
-                    "actor": step.actor,
-                    "at": moment(step.at),
-                }
-                for step in reservation.transitions.all()
-            ],
-        }
 
 
 class ShortageSerializer(serializers.Serializer):

@@ -789,11 +789,22 @@ def order_close(*, order_id: int, who: Who, reason: str = "") -> Order:
 
 
 def return_to_stock_confirm(*, task_id: int, who: Who) -> ReturnToStockTask:
-    """Staff confirm the units are back on the shelf: only now are they available."""
+    """Staff confirm the units are back on the shelf: only now are they available.
+    The order is locked first, then its task (the lock order, inventory.locking)."""
     with transaction.atomic():
+        order_id = (
+            ReturnToStockTask.objects.filter(pk=task_id)
+            .values_list("order_id", flat=True)
+            .first()
+        )
+        list(
+            Order.objects.select_for_update(no_key=True)
+            .filter(pk=order_id)
+            .values_list("pk")
+        )
         try:
             task = (
-                ReturnToStockTask.objects.select_for_update(of=("self",))
+                ReturnToStockTask.objects.select_for_update(no_key=True, of=("self",))
                 .select_related("order__channel", "line", "sku", "location")
                 .get(pk=task_id)
             )
@@ -1139,7 +1150,7 @@ def _replayed(order: Order, who: Who, request: dict) -> bool:
 def _locked(order_id: int) -> Order:
     try:
         return (
-            Order.objects.select_for_update(of=("self",))
+            Order.objects.select_for_update(no_key=True, of=("self",))
             .select_related("channel")
             .get(pk=order_id)
         )

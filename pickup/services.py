@@ -222,9 +222,9 @@ def return_to_stock_put_away(*, task_id: int, staff) -> ReturnToStockTask:
         location_id=task.location_id if task else 0,
         what=f"return-to-stock task {task_id}",
     )
+    # Two units put back at once: the order's lock, taken by the confirmation before
+    # anything else, makes the second see the first.
     put_away = orders.return_to_stock_confirm(task_id=task_id, who=_who(staff))
-    # Two units put back at once: the order's lock makes the second see the first.
-    Order.objects.select_for_update().filter(pk=put_away.order_id).first()
     still_out = ReturnToStockTask.objects.filter(
         order_id=put_away.order_id, status=ReturnToStockTask.Status.OPEN
     )
@@ -452,7 +452,7 @@ def pickup_transfer_receive(*, transfer_id: int, staff) -> TransferRequest:
     transfer = transfer_receive(transfer_id=transfer_id, actor=access.actor_of(staff))
     if task is None:
         return transfer
-    problem = PickupProblem.objects.select_for_update().get(pk=waiting.pk)
+    problem = PickupProblem.objects.select_for_update(no_key=True).get(pk=waiting.pk)
     if problem.status != PickupProblem.Status.WAITING:
         return transfer
     line = OrderLine.objects.get(pk=problem.line_id)
@@ -534,7 +534,7 @@ def pickup_problems_escalate(*, now: datetime | None = None) -> int:
     late = now - timedelta(minutes=settings.PICKUP_PROBLEM_ESCALATE_MINUTES)
     with transaction.atomic():
         ids = list(
-            PickupProblem.objects.select_for_update(skip_locked=True)
+            PickupProblem.objects.select_for_update(no_key=True, skip_locked=True)
             .filter(
                 status=PickupProblem.Status.OPEN,
                 escalated_at__isnull=True,
@@ -563,7 +563,7 @@ def pickup_problems_escalate(*, now: datetime | None = None) -> int:
 def pickup_task_follow_order(*, order: Order, actor: str) -> None:
     """The order changed (in the store, through the API, in the back-office): the
     task follows, in the same transaction. Called with the order locked."""
-    task = PickupTask.objects.select_for_update().filter(order=order).first()
+    task = PickupTask.objects.select_for_update(no_key=True).filter(order=order).first()
     if task is not None:
         _follow(task, actor)
 
@@ -663,7 +663,7 @@ def _close_problems(
     cancelled elsewhere) need no decision any more: closed, and a transfer not yet
     sent for them called off."""
     problems = list(
-        task.problems.select_for_update(of=("self",))
+        task.problems.select_for_update(no_key=True, of=("self",))
         .exclude(status=PickupProblem.Status.RESOLVED)
         .select_related("line__sku", "transfer")
         .order_by("reported_at")
@@ -798,12 +798,16 @@ def _lock(task_id: int, staff=None) -> PickupTask:
         )
     if row is None:
         raise NotFound(f"No pickup task {task_id}.")
-    list(Order.objects.select_for_update().filter(pk=row["order_id"]).values_list("pk"))
+    list(
+        Order.objects.select_for_update(no_key=True)
+        .filter(pk=row["order_id"])
+        .values_list("pk")
+    )
     # The picker is read after the lock, never joined into the locking query: a
     # claim waiting on a twin's lock would see the new claimed_by_id with the old
     # (empty) joined row.
     return (
-        PickupTask.objects.select_for_update(of=("self",))
+        PickupTask.objects.select_for_update(no_key=True, of=("self",))
         .select_related("order__channel", "location")
         .get(pk=task_id)
     )
@@ -850,7 +854,7 @@ def _problem(problem_id: int, staff) -> tuple[PickupProblem, PickupTask]:
         raise NotFound(f"No problem {problem_id}.")
     task = _task(task_id, staff)
     problem = (
-        PickupProblem.objects.select_for_update(of=("self",))
+        PickupProblem.objects.select_for_update(no_key=True, of=("self",))
         .select_related("line__sku")
         .get(pk=problem_id)
     )

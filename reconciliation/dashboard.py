@@ -26,6 +26,7 @@ from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
+from inventory.availability import available_sql
 from inventory.models import (
     Location,
     StockBalance,
@@ -357,10 +358,7 @@ def days_of_supply(
     if not locations:
         return table, {}
     marks = ", ".join(["%s"] * len(locations))
-    available = (
-        "b.on_hand - b.committed - b.picked - b.reserved - b.damaged "
-        "- b.quality_control"
-    )
+    available = available_sql("b")
     # The codes are joined to the rows shown only, after the sort: joining 200,000
     # rows to the catalogue to show 25 of them was most of the page's time.
     sql = f"""

@@ -493,7 +493,7 @@ def _lock_order(order: Order | None) -> Order | None:
     """Serialises every return of one order: the returnable cap holds under races."""
     if order is None:
         return None
-    return Order.objects.select_for_update().get(pk=order.pk)
+    return Order.objects.select_for_update(no_key=True).get(pk=order.pk)
 
 
 def _on_order(
@@ -594,7 +594,7 @@ def _counter_reference(location: Location, now: datetime) -> str:
 
 
 def _locked(return_id: int) -> Return:
-    found = Return.objects.select_for_update().filter(pk=return_id).first()
+    found = Return.objects.select_for_update(no_key=True).filter(pk=return_id).first()
     if found is None:
         raise NotFound("No such return.")
     return found

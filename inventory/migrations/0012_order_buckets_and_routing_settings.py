@@ -1,29 +1,9 @@
 """The ``picked`` bucket (units in the pickup-hold area, orders.services) and what
-order routing weighs per location. The hold function's promise check learns that
-picked units are not available either."""
-
-import importlib
+order routing weighs per location. (The hold function's promise check is generated
+from the one definition of availability since, ``inventory/sql/``.)"""
 
 import django.core.validators
 from django.db import migrations, models
-
-HOLD = importlib.import_module(
-    "inventory.migrations.0009_hold_commits_before_the_flush"
-)
-PLAIN_FIGURES = "on_hand - committed - reserved - damaged - quality_control"
-WITH_PICKED = "on_hand - committed - picked - reserved - damaged - quality_control"
-
-
-def count_picked_units(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        assert PLAIN_FIGURES in HOLD.CREATE
-        schema_editor.execute(HOLD.CREATE.replace(PLAIN_FIGURES, WITH_PICKED))
-
-
-def forget_picked_units(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(HOLD.CREATE)
-
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -145,5 +125,4 @@ class Migration(migrations.Migration):
                 max_length=24,
             ),
         ),
-        migrations.RunPython(count_picked_units, forget_picked_units),
     ]

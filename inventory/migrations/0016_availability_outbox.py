@@ -1,10 +1,13 @@
 """The outbox of availability changes (AvailabilityChange), written by the database:
 a trigger counts every change of a balance's quantities in its ``sequence`` and copies
 the new quantities into the outbox in the same statement, whichever path moved the
-stock (the ledger's batch, the lean hold function, the rebuild's repair)."""
+stock (the ledger's batch, the lean hold function, the rebuild's repair). The
+triggers are in inventory/sql/balance_outbox.sql."""
 
 import django.db.models.deletion
 from django.db import migrations, models
+
+from inventory.sql import apply_sql_files
 
 
 class Migration(migrations.Migration):
@@ -85,73 +88,12 @@ class Migration(migrations.Migration):
     ]
 
 
-# The quantities a channel sees: a change to any of them is a change of availability.
-BUCKETS = (
-    "on_hand", "committed", "picked", "reserved", "damaged", "quality_control",
-    "in_transit", "incoming",
-)
-COPIED = ", ".join(BUCKETS)
-NEW_ROW = ", ".join(f"n.{bucket}" for bucket in BUCKETS)
-CHANGED = " OR ".join(f"NEW.{bucket} IS DISTINCT FROM OLD.{bucket}" for bucket in BUCKETS)
-# SQLite's null-safe "is not" (IS DISTINCT FROM arrived only in 3.39).
-CHANGED_SQLITE = " OR ".join(f"NEW.{bucket} IS NOT OLD.{bucket}" for bucket in BUCKETS)
-NONZERO = " OR ".join(f"NEW.{bucket} <> 0" for bucket in BUCKETS)
-
-POSTGRESQL = f"""
+# Schema: a block range index, as rows arrive in time order (PostgreSQL only). The
+# triggers and their functions are in inventory/sql/balance_outbox.sql (and its SQLite
+# version), applied from the file as it is now.
+POSTGRESQL_INDEX = """
 CREATE INDEX availability_change_time ON inventory_availabilitychange
 USING brin (changed_at);
-
-CREATE FUNCTION onestock_balance_sequence() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        NEW.sequence := CASE WHEN {NONZERO} THEN 1 ELSE 0 END;
-    ELSIF {CHANGED} THEN
-        NEW.sequence := OLD.sequence + 1;
-    ELSE
-        NEW.sequence := OLD.sequence;
-    END IF;
-    RETURN NEW;
-END
-$$;
-
-CREATE TRIGGER onestock_balance_sequence
-BEFORE INSERT OR UPDATE ON inventory_stockbalance
-FOR EACH ROW EXECUTE FUNCTION onestock_balance_sequence();
-
--- One INSERT per statement, from the rows the statement changed: a batch of a
--- thousand events writes its thousand changes in one go.
-CREATE FUNCTION onestock_outbox_after_update() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO inventory_availabilitychange
-        (sku_id, location_id, sequence, {COPIED}, changed_at)
-    SELECT n.sku_id, n.location_id, n.sequence, {NEW_ROW}, clock_timestamp()
-    FROM changed_new AS n JOIN changed_old AS o ON o.id = n.id
-    WHERE n.sequence <> o.sequence
-    ORDER BY n.sku_id, n.location_id;
-    RETURN NULL;
-END
-$$;
-
-CREATE TRIGGER onestock_outbox_after_update
-AFTER UPDATE ON inventory_stockbalance
-REFERENCING OLD TABLE AS changed_old NEW TABLE AS changed_new
-FOR EACH STATEMENT EXECUTE FUNCTION onestock_outbox_after_update();
-
-CREATE FUNCTION onestock_outbox_after_insert() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO inventory_availabilitychange
-        (sku_id, location_id, sequence, {COPIED}, changed_at)
-    SELECT n.sku_id, n.location_id, n.sequence, {NEW_ROW}, clock_timestamp()
-    FROM inserted AS n WHERE n.sequence > 0
-    ORDER BY n.sku_id, n.location_id;
-    RETURN NULL;
-END
-$$;
-
-CREATE TRIGGER onestock_outbox_after_insert
-AFTER INSERT ON inventory_stockbalance
-REFERENCING NEW TABLE AS inserted
-FOR EACH STATEMENT EXECUTE FUNCTION onestock_outbox_after_insert();
 """
 
 POSTGRESQL_DROP = """
@@ -163,46 +105,15 @@ DROP FUNCTION IF EXISTS onestock_outbox_after_insert();
 DROP FUNCTION IF EXISTS onestock_outbox_after_update();
 DROP FUNCTION IF EXISTS onestock_balance_sequence();
 """
-
-# SQLite (the demo) has row triggers only; its writers are one at a time anyway.
-SQLITE_NOW = "strftime('%Y-%m-%d %H:%M:%f', 'now')"
-SQLITE = [
-    f"""
-CREATE TRIGGER onestock_outbox_after_update AFTER UPDATE ON inventory_stockbalance
-WHEN {CHANGED_SQLITE}
-BEGIN
-    UPDATE inventory_stockbalance SET sequence = OLD.sequence + 1 WHERE id = NEW.id;
-    INSERT INTO inventory_availabilitychange
-        (sku_id, location_id, sequence, {COPIED}, changed_at)
-    VALUES (NEW.sku_id, NEW.location_id, OLD.sequence + 1,
-            {", ".join(f"NEW.{bucket}" for bucket in BUCKETS)}, {SQLITE_NOW});
-END
-""",
-    f"""
-CREATE TRIGGER onestock_outbox_after_insert AFTER INSERT ON inventory_stockbalance
-WHEN {NONZERO}
-BEGIN
-    UPDATE inventory_stockbalance SET sequence = 1 WHERE id = NEW.id;
-    INSERT INTO inventory_availabilitychange
-        (sku_id, location_id, sequence, {COPIED}, changed_at)
-    VALUES (NEW.sku_id, NEW.location_id, 1,
-            {", ".join(f"NEW.{bucket}" for bucket in BUCKETS)}, {SQLITE_NOW});
-END
-""",
-]
 SQLITE_DROP = [
     "DROP TRIGGER IF EXISTS onestock_outbox_after_update",
     "DROP TRIGGER IF EXISTS onestock_outbox_after_insert",
 ]
 
 
-def create(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        schema_editor.execute(POSTGRESQL)
-    elif vendor == "sqlite":
-        for statement in SQLITE:
-            schema_editor.execute(statement)
+def create_index(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(POSTGRESQL_INDEX)
 
 
 def drop(apps, schema_editor):
@@ -214,4 +125,8 @@ def drop(apps, schema_editor):
             schema_editor.execute(statement)
 
 
-Migration.operations.append(migrations.RunPython(create, drop))
+# Reversed, the file's operation does nothing and ``drop`` removes it all.
+Migration.operations += [
+    migrations.RunPython(create_index, drop),
+    apply_sql_files("balance_outbox"),
+]

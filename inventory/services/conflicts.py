@@ -32,7 +32,7 @@ def conflict_resolve(
 ) -> StockConflict:
     """Close an open conflict; the stock itself is corrected by a movement (a count or
     an adjustment), never here."""
-    conflict = StockConflict.objects.select_for_update().get(pk=conflict.pk)
+    conflict = StockConflict.objects.select_for_update(no_key=True).get(pk=conflict.pk)
     target = StockConflict.Status.RESOLVED
     if target not in StockConflict.TRANSITIONS[conflict.status]:
         raise ConflictTransitionRefused(

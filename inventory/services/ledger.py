@@ -309,7 +309,7 @@ def _attach_records(
             records.update(model.objects.in_bulk(missing))
         for entry in entries:
             pk = entry.__dict__[attname]
-            entry._state.fields_cache[name] = records[pk] if pk is not None else None
+            setattr(entry, name, records[pk] if pk is not None else None)
 
 
 def _promise_refusal(event: MovementInput, posting: _Posting) -> MovementOutcome | None:
@@ -487,13 +487,12 @@ def _entry(
     for bucket, column in zip(BUCKETS, DELTA_COLUMNS, strict=True):
         values[column] = deltas.get(bucket, 0)
     entry = StockMovement(*[values[column] for column in ENTRY_COLUMNS])
-    # The records the event carries, as select_related would have cached them.
-    entry._state.fields_cache = {
-        "channel": event.channel,
-        "sku": event.sku,
-        "location": event.location,
-        "other_location": other,
-    }
+    # The records the event carries, as select_related would have given them: the
+    # answer reads their codes without a query.
+    entry.channel = event.channel
+    entry.sku = event.sku
+    entry.location = event.location
+    entry.other_location = other
     return entry
 
 
@@ -603,6 +602,8 @@ def _entries_insert(entries: list[StockMovement]) -> None:
         ids = {(channel, reference): pk for pk, channel, reference in cursor.fetchall()}
     for entry in entries:
         entry.id = ids[(entry.channel_id, entry.reference)]
+        # Stored, as bulk_create marks what it inserted (the same two attributes):
+        # Django has no public call that does it without inserting the rows itself.
         entry._state.adding = False
         entry._state.db = connection.alias
 
@@ -643,10 +644,16 @@ def _write(posting: _Posting) -> None:
 
 
 def _tills_heard_from(latest: dict[int, datetime]) -> None:
-    """Move each store's last till event forward. The store rows are locked in primary
-    key order first, so batches from several stores never deadlock on them."""
+    """Move each store's last till event forward: the batch's last lock (the lock
+    order, inventory.locking). The store rows are locked in primary key order, so
+    batches from several stores never deadlock on them, and FOR NO KEY UPDATE, which
+    never meets the key share a checkout's foreign-key check takes on its store."""
     ids = sorted(latest)
-    list(Location.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    list(
+        Location.objects.select_for_update(no_key=True)
+        .filter(pk__in=ids)
+        .order_by("pk")
+    )
     newest = Case(
         *[When(pk=pk, then=Value(latest[pk])) for pk in ids],
         output_field=DateTimeField(),

@@ -183,7 +183,7 @@ def _lock_sql() -> str:
         SELECT balance.id FROM {StockBalance._meta.db_table} AS balance
         JOIN {DIFFERENCES} AS d ON d.balance_id = balance.id
         ORDER BY balance.sku_id, balance.location_id
-        FOR UPDATE OF balance
+        FOR NO KEY UPDATE OF balance
     """
 
 

@@ -13,12 +13,15 @@ locked figures, so a reservation is one ledger batch: two carts that share SKUs 
 on the first balance they share instead of deadlocking, and a refused line rolls the
 whole hold back.
 
-Lock order, everywhere: the reservation row, then the balances. A new reservation's row
-is invisible to others until it commits; transitions and the expiry sweep lock the row
-before posting. So no two paths take the same locks in opposite orders.
+The API's checkout tries one fast path first (``reservation_place_by_codes``, through
+``promises``: one server call from the cart's codes); whatever it cannot decide alone
+comes here. Every other caller places its holds with ``reservation_place``.
+
+Locks follow the one order of ``inventory.locking``: the reservation row, then the
+balances. A new reservation's row is invisible to others until it commits;
+transitions and the expiry sweep lock the row before posting.
 """
 
-import functools
 import hashlib
 import json
 import logging
@@ -26,8 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, transaction
-from django.db.models import Model
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from catalog.models import MAX_RESERVATION_TTL_SECONDS, Channel, Sku
@@ -135,31 +137,6 @@ def reservation_place(
         if existing is None:
             raise
         return existing, False
-    if promises.is_available():
-        now = timezone.now()
-        try:
-            posted = promises.hold_post(
-                channel=channel,
-                reference=reference,
-                moves=[_reserve_move(channel, line, now) for line in lines],
-                actor=actor,
-                ttl_seconds=ttl,
-                digest=digest,
-                now=now,
-            )
-        except promises.HoldNeedsFullCheck:
-            pass  # short on the plain figures: the ledger decides, below
-        else:
-            if posted is not None:
-                return _handed_back(
-                    posted,
-                    now,
-                    channel=channel,
-                    reference=reference,
-                    lines=lines,
-                    actor=actor,
-                    digest=digest,
-                ), True
     existing = _existing(channel, reference, digest)
     if existing is not None:
         return existing, False
@@ -182,8 +159,9 @@ def reservation_place_by_codes(
     actor: str,
     ttl_seconds: int | None = None,
 ) -> Reservation | None:
-    """A checkout's first try, from the codes its cart names: a new hold placed with
-    the records behind the codes read in the same server call (``promises``).
+    """The API's checkout, first try: a new hold placed from the codes its cart
+    names, the records behind them read in the same server call (``promises``: the
+    one fast path; every other caller uses ``reservation_place``).
 
     None whenever that cannot decide alone (no PostgreSQL, a code unknown or closed,
     a line twice, a quantity or TTL out of bounds, a line short on the plain figures,
@@ -207,20 +185,16 @@ def reservation_place_by_codes(
         return None
     if posted is None:
         return None
-    # Only the codes are known here; anything else a caller reads loads on access.
+    # For the answer, which shows the codes: only they and the ids are set.
     return _handed_back(
         posted,
         now,
-        channel=Channel.from_db(
-            DEFAULT_DB_ALIAS, ["id", "code"], [posted.channel_id, channel_code]
-        ),
+        channel=Channel(id=posted.channel_id, code=channel_code),
         reference=reference,
         lines=[
             ReservationLineInput(
-                Sku.from_db(DEFAULT_DB_ALIAS, ["id", "code"], [sku_id, sku_code]),
-                Location.from_db(
-                    DEFAULT_DB_ALIAS, ["id", "code"], [location_id, location_code]
-                ),
+                Sku(id=sku_id, code=sku_code),
+                Location(id=location_id, code=location_code),
                 quantity,
             )
             for (sku_code, location_code, quantity), sku_id, location_id in zip(
@@ -282,13 +256,11 @@ def _handed_back(
     actor: str,
     digest: str,
 ) -> Reservation:
-    """The reservation the lean path wrote, built from what it was given and what the
+    """The reservation the fast path wrote, built from what it was given and what the
     database chose, with its lines and first transition, without reading it back."""
-    reservation = _as_read(
-        Reservation,
-        {"channel": channel},
+    reservation = Reservation(
         id=posted.reservation_id,
-        channel_id=channel.pk,
+        channel=channel,
         reference=reference,
         status=Status.ACTIVE,
         ttl_seconds=posted.ttl_seconds,
@@ -298,55 +270,26 @@ def _handed_back(
         created_at=now,
         updated_at=now,
     )
-    _known_relations(
-        reservation,
-        lines=[
-            _as_read(
-                ReservationLine,
-                {
-                    "reservation": reservation,
-                    "sku": line.sku,
-                    "location": line.location,
-                },
-                id=line_id,
-                reservation_id=reservation.pk,
-                sku_id=line.sku.pk,
-                location_id=line.location.pk,
-                quantity=line.quantity,
-            )
-            for line_id, line in zip(posted.line_ids, lines, strict=True)
-        ],
-        transitions=[
-            _as_read(
-                ReservationTransition,
-                {"reservation": reservation},
-                id=None,  # not read back: nobody addresses a transition by its id
-                reservation_id=reservation.pk,
-                from_status="",
-                to_status=Status.ACTIVE,
-                actor=actor,
-                at=now,
-            )
-        ],
-    )
+    reservation.held_lines = [
+        ReservationLine(
+            id=line_id,
+            reservation=reservation,
+            sku=line.sku,
+            location=line.location,
+            quantity=line.quantity,
+        )
+        for line_id, line in zip(posted.line_ids, lines, strict=True)
+    ]
+    reservation.history = [
+        ReservationTransition(
+            reservation=reservation,
+            from_status="",
+            to_status=Status.ACTIVE,
+            actor=actor,
+            at=now,
+        )
+    ]
     return reservation
-
-
-def _as_read(model: type[Model], related: dict[str, Model], **values) -> Model:
-    """A row just written, built as a read of it builds one (every column in order:
-    Django's quick way), with the records its foreign keys point at already at hand.
-    Model(**fields) costs several times as much, and a checkout builds five."""
-    row = model.from_db(
-        DEFAULT_DB_ALIAS, None, [values[name] for name in _columns(model)]
-    )
-    for name, record in related.items():
-        model._meta.get_field(name).set_cached_value(row, record)
-    return row
-
-
-@functools.cache
-def _columns(model: type[Model]) -> tuple[str, ...]:
-    return tuple(field.attname for field in model._meta.concrete_fields)
 
 
 def _is_plain(lines: Sequence[tuple[str, str, int]], ttl_seconds: int | None) -> bool:
@@ -358,28 +301,6 @@ def _is_plain(lines: Sequence[tuple[str, str, int]], ttl_seconds: int | None) ->
         and all(1 <= quantity <= MAX_MOVEMENT_QUANTITY for _, _, quantity in lines)
         and len({(sku, place) for sku, place, _ in lines}) == len(lines)
     )
-
-
-def _known_relations(reservation: Reservation, **related: list) -> None:
-    """Hand the caller a reservation whose lines and transitions read without a query,
-    as ``prefetch_related`` would leave them: they were all just written here.
-
-    Each is the queryset the related manager would build, without its two clones:
-    its filter on this reservation deferred until something chains on it (as Django
-    defers it), the rows in its cache. tests/inventory/test_hold_lean_path.py chains
-    on them."""
-    cache = {}
-    for name, rows in related.items():
-        relation = Reservation._meta.get_field(name)
-        queryset = relation.related_model._default_manager.get_queryset()
-        queryset._deferred_filter = (False, (), {relation.field.name: reservation})
-        queryset._known_related_objects = {
-            relation.field: {reservation.pk: reservation}
-        }
-        queryset._result_cache = rows
-        queryset._prefetch_done = True
-        cache[name] = queryset
-    reservation._prefetched_objects_cache = cache
 
 
 def _check_cart(
@@ -512,7 +433,9 @@ def _place(
         actor=actor,
         at=now,
     )
-    _known_relations(reservation, lines=rows, transitions=[placed])
+    # The answer needs no read back: every row was just written here.
+    reservation.held_lines = rows
+    reservation.history = [placed]
     return reservation
 
 
@@ -547,7 +470,7 @@ def reservation_transition(
 def _locked(reservation_id: int) -> Reservation:
     try:
         return (
-            Reservation.objects.select_for_update(of=("self",))
+            Reservation.objects.select_for_update(no_key=True, of=("self",))
             .select_related("channel")
             .get(pk=reservation_id)
         )
@@ -656,7 +579,9 @@ def reservations_expire(*, now: datetime | None = None) -> int:
 @transaction.atomic
 def _expire_one(pk: int, now: datetime) -> int:
     reservation = (
-        Reservation.objects.select_for_update(skip_locked=True, of=("self",))
+        Reservation.objects.select_for_update(
+            no_key=True, skip_locked=True, of=("self",)
+        )
         .select_related("channel")
         .filter(pk=pk, status=Status.ACTIVE, expires_at__lte=now)
         .first()

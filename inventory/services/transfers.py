@@ -144,7 +144,7 @@ def _release(transfer: TransferRequest, actor: str) -> None:
 def _locked(transfer_id: int) -> TransferRequest:
     try:
         return (
-            TransferRequest.objects.select_for_update(of=("self",))
+            TransferRequest.objects.select_for_update(no_key=True, of=("self",))
             .select_related("sku", "from_location", "to_location", "channel")
             .get(pk=transfer_id)
         )

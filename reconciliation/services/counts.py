@@ -236,7 +236,7 @@ def count_line_scan(*, task_id: int, code: str, quantity: int = 1, staff) -> Cou
         raise InvalidInput({"code": ["Scan or type a barcode."]})
     _check_units(quantity, "quantity", allow_zero=False)
     sku = skus_by_code_or_barcode(codes={code}).get(code)
-    line = task.lines.select_for_update().filter(sku=sku).first() if sku else None
+    line = task.lines.select_for_update(no_key=True).filter(sku=sku).first() if sku else None
     if line is None or line.status not in (Line.TO_COUNT, Line.TO_RECOUNT):
         raise InvalidInput({"code": [f"{code} is not on this count."]})
     if (line.counted or 0) + quantity > MAX_UNITS:
@@ -249,7 +249,7 @@ def count_line_set(*, task_id: int, line_id: int, quantity: int, staff) -> Count
     """The units of one SKU typed outright (a miscount corrected, or none found)."""
     task = _counting(task_id, staff)
     _check_units(quantity, "quantity", allow_zero=True)
-    line = task.lines.select_for_update().filter(pk=line_id).first()
+    line = task.lines.select_for_update(no_key=True).filter(pk=line_id).first()
     if line is None or line.status not in (Line.TO_COUNT, Line.TO_RECOUNT):
         raise InvalidInput({"line": ["That SKU is not waiting to be counted."]})
     return _counted(line, quantity, staff)
@@ -282,7 +282,7 @@ def count_task_submit(
     now = timezone.now()
     actor = access.actor_of(staff)
     waiting = list(
-        task.lines.select_for_update()
+        task.lines.select_for_update(no_key=True)
         .filter(status__in=(Line.TO_COUNT, Line.TO_RECOUNT))
         .select_related("sku")
     )
@@ -385,7 +385,7 @@ def count_line_decide(
         raise PermissionRefused("Only a manager may approve a count variance.")
     task = _task(task_id, staff, lock=True)
     line = (
-        task.lines.select_for_update().select_related("sku").filter(pk=line_id).first()
+        task.lines.select_for_update(no_key=True).select_related("sku").filter(pk=line_id).first()
     )
     if line is None:
         raise NotFound("No such line on this count.")
@@ -475,7 +475,7 @@ def _move(task: CountTask, target: str, actor: str, now, note: str = "") -> None
 def _task(task_id: int, staff, *, lock: bool = False) -> CountTask:
     tasks = CountTask.objects.select_related("location")
     if lock:
-        tasks = tasks.select_for_update(of=("self",))
+        tasks = tasks.select_for_update(no_key=True, of=("self",))
     task = tasks.filter(pk=task_id).first()
     if task is None:
         raise NotFound("No such count.")

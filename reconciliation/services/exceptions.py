@@ -180,7 +180,7 @@ def _resolution_errors(case, resolution, note, adjustment, staff) -> dict:
 
 def _open_case(key: str) -> ExceptionCase | None:
     return (
-        ExceptionCase.objects.select_for_update()
+        ExceptionCase.objects.select_for_update(no_key=True)
         .filter(key=key, status=Status.OPEN)
         .first()
     )
@@ -266,7 +266,7 @@ def _resolve(case: ExceptionCase, resolution: str, note: str, actor: str):
 
 def _locked(case_id: int, staff) -> ExceptionCase:
     case = (
-        ExceptionCase.objects.select_for_update(of=("self",))
+        ExceptionCase.objects.select_for_update(no_key=True, of=("self",))
         .select_related("stock_conflict", "sku", "location")
         .filter(pk=case_id)
         .first()

@@ -54,7 +54,7 @@ def reconciliation_run_start(*, trigger: str, actor: str) -> ReconciliationRun:
     now = timezone.now()
     with transaction.atomic():
         unfinished = (
-            Run.objects.select_for_update()
+            Run.objects.select_for_update(no_key=True)
             .filter(status__in=[Status.RUNNING, Status.FAILED])
             .first()
         )
@@ -121,7 +121,7 @@ def reconciliation_run_stop(*, run_id: int, reason: str, actor: str) -> None:
     """Mark a run stopped from outside (the command interrupted with Ctrl-C, no
     worker reachable): the next start finishes it."""
     with transaction.atomic():
-        run = Run.objects.select_for_update().get(pk=run_id)
+        run = Run.objects.select_for_update(no_key=True).get(pk=run_id)
         if run.status == Status.RUNNING:
             _move(run, Status.FAILED, actor, timezone.now(), "interrupted")
             run.error = reason
@@ -131,7 +131,7 @@ def reconciliation_run_stop(*, run_id: int, reason: str, actor: str) -> None:
 def _step(run_id: int) -> ReconciliationRun:
     """One step, in one transaction with the run's progress."""
     with transaction.atomic():
-        run = Run.objects.select_for_update().get(pk=run_id)
+        run = Run.objects.select_for_update(no_key=True).get(pk=run_id)
         if run.status != Status.RUNNING:
             return run
         if run.phase == Phase.LEDGER:
@@ -148,7 +148,7 @@ def _step(run_id: int) -> ReconciliationRun:
 
 def _fail(run_id: int, error: Exception) -> ReconciliationRun:
     with transaction.atomic():
-        run = Run.objects.select_for_update().get(pk=run_id)
+        run = Run.objects.select_for_update(no_key=True).get(pk=run_id)
         if run.status == Status.RUNNING:
             _move(run, Status.FAILED, "system", timezone.now(), "failed")
             run.error = f"{type(error).__name__}: {error}"[:2000]

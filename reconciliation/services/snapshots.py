@@ -123,7 +123,7 @@ def _snapshot(channel, snapshot_id, taken_at, page_count, actor, now) -> StockSn
             )
     except IntegrityError:
         pass  # another page created it first
-    snapshot = StockSnapshot.objects.select_for_update().get(
+    snapshot = StockSnapshot.objects.select_for_update(no_key=True).get(
         channel=channel, snapshot_id=snapshot_id
     )
     if snapshot.taken_at != taken_at or snapshot.page_count != page_count:

@@ -58,7 +58,7 @@ def feed_state_locked() -> FeedState:
     """The feed's row, locked until the transaction ends: one placer (or pruner) at a
     time. Made if missing (a test that empties every table removes it)."""
     try:
-        return FeedState.objects.select_for_update().get(pk=1)
+        return FeedState.objects.select_for_update(no_key=True).get(pk=1)
     except FeedState.DoesNotExist:
         placed = AvailabilityChange.objects.aggregate(last=Max("position"))["last"]
         try:
@@ -66,7 +66,7 @@ def feed_state_locked() -> FeedState:
                 FeedState.objects.create(pk=1, last_position=placed or 0)
         except IntegrityError:
             pass  # another placer made it first
-        return FeedState.objects.select_for_update().get(pk=1)
+        return FeedState.objects.select_for_update(no_key=True).get(pk=1)
 
 
 _PLACE = f"""

@@ -371,7 +371,7 @@ def _locked(subscription_id: int) -> WebhookSubscription:
         return (
             # NO KEY: the deliveries being queued for it (their key-share checks)
             # need not wait for a sender.
-            WebhookSubscription.objects.select_for_update(of=("self",), no_key=True)
+            WebhookSubscription.objects.select_for_update(no_key=True, of=("self",))
             .select_related("channel")
             .get(pk=subscription_id)
         )

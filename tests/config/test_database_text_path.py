@@ -1,8 +1,7 @@
-"""The flash sale's statements go straight through libpq (config.database): whatever a
-buyer types arrives intact, errors are Django's, and a session that lost its prepared
-statements prepares them again."""
-
-from datetime import UTC, datetime
+"""The checkout's statements are prepared by psycopg on Django's connection
+(config.database): whatever a buyer types arrives intact, errors are Django's, the
+statements are logged and instrumented like any query, and a rollback never leaves a
+statement the server has lost."""
 
 import pytest
 from django.db import DataError, ProgrammingError, connection, transaction
@@ -10,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from catalog.models import Sku
 from catalog.selectors import records_by_code
-from config.database import as_text, is_between_transactions, run_between_transactions
+from config.database import is_between_transactions, prepared_rows
 from tests.factories import SkuFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -18,53 +17,55 @@ pytestmark = pytest.mark.django_db(transaction=True)
 AWKWARD = ['say "hi"', "back\\slash", "a,b", "{braces}", " padded ", "NULL", "é€", ""]
 
 
-def test_every_value_is_sent_in_the_form_the_server_reads():
-    assert as_text(None) is None
-    assert as_text(True) == "t"
-    assert as_text(12) == "12"
-    assert as_text(datetime(2026, 11, 24, 9, 30, tzinfo=UTC)) == (
-        "2026-11-24T09:30:00+00:00"
-    )
-    assert as_text([1, None, "x"]) == '{"1",NULL,"x"}'
-
-
 def test_awkward_text_comes_back_exactly_as_sent():
-    rows = run_between_transactions(
+    rows = prepared_rows(
         "SELECT value FROM unnest(%s::text[]) WITH ORDINALITY AS a(value, number) "
         "ORDER BY number",
         [[*AWKWARD, None]],
     )
     assert [value for (value,) in rows] == [*AWKWARD, None]
-    assert run_between_transactions("SELECT %s::text, %s::int", ["plain", 7]) == [
-        ("plain", "7")
-    ]
+    assert prepared_rows("SELECT %s::text, %s::int", ["plain", 7]) == [("plain", 7)]
 
 
-def test_a_session_that_lost_its_prepared_statements_prepares_them_again():
+def test_a_rollback_never_leaves_a_statement_the_server_lost():
+    """psycopg deallocates its statements on a rollback and prepares them again."""
     statement = "SELECT %s::int + 1"
-    assert run_between_transactions(statement, [1]) == [("2",)]
+    assert prepared_rows(statement, [1]) == [(2,)]
+    with pytest.raises(ZeroDivisionError), transaction.atomic():
+        prepared_rows(statement, [5])
+        1 / 0  # noqa: B018 (the request fails: Django rolls back)
+    assert prepared_rows(statement, [2]) == [(3,)]
     with connection.cursor() as cursor:
-        cursor.execute("DEALLOCATE ALL")  # as psycopg does after any rollback
-    assert run_between_transactions(statement, [2]) == [("3",)]
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+        assert cursor.fetchone()[0] >= 1
 
 
 def test_errors_are_djangos_and_leave_the_session_usable():
     with pytest.raises(DataError):
-        run_between_transactions("SELECT 1 / %s::int", [0])
+        prepared_rows("SELECT 1 / %s::int", [0])
     with pytest.raises(ProgrammingError):
-        run_between_transactions("SELECT no_such_column FROM catalog_sku", [])
+        prepared_rows("SELECT no_such_column FROM catalog_sku", [])
     with pytest.raises(DataError, match="NUL"):
-        run_between_transactions("SELECT %s::text", ["nul\x00byte"])
+        prepared_rows("SELECT %s::text", ["nul\x00byte"])
     assert is_between_transactions()
-    assert run_between_transactions("SELECT 1", []) == [("1",)]
+    assert prepared_rows("SELECT 1", []) == [(1,)]
 
 
-def test_the_statements_are_logged_like_any_query():
-    with CaptureQueriesContext(connection) as queries:
-        run_between_transactions("SELECT %s::text AS logged", ["me"])
+def test_the_statements_are_logged_and_instrumented_like_any_query():
+    seen = []
+
+    def instrument(execute, sql, params, many, context):
+        seen.append(sql)
+        return execute(sql, params, many, context)
+
+    with (
+        CaptureQueriesContext(connection) as queries,
+        connection.execute_wrapper(instrument),
+    ):
+        prepared_rows("SELECT %s::text AS logged", ["me"])
     assert len(queries.captured_queries) == 1
-    assert "SELECT %s::text AS logged" in queries.captured_queries[0]["sql"]
-    assert "'me'" in queries.captured_queries[0]["sql"]
+    assert "SELECT 'me'::text AS logged" in queries.captured_queries[0]["sql"]
+    assert seen == ["SELECT %s::text AS logged"]
 
 
 def test_a_cart_look_up_between_transactions_finds_what_one_inside_finds():
@@ -73,6 +74,7 @@ def test_a_cart_look_up_between_transactions_finds_what_one_inside_finds():
     assert is_between_transactions()
     outside = records_by_code(wanted=wanted)
     with transaction.atomic():
+        assert not is_between_transactions()
         inside = records_by_code(wanted=wanted)
     assert list(outside[Sku]) == list(inside[Sku]) == ["TEE-BLK-M"]
     found = outside[Sku]["TEE-BLK-M"]

@@ -4,9 +4,11 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from rest_framework.serializers import Serializer, ValidationError, as_serializer_error
 
 from inventory.errors import ReferenceClash
 from inventory.models import StockBalance, StockConflict, StockMovement
+from inventory.serializers import MovementInputSerializer, MovementSerializer
 from tests.conftest import client_for
 from tests.factories import (
     ApiTokenFactory,
@@ -372,8 +374,9 @@ def test_a_batch_reusing_a_reference_for_another_sku_answers_with_the_original(
     assert line["errors"] == {"reference": [ReferenceClash.message]}
 
 
-# The batch path checks plainly well-formed lines without DRF's field machinery and
-# writes answers without it: both must agree with the serializers they stand in for.
+# MovementInputSerializer and MovementSerializer are fast (config.fast_serializers): a
+# line that is plainly well formed is checked without DRF's field machinery, and an
+# entry is written without it. Both must agree with DRF's own path, line for line.
 
 LINES = [
     event(),
@@ -428,32 +431,42 @@ LINES = [
 ]
 
 
+def outcome(run_validation, data):
+    """The validated data, or the error body."""
+    try:
+        return dict(run_validation(data))
+    except ValidationError as error:
+        return as_serializer_error(error)
+
+
 @pytest.mark.parametrize("line", LINES)
-def test_the_batch_validator_agrees_with_the_movement_serializer(line):
-    from rest_framework.serializers import ValidationError, as_serializer_error
-
-    from inventory.serializers import MovementInputSerializer, MovementLineValidator
-
-    def outcome(validator):
-        try:
-            return dict(validator.run_validation(line))
-        except ValidationError as error:
-            return as_serializer_error(error)
-
-    assert outcome(MovementLineValidator()) == outcome(MovementInputSerializer())
+def test_a_line_is_validated_as_drf_validates_it(line):
+    fast = outcome(MovementInputSerializer().run_validation, line)
+    # DRF's own path, as the serializer would run it without its compiled check.
+    plain = MovementInputSerializer()
+    assert fast == outcome(lambda data: Serializer.run_validation(plain, data), line)
 
 
-def test_plain_lines_take_the_lean_path():
-    from inventory.serializers import MovementLineValidator
+def test_plain_lines_are_checked_without_drf_s_field_machinery(monkeypatch):
+    through_drf = []
+    run_validation = Serializer.run_validation
 
-    validator = MovementLineValidator()
+    def counted(serializer, data):
+        through_drf.append(data)
+        return run_validation(serializer, data)
+
+    monkeypatch.setattr(Serializer, "run_validation", counted)
+    lines = MovementInputSerializer()
     for line in LINES[:4] + LINES[7:9]:
-        assert validator.plain(line) is not None, line
+        lines.run_validation(line)
+    assert through_drf == []
+    assert "fields" not in vars(lines)  # never built: nothing was deep-copied
+    with pytest.raises(ValidationError):
+        lines.run_validation(event(quantity="5"))
+    assert through_drf == [event(quantity="5")]
 
 
 def test_batch_answers_are_the_movement_serializer_s_own(api, shop):
-    from inventory.serializers import MovementSerializer, movement_bodies
-
     now = timezone.now()
     batch = [
         event(reference="S-1", type="count", quantity=9, occurred_at=now.isoformat()),
@@ -478,8 +491,8 @@ def test_batch_answers_are_the_movement_serializer_s_own(api, shop):
     assert {row["status"] for row in stored.values("status")} == {
         "applied", "superseded", "rejected",
     }  # fmt: skip
-    expected = [dict(body) for body in MovementSerializer(stored, many=True).data]
-    assert movement_bodies(list(stored)) == expected
+    expected = [Serializer.to_representation(MovementSerializer(), e) for e in stored]
+    assert MovementSerializer(stored, many=True).data == expected
     for answers in (first, again):
         assert [line["movement"] for line in answers] == expected
 

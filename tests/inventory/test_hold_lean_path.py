@@ -1,10 +1,11 @@
-"""The flash-sale path (inventory.services.promises) writes exactly what the ledger's
-general path would have written, and steps aside whenever it cannot decide alone."""
+"""The checkout's one fast path (``reservation_place_by_codes``, through
+inventory.services.promises) writes exactly what the ledger's general path would have
+written, and steps aside whenever it cannot decide alone."""
 
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework import serializers
@@ -23,6 +24,7 @@ from inventory.services import (
     MovementInput,
     balances_rebuild,
     promises,
+    reservation_place_by_codes,
     reservation_transition,
 )
 from inventory.services import reservations as reservations_module
@@ -62,7 +64,17 @@ def general_path_only(monkeypatch):
     monkeypatch.setattr(promises, "is_available", lambda: False)
 
 
-def hold_of_two_lines(shop, reference):
+TWO_LINES = [("TEE-BLK-M", "LON-OXF", 3), ("HOOD-GRE-L", "LON-OXF", 1)]
+
+
+def lean_hold(reference, lines=TWO_LINES):
+    """A hold the fast path places by itself (None: it stepped aside)."""
+    return reservation_place_by_codes(
+        channel_code="web", reference=reference, lines=lines, actor="token:checkout"
+    )
+
+
+def general_hold(shop, reference):
     return Holds.place(
         channel=shop["web"],
         reference=reference,
@@ -80,12 +92,11 @@ def written_by(reservation):
 
 
 @BOTH_WAYS
-def test_a_lean_hold_writes_what_the_general_path_writes(stocked, monkeypatch, placed):
+def test_a_lean_hold_writes_what_the_general_path_writes(stocked, placed):
     shop = stocked
     assert is_between_transactions() == (placed == "on_its_own")
-    lean = hold_of_two_lines(shop, "CART-LEAN")
-    monkeypatch.setattr(promises, "is_available", lambda: False)
-    general = hold_of_two_lines(shop, "CART-GENERAL")
+    lean = lean_hold("CART-LEAN")
+    general = general_hold(shop, "CART-GENERAL")
 
     lean_entries, stored = written_by(lean)
     general_entries, general_stored = written_by(general)
@@ -117,6 +128,10 @@ def test_a_lean_hold_writes_what_the_general_path_writes(stocked, monkeypatch, p
 def test_a_hold_too_big_for_the_shelf_leaves_nothing_of_the_lean_try(stocked, placed):
     shop = stocked
     assert is_between_transactions() == (placed == "on_its_own")
+    too_big = [("TEE-BLK-M", "LON-OXF", 2), ("HOOD-GRE-L", "LON-OXF", 9)]
+    assert lean_hold("CART-BIG", too_big) is None  # it steps aside, writing nothing
+    assert not Reservation.objects.exists()
+    assert StockMovement.objects.count() == 2
     with pytest.raises(InsufficientStock) as refused:
         Holds.place(
             channel=shop["web"],
@@ -135,13 +150,17 @@ def test_a_hold_too_big_for_the_shelf_leaves_nothing_of_the_lean_try(stocked, pl
 
 def test_the_last_units_of_a_lapsed_hold_go_to_the_next_cart(stocked):
     """The plain figures say nothing is left; the lapsed hold says otherwise, so the
-    general path places the hold."""
+    fast path steps aside and the general path places the hold."""
     shop = stocked
-    first = Holds.place(channel=shop["pos"], lines=[(shop["tee"], shop["store"], 10)])
+    shop["tee"].safety_buffer = 0
+    shop["tee"].save()
+    first = lean_hold("CART-FIRST", [("TEE-BLK-M", "LON-OXF", 10)])
     Reservation.objects.filter(pk=first.pk).update(
         expires_at=timezone.now() - timedelta(minutes=1)
     )
-    second = Holds.place(channel=shop["pos"], lines=[(shop["tee"], shop["store"], 10)])
+    answer = hold_through_the_api(web_checkout(), "CART-SECOND", quantity=10)
+    assert answer.status_code == 201, answer.json()
+    second = Reservation.objects.get(pk=answer.json()["id"])
     assert second.status == Reservation.Status.ACTIVE
     assert [line.quantity for line in second.lines.all()] == [10]
     assert Reservation.objects.count() == 2
@@ -151,6 +170,7 @@ def test_the_last_units_of_a_lapsed_hold_go_to_the_next_cart(stocked):
 def test_a_sku_never_stocked_here_is_refused_with_nothing_to_promise(stocked):
     shop = stocked
     sock = SkuFactory(code="SOCK-1")
+    assert lean_hold("CART-SOCK", [("SOCK-1", "LON-OXF", 1)]) is None
     with pytest.raises(InsufficientStock) as refused:
         Holds.place(channel=shop["pos"], lines=[(sock, shop["store"], 1)])
     assert refused.value.extra["shortages"][0]["available_to_promise"] == 0
@@ -180,8 +200,9 @@ def test_the_api_answers_a_hold_placed_the_general_way_as_a_read_would(stocked):
 
 
 def test_a_hold_reads_as_its_declared_fields_say(stocked):
-    """The reservation's answer is built by hand for speed; DRF's own field by field
-    rendering of the same declared fields gives the same body."""
+    """The reservation's answer is compiled from its declared fields for speed
+    (config.fast_serializers); DRF's own field by field rendering of the same fields
+    gives the same body."""
     shop = stocked
     hold = Holds.place(
         channel=shop["web"],
@@ -268,12 +289,16 @@ def test_a_closed_sku_is_refused_with_its_reason_and_nothing_held(stocked, place
 def test_a_plain_checkout_is_one_call_to_the_database(stocked):
     api = web_checkout()
     hold_through_the_api(api, "CART-WARM", quantity=1)  # the token is read once
-    with CaptureQueriesContext(connection) as queries:
+    sent = []
+
+    def record(execute, sql, params, many, context):
+        sent.append(sql.split("(")[0])
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
         answer = hold_through_the_api(api, "CART-ONE-CALL", quantity=1)
     assert answer.status_code == 201
-    assert [query["sql"].split("(")[0] for query in queries.captured_queries] == [
-        "CALL onestock_place_hold_by_codes_durably"
-    ]
+    assert sent == ["CALL onestock_place_hold_by_codes_durably"]
     again = hold_through_the_api(api, "CART-ONE-CALL", quantity=1)
     assert again.status_code == 200
     assert again.json() == answer.json()
@@ -281,15 +306,14 @@ def test_a_plain_checkout_is_one_call_to_the_database(stocked):
 
 @BOTH_WAYS
 def test_a_hold_handed_back_reads_like_one_read_from_the_database(stocked, placed):
-    """The lean path builds the reservation it wrote instead of reading it back: its
-    lines and transitions read without a query, and anything chained on them still
-    asks the database about this reservation only."""
-    shop = stocked
-    first = hold_of_two_lines(shop, "CART-FIRST")
-    hold_of_two_lines(shop, "CART-SECOND")
+    """The fast path builds the reservation it wrote instead of reading it back: its
+    lines and transitions are at hand without a query, and anything asked of its
+    related rows still asks the database about this reservation only."""
+    first = lean_hold("CART-FIRST")
+    lean_hold("CART-SECOND")
     with CaptureQueriesContext(connection) as queries:
-        lines = list(first.lines.all())
-        steps = list(first.transitions.all())
+        lines = first.held_lines
+        steps = first.history
         assert {line.sku.code for line in lines} == {"TEE-BLK-M", "HOOD-GRE-L"}
         assert all(line.reservation is first for line in lines)
         assert first.channel.code == "web"
@@ -303,8 +327,42 @@ def test_a_hold_handed_back_reads_like_one_read_from_the_database(stocked, place
         (getattr(read, field.attname), field.name)
         for field in Reservation._meta.concrete_fields
     ]
-    assert sorted(line.pk for line in first.lines.filter(quantity__gte=1)) == sorted(
-        line.pk for line in lines
-    )
+    stored = ReservationLine.objects.filter(reservation=read).order_by("pk")
+    assert [
+        (line.pk, line.sku_id, line.location_id, line.quantity) for line in lines
+    ] == [(line.pk, line.sku_id, line.location_id, line.quantity) for line in stored]
     assert first.lines.count() == 2
     assert first.transitions.filter(to_status="active").get().actor == "token:checkout"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_fast_path_survives_a_rollback_on_its_connection(stocked):
+    """psycopg forgets its prepared statements on a rollback (the server may have lost
+    them): the next checkout prepares its call again instead of failing on the server
+    with "prepared statement does not exist"."""
+    assert lean_hold("CART-BEFORE") is not None
+    assert lean_hold("CART-SHORT", [("TEE-BLK-M", "LON-OXF", 99)]) is None  # refused
+    with pytest.raises(ZeroDivisionError), transaction.atomic():
+        Reservation.objects.count()
+        1 / 0  # noqa: B018 (a request that fails: Django rolls its transaction back)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_force_next_flush()")
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+    failed_before = _failed_transactions()
+    assert lean_hold("CART-AFTER") is not None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_force_next_flush()")
+    # A statement run under a name the server no longer knows fails, and its implicit
+    # transaction is rolled back: none did.
+    assert _failed_transactions() == failed_before
+    assert Reservation.objects.count() == 2
+
+
+def _failed_transactions() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            "SELECT xact_rollback FROM pg_stat_database WHERE datname = "
+            "current_database()"
+        )
+        return cursor.fetchone()[0]

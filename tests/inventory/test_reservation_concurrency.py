@@ -12,7 +12,11 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from inventory.models import Reservation, StockBalance, StockMovement
-from inventory.services import balances_rebuild, reservations_expire
+from inventory.services import (
+    balances_rebuild,
+    reservation_place_by_codes,
+    reservations_expire,
+)
 from tests.conftest import client_for
 from tests.factories import (
     ApiTokenFactory,
@@ -189,8 +193,14 @@ def test_a_commit_queued_behind_a_new_cart_past_expiry_does_not_oversell(flash_s
     assert (balance.reserved, balance.committed, balance.available) == (2, 0, 0)
 
 
-def place_through_the_services(shop):
-    return Holds.place(channel=shop["web"], lines=[(shop["tee"], shop["store"], 2)])
+def place_through_the_service(shop):
+    """The checkout's service, as the API calls it (its one fast path)."""
+    return reservation_place_by_codes(
+        channel_code="web",
+        reference="CART-DISK",
+        lines=[("TEE-BLK-M", "LON-OXF", 2)],
+        actor="token:checkout",
+    )
 
 
 def place_through_the_api(shop):
@@ -208,7 +218,7 @@ def place_through_the_api(shop):
 @pytest.mark.parametrize(
     "place, procedure",
     [
-        (place_through_the_services, "onestock_place_hold_durably"),
+        (place_through_the_service, "onestock_place_hold_by_codes_durably"),
         (place_through_the_api, "onestock_place_hold_by_codes_durably"),
     ],
 )

@@ -1,0 +1,178 @@
+-- A checkout's hold in one server call: the API's fast path (inventory.services.promises
+-- says why, and how Python calls it). Applied by migration inventory 0018; a change
+-- edits this file and adds a one-line migration that applies it again.
+--
+-- onestock_place_hold writes a new hold (by ids) and takes its units;
+-- onestock_place_hold_by_codes reads the records behind a cart's codes first;
+-- onestock_place_hold_by_codes_durably commits the hold without waiting for the disk,
+-- then commits one durable record whose flush covers it, all in one CALL.
+-- Errors: OS001 a line is short on the plain figures; OS002 a code is unknown or
+-- closed, or the TTL out of bounds. Either way nothing written survives.
+
+CREATE OR REPLACE FUNCTION onestock_place_hold(
+    p_channel bigint, p_reference text, p_ttl integer, p_expires_at timestamptz,
+    p_actor text, p_digest text, p_now timestamptz, p_skus bigint[],
+    p_locations bigint[], p_quantities bigint[], p_keep bigint[],
+    p_entry_digests text[], p_unflushed boolean
+) RETURNS TABLE (out_reservation bigint, out_line bigint, out_number bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_hold bigint;
+    v_number bigint;
+BEGIN
+    IF p_unflushed THEN
+        -- Let the commit release the hot balance without waiting for the disk: the
+        -- procedure below waits for it afterwards, unlocked.
+        PERFORM set_config('synchronous_commit', 'off', true);
+    END IF;
+    INSERT INTO inventory_reservation (
+        channel_id, reference, status, ttl_seconds, expires_at, created_by,
+        payload_digest, created_at, updated_at)
+    VALUES (p_channel, p_reference, 'active', p_ttl, p_expires_at, p_actor, p_digest,
+            p_now, p_now)
+    ON CONFLICT (channel_id, reference) DO NOTHING
+    RETURNING id INTO v_hold;
+    IF v_hold IS NULL THEN
+        RETURN;  -- the reference is taken: the caller answers from the stored hold
+    END IF;
+
+    RETURN QUERY
+    WITH asked AS (
+        SELECT * FROM unnest(p_skus, p_locations, p_quantities, p_entry_digests)
+            WITH ORDINALITY AS a(sku, place, units, entry_digest, number)
+    ), line AS (
+        INSERT INTO inventory_reservationline (
+            reservation_id, sku_id, location_id, quantity)
+        SELECT v_hold, asked.sku, asked.place, asked.units
+        FROM asked ORDER BY asked.number
+        RETURNING id, sku_id, location_id
+    ), entry AS (
+        INSERT INTO inventory_stockmovement (
+            channel_id, reference, type, sku_id, location_id, other_location_id,
+            quantity, reason, occurred_at, recorded_at, status, status_reason, actor,
+            payload_digest, on_hand_delta, committed_delta, picked_delta,
+            reserved_delta, damaged_delta, quality_control_delta, in_transit_delta,
+            incoming_delta, other_location_in_transit_delta)
+        SELECT p_channel, '#reservation/' || v_hold || '/' || line.id || '/reserve',
+               'reserve', line.sku_id, line.location_id, NULL, asked.units, '',
+               p_now, p_now, 'applied', '', p_actor, asked.entry_digest,
+               0, 0, 0, asked.units, 0, 0, 0, 0, 0
+        FROM line JOIN asked ON asked.sku = line.sku_id AND asked.place = line.location_id
+    )
+    SELECT v_hold, line.id, asked.number
+    FROM line JOIN asked ON asked.sku = line.sku_id AND asked.place = line.location_id;
+
+    INSERT INTO inventory_reservationtransition (
+        reservation_id, from_status, to_status, actor, at)
+    VALUES (v_hold, '', 'active', p_actor, p_now);
+
+    -- Django's foreign keys are checked at commit, which would put nine look-ups
+    -- inside the hot balance's lock. Check them now: their key-share locks on the
+    -- channel, SKU and location rows come before the balances, as the lock order
+    -- (inventory/locking.py) says; then defer again for the caller's transaction.
+    SET CONSTRAINTS ALL IMMEDIATE;
+    SET CONSTRAINTS ALL DEFERRED;
+
+    -- The units last, in (sku, location) order like every balance lock, so the rows
+    -- stay locked only until the commit of this same call. The condition is the
+    -- promise check; a queued writer re-reads the row once it has the lock.
+    FOR v_number IN
+        SELECT a.number
+        FROM unnest(p_skus, p_locations) WITH ORDINALITY AS a(sku, place, number)
+        ORDER BY a.sku, a.place
+    LOOP
+        UPDATE inventory_stockbalance AS balance
+        SET reserved = balance.reserved + p_quantities[v_number],
+            last_event_at = GREATEST(balance.last_event_at, p_now),
+            updated_at = p_now
+        WHERE balance.sku_id = p_skus[v_number]
+          AND balance.location_id = p_locations[v_number]
+          AND onestock_available(balance) - p_quantities[v_number] >= p_keep[v_number];
+        IF NOT FOUND THEN
+            -- Undoes everything above: the general path decides (lapsed holds, or
+            -- the shortages to report).
+            RAISE EXCEPTION USING ERRCODE = 'OS001',
+                MESSAGE = 'short on the plain figures';
+        END IF;
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION onestock_place_hold_by_codes(
+    p_channel_code text, p_reference text, p_ttl integer, p_ttl_min integer,
+    p_ttl_max integer, p_actor text, p_digest text, p_now timestamptz,
+    p_sku_codes text[], p_location_codes text[], p_quantities bigint[],
+    p_entry_digests text[], p_unflushed boolean
+) RETURNS TABLE (
+    out_reservation bigint, out_lines bigint[], out_channel bigint, out_ttl integer,
+    out_skus bigint[], out_locations bigint[])
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_channel bigint;
+    v_ttl integer;
+    v_buffer integer;
+    v_skus bigint[];
+    v_locations bigint[];
+    v_keep bigint[];
+BEGIN
+    SELECT channel.id, COALESCE(p_ttl, channel.reservation_ttl_seconds),
+           channel.safety_buffer
+    INTO v_channel, v_ttl, v_buffer
+    FROM catalog_channel AS channel
+    WHERE channel.code = p_channel_code AND channel.is_active;
+    SELECT array_agg(sku.id ORDER BY asked.number),
+           array_agg(place.id ORDER BY asked.number),
+           array_agg(onestock_safety_buffer(sku.safety_buffer, v_buffer)
+                     ORDER BY asked.number)
+    INTO v_skus, v_locations, v_keep
+    FROM unnest(p_sku_codes, p_location_codes)
+            WITH ORDINALITY AS asked(sku_code, location_code, number)
+    JOIN catalog_sku AS sku ON sku.code = asked.sku_code AND sku.is_active
+    JOIN inventory_location AS place
+        ON place.code = asked.location_code AND place.is_active;
+    IF v_channel IS NULL OR v_ttl NOT BETWEEN p_ttl_min AND p_ttl_max
+       OR cardinality(v_skus) IS DISTINCT FROM cardinality(p_sku_codes) THEN
+        -- Unknown or closed, or a TTL out of bounds: the general path says which.
+        RAISE EXCEPTION USING ERRCODE = 'OS002',
+            MESSAGE = 'the cart needs its records read';
+    END IF;
+
+    RETURN QUERY
+    SELECT min(placed.out_reservation),
+           array_agg(placed.out_line ORDER BY placed.out_number),
+           v_channel, v_ttl, v_skus, v_locations
+    FROM onestock_place_hold(
+        v_channel, p_reference, v_ttl, p_now + make_interval(secs => v_ttl), p_actor,
+        p_digest, p_now, v_skus, v_locations, p_quantities, v_keep, p_entry_digests,
+        p_unflushed) AS placed
+    HAVING count(*) > 0;  -- no row: the reference is taken, nothing was written
+END
+$$;
+
+CREATE OR REPLACE PROCEDURE onestock_place_hold_by_codes_durably(
+    p_channel_code text, p_reference text, p_ttl integer, p_ttl_min integer,
+    p_ttl_max integer, p_actor text, p_digest text, p_now timestamptz,
+    p_sku_codes text[], p_location_codes text[], p_quantities bigint[],
+    p_entry_digests text[],
+    INOUT out_reservation bigint DEFAULT NULL, INOUT out_lines bigint[] DEFAULT NULL,
+    INOUT out_channel bigint DEFAULT NULL, INOUT out_ttl integer DEFAULT NULL,
+    INOUT out_skus bigint[] DEFAULT NULL, INOUT out_locations bigint[] DEFAULT NULL
+)
+LANGUAGE plpgsql AS $$
+BEGIN
+    SELECT * INTO out_reservation, out_lines, out_channel, out_ttl, out_skus,
+        out_locations
+    FROM onestock_place_hold_by_codes(
+        p_channel_code, p_reference, p_ttl, p_ttl_min, p_ttl_max, p_actor, p_digest,
+        p_now, p_sku_codes, p_location_codes, p_quantities, p_entry_digests, true);
+    IF out_reservation IS NULL THEN
+        RETURN;  -- the reference is taken: nothing was written, nothing to wait for
+    END IF;
+    -- The hold's commit, without waiting for the disk (the function asked for that
+    -- for its own transaction only): the hot balance is free from here on.
+    COMMIT;
+    -- The smallest write that takes a transaction id; the CALL's own commit of it
+    -- waits for the disk, and that flush covers the hold's commit, logged before it.
+    PERFORM pg_logical_emit_message(true, 'onestock', 'hold');
+END
+$$;
