@@ -35,7 +35,9 @@ def upsert_by_code(
     the first one made."""
     supplied = {name: value for name, value in fields.items() if value is not UNSET}
     with transaction.atomic():
-        instance = model.objects.select_for_update(no_key=True).filter(code=code).first()
+        instance = (
+            model.objects.select_for_update(no_key=True).filter(code=code).first()
+        )
         if instance is None:
             try:
                 with transaction.atomic():
@@ -45,7 +47,11 @@ def upsert_by_code(
             except IntegrityError:
                 # Another writer created it since we looked: update theirs instead. If the
                 # clash was on another unique value, there is still nothing here to update.
-                instance = model.objects.select_for_update(no_key=True).filter(code=code).first()
+                instance = (
+                    model.objects.select_for_update(no_key=True)
+                    .filter(code=code)
+                    .first()
+                )
                 if instance is None:
                     raise
         for name, value in supplied.items():

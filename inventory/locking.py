@@ -6,18 +6,23 @@ returns, transfers, counts, the rebuild) takes its row locks in this order, and 
 in this order, so two of them queue behind each other and never wait for each other
 in a circle:
 
-1. **The document whose state moves**, one at a time and before any stock: an order
-   before its pickup task, its return-to-stock task or its reservation; a return, a
-   count task's lines, a transfer request, a reservation (the expiry sweep skips one
-   that is locked). A document created in the same transaction is invisible to
-   others and needs no lock.
+1. **The documents whose state moves**, before any stock: an order first, then what
+   hangs on it (its pickup task, the task's open problems and their transfer
+   requests, locked as soon as the order is: ``orders.signals.order_locked``; its
+   return-to-stock task; its reservation); a return, a count task's lines, a transfer
+   request, a reservation (the expiry sweep skips one that is locked). A document
+   created in the same transaction is invisible to others and needs no lock.
 2. **The stock balances**, all of them at once, in (sku, location) order:
    ``balances_lock`` below, or, in the hold's database function
-   (inventory/sql/place_hold.sql), one UPDATE per line in that same order. The
+   (inventory/sql/place_hold.sql), one UPDATE per line in that same order. A request
+   that posts several batches (an order's picks, shorts and commits; a transfer's
+   release and dispatch) locks every balance it will touch first, at once. The
    rebuild locks the balances it repairs in that order too.
 3. **The ledger entries**, inserted in (channel, reference) order, so two batches that
    share references wait on the unique index instead of deadlocking; then the
-   conflicts and the exception cases they raise (``conflicts_recorded``).
+   conflicts and the exception cases: a case is always locked after the stock it is
+   about, whether a batch raises it, a count or a put-away settles it, or a manager
+   resolves it with an adjustment (who locks the balance first).
 4. **A store's till marker** (``Location.pos_last_event_at``), last, the locations
    in primary-key order.
 

@@ -26,7 +26,7 @@ from config.errors import Conflict, InvalidInput, NotFound
 from inventory.errors import InsufficientStock
 from inventory.models import Location, MovementType, Reservation
 from inventory.selectors import pickup_ready_by
-from inventory.services import reservation_transition
+from inventory.services import balances_lock, reservation_transition
 from inventory.services.commitments import (
     SHORT_FACTS,
     CommitmentLine,
@@ -46,7 +46,7 @@ from .models import (
     ReturnToStockTask,
 )
 from .routing import RoutingLine, Weights, nearest_that_can_fill, route
-from .signals import order_changed, order_placed
+from .signals import order_changed, order_locked, order_placed
 
 Status = Order.Status
 LineStatus = OrderLine.Status
@@ -886,6 +886,20 @@ def _act(
         moves = _Moves()
         for row, quantity in wanted:
             apply(order, row, quantity, moves)
+        # Every balance the request moves, at once, in the one order
+        # (inventory.locking): it posts a batch per kind of move, and taking their
+        # balances batch by batch would meet a till batch's in the opposite order.
+        balances_lock(
+            keys=[
+                (row.sku_id, row.location_id)
+                for row, *_ in (
+                    *(pair for moved in moves.by_move.values() for pair in moved),
+                    *moves.short,
+                    *moves.commit,
+                )
+                if row.location_id is not None
+            ]
+        )
         now = timezone.now()
         sequence = order.events.count() + 1
         for move, moved in moves.by_move.items():
@@ -1149,13 +1163,15 @@ def _replayed(order: Order, who: Who, request: dict) -> bool:
 
 def _locked(order_id: int) -> Order:
     try:
-        return (
+        order = (
             Order.objects.select_for_update(no_key=True, of=("self",))
             .select_related("channel")
             .get(pk=order_id)
         )
     except Order.DoesNotExist as missing:
         raise NotFound(f"No order {order_id}.") from missing
+    order_locked.send(sender=Order, order=order)
+    return order
 
 
 def _refusal(order: Order, to_status: str) -> OrderTransitionRefused:

@@ -12,3 +12,8 @@ order_placed = Signal()
 # to an order's lines or status: picked, cancelled in whole or in part, ready,
 # collected, closed, a line added.
 order_changed = Signal()
+
+# Sent with ``order`` just after it is locked for a change, before any stock moves:
+# what other apps keep for it (a pickup task, its problems, their transfers) is locked
+# now, documents before stock as the lock order says (inventory.locking).
+order_locked = Signal()

@@ -449,10 +449,16 @@ def pickup_transfer_receive(*, transfer_id: int, staff) -> TransferRequest:
     )
     waiting = PickupProblem.objects.filter(transfer_id=transfer_id).first()
     task = _task(waiting.task_id, staff) if waiting is not None else None
+    # The documents first (the order and its task, then the problem), the transfer
+    # and its stock after them: the lock order, inventory.locking.
+    problem = (
+        PickupProblem.objects.select_for_update(no_key=True).get(pk=waiting.pk)
+        if task is not None
+        else None
+    )
     transfer = transfer_receive(transfer_id=transfer_id, actor=access.actor_of(staff))
-    if task is None:
+    if problem is None:
         return transfer
-    problem = PickupProblem.objects.select_for_update(no_key=True).get(pk=waiting.pk)
     if problem.status != PickupProblem.Status.WAITING:
         return transfer
     line = OrderLine.objects.get(pk=problem.line_id)
@@ -558,6 +564,35 @@ def pickup_problems_escalate(*, now: datetime | None = None) -> int:
 
 
 # ------------------------------------------------------- following the order
+
+
+def pickup_documents_lock(*, order: Order) -> None:
+    """An order was just locked for a change: its task, the task's open problems and
+    their transfer requests are locked now, in that order, before any stock moves
+    (the lock order, inventory.locking). Following the order afterwards closes
+    problems and calls transfers off under these locks; a transfer being dispatched
+    meanwhile is waited for here, never while holding the order's balances."""
+    task = PickupTask.objects.select_for_update(no_key=True).filter(order=order)
+    task_id = task.values_list("pk", flat=True).first()
+    if task_id is None:
+        return
+    problems = (
+        PickupProblem.objects.select_for_update(no_key=True)
+        .filter(task_id=task_id)
+        .exclude(status=PickupProblem.Status.RESOLVED)
+        .order_by("pk")
+    )
+    transfer_ids = [
+        transfer
+        for transfer in problems.values_list("transfer_id", flat=True)
+        if transfer is not None
+    ]
+    list(
+        TransferRequest.objects.select_for_update(no_key=True)
+        .filter(pk__in=transfer_ids)
+        .order_by("pk")
+        .values_list("pk")
+    )
 
 
 def pickup_task_follow_order(*, order: Order, actor: str) -> None:

@@ -10,18 +10,31 @@ from django.db import migrations
 from inventory.sql import apply_sql_files
 
 DROP_FORMER = """
+DROP FUNCTION IF EXISTS onestock_place_hold(
+    bigint, text, integer, timestamptz, text, text, timestamptz, bigint[], bigint[],
+    bigint[], bigint[], text[]);
 DROP PROCEDURE IF EXISTS onestock_place_hold_durably(
     bigint, text, integer, timestamptz, text, text, timestamptz, bigint[], bigint[],
     bigint[], bigint[], text[], bigint, bigint[]);
 """
 
-DROP_HOLD = """
+# The checkout's call as migration 0011 wrote it: the cart's lines in four arrays (the
+# file takes them as one JSON document).
+DROP_BY_ARRAYS = """
 DROP PROCEDURE IF EXISTS onestock_place_hold_by_codes_durably(
     text, text, integer, integer, integer, text, text, timestamptz, text[], text[],
     bigint[], text[], bigint, bigint[], bigint, integer, bigint[], bigint[]);
 DROP FUNCTION IF EXISTS onestock_place_hold_by_codes(
     text, text, integer, integer, integer, text, text, timestamptz, text[], text[],
     bigint[], text[], boolean);
+"""
+
+DROP_HOLD = """
+DROP PROCEDURE IF EXISTS onestock_place_hold_by_codes_durably(
+    text, text, integer, integer, integer, text, text, timestamptz, jsonb, bigint,
+    bigint[], bigint, integer, bigint[], bigint[]);
+DROP FUNCTION IF EXISTS onestock_place_hold_by_codes(
+    text, text, integer, integer, integer, text, text, timestamptz, jsonb, boolean);
 DROP FUNCTION IF EXISTS onestock_place_hold(
     bigint, text, integer, timestamptz, text, text, timestamptz, bigint[], bigint[],
     bigint[], bigint[], text[], boolean);
@@ -31,6 +44,7 @@ DROP FUNCTION IF EXISTS onestock_place_hold(
 def drop_former(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(DROP_FORMER)
+        schema_editor.execute(DROP_BY_ARRAYS)
 
 
 def drop_hold(apps, schema_editor):
@@ -43,5 +57,5 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunPython(drop_former, migrations.RunPython.noop),
-        apply_sql_files(place_hold="3ddeaae63cd6", reverse_code=drop_hold),
+        apply_sql_files(place_hold="6a01ed3d3b20", reverse_code=drop_hold),
     ]

@@ -9,8 +9,13 @@ app, view, task and command asks it.
 - ``health``: how each source that sends events keeps in touch.
 - ``reservations``: checkout holds, all or nothing, and their commit, fulfilment,
   cancellation, release and expiry.
+
+``balances_lock`` (inventory.locking) is here for a request that posts several
+batches: it locks every balance it will touch at once, in the one lock order, right
+after its document, so its batches never take them one by one.
 """
 
+from ..locking import balances_lock
 from .conflicts import conflict_resolve
 from .corrections import (
     CorrectionRefused,
@@ -37,6 +42,7 @@ from .reservations import (
 )
 
 __all__ = [
+    "balances_lock",
     "source_health_measure",
     "CorrectionRefused",
     "adjustment_post",

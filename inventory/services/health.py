@@ -45,7 +45,9 @@ def source_health_measure(*, now: datetime | None = None) -> list[SourceHealth]:
     }
     stored = {
         health.channel_id: health
-        for health in SourceHealth.objects.select_for_update(no_key=True).order_by("channel_id")
+        for health in SourceHealth.objects.select_for_update(no_key=True).order_by(
+            "channel_id"
+        )
     }
     measured = []
     for channel in Channel.objects.filter(is_active=True).order_by("pk"):

@@ -1,7 +1,7 @@
 """A checkout's hold in one server call: the API's fast path, on PostgreSQL.
 
 The one fast path in the code base, and only the API's checkout takes it
-(``reservations.reservation_place_from_codes``); every other caller places a hold
+(``reservations.reservation_place_by_codes``); every other caller places a hold
 through the general service (``reservations.reservation_place``, a ledger batch).
 
 A new hold's ledger entries are all ``reserve`` moves under references that cannot
@@ -50,6 +50,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import orjson
 from django.db import DatabaseError, transaction
 
 from config.database import can_prepare, is_between_transactions, prepared_cursor
@@ -119,10 +120,19 @@ def hold_post_by_codes(
         actor,
         digest,
         now,
-        [line.sku_code for line in lines],
-        [line.location_code for line in lines],
-        [line.quantity for line in lines],
-        [line.entry_digest for line in lines],
+        # The lines as one JSON document: a single parameter whatever the cart,
+        # cheaper to send than four arrays psycopg would inspect element by element.
+        orjson.dumps(
+            [
+                {
+                    "sku": line.sku_code,
+                    "location": line.location_code,
+                    "quantity": line.quantity,
+                    "digest": line.entry_digest,
+                }
+                for line in lines
+            ]
+        ).decode(),
     ]
     try:
         if is_between_transactions():
@@ -149,7 +159,7 @@ def hold_post_by_codes(
 # Typed here, so the server never guesses which function is meant.
 _ARGUMENTS = (
     "%s::text, %s::text, %s::integer, %s::integer, %s::integer, %s::text, %s::text, "
-    "%s::timestamptz, %s::text[], %s::text[], %s::bigint[], %s::text[]"
+    "%s::timestamptz, %s::jsonb"
 )
 # Its six outputs: reservation, lines, channel, TTL, SKUs, locations.
 _DURABLY = f"CALL onestock_place_hold_by_codes_durably({_ARGUMENTS}{', NULL' * 6})"

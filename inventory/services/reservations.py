@@ -22,14 +22,17 @@ balances. A new reservation's row is invisible to others until it commits;
 transitions and the expiry sweep lock the row before posting.
 """
 
+import functools
 import hashlib
 import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import DEFERRED, Model
 from django.utils import timezone
 
 from catalog.models import MAX_RESERVATION_TTL_SECONDS, Channel, Sku
@@ -57,6 +60,7 @@ from .ledger import (
 )
 
 logger = logging.getLogger(__name__)
+M = TypeVar("M", bound=Model)
 
 MIN_TTL_SECONDS = 1
 MAX_TTL_SECONDS = MAX_RESERVATION_TTL_SECONDS
@@ -185,16 +189,17 @@ def reservation_place_by_codes(
         return None
     if posted is None:
         return None
-    # For the answer, which shows the codes: only they and the ids are set.
+    # Only the ids and the codes are at hand; anything else a caller reads loads on
+    # access (deferred).
     return _handed_back(
         posted,
         now,
-        channel=Channel(id=posted.channel_id, code=channel_code),
+        channel=_built(Channel, id=posted.channel_id, code=channel_code),
         reference=reference,
         lines=[
             ReservationLineInput(
-                Sku(id=sku_id, code=sku_code),
-                Location(id=location_id, code=location_code),
+                _built(Sku, id=sku_id, code=sku_code),
+                _built(Location, id=location_id, code=location_code),
                 quantity,
             )
             for (sku_code, location_code, quantity), sku_id, location_id in zip(
@@ -258,9 +263,10 @@ def _handed_back(
 ) -> Reservation:
     """The reservation the fast path wrote, built from what it was given and what the
     database chose, with its lines and first transition, without reading it back."""
-    reservation = Reservation(
+    reservation = _built(
+        Reservation,
         id=posted.reservation_id,
-        channel=channel,
+        channel_id=channel.pk,
         reference=reference,
         status=Status.ACTIVE,
         ttl_seconds=posted.ttl_seconds,
@@ -270,26 +276,44 @@ def _handed_back(
         created_at=now,
         updated_at=now,
     )
-    reservation.held_lines = [
-        ReservationLine(
+    reservation.channel = channel
+    reservation.held_lines = []
+    for line_id, line in zip(posted.line_ids, lines, strict=True):
+        row = _built(
+            ReservationLine,
             id=line_id,
-            reservation=reservation,
-            sku=line.sku,
-            location=line.location,
+            reservation_id=reservation.pk,
+            sku_id=line.sku.pk,
+            location_id=line.location.pk,
             quantity=line.quantity,
         )
-        for line_id, line in zip(posted.line_ids, lines, strict=True)
-    ]
-    reservation.history = [
-        ReservationTransition(
-            reservation=reservation,
-            from_status="",
-            to_status=Status.ACTIVE,
-            actor=actor,
-            at=now,
-        )
-    ]
+        row.reservation, row.sku, row.location = reservation, line.sku, line.location
+        reservation.held_lines.append(row)
+    placed = _built(
+        ReservationTransition,
+        reservation_id=reservation.pk,
+        from_status="",
+        to_status=Status.ACTIVE,
+        actor=actor,
+        at=now,
+    )
+    placed.reservation = reservation
+    reservation.history = [placed]
     return reservation
+
+
+def _built(model: type[M], **values) -> M:
+    """A row from the values at hand, every other field deferred (it loads on first
+    access), built as Django's documented ``Model.from_db`` builds a read: every
+    concrete field positionally, ``DEFERRED`` where not known. A checkout builds six;
+    by keyword each costs several times as much (every field's default is looked
+    up)."""
+    return model(*[values.get(name, DEFERRED) for name in _attnames(model)])
+
+
+@functools.cache
+def _attnames(model: type[Model]) -> tuple[str, ...]:
+    return tuple(field.attname for field in model._meta.concrete_fields)
 
 
 def _is_plain(lines: Sequence[tuple[str, str, int]], ttl_seconds: int | None) -> bool:

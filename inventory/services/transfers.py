@@ -14,6 +14,7 @@ from django.utils import timezone
 from catalog.models import Channel, Sku
 from config.errors import Conflict, InvalidInput, NotFound
 
+from ..locking import balances_lock
 from ..models import Location, MovementType, TransferRequest
 from .commitments import CommitmentLine, commitments_move, commitments_place, keep_for
 from .ledger import MovementInput, movements_record
@@ -123,6 +124,14 @@ def _step(
             f"{transfer.status}; nothing was changed.",
             status=transfer.status,
         )
+    # Both ends' balances at once, in the one order (inventory.locking): a dispatch
+    # posts twice (the release, then the move), and must not take them one by one.
+    balances_lock(
+        keys=[
+            (transfer.sku_id, transfer.from_location_id),
+            (transfer.sku_id, transfer.to_location_id),
+        ]
+    )
     move(transfer)
     stamp = STAMPED[to_status]
     transfer.status = to_status

@@ -101,8 +101,7 @@ $$;
 CREATE OR REPLACE FUNCTION onestock_place_hold_by_codes(
     p_channel_code text, p_reference text, p_ttl integer, p_ttl_min integer,
     p_ttl_max integer, p_actor text, p_digest text, p_now timestamptz,
-    p_sku_codes text[], p_location_codes text[], p_quantities bigint[],
-    p_entry_digests text[], p_unflushed boolean
+    p_lines jsonb, p_unflushed boolean
 ) RETURNS TABLE (
     out_reservation bigint, out_lines bigint[], out_channel bigint, out_ttl integer,
     out_skus bigint[], out_locations bigint[])
@@ -114,24 +113,31 @@ DECLARE
     v_skus bigint[];
     v_locations bigint[];
     v_keep bigint[];
+    v_quantities bigint[];
+    v_entry_digests text[];
 BEGIN
     SELECT channel.id, COALESCE(p_ttl, channel.reservation_ttl_seconds),
            channel.safety_buffer
     INTO v_channel, v_ttl, v_buffer
     FROM catalog_channel AS channel
     WHERE channel.code = p_channel_code AND channel.is_active;
+    -- The cart's lines, one JSON document: {"sku", "location", "quantity",
+    -- "digest" (of its ledger entry)} each, in the cart's order.
     SELECT array_agg(sku.id ORDER BY asked.number),
            array_agg(place.id ORDER BY asked.number),
            array_agg(onestock_safety_buffer(sku.safety_buffer, v_buffer)
-                     ORDER BY asked.number)
-    INTO v_skus, v_locations, v_keep
-    FROM unnest(p_sku_codes, p_location_codes)
-            WITH ORDINALITY AS asked(sku_code, location_code, number)
+                     ORDER BY asked.number),
+           array_agg(asked.quantity ORDER BY asked.number),
+           array_agg(asked.digest ORDER BY asked.number)
+    INTO v_skus, v_locations, v_keep, v_quantities, v_entry_digests
+    FROM ROWS FROM (jsonb_to_recordset(p_lines)
+            AS (sku text, location text, quantity bigint, digest text))
+            WITH ORDINALITY AS asked(sku_code, location_code, quantity, digest, number)
     JOIN catalog_sku AS sku ON sku.code = asked.sku_code AND sku.is_active
     JOIN inventory_location AS place
         ON place.code = asked.location_code AND place.is_active;
     IF v_channel IS NULL OR v_ttl NOT BETWEEN p_ttl_min AND p_ttl_max
-       OR cardinality(v_skus) IS DISTINCT FROM cardinality(p_sku_codes) THEN
+       OR cardinality(v_skus) IS DISTINCT FROM jsonb_array_length(p_lines) THEN
         -- Unknown or closed, or a TTL out of bounds: the general path says which.
         RAISE EXCEPTION USING ERRCODE = 'OS002',
             MESSAGE = 'the cart needs its records read';
@@ -143,7 +149,7 @@ BEGIN
            v_channel, v_ttl, v_skus, v_locations
     FROM onestock_place_hold(
         v_channel, p_reference, v_ttl, p_now + make_interval(secs => v_ttl), p_actor,
-        p_digest, p_now, v_skus, v_locations, p_quantities, v_keep, p_entry_digests,
+        p_digest, p_now, v_skus, v_locations, v_quantities, v_keep, v_entry_digests,
         p_unflushed) AS placed
     HAVING count(*) > 0;  -- no row: the reference is taken, nothing was written
 END
@@ -152,8 +158,7 @@ $$;
 CREATE OR REPLACE PROCEDURE onestock_place_hold_by_codes_durably(
     p_channel_code text, p_reference text, p_ttl integer, p_ttl_min integer,
     p_ttl_max integer, p_actor text, p_digest text, p_now timestamptz,
-    p_sku_codes text[], p_location_codes text[], p_quantities bigint[],
-    p_entry_digests text[],
+    p_lines jsonb,
     INOUT out_reservation bigint DEFAULT NULL, INOUT out_lines bigint[] DEFAULT NULL,
     INOUT out_channel bigint DEFAULT NULL, INOUT out_ttl integer DEFAULT NULL,
     INOUT out_skus bigint[] DEFAULT NULL, INOUT out_locations bigint[] DEFAULT NULL
@@ -164,7 +169,7 @@ BEGIN
         out_locations
     FROM onestock_place_hold_by_codes(
         p_channel_code, p_reference, p_ttl, p_ttl_min, p_ttl_max, p_actor, p_digest,
-        p_now, p_sku_codes, p_location_codes, p_quantities, p_entry_digests, true);
+        p_now, p_lines, true);
     IF out_reservation IS NULL THEN
         RETURN;  -- the reference is taken: nothing was written, nothing to wait for
     END IF;

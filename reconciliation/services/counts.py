@@ -236,7 +236,11 @@ def count_line_scan(*, task_id: int, code: str, quantity: int = 1, staff) -> Cou
         raise InvalidInput({"code": ["Scan or type a barcode."]})
     _check_units(quantity, "quantity", allow_zero=False)
     sku = skus_by_code_or_barcode(codes={code}).get(code)
-    line = task.lines.select_for_update(no_key=True).filter(sku=sku).first() if sku else None
+    line = (
+        task.lines.select_for_update(no_key=True).filter(sku=sku).first()
+        if sku
+        else None
+    )
     if line is None or line.status not in (Line.TO_COUNT, Line.TO_RECOUNT):
         raise InvalidInput({"code": [f"{code} is not on this count."]})
     if (line.counted or 0) + quantity > MAX_UNITS:
@@ -385,7 +389,10 @@ def count_line_decide(
         raise PermissionRefused("Only a manager may approve a count variance.")
     task = _task(task_id, staff, lock=True)
     line = (
-        task.lines.select_for_update(no_key=True).select_related("sku").filter(pk=line_id).first()
+        task.lines.select_for_update(no_key=True)
+        .select_related("sku")
+        .filter(pk=line_id)
+        .first()
     )
     if line is None:
         raise NotFound("No such line on this count.")

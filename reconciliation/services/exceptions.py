@@ -16,7 +16,7 @@ from catalog.models import Sku
 from config.errors import Conflict, InvalidInput, NotFound, PermissionRefused
 from inventory import access
 from inventory.models import Location, StockConflict
-from inventory.services import adjustment_post, conflict_resolve
+from inventory.services import adjustment_post, balances_lock, conflict_resolve
 
 from ..models import ExceptionCase, ExceptionEvent, ExceptionKind, Resolution
 from ..selectors import exceptions_visible_to
@@ -125,6 +125,18 @@ def exception_resolve(
     """Close the case with a resolution code. ``stock_adjusted`` posts ``adjustment``
     units (signed) at the case's SKU and location, with the case as the reason; only
     a manager may. A count variance is decided on its count's review, not here."""
+    if resolution == Resolution.STOCK_ADJUSTED:
+        # The stock before the case, as a ledger batch that raises a case locks them
+        # (inventory.locking): an oversell raised at this SKU and location meanwhile
+        # queues behind the adjustment instead of deadlocking with it.
+        where = (
+            ExceptionCase.objects.filter(pk=case_id, sku__isnull=False)
+            .exclude(location=None)
+            .values_list("sku_id", "location_id")
+            .first()
+        )
+        if where is not None:
+            balances_lock(keys=[where])
     case = _locked(case_id, staff)
     _still_open(case, "resolved")
     note = note.strip()

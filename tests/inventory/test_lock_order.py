@@ -1,6 +1,7 @@
 """One lock order for every write path (inventory.locking): a store's tills, the web
-shop's checkouts, orders, counts and the holds' transitions all at once on the same
-SKUs at one store, from real threads, and PostgreSQL reports no deadlock."""
+shop's checkouts, orders placed and shipped, transfers in, counts and the holds'
+transitions all at once on the same SKUs at one store, from real threads, and
+PostgreSQL reports no deadlock."""
 
 import itertools
 import random
@@ -23,6 +24,11 @@ from inventory.services import (
     reservation_place_by_codes,
     reservation_transition,
 )
+from inventory.services.transfers import (
+    transfer_dispatch,
+    transfer_receive,
+    transfer_request,
+)
 from orders import services as orders
 from tests.factories import ChannelFactory, Holds, LocationFactory, SkuFactory, stock
 
@@ -36,10 +42,13 @@ ROUNDS = 25
 def busy_store():
     store = LocationFactory(code="LON-OXF")
     skus = [SkuFactory(code=f"TEE-{n}") for n in range(SKUS)]
+    camden = LocationFactory(code="LON-CAM")
     for sku in skus:
         stock(sku, store, 5_000)
+        stock(sku, camden, 5_000)
     return {
         "store": store,
+        "camden": camden,
         "skus": skus,
         "pos": ChannelFactory(code="pos", kind="store_pos"),
         "web": ChannelFactory(code="web", kind="web", safety_buffer=0),
@@ -156,6 +165,49 @@ def test_tills_checkouts_orders_and_counts_at_one_store_never_deadlock(busy_stor
                 ],
             )
 
+    def shipping_desk():
+        """Orders shipped from the store with one line picked and one not: the
+        picked units leave from the hold area, the others from the shelf, two
+        batches in one request."""
+        who = orders.Who(actor="token:web-shop", source="web")
+        draw = random.Random(10)
+        for _ in range(ROUNDS // 2):
+            cart = sorted(draw.sample(skus, 2), key=lambda sku: -sku.pk)
+            order, _ = orders.order_place(
+                channel=shop["web"],
+                reference=f"SHIP-{next(references)}",
+                method="ship",
+                customer=orders.Customer(name="Ada Byron"),
+                who=who,
+                lines=[
+                    orders.OrderLineInput(sku=sku, quantity=1, location=store)
+                    for sku in cart
+                ],
+            )
+            first = order.lines.order_by("pk").first()
+            orders.order_pick(
+                order_id=order.pk,
+                lines=[orders.LineQuantity(line_id=first.pk)],
+                who=who,
+            )
+            orders.order_ship(order_id=order.pk, lines=None, who=who)
+
+    def transfers_desk():
+        """Units sent from Camden to the store and received there."""
+        draw = random.Random(11)
+        for _ in range(ROUNDS // 2):
+            transfer = transfer_request(
+                sku=draw.choice(skus),
+                quantity=1,
+                from_location=shop["camden"],
+                to_location=store,
+                channel=shop["web"],
+                reason="stock for the store",
+                actor="user:manager",
+            )
+            transfer_dispatch(transfer_id=transfer.pk, actor="user:camden")
+            transfer_receive(transfer_id=transfer.pk, actor="user:oxford")
+
     def manager_counting():
         draw = random.Random(9)
         for _ in range(ROUNDS // 2):
@@ -198,7 +250,8 @@ def test_tills_checkouts_orders_and_counts_at_one_store_never_deadlock(busy_stor
     failures = run_together(
         [till(n) for n in range(3)]
         + [fast_buyer(n) for n in range(3)]
-        + [general_buyer, orders_desk, manager_counting, checkout_desk]
+        + [general_buyer, orders_desk, shipping_desk, transfers_desk]
+        + [manager_counting, checkout_desk]
     )
 
     assert failures == []
