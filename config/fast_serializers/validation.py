@@ -235,6 +235,11 @@ def _list_checker(field: serializers.ListSerializer, path: tuple) -> Callable | 
     return check
 
 
+def _passes(predicates: tuple, value) -> bool:
+    """Every validator the field declares accepts the value (compiled to predicates)."""
+    return all(valid(value) for valid in predicates)
+
+
 def _char_checker(field: serializers.CharField, predicates: tuple) -> Callable:
     allow_blank, trim = field.allow_blank, field.trim_whitespace
 
@@ -247,9 +252,8 @@ def _char_checker(field: serializers.CharField, predicates: tuple) -> Callable:
             if allow_blank:
                 return ""
             raise Unplain
-        for valid in predicates:
-            if not valid(value):
-                raise Unplain
+        if not _passes(predicates, value):
+            raise Unplain
         return value
 
     return check
@@ -259,9 +263,8 @@ def _typed_checker(kind: type, predicates: tuple, bounded) -> Callable:
     def check(root, value):
         if type(value) is not kind or (bounded is not None and not bounded(value)):
             raise Unplain
-        for valid in predicates:
-            if not valid(value):
-                raise Unplain
+        if not _passes(predicates, value):
+            raise Unplain
         return value
 
     return check
@@ -279,9 +282,8 @@ def _choice_checker(field: serializers.ChoiceField, predicates: tuple) -> Callab
             value = choices[value]
         except KeyError:
             raise Unplain from None
-        for valid in predicates:
-            if not valid(value):
-                raise Unplain
+        if not _passes(predicates, value):
+            raise Unplain
         return value
 
     return check
