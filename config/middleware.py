@@ -1,5 +1,7 @@
-"""Request checks every view shares. Imports nothing from the apps."""
+"""Request handling every view shares: the NUL check, and messages for the screens only.
+Imports nothing from the apps."""
 
+from django.contrib.messages.middleware import MessageMiddleware
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 NUL = "\x00"
@@ -34,3 +36,15 @@ class RefuseNulCharacters:
                 NUL in value for values in request.POST.lists() for value in values[1]
             )
         return False
+
+
+class MessagesForScreens(MessageMiddleware):
+    """Django's messages (the notice a screen shows once, after a form) for the
+    screens only: the API never shows one, and setting their storage up (a cookie
+    store, a session store, a signer) cost every API request more than its
+    authentication. Under ``/api/`` ``messages.get_messages`` is empty and
+    ``messages.add_message`` refuses, as Django does without the middleware."""
+
+    def process_request(self, request: HttpRequest) -> None:
+        if not request.path_info.startswith("/api/"):
+            super().process_request(request)

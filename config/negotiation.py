@@ -15,7 +15,9 @@ class ContentNegotiation(DefaultContentNegotiation):
             accept = request.META.get("HTTP_ACCEPT", "*/*")
             first = renderers[0]
             if accept in ("*/*", first.media_type) and (
-                self.settings.URL_FORMAT_OVERRIDE not in request.query_params
+                # No query string, no ?format=: the query isn't parsed for nothing.
+                not request.META.get("QUERY_STRING")
+                or self.settings.URL_FORMAT_OVERRIDE not in request.query_params
             ):
                 return first, first.media_type
         return super().select_renderer(request, renderers, format_suffix)

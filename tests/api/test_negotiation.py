@@ -39,6 +39,8 @@ def answer(negotiation, renderers, path, accept):
         ("/api/v1/reservations/", "text/html, application/json;q=0.9, */*;q=0.8"),
         ("/api/v1/reservations/", "image/png"),
         ("/api/v1/reservations/?format=api", None),
+        ("/api/v1/reservations/?status=active", None),
+        ("/api/v1/reservations/?status=active&format=api", "*/*"),
         ("/api/v1/reservations/?format=json", "text/html"),
     ],
 )
