@@ -24,10 +24,12 @@ in a circle:
    about, whether a batch raises it, a count or a put-away settles it, or a manager
    resolves it with an adjustment (who locks the balance first).
 4. **A store's till marker** (``Location.pos_last_event_at``), last, the locations
-   in primary-key order.
+   in primary-key order: after a till batch's commit, in a transaction of its own
+   (last in the caller's when the batch runs inside one), so the batch's balances
+   are not held while it is moved (``inventory.services.ledger.movements_record``).
 
-After the commit, in transactions of their own: the sources' event tallies, the
-availability outbox's feed positions, webhooks.
+After the commit, in transactions of their own: the till marker, the sources' event
+tallies, the availability outbox's feed positions, webhooks.
 
 Foreign keys lock too. Inserting a row that points at a channel, SKU, location,
 reservation or order takes a FOR KEY SHARE lock on that row: at commit (Django's

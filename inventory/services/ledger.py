@@ -10,7 +10,10 @@
    works out its deltas (the count rule, the late-delta rule, the bucket it draws
    from), applies them, and notes a conflict if a physical fact drove availability
    below zero;
-4. writes the entries, the conflicts and the changed balances with one statement each.
+4. writes the entries, the conflicts and the changed balances with one statement each;
+
+and then, once the balances are free again, moves the tills' marker of the stores it
+heard from and waits for the disk (``movements_record`` says how).
 
 The rule for late and out-of-order events (docs/ledger.md): a count states on-hand as
 of its ``occurred_at``. On-hand becomes the count plus the on-hand deltas that
@@ -33,6 +36,7 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from catalog.models import Channel, Sku
+from config.database import can_prepare, is_between_transactions
 
 from ..locking import BalanceKey, balances_lock
 from ..models import (
@@ -155,14 +159,30 @@ class _Posting:
 def movements_record(
     *, movements: Sequence[MovementInput], actor: str
 ) -> list[MovementOutcome]:
-    """Record a batch of events, each on its own terms; results in input order."""
+    """Record a batch of events, each on its own terms; results in input order.
+
+    The batch's balances stay locked from their lock to its commit, and every
+    checkout of those SKUs waits that long. So what needs no balance comes after the
+    commit: the tills' marker, and the wait for the disk. Posted on its own (between
+    transactions, on PostgreSQL), the batch commits without waiting for its commit
+    record to be flushed, then waits in a transaction of its own, durable as usual:
+    the till marker's, or one log record (as a checkout's hold does,
+    inventory.services.promises). PostgreSQL's log is one sequence, so that flush
+    covers the batch's commit, and nobody is answered before the batch is on disk.
+    Inside a caller's transaction the marker comes last in it and the caller's commit
+    makes everything durable."""
+    unflushed = can_prepare() and is_between_transactions()
     for attempt in range(RACE_RETRIES):
         try:
-            outcomes = _record_batch(movements, actor)
+            outcomes, tills, wrote = _record_batch(movements, actor, unflushed)
         except (IntegrityError, OperationalError) as error:
             if attempt == RACE_RETRIES - 1 or not _lost_a_race(error):
                 raise
             continue
+        if tills:
+            _tills_heard_from(tills)
+        elif unflushed and wrote:
+            _wait_for_the_disk()
         _tally_unrecorded(movements, outcomes)
         return outcomes
     raise AssertionError("unreachable")
@@ -202,8 +222,14 @@ def _lost_a_race(error: Exception) -> bool:
 
 @transaction.atomic
 def _record_batch(
-    movements: Sequence[MovementInput], actor: str
-) -> list[MovementOutcome]:
+    movements: Sequence[MovementInput], actor: str, unflushed: bool
+) -> tuple[list[MovementOutcome], dict[int, datetime], bool]:
+    """The batch's outcomes, the stores whose tills it heard from (their latest event
+    each), and whether it wrote anything. ``unflushed``: the commit does not wait for
+    the disk (the caller waits after it)."""
+    if unflushed:
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
     keys: set[BalanceKey] = set()
     for event in movements:
         keys.add((event.sku.pk, event.location.pk))
@@ -241,7 +267,7 @@ def _record_batch(
         known[(event.channel.pk, event.reference)] = entry
         results.append(MovementOutcome(Outcome.CREATED, entry))
     _write(posting)
-    return results
+    return results, posting.pos_events, bool(posting.entries or posting.conflicts)
 
 
 def _entries_by_reference(
@@ -639,15 +665,23 @@ def _write(posting: _Posting) -> None:
             balance.updated_at = posting.recorded_at
         _balances_write(changed)
         announce_stock_moved()
-    if posting.pos_events:
-        _tills_heard_from(posting.pos_events)
 
 
+def _wait_for_the_disk() -> None:
+    """The smallest durable write, in a transaction of its own: its commit waits for
+    the log to be flushed up to it, which covers every commit logged before."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_logical_emit_message(true, 'onestock', 'batch')")
+
+
+@transaction.atomic
 def _tills_heard_from(latest: dict[int, datetime]) -> None:
-    """Move each store's last till event forward: the batch's last lock (the lock
-    order, inventory.locking). The store rows are locked in primary key order, so
-    batches from several stores never deadlock on them, and FOR NO KEY UPDATE, which
-    never meets the key share a checkout's foreign-key check takes on its store."""
+    """Move each store's last till event forward, after the batch: in a transaction
+    of its own once the batch committed (its balances already free; this commit is
+    durable and covers the batch's), or last in the caller's (the lock order,
+    inventory.locking). The store rows are locked in primary key order, so batches
+    from several stores never deadlock on them, and FOR NO KEY UPDATE, which never
+    meets the key share a checkout's foreign-key check takes on its store."""
     ids = sorted(latest)
     list(
         Location.objects.select_for_update(no_key=True)
