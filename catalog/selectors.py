@@ -1,9 +1,10 @@
 """Reads of the catalogue."""
 
 from django.db import connection
-from django.db.models import DEFERRED, BooleanField, Model, Q, QuerySet
+from django.db.models import BooleanField, Model, Q, QuerySet
 
 from config.database import can_prepare, prepared_rows
+from config.records import built
 
 from .models import Channel, Product, Sku
 
@@ -53,18 +54,13 @@ def records_by_code(*, wanted: dict[type[Model], tuple[tuple[str, ...], set[str]
     the codes). A checkout names a channel, SKUs and locations on every call, a batch
     of movements up to a thousand SKUs: an ORM query costs several times what the
     database spends answering it. Each record is made by the model's constructor from
-    the fields read, the others deferred (``DEFERRED``): they load on first access."""
+    the fields read, the others deferred (``config.records.built``): they load on
+    first access."""
     parts, params, width = [], [], max(len(fields) for fields, _ in wanted.values())
     shapes = {}
     for number, (model, (names, codes)) in enumerate(wanted.items()):
         fields = [model._meta.get_field(name) for name in names]
-        read = {field.attname for field in fields}
-        unread = {
-            field.attname: DEFERRED
-            for field in model._meta.get_fields()
-            if field.concrete and field.attname not in read
-        }
-        shapes[number] = (model, fields, unread)
+        shapes[number] = (model, fields)
         if not codes:
             continue
         # One column type for every branch of the union: text, turned back into
@@ -79,9 +75,9 @@ def records_by_code(*, wanted: dict[type[Model], tuple[tuple[str, ...], set[str]
     if not parts:
         return found
     for number, *values in _rows(" UNION ALL ".join(parts), params):
-        model, fields, unread = shapes[int(number)]
-        record = model(
-            **unread,
+        model, fields = shapes[int(number)]
+        record = built(
+            model,
             **{
                 field.attname: field.to_python(value)
                 for field, value in zip(fields, values, strict=False)

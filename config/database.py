@@ -14,12 +14,12 @@ rollback, where the server may have lost them: a statement is never run under a 
 the server does not know. Only public APIs of Django and psycopg are used.
 """
 
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import psycopg
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from psycopg.pq import TransactionStatus
 
 
@@ -53,34 +53,29 @@ def prepared_cursor() -> Iterator:
         kept = (raw, _PreparingCursor(raw))
         setattr(database, _KEPT, kept)
     cursor = kept[1]
-    wrapped = database.make_cursor(cursor)
-    yield _Logged(wrapped, database) if database.queries_logged else wrapped
+    yield (
+        _Logged(cursor, database)
+        if database.queries_logged
+        else database.make_cursor(cursor)
+    )
 
 
-class _Logged:
-    """Django's query log for a cursor that binds on the server: Django's debug
-    cursor reads the text a client-side cursor composed, which this one never does,
-    so the statement is composed for the log here (only while Django keeps one)."""
-
-    def __init__(self, cursor, database) -> None:
-        self.cursor = cursor
-        self.database = database
+class _Logged(CursorDebugWrapper):
+    """Django's debug cursor (query log, timing, the ``django.db.backends`` logger)
+    for a cursor that binds on the server: Django's reads the text a client-side
+    cursor composed, which this one never does, so the statement is composed for the
+    log here (only while Django keeps one)."""
 
     def execute(self, sql, params=None):
-        started = time.monotonic()
-        try:
-            return self.cursor.execute(sql, params)
-        finally:
-            try:
-                logged = self.database.ops.compose_sql(sql, params)
-            except Exception:  # noqa: BLE001 (the log never hides the real error)
-                logged = sql
-            self.database.queries_log.append(
-                {"sql": logged, "time": f"{time.monotonic() - started:.3f}"}
-            )
+        with self.debug_sql(_composed(self.db, sql, params), params):
+            return CursorWrapper.execute(self, sql, params)
 
-    def __getattr__(self, name):
-        return getattr(self.cursor, name)
+
+def _composed(database, sql, params) -> str:
+    try:
+        return database.ops.compose_sql(sql, params)
+    except Exception:  # noqa: BLE001 (the log never hides the real error)
+        return sql
 
 
 def is_between_transactions() -> bool:

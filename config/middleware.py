@@ -5,6 +5,7 @@ from django.contrib.messages.middleware import MessageMiddleware
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 NUL = "\x00"
+API = "/api/"  # where answers are JSON and no screen shows a message
 
 
 class RefuseNulCharacters:
@@ -21,7 +22,7 @@ class RefuseNulCharacters:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if self._carries_nul(request):
             message = "The request contains a NUL character, which is never valid."
-            if request.path.startswith("/api/"):
+            if request.path.startswith(API):
                 return JsonResponse({"detail": message, "code": "invalid"}, status=400)
             return HttpResponse(message, status=400, content_type="text/plain")
         return self.get_response(request)
@@ -46,5 +47,5 @@ class MessagesForScreens(MessageMiddleware):
     ``messages.add_message`` refuses, as Django does without the middleware."""
 
     def process_request(self, request: HttpRequest) -> None:
-        if not request.path_info.startswith("/api/"):
+        if not request.path_info.startswith(API):
             super().process_request(request)

@@ -572,6 +572,8 @@ def pickup_documents_lock(*, order: Order) -> None:
     (the lock order, inventory.locking). Following the order afterwards closes
     problems and calls transfers off under these locks; a transfer being dispatched
     meanwhile is waited for here, never while holding the order's balances."""
+    if not order.is_collected_by_customer:
+        return  # never had a task (pickup_task_open): no query for one
     task = PickupTask.objects.select_for_update(no_key=True).filter(order=order)
     task_id = task.values_list("pk", flat=True).first()
     if task_id is None:

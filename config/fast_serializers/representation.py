@@ -76,24 +76,10 @@ def _steps(field: Field, path: tuple) -> tuple[Callable, Callable]:
     def any_step(call, instance):
         return finish(call, read(call, instance))
 
-    first, *rest = field.source_attrs
+    first, *rest = field.source_attrs  # most fields: one attribute, rest empty
     if any(hasattr(None, attr) for attr in field.source_attrs):
         return any_step, any_step
     missing, drf = read.missing, read.drf
-    if not rest:
-        # Most fields: one attribute, as the step below without its loop.
-        def step(call, instance):
-            try:
-                value = getattr(instance, first)
-                if callable(value):
-                    value = _called(value)
-            except (AttributeError, KeyError, ObjectDoesNotExist, Unsure):
-                return finish(call, drf(call, instance))
-            if value is None or type(value) is plain:
-                return value
-            return convert(call, value)
-
-        return step, any_step
 
     def step(call, instance):
         try:

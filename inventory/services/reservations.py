@@ -22,21 +22,19 @@ balances. A new reservation's row is invisible to others until it commits;
 transitions and the expiry sweep lock the row before posting.
 """
 
-import functools
 import hashlib
 import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
 
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import DEFERRED, Model
 from django.utils import timezone
 
 from catalog.models import MAX_RESERVATION_TTL_SECONDS, Channel, Sku
 from config.errors import Conflict, DomainError, InvalidInput, NotFound
+from config.records import built
 
 from ..errors import InsufficientStock
 from ..locking import balances_lock
@@ -60,7 +58,6 @@ from .ledger import (
 )
 
 logger = logging.getLogger(__name__)
-M = TypeVar("M", bound=Model)
 
 MIN_TTL_SECONDS = 1
 MAX_TTL_SECONDS = MAX_RESERVATION_TTL_SECONDS
@@ -194,12 +191,12 @@ def reservation_place_by_codes(
     return _handed_back(
         posted,
         now,
-        channel=_built(Channel, id=posted.channel_id, code=channel_code),
+        channel=built(Channel, id=posted.channel_id, code=channel_code),
         reference=reference,
         lines=[
             ReservationLineInput(
-                _built(Sku, id=sku_id, code=sku_code),
-                _built(Location, id=location_id, code=location_code),
+                built(Sku, id=sku_id, code=sku_code),
+                built(Location, id=location_id, code=location_code),
                 quantity,
             )
             for (sku_code, location_code, quantity), sku_id, location_id in zip(
@@ -263,7 +260,7 @@ def _handed_back(
 ) -> Reservation:
     """The reservation the fast path wrote, built from what it was given and what the
     database chose, with its lines and first transition, without reading it back."""
-    reservation = _built(
+    reservation = built(
         Reservation,
         id=posted.reservation_id,
         channel_id=channel.pk,
@@ -279,7 +276,7 @@ def _handed_back(
     reservation.channel = channel
     reservation.held_lines = []
     for line_id, line in zip(posted.line_ids, lines, strict=True):
-        row = _built(
+        row = built(
             ReservationLine,
             id=line_id,
             reservation_id=reservation.pk,
@@ -289,7 +286,7 @@ def _handed_back(
         )
         row.reservation, row.sku, row.location = reservation, line.sku, line.location
         reservation.held_lines.append(row)
-    placed = _built(
+    placed = built(
         ReservationTransition,
         reservation_id=reservation.pk,
         from_status="",
@@ -300,20 +297,6 @@ def _handed_back(
     placed.reservation = reservation
     reservation.history = [placed]
     return reservation
-
-
-def _built(model: type[M], **values) -> M:
-    """A row from the values at hand, every other field deferred (it loads on first
-    access), built as Django's documented ``Model.from_db`` builds a read: every
-    concrete field positionally, ``DEFERRED`` where not known. A checkout builds six;
-    by keyword each costs several times as much (every field's default is looked
-    up)."""
-    return model(*[values.get(name, DEFERRED) for name in _attnames(model)])
-
-
-@functools.cache
-def _attnames(model: type[Model]) -> tuple[str, ...]:
-    return tuple(field.attname for field in model._meta.concrete_fields)
 
 
 def _is_plain(lines: Sequence[tuple[str, str, int]], ttl_seconds: int | None) -> bool:
@@ -373,14 +356,10 @@ def _line_errors(lines: Sequence[ReservationLineInput]) -> list[dict[str, list[s
 
 
 def _reserve_move(
-    channel: Channel,
-    line: ReservationLineInput | ReservationLine,
-    now: datetime,
-    *,
-    reference: str = "",
+    channel: Channel, line: ReservationLine, now: datetime, *, reference: str
 ) -> MovementInput:
     """The ledger's ``reserve`` move for one line of a hold, keeping the selling
-    channel's buffer available; the lean path's function names the entry itself."""
+    channel's buffer available."""
     return MovementInput(
         reference=reference,
         type=MovementType.RESERVE,

@@ -138,7 +138,8 @@ def apply_sql_files(
     Reversed, it does nothing (the previous text is history), unless
     ``reverse_code`` (a RunPython function) says otherwise."""
     every = (*names, *written_for)
-    unknown = [name for name in every if name not in sql_names()]
+    known = set(sql_names())
+    unknown = [name for name in every if name not in known]
     if not every or unknown:
         raise ValueError(f"no file in {SQL_DIR} for {unknown or 'nothing'}")
 
