@@ -20,6 +20,8 @@ $(STAMP): pyproject.toml
 demo: export DATABASE_URL = sqlite:///$(CURDIR)/demo.sqlite3
 demo: export DJANGO_DEBUG = 1
 demo: export CELERY_TASK_ALWAYS_EAGER = 1
+# One server process, which may run without Redis: failed tokens counted in memory.
+demo: export THROTTLE_STORAGE_URL ?= memory://
 # The demo's tills fall silent once it is seeded; a day keeps "delayed" for real delays.
 demo: export ONESTOCK_POS_DELAY_SECONDS ?= 86400
 # Its history is loaded at once: weeks between occurred-at and recorded-at are not lag.

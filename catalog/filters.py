@@ -3,6 +3,8 @@
 import django_filters
 from django.db.models import Q, QuerySet
 
+from config.moments import MomentFilter
+
 from .models import Channel, Product, Sku
 
 
@@ -14,9 +16,7 @@ class ProductFilter(django_filters.FilterSet):
     search = django_filters.CharFilter(
         method=_search, help_text="Part of the code or name."
     )
-    updated_since = django_filters.IsoDateTimeFilter(
-        field_name="updated_at", lookup_expr="gte"
-    )
+    updated_since = MomentFilter(field_name="updated_at", lookup_expr="gte")
 
     class Meta:
         model = Product
@@ -30,9 +30,7 @@ class SkuFilter(django_filters.FilterSet):
     search = django_filters.CharFilter(
         method=_search, help_text="Part of the code or name."
     )
-    updated_since = django_filters.IsoDateTimeFilter(
-        field_name="updated_at", lookup_expr="gte"
-    )
+    updated_since = MomentFilter(field_name="updated_at", lookup_expr="gte")
 
     class Meta:
         model = Sku

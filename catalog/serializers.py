@@ -31,6 +31,7 @@ def _storable_text(text: str) -> bool:
 
 
 class ProductInputSerializer(StrictInputSerializer):
+    writes = Product
     name = StrictCharField(max_length=200)
     brand = StrictCharField(max_length=100, required=False, allow_blank=True)
     description = StrictCharField(max_length=5000, required=False, allow_blank=True)
@@ -52,6 +53,7 @@ class ProductSerializer(serializers.ModelSerializer):
 
 
 class SkuInputSerializer(StrictInputSerializer):
+    writes = Sku
     name = StrictCharField(max_length=200)
     product = StrictCharField(
         max_length=64,
@@ -150,6 +152,7 @@ class SkuSerializer(serializers.ModelSerializer):
 
 
 class ChannelInputSerializer(StrictInputSerializer):
+    writes = Channel
     name = StrictCharField(max_length=200)
     kind = serializers.ChoiceField(choices=Channel.Kind.choices, required=False)
     safety_buffer = StrictIntegerField(

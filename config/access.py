@@ -1,9 +1,14 @@
-"""Who may act for which channel. Kept free of app imports so every app's API can use it.
+"""Who may do what through the API, and for which channel. Kept free of app imports so
+every app's API can use it.
 
-An API token bound to a channel carries ``bound_channel_code``; a token with no binding,
-and a staff member signed in to the back-office, may act for any channel.
+An API token carries scopes (what kinds of call it may make) and may be bound to a
+channel (``bound_channel_code``): then it acts for that channel only, and never writes
+master data, which is the retailer's. A member of staff signed in to the back-office
+reaches the API with the role the screens give them (``staff_scopes``). docs/security.md
+is the table.
 """
 
+from enum import StrEnum
 from typing import Any
 
 from rest_framework.request import Request
@@ -13,6 +18,79 @@ from .errors import PermissionRefused
 
 class ChannelNotPermitted(PermissionRefused):
     code = "channel_not_permitted"
+
+
+class ScopeMissing(PermissionRefused):
+    code = "scope_missing"
+
+
+class Scope(StrEnum):
+    """What kind of call a caller may make; each API view names the scope it needs to
+    read and the one it needs to write."""
+
+    READ_MASTER_DATA = "read_master_data"  # products, SKUs, channels, locations
+    WRITE_MASTER_DATA = "write_master_data"  # never held by a channel-bound token
+    READ_AVAILABILITY = (
+        "read_availability"  # availability, its change feed, sync health
+    )
+    POST_STOCK_EVENTS = "post_stock_events"  # movements in, and the ledger read back
+    RESERVE_AND_ORDER = "reserve_and_order"  # holds, orders, return-to-stock tasks
+    RETURNS = "returns"
+    SNAPSHOTS = "snapshots"
+    EXCEPTIONS = "exceptions"
+    WEBHOOKS = "webhooks"
+
+
+def default_scopes(*, bound: bool) -> list[str]:
+    """What a token may do unless it is issued with fewer: everything an integration
+    did before scopes existed, except that a channel's token writes no master data."""
+    return [
+        scope.value
+        for scope in Scope
+        if not (bound and scope is Scope.WRITE_MASTER_DATA)
+    ]
+
+
+MANAGER_PERMISSION = "inventory.act_at_every_location"
+# A store's staff reach the API for what their screens do: look things up, read their
+# stores' exceptions, and record stock events at the stores they work at (each API
+# narrows these to the member's stores).
+STORE_STAFF_SCOPES = frozenset(
+    {
+        Scope.READ_MASTER_DATA,
+        Scope.READ_AVAILABILITY,
+        Scope.POST_STOCK_EVENTS,
+        Scope.EXCEPTIONS,
+    }
+)
+
+
+def staff_scopes(user) -> frozenset[str]:
+    """A signed-in user's scopes: a manager's are every scope, a store's staff's
+    ``STORE_STAFF_SCOPES``, anyone else's (``is_staff`` or not) none."""
+    if not (user.is_authenticated and user.is_active):
+        return frozenset()
+    if user.has_perm(MANAGER_PERMISSION):
+        return frozenset(Scope)
+    if user.store_memberships.exists():
+        return STORE_STAFF_SCOPES
+    return frozenset()
+
+
+def is_store_staff_only(request: Request) -> bool:
+    """A signed-in member of a store's staff (not a manager, not a token): what they
+    do through the API is limited to the stores they work at."""
+    return request.auth is None and not request.user.has_perm(MANAGER_PERMISSION)
+
+
+def ensure_may_write_master_data(request: Request) -> None:
+    bound = bound_channel_code(request)
+    if bound is not None:
+        raise ChannelNotPermitted(
+            "Products, SKUs, channels and locations are the retailer's master data: "
+            f"a token bound to channel {bound!r} may read them, not write them.",
+            channel=bound,
+        )
 
 
 def bound_channel_code(request: Request) -> str | None:

@@ -7,14 +7,21 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from django.core.validators import RegexValidator
-from django.db import IntegrityError
+from django.core.exceptions import FieldDoesNotExist
+from django.core.validators import (
+    MaxValueValidator,
+    MinValueValidator,
+    RegexValidator,
+)
+from django.db import IntegrityError, connection, models
 from django.http import Http404
 from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.exceptions import ErrorDetail
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from .access import Scope
 from .errors import (
     Conflict,
     DomainError,
@@ -62,7 +69,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             },
             status=status.HTTP_409_CONFLICT,
         )
-    return drf_exception_handler(exc, context)
+    response = drf_exception_handler(exc, context)
+    # DRF's own refusals (401, 403, 404, 415, …) say only `detail`; every refusal
+    # but a 400 for fields carries a `code` too (the schema's `Error`).
+    data = getattr(response, "data", None)
+    if isinstance(data, dict) and isinstance(data.get("detail"), ErrorDetail):
+        data.setdefault("code", data["detail"].code)
+    return response
 
 
 # Strict fields: DRF coerces 123 to "123" and "yes" to True; integrations that send
@@ -88,7 +101,27 @@ class StrictBooleanField(serializers.BooleanField):
 
 
 class StrictIntegerField(serializers.IntegerField):
+    """A whole number no larger than its column holds: the range of the column of the
+    field's name in the model its serializer ``writes``, else of a 64-bit column (the
+    widest there is), within the field's own bounds where those are narrower. Beyond
+    it PostgreSQL answers "integer out of range", a 500. The range goes into the
+    field's validators (the fast serializers compile them) and into the schema."""
+
     default_error_messages = {"not_an_integer": "Must be a whole number."}
+
+    def bind(self, field_name: str, parent: Any) -> None:
+        super().bind(field_name, parent)
+        low, high = column_range(getattr(parent, "writes", None), self.source)
+        if self.min_value is not None and self.min_value >= low:
+            low = self.min_value
+        if self.max_value is not None and self.max_value <= high:
+            high = self.max_value
+        message = f"Must be from {low} to {high}."
+        if low != self.min_value:
+            self.validators.append(MinValueValidator(low, message=message))
+        if high != self.max_value:
+            self.validators.append(MaxValueValidator(high, message=message))
+        self.min_value, self.max_value = low, high
 
     def to_internal_value(self, data: Any) -> int:
         if isinstance(data, bool) or not isinstance(data, int):
@@ -121,8 +154,27 @@ class CodeField(StrictCharField):
         )
 
 
+def column_range(model: type[models.Model] | None, name: str) -> tuple[int, int]:
+    """The database's range for the integer column ``name`` of ``model``; a 64-bit
+    column's where there is no such column."""
+    kind = "BigIntegerField"
+    if model is not None:
+        try:
+            column = model._meta.get_field(name)
+        except FieldDoesNotExist:
+            column = None
+        if isinstance(column, models.IntegerField):
+            kind = column.get_internal_type()
+    return connection.ops.integer_field_range(kind)
+
+
 class StrictInputSerializer(serializers.Serializer):
-    """Input serializer that refuses fields it does not know, so typos are not ignored."""
+    """Input serializer that refuses fields it does not know, so typos are not ignored.
+
+    ``writes``: the model the input is stored in, whose integer columns bound the
+    integer fields of the same names (``StrictIntegerField``)."""
+
+    writes: type[models.Model] | None = None
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         if isinstance(data, dict):
@@ -149,6 +201,10 @@ class UpsertByCodeViewSet(
     ``(instance, created)``.
     """
 
+    # Master data: read by every integration, written by the retailer's own (unbound
+    # tokens holding write_master_data) and managers.
+    read_scope = Scope.READ_MASTER_DATA
+    write_scope = Scope.WRITE_MASTER_DATA
     lookup_field = "code"
     lookup_value_regex = "[^/]+"
     input_serializer_class: type[serializers.Serializer]
@@ -162,15 +218,11 @@ class UpsertByCodeViewSet(
             raise Http404 from error
         return super().get_object()
 
-    def check_may_write(self, request: Request, code: str) -> None:
-        """Hook for per-resource write permissions (a channel-bound token, say)."""
-
     def update(self, request: Request, code: str) -> Response:
         try:
             validate_code(code)
         except serializers.ValidationError as error:
             raise serializers.ValidationError({"code": error.detail}) from error
-        self.check_may_write(request, code)
         payload = request.data
         if isinstance(payload, dict) and "code" in payload:
             if payload["code"] != code:

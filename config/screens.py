@@ -68,8 +68,16 @@ def chosen_store(request: HttpRequest, locations: list):
     return location
 
 
+# Every number a store screen takes (a quantity, a line, a person) fits a 32-bit
+# column; a longer one is a mistyped scan, refused before any query sees it.
+SCREEN_NUMBER_LIMIT = 2**31 - 1
+
+
 def whole_number(form, name: str) -> int:
     try:
-        return int(form.get(name, ""))
+        number = int(form.get(name, ""))
     except ValueError:
         raise InvalidInput({name: ["Enter a whole number."]}) from None
+    if abs(number) > SCREEN_NUMBER_LIMIT:
+        raise InvalidInput({name: ["That number is too long: check it and try again."]})
+    return number

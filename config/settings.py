@@ -38,6 +38,13 @@ Environment:
     ONESTOCK_TOKEN_CACHE_SECONDS  how long a server process keeps a live API token
                             before reading it again (default 5): a token revoked
                             elsewhere is refused everywhere within this time.
+    LOGIN_FAILURE_LIMIT, LOGIN_COOLOFF_MINUTES  failed sign-ins from one address
+                            before it waits, and how long (default 10 and 15).
+    THROTTLE_TOKEN_FAILURES failed API tokens from one address before 429
+                            (default 20/minute).
+    THROTTLE_STORAGE_URL    where failed tokens are counted (default the broker's Redis).
+    TRUSTED_PROXY_COUNT     proxies of ours in front, adding to X-Forwarded-For
+                            (default 0: the client is REMOTE_ADDR).
 """
 
 import os
@@ -96,6 +103,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "django_celery_beat",
+    "django_guid",
     "catalog",
     "inventory",
     "integrations",
@@ -109,6 +117,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every request's id (X-Request-ID), on its log lines and its API errors.
+    "django_guid.middleware.guid_middleware",
+    "config.middleware.RequestIdOnApiErrors",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -205,7 +216,7 @@ REST_FRAMEWORK = {
     # a rename), and generated clients would send every write as multipart.
     "DEFAULT_PARSER_CLASSES": ["config.parsers.SafeJSONParser"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
-    "DEFAULT_PERMISSION_CLASSES": ["integrations.permissions.IsIntegrationOrStaff"],
+    "DEFAULT_PERMISSION_CLASSES": ["integrations.permissions.HoldsTheScope"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "config.negotiation.ContentNegotiation",
     "DEFAULT_PAGINATION_CLASS": "config.pagination.StandardPagination",
     "PAGE_SIZE": 50,
@@ -213,7 +224,8 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Every operation's refusals, each with its typed body (config/schema.py).
+    "DEFAULT_SCHEMA_CLASS": "config.schema.AutoSchema",
     "EXCEPTION_HANDLER": "config.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -231,9 +243,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Operations are tagged by resource and named `<resource>_<action>`
+    # (`reservations_create`): a generated client's modules and functions.
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "inventory.schema.movements_accept_one_or_a_batch",
+        "config.schema.defaults_a_client_may_send",
+        "config.schema.times_of_day_as_written",
     ],
     "ENUM_NAME_OVERRIDES": {
         "ChannelKindEnum": "catalog.models.Channel.Kind",
@@ -296,14 +313,37 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 
+# Each request's id (django-guid): a UUID the proxy or the caller sends in X-Request-ID
+# is kept, anything else replaced; answered in the same header, written on every log
+# line of the request and in the body of every API error (config.middleware).
+DJANGO_GUID = {"GUID_HEADER_NAME": "X-Request-ID", "EXPOSE_HEADER": False}
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        "request_id": {
+            "()": "django_guid.log_filters.CorrelationId",
+            "correlation_id_field": "request_id",
+        }
+    },
+    "formatters": {
+        "with_request_id": {
+            "format": "%(levelname)s [%(request_id)s] %(name)s: %(message)s"
+        }
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": "with_request_id",
+        }
+    },
     "root": {
         "handlers": ["console"],
         "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO"),
     },
+    # django-guid notes each id it makes at INFO: once a request, nothing to read.
+    "loggers": {"django_guid": {"level": "WARNING"}},
 }
 
 # Store pickup (pickup app): how long before an uncollected order expires its
@@ -380,3 +420,53 @@ DEFAULT_FROM_EMAIL = os.environ.get(
 )
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
+
+# ---------------------------------------------------------------------------------
+# Exports, webhooks, throttling and the browser (docs/security.md). One block, so
+# the lists above stay as they are: these apps and middleware are added to them.
+INSTALLED_APPS += ["axes", "csp"]
+MIDDLEWARE += [
+    # The Content-Security-Policy, on HTML answers only (config/content_policy.py).
+    "config.content_policy.ContentSecurityPolicy",
+    # Last, as django-axes asks: a locked-out sign-in becomes its 429.
+    "axes.middleware.AxesMiddleware",
+]
+# Failed sign-ins (/login/, /admin/, /api-auth/) per client address, by django-axes
+# (config/throttling.py): LOGIN_FAILURE_LIMIT failures lock the address out for
+# LOGIN_COOLOFF_MINUTES after the last one; the answer is 429 with Retry-After.
+AUTHENTICATION_BACKENDS = [
+    "config.throttling.LoginThrottle",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "10"))
+AXES_COOLOFF_TIME = int(os.environ.get("LOGIN_COOLOFF_MINUTES", "15")) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+AXES_CLIENT_IP_CALLABLE = "config.throttling.client_address"
+AXES_LOCKOUT_CALLABLE = "config.throttling.login_locked_out"
+# The client's address is REMOTE_ADDR, unless this many proxies of ours stand in
+# front, each adding to X-Forwarded-For: then the address the outermost one saw.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+# Unknown, revoked or malformed API tokens per client address, in the limits
+# library's notation ("20/minute"), counted where THROTTLE_STORAGE_URL says: the
+# Celery broker's Redis by default, so every server process counts together; in
+# this process's memory under pytest, forgotten between tests.
+THROTTLE_TOKEN_FAILURES = os.environ.get("THROTTLE_TOKEN_FAILURES", "20/minute")
+THROTTLE_STORAGE_URL = os.environ.get("THROTTLE_STORAGE_URL") or (
+    "memory://" if RUNNING_TESTS else CELERY_BROKER_URL
+)
+# The Content-Security-Policy of every page (django-csp): scripts, styles, fonts and
+# requests from this site only; no inline script, handler or style, no eval. HTMX,
+# Chart.js and Swagger UI are served from static files (docs/security.md).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],  # Swagger UI's icons are data: URIs
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}

@@ -12,6 +12,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     list_display = [
         "name",
         "channel",
+        "scope_labels",
         "prefix",
         "created_at",
         "last_used_at",
@@ -19,13 +20,20 @@ class ApiTokenAdmin(admin.ModelAdmin):
     ]
     list_filter = ["channel", ("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["name", "prefix"]
-    readonly_fields = ["name", "channel", "prefix", "created_at", "last_used_at"]
+    readonly_fields = [
+        "name", "channel", "scope_labels", "prefix", "created_at", "last_used_at",
+    ]  # fmt: skip
     actions = ["revoke"]
+
+    @admin.display(description="scopes")
+    def scope_labels(self, token: ApiToken) -> str:
+        return token.scope_labels or "none"
 
     def has_add_permission(self, request) -> bool:
         return False
 
-    @admin.action(description="Revoke the selected tokens")
+    # Admin actions follow Django's permissions: revoking is changing a token.
+    @admin.action(description="Revoke the selected tokens", permissions=["change"])
     def revoke(self, request, queryset):
         names = list(
             queryset.filter(revoked_at__isnull=True).values_list("name", flat=True)

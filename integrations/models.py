@@ -6,6 +6,7 @@ import hashlib
 from django.db import models
 
 from catalog.models import Channel
+from config.access import Scope
 
 
 def token_digest(raw_token: str) -> str:
@@ -22,6 +23,11 @@ class ApiToken(models.Model):
         blank=True,
         related_name="api_tokens",
         help_text="If set, the token may act only as this channel.",
+    )
+    scopes = models.JSONField(
+        default=list,
+        editable=False,
+        help_text="What kinds of call the token may make (docs/security.md).",
     )
     prefix = models.CharField(max_length=12, db_index=True, editable=False)
     digest = models.CharField(max_length=64, unique=True, editable=False)
@@ -47,6 +53,10 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+    @property
+    def scope_labels(self) -> str:
+        return ", ".join(scope for scope in Scope if scope in self.scopes)
 
     @property
     def bound_channel_code(self) -> str | None:

@@ -7,7 +7,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import Channel
-from config.errors import Conflict, NotFound
+from config.access import Scope, default_scopes
+from config.errors import Conflict, InvalidInput, NotFound
 
 from .models import ApiToken, token_digest
 from .selectors import api_token_forget
@@ -22,14 +23,19 @@ class TokenNameTaken(Conflict):
 
 
 def api_token_create(
-    *, name: str, channel_code: str | None = None
+    *,
+    name: str,
+    channel_code: str | None = None,
+    scopes: list[str] | None = None,
 ) -> tuple[ApiToken, str]:
-    """Issue a token; the raw token is returned once and never stored."""
+    """Issue a token; the raw token is returned once and never stored. ``scopes``
+    left out: every scope a token of its kind may hold (``default_scopes``)."""
     channel = None
     if channel_code is not None:
         channel = Channel.objects.filter(code=channel_code).first()
         if channel is None:
             raise NotFound(f"No channel with code {channel_code!r}.")
+    scopes = _checked_scopes(scopes, bound=channel is not None)
     raw = secrets.token_urlsafe(32)
     with transaction.atomic():
         if ApiToken.objects.filter(name=name, revoked_at__isnull=True).exists():
@@ -39,10 +45,35 @@ def api_token_create(
         token = ApiToken.objects.create(
             name=name,
             channel=channel,
+            scopes=scopes,
             prefix=raw[:TOKEN_PREFIX_LENGTH],
             digest=token_digest(raw),
         )
     return token, raw
+
+
+def _checked_scopes(scopes: list[str] | None, *, bound: bool) -> list[str]:
+    if scopes is None:
+        return default_scopes(bound=bound)
+    known = {scope.value for scope in Scope}
+    unknown = sorted(set(scopes) - known)
+    if unknown:
+        raise InvalidInput(
+            {"scopes": [f"Unknown scope {scope!r}." for scope in unknown]},
+            f"Unknown scope(s): {', '.join(unknown)}. Known: {', '.join(Scope)}.",
+        )
+    if bound and Scope.WRITE_MASTER_DATA in scopes:
+        raise InvalidInput(
+            {"scopes": ["A channel's token may not write master data."]},
+            "A token bound to a channel may not hold write_master_data: master "
+            "data is the retailer's.",
+        )
+    if not scopes:
+        raise InvalidInput(
+            {"scopes": ["Give at least one scope."]}, "Give at least one scope."
+        )
+    # Kept in the table's order, once each, whatever order they were given in.
+    return [scope.value for scope in Scope if scope in set(scopes)]
 
 
 def api_token_revoke(*, name: str) -> ApiToken:

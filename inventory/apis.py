@@ -12,24 +12,27 @@ from rest_framework.response import Response
 
 from catalog.selectors import channels_by_code, skus_by_code
 from config.access import (
+    Scope,
     actor_of,
     bound_channel_code,
     ensure_may_act_for_channel,
+    is_store_staff_only,
     with_bound_channel,
 )
 from config.api import CodeField, UpsertByCodeViewSet, status_for
 from config.errors import PermissionRefused
 
 from . import selectors, services
+from .access import LocationNotPermitted, ensure_may_record_at, stores_of
 from .errors import InsufficientStock, MovementRejected, ReferenceClash
 from .filters import LocationFilter, MovementFilter
 from .models import StockMovement
 from .renderers import STOCK_RENDERERS
+from .schema import MOVEMENT_OR_BATCH, MovementRefusedSerializer
 from .serializers import (
     AvailabilitySerializer,
     LocationInputSerializer,
     LocationSerializer,
-    MovementBatchResponseSerializer,
     MovementCodes,
     MovementInputSerializer,
     MovementSerializer,
@@ -82,13 +85,28 @@ SINGLE_EVENT_STATUS = {
 class MovementViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
+    read_scope = Scope.POST_STOCK_EVENTS
     serializer_class = MovementSerializer
     renderer_classes = STOCK_RENDERERS
     filterset_class = MovementFilter
     ordering_fields = ["recorded_at", "occurred_at"]
 
     def get_queryset(self):
-        return selectors.movement_queryset()
+        movements = selectors.movement_queryset()
+        if getattr(self, "swagger_fake_view", False):
+            return movements
+        request = self.request
+        bound = bound_channel_code(request)
+        if bound is not None:
+            # A channel's token reads its own entries: another channel's order
+            # commitments, staff names and reasons are not its business.
+            asked = request.query_params.get("channel")
+            if asked:
+                ensure_may_act_for_channel(request, asked)
+            return movements.filter(channel__code=bound)
+        if is_store_staff_only(request):
+            return movements.filter(location__in=stores_of(request))
+        return movements
 
     @extend_schema(
         summary="Record stock movements: one event, or a batch of up to 1,000",
@@ -106,13 +124,16 @@ class MovementViewSet(
         request=MovementInputSerializer,
         responses={
             200: OpenApiResponse(
-                MovementBatchResponseSerializer,
-                description="A batch's results, or a resent event's entry.",
+                MOVEMENT_OR_BATCH,
+                description="A batch's results; or, for one event sent again with "
+                "the same payload, its original entry (a `Movement`).",
             ),
             201: MovementSerializer,
             400: OpenApiResponse(description="Field errors; nothing was written."),
             403: OpenApiResponse(description="The token acts for another channel."),
-            409: OpenApiResponse(description="Reference clash, or rejected."),
+            409: OpenApiResponse(
+                MovementRefusedSerializer, description="Reference clash, or rejected."
+            ),
         },
     )
     def create(self, request: Request) -> Response:
@@ -145,6 +166,7 @@ class MovementViewSet(
             incoming.validated_data
         )
         ensure_may_act_for_channel(request, event.channel.code)
+        ensure_may_record_at(request, event.location)
         return event
 
     def _create_batch(self, request: Request, payload: list) -> Response:
@@ -180,12 +202,18 @@ class MovementViewSet(
             try:
                 event = codes.movement(validated)
                 ensure_may_act_for_channel(request, event.channel.code)
+                ensure_may_record_at(request, event.location)
             except serializers.ValidationError as error:
                 results[index].update(status="rejected", errors=error.detail)
                 continue
             except PermissionRefused as refusal:
+                field = (
+                    "location"
+                    if isinstance(refusal, LocationNotPermitted)
+                    else "channel"
+                )
                 results[index].update(
-                    status="rejected", errors={"channel": [refusal.message]}
+                    status="rejected", errors={field: [refusal.message]}
                 )
                 continue
             events[index] = event
@@ -241,6 +269,7 @@ class AvailabilityQuerySerializer(serializers.Serializer):
 
 
 class AvailabilityView(GenericAPIView):
+    read_scope = Scope.READ_AVAILABILITY
     serializer_class = AvailabilitySerializer
     renderer_classes = STOCK_RENDERERS
     filter_backends: list = []
@@ -300,6 +329,8 @@ class AvailabilityView(GenericAPIView):
         channel = None
         channel_code = wanted.get("channel") or bound_channel_code(request)
         if channel_code:
+            # Another channel's view (its buffer, its allocations) is its own.
+            ensure_may_act_for_channel(request, channel_code)
             channel = channels_by_code(codes={channel_code}).get(channel_code)
             if channel is None:
                 errors["channel"] = [f"Unknown channel {channel_code!r}."]

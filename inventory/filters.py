@@ -3,6 +3,8 @@
 import django_filters
 from django.db.models import Q, QuerySet
 
+from config.moments import MomentFilter
+
 from .models import Location, MovementType, Reservation, StockMovement
 from .selectors import reservations_in_status
 
@@ -40,12 +42,12 @@ class MovementFilter(django_filters.FilterSet):
     reference = django_filters.CharFilter(help_text="The source's reference.")
     type = django_filters.MultipleChoiceFilter(choices=MovementType.choices)
     status = django_filters.ChoiceFilter(choices=StockMovement.Status.choices)
-    since = django_filters.IsoDateTimeFilter(
+    since = MomentFilter(
         field_name="recorded_at",
         lookup_expr="gte",
         help_text="Recorded at or after this time (ISO 8601).",
     )
-    occurred_since = django_filters.IsoDateTimeFilter(
+    occurred_since = MomentFilter(
         field_name="occurred_at",
         lookup_expr="gte",
         help_text="Occurred at or after this time (ISO 8601).",
@@ -72,7 +74,7 @@ class ReservationFilter(django_filters.FilterSet):
         distinct=True,
         help_text="Holds stock at this location.",
     )
-    since = django_filters.IsoDateTimeFilter(
+    since = MomentFilter(
         field_name="created_at",
         lookup_expr="gte",
         help_text="Placed at or after this time (ISO 8601).",

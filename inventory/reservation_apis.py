@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from config.access import (
+    Scope,
     actor_of,
     bound_channel_code,
     ensure_may_act_for_channel,
@@ -60,6 +61,7 @@ def _transition_schema(summary: str, description: str):
 class ReservationViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
+    read_scope = Scope.RESERVE_AND_ORDER
     serializer_class = ReservationSerializer
     renderer_classes = STOCK_RENDERERS
     filterset_class = ReservationFilter

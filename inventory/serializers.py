@@ -7,6 +7,7 @@ from functools import cache
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import RegexValidator
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -23,6 +24,7 @@ from config.api import (
     StrictIntegerField,
 )
 from config.fast_serializers import FastSerializer
+from config.moments import validate_moment
 
 from .models import (
     Location,
@@ -44,6 +46,7 @@ def _known_time_zones() -> frozenset[str]:
 
 
 class LocationInputSerializer(StrictInputSerializer):
+    writes = Location
     name = StrictCharField(max_length=200)
     kind = serializers.ChoiceField(choices=Location.Kind.choices, required=False)
     address = StrictCharField(max_length=300, required=False, allow_blank=True)
@@ -157,7 +160,8 @@ INTERNAL_REFERENCE_MARK = "#"
 
 def source_moment(raw: str) -> datetime:
     """A moment a source states (when it happened, when a snapshot was taken): ISO
-    8601 with an offset, not in the future beyond the clock skew allowed."""
+    8601 with an offset, one the database can hold (``config.moments``), not in the
+    future beyond the clock skew allowed."""
     try:
         moment = parse_datetime(raw)
     except ValueError:
@@ -170,11 +174,13 @@ def source_moment(raw: str) -> datetime:
         raise serializers.ValidationError(
             "Include a UTC offset, e.g. 2026-11-23T09:30:00Z or +01:00."
         )
+    try:
+        validate_moment(moment)
+    except DjangoValidationError as error:
+        raise serializers.ValidationError(error.messages) from error
     skew = timedelta(seconds=settings.ONESTOCK_CLOCK_SKEW_SECONDS)
     if moment > timezone.now() + skew:
         raise serializers.ValidationError("Lies in the future.")
-    if moment.year < 2000:
-        raise serializers.ValidationError("Too far in the past.")
     return moment
 
 

@@ -73,7 +73,13 @@ class ReturnToStockTaskAdmin(ReadOnlyAdmin):
     list_filter = ["status", "location"]
     actions = ["confirm_put_away"]
 
-    @admin.action(description="Confirm the units are back on the shelf")
+    def has_put_away_permission(self, request) -> bool:
+        # The rows stay read-only; confirming a put-away is changing the task.
+        return request.user.has_perm("orders.change_returntostocktask")
+
+    @admin.action(
+        description="Confirm the units are back on the shelf", permissions=["put_away"]
+    )
     def confirm_put_away(self, request, queryset) -> None:
         who = services.Who(
             actor=f"user:{request.user.get_username()}", source="back-office"

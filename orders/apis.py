@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from config.access import (
+    Scope,
     actor_of,
     bound_channel_code,
     ensure_may_act_for_channel,
@@ -65,6 +66,7 @@ def who_for(request: Request, request_reference: str = "") -> services.Who:
 class OrderViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
+    read_scope = Scope.RESERVE_AND_ORDER
     serializer_class = OrderSerializer
     filterset_class = OrderFilter
     ordering_fields = ["placed_at", "promised_by"]
@@ -95,6 +97,9 @@ class OrderViewSet(
             201: OrderSerializer,
             400: OpenApiResponse(description="Field errors; nothing was written."),
             403: OpenApiResponse(description="The token acts for another channel."),
+            404: OpenApiResponse(
+                description="No such `reservation` for the channel (`field` names it)."
+            ),
             409: OrderConflictSerializer,
         },
     )
@@ -240,6 +245,7 @@ class OrderViewSet(
 class ReturnToStockTaskViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
+    read_scope = Scope.RESERVE_AND_ORDER
     serializer_class = ReturnToStockTaskSerializer
     filterset_class = ReturnToStockFilter
     ordering_fields = ["created_at"]

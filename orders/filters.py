@@ -3,6 +3,8 @@
 import django_filters
 from django.db.models import Q, QuerySet
 
+from config.moments import MomentFilter
+
 from .models import Method, Order, ReturnToStockTask
 
 
@@ -20,10 +22,10 @@ class OrderFilter(django_filters.FilterSet):
     location = django_filters.CharFilter(
         method=_at_location, help_text="Fulfilled at, or collected at, this location."
     )
-    since = django_filters.IsoDateTimeFilter(
+    since = MomentFilter(
         field_name="placed_at", lookup_expr="gte", help_text="Placed at or after."
     )
-    until = django_filters.IsoDateTimeFilter(
+    until = MomentFilter(
         field_name="placed_at", lookup_expr="lt", help_text="Placed before."
     )
 

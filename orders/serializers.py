@@ -14,6 +14,8 @@ from config.api import (
     StrictInputSerializer,
     StrictIntegerField,
 )
+from config.errors import NotFound
+from config.moments import MomentField
 from inventory.models import Location, Reservation
 from inventory.movements import MAX_MOVEMENT_QUANTITY
 
@@ -70,8 +72,10 @@ class OrderInputSerializer(StrictInputSerializer):
     customer = CustomerSerializer()
     pickup_location = CodeField(required=False, help_text="For pickup and curbside.")
     delivery_address = DeliverySerializer(required=False)
-    promised_by = serializers.DateTimeField(
-        required=False, help_text="Ready-by for a pickup, ship-by otherwise."
+    promised_by = MomentField(
+        required=False,
+        help_text="Ready-by for a pickup, ship-by otherwise; ISO 8601, between "
+        "2000-01-01 and 2099-12-31 (UTC).",
     )
     reservation = StrictIntegerField(
         required=False,
@@ -119,13 +123,20 @@ def order_arguments(data: dict) -> dict:
             errors["pickup_location"] = [
                 f"Unknown location {data['pickup_location']!r}."
             ]
-    reservation = None
-    if "reservation" in data:
-        reservation = Reservation.objects.filter(pk=data["reservation"]).first()
-        if reservation is None:
-            errors["reservation"] = [f"No reservation {data['reservation']}."]
     if errors:
         raise serializers.ValidationError(errors)
+    reservation = None
+    if "reservation" in data:
+        # Another channel's hold is answered as no hold at all: whether it exists,
+        # and which order it became, is that channel's business.
+        reservation = Reservation.objects.filter(
+            pk=data["reservation"], channel=channel
+        ).first()
+        if reservation is None:
+            raise NotFound(
+                f"No reservation {data['reservation']} for channel {channel.code!r}.",
+                field="reservation",
+            )
     delivery = data.get("delivery_address", {})
     customer = data["customer"]
     return {

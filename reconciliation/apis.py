@@ -20,6 +20,7 @@ from rest_framework.response import Response
 
 from catalog.selectors import channels_by_code, skus_by_code
 from config.access import (
+    Scope,
     actor_of,
     bound_channel_code,
     ensure_may_act_for_channel,
@@ -70,6 +71,7 @@ FILTERS = [
 class ExceptionViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
+    read_scope = Scope.EXCEPTIONS
     serializer_class = ExceptionCaseSerializer
 
     def get_queryset(self):
@@ -134,6 +136,8 @@ class SnapshotViewSet(
 ):
     """A channel's own view of on-hand, for the nightly run to compare with the
     ledger. A token bound to a channel sends and reads its own channel's only."""
+
+    read_scope = Scope.SNAPSHOTS
 
     serializer_class = SnapshotSerializer
 

@@ -3,7 +3,6 @@ morning. Filters (location, period) live in the URL and swap the figures by HTMX
 every table downloads as CSV (``?export=<table>``) with all its rows. Store staff see
 their own stores' figures only. Thin: the figures come from ``dashboard``."""
 
-import csv
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -11,6 +10,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
+from config.exports import csv_download
 from config.screens import render, staff_screen
 from inventory import access
 
@@ -143,23 +143,7 @@ def _figures(asked: Asked, names) -> tuple[dict, dict]:
 
 
 def _csv(table: dashboard.Table, period: dashboard.Period) -> HttpResponse:
-    answer = HttpResponse(content_type="text/csv; charset=utf-8")
-    answer["Content-Disposition"] = (
-        f'attachment; filename="{table.name}-{period.since}-{period.until}.csv"'
+    return csv_download(
+        filename=f"{table.name}-{period.since}-{period.until}.csv",
+        rows=[[heading for _, heading in table.columns], *table.cells],
     )
-    writer = csv.writer(answer)
-    writer.writerow([heading for _, heading in table.columns])
-    for row in table.rows:
-        writer.writerow([_cell(row[key]) for key, _ in table.columns])
-    return answer
-
-
-def _cell(value):
-    """A spreadsheet runs a cell starting with = + - @ (or a tab or return before
-    one) as a formula: a SKU name sent by an integration is data, so it is opened as
-    text."""
-    if value is None:
-        return ""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value

@@ -27,10 +27,20 @@ class ExceptionEventSerializer(serializers.ModelSerializer):
 
 
 class ExceptionCaseSerializer(serializers.ModelSerializer):
-    sku = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    location = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    adjustment = serializers.SlugRelatedField(slug_field="reference", read_only=True)
+    # Each may be empty (null): a case of no one SKU or location, not yet assigned,
+    # resolved without an adjustment.
+    sku = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, allow_null=True
+    )
+    location = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, allow_null=True
+    )
+    assignee = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    adjustment = serializers.SlugRelatedField(
+        slug_field="reference", read_only=True, allow_null=True
+    )
     age_hours = serializers.SerializerMethodField(help_text="Since first raised.")
     target_hours = serializers.SerializerMethodField(
         help_text="How long a case of this kind may stay open."
@@ -179,7 +189,9 @@ class SnapshotPageSerializer(StrictInputSerializer):
 class SnapshotSerializer(serializers.ModelSerializer):
     channel = serializers.SlugRelatedField(slug_field="code", read_only=True)
     compared_in = serializers.PrimaryKeyRelatedField(
-        read_only=True, help_text="The reconciliation run that compared it."
+        read_only=True,
+        allow_null=True,  # null until the nightly run compares it
+        help_text="The reconciliation run that compared it.",
     )
 
     class Meta:

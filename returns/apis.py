@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from config.access import (
+    Scope,
     actor_of,
     bound_channel_code,
     ensure_may_act_for_channel,
@@ -47,6 +48,7 @@ REFUSALS = {
 class ReturnViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
+    read_scope = Scope.RETURNS
     serializer_class = ReturnSerializer
     filterset_class = ReturnFilter
     ordering_fields = ["created_at", "received_at"]

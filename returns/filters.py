@@ -2,6 +2,8 @@
 
 import django_filters
 
+from config.moments import MomentFilter
+
 from .models import Return, ReturnReason
 
 
@@ -29,10 +31,10 @@ class ReturnFilter(django_filters.FilterSet):
         exclude=True,
         help_text="Flagged as waiting too long for inspection.",
     )
-    since = django_filters.IsoDateTimeFilter(
+    since = MomentFilter(
         field_name="created_at", lookup_expr="gte", help_text="Created at or after."
     )
-    until = django_filters.IsoDateTimeFilter(
+    until = MomentFilter(
         field_name="created_at", lookup_expr="lt", help_text="Created before."
     )
 

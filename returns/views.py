@@ -4,7 +4,6 @@ managers' insight (return rates, overdue inspections, CSV). Thin: each action ca
 one service. Who may see what is decided in ``inventory.access``: a return at
 another store is a 404."""
 
-import csv
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 
@@ -19,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from catalog.models import Channel
 from catalog.selectors import skus_by_code_or_barcode
 from config.errors import DomainError, InvalidInput, NotFound
+from config.exports import csv_download
 from config.screens import chosen_store, readable, render, staff_screen, whole_number
 from inventory import access
 from orders.models import Order
@@ -433,41 +433,41 @@ def _period(query) -> tuple[datetime, datetime, list[str]]:
 
 def _csv(rows, group: str, since: datetime, until: datetime) -> HttpResponse:
     name = f"return-rates-by-{group}-{since:%Y%m%d}-{until - timedelta(days=1):%Y%m%d}"
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
-    writer = csv.writer(response)
-    writer.writerow(
-        [
-            group,
-            "name",
-            "sold",
-            "returned",
-            "return_rate_pct",
-            "sold_online",
-            "returned_online",
-            "return_rate_online_pct",
-            "sold_in_store",
-            "returned_in_store",
-            "return_rate_in_store_pct",
-        ]
+    heading = [
+        group,
+        "name",
+        "sold",
+        "returned",
+        "return_rate_pct",
+        "sold_online",
+        "returned_online",
+        "return_rate_online_pct",
+        "sold_in_store",
+        "returned_in_store",
+        "return_rate_in_store_pct",
+    ]
+    return csv_download(
+        filename=f"{name}.csv",
+        rows=[
+            heading,
+            *(
+                [
+                    row.key or "all",
+                    row.label,
+                    row.sold,
+                    row.returned,
+                    _pct(row.rate),
+                    row.sold_online,
+                    row.returned_online,
+                    _pct(row.rate_online),
+                    row.sold_in_store,
+                    row.returned_in_store,
+                    _pct(row.rate_in_store),
+                ]
+                for row in rows
+            ),
+        ],
     )
-    for row in rows:
-        writer.writerow(
-            [
-                row.key or "all",
-                row.label,
-                row.sold,
-                row.returned,
-                _pct(row.rate),
-                row.sold_online,
-                row.returned_online,
-                _pct(row.rate_online),
-                row.sold_in_store,
-                row.returned_in_store,
-                _pct(row.rate_in_store),
-            ]
-        )
-    return response
 
 
 def _pct(rate: float | None) -> str:

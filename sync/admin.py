@@ -117,7 +117,7 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
         for subscription in queryset:
             self.delete_model(request, subscription)
 
-    @admin.action(description="Re-send from a point in time…")
+    @admin.action(description="Re-send from a point in time…", permissions=["change"])
     def resend_from(self, request, queryset):
         if "apply" in request.POST:
             form = ResendForm(request.POST)

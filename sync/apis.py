@@ -24,6 +24,7 @@ from rest_framework.views import APIView
 
 from catalog.selectors import channels_by_code
 from config.access import (
+    Scope,
     actor_of,
     bound_channel_code,
     ensure_may_act_for_channel,
@@ -42,6 +43,7 @@ from .selectors import (
 )
 from .serializers import (
     ChangeFeedSerializer,
+    CursorExpiredSerializer,
     ResendSerializer,
     SourceHealthSerializer,
     WebhookAttemptSerializer,
@@ -80,12 +82,9 @@ class WebhookSubscriptionViewSet(
     mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
+    read_scope = Scope.WEBHOOKS
     serializer_class = WebhookSubscriptionSerializer
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
-
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        _integrations_or_managers(request, "Webhook subscriptions")
 
     def get_queryset(self):
         subscriptions = subscription_queryset()
@@ -181,7 +180,8 @@ class WebhookSubscriptionViewSet(
         summary="The latest delivery attempts (newest first, at most 100)",
         responses={200: WebhookAttemptSerializer(many=True)},
     )
-    @action(detail=True, methods=["get"])
+    # A plain list (the latest 100), neither paginated nor filtered.
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def attempts(self, request, pk=None):
         subscription = self.get_object()
         attempts = subscription.attempts.all()[:100]
@@ -190,6 +190,8 @@ class WebhookSubscriptionViewSet(
 
 class AvailabilityChangesView(APIView):
     """The change feed: every change of availability, in order, from a cursor."""
+
+    read_scope = Scope.READ_AVAILABILITY
 
     @extend_schema(
         summary="Availability changes since a cursor",
@@ -218,7 +220,14 @@ class AvailabilityChangesView(APIView):
                 description=f"At most {settings.SYNC_FEED_PAGE_MAX}; default 100.",
             ),
         ],
-        responses={200: ChangeFeedSerializer, 410: OpenApiResponse(description="")},
+        responses={
+            200: ChangeFeedSerializer,
+            410: OpenApiResponse(
+                CursorExpiredSerializer,
+                description="`cursor_expired`: changes after the cursor are no "
+                "longer kept; start again from `latest_cursor`.",
+            ),
+        },
     )
     def get(self, request):
         given = request.query_params
@@ -282,6 +291,8 @@ def _number(text: str, name: str, errors: dict, minimum: int) -> int | None:
 
 
 class SyncHealthView(APIView):
+    read_scope = Scope.READ_AVAILABILITY
+
     @extend_schema(
         summary="How each source is keeping in touch",
         description=(

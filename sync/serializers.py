@@ -9,6 +9,7 @@ from config.api import (
     StrictCharField,
     StrictInputSerializer,
 )
+from config.schema import ErrorSerializer
 from inventory.models import SourceHealth
 from inventory.selectors import AvailabilityStatus
 from inventory.serializers import source_moment
@@ -129,6 +130,18 @@ class ChangeFeedSerializer(serializers.Serializer):
         help_text="Send it back as `cursor` to read on from here."
     )
     has_more = serializers.BooleanField()
+
+
+class CursorExpiredSerializer(ErrorSerializer):
+    """The feed's 410 (`code` `cursor_expired`): changes after the cursor are no
+    longer kept."""
+
+    latest_cursor = serializers.CharField(
+        help_text="Read /api/v1/availability/ whole, then follow the feed from here."
+    )
+
+    class Meta:
+        ref_name = "CursorExpired"
 
 
 class SourceHealthSerializer(serializers.ModelSerializer):

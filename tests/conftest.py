@@ -93,6 +93,16 @@ def _no_subscriptions_remembered():
     receivers._subscribed = None
 
 
+@pytest.fixture(autouse=True)
+def _no_failed_tokens_remembered():
+    """Failed API tokens are counted per address (in this process's memory under
+    pytest, config/throttling.py); every test's client is 127.0.0.1, so each starts
+    from none. Failed sign-ins are rows in the test's database, gone with it."""
+    from config.throttling import throttles_reset
+
+    throttles_reset()
+
+
 @pytest.fixture
 def worker_env():
     """Settings the worker process is started with (environment variables); a test

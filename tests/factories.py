@@ -64,8 +64,10 @@ class ApiTokenFactory:
     """Tokens go through the service, because only it knows how to hash them."""
 
     @staticmethod
-    def issue(*, name: str, channel_code: str | None = None) -> tuple[ApiToken, str]:
-        return api_token_create(name=name, channel_code=channel_code)
+    def issue(
+        *, name: str, channel_code: str | None = None, scopes: list[str] | None = None
+    ) -> tuple[ApiToken, str]:
+        return api_token_create(name=name, channel_code=channel_code, scopes=scopes)
 
 
 class StockEvents:

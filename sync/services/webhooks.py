@@ -12,9 +12,7 @@ opens for the managers, and a person re-sends from a point in time once the rece
 is fixed (``webhook_resend``).
 """
 
-import ipaddress
 import logging
-import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -36,6 +34,12 @@ from reconciliation.services import Raised, exception_raise, exception_settle
 from ..models import EventKind, WebhookAttempt, WebhookDelivery, WebhookSubscription
 from ..selectors import change_events
 from ..signing import EVENT_ID_HEADER, SIGNATURE_HEADER, signature_for
+from ..targets import (
+    DEFAULT_PORTS,
+    PinnedAddressAdapter,
+    TargetRefused,
+    webhook_address,
+)
 from .feed import deliveries_queue
 
 log = logging.getLogger(__name__)
@@ -43,6 +47,12 @@ State = WebhookSubscription.State
 # pg_try_advisory_lock(SEND_LOCK, subscription id): one sender per subscription.
 SEND_LOCK = 0x686F6F6B  # "hook"
 _session = requests.Session()
+# Every POST goes to the address checked for it (sync/targets.py), never through a
+# proxy named in the environment, where the address checked would not be the one
+# connected to.
+_session.trust_env = False
+_session.mount("http://", PinnedAddressAdapter())
+_session.mount("https://", PinnedAddressAdapter())
 _LOCAL_CLAIMS: dict[int, threading.Lock] = {}
 _LOCAL_CLAIMS_GUARD = threading.Lock()
 # What is kept of a refusing receiver's answer: its status says enough, and a
@@ -206,20 +216,15 @@ def _post(subscription: WebhookSubscription, delivery, event: dict) -> bool:
     attempted_at = timezone.now()
     status_code, error = None, ""
     try:
-        with _session.post(
-            subscription.url,
-            data=body,
-            headers=headers,
-            timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
-            allow_redirects=False,
-            stream=True,
-        ) as answer:
+        with _sent(subscription.url, body=body, headers=headers) as answer:
             # At most a little of the body, so a receiver that trickles or floods
             # its answer cannot hold the sender.
             answer.raw.read(ANSWER_READ_BYTES, decode_content=False)
             status_code = answer.status_code
         if not 200 <= status_code < 300:
             error = f"HTTP {status_code}"
+    except TargetRefused as refused:
+        error = f"Refused: {refused}"[:500]
     except requests.RequestException as failure:
         error = f"{type(failure).__name__}: {failure}"[:500]
     latency_ms = round((time.perf_counter() - started) * 1000)
@@ -252,6 +257,29 @@ def _post(subscription: WebhookSubscription, delivery, event: dict) -> bool:
             attempts.update(attempts=delivery.attempts + 1)
             _failed(subscription.pk, error)
     return succeeded
+
+
+def _sent(url: str, *, body: bytes, headers: dict) -> requests.Response:
+    """POST ``body`` to ``url`` at the address its host resolves to now, checked
+    (``webhook_address``) and connected to without a second look-up: a name turned
+    private since it was subscribed (DNS rebinding) is refused here, not only when
+    subscribing. Raises ``TargetRefused``, or requests' errors."""
+    request = _session.prepare_request(
+        requests.Request("POST", url, data=body, headers=headers)
+    )
+    parts = urlsplit(request.url)  # the host name IDNA-encoded by requests
+    if parts.scheme not in DEFAULT_PORTS:
+        raise TargetRefused("An http or https URL.")
+    request.checked_address = webhook_address(
+        parts.hostname, parts.port or DEFAULT_PORTS[parts.scheme]
+    )
+    request.headers["Host"] = parts.netloc.rpartition("@")[2]
+    return _session.send(
+        request,
+        timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
+        allow_redirects=False,
+        stream=True,
+    )
 
 
 def _succeeded(subscription_id: int) -> None:
@@ -382,22 +410,21 @@ def _locked(subscription_id: int) -> WebhookSubscription:
 def _check_url(url: str) -> None:
     """A webhook may not point into the retailer's own network (its database, its
     cloud's metadata service) unless ``WEBHOOK_ALLOW_PRIVATE_HOSTS`` says so (tests,
-    a receiver on the same machine)."""
+    a receiver on the same machine): the rules are ``sync.targets``'; the sender
+    checks again before every connection."""
     if settings.WEBHOOK_ALLOW_PRIVATE_HOSTS:
         return
     parsed = urlsplit(url)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+    try:
+        port = parsed.port or DEFAULT_PORTS.get(parsed.scheme)
+    except ValueError:  # not a port number
+        port = None
+    if parsed.scheme not in DEFAULT_PORTS or port is None or not parsed.hostname:
         raise InvalidInput({"url": ["An http or https URL with a host."]})
     try:
-        found = socket.getaddrinfo(parsed.hostname, parsed.port or 443)
-    except (socket.gaierror, UnicodeError):
-        raise InvalidInput({"url": [f"{parsed.hostname} cannot be found."]}) from None
-    for *_, address in found:
-        ip = ipaddress.ip_address(address[0])
-        if not ip.is_global:
-            raise InvalidInput(
-                {"url": [f"{parsed.hostname} is a private address ({ip})."]}
-            )
+        webhook_address(parsed.hostname, port)
+    except TargetRefused as refused:
+        raise InvalidInput({"url": [str(refused)]}) from None
 
 
 def _check_kinds(kinds: list[str]) -> None:

@@ -219,8 +219,11 @@ def test_a_bad_cart_is_refused_field_by_field_and_holds_nothing(
 def test_an_unknown_code_is_named_on_its_line(api, stocked):
     bad = cart()
     bad["lines"][1]["sku"] = "HOOD-PNK-XL"
-    body = api.post(URL, bad, format="json").json()
-    assert body == {"lines": [{}, {"sku": ["Unknown SKU 'HOOD-PNK-XL'."]}]}
+    response = api.post(URL, bad, format="json")
+    assert response.json() == {
+        "lines": [{}, {"sku": ["Unknown SKU 'HOOD-PNK-XL'."]}],
+        "request_id": response["X-Request-ID"],
+    }
 
 
 def test_integrations_may_not_send_references_kept_for_reservations(api, stocked):

@@ -50,7 +50,6 @@ BAD_ORDERS = {
         "delivery_address",
     ),
     "an unknown channel": ({**web_order(lines=[LINE]), "channel": "fax"}, "channel"),
-    "an unknown reservation": (web_order(reservation=999999), "reservation"),
     "some lines located and some not": (
         web_order(
             lines=[

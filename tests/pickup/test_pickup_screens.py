@@ -94,6 +94,17 @@ def test_bad_input_is_a_message_and_changes_nothing(shop, waiting):
         f"/store/tasks/{task.pk}/short/", {"line": line.pk, "quantity": "lots"}, **HTMX
     )
     assert "Enter a whole number." in answer.content.decode()
+    for scanned_into_the_wrong_box in (str(2**63), str(2**31)):
+        answer = alice.post(
+            f"/store/tasks/{task.pk}/short/",
+            {
+                "line": scanned_into_the_wrong_box,
+                "quantity": scanned_into_the_wrong_box,
+            },
+            **HTMX,
+        )
+        assert answer.status_code == 200
+        assert "That number is too long" in answer.content.decode()
     answer = alice.post(
         f"/store/tasks/{task.pk}/pick/", {"line": line.pk, "scanned": "NOPE"}, **HTMX
     )

@@ -82,6 +82,25 @@ def test_every_table_downloads_as_csv_with_all_its_rows(month, client, settings)
     assert client.get(DASHBOARD, {"export": "secrets"}).status_code == 400
 
 
+def test_a_sku_named_like_a_formula_downloads_as_text_and_figures_as_figures(
+    month, client
+):
+    """The name came from the catalogue feed: a spreadsheet must not run it. The
+    tees oversold by one are still the number -1."""
+    month["hoodie"].name = "@SUM(1+1)*cmd|' /C calc'!A0"
+    month["hoodie"].save(update_fields=["name"])
+    client.force_login(month["maria"])
+
+    def export(name):
+        answer = client.get(DASHBOARD, {"export": name})
+        return list(csv.DictReader(io.StringIO(answer.content.decode())))
+
+    (hoodie,) = export("cancellations_by_sku")
+    assert hoodie["Name"] == "'" + month["hoodie"].name
+    supply = {row["SKU"]: row for row in export("days_of_supply")}
+    assert supply["TEE-BLK-M"]["Available"] == "-1"
+
+
 def test_staff_see_their_own_store_and_are_told_about_another(month, client):
     tables = figures(client, month["carol"])  # Camden
     assert [row["location"] for row in tables["sell_through"].rows] == ["LON-CAM"]

@@ -18,7 +18,9 @@ DRAWN = (
 
 
 def charts_drawn(page) -> int:
-    page.wait_for_function(f"{DRAWN} === 5")
+    # A function, not an expression: Playwright evaluates an expression with eval()
+    # in the page, which its Content-Security-Policy refuses.
+    page.wait_for_function(f"() => {DRAWN} === 5")
     return page.evaluate(DRAWN)
 
 
