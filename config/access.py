@@ -37,24 +37,29 @@ class Scope(StrEnum):
     RESERVE_AND_ORDER = "reserve_and_order"  # holds, orders, return-to-stock tasks
     RETURNS = "returns"
     SNAPSHOTS = "snapshots"
-    EXCEPTIONS = "exceptions"
+    EXCEPTIONS = "exceptions"  # the exception queue; never a channel's token's
     WEBHOOKS = "webhooks"
+
+
+# The retailer's own: a token bound to a channel never holds these. Master data is
+# every channel's; the exception queue is the retailer's work, across channels.
+NEVER_FOR_A_CHANNEL = frozenset({Scope.WRITE_MASTER_DATA, Scope.EXCEPTIONS})
 
 
 def default_scopes(*, bound: bool) -> list[str]:
     """What a token may do unless it is issued with fewer: everything an integration
-    did before scopes existed, except that a channel's token writes no master data."""
+    did before scopes existed, and no more: a channel's token writes no master data
+    and reads no exception queue."""
     return [
-        scope.value
-        for scope in Scope
-        if not (bound and scope is Scope.WRITE_MASTER_DATA)
+        scope.value for scope in Scope if not (bound and scope in NEVER_FOR_A_CHANNEL)
     ]
 
 
 MANAGER_PERMISSION = "inventory.act_at_every_location"
-# A store's staff reach the API for what their screens do: look things up, read their
-# stores' exceptions, and record stock events at the stores they work at (each API
-# narrows these to the member's stores).
+# A store's staff reach the API for what their screens do: look things up (master
+# data and availability everywhere, as the pickup screen shows other stores' stock),
+# read their stores' ledger and exceptions, and record stock events at the stores
+# they work at (the movements and exceptions APIs narrow to the member's stores).
 STORE_STAFF_SCOPES = frozenset(
     {
         Scope.READ_MASTER_DATA,

@@ -14,7 +14,7 @@ screen shows: what PostgreSQL and every screen can hold, checked in one place.
 source's event time) all apply it, and each refusal is a 400 naming the field.
 ``in_store_time`` shows whatever is stored, the window or not."""
 
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 import django_filters
 from django.core.exceptions import ValidationError
@@ -26,6 +26,8 @@ from rest_framework import serializers
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 UNTIL = datetime(2100, 1, 1, tzinfo=UTC)  # the first moment after the window
 LARGEST_OFFSET = timedelta(hours=15, minutes=59)
+# The same window for a day a screen's report asks for (a period's first or last).
+FIRST_DAY, LAST_DAY = EARLIEST.date(), date(2099, 12, 31)
 
 OFFSET_REFUSED = "A UTC offset is whole minutes between -15:59 and +15:59."
 WINDOW_REFUSED = "Must lie between 2000-01-01 and 2099-12-31 (UTC)."

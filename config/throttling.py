@@ -26,6 +26,7 @@ left in that header was written by the client and is never trusted.
 """
 
 import functools
+import ipaddress
 import logging
 import math
 import time
@@ -36,7 +37,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from limits import parse
-from limits.errors import StorageError
+from limits.errors import ConfigurationError, StorageError
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
@@ -47,8 +48,11 @@ STORAGE_TIMEOUT_SECONDS = 0.5
 
 
 def client_address(request) -> str:
-    """Where the request came from, as far as we can trust it (see above)."""
+    """Where the request came from, as far as we can trust it (see above), as it is
+    counted: an IPv6 client by its /64, the network one household or one server is
+    given, which it could otherwise walk through an address per guess."""
     proxies = settings.TRUSTED_PROXY_COUNT
+    address = request.META.get("REMOTE_ADDR", "")
     if proxies > 0:
         hops = [
             hop.strip()
@@ -56,8 +60,16 @@ def client_address(request) -> str:
             if hop.strip()
         ]
         if len(hops) >= proxies:
-            return hops[-proxies]
-    return request.META.get("REMOTE_ADDR", "")
+            address = hops[-proxies]
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 4:
+        return address
+    if ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return str(ipaddress.ip_network(f"{ip}/64", strict=False))
 
 
 # ------------------------------------------------------------------ sign-ins
@@ -113,12 +125,14 @@ def token_failed(request) -> int | None:
     again."""
     rate = parse(settings.THROTTLE_TOKEN_FAILURES)
     address = client_address(request)
-    limiter = _limiter()
     try:
+        limiter = _limiter()
         if limiter.hit(rate, TOKEN_FAILURES, address):
             return None
         reset_at, _ = limiter.get_window_stats(rate, TOKEN_FAILURES, address)
-    except StorageError as failure:
+    except (StorageError, ConfigurationError) as failure:
+        # A storage the limits library cannot use (THROTTLE_STORAGE_URL left to a
+        # broker that is not Redis) fails open, as an unreachable one does.
         log.warning("token failures not counted (%s): %s", address, failure)
         return None
     return max(1, math.ceil(reset_at - time.time()))

@@ -22,6 +22,8 @@ class ApiTokenAdmin(admin.ModelAdmin):
     search_fields = ["name", "prefix"]
     readonly_fields = [
         "name", "channel", "scope_labels", "prefix", "created_at", "last_used_at",
+        # Revoking is the action below; a revoked token stays revoked.
+        "revoked_at",
     ]  # fmt: skip
     actions = ["revoke"]
 

@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import Channel
-from config.access import Scope, default_scopes
+from config.access import NEVER_FOR_A_CHANNEL, Scope, default_scopes
 from config.errors import Conflict, InvalidInput, NotFound
 
 from .models import ApiToken, token_digest
@@ -62,11 +62,12 @@ def _checked_scopes(scopes: list[str] | None, *, bound: bool) -> list[str]:
             {"scopes": [f"Unknown scope {scope!r}." for scope in unknown]},
             f"Unknown scope(s): {', '.join(unknown)}. Known: {', '.join(Scope)}.",
         )
-    if bound and Scope.WRITE_MASTER_DATA in scopes:
+    retailers = sorted(set(scopes) & NEVER_FOR_A_CHANNEL) if bound else []
+    if retailers:
         raise InvalidInput(
-            {"scopes": ["A channel's token may not write master data."]},
-            "A token bound to a channel may not hold write_master_data: master "
-            "data is the retailer's.",
+            {"scopes": [f"A channel's token may not hold {retailers[0]}."]},
+            f"A token bound to a channel may not hold {', '.join(retailers)}: "
+            "master data and the exception queue are the retailer's.",
         )
     if not scopes:
         raise InvalidInput(

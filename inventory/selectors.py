@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from catalog.models import Channel, Sku
 from catalog.selectors import records_by_code
+from config.access import MANAGER_PERMISSION
 
 # A SKU's own buffer, else the channel's: defined with the rest of availability.
 from .availability import safety_buffer_for
@@ -53,7 +54,7 @@ class AvailabilityStatus(models.TextChoices):
 
 def sees_every_location(user) -> bool:
     """A manager: acts at every location without a membership."""
-    return user.is_active and user.has_perm("inventory.act_at_every_location")
+    return user.is_active and user.has_perm(MANAGER_PERMISSION)
 
 
 def staff_locations(*, user) -> QuerySet[Location]:

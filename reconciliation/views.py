@@ -14,6 +14,7 @@ from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_GET, require_POST
 
 from config.errors import DomainError, InvalidInput, NotFound
+from config.moments import FIRST_DAY, LAST_DAY
 from config.screens import chosen_store, readable, render, staff_screen, whole_number
 from inventory import access
 
@@ -418,7 +419,7 @@ def _date(request: HttpRequest, name: str) -> date | None:
         found = parse_date(request.GET.get(name, ""))
     except ValueError:
         return None
-    if found is None or not (date(2000, 1, 1) <= found <= date(2999, 12, 31)):
+    if found is None or not (FIRST_DAY <= found <= LAST_DAY):
         return None
     return found
 

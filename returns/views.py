@@ -5,7 +5,7 @@ one service. Who may see what is decided in ``inventory.access``: a return at
 another store is a 404."""
 
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.contrib import messages
@@ -19,6 +19,7 @@ from catalog.models import Channel
 from catalog.selectors import skus_by_code_or_barcode
 from config.errors import DomainError, InvalidInput, NotFound
 from config.exports import csv_download
+from config.moments import FIRST_DAY, LAST_DAY
 from config.screens import chosen_store, readable, render, staff_screen, whole_number
 from inventory import access
 from orders.models import Order
@@ -30,8 +31,6 @@ from .services import Customer, Purchase, ReturnLineInput
 # Rows on the till-receipt form: a receipt rarely carries more items coming back.
 TILL_ROWS = 4
 INSIGHT_DEFAULT_DAYS = 30
-# Dates a report period may name: anything wider is a typo, not a question.
-EARLIEST, LATEST = date(2000, 1, 1), date(2999, 12, 31)
 
 
 def _actor(request: HttpRequest) -> str:
@@ -410,10 +409,10 @@ def _period(query) -> tuple[datetime, datetime, list[str]]:
         if value is None:
             errors.append(f"{name.capitalize()}: {raw!r} is not a date (YYYY-MM-DD).")
             return default
-        if not EARLIEST <= value <= LATEST:
+        if not FIRST_DAY <= value <= LAST_DAY:
             errors.append(
                 f"{name.capitalize()}: {value:%Y-%m-%d} is outside "
-                f"{EARLIEST:%Y}–{LATEST:%Y}."
+                f"{FIRST_DAY:%Y}–{LAST_DAY:%Y}."
             )
             return default
         return value

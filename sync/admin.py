@@ -11,6 +11,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from config.errors import DomainError
+from config.moments import validate_moment
 from inventory.admin import ReadOnlyAdmin, ReadOnlyInline
 
 from .models import EventKind, WebhookAttempt, WebhookDelivery, WebhookSubscription
@@ -60,8 +61,11 @@ class SubscriptionForm(forms.ModelForm):
 
 class ResendForm(forms.Form):
     since = forms.DateTimeField(
+        # The API's window and offsets (config.moments): beyond them PostgreSQL
+        # refuses the query.
+        validators=[validate_moment],
         help_text="Every SKU and location that changed since then is sent again, "
-        "with its latest numbers (YYYY-MM-DD HH:MM, server time)."
+        "with its latest numbers (YYYY-MM-DD HH:MM, server time).",
     )
 
 

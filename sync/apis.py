@@ -298,10 +298,14 @@ class SyncHealthView(APIView):
         description=(
             "Per channel that sends stock events: the last event received, the lag "
             "from occurred-at to recorded-at over the last hour (median, p95), and "
-            "what was rejected, repeated or refused; measured every minute."
+            "what was rejected, repeated or refused; measured every minute. A "
+            "channel's token reads its own channel's row only."
         ),
         responses={200: SourceHealthSerializer(many=True)},
     )
     def get(self, request):
         _integrations_or_managers(request, "Sync health figures")
-        return Response(SourceHealthSerializer(source_health_rows(), many=True).data)
+        # A channel's token reads its own figures: another's lag and refusals are
+        # that channel's business.
+        rows = source_health_rows(channel_code=bound_channel_code(request))
+        return Response(SourceHealthSerializer(rows, many=True).data)

@@ -106,10 +106,12 @@ def pending_counts() -> dict[int, int]:
     )
 
 
-def source_health_rows() -> list[SourceHealth]:
-    return list(
-        SourceHealth.objects.select_related("channel").order_by("channel__code")
-    )
+def source_health_rows(*, channel_code: str | None = None) -> list[SourceHealth]:
+    """Every source's figures, or one channel's (what its own token may read)."""
+    rows = SourceHealth.objects.select_related("channel").order_by("channel__code")
+    if channel_code is not None:
+        rows = rows.filter(channel__code=channel_code)
+    return list(rows)
 
 
 def recent_attempts(*, limit: int) -> list[WebhookAttempt]:

@@ -22,12 +22,14 @@ the connection is pinned all the same.
 """
 
 import ipaddress
+import logging
 import socket
 from ipaddress import IPv4Address, IPv6Address, ip_network
 
 from django.conf import settings
 from requests.adapters import HTTPAdapter
 
+log = logging.getLogger(__name__)
 DEFAULT_PORTS = {"http": 80, "https": 443}
 # IPv6 ranges refused whatever they carry: deprecated or not routed on the internet,
 # and some stacks turn them into the IPv4 address inside them.
@@ -83,10 +85,13 @@ def webhook_address(host: str | None, port: int) -> str:
         for ip in addresses:
             reached = inside(ip)
             if reached is not None:
+                # The address stays in the server's log: told to the caller, it
+                # would map the retailer's own network one name at a time.
                 which = "" if reached == ip else f", which reaches {reached}"
+                log.warning("webhook host %s refused: %s%s", host, ip, which)
                 raise TargetRefused(
-                    f"{host} is a private address ({ip}{which}): webhooks are sent "
-                    "to public addresses only."
+                    f"{host} is not a public address: webhooks are sent to public "
+                    "addresses only."
                 )
     return str(addresses[0])
 

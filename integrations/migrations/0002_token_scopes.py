@@ -1,5 +1,6 @@
 """Tokens carry scopes. A token issued before them keeps doing what it did, except
-that a channel's token no longer writes master data (the retailer's)."""
+that a channel's token no longer writes master data (the retailer's); nor did it read
+the exception queue before, nor does it now."""
 
 from django.db import migrations, models
 
@@ -21,7 +22,11 @@ def give_existing_tokens_their_scopes(apps, schema_editor):
     ApiToken = apps.get_model("integrations", "ApiToken")
     ApiToken.objects.filter(channel__isnull=True).update(scopes=EVERY_SCOPE)
     ApiToken.objects.filter(channel__isnull=False).update(
-        scopes=[scope for scope in EVERY_SCOPE if scope != "write_master_data"]
+        scopes=[
+            scope
+            for scope in EVERY_SCOPE
+            if scope not in ("write_master_data", "exceptions")
+        ]
     )
 
 

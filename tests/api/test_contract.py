@@ -1,35 +1,23 @@
 """The contract a generated client relies on: the OpenAPI schema is valid, offers JSON
-bodies only, declares every status each operation answers with a typed body;
-schemathesis finds nothing over every operation; and a client generated from the
-schema by openapi-python-client runs a checkout story without a hand edit.
+bodies only, declares every status each operation answers with a typed body; and
+schemathesis finds nothing over every operation. (A client generated from it runs a
+checkout story: test_generated_client.py.)
 
 Everything runs in-process against the Django application (no server), on the test
 database, within the test's transaction."""
 
 import atexit
 import copy
-import importlib
-import json
-import pkgutil
 import shutil
 import socket
-import subprocess
-import sys
 import tempfile
 import zlib
-from contextlib import contextmanager
-from pathlib import Path
 from types import SimpleNamespace
 
-import httpx
 import hypothesis
 import pytest
 import schemathesis
-from django.core.handlers.wsgi import WSGIHandler
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections, transaction
-from drf_spectacular.generators import SchemaGenerator
-from drf_spectacular.renderers import OpenApiJsonRenderer
+from django.db import transaction
 from hypothesis import HealthCheck, Phase
 from hypothesis.configuration import set_hypothesis_home_dir
 from jsonschema import Draft4Validator
@@ -41,7 +29,6 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from catalog.models import Sku
-from config.errors import NotFound
 from inventory.models import Location
 from reconciliation.services.exceptions import Raised, exception_raise
 from sync import targets
@@ -57,13 +44,6 @@ atexit.register(shutil.rmtree, HYPOTHESIS_HOME, ignore_errors=True)
 ERROR = {"$ref": "#/components/schemas/Error"}
 FIELD_ERRORS = {"$ref": "#/components/schemas/FieldErrors"}
 WRITES = {"post", "put", "patch", "delete"}
-
-
-@pytest.fixture(scope="module")
-def openapi() -> dict:
-    """The schema as /api/schema/ serves it, built in-process."""
-    generated = SchemaGenerator().get_schema(request=None, public=True)
-    return json.loads(OpenApiJsonRenderer().render(generated, renderer_context={}))
 
 
 def operations(openapi: dict):
@@ -195,40 +175,6 @@ CHECKS = [not_a_server_error, status_code_conformance, response_schema_conforman
 # Examples per operation in the fuzzing phase, beyond the coverage phase's boundary
 # cases: about 40 seconds for the whole API on two slow cores.
 EXAMPLES = 25
-
-
-@contextmanager
-def connection_kept():
-    """What Django's test client does around each request: the connection it shares
-    with the test (and the test's transaction) is not closed as a request ends."""
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    try:
-        yield
-    finally:
-        request_started.connect(close_old_connections)
-        request_finished.connect(close_old_connections)
-
-
-@pytest.fixture
-def in_process_app(db):
-    """The Django application as a WSGI server calls it, within the test's
-    transaction."""
-    handler = WSGIHandler()
-
-    def application(environ, start_response):
-        with connection_kept():
-            response = handler(environ, start_response)
-        finish = response.close
-
-        def close():
-            with connection_kept():
-                finish()
-
-        response.close = close
-        return response
-
-    return application
 
 
 PUBLIC_ADDRESS = "93.184.216.34"
@@ -471,192 +417,3 @@ def test_schemathesis_finds_nothing_in_any_operation(case, known):
 
 
 # A generated client.
-
-NO_POST_HOOKS = "post_hooks: []\n"  # no formatter: nothing to install or wait for
-
-
-@pytest.fixture(scope="module")
-def generated_client(openapi, tmp_path_factory):
-    """The client openapi-python-client generates from the schema, imported as
-    generated, never edited."""
-    where = tmp_path_factory.mktemp("client")
-    (where / "schema.json").write_text(json.dumps(openapi))
-    (where / "config.yaml").write_text(NO_POST_HOOKS)
-    command = [
-        str(Path(sys.executable).with_name("openapi-python-client")),
-        "generate",
-        "--path", str(where / "schema.json"),
-        "--output-path", str(where / "onestock_client"),
-        "--meta", "none",
-        "--config", str(where / "config.yaml"),
-    ]  # fmt: skip
-    made = subprocess.run(command, capture_output=True, text=True, cwd=where)
-    assert made.returncode == 0, made.stdout + made.stderr
-    assert "Warning" not in made.stdout + made.stderr, made.stdout + made.stderr
-    sys.path.insert(0, str(where))
-    try:
-        client = importlib.import_module("onestock_client")
-        # Every module it generated imports (an operation's, a model's).
-        for module in pkgutil.walk_packages(client.__path__, "onestock_client."):
-            importlib.import_module(module.name)
-        yield client
-    finally:
-        sys.path.remove(str(where))
-        for name in [name for name in sys.modules if name.startswith("onestock_")]:
-            del sys.modules[name]
-
-
-def test_a_generated_client_runs_a_checkout_story(
-    generated_client, in_process_app, api_token
-):
-    """Master data, a receipt, availability, a hold, an order from the hold and a
-    partial cancel, through the generated client alone."""
-    from onestock_client import AuthenticatedClient, models
-    from onestock_client.api.availability import availability_list
-    from onestock_client.api.channels import channels_update
-    from onestock_client.api.locations import locations_update
-    from onestock_client.api.movements import movements_create
-    from onestock_client.api.orders import orders_cancel_create, orders_create
-    from onestock_client.api.products import products_update
-    from onestock_client.api.reservations import reservations_create
-    from onestock_client.api.skus import skus_update
-
-    client = AuthenticatedClient(
-        base_url="http://localhost",
-        token=api_token[1],
-        prefix="Token",
-        raise_on_unexpected_status=True,
-        httpx_args={"transport": httpx.WSGITransport(app=in_process_app)},
-    )
-
-    def created(answer, status=201):
-        assert answer.status_code == status, answer.content
-        return answer.parsed
-
-    created(
-        channels_update.sync_detailed(
-            "web",
-            client=client,
-            body=models.ChannelInputRequest(
-                name="Web shop", kind=models.ChannelKindEnum.WEB
-            ),
-        )
-    )
-    created(
-        locations_update.sync_detailed(
-            "LON-OXF",
-            client=client,
-            body=models.LocationInputRequest(
-                name="Oxford Street",
-                kind=models.LocationKindEnum.STORE,
-                pickup_enabled=True,
-            ),
-        )
-    )
-    created(
-        products_update.sync_detailed(
-            "TEE", client=client, body=models.ProductInputRequest(name="Tee")
-        )
-    )
-    sku = created(
-        skus_update.sync_detailed(
-            "TEE-BLK-M",
-            client=client,
-            body=models.SkuInputRequest(name="Tee black M", product="TEE"),
-        )
-    )
-    assert (sku.code, sku.product) == ("TEE-BLK-M", "TEE")
-
-    receipt = models.MovementInputRequest(
-        reference="GRN-1001",
-        type_=models.SentMovementTypeEnum.RECEIPT,
-        sku="TEE-BLK-M",
-        location="LON-OXF",
-        quantity=10,
-        occurred_at="2026-01-05T09:00:00Z",
-        channel="web",
-    )
-    entry = created(movements_create.sync_detailed(client=client, body=receipt))
-    assert isinstance(entry, models.Movement) and entry.quantity == 10
-    # The same event again: its original entry, a Movement and not a batch.
-    again = created(movements_create.sync_detailed(client=client, body=receipt), 200)
-    assert isinstance(again, models.Movement) and again.id == entry.id
-
-    def available_to_promise() -> int:
-        (row,) = created(
-            availability_list.sync_detailed(
-                client=client, sku=["TEE-BLK-M"], location=["LON-OXF"], channel="web"
-            ),
-            200,
-        ).results
-        return row.available_to_promise
-
-    assert available_to_promise() == 10
-
-    hold = created(
-        reservations_create.sync_detailed(
-            client=client,
-            body=models.ReservationInputRequest(
-                reference="CART-1",
-                channel="web",
-                lines=[
-                    models.ReservationLineInputRequest(
-                        sku="TEE-BLK-M", location="LON-OXF", quantity=3
-                    )
-                ],
-            ),
-        )
-    )
-    assert hold.status == models.ReservationStatusEnum.ACTIVE
-    assert available_to_promise() == 7
-
-    order = created(
-        orders_create.sync_detailed(
-            client=client,
-            body=models.OrderInputRequest(
-                reference="WEB-1001",
-                channel="web",
-                fulfilment_method=models.FulfilmentMethodEnum.PICKUP,
-                pickup_location="LON-OXF",
-                customer=models.CustomerRequest(name="Ada Byron"),
-                reservation=hold.id,
-            ),
-        )
-    )
-    assert order.reservation == hold.id
-    (line,) = order.lines
-    assert line.quantity == 3
-
-    cancelled = created(
-        orders_cancel_create.sync_detailed(
-            order.id,
-            client=client,
-            body=models.CancelRequest(
-                reason="The customer wants one fewer.",
-                lines=[models.LineQuantityInputRequest(line=line.id, quantity=1)],
-            ),
-        ),
-        200,
-    )
-    assert cancelled.lines[0].open_quantity == 2
-    assert available_to_promise() == 8
-
-
-def test_a_refusal_reaches_a_generated_client_typed(
-    generated_client, in_process_app, api_token
-):
-    """A 404 is parsed into the schema's Error, not left as bytes."""
-    from onestock_client import AuthenticatedClient
-    from onestock_client.api.skus import skus_retrieve
-    from onestock_client.models import Error
-
-    client = AuthenticatedClient(
-        base_url="http://localhost",
-        token=api_token[1],
-        prefix="Token",
-        httpx_args={"transport": httpx.WSGITransport(app=in_process_app)},
-    )
-    answer = skus_retrieve.sync_detailed("NO-SUCH-SKU", client=client)
-    assert answer.status_code == 404
-    assert isinstance(answer.parsed, Error)
-    assert answer.parsed.code == NotFound.code

@@ -32,6 +32,17 @@ def test_the_client_is_remote_addr_unless_proxies_of_ours_stand_in_front(setting
     assert client_address(forwarded) == "10.0.0.2"
 
 
+def test_an_ipv6_client_is_counted_by_its_network_not_each_address():
+    """A /64 is one household's or one server's: walking its addresses, one per
+    guess, must not start the count again."""
+    ask = RequestFactory().get
+    first = client_address(ask("/", REMOTE_ADDR="2001:db8:1:2::1"))
+    assert first == "2001:db8:1:2::/64"
+    assert client_address(ask("/", REMOTE_ADDR="2001:db8:1:2:ffff::9")) == first
+    assert client_address(ask("/", REMOTE_ADDR="2001:db8:1:3::1")) != first
+    assert client_address(ask("/", REMOTE_ADDR="::ffff:203.0.113.7")) == GUESSER
+
+
 @pytest.fixture
 def staff(db):
     """Alice, who may use the admin too."""
@@ -149,3 +160,13 @@ def test_the_counter_out_of_reach_answers_401_as_before(
 
     monkeypatch.setattr(throttling, "_limiter", lambda: Unreachable())
     assert with_token(anonymous, "guess").status_code == 401
+
+
+def test_a_storage_the_limits_library_cannot_use_fails_open(anonymous, settings, db):
+    """THROTTLE_STORAGE_URL left to a broker that is not Redis: 401, not a 500."""
+    settings.THROTTLE_STORAGE_URL = "amqp://guest@127.0.0.1:5672//"
+    throttling._limiter.cache_clear()
+    try:
+        assert with_token(anonymous, "guess").status_code == 401
+    finally:
+        throttling._limiter.cache_clear()

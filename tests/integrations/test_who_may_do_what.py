@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from catalog.models import Product, Sku
 from integrations.models import ApiToken
-from inventory.models import Location, Reservation, StockMovement
+from inventory.models import Location, Reservation, SourceHealth, StockMovement
 from tests.conftest import client_for
 from tests.factories import (
     ApiTokenFactory,
@@ -133,7 +133,9 @@ def test_a_token_issued_without_scopes_has_the_defaults_of_its_kind(shop):
     erp, _ = ApiTokenFactory.issue(name="erp")
     web, _ = ApiTokenFactory.issue(name="web", channel_code="web")
     assert erp.scopes == EVERY_SCOPE
-    assert web.scopes == [s for s in EVERY_SCOPE if s != "write_master_data"]
+    assert web.scopes == [
+        s for s in EVERY_SCOPE if s not in ("write_master_data", "exceptions")
+    ]
 
 
 def test_a_token_does_only_what_its_scopes_say(shop):
@@ -226,6 +228,17 @@ def test_a_channels_token_asks_availability_only_as_itself(shop, web_shop):
     )
     assert refused.status_code == 403
     assert refused.json()["code"] == "channel_not_permitted"
+
+
+def test_a_channels_token_reads_its_own_sync_health_only(shop, web_shop, api):
+    for channel, refused in (("web", 0), ("app", 7)):
+        SourceHealth.objects.create(channel=shop[channel], refused_last_hour=refused)
+    mine = web_shop.get("/api/v1/sync-health/").json()
+    assert [row["channel"] for row in mine] == ["web"]
+    assert [row["channel"] for row in api.get("/api/v1/sync-health/").json()] == [
+        "app",
+        "web",
+    ]
 
 
 def test_another_channels_hold_is_answered_as_no_hold_at_all(shop, web_shop):

@@ -77,6 +77,19 @@ def test_a_failing_webhook_is_re_sent_from_the_admin(db, floor, receiver, settin
         {"action": "resend_from", "_selected_action": [subscription.pk]},
     )
     assert "Re-send from a point in time" in asked.content.decode()
+    for beyond_what_the_database_holds in ("2026-12-06T10:00+20:00", "0001-01-01"):
+        refused = admin.post(
+            "/admin/sync/webhooksubscription/",
+            {
+                "action": "resend_from",
+                "_selected_action": [subscription.pk],
+                "apply": "1",
+                "since": beyond_what_the_database_holds,
+            },
+        )
+        assert refused.status_code == 200
+        assert "Re-send from a point in time" in refused.content.decode()
+        assert "errorlist" in refused.content.decode()
     receiver.answer = 200
     done = admin.post(
         "/admin/sync/webhooksubscription/",

@@ -300,7 +300,7 @@ def test_a_webhook_into_the_retailers_own_network_is_refused(api, floor, setting
             "/api/v1/webhooks/", {"channel": "web", "url": url}, format="json"
         )
         assert refused.status_code == 400, url
-        assert "private address" in refused.json()["url"][0]
+        assert "is not a public address" in refused.json()["url"][0]
     assert not WebhookSubscription.objects.exists()
 
 
