@@ -2,6 +2,7 @@
 without ever seeing the system's figure; a miscount is recounted once; a real
 variance waits for Maria, whose approval posts the count."""
 
+from collections import Counter
 from datetime import date, timedelta
 
 import pytest
@@ -231,9 +232,19 @@ def test_the_nightly_sample_leans_to_fast_movers(shop, settings):
     StockEvents.post(
         MovementType.SALE, sku=skus[7], location=shop["camden"], quantity=400
     )
-    picked = nightly_sample(location=shop["camden"], day=timezone.localdate())
-    assert len(picked) == 2  # one for the rotation, one weighted
-    assert skus[7].pk in picked
+    # The draw is seeded by the store and the night, so one night's pick is chance:
+    # over sixty nights the fast mover (weight 401 against 1 for each slow one, about
+    # 96 % a night) is picked on most of them, and far more often than any other.
+    today = timezone.localdate()
+    weighted = Counter()
+    for night in range(60):
+        picked = nightly_sample(location=shop["camden"], day=today - timedelta(night))
+        assert len(picked) == 2  # one for the rotation, one weighted
+        weighted[picked[1]] += 1
+    (most, times), *others = weighted.most_common()
+    next_most = others[0][1] if others else 0
+    assert most == skus[7].pk
+    assert times >= 40 and next_most <= 10
 
 
 def test_record_accuracy_on_a_known_set(shop, settings):
