@@ -2,6 +2,7 @@
 view shape, and the single exception handler that turns domain errors into statuses.
 """
 
+import functools
 import logging
 import math
 from collections.abc import Callable
@@ -154,9 +155,11 @@ class CodeField(StrictCharField):
         )
 
 
+@functools.cache
 def column_range(model: type[models.Model] | None, name: str) -> tuple[int, int]:
     """The database's range for the integer column ``name`` of ``model``; a 64-bit
-    column's where there is no such column."""
+    column's where there is no such column. Kept once asked: a serializer's fields
+    are bound afresh for every request, the columns never change."""
     kind = "BigIntegerField"
     if model is not None:
         try:

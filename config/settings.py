@@ -103,7 +103,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "django_celery_beat",
-    "django_guid",
+    "axes",  # failed sign-ins (config/throttling.py)
+    "csp",  # the Content-Security-Policy (config/content_policy.py)
     "catalog",
     "inventory",
     "integrations",
@@ -118,8 +119,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # First: every request's id (X-Request-ID), on its log lines and its API errors.
-    "django_guid.middleware.guid_middleware",
-    "config.middleware.RequestIdOnApiErrors",
+    "config.middleware.RequestId",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -130,6 +130,10 @@ MIDDLEWARE = [
     "config.middleware.MessagesForScreens",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # The Content-Security-Policy, on HTML answers only (config/content_policy.py).
+    "config.content_policy.ContentSecurityPolicy",
+    # Last, as django-axes asks: a locked-out sign-in becomes its 429.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -313,19 +317,13 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 
-# Each request's id (django-guid): a UUID the proxy or the caller sends in X-Request-ID
-# is kept, anything else replaced; answered in the same header, written on every log
-# line of the request and in the body of every API error (config.middleware).
-DJANGO_GUID = {"GUID_HEADER_NAME": "X-Request-ID", "EXPOSE_HEADER": False}
+# Each request's id (config.middleware.RequestId): a UUID the proxy or the caller
+# sends in X-Request-ID is kept, anything else replaced; answered in the same header,
+# written on every log line of the request and in the body of every API error.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {
-        "request_id": {
-            "()": "django_guid.log_filters.CorrelationId",
-            "correlation_id_field": "request_id",
-        }
-    },
+    "filters": {"request_id": {"()": "config.middleware.RequestIdLogFilter"}},
     "formatters": {
         "with_request_id": {
             "format": "%(levelname)s [%(request_id)s] %(name)s: %(message)s"
@@ -342,8 +340,6 @@ LOGGING = {
         "handlers": ["console"],
         "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO"),
     },
-    # django-guid notes each id it makes at INFO: once a request, nothing to read.
-    "loggers": {"django_guid": {"level": "WARNING"}},
 }
 
 # Store pickup (pickup app): how long before an uncollected order expires its
@@ -421,16 +417,7 @@ DEFAULT_FROM_EMAIL = os.environ.get(
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 
-# ---------------------------------------------------------------------------------
-# Exports, webhooks, throttling and the browser (docs/security.md). One block, so
-# the lists above stay as they are: these apps and middleware are added to them.
-INSTALLED_APPS += ["axes", "csp"]
-MIDDLEWARE += [
-    # The Content-Security-Policy, on HTML answers only (config/content_policy.py).
-    "config.content_policy.ContentSecurityPolicy",
-    # Last, as django-axes asks: a locked-out sign-in becomes its 429.
-    "axes.middleware.AxesMiddleware",
-]
+# Throttling and the browser's policy (docs/security.md).
 # Failed sign-ins (/login/, /admin/, /api-auth/) per client address, by django-axes
 # (config/throttling.py): LOGIN_FAILURE_LIMIT failures lock the address out for
 # LOGIN_COOLOFF_MINUTES after the last one; the answer is 429 with Retry-After.

@@ -4,7 +4,7 @@ Django's pages elsewhere.
 
 Django answers with these when the error is not the API's to answer: a body over
 ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (413), a path no view has (404), an exception no
-handler knew (500). ``config.middleware.RequestIdOnApiErrors`` adds the request id."""
+handler knew (500). ``config.middleware.RequestId`` adds the request id."""
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required

@@ -185,6 +185,18 @@ def resolved_publicly(host, port, *args, **kwargs):
     return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (PUBLIC_ADDRESS, port))]
 
 
+def pickup_at_oxford(reference: str, customer: dict, quantity: int) -> dict:
+    """A web order collected at Oxford Street, as the known shop's are placed."""
+    return {
+        "reference": reference,
+        "channel": "web",
+        "fulfilment_method": "pickup",
+        "pickup_location": "LON-OXF",
+        "customer": customer,
+        "lines": [{"sku": "TEE-BLK-M", "quantity": quantity}],
+    }
+
+
 @pytest.fixture
 def known(api, monkeypatch):
     """A shop with stock, a hold, orders, a return-to-stock task, a snapshot and a
@@ -237,26 +249,12 @@ def known(api, monkeypatch):
     assert hold.status_code == 201, hold.json()
     order = api.post(
         "/api/v1/orders/",
-        {
-            "reference": "WEB-1",
-            "channel": "web",
-            "fulfilment_method": "pickup",
-            "pickup_location": "LON-OXF",
-            "customer": {"name": "Ada Byron"},
-            "lines": [{"sku": "TEE-BLK-M", "quantity": 1}],
-        },
+        pickup_at_oxford("WEB-1", {"name": "Ada Byron"}, 1),
     )
     assert order.status_code == 201, order.json()
     picked = api.post(
         "/api/v1/orders/",
-        {
-            "reference": "WEB-2",
-            "channel": "web",
-            "fulfilment_method": "pickup",
-            "pickup_location": "LON-OXF",
-            "customer": {"name": "Grace Hopper"},
-            "lines": [{"sku": "TEE-BLK-M", "quantity": 2}],
-        },
+        pickup_at_oxford("WEB-2", {"name": "Grace Hopper"}, 2),
     ).json()
     assert api.post(f"/api/v1/orders/{picked['id']}/pick/", {}).status_code == 200
     cancelled = api.post(
@@ -266,14 +264,7 @@ def known(api, monkeypatch):
     (task,) = api.get("/api/v1/return-to-stock-tasks/").json()["results"]
     collected = api.post(
         "/api/v1/orders/",
-        {
-            "reference": "WEB-3",
-            "channel": "web",
-            "fulfilment_method": "pickup",
-            "pickup_location": "LON-OXF",
-            "customer": {"name": "Ada Byron", "email": "ada@example.com"},
-            "lines": [{"sku": "TEE-BLK-M", "quantity": 2}],
-        },
+        pickup_at_oxford("WEB-3", {"name": "Ada Byron", "email": "ada@example.com"}, 2),
     ).json()
     for step in ("pick", "ready", "collect"):
         done = api.post(f"/api/v1/orders/{collected['id']}/{step}/", {})

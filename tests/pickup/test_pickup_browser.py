@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from inventory.models import TransferRequest
 from pickup.models import PickupTask
 from tests.conftest import sign_in
-from tests.factories import balance_of, pickup_order, stock
+from tests.factories import StaffFactory, balance_of, pickup_order, stock
 
 
 @pytest.mark.django_db(transaction=True)
@@ -113,3 +113,72 @@ def test_an_item_not_found_is_sourced_from_another_branch(shop, tablet):
     assert (transfer.from_location, transfer.status) == (shop["camden"], "requested")
     assert balance_of(shop["tee"], shop["camden"]).committed == 1
     assert balance_of(shop["tee"], shop["oxford"]).on_hand == 0  # the missing unit
+
+
+def tab_to(page, name: str, most: int = 60) -> None:
+    """Press Tab until the focus is on the control named ``name``, as a person at a
+    scanner's keyboard does; fails if it never comes."""
+    wanted = re.compile(name)
+    for _ in range(most):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(
+            "() => { const el = document.activeElement;"
+            " return (el.labels && el.labels[0] ? el.labels[0].innerText : '')"
+            " + ' ' + (el.innerText || el.value || el.getAttribute('aria-label') || ''); }"
+        )
+        if wanted.search(focused):
+            return
+    raise AssertionError(f"Tab never reached {name!r}")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_manager_switches_store_and_picks_with_the_keyboard_only(shop, tablet):
+    """No mouse: the store switch by arrow keys (its script, not an inline handler,
+    submits it under the Content-Security-Policy), each button reached by Tab and
+    pressed with Enter, each code typed as a scanner types it, then Enter."""
+    stock(shop["tee"], shop["oxford"], 1)
+    pickup_order(shop, "WEB-5101", lines=[(shop["tee"], 1)])
+    page = tablet
+    refused = []
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(message.text)
+            if "Content Security Policy" in message.text
+            else None
+        ),
+    )
+
+    page.goto("/store/")
+    page.get_by_label("Username").focus()
+    page.keyboard.type("maria")
+    page.keyboard.press("Tab")
+    page.keyboard.type(StaffFactory.PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name=re.compile("Pickup queue"))).to_be_visible()
+
+    # Maria sees Camden first (stores by code); the order waits at Oxford Street.
+    expect(page.locator("#store")).to_have_value("LON-CAM")
+    expect(page.get_by_role("link", name=re.compile("WEB-5101"))).to_have_count(0)
+    tab_to(page, "Store")
+    page.keyboard.press("End")  # the list's last store: Oxford Street
+    expect(page.locator("#store")).to_have_value("LON-OXF")
+    expect(page.get_by_role("link", name=re.compile("WEB-5101"))).to_be_visible()
+    page.shot("oxford-by-keyboard")
+
+    tab_to(page, "WEB-5101")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("button", name="Claim this order")).to_be_visible()
+    tab_to(page, "Claim this order")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status")).to_have_text("Claimed: it is yours to pick.")
+    tab_to(page, "Start picking")
+    page.keyboard.press("Enter")
+    expect(page.get_by_label("Scan or type the SKU")).to_be_visible()
+    tab_to(page, "Scan or type the SKU")
+    page.keyboard.type("5012345678900")  # the scanner: the tee's barcode, then Enter
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status")).to_have_text("Picked into the hold area.")
+    page.shot("picked-by-keyboard")
+
+    assert refused == []
