@@ -8,6 +8,7 @@ reaches the API with the role the screens give them (``staff_scopes``). docs/sec
 is the table.
 """
 
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -127,3 +128,55 @@ def actor_of(request: Request) -> str:
     if request.auth is not None and hasattr(request.auth, "name"):
         return f"token:{request.auth.name}"
     return f"user:{request.user.get_username()}"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts, the one type every service takes as ``actor``: the name timelines and
+    the ledger record (``user:<username>``, ``token:<name>``, ``system:<job>``), from
+    which system (a channel's code, ``back-office`` or ``system``), the caller's key
+    for the request (the same key again changes nothing), and the signed-in member of
+    staff when a person acts, for the questions of who may act where."""
+
+    name: str
+    source: str = ""
+    request_reference: str = ""
+    user: Any = field(default=None, compare=False, repr=False)
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def of_user(cls, user, *, source: str = "back-office") -> "Actor":
+        """A member of staff signed in to the screens or the back-office."""
+        return cls(name=f"user:{user.get_username()}", source=source, user=user)
+
+    @classmethod
+    def of_request(
+        cls, request: Request, *, source: str = "", request_reference: str = ""
+    ) -> "Actor":
+        """Whoever calls the API: an integration's token or a signed-in user."""
+        user = request.user if request.auth is None else None
+        return cls(
+            name=actor_of(request),
+            source=source or bound_channel_code(request) or "back-office",
+            request_reference=request_reference,
+            user=user if user is not None and user.is_authenticated else None,
+        )
+
+    @classmethod
+    def system(cls, job: str) -> "Actor":
+        """A scheduled job or the system itself (``system:<job>``)."""
+        name = job if job.startswith("system") else f"system:{job}"
+        return cls(name=name, source="system")
+
+
+def as_actor(value: "Actor | str") -> Actor:
+    """An ``Actor`` from what older callers pass (a recorded name): the bridge while
+    every caller moves to ``Actor``."""
+    if isinstance(value, Actor):
+        return value
+    if isinstance(value, str):
+        return Actor(name=value, source="system" if value.startswith("system") else "")
+    # A signed-in user.
+    return Actor.of_user(value)
