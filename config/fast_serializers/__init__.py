@@ -24,7 +24,7 @@ context):
     for the whole list.
 
 ``run_validation``
-    A check of plainly well-formed input: a JSON object of known fields, each of the
+    A check of simply well-formed input: a JSON object of known fields, each of the
     right type (no coercion: ``"5"`` is not an integer here, whatever the field would
     make of it), within its bounds, matching its regex validators, a known choice,
     not blank unless allowed, free of NUL and surrogate characters, nested objects
@@ -50,7 +50,7 @@ from django.db.models.manager import BaseManager
 from rest_framework import serializers
 from rest_framework.fields import empty
 
-from .plumbing import Call, Unplain, defined_by
+from .plumbing import Call, DrfDecides, defined_by
 
 
 class FastSerializer:
@@ -86,7 +86,7 @@ class FastSerializer:
         ):
             try:
                 return check(self, data)
-            except Unplain:
+            except DrfDecides:
                 pass
         return super().run_validation(data)
 

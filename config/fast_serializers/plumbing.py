@@ -27,8 +27,9 @@ class Call:
         return zone
 
 
-class Unplain(Exception):
-    """The input is not plainly well formed: DRF's own validation decides."""
+class DrfDecides(Exception):
+    """The input is not simply well formed, or the compiled check cannot vouch for
+    it: DRF's own validation decides."""
 
 
 class Unsure(Exception):

@@ -59,7 +59,7 @@ def representer(serializer: serializers.Serializer, path: tuple) -> Callable:
 
 def _steps(field: Field, path: tuple) -> tuple[Callable, Callable]:
     """The field's value from an instance that is not a Mapping, and from any."""
-    convert, plain = _converter(field, path)
+    convert, native = _converter(field, path)
     if convert is None or not keeps(type(field), get_attribute=(Field,)):
         step = _own_field_step(field.field_name, path)
         return step, step
@@ -97,7 +97,7 @@ def _steps(field: Field, path: tuple) -> tuple[Callable, Callable]:
                     value = _called(value)
         except (AttributeError, KeyError, ObjectDoesNotExist, Unsure):
             return finish(call, drf(call, instance))
-        if value is None or type(value) is plain:
+        if value is None or type(value) is native:
             return value
         return convert(call, value)
 

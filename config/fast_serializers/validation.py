@@ -1,5 +1,5 @@
 """``run_validation`` compiled from a serializer's declared fields: the check of
-plainly well-formed input (the package's docstring says how)."""
+simply well-formed input (the package's docstring says how)."""
 
 import re
 from collections.abc import Callable
@@ -19,7 +19,7 @@ from config.api import (
 )
 
 from . import FastSerializer
-from .plumbing import CHILD, SKIP, Unplain, defined_by, keeps, live
+from .plumbing import CHILD, SKIP, DrfDecides, defined_by, keeps, live
 
 # -- validation --------------------------------------------------------------------
 
@@ -52,7 +52,8 @@ _LIST_METHODS = {
     "run_validators": (Field,),
     "get_value": (serializers.ListSerializer, Field),
 }
-# A plain field's: CharField's own run_validation only refuses blanks first.
+# A field compiled here whose class keeps these methods (CharField's own
+# run_validation only refuses blanks first).
 _FIELD_METHODS = {
     "run_validation": (serializers.CharField, Field),
     "validate_empty_values": (Field,),
@@ -70,7 +71,7 @@ _HUGE = 10**600
 
 def checker(serializer: serializers.Serializer, path: tuple) -> Callable | None:
     """The check of a JSON object for ``serializer``, or None where DRF must always
-    validate it. It answers the validated data, or raises Unplain."""
+    validate it. It answers the validated data, or raises DrfDecides."""
     cls = type(serializer)
     if not keeps(cls, **_SERIALIZER_METHODS) or serializer.validators:
         return None
@@ -93,7 +94,7 @@ def checker(serializer: serializers.Serializer, path: tuple) -> Callable | None:
 
     def check(root, data):
         if not data.keys() <= names:
-            raise Unplain
+            raise DrfDecides
         ret = {}
         own = None  # the serializer whose validate_<field> and validate() run
         for key, value_check, hook in steps:
@@ -106,7 +107,7 @@ def checker(serializer: serializers.Serializer, path: tuple) -> Callable | None:
                 try:
                     value = getattr(own, hook)(value)
                 except (serializers.ValidationError, DjangoValidationError) as error:
-                    raise Unplain from error
+                    raise DrfDecides from error
                 except SkipField:
                     continue
             ret[key] = value
@@ -114,9 +115,9 @@ def checker(serializer: serializers.Serializer, path: tuple) -> Callable | None:
             try:
                 ret = live(root, path).validate(ret)
             except (serializers.ValidationError, DjangoValidationError) as error:
-                raise Unplain from error
+                raise DrfDecides from error
             if ret is None:
-                raise Unplain
+                raise DrfDecides
         return ret
 
     return check
@@ -131,18 +132,18 @@ def _value_checker(field: Field, path: tuple) -> Callable | None:
     name, required, allow_null = field.field_name, field.required, field.allow_null
     default = field.default
     # A callable default may read the context (``empty`` itself is a class).
-    absent_is_unplain = required or (default is not empty and callable(default))
+    absent_goes_to_drf = required or (default is not empty and callable(default))
 
     def check(root, data):
         value = data.get(name, empty)
         if value is empty:
-            if absent_is_unplain:
-                raise Unplain
+            if absent_goes_to_drf:
+                raise DrfDecides
             return SKIP if default is empty else default
         if value is None:
             if allow_null:
                 return None
-            raise Unplain
+            raise DrfDecides
         return kind(root, value)
 
     return check
@@ -159,7 +160,7 @@ def _own_field_checker(name: str, path: tuple) -> Callable:
         except SkipField:
             return SKIP
         except (serializers.ValidationError, DjangoValidationError) as error:
-            raise Unplain from error
+            raise DrfDecides from error
 
     return check
 
@@ -176,7 +177,7 @@ def _kind_checker(field: Field, path: tuple) -> Callable | None:
 
         def check_nested(root, value):
             if type(value) is not dict:
-                raise Unplain
+                raise DrfDecides
             return nested(root, value)
 
         return check_nested
@@ -217,18 +218,18 @@ def _list_checker(field: serializers.ListSerializer, path: tuple) -> Callable | 
 
     def check(root, value):
         if type(value) is not list:
-            raise Unplain
+            raise DrfDecides
         size = len(value)
         if (
             (not allow_empty and size == 0)
             or (longest is not None and size > longest)
             or (shortest is not None and size < shortest)
         ):
-            raise Unplain
+            raise DrfDecides
         items = []
         for item in value:
             if type(item) is not dict:
-                raise Unplain
+                raise DrfDecides
             items.append(nested(root, item))
         return items
 
@@ -245,15 +246,15 @@ def _char_checker(field: serializers.CharField, predicates: tuple) -> Callable:
 
     def check(root, value):
         if type(value) is not str:
-            raise Unplain
+            raise DrfDecides
         if trim:
             value = value.strip()
         if not value:
             if allow_blank:
                 return ""
-            raise Unplain
+            raise DrfDecides
         if not _passes(predicates, value):
-            raise Unplain
+            raise DrfDecides
         return value
 
     return check
@@ -262,9 +263,9 @@ def _char_checker(field: serializers.CharField, predicates: tuple) -> Callable:
 def _typed_checker(kind: type, predicates: tuple, bounded) -> Callable:
     def check(root, value):
         if type(value) is not kind or (bounded is not None and not bounded(value)):
-            raise Unplain
+            raise DrfDecides
         if not _passes(predicates, value):
-            raise Unplain
+            raise DrfDecides
         return value
 
     return check
@@ -275,15 +276,15 @@ def _choice_checker(field: serializers.ChoiceField, predicates: tuple) -> Callab
 
     def check(root, value):
         if type(value) is not str:
-            raise Unplain
+            raise DrfDecides
         if value == "" and allow_blank:
             return ""
         try:
             value = choices[value]
         except KeyError:
-            raise Unplain from None
+            raise DrfDecides from None
         if not _passes(predicates, value):
-            raise Unplain
+            raise DrfDecides
         return value
 
     return check
