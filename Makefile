@@ -1,4 +1,5 @@
-# The two commands: `make demo` and `make test`. Each installs first (quick when done).
+# The two commands: `make demo` and `make test` (its browser: `make browsers`, once).
+# Each installs first (quick when done).
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -6,7 +7,7 @@ STAMP := $(VENV)/.installed
 DEMO_URL := http://127.0.0.1:8000/
 export DATABASE_URL_TEST ?= postgres://postgres@127.0.0.1:5432/onestock
 
-.PHONY: install demo test simulate bench bench-full lint clean
+.PHONY: install demo browsers test simulate bench bench-full lint clean
 
 install: $(STAMP)
 
@@ -31,14 +32,26 @@ demo: install
 	$(PY) manage.py seed_demo --url $(DEMO_URL)
 	$(PY) manage.py runserver 127.0.0.1:8000 --noreload
 
-# Browser tests need Debian's Chromium; installed here when missing (as root).
+# The browser tests drive Debian's Chromium: `make browsers` installs it when missing
+# (apt-get, as root). `make test` does not: without it those tests fail, saying so.
 CHROMIUM := /usr/bin/chromium
 
-test: install
+browsers:
 	@test -x $(CHROMIUM) || { echo "Installing Debian's chromium for the browser tests"; \
 		apt-get install -y -qq chromium >/dev/null 2>&1 || \
 		{ apt-get update -qq && apt-get install -y -qq chromium; }; }
-	DATABASE_URL=$${DATABASE_URL:-$(DATABASE_URL_TEST)} $(VENV)/bin/pytest -q
+
+# The suite in TEST_WORKERS processes side by side (pytest-xdist), each on a database
+# of its own (test_<name>_gw0, _gw1, ...): one more than the cores, as many tests wait
+# on a browser, a Celery worker or PostgreSQL's disk. Tests are handed out one at a
+# time as a process frees up, the longest first (tests/conftest.py). TEST_WORKERS=0
+# runs them in this one process; TEST_ARGS narrows the run (a folder, a file, -k).
+TEST_WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) + 1 )))
+TEST_ARGS ?=
+
+test: install
+	DATABASE_URL=$${DATABASE_URL:-$(DATABASE_URL_TEST)} $(VENV)/bin/pytest -q \
+		-n $(TEST_WORKERS) --dist load --maxschedchunk 1 $(TEST_ARGS)
 
 # A simulated trading day, every policy compared (docs/simulation.md): about 20 minutes.
 simulate: install

@@ -97,6 +97,7 @@ class Shop:
         from django.utils import timezone
 
         from catalog.models import Channel, Product, Sku
+        from config.access import Actor
         from integrations.services import api_token_reissue
         from inventory.models import Location, MovementType, StockBalance
         from inventory.services import MovementInput, movements_record
@@ -126,7 +127,7 @@ class Shop:
                     channel=shop.channel,
                 )
             ],
-            actor="token:bench",
+            actor=Actor(name="token:bench"),
         )
         shop.raw_balance = StockBalance.objects.create(
             sku=raw_sku, location=shop.location, on_hand=stock
@@ -211,6 +212,7 @@ def raw_reserver(shop: Shop):
 def service_reserver(shop: Shop, run: str):
     @harness.measured("ok", "refused")
     def services(worker, index, deadline, report):
+        from config.access import Actor
         from inventory.errors import InsufficientStock
         from inventory.services import (
             ReservationLineInput,
@@ -230,7 +232,7 @@ def service_reserver(shop: Shop, run: str):
                 channel_code=shop.channel.code,
                 reference=reference,
                 lines=codes,
-                actor="token:bench",
+                actor=Actor(name="token:bench"),
                 ttl_seconds=TTL_SECONDS,
             )
             if placed is not None:
@@ -241,7 +243,7 @@ def service_reserver(shop: Shop, run: str):
                     channel=shop.channel,
                     reference=reference,
                     lines=[line],
-                    actor="token:bench",
+                    actor=Actor(name="token:bench"),
                     ttl_seconds=TTL_SECONDS,
                 )
                 report["ok"] += 1

@@ -229,6 +229,7 @@ class Store:
         from django.utils import timezone
 
         from catalog.models import Channel, Product, Sku
+        from config.access import Actor
         from integrations.services import api_token_reissue
         from inventory.models import Location, MovementType
         from inventory.services import MovementInput, movements_record
@@ -266,7 +267,7 @@ class Store:
                 )
                 for sku in store.skus
             ],
-            actor="token:bench",
+            actor=Actor(name="token:bench"),
         )
         _, store.web_token = api_token_reissue(name="bench-web", channel_code="web")
         _, store.till_token = api_token_reissue(name="bench-till", channel_code="till")

@@ -90,6 +90,7 @@ def seed(skus: int, url: str) -> str:
     from django.utils import timezone
 
     from catalog.models import Channel
+    from config.access import Actor
     from integrations.services import api_token_create
     from inventory.models import Location
     from inventory.services import MovementInput, movements_record
@@ -118,12 +119,12 @@ def seed(skus: int, url: str) -> str:
             )  # fmt: skip
             for n in range(skus)
         ],
-        actor="bench",
+        actor=Actor(name="bench"),
     )
     changes_place()  # the shelf before the shop subscribed
     webhook_subscription_create(
         subscription=SubscriptionInput(channel=web, url=url, event_kinds=[]),
-        actor="bench",
+        actor=Actor(name="bench"),
     )
     _, raw = api_token_create(name="bench-tills", channel_code=None)
     return raw

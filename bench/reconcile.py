@@ -226,6 +226,7 @@ def reconciliation_timed() -> dict:
     """One reconciliation as the nightly job runs it: the run, its wall time, and the
     time until it left the ledger phase (the progress callback sees each committed
     step)."""
+    from config.access import Actor
     from reconciliation.models import ReconciliationRun
     from reconciliation.services.runs import (
         reconciliation_run_perform,
@@ -239,7 +240,7 @@ def reconciliation_timed() -> dict:
             ledger_done.append(time.perf_counter())
 
     started = time.perf_counter()
-    run = reconciliation_run_start(trigger="command", actor="bench")
+    run = reconciliation_run_start(trigger="command", actor=Actor(name="bench"))
     run = reconciliation_run_perform(run_id=run.pk, progress=progress)
     finished = time.perf_counter()
     left_ledger = ledger_done[0] if ledger_done else finished

@@ -57,6 +57,7 @@ def records_by_code(*, wanted: dict[type[Model], tuple[tuple[str, ...], set[str]
     the fields read, the others deferred (``config.records.built``): they load on
     first access."""
     parts, params, width = [], [], max(len(fields) for fields, _ in wanted.values())
+    prepared = can_prepare()
     shapes = {}
     for number, (model, (names, codes)) in enumerate(wanted.items()):
         fields = [model._meta.get_field(name) for name in names]
@@ -69,12 +70,12 @@ def records_by_code(*, wanted: dict[type[Model], tuple[tuple[str, ...], set[str]
         columns += ["CAST(NULL AS TEXT)"] * (width - len(columns))
         parts.append(
             f"SELECT {number}, {', '.join(columns)} FROM {model._meta.db_table} "
-            f"WHERE {_code_among(codes, params)}"
+            f"WHERE {_code_among(codes, params, as_array=prepared)}"
         )
     found: dict[type[Model], dict[str, Model]] = {model: {} for model in wanted}
     if not parts:
         return found
-    for number, *values in _rows(" UNION ALL ".join(parts), params):
+    for number, *values in _rows(" UNION ALL ".join(parts), params, prepared):
         model, fields = shapes[int(number)]
         record = built(
             model,
@@ -87,21 +88,22 @@ def records_by_code(*, wanted: dict[type[Model], tuple[tuple[str, ...], set[str]
     return found
 
 
-def _rows(statement: str, params: list) -> list[tuple]:
+def _rows(statement: str, params: list, prepared: bool) -> list[tuple]:
     """On PostgreSQL the text is the same for any codes (one array each), so it is
     planned once per connection: the planning costs twice the look-up itself."""
-    if can_prepare():
+    if prepared:
         return prepared_rows(statement, params)
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
         return cursor.fetchall()
 
 
-def _code_among(codes: set[str], params: list) -> str:
-    """``code IN (...)``; on PostgreSQL ``code = ANY(array)``, one parameter: psycopg
-    takes longer to split a query with a thousand placeholders (a batch of movements
-    names that many SKUs) than the database takes to answer it."""
-    if connection.vendor == "postgresql":
+def _code_among(codes: set[str], params: list, *, as_array: bool) -> str:
+    """``code IN (...)``; on PostgreSQL ``code = ANY(array)``, one parameter: a
+    prepared statement's text must not grow with its input, and psycopg takes longer
+    to split a query with a thousand placeholders (a batch of movements names that
+    many SKUs) than the database takes to answer it."""
+    if as_array:
         params.append(sorted(codes))
         return "code = ANY(%s)"
     params.extend(sorted(codes))

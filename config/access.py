@@ -1,5 +1,18 @@
-"""Who may do what through the API, and for which channel. Kept free of app imports so
-every app's API can use it.
+"""Who acts, and who may do what where: the one access module.
+
+- **Who acts**: ``Actor``, the one type every service takes as ``actor`` (the name
+  timelines and the ledger record, from which system, the caller's request key, and
+  the signed-in member of staff when a person acts).
+- **Through the API**: scopes and channel binding (below).
+- **At a store**: staff act at the locations they are members of, managers
+  (``MANAGER_PERMISSION``) at every location; a store's work anywhere else reads as
+  not found, so work at another store is a 404, never a hint that it exists
+  (``ensure_may_act_at``). Through the API, a store's staff record stock events at
+  their own stores only (``ensure_may_record_at``).
+
+Kept free of app imports so every app can use it: the locations and memberships are
+named by their label (``inventory.Location``, ``inventory.StaffMembership``), as
+settings name the user model.
 
 An API token carries scopes (what kinds of call it may make) and may be bound to a
 channel (``bound_channel_code``): then it acts for that channel only, and never writes
@@ -12,9 +25,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from django.apps import apps
+from django.db.models import QuerySet
 from rest_framework.request import Request
 
-from .errors import PermissionRefused
+from .errors import NotFound, PermissionRefused
 
 
 class ChannelNotPermitted(PermissionRefused):
@@ -171,12 +186,55 @@ class Actor:
         return cls(name=name, source="system")
 
 
-def as_actor(value: "Actor | str") -> Actor:
-    """An ``Actor`` from what older callers pass (a recorded name): the bridge while
-    every caller moves to ``Actor``."""
-    if isinstance(value, Actor):
-        return value
-    if isinstance(value, str):
-        return Actor(name=value, source="system" if value.startswith("system") else "")
-    # A signed-in user.
-    return Actor.of_user(value)
+# ------------------------------------------------------------- who may act where
+
+
+def sees_every_location(user) -> bool:
+    """A manager: acts at every location without a membership."""
+    return user.is_active and user.has_perm(MANAGER_PERMISSION)
+
+
+def staff_locations(*, user) -> QuerySet:
+    """The active locations a member of staff works at; a manager's are all of them."""
+    locations = apps.get_model("inventory", "Location").objects
+    if not user.is_authenticated:
+        return locations.none()
+    active = locations.filter(is_active=True)
+    if sees_every_location(user):
+        return active
+    return active.filter(staff_memberships__user=user)
+
+
+def may_act_at(*, user, location_id: int) -> bool:
+    return staff_locations(user=user).filter(pk=location_id).exists()
+
+
+def ensure_may_act_at(*, user, location_id: int, what: str) -> None:
+    """Work at a store the user does not work at is not found for them."""
+    if not may_act_at(user=user, location_id=location_id):
+        raise NotFound(f"No {what}.")
+
+
+def stores_of(request) -> list:
+    """The locations the signed-in member of staff works at, read once per request
+    however many parts of the screen ask."""
+    if not hasattr(request, "staff_stores"):
+        request.staff_stores = list(staff_locations(user=request.user))
+    return request.staff_stores
+
+
+class LocationNotPermitted(PermissionRefused):
+    code = "location_not_permitted"
+
+
+def ensure_may_record_at(request, location) -> None:
+    """A store's staff member, signed in to the API, records stock only where they
+    work; tokens and managers anywhere. The location was named in the request, so
+    refusing it reveals nothing."""
+    if not is_store_staff_only(request):
+        return
+    if location.pk not in {store.pk for store in stores_of(request)}:
+        raise LocationNotPermitted(
+            f"You record stock at the stores you work at, not {location.code}.",
+            location=location.code,
+        )

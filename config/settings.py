@@ -363,6 +363,7 @@ EXCEPTION_TARGET_HOURS = {
     "item_not_found": 8,
     "pickup_undecided": 2,
     "pickup_expired": 24,
+    "pickup_out_of_step": 2,
     "return_overdue": 24,
     "count_variance": 24,
     "ledger_drift": 8,

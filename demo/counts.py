@@ -9,6 +9,7 @@ from datetime import timedelta
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from config.access import Actor
 from inventory.models import StockBalance
 from inventory.selectors import locations_by_code
 from reconciliation.models import CountLine, CountTask, CountTaskEvent
@@ -30,7 +31,9 @@ def demo_counts_build() -> int:
     if CountTask.objects.filter(note__startswith=DEMO_NOTE).exists():
         return 0
     users = get_user_model().objects
-    morgan, sam = users.get(username="morgan"), users.get(username="sam")
+    morgan, sam = (
+        Actor.of_user(users.get(username=name)) for name in ("morgan", "sam")
+    )
     places = locations_by_code(codes={"LON-OXF", "MAN-MKT"})
     made = 0
     for days_ago in range(HISTORY_DAYS, 0, -1):
@@ -46,7 +49,7 @@ def demo_counts_build() -> int:
     return made + 2 + count_tasks_generate()
 
 
-def _start(location, manager, offset: int, note: str) -> CountTask:
+def _start(location, manager: Actor, offset: int, note: str) -> CountTask:
     held = (
         StockBalance.objects.filter(location=location, on_hand__gt=0)
         .select_related("sku")
@@ -54,11 +57,11 @@ def _start(location, manager, offset: int, note: str) -> CountTask:
     )
     codes = [b.sku.code for b in held[offset : offset + SKUS_PER_COUNT]]
     return count_task_start(
-        location=location, sku_codes=codes, note=note, staff=manager
+        location=location, sku_codes=codes, note=note, actor=manager
     )
 
 
-def _count(location, manager, counter, days_ago, wrong, approve):
+def _count(location, manager: Actor, counter: Actor, days_ago, wrong, approve):
     task = _start(
         location,
         manager,
@@ -79,15 +82,15 @@ def _count(location, manager, counter, days_ago, wrong, approve):
                 task_id=task.pk,
                 line_id=line.pk,
                 quantity=max(on_hand.get(line.sku_id, 0) - off, 0),
-                staff=counter,
+                actor=counter,
             )
-        task = count_task_submit(task_id=task.pk, staff=counter)
+        task = count_task_submit(task_id=task.pk, actor=counter)
         if task.status != CountTask.Status.RECOUNT:
             break
     if approve:
         for line in task.lines.filter(status=CountLine.Status.AWAITING_APPROVAL):
             count_line_decide(
-                task_id=task.pk, line_id=line.pk, approve=True, staff=manager
+                task_id=task.pk, line_id=line.pk, approve=True, actor=manager
             )
     return task
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 from catalog.gtin import gtin_check_digit
 from catalog.selectors import channels_by_code, skus_by_code
 from catalog.services import channel_upsert, product_upsert, sku_upsert
+from config.access import Actor
 from inventory.models import Reservation, StockConflict
 from inventory.selectors import (
     availability_rows_for_balances,
@@ -30,6 +31,9 @@ from inventory.services import (
     reservation_place,
     reservation_transition,
 )
+
+# Who the demo's stock and holds are recorded as done by.
+DEMO = Actor(name="user:demo")
 
 # (code, name, kind, city, postcode, latitude, longitude, pickup, ship-from-store)
 LOCATIONS = [
@@ -210,7 +214,7 @@ def demo_stock_build(*, now: datetime | None = None) -> DemoStock:
     add("SALE-LAST-2", "sale", last, "BRS-CAB", 1, 165, channel=pos)
 
     before = StockConflict.objects.count()
-    outcomes = movements_record(movements=events, actor="user:demo")
+    outcomes = movements_record(movements=events, actor=DEMO)
     created = sum(outcome.outcome == Outcome.CREATED for outcome in outcomes)
     return DemoStock(
         entries=len(events),
@@ -248,11 +252,11 @@ def demo_holds_build() -> int:
             reference=reference,
             lines=lines,
             ttl_seconds=ttl,
-            actor="user:demo",
+            actor=DEMO,
         )
         for status in steps:
             reservation_transition(
-                reservation_id=reservation.pk, to_status=status, actor="user:demo"
+                reservation_id=reservation.pk, to_status=status, actor=DEMO
             )
         placed += 1
     return placed

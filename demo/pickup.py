@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 
 from catalog.selectors import channels_by_code
+from config.access import Actor
 from inventory.models import StaffMembership
 from inventory.selectors import (
     availability_rows_for_balances,
@@ -55,7 +56,7 @@ def demo_pickups_build() -> int:
     """Pickup orders at Oxford Street; each placed once. Returns how many are new."""
     web = channels_by_code(codes={"web"})["web"]
     store = locations_by_code(codes={"LON-OXF"})["LON-OXF"]
-    sam = get_user_model().objects.get(username="sam")
+    sam = Actor.of_user(get_user_model().objects.get(username="sam"))
     rows = availability_rows_for_balances(
         balances=list(balance_queryset(locations=[store])), channel=web
     )
@@ -72,7 +73,7 @@ def demo_pickups_build() -> int:
             customer=orders.Customer(
                 name=name, email=f"{first.lower()}.{last.lower()}@example.com"
             ),
-            who=orders.Who(actor="token:demo-web-shop", source="web"),
+            actor=Actor(name="token:demo-web-shop", source="web"),
             lines=[
                 orders.OrderLineInput(sku=sku, quantity=1)
                 for sku in spare[n * 2 : n * 2 + 2]
@@ -81,11 +82,11 @@ def demo_pickups_build() -> int:
         )
         task = order.pickup_task
         if stage in ("picking", "ready"):
-            pickup.pickup_task_claim(task_id=task.pk, staff=sam)
-            pickup.pickup_task_start(task_id=task.pk, staff=sam)
+            pickup.pickup_task_claim(task_id=task.pk, actor=sam)
+            pickup.pickup_task_start(task_id=task.pk, actor=sam)
         if stage == "ready":
             for line in order.lines.all():
-                pickup.pickup_line_pick(task_id=task.pk, line_id=line.pk, staff=sam)
-            pickup.pickup_task_mark_ready(task_id=task.pk, staff=sam, hold_slot="A1")
+                pickup.pickup_line_pick(task_id=task.pk, line_id=line.pk, actor=sam)
+            pickup.pickup_task_mark_ready(task_id=task.pk, actor=sam, hold_slot="A1")
         placed += 1
     return placed

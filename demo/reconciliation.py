@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from catalog.models import Sku
 from catalog.selectors import channel_get
+from config.access import Actor
 from inventory.models import StockBalance
 from inventory.selectors import locations_by_code
 from orders import services as orders
@@ -48,11 +49,11 @@ def demo_reconciliation_build() -> int:
         page=1,
         page_count=1,
         figures=figures,
-        actor="token:demo-tills",
+        actor=Actor(name="token:demo-tills"),
     )
     _cancellations()
     run = reconciliation_run_start(
-        trigger=ReconciliationRun.Trigger.NIGHTLY, actor="job:nightly"
+        trigger=ReconciliationRun.Trigger.NIGHTLY, actor=Actor(name="job:nightly")
     )
     return reconciliation_run_perform(run_id=run.pk).disagreements_found
 
@@ -68,14 +69,14 @@ def _cancellations() -> None:
         .distinct()[:4]
     )
     skus = Sku.objects.in_bulk(plenty)
-    who = orders.Who(actor="token:demo-web-shop", source="web")
+    actor = Actor(name="token:demo-web-shop", source="web")
     for n, reason in enumerate(("customer changed their mind", "wrong size ordered")):
         order, _ = orders.order_place(
             channel=web,
             reference=f"WEB-DEMO-CANCEL-{n + 1}",
             method="ship",
             customer=orders.Customer(name="Grace Hopper", email="grace@example.com"),
-            who=who,
+            actor=actor,
             lines=[
                 orders.OrderLineInput(sku=skus[sku_id], quantity=1)
                 for sku_id in plenty[n * 2 : n * 2 + 2]
@@ -94,5 +95,5 @@ def _cancellations() -> None:
             order_id=order.pk,
             lines=[orders.LineQuantity(line_id=line.pk, quantity=1)],
             reason=reason,
-            who=who,
+            actor=actor,
         )

@@ -3,9 +3,11 @@ come back, one in every state a store meets (announced and on its way, waiting f
 inspection, graded and ready to close) plus a till purchase returned by receipt.
 Each goes through the order and returns services, once."""
 
+from django.contrib.auth import get_user_model
 from django.db.models import F
 
 from catalog.selectors import channels_by_code
+from config.access import Actor
 from inventory.models import StockBalance
 from inventory.selectors import locations_by_code
 from orders import services as orders
@@ -27,6 +29,7 @@ def demo_returns_build() -> int:
     channels = channels_by_code(codes={"web", "pos"})
     places = locations_by_code(codes={"LON-OXF", "WH-DAV"})
     store, warehouse = places["LON-OXF"], places["WH-DAV"]
+    sam = Actor.of_user(get_user_model().objects.get(username="sam"))
     skus = [
         balance.sku
         for balance in StockBalance.objects.filter(
@@ -55,11 +58,11 @@ def demo_returns_build() -> int:
                 purchase=purchase,
                 location=store,
                 lines=[kept],
-                actor="token:demo-web-shop",
+                actor=Actor(name="token:demo-web-shop", source="web"),
             )
         else:
             found = returns.return_receive_at_counter(
-                purchase=purchase, location=store, lines=[kept], actor="user:sam"
+                purchase=purchase, location=store, lines=[kept], actor=sam
             )
             if stage == "graded":
                 returns.return_line_grade(
@@ -69,7 +72,7 @@ def demo_returns_build() -> int:
                     quantity=1,
                     shelf_location="Rail 2",
                     condition="Unworn, tags on",
-                    actor="user:sam",
+                    actor=sam,
                 )
         made += 1
     if not Return.objects.filter(till_receipt=TILL_RECEIPT).exists():
@@ -81,7 +84,7 @@ def demo_returns_build() -> int:
             lines=[
                 returns.ReturnLineInput(sku=skus[-1], quantity=1, reason="defective")
             ],
-            actor="user:sam",
+            actor=sam,
         )
         made += 1
     return made
@@ -89,7 +92,7 @@ def demo_returns_build() -> int:
 
 def _shipped(channel, reference, name, sku, warehouse) -> Order:
     first, last = name.split()
-    who = orders.Who(actor="token:demo-web-shop", source="web")
+    actor = Actor(name="token:demo-web-shop", source="web")
     order, _ = orders.order_place(
         channel=channel,
         reference=reference,
@@ -97,7 +100,7 @@ def _shipped(channel, reference, name, sku, warehouse) -> Order:
         customer=orders.Customer(
             name=name, email=f"{first.lower()}.{last.lower()}@example.com"
         ),
-        who=who,
+        actor=actor,
         lines=[orders.OrderLineInput(sku=sku, quantity=2, location=warehouse)],
     )
-    return orders.order_ship(order_id=order.pk, lines=None, who=who)
+    return orders.order_ship(order_id=order.pk, lines=None, actor=actor)

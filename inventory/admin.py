@@ -4,6 +4,7 @@ a row."""
 
 from django.contrib import admin, messages
 
+from config.access import Actor
 from config.errors import DomainError
 
 from .models import (
@@ -17,6 +18,7 @@ from .models import (
     StockBalance,
     StockConflict,
     StockMovement,
+    TransferEvent,
     TransferRequest,
 )
 from .selectors import reservations_in_status
@@ -233,7 +235,7 @@ class ReservationAdmin(ReadOnlyAdmin):
                 reservation_transition(
                     reservation_id=reservation.pk,
                     to_status=Reservation.Status.RELEASED,
-                    actor=f"user:{request.user.get_username()}",
+                    actor=Actor.of_user(request.user),
                 )
                 released += 1
             except DomainError as error:
@@ -241,6 +243,14 @@ class ReservationAdmin(ReadOnlyAdmin):
         self.message_user(request, f"Released {released} hold(s).")
         for message in refused:
             self.message_user(request, message, level=messages.WARNING)
+
+
+class TransferEventInline(ReadOnlyInline):
+    """The request's timeline: each step, who took it, when and why."""
+
+    model = TransferEvent
+    fields = ["at", "from_status", "to_status", "actor", "note"]
+    readonly_fields = fields
 
 
 @admin.register(TransferRequest)
@@ -257,6 +267,7 @@ class TransferRequestAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["status", "from_location", "to_location"]
     search_fields = ["sku__code", "reason"]
+    inlines = [TransferEventInline]
 
 
 @admin.register(AvailabilityChange)

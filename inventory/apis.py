@@ -12,18 +12,20 @@ from rest_framework.response import Response
 
 from catalog.selectors import channels_by_code, skus_by_code
 from config.access import (
+    Actor,
+    LocationNotPermitted,
     Scope,
-    actor_of,
     bound_channel_code,
     ensure_may_act_for_channel,
+    ensure_may_record_at,
     is_store_staff_only,
+    stores_of,
     with_bound_channel,
 )
 from config.api import CodeField, UpsertByCodeViewSet, status_for
 from config.errors import PermissionRefused
 
 from . import selectors, services
-from .access import LocationNotPermitted, ensure_may_record_at, stores_of
 from .errors import InsufficientStock, MovementRejected, ReferenceClash
 from .filters import LocationFilter, MovementFilter
 from .models import StockMovement
@@ -141,7 +143,7 @@ class MovementViewSet(
             return self._create_batch(request, request.data)
         event = self._validated(request, request.data)
         (result,) = services.movements_record(
-            movements=[event], actor=actor_of(request)
+            movements=[event], actor=Actor.of_request(request)
         )
         if result.outcome == Outcome.REFUSED:  # pragma: no cover - internal types only
             raise InsufficientStock(result.refusal)
@@ -218,7 +220,7 @@ class MovementViewSet(
                 continue
             events[index] = event
         outcomes = services.movements_record(
-            movements=list(events.values()), actor=actor_of(request)
+            movements=list(events.values()), actor=Actor.of_request(request)
         )
         stored = [result.movement for result in outcomes if result.movement]
         bodies = iter(MovementSerializer(stored, many=True).data)

@@ -1,4 +1,11 @@
-"""The one lock order of every write path, and the balance locks, taken here.
+"""The one lock order of every write path, and ``balances_lock``, through which the
+Python write paths lock stock balances. Two lock balances elsewhere, in the same
+(sku, location) order: the hold's database function (inventory/sql/place_hold.sql,
+one conditional UPDATE per line) and the rebuild's repair
+(``inventory.services.rebuild``: the balances that differ in one SELECT … FOR NO KEY
+UPDATE, then the missing ones upserted in that order). The documents are locked by
+their own services (most through ``config.transitions.lock``), the tills' marker by
+the ledger (item 4 below).
 
 Every path that writes stock (the ledger's batch, a checkout's hold on the fast path or
 the general one, reservation transitions and the expiry sweep, orders, pickups,

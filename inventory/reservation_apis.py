@@ -9,8 +9,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from config.access import (
+    Actor,
     Scope,
-    actor_of,
     bound_channel_code,
     ensure_may_act_for_channel,
     with_bound_channel,
@@ -128,7 +128,7 @@ class ReservationViewSet(
             reference=cart["reference"],
             lines=codes.lines(),
             ttl_seconds=cart.get("ttl_seconds"),
-            actor=actor_of(request),
+            actor=Actor.of_request(request),
         )
         if placed:
             # Placed just now: the service hands back every row it wrote.
@@ -140,7 +140,9 @@ class ReservationViewSet(
     def _transition(self, request: Request, to_status: str) -> Response:
         reservation = self.get_object()
         services.reservation_transition(
-            reservation_id=reservation.pk, to_status=to_status, actor=actor_of(request)
+            reservation_id=reservation.pk,
+            to_status=to_status,
+            actor=Actor.of_request(request),
         )
         return self._answer(reservation, status.HTTP_200_OK)
 
@@ -191,5 +193,5 @@ def _placed_from_codes(cart: dict, caller) -> Reservation | None:
             (line["sku"], line["location"], line["quantity"]) for line in cart["lines"]
         ],
         ttl_seconds=cart.get("ttl_seconds"),
-        actor=actor_of(caller),
+        actor=Actor.of_request(caller),
     )

@@ -29,7 +29,6 @@ from django.utils import timezone
 
 from catalog.models import Channel, Sku
 from catalog.selectors import records_by_code
-from config.access import MANAGER_PERMISSION
 
 # A SKU's own buffer, else the channel's: defined with the rest of availability.
 from .availability import safety_buffer_for
@@ -50,25 +49,6 @@ class AvailabilityStatus(models.TextChoices):
     ESTIMATED = "estimated", "Estimated: its source reports late"
     DELAYED = "delayed", "Delayed: its source has not synced recently"
     UNDER_REVIEW = "under_review", "Under review: an open stock conflict"
-
-
-def sees_every_location(user) -> bool:
-    """A manager: acts at every location without a membership."""
-    return user.is_active and user.has_perm(MANAGER_PERMISSION)
-
-
-def staff_locations(*, user) -> QuerySet[Location]:
-    """The locations a member of staff works at; a manager's are all of them."""
-    if not user.is_authenticated:
-        return Location.objects.none()
-    locations = Location.objects.filter(is_active=True)
-    if sees_every_location(user):
-        return locations
-    return locations.filter(staff_memberships__user=user)
-
-
-def may_act_at(*, user, location_id: int) -> bool:
-    return staff_locations(user=user).filter(pk=location_id).exists()
 
 
 def pickup_ready_by(*, location: Location, placed_at: datetime) -> datetime:
@@ -109,7 +89,7 @@ def reservation_queryset() -> QuerySet[Reservation]:
             models.Prefetch(
                 "lines", ReservationLine.objects.select_related("sku", "location")
             ),
-            "transitions",
+            "events",
         )
         .order_by("-created_at", "-id")
     )

@@ -3,6 +3,7 @@ return-to-stock tasks confirmed through the service, never edited by hand."""
 
 from django.contrib import admin, messages
 
+from config.access import Actor
 from inventory.admin import ReadOnlyAdmin
 
 from . import services
@@ -37,6 +38,11 @@ class OrderEventInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
+
+    @admin.display(description="reason")
+    def reason(self, event: OrderEvent) -> str:
+        # Support has always read this column as the reason.
+        return event.note
 
 
 @admin.register(Order)
@@ -81,9 +87,7 @@ class ReturnToStockTaskAdmin(ReadOnlyAdmin):
         description="Confirm the units are back on the shelf", permissions=["put_away"]
     )
     def confirm_put_away(self, request, queryset) -> None:
-        who = services.Who(
-            actor=f"user:{request.user.get_username()}", source="back-office"
-        )
+        actor = Actor.of_user(request.user)
         for task in queryset.filter(status=ReturnToStockTask.Status.OPEN):
-            services.return_to_stock_confirm(task_id=task.pk, who=who)
+            services.return_to_stock_confirm(task_id=task.pk, actor=actor)
         messages.success(request, "Confirmed: the units are available again.")

@@ -9,8 +9,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from config.access import (
+    Actor,
     Scope,
-    actor_of,
     bound_channel_code,
     ensure_may_act_for_channel,
     with_bound_channel,
@@ -40,16 +40,14 @@ REFUSALS = {
 }
 
 
-def who_for(request: Request, request_reference: str = "") -> services.Who:
+def actor_for(request: Request, request_reference: str = "") -> Actor:
     """Who acts and from which system: the token's channel, an integration, or the
     back-office."""
     if request.auth is not None and hasattr(request.auth, "name"):
         source = bound_channel_code(request) or "integration"
     else:
         source = "back-office"
-    return services.Who(
-        actor=actor_of(request), source=source, request_reference=request_reference
-    )
+    return Actor.of_request(request, source=source, request_reference=request_reference)
 
 
 @extend_schema_view(
@@ -110,7 +108,7 @@ class OrderViewSet(
             raise serializers.ValidationError({"channel": ["This field is required."]})
         ensure_may_act_for_channel(request, given.validated_data["channel"])
         order, placed = services.order_place(
-            **order_arguments(given.validated_data), who=who_for(request)
+            **order_arguments(given.validated_data), actor=actor_for(request)
         )
         return self._answer(
             order, status.HTTP_201_CREATED if placed else status.HTTP_200_OK
@@ -124,8 +122,8 @@ class OrderViewSet(
         order = self.get_object()
         given = given_class(data=request.data)
         given.is_valid(raise_exception=True)
-        who = who_for(request, given.validated_data.get("request_reference", ""))
-        act(order, given, who)
+        actor = actor_for(request, given.validated_data.get("request_reference", ""))
+        act(order, given, actor)
         return self._answer(order)
 
     @extend_schema(
@@ -144,11 +142,11 @@ class OrderViewSet(
         return self._lines_action(
             request,
             CancelSerializer,
-            lambda order, given, who: services.order_cancel(
+            lambda order, given, actor: services.order_cancel(
                 order_id=order.pk,
                 lines=given.line_quantities(),
                 reason=given.validated_data["reason"],
-                who=who,
+                actor=actor,
             ),
         )
 
@@ -165,10 +163,10 @@ class OrderViewSet(
         return self._lines_action(
             request,
             ShipSerializer,
-            lambda order, given, who: services.order_ship(
+            lambda order, given, actor: services.order_ship(
                 order_id=order.pk,
                 lines=given.line_quantities(),
-                who=who,
+                actor=actor,
                 carrier=given.validated_data["carrier"],
                 tracking_reference=given.validated_data["tracking_reference"],
             ),
@@ -186,8 +184,8 @@ class OrderViewSet(
         return self._lines_action(
             request,
             LinesActionSerializer,
-            lambda order, given, who: services.order_pick(
-                order_id=order.pk, lines=given.line_quantities(), who=who
+            lambda order, given, actor: services.order_pick(
+                order_id=order.pk, lines=given.line_quantities(), actor=actor
             ),
         )
 
@@ -201,8 +199,8 @@ class OrderViewSet(
         return self._lines_action(
             request,
             RequestReferenceSerializer,
-            lambda order, given, who: services.order_mark_ready(
-                order_id=order.pk, who=who
+            lambda order, given, actor: services.order_mark_ready(
+                order_id=order.pk, actor=actor
             ),
         )
 
@@ -216,8 +214,8 @@ class OrderViewSet(
         return self._lines_action(
             request,
             RequestReferenceSerializer,
-            lambda order, given, who: services.order_collect(
-                order_id=order.pk, who=who
+            lambda order, given, actor: services.order_collect(
+                order_id=order.pk, actor=actor
             ),
         )
 
@@ -231,7 +229,9 @@ class OrderViewSet(
         return self._lines_action(
             request,
             RequestReferenceSerializer,
-            lambda order, given, who: services.order_close(order_id=order.pk, who=who),
+            lambda order, given, actor: services.order_close(
+                order_id=order.pk, actor=actor
+            ),
         )
 
 
@@ -267,6 +267,6 @@ class ReturnToStockTaskViewSet(
     @action(detail=True, methods=["post"])
     def confirm(self, request: Request, pk: str) -> Response:
         task = self.get_object()
-        services.return_to_stock_confirm(task_id=task.pk, who=who_for(request))
+        services.return_to_stock_confirm(task_id=task.pk, actor=actor_for(request))
         fresh = selectors.return_to_stock_queryset().get(pk=task.pk)
         return Response(ReturnToStockTaskSerializer(fresh).data)

@@ -6,6 +6,8 @@ is back on the shelf."""
 
 from django.db import models
 
+from config.timeline import TimelineEvent
+
 
 class Method(models.TextChoices):
     SHIP = "ship", "Ship"
@@ -223,10 +225,12 @@ class OrderLine(models.Model):
         return self.open_quantity - self.picked_quantity - self.short_quantity
 
 
-class OrderEvent(models.Model):
+class OrderEvent(TimelineEvent):
     """One entry of an order's timeline: what happened, who did it, from which
     system, when and why; a status change names both ends, and ``detail`` the lines
-    it touched (each line's quantity and status change) or the routing decision."""
+    it touched (each line's quantity and status change) or the routing decision.
+    ``action`` is the service that did it (``order_cancel``, ``order_pick``, …);
+    ``kind`` is what the timeline shows."""
 
     class Kind(models.TextChoices):
         PLACED = "placed", "Placed"
@@ -244,14 +248,9 @@ class OrderEvent(models.Model):
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    from_status = models.CharField(max_length=20, blank=True)
-    to_status = models.CharField(max_length=20, blank=True)
-    actor = models.CharField(max_length=160, help_text="Who: token:… or user:….")
-    source = models.CharField(
-        max_length=64, help_text="From which system: the channel, or the back-office."
-    )
-    reason = models.CharField(max_length=500, blank=True)
-    detail = models.JSONField(default=dict, blank=True)
+    # An order's "why" has always been kept to 500 characters (the API's schema says
+    # so of ``reason``).
+    note = models.CharField(max_length=500, blank=True, help_text="Why, in words.")
     request_reference = models.CharField(
         max_length=100,
         blank=True,
@@ -259,10 +258,8 @@ class OrderEvent(models.Model):
         "nothing.",
     )
     request_digest = models.CharField(max_length=64, blank=True)
-    at = models.DateTimeField()
 
-    class Meta:
-        ordering = ["at", "id"]
+    class Meta(TimelineEvent.Meta):
         constraints = [
             models.UniqueConstraint(
                 fields=["order", "request_reference"],

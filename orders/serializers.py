@@ -223,6 +223,11 @@ class OrderLineSerializer(serializers.ModelSerializer):
 
 
 class OrderEventSerializer(serializers.ModelSerializer):
+    # Named ``reason`` in the API since the first version; the model's ``note``.
+    reason = serializers.CharField(
+        source="note", max_length=500, allow_blank=True, required=False
+    )
+
     class Meta:
         model = OrderEvent
         fields = [
@@ -237,6 +242,8 @@ class OrderEventSerializer(serializers.ModelSerializer):
             "detail",
             "request_reference",
         ]
+        # Every order event names its system: the schema has always said so.
+        extra_kwargs = {"source": {"required": True}}
 
 
 class ReturnToStockTaskSerializer(serializers.ModelSerializer):

@@ -1,16 +1,17 @@
 """What orders tells the apps that build on it, without knowing them: the pickup app
 opens a task at the store for every click-and-collect order, and keeps it where
-its order stands. Sent inside the
-placing transaction, so a receiver's writes land with the order or not at all."""
+its order stands. Each is sent inside the transaction of the change, so a
+receiver's writes land with the order's or not at all."""
 
 from django.dispatch import Signal
 
-# Sent with ``order``: an Order just placed and allocated.
+# Sent with ``order`` (an Order just placed and allocated) and ``actor`` (who placed
+# it, a ``config.access.Actor``).
 order_placed = Signal()
 
-# Sent with ``order`` (locked, as it now stands) and ``actor`` after every change
-# to an order's lines or status: picked, cancelled in whole or in part, ready,
-# collected, closed, a line added.
+# Sent with ``order`` (locked, as it now stands) and ``actor`` (who changed it, a
+# ``config.access.Actor``) after every change to an order's lines or status: placed,
+# picked, cancelled in whole or in part, ready, collected, closed, a line added.
 order_changed = Signal()
 
 # Sent with ``order`` just after it is locked for a change, before any stock moves:

@@ -6,6 +6,8 @@ sent to the customer (PickupNotice)."""
 from django.conf import settings
 from django.db import models
 
+from config.timeline import TimelineEvent
+
 
 class PickupTask(models.Model):
     class Status(models.TextChoices):
@@ -20,7 +22,7 @@ class PickupTask(models.Model):
         CANCELLED = "cancelled", "Cancelled"
         EXPIRED = "expired", "Expired: not collected"
 
-    # The allowed transitions, and nothing else (pickup.services refuses the rest).
+    # The allowed transitions, and nothing else (config.transitions refuses the rest).
     TRANSITIONS: dict[str, frozenset[str]] = {
         Status.NEW: frozenset({Status.CLAIMED, Status.CANCELLED}),
         # Claimed back to new: the picker let it go for someone else.
@@ -87,20 +89,13 @@ class PickupTask(models.Model):
         return f"Pickup {self.order_id} @ {self.location_id} ({self.status})"
 
 
-class PickupTaskEvent(models.Model):
-    """One step of a task: the status it left and reached (or a note), who and when."""
+class PickupTaskEvent(TimelineEvent):
+    """One step of a task: the status it left and reached (or a note), what was done
+    (``action``), who, from which system and when."""
 
     task = models.ForeignKey(
         PickupTask, on_delete=models.CASCADE, related_name="events"
     )
-    from_status = models.CharField(max_length=12, blank=True)
-    to_status = models.CharField(max_length=12, blank=True)
-    actor = models.CharField(max_length=160, help_text="user:… or system:….")
-    note = models.CharField(max_length=500, blank=True)
-    at = models.DateTimeField()
-
-    class Meta:
-        ordering = ["at", "id"]
 
     def __str__(self) -> str:
         return f"{self.task_id}: {self.from_status} → {self.to_status}"

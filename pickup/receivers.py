@@ -8,8 +8,8 @@ from orders.signals import order_changed, order_locked, order_placed
 from . import services
 
 
-def open_pickup_task(sender, *, order, **kwargs) -> None:
-    services.pickup_task_open(order=order)
+def open_pickup_task(sender, *, order, actor, **kwargs) -> None:
+    services.pickup_task_open(order=order, actor=actor)
 
 
 def lock_for_order(sender, *, order, **kwargs) -> None:

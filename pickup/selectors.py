@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from config.access import staff_locations
 from inventory.models import Location, StockBalance, TransferRequest
-from inventory.selectors import staff_locations
 from orders.models import ReturnToStockTask
 
 from .models import PickupProblem, PickupTask

@@ -1,7 +1,7 @@
 """The store team's screens: the pickup queue, one task, and the problems waiting
 for a decision. Thin: each action calls one service and answers with the part of
 the page it changed (an HTMX request) or the whole page (a plain form post).
-Who may see what is decided in ``inventory.access``; a task elsewhere is a 404."""
+Who may see what is decided in ``config.access``; a task elsewhere is a 404."""
 
 from collections.abc import Callable
 
@@ -13,9 +13,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from catalog.selectors import skus_by_code_or_barcode
+from config import access
+from config.access import Actor
 from config.errors import DomainError, InvalidInput, NotFound
 from config.screens import chosen_store, readable, render, staff_screen, whole_number
-from inventory import access
 from inventory.models import Location
 
 from . import selectors, services
@@ -63,36 +64,36 @@ def task_page(request: HttpRequest, task_id: int) -> HttpResponse:
 @staff_screen
 def task_action(request: HttpRequest, task_id: int, action: str) -> HttpResponse:
     task = _visible_task(request, task_id)
-    form, staff = request.POST, request.user
+    form, actor = request.POST, Actor.of_user(request.user)
     actions = {
-        "claim": lambda: services.pickup_task_claim(task_id=task.pk, staff=staff),
-        "release": lambda: services.pickup_task_release(task_id=task.pk, staff=staff),
-        "start": lambda: services.pickup_task_start(task_id=task.pk, staff=staff),
+        "claim": lambda: services.pickup_task_claim(task_id=task.pk, actor=actor),
+        "release": lambda: services.pickup_task_release(task_id=task.pk, actor=actor),
+        "start": lambda: services.pickup_task_start(task_id=task.pk, actor=actor),
         "pick": lambda: services.pickup_line_pick(
             task_id=task.pk,
             line_id=whole_number(form, "line"),
-            staff=staff,
+            actor=actor,
             scanned=form.get("scanned", ""),
         ),
         "short": lambda: services.pickup_line_short(
             task_id=task.pk,
             line_id=whole_number(form, "line"),
-            staff=staff,
+            actor=actor,
             quantity=whole_number(form, "quantity"),
             condition=form.get("condition", ""),
             note=form.get("note", ""),
         ),
         "ready": lambda: services.pickup_task_mark_ready(
-            task_id=task.pk, staff=staff, hold_slot=form.get("hold_slot", "")
+            task_id=task.pk, actor=actor, hold_slot=form.get("hold_slot", "")
         ),
         "hand-over": lambda: services.pickup_task_hand_over(
             task_id=task.pk,
-            staff=staff,
+            actor=actor,
             collection_code=form.get("collection_code", ""),
             order_reference=form.get("order_reference", ""),
             customer_name=form.get("customer_name", ""),
         ),
-        "close": lambda: services.pickup_task_close(task_id=task.pk, staff=staff),
+        "close": lambda: services.pickup_task_close(task_id=task.pk, actor=actor),
     }
     if action not in actions:
         raise Http404("No such action.")
@@ -106,7 +107,7 @@ def problem_action(request: HttpRequest, problem_id: int, action: str) -> HttpRe
     if problem is None:
         raise Http404("No such problem.")
     task = _visible_task(request, problem.task_id)
-    form, staff = request.POST, request.user
+    form, actor = request.POST, Actor.of_user(request.user)
 
     def source() -> None:
         code = form.get("from_location", "")
@@ -114,7 +115,7 @@ def problem_action(request: HttpRequest, problem_id: int, action: str) -> HttpRe
         if branch is None:
             raise InvalidInput({"from_location": ["Choose the branch to ask."]})
         services.pickup_problem_source_elsewhere(
-            problem_id=problem.pk, staff=staff, from_location=branch
+            problem_id=problem.pk, actor=actor, from_location=branch
         )
 
     def substitute() -> None:
@@ -124,7 +125,7 @@ def problem_action(request: HttpRequest, problem_id: int, action: str) -> HttpRe
             raise InvalidInput({"substitute": [f"No SKU {code!r}."]})
         services.pickup_problem_substitute(
             problem_id=problem.pk,
-            staff=staff,
+            actor=actor,
             substitute=sku,
             customer_answer=form.get("customer_answer", ""),
         )
@@ -134,7 +135,7 @@ def problem_action(request: HttpRequest, problem_id: int, action: str) -> HttpRe
         "substitute": substitute,
         "ship-later": lambda: services.pickup_problem_ship_later(
             problem_id=problem.pk,
-            staff=staff,
+            actor=actor,
             address=services.Address(
                 address=form.get("address", ""),
                 city=form.get("city", ""),
@@ -143,7 +144,7 @@ def problem_action(request: HttpRequest, problem_id: int, action: str) -> HttpRe
             ),
         ),
         "cancel": lambda: services.pickup_problem_cancel(
-            problem_id=problem.pk, staff=staff
+            problem_id=problem.pk, actor=actor
         ),
     }
     if action not in actions:
@@ -155,16 +156,16 @@ def problem_action(request: HttpRequest, problem_id: int, action: str) -> HttpRe
 @staff_screen
 def side_work_action(request: HttpRequest, kind: str, item_id: int) -> HttpResponse:
     """Transfers sent and received, units put back on the shelf: from the queue."""
-    staff = request.user
+    actor = Actor.of_user(request.user)
     actions = {
         "dispatch": lambda: services.pickup_transfer_dispatch(
-            transfer_id=item_id, staff=staff
+            transfer_id=item_id, actor=actor
         ),
         "receive": lambda: services.pickup_transfer_receive(
-            transfer_id=item_id, staff=staff
+            transfer_id=item_id, actor=actor
         ),
         "put-away": lambda: services.return_to_stock_put_away(
-            task_id=item_id, staff=staff
+            task_id=item_id, actor=actor
         ),
     }
     if kind not in actions:

@@ -13,6 +13,7 @@ from .models import (
     ExceptionCase,
     ExceptionEvent,
     ReconciliationRun,
+    ReconciliationRunEvent,
     StockSnapshot,
 )
 
@@ -70,6 +71,12 @@ class CountTaskAdmin(ReadOnlyAdmin):
     inlines = [CountLineInline, CountTaskEventInline]
 
 
+class ReconciliationRunEventInline(ReadOnlyInline):
+    model = ReconciliationRunEvent
+    fields = ["at", "kind", "actor", "note"]
+    readonly_fields = fields
+
+
 @admin.register(ReconciliationRun)
 class ReconciliationRunAdmin(ReadOnlyAdmin):
     list_display = [
@@ -85,6 +92,7 @@ class ReconciliationRunAdmin(ReadOnlyAdmin):
         "resumed",
     ]
     list_filter = ["status", "trigger"]
+    inlines = [ReconciliationRunEventInline]
 
 
 @admin.register(StockSnapshot)

@@ -20,8 +20,8 @@ from rest_framework.response import Response
 
 from catalog.selectors import channels_by_code, skus_by_code
 from config.access import (
+    Actor,
     Scope,
-    actor_of,
     bound_channel_code,
     ensure_may_act_for_channel,
     with_bound_channel,
@@ -199,7 +199,7 @@ class SnapshotViewSet(
             page=page["page"],
             page_count=page["page_count"],
             figures=_figures(page["rows"]),
-            actor=actor_of(request),
+            actor=Actor.of_request(request),
         )
         return Response(
             SnapshotSerializer(receipt.snapshot).data,

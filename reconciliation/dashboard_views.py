@@ -10,9 +10,9 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
+from config import access
 from config.exports import csv_download
 from config.screens import render, staff_screen
-from inventory import access
 
 from . import dashboard
 from .selectors import exceptions_visible_to

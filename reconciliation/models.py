@@ -3,14 +3,16 @@ a person, and what measures how accurate the records are:
 
 - ``ExceptionCase``: one queue for every kind of disagreement (an oversell conflict,
   an item not found at picking, an expired pickup, a return waiting too long, a count
-  variance, ledger drift, and, from later work, snapshot disagreements, delayed syncs
-  and failing webhooks). Any app raises into it through
-  ``reconciliation.services.exception_raise``; the models here import only catalog
-  and inventory, so every app may.
+  variance, ledger drift, a snapshot disagreement, a delayed sync, a failing
+  webhook). Any app raises into it through
+  ``reconciliation.services.exception_raise``; the models here import only catalog,
+  inventory and config, so every app may.
 - ``CountTask`` and ``CountLine``: blind cycle counts; their results are the history
   Inventory Record Accuracy is computed from.
 - ``ReconciliationRun``: each nightly (or started) proof of the balances against the
   ledger and of the channels' ``StockSnapshot``s against it.
+- The timelines of a case, a count and a run (``ExceptionEvent``, ``CountTaskEvent``,
+  ``ReconciliationRunEvent``), each a ``config.timeline.TimelineEvent``.
 - ``SalesRate``: the nightly rate of sale per SKU and location, for days of supply.
 """
 
@@ -19,8 +21,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
+from config.timeline import TimelineEvent
 from inventory.models import Location, StockConflict, StockMovement
 
 
@@ -29,6 +31,7 @@ class ExceptionKind(models.TextChoices):
     ITEM_NOT_FOUND = "item_not_found", "Item not found at picking"
     PICKUP_UNDECIDED = "pickup_undecided", "Pickup problem undecided"
     PICKUP_EXPIRED = "pickup_expired", "Pickup expired"
+    PICKUP_OUT_OF_STEP = "pickup_out_of_step", "Pickup task out of step with its order"
     RETURN_OVERDUE = "return_overdue", "Return waiting too long"
     COUNT_VARIANCE = "count_variance", "Count variance"
     LEDGER_DRIFT = "ledger_drift", "Ledger drift"
@@ -128,7 +131,7 @@ class ExceptionCase(models.Model):
         return f"{self.get_kind_display()}: {self.title}"
 
 
-class ExceptionEvent(models.Model):
+class ExceptionEvent(TimelineEvent):
     """The case's timeline: raised, raised again, assigned, a comment, resolved."""
 
     class Kind(models.TextChoices):
@@ -141,15 +144,7 @@ class ExceptionEvent(models.Model):
     case = models.ForeignKey(
         ExceptionCase, on_delete=models.CASCADE, related_name="events"
     )
-    kind = models.CharField(max_length=14, choices=Kind.choices)
-    from_status = models.CharField(max_length=10, blank=True)
-    to_status = models.CharField(max_length=10, blank=True)
-    actor = models.CharField(max_length=160)
-    note = models.CharField(max_length=1000, blank=True)
-    at = models.DateTimeField()
-
-    class Meta:
-        ordering = ["at", "id"]
+    kind = models.CharField(max_length=20, choices=Kind.choices)
 
     def __str__(self) -> str:
         return f"{self.kind} by {self.actor}"
@@ -285,18 +280,10 @@ class CountLine(models.Model):
         return self.counted - self.system_on_hand
 
 
-class CountTaskEvent(models.Model):
+class CountTaskEvent(TimelineEvent):
     """Every change of a count's status, with who and when."""
 
     task = models.ForeignKey(CountTask, on_delete=models.CASCADE, related_name="events")
-    from_status = models.CharField(max_length=20, blank=True)
-    to_status = models.CharField(max_length=20)
-    actor = models.CharField(max_length=160)
-    note = models.CharField(max_length=300, blank=True)
-    at = models.DateTimeField()
-
-    class Meta:
-        ordering = ["at", "id"]
 
     def __str__(self) -> str:
         return f"{self.from_status or 'new'} → {self.to_status} by {self.actor}"
@@ -449,9 +436,6 @@ class ReconciliationRun(models.Model):
     resumed = models.PositiveIntegerField(
         default=0, help_text="How many times a start finished this run."
     )
-    log = models.JSONField(
-        default=list, blank=True, help_text="Every start, stop and resume: who, when."
-    )
 
     class Meta:
         ordering = ["-started_at", "-id"]
@@ -475,8 +459,12 @@ class ReconciliationRun(models.Model):
 
     @property
     def history(self) -> list[dict]:
-        """The log with its moments as datetimes, for the run's page."""
-        return [{**entry, "at": parse_datetime(entry["at"])} for entry in self.log]
+        """Every start, stop and resume (its timeline), in the words of the run's
+        page: what happened, by whom, when."""
+        return [
+            {"event": event.kind, "by": event.actor, "at": event.at}
+            for event in self.events.all()
+        ]
 
     @property
     def stalled(self) -> bool:
@@ -494,6 +482,27 @@ class ReconciliationRun(models.Model):
         if not self.progress_total:
             return 0
         return min(99, int(100 * self.progress_done / self.progress_total))
+
+
+class ReconciliationRunEvent(TimelineEvent):
+    """A run's timeline: started, stopped (an error, an interruption), taken up again,
+    abandoned, finished; who and when."""
+
+    class Kind(models.TextChoices):
+        STARTED = "started", "Started"
+        RESUMED = "resumed", "Resumed"
+        FAILED = "failed", "Failed"
+        INTERRUPTED = "interrupted", "Interrupted"
+        ABANDONED = "abandoned", "Abandoned"
+        FINISHED = "finished", "Finished"
+
+    run = models.ForeignKey(
+        ReconciliationRun, on_delete=models.CASCADE, related_name="events"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+
+    def __str__(self) -> str:
+        return f"{self.kind} by {self.actor}"
 
 
 class SalesRate(models.Model):

@@ -2,6 +2,7 @@
 in ``ReconciliationConfig.ready``: every oversell conflict the ledger records opens
 (or adds to) the case for its SKU at its location."""
 
+from config.access import Actor
 from inventory.signals import conflicts_recorded
 
 from .models import ExceptionKind
@@ -32,8 +33,13 @@ def raise_oversell_conflicts(sender, *, conflicts, **kwargs) -> None:
                     "movement_reference": entry.reference,
                 },
             ),
-            actor=entry.actor or "ledger",
+            actor=_sender(entry.actor or "ledger"),
         )
+
+
+def _sender(name: str) -> Actor:
+    """Who sent the entry, as the ledger recorded them."""
+    return Actor.system(name) if name.startswith("system") else Actor(name=name)
 
 
 def connect() -> None:

@@ -12,8 +12,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_GET, require_POST
 
+from config import access
+from config.access import Actor
 from config.screens import render, staff_screen
-from inventory import access
 
 from .models import ReconciliationRun, StockSnapshot
 from .services.runs import (
@@ -57,7 +58,7 @@ def run_start(request: HttpRequest) -> HttpResponse:
     try:
         run = reconciliation_run_start(
             trigger=ReconciliationRun.Trigger.MANAGER,
-            actor=access.actor_of(request.user),
+            actor=Actor.of_user(request.user),
         )
     except RunInProgress as refused:
         messages.error(request, refused.message)
@@ -75,7 +76,7 @@ def _hand_to_a_worker(run_id: int, user) -> None:
             run_id=run_id,
             reason=f"No worker could be reached ({type(error).__name__}); start "
             "again when the workers are back.",
-            actor=access.actor_of(user),
+            actor=Actor.of_user(user),
         )
 
 

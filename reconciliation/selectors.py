@@ -11,7 +11,7 @@ from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from inventory import access
+from config import access
 from inventory.models import Location
 
 from .models import CountLine, CountTask, ExceptionCase, ExceptionKind

@@ -10,6 +10,7 @@ from .models import ReconciliationRun
 from .services.counts import count_tasks_generate
 from .services.rates import sales_rates_refresh
 from .services.runs import (
+    SYSTEM,
     RunInProgress,
     reconciliation_run_perform,
     reconciliation_run_start,
@@ -33,7 +34,7 @@ def reconcile() -> str:
     """The nightly run (or the finishing of one cut off the night before)."""
     try:
         run = reconciliation_run_start(
-            trigger=ReconciliationRun.Trigger.NIGHTLY, actor="job:nightly"
+            trigger=ReconciliationRun.Trigger.NIGHTLY, actor=SYSTEM
         )
     except RunInProgress as refused:
         log.info("Nightly reconciliation not started: %s", refused.message)

@@ -13,10 +13,11 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_GET, require_POST
 
+from config import access
+from config.access import Actor
 from config.errors import DomainError, InvalidInput, NotFound
 from config.moments import FIRST_DAY, LAST_DAY
 from config.screens import chosen_store, readable, render, staff_screen, whole_number
-from inventory import access
 
 from . import selectors
 from .models import CountLine, CountTask, ExceptionCase, ExceptionKind, Resolution
@@ -161,11 +162,13 @@ def exception_action(request: HttpRequest, case_id: int, action: str) -> HttpRes
             exception_assign(
                 case_id=case.pk,
                 assignee_id=whole_number(form, "assignee") if chosen else None,
-                staff=request.user,
+                actor=Actor.of_user(request.user),
             )
         elif action == "comment":
             exception_comment(
-                case_id=case.pk, text=form.get("comment", ""), staff=request.user
+                case_id=case.pk,
+                text=form.get("comment", ""),
+                actor=Actor.of_user(request.user),
             )
         else:
             raw = form.get("adjustment", "").strip()
@@ -174,7 +177,7 @@ def exception_action(request: HttpRequest, case_id: int, action: str) -> HttpRes
                 resolution=form.get("resolution", ""),
                 note=form.get("note", ""),
                 adjustment=whole_number(form, "adjustment") if raw else None,
-                staff=request.user,
+                actor=Actor.of_user(request.user),
             )
     except InvalidInput as invalid:
         error = readable(invalid)
@@ -235,7 +238,7 @@ def count_start(request: HttpRequest) -> HttpResponse:
             location=location,
             sku_codes=codes,
             note=request.POST.get("note", ""),
-            staff=request.user,
+            actor=Actor.of_user(request.user),
         )
     except DomainError as refused:
         messages.error(request, readable(refused))
@@ -288,7 +291,7 @@ def count_action(request: HttpRequest, task_id: int, action: str) -> HttpRespons
                 task_id=task.pk,
                 code=form.get("code", ""),
                 quantity=quantity,
-                staff=request.user,
+                actor=Actor.of_user(request.user),
             )
             notice = f"{line.sku.code}: {line.counted} counted."
         elif action == "set":
@@ -296,20 +299,22 @@ def count_action(request: HttpRequest, task_id: int, action: str) -> HttpRespons
                 task_id=task.pk,
                 line_id=whole_number(form, "line"),
                 quantity=whole_number(form, "quantity"),
-                staff=request.user,
+                actor=Actor.of_user(request.user),
             )
             notice = f"{line.sku.code}: {line.counted} counted."
         elif action == "submit":
             task = counting.count_task_submit(
                 task_id=task.pk,
-                staff=request.user,
+                actor=Actor.of_user(request.user),
                 shown_status=form.get("shown_status") or None,
             )
             messages.success(request, _submitted(task))
             return redirect("reconciliation:count", task_id=task.pk)
         elif action == "cancel":
             counting.count_task_cancel(
-                task_id=task.pk, note=form.get("note", ""), staff=request.user
+                task_id=task.pk,
+                note=form.get("note", ""),
+                actor=Actor.of_user(request.user),
             )
             messages.success(request, "Count cancelled.")
             return redirect("reconciliation:counts")
@@ -319,7 +324,7 @@ def count_action(request: HttpRequest, task_id: int, action: str) -> HttpRespons
                 line_id=whole_number(form, "line"),
                 approve=form.get("decision") == "approve",
                 note=form.get("note", ""),
-                staff=request.user,
+                actor=Actor.of_user(request.user),
             )
             messages.success(request, f"{line.sku.code}: {line.get_status_display()}.")
             return redirect("reconciliation:count-review", task_id=task.pk)

@@ -9,8 +9,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from config.access import (
+    Actor,
     Scope,
-    actor_of,
     bound_channel_code,
     ensure_may_act_for_channel,
     with_bound_channel,
@@ -88,7 +88,7 @@ class ReturnViewSet(
             raise serializers.ValidationError({"channel": ["This field is required."]})
         ensure_may_act_for_channel(request, given.validated_data["channel"])
         found, created = services.return_announce(
-            **given.announcement(), actor=actor_of(request)
+            **given.announcement(), actor=Actor.of_request(request)
         )
         return self._answer(
             found, status.HTTP_201_CREATED if created else status.HTTP_200_OK
@@ -109,7 +109,7 @@ class ReturnViewSet(
         services.return_cancel(
             return_id=found.pk,
             reason=given.validated_data["reason"],
-            actor=actor_of(request),
+            actor=Actor.of_request(request),
         )
         return self._answer(found)
 
@@ -127,7 +127,7 @@ class ReturnViewSet(
         services.return_close(
             return_id=found.pk,
             note=given.validated_data["note"],
-            actor=actor_of(request),
+            actor=Actor.of_request(request),
         )
         return self._answer(found)
 

@@ -9,6 +9,8 @@ location that received it, and leaves it only through a grading
 from django.conf import settings
 from django.db import models
 
+from config.timeline import TimelineEvent
+
 
 class ReturnReason(models.TextChoices):
     WRONG_SIZE = "wrong_size", "Wrong size"
@@ -29,7 +31,7 @@ class Return(models.Model):
         CLOSED = "closed", "Closed"
         CANCELLED = "cancelled", "Cancelled: never arrived"
 
-    # The allowed transitions, and nothing else (returns.services refuses the rest).
+    # The allowed transitions, and nothing else (config.transitions refuses the rest).
     TRANSITIONS: dict[str, frozenset[str]] = {
         Status.EXPECTED: frozenset({Status.RECEIVED, Status.CANCELLED}),
         Status.RECEIVED: frozenset({Status.INSPECTING}),
@@ -178,7 +180,7 @@ class ReturnInspection(models.Model):
         return f"{self.quantity} × {self.get_grade_display()}"
 
 
-class ReturnEvent(models.Model):
+class ReturnEvent(TimelineEvent):
     """One step of a return's timeline: a change of status or a note-worthy act."""
 
     class Kind(models.TextChoices):
@@ -190,16 +192,7 @@ class ReturnEvent(models.Model):
     customer_return = models.ForeignKey(
         Return, on_delete=models.CASCADE, related_name="events"
     )
-    kind = models.CharField(max_length=12, choices=Kind.choices)
-    from_status = models.CharField(max_length=12, blank=True)
-    to_status = models.CharField(max_length=12, blank=True)
-    actor = models.CharField(max_length=160, help_text="user:…, token:… or system:….")
-    note = models.CharField(max_length=500, blank=True)
-    detail = models.JSONField(default=dict, blank=True)
-    at = models.DateTimeField()
-
-    class Meta:
-        ordering = ["at", "id"]
+    kind = models.CharField(max_length=20, choices=Kind.choices)
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M}"

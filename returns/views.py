@@ -1,7 +1,7 @@
 """The store team's returns screens: find the purchase at the counter and receive
 what comes back, the inspection queue and one return with its grading, and the
 managers' insight (return rates, overdue inspections, CSV). Thin: each action calls
-one service. Who may see what is decided in ``inventory.access``: a return at
+one service. Who may see what is decided in ``config.access``: a return at
 another store is a 404."""
 
 from collections.abc import Callable
@@ -17,11 +17,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from catalog.models import Channel
 from catalog.selectors import skus_by_code_or_barcode
+from config import access
+from config.access import Actor
 from config.errors import DomainError, InvalidInput, NotFound
 from config.exports import csv_download
 from config.moments import FIRST_DAY, LAST_DAY
 from config.screens import chosen_store, readable, render, staff_screen, whole_number
-from inventory import access
 from orders.models import Order
 
 from . import selectors, services
@@ -33,8 +34,8 @@ TILL_ROWS = 4
 INSIGHT_DEFAULT_DAYS = 30
 
 
-def _actor(request: HttpRequest) -> str:
-    return access.actor_of(request.user)
+def _actor(request: HttpRequest) -> Actor:
+    return Actor.of_user(request.user)
 
 
 def _store(request: HttpRequest):
@@ -272,7 +273,6 @@ def return_action(request: HttpRequest, return_id: int, action: str) -> HttpResp
             grade=form.get("grade", ""),
             quantity=_quantity(form, "quantity"),
             actor=actor,
-            staff=request.user,
             shelf_location=form.get("shelf_location", ""),
             condition=form.get("condition", ""),
             note=form.get("note", ""),

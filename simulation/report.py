@@ -17,7 +17,7 @@ from pickup.models import PickupTask
 from reconciliation.models import ExceptionCase, ExceptionEvent, ExceptionKind
 from reconciliation.selectors import record_accuracy
 
-from .engine import DayResult
+from .outcome import DayResult
 
 
 @dataclass(frozen=True)

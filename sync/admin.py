@@ -1,7 +1,7 @@
 """Webhook subscriptions in the admin: made and changed here or through the API (the
-secret is shown once, when made), every attempt read-only beneath, and the action a
-failing subscription needs: re-send from a point in time. The outbox's changes and
-the sources' health are read-only (inventory.admin)."""
+secret is shown once, when made), its timeline and every attempt read-only beneath,
+and the action a failing subscription needs: re-send from a point in time. The
+outbox's changes and the sources' health are read-only (inventory.admin)."""
 
 from datetime import timedelta
 
@@ -10,11 +10,18 @@ from django.contrib import admin, messages
 from django.shortcuts import render
 from django.utils import timezone
 
+from config.access import Actor
 from config.errors import DomainError
 from config.moments import validate_moment
 from inventory.admin import ReadOnlyAdmin, ReadOnlyInline
 
-from .models import EventKind, WebhookAttempt, WebhookDelivery, WebhookSubscription
+from .models import (
+    EventKind,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookSubscription,
+    WebhookSubscriptionEvent,
+)
 from .services import (
     SubscriptionInput,
     webhook_resend,
@@ -43,6 +50,12 @@ class AttemptInline(ReadOnlyInline):
             .values_list("id", flat=True)[:ATTEMPTS_SHOWN]
         )
         return WebhookAttempt.objects.filter(pk__in=list(latest))
+
+
+class TimelineInline(ReadOnlyInline):
+    model = WebhookSubscriptionEvent
+    fields = ["at", "from_status", "to_status", "actor", "note"]
+    readonly_fields = fields
 
 
 class SubscriptionForm(forms.ModelForm):
@@ -83,7 +96,7 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
         "state", "state_changed_at", "state_changed_by", "consecutive_failures",
         "retry_at", "last_success_at", "last_failure_at", "created_at",
     ]  # fmt: skip
-    inlines = [AttemptInline]
+    inlines = [TimelineInline, AttemptInline]
     actions = ["resend_from"]
 
     def get_readonly_fields(self, request, obj=None):
@@ -92,7 +105,7 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
         return [*fields, "channel"] if obj else fields
 
     def save_model(self, request, obj, form, change):
-        actor = f"user:{request.user.get_username()}"
+        actor = Actor.of_user(request.user)
         if change:
             webhook_subscription_update(
                 subscription_id=obj.pk,
@@ -114,7 +127,7 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
 
     def delete_model(self, request, obj):
         webhook_subscription_delete(
-            subscription_id=obj.pk, actor=f"user:{request.user.get_username()}"
+            subscription_id=obj.pk, actor=Actor.of_user(request.user)
         )
 
     def delete_queryset(self, request, queryset):
@@ -131,7 +144,7 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
                         webhook_resend(
                             subscription_id=subscription.pk,
                             since=form.cleaned_data["since"],
-                            actor=f"user:{request.user.get_username()}",
+                            actor=Actor.of_user(request.user),
                         )
                     except DomainError as refused:
                         self.message_user(request, refused.message, messages.ERROR)

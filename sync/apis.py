@@ -24,14 +24,14 @@ from rest_framework.views import APIView
 
 from catalog.selectors import channels_by_code
 from config.access import (
+    Actor,
     Scope,
-    actor_of,
     bound_channel_code,
     ensure_may_act_for_channel,
+    sees_every_location,
     with_bound_channel,
 )
 from config.errors import Gone, PermissionRefused
-from inventory.access import sees_every_location
 
 from .selectors import (
     change_events,
@@ -124,7 +124,7 @@ class WebhookSubscriptionViewSet(
                 is_active=data["is_active"],
                 secret=data.get("secret", ""),
             ),
-            actor=actor_of(request),
+            actor=Actor.of_request(request),
         )
         return Response(
             WebhookSubscriptionCreatedSerializer(
@@ -135,7 +135,7 @@ class WebhookSubscriptionViewSet(
 
     def perform_destroy(self, instance):
         webhook_subscription_delete(
-            subscription_id=instance.pk, actor=actor_of(self.request)
+            subscription_id=instance.pk, actor=Actor.of_request(self.request)
         )
 
     @extend_schema(
@@ -150,7 +150,7 @@ class WebhookSubscriptionViewSet(
         subscription = webhook_subscription_update(
             subscription_id=subscription.pk,
             changes=given.validated_data,
-            actor=actor_of(request),
+            actor=Actor.of_request(request),
         )
         return Response(self.get_serializer(subscription).data)
 
@@ -172,7 +172,7 @@ class WebhookSubscriptionViewSet(
         subscription = webhook_resend(
             subscription_id=subscription.pk,
             since=given.validated_data["since"],
-            actor=actor_of(request),
+            actor=Actor.of_request(request),
         )
         return Response(self.get_serializer(subscription).data)
 

@@ -1,13 +1,15 @@
-"""What the channels are sent and what the sources send: webhook subscriptions per
-channel, the deliveries waiting for each (at most one per SKU and location: a newer
-change replaces the one not yet sent) and every attempt to send them; and the
-changes themselves are inventory's outbox (``inventory.AvailabilityChange``), and the
-sources' health is inventory's too (``inventory.SourceHealth``), since availability's
-status is read from it."""
+"""What the channels are sent: webhook subscriptions per channel with the timeline of
+their state, the deliveries waiting for each (at most one per SKU and location: a
+newer change replaces the one not yet sent), every attempt to send them, and the
+feed's position. The changes themselves are inventory's outbox
+(``inventory.AvailabilityChange``), and the sources' health is inventory's too
+(``inventory.SourceHealth``), since availability's status is read from it."""
 
 import secrets
 
 from django.db import models
+
+from config.timeline import TimelineEvent
 
 
 def new_secret() -> str:
@@ -68,6 +70,24 @@ class WebhookSubscription(models.Model):
 
     def wants(self, kind: str) -> bool:
         return not self.event_kinds or kind in self.event_kinds
+
+    @property
+    def status(self) -> str:
+        """``state`` in the words of ``config.transitions`` (which reads, never
+        writes, a record's ``status``): the API and the admin call it state."""
+        return self.state
+
+
+class WebhookSubscriptionEvent(TimelineEvent):
+    """A subscription's timeline: made, and every change of its state (retrying,
+    failing, healthy again), with who, when and why."""
+
+    subscription = models.ForeignKey(
+        WebhookSubscription, on_delete=models.CASCADE, related_name="events"
+    )
+
+    def __str__(self) -> str:
+        return f"{self.from_status or 'new'} → {self.to_status} by {self.actor}"
 
 
 class WebhookDelivery(models.Model):

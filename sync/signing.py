@@ -1,5 +1,5 @@
-"""How a delivery is signed, and how a receiver checks it (docs/webhooks.md shows the
-same check for a receiver's own code).
+"""How a delivery is signed, and how a receiver checks it (docs/sync.md, "Checking the
+signature (receiver side)", shows the same check for a receiver's own code).
 
 ``OneStock-Signature: t=<unix seconds>,v1=<hex>``, where the hex is the
 HMAC-SHA256, keyed with the subscription's secret, of ``"<t>." + body`` (the body's

@@ -7,8 +7,8 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
+from config import access
 from config.screens import render, staff_screen
-from inventory import access
 
 from .selectors import (
     pending_counts,

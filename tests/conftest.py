@@ -1,5 +1,6 @@
 """Shared fixtures: API clients as an integration or as staff, a real Celery worker,
-and the PostgreSQL check."""
+browsers; the PostgreSQL check, and the order tests run in when spread over processes
+(pytest-xdist, `make test`)."""
 
 import os
 import re
@@ -23,14 +24,29 @@ from tests.factories import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
+# Set by tests/demo/test_sqlite.py for its run of the stories marked sqlite_too on the
+# demo's database engine; every other run is on PostgreSQL.
+SQLITE_RUN = "ONESTOCK_TESTS_ON_SQLITE"
 
 
 def pytest_configure(config):
-    """Stop with one clear line when PostgreSQL cannot be reached, not a wall of errors."""
+    """Passwords hashed cheaply; tests spread only as `--dist load` hands them out;
+    one clear line when PostgreSQL cannot be reached, not a wall of errors."""
     import psycopg
     from django.conf import settings
 
+    # A password is hashed at full strength in a fifth of a second of CPU; the shared
+    # shop alone makes four members of staff for each of its hundreds of tests. What
+    # is tested is who may sign in and act, not the hash: the cheapest one will do.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    if getattr(config.option, "dist", "no") not in ("no", "load", "each"):
+        raise pytest.UsageError(
+            "Spread the tests with --dist load: each process must run the tests that "
+            "commit after the others (pytest_collection_modifyitems, tests/conftest.py)."
+        )
     database = settings.DATABASES["default"]
+    if os.environ.get(SQLITE_RUN) and database["ENGINE"].endswith("sqlite3"):
+        return  # the stories marked sqlite_too, as tests/demo/test_sqlite.py runs them
     if database["ENGINE"] != "django.db.backends.postgresql":
         pytest.exit(
             f"The tests run on PostgreSQL, but DATABASE_URL points at {database['ENGINE']}.",
@@ -52,6 +68,50 @@ def pytest_configure(config):
             "(or pg_ctlcluster 15 main start), or set DATABASE_URL.",
             returncode=2,
         )
+
+
+# The few stories that take tens of seconds each (a nested pytest, schemathesis over
+# every operation, simulated days, the demo seeded). Only an order: a stale entry
+# costs nothing but a later start.
+LONG = (
+    "tests/demo/test_sqlite.py",
+    "tests/api/test_contract.py::test_schemathesis",
+    "tests/simulation/",
+    "tests/demo/test_seed_demo.py",
+    "tests/api/test_deployment.py",
+)
+# Stories that wait on another process: a Celery worker, a browser, a live server.
+WAITING = {"celery_worker", "browser", "live_server"}
+
+
+def _transactional(item) -> bool:
+    """What pytest-django runs after every other database test, as Django does."""
+    marker = item.get_closest_marker("django_db")
+    if marker and (
+        marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences")
+    ):
+        return True
+    committing = {"transactional_db", "django_db_reset_sequences", "live_server"}
+    return bool(committing & set(item.fixturenames))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Spread over workers (`make test`: pytest-xdist, `--dist load`, one test handed
+    out at a time), the longest start first, so none is left running alone at the
+    end. A story that commits empties every table as it ends, the rows migrations
+    wrote too (the beat jobs): on each worker those run after the others, as in one
+    process, and tests are handed out in this order."""
+    if not hasattr(config, "workerinput"):
+        return
+
+    def rank(item):
+        committing = _transactional(item)
+        if item.nodeid.startswith(LONG):
+            return (committing, 0)
+        return (committing, 1 if WAITING & set(item.fixturenames) else 2)
+
+    items.sort(key=rank)
 
 
 @pytest.fixture
@@ -113,7 +173,9 @@ def worker_env():
 @pytest.fixture
 def celery_worker(tmp_path, worker_env):
     """A real worker process on Redis, against the test database, listening on a
-    queue of its own so no other worker can take the test's task."""
+    queue of its own so no other worker can take the test's task. Its node name is
+    the queue's: tests run side by side (pytest-xdist) each start one on the same
+    broker, and Celery's control messages address a worker by that name."""
     queue = f"test-{uuid.uuid4().hex[:8]}"
     settings = connection.settings_dict
     database = (
@@ -130,7 +192,8 @@ def celery_worker(tmp_path, worker_env):
     worker = subprocess.Popen(
         [
             sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo",
-            "-Q", queue, "--without-mingle", "--without-gossip", "--loglevel=INFO",
+            "-Q", queue, "--hostname", f"{queue}@%h", "--without-mingle",
+            "--without-gossip", "--loglevel=INFO",
         ],
         cwd=ROOT,
         env=env,
@@ -196,6 +259,8 @@ def browser():
     # Playwright's sync API runs an event loop in this thread; the test's own
     # database reads between steps are plain synchronous calls. Only for these
     # tests: the flag must not leak into anything else this process starts.
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"No Chromium at {CHROMIUM}: install it with `make browsers`.")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     from playwright.sync_api import sync_playwright
 

@@ -6,6 +6,7 @@ import factory
 from django.utils import timezone
 
 from catalog.models import Channel, Product, Sku
+from config.access import Actor
 from integrations.models import ApiToken
 from integrations.services import api_token_create
 from inventory.models import Location, MovementType, Reservation, StockBalance
@@ -18,6 +19,10 @@ from inventory.services import (
 )
 from orders import services as orders
 from pickup import services as pickup
+
+# Who the stock events and checkout holds below are recorded as sent by.
+AN_INTEGRATION = Actor(name="token:test")
+A_CHECKOUT = Actor(name="token:checkout")
 
 
 class ProductFactory(factory.django.DjangoModelFactory):
@@ -89,7 +94,7 @@ class StockEvents:
         reference: str | None = None,
         reason: str = "",
         other_location: Location | None = None,
-        actor: str = "token:test",
+        actor: Actor = AN_INTEGRATION,
     ) -> MovementOutcome:
         cls._counter += 1
         event = MovementInput(
@@ -124,7 +129,7 @@ class Holds:
         lines: list[tuple[Sku, Location, int]],
         reference: str | None = None,
         ttl_seconds: int | None = None,
-        actor: str = "token:checkout",
+        actor: Actor = A_CHECKOUT,
     ) -> Reservation:
         cls._counter += 1
         reservation, _ = reservation_place(
@@ -182,7 +187,7 @@ def pickup_order(shop, reference="WEB-2001", lines=None, store=None, **customer)
             name=customer.get("name", "Ada Byron"),
             email=customer.get("email", "ada@example.com"),
         ),
-        who=orders.Who(actor="token:web-shop", source="web"),
+        actor=Actor(name="token:web-shop", source="web"),
         lines=[
             orders.OrderLineInput(sku=sku, quantity=quantity)
             for sku, quantity in (lines or [(shop["tee"], 1)])
@@ -199,7 +204,7 @@ def delivered_order(shop, reference="WEB-3001", lines=None, source=None, **custo
     lines = lines or [(shop["tee"], 1)]
     for sku, quantity in lines:
         stock(sku, source, quantity)
-    who = orders.Who(actor="token:web-shop", source="web")
+    actor = Actor(name="token:web-shop", source="web")
     order, _ = orders.order_place(
         channel=shop["web"],
         reference=reference,
@@ -208,32 +213,32 @@ def delivered_order(shop, reference="WEB-3001", lines=None, source=None, **custo
             name=customer.get("name", "Ada Byron"),
             email=customer.get("email", "ada@example.com"),
         ),
-        who=who,
+        actor=actor,
         lines=[
             orders.OrderLineInput(sku=sku, quantity=quantity, location=source)
             for sku, quantity in lines
         ],
     )
-    return orders.order_ship(order_id=order.pk, lines=None, who=who)
+    return orders.order_ship(order_id=order.pk, lines=None, actor=actor)
 
 
 def ready_for_collection(shop, task):
     """Alice picks every line of a pickup task and puts it on the hold shelf."""
-    alice = shop["alice"]
-    pickup.pickup_task_claim(task_id=task.pk, staff=alice)
-    pickup.pickup_task_start(task_id=task.pk, staff=alice)
+    alice = Actor.of_user(shop["alice"])
+    pickup.pickup_task_claim(task_id=task.pk, actor=alice)
+    pickup.pickup_task_start(task_id=task.pk, actor=alice)
     for line in task.order.lines.all():
-        pickup.pickup_line_pick(task_id=task.pk, line_id=line.pk, staff=alice)
-    pickup.pickup_task_mark_ready(task_id=task.pk, staff=alice)
+        pickup.pickup_line_pick(task_id=task.pk, line_id=line.pk, actor=alice)
+    pickup.pickup_task_mark_ready(task_id=task.pk, actor=alice)
     task.refresh_from_db()
 
 
 def reported_short(shop, task, condition="not_found"):
     """Alice starts picking and reports one tee she cannot take."""
-    alice = shop["alice"]
-    pickup.pickup_task_claim(task_id=task.pk, staff=alice)
-    pickup.pickup_task_start(task_id=task.pk, staff=alice)
+    alice = Actor.of_user(shop["alice"])
+    pickup.pickup_task_claim(task_id=task.pk, actor=alice)
+    pickup.pickup_task_start(task_id=task.pk, actor=alice)
     line = task.order.lines.get(sku=shop["tee"])
     return pickup.pickup_line_short(
-        task_id=task.pk, line_id=line.pk, staff=alice, quantity=1, condition=condition
+        task_id=task.pk, line_id=line.pk, actor=alice, quantity=1, condition=condition
     )

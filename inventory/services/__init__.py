@@ -1,14 +1,26 @@
 """Writes to inventory. This package is the only code that changes stock: every other
-app, view, task and command asks it.
+app, view, task and command asks it. Every service takes who acts as the keyword
+``actor`` (``config.access.Actor``); the ledger records ``actor.name``.
 
 - ``locations``: the register of stores, warehouses and distribution centres.
-- ``ledger``: posting movements to the append-only ledger and its balances.
+- ``ledger``: posting a batch of movements to the append-only ledger and its
+  balances (``movements_record``), with ``ledger_inputs`` (the events a batch is
+  given and what becomes of each), ``ledger_rules`` (how one event moves the locked
+  balances: the count rule, late deltas, promises, conflicts) and ``ledger_writes``
+  (the batch's set-based writes, and the tallies of events that left no entry).
 - ``conflicts``: contradictions between physical facts and promises.
 - ``corrections``: counts and adjustments stated by staff in the back office.
 - ``rebuild``: recomputing balances from the ledger.
 - ``health``: how each source that sends events keeps in touch.
 - ``reservations``: checkout holds, all or nothing, and their commit, fulfilment,
-  cancellation, release and expiry.
+  cancellation, release and expiry; ``checkout``: the API checkout's first try,
+  a hold placed from its cart's codes in one server call through ``promises``
+  (the one fast path, inventory/sql/place_hold.sql).
+- ``commitments``: an order's units through the ledger (committed, picked,
+  fulfilled, released), for the orders app.
+- ``returns``: a returned unit's way through the ledger, for the returns app.
+- ``transfers``: units asked for from another location, and their dispatch and
+  receipt.
 
 ``balances_lock`` (inventory.locking) is here for a request that posts several
 batches: it locks every balance it will touch at once, in the one lock order, right
@@ -16,6 +28,7 @@ after its document, so its batches never take them one by one.
 """
 
 from ..locking import balances_lock
+from .checkout import reservation_place_by_codes
 from .conflicts import conflict_resolve
 from .corrections import (
     CorrectionRefused,
@@ -36,7 +49,6 @@ from .rebuild import BalanceDifference, balances_rebuild
 from .reservations import (
     ReservationLineInput,
     reservation_place,
-    reservation_place_by_codes,
     reservation_transition,
     reservations_expire,
 )

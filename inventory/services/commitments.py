@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import Channel, Sku
+from config.access import Actor
 from config.errors import Conflict
 
 from ..errors import InsufficientStock
@@ -68,7 +69,7 @@ def keep_for(*, sku: Sku, channel: Channel, walk_in_buffer: int = 0) -> int:
 
 @transaction.atomic
 def commitments_place(
-    *, channel: Channel, lines: Sequence[CommitmentLine], actor: str
+    *, channel: Channel, lines: Sequence[CommitmentLine], actor: Actor
 ) -> list[StockMovement]:
     """Commit every line, or none: 409 ``insufficient_stock`` with each short line,
     as for a reservation, and nothing is committed."""
@@ -87,7 +88,7 @@ def commitments_place(
 
 @transaction.atomic
 def commitments_move(
-    *, channel: Channel, move: str, lines: Sequence[CommitmentLine], actor: str
+    *, channel: Channel, move: str, lines: Sequence[CommitmentLine], actor: Actor
 ) -> list[StockMovement]:
     """Move committed (or picked) units on: ``move`` is one of ``ORDER_MOVES``."""
     if move not in ORDER_MOVES:
@@ -111,7 +112,7 @@ def commitments_short(
     line: CommitmentLine,
     condition: str,
     reason: str,
-    actor: str,
+    actor: Actor,
 ) -> list[StockMovement]:
     """Committed units that cannot be picked: the commitment is released and the
     physical fact recorded in the same batch, so availability never shows them."""

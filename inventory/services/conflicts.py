@@ -1,15 +1,18 @@
-"""Conflicts between physical facts and the records: raised by the ledger, resolved by
-a person."""
+"""Conflicts between physical facts and the records: raised by the ledger (an unsaved
+``conflict_for`` an entry, written with it), resolved by a person
+(``conflict_resolve``, under the conflict's row lock, on its table
+``StockConflict.TRANSITIONS``)."""
 
 from django.db import transaction
 from django.utils import timezone
 
-from config.errors import Conflict
+from config.access import Actor
+from config.transitions import TransitionRefused, check, lock
 
 from ..models import StockBalance, StockConflict, StockMovement
 
 
-class ConflictTransitionRefused(Conflict):
+class ConflictTransitionRefused(TransitionRefused):
     code = "conflict_transition_refused"
 
 
@@ -28,19 +31,24 @@ def conflict_for(*, entry: StockMovement, balance: StockBalance) -> StockConflic
 
 @transaction.atomic
 def conflict_resolve(
-    *, conflict: StockConflict, resolved_by: str, note: str = ""
+    *,
+    conflict: StockConflict,
+    actor: Actor,
+    note: str = "",
 ) -> StockConflict:
     """Close an open conflict; the stock itself is corrected by a movement (a count or
     an adjustment), never here."""
-    conflict = StockConflict.objects.select_for_update(no_key=True).get(pk=conflict.pk)
+    conflict = lock(StockConflict, conflict.pk)
     target = StockConflict.Status.RESOLVED
-    if target not in StockConflict.TRANSITIONS[conflict.status]:
-        raise ConflictTransitionRefused(
-            f"A {conflict.status} conflict cannot be resolved."
-        )
+    check(
+        conflict,
+        target,
+        error=ConflictTransitionRefused,
+        message=f"A {conflict.status} conflict cannot be resolved.",
+    )
     conflict.status = target
     conflict.resolved_at = timezone.now()
-    conflict.resolved_by = resolved_by
+    conflict.resolved_by = actor.name
     conflict.resolution_note = note
     conflict.save(
         update_fields=["status", "resolved_at", "resolved_by", "resolution_note"]

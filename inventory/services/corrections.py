@@ -11,6 +11,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from catalog.models import Channel, Sku
+from config.access import Actor
 from config.errors import Conflict
 
 from ..models import Location, MovementType, StockMovement
@@ -47,7 +48,7 @@ class StaffCount:
 
 
 def counts_post(
-    *, location: Location, counts: Sequence[StaffCount], reason: str, actor: str
+    *, location: Location, counts: Sequence[StaffCount], reason: str, actor: Actor
 ) -> list[StockMovement]:
     """Counts at one location, in one ledger batch; what moved after each count's
     moment stays on top of it. The entries in the order given."""
@@ -79,7 +80,7 @@ def adjustment_post(
     quantity: int,
     reference: str,
     reason: str,
-    actor: str,
+    actor: Actor,
 ) -> StockMovement:
     """On-hand moves by ``quantity`` (signed), now."""
     adjustment = MovementInput(
@@ -95,6 +96,6 @@ def adjustment_post(
     return _record([adjustment], actor)[0]
 
 
-def _record(movements: list[MovementInput], actor: str) -> list[StockMovement]:
+def _record(movements: list[MovementInput], actor: Actor) -> list[StockMovement]:
     outcomes = movements_record(movements=movements, actor=actor)
     return applied_entries(outcomes, CorrectionRefused)

@@ -1,7 +1,7 @@
 """A checkout's hold in one server call: the API's fast path, on PostgreSQL.
 
 The one fast path in the code base, and only the API's checkout takes it
-(``reservations.reservation_place_by_codes``); every other caller places a hold
+(``checkout.reservation_place_by_codes``); every other caller places a hold
 through the general service (``reservations.reservation_place``, a ledger batch).
 
 A new hold's ledger entries are all ``reserve`` moves under references that cannot
@@ -14,8 +14,8 @@ definition of availability and of the buffer that applies (``onestock_available`
 
 ``onestock_place_hold_by_codes`` (``inventory/sql/place_hold.sql``) reads the channel,
 SKUs and locations behind the cart's codes, steps aside unless every code is known and
-open, writes the reservation, its lines, their ledger entries and the first transition
-(``ON CONFLICT DO NOTHING`` on the reference: a resend writes nothing), then takes the
+open, writes the reservation, its lines, their ledger entries and its first timeline
+entry (``ON CONFLICT DO NOTHING`` on the reference: a resend writes nothing), then takes the
 units line by line in (SKU, location) order, like every balance lock
 (``inventory.locking`` states the one lock order). Its foreign keys are checked before
 the balances are locked, so the key-share locks they take on the channel, SKU and
@@ -53,6 +53,7 @@ from datetime import datetime
 import orjson
 from django.db import DatabaseError, transaction
 
+from config.access import Actor
 from config.database import can_prepare, is_between_transactions, prepared_cursor
 
 from ..signals import announce_stock_moved
@@ -98,7 +99,7 @@ def hold_post_by_codes(
     channel_code: str,
     reference: str,
     lines: Sequence[CartLine],
-    actor: str,
+    actor: Actor,
     ttl_seconds: int | None,
     ttl_bounds: tuple[int, int],
     digest: str,
@@ -117,7 +118,8 @@ def hold_post_by_codes(
         reference,
         ttl_seconds,
         *ttl_bounds,
-        actor,
+        actor.name,
+        actor.source,
         digest,
         now,
         # The lines as one JSON document: a single parameter whatever the cart,
@@ -159,7 +161,7 @@ def hold_post_by_codes(
 # Typed here, so the server never guesses which function is meant.
 _ARGUMENTS = (
     "%s::text, %s::text, %s::integer, %s::integer, %s::integer, %s::text, %s::text, "
-    "%s::timestamptz, %s::jsonb"
+    "%s::text, %s::timestamptz, %s::jsonb"
 )
 # Its six outputs: reservation, lines, channel, TTL, SKUs, locations.
 _DURABLY = f"CALL onestock_place_hold_by_codes_durably({_ARGUMENTS}{', NULL' * 6})"

@@ -2,8 +2,9 @@
 
 The life of a hold is ``Reservation.TRANSITIONS``; each transition posts one ledger
 entry per line through ``movements_record`` (the one place stock changes), under the
-reference ``#reservation/<id>/<line id>/<move>``, and writes who and when to
-ReservationTransition.
+reference ``#reservation/<id>/<line id>/<move>``, then moves the hold with
+``config.transitions.move``: its status, and one entry on its timeline
+(``Reservation.events``) saying who, when and the move's ``action`` key.
 
 Why a row lock and not a conditional UPDATE (docs/reservations.md): a hold is checked
 against the channel's available-to-promise (its safety buffer) with lapsed holds given
@@ -13,9 +14,10 @@ locked figures, so a reservation is one ledger batch: two carts that share SKUs 
 on the first balance they share instead of deadlocking, and a refused line rolls the
 whole hold back.
 
-The API's checkout tries one fast path first (``reservation_place_by_codes``, through
-``promises``: one server call from the cart's codes); whatever it cannot decide alone
-comes here. Every other caller places its holds with ``reservation_place``.
+The API's checkout tries one fast path first (``checkout.reservation_place_by_codes``,
+through ``promises``: one server call from the cart's codes); whatever it cannot
+decide alone comes here. Every other caller places its holds with
+``reservation_place``.
 
 Locks follow the one order of ``inventory.locking``: the reservation row, then the
 balances. A new reservation's row is invisible to others until it commits;
@@ -33,8 +35,16 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from catalog.models import MAX_RESERVATION_TTL_SECONDS, Channel, Sku
-from config.errors import Conflict, DomainError, InvalidInput, NotFound
-from config.records import built
+from config.access import Actor
+from config.errors import Conflict, DomainError, InvalidInput
+from config.transitions import (
+    TransitionRefused,
+    lock,
+    may_move,
+    move,
+    record_event,
+    refusal,
+)
 
 from ..errors import InsufficientStock
 from ..locking import balances_lock
@@ -43,26 +53,18 @@ from ..models import (
     MovementType,
     Reservation,
     ReservationLine,
-    ReservationTransition,
     StockMovement,
 )
 from ..movements import MAX_MOVEMENT_QUANTITY
 from ..selectors import safety_buffer_for
-from . import promises
-from .ledger import (
-    MovementInput,
-    Outcome,
-    movement_digest,
-    movements_record,
-    shortages_of,
-)
+from .ledger import MovementInput, Outcome, movements_record, shortages_of
 
 logger = logging.getLogger(__name__)
 
 MIN_TTL_SECONDS = 1
 MAX_TTL_SECONDS = MAX_RESERVATION_TTL_SECONDS
 MAX_LINES = 200
-EXPIRY_ACTOR = "system:expiry"
+EXPIRY_ACTOR = Actor.system("expiry")
 SWEEP_CHUNK = 500
 
 Status = Reservation.Status
@@ -78,13 +80,24 @@ MOVE_INTO: dict[str, str] = {
     Status.ORDERED: MovementType.RESERVATION_COMMIT,
 }
 
+# Each move's key on the hold's timeline (``action``), placing it included.
+ACTION_INTO: dict[str, str] = {
+    Status.ACTIVE: "reservation_place",
+    Status.RELEASED: "reservation_release",
+    Status.EXPIRED: "reservation_expire",
+    Status.COMMITTED: "reservation_commit",
+    Status.FULFILLED: "reservation_fulfil",
+    Status.CANCELLED: "reservation_cancel",
+    Status.ORDERED: "reservation_order",
+}
+
 
 class ReservationReferenceClash(Conflict):
     code = "reference_clash"
     message = "This reference was already used for a different reservation."
 
 
-class ReservationTransitionRefused(Conflict):
+class ReservationTransitionRefused(TransitionRefused):
     code = "reservation_transition_refused"
 
 
@@ -104,12 +117,12 @@ class ReservationLineInput:
 
 def lines_digest(lines: Sequence[ReservationLineInput]) -> str:
     """Fingerprint of a cart, whatever the order of its lines."""
-    return _cart_digest(
+    return cart_digest(
         [(line.sku.code, line.location.code, line.quantity) for line in lines]
     )
 
 
-def _cart_digest(cart: Sequence[tuple[str, str, int]]) -> str:
+def cart_digest(cart: Sequence[tuple[str, str, int]]) -> str:
     return hashlib.sha256(json.dumps(sorted(cart)).encode()).hexdigest()
 
 
@@ -118,7 +131,7 @@ def reservation_place(
     channel: Channel,
     reference: str,
     lines: Sequence[ReservationLineInput],
-    actor: str,
+    actor: Actor,
     ttl_seconds: int | None = None,
 ) -> tuple[Reservation, bool]:
     """Hold every line, or none: ``(reservation, True)`` when placed now,
@@ -150,164 +163,6 @@ def reservation_place(
         if existing is None:
             raise
         return existing, False
-
-
-def reservation_place_by_codes(
-    *,
-    channel_code: str,
-    reference: str,
-    lines: Sequence[tuple[str, str, int]],
-    actor: str,
-    ttl_seconds: int | None = None,
-) -> Reservation | None:
-    """The API's checkout, first try: a new hold placed from the codes its cart
-    names, the records behind them read in the same server call (``promises``: the
-    one fast path; every other caller uses ``reservation_place``).
-
-    None whenever that cannot decide alone (no PostgreSQL, a code unknown or closed,
-    a line twice, a quantity or TTL out of bounds, a line short on the plain figures,
-    a reference already used): nothing was written, and the caller reads the records
-    and calls ``reservation_place``, which says exactly what happens."""
-    if not (promises.is_available() and _is_plain(lines, ttl_seconds)):
-        return None
-    digest = _cart_digest(lines)
-    now = timezone.now()
-    try:
-        posted = _place_lean_by_codes(
-            channel_code=channel_code,
-            reference=reference,
-            cart=lines,
-            actor=actor,
-            ttl_seconds=ttl_seconds,
-            digest=digest,
-            now=now,
-        )
-    except promises.HoldNeedsFullCheck:
-        return None
-    if posted is None:
-        return None
-    # Only the ids and the codes are at hand; anything else a caller reads loads on
-    # access (deferred).
-    return _handed_back(
-        posted,
-        now,
-        channel=built(Channel, id=posted.channel_id, code=channel_code),
-        reference=reference,
-        lines=[
-            ReservationLineInput(
-                built(Sku, id=sku_id, code=sku_code),
-                built(Location, id=location_id, code=location_code),
-                quantity,
-            )
-            for (sku_code, location_code, quantity), sku_id, location_id in zip(
-                lines, posted.sku_ids, posted.location_ids, strict=True
-            )
-        ],
-        actor=actor,
-        digest=digest,
-    )
-
-
-def _place_lean_by_codes(
-    *,
-    channel_code: str,
-    reference: str,
-    cart: Sequence[tuple[str, str, int]],
-    actor: str,
-    ttl_seconds: int | None,
-    digest: str,
-    now: datetime,
-) -> promises.PostedHold | None:
-    """The flash-sale path (``promises``) from a cart's codes: one server call, the
-    balances locked only at its end. None if the reference is taken;
-    HoldNeedsFullCheck if a line is short without the lapsed holds, or a code is
-    unknown or closed (nothing written)."""
-    return promises.hold_post_by_codes(
-        channel_code=channel_code,
-        reference=reference,
-        lines=[
-            promises.CartLine(
-                sku_code=sku_code,
-                location_code=location_code,
-                quantity=quantity,
-                entry_digest=movement_digest(
-                    type=MovementType.RESERVE,
-                    sku_code=sku_code,
-                    location_code=location_code,
-                    quantity=quantity,
-                    occurred_at=now,
-                ),
-            )
-            for sku_code, location_code, quantity in cart
-        ],
-        actor=actor,
-        ttl_seconds=ttl_seconds,
-        ttl_bounds=(MIN_TTL_SECONDS, MAX_TTL_SECONDS),
-        digest=digest,
-        now=now,
-    )
-
-
-def _handed_back(
-    posted: promises.PostedHold,
-    now: datetime,
-    *,
-    channel: Channel,
-    reference: str,
-    lines: Sequence[ReservationLineInput],
-    actor: str,
-    digest: str,
-) -> Reservation:
-    """The reservation the fast path wrote, built from what it was given and what the
-    database chose, with its lines and first transition, without reading it back."""
-    reservation = built(
-        Reservation,
-        id=posted.reservation_id,
-        channel_id=channel.pk,
-        reference=reference,
-        status=Status.ACTIVE,
-        ttl_seconds=posted.ttl_seconds,
-        expires_at=now + timedelta(seconds=posted.ttl_seconds),
-        created_by=actor,
-        payload_digest=digest,
-        created_at=now,
-        updated_at=now,
-    )
-    reservation.channel = channel
-    reservation.held_lines = []
-    for line_id, line in zip(posted.line_ids, lines, strict=True):
-        row = built(
-            ReservationLine,
-            id=line_id,
-            reservation_id=reservation.pk,
-            sku_id=line.sku.pk,
-            location_id=line.location.pk,
-            quantity=line.quantity,
-        )
-        row.reservation, row.sku, row.location = reservation, line.sku, line.location
-        reservation.held_lines.append(row)
-    placed = built(
-        ReservationTransition,
-        reservation_id=reservation.pk,
-        from_status="",
-        to_status=Status.ACTIVE,
-        actor=actor,
-        at=now,
-    )
-    placed.reservation = reservation
-    reservation.history = [placed]
-    return reservation
-
-
-def _is_plain(lines: Sequence[tuple[str, str, int]], ttl_seconds: int | None) -> bool:
-    """A cart the lean path may place from its codes alone: what ``_check_cart``
-    would find wrong without reading a record is not there."""
-    return (
-        0 < len(lines) <= MAX_LINES
-        and (ttl_seconds is None or MIN_TTL_SECONDS <= ttl_seconds <= MAX_TTL_SECONDS)
-        and all(1 <= quantity <= MAX_MOVEMENT_QUANTITY for _, _, quantity in lines)
-        and len({(sku, place) for sku, place, _ in lines}) == len(lines)
-    )
 
 
 def _check_cart(
@@ -384,7 +239,7 @@ def _place(
     channel: Channel,
     reference: str,
     lines: Sequence[ReservationLineInput],
-    actor: str,
+    actor: Actor,
     ttl_seconds: int,
     digest: str,
 ) -> Reservation:
@@ -395,7 +250,7 @@ def _place(
         status=Status.ACTIVE,
         ttl_seconds=ttl_seconds,
         expires_at=now + timedelta(seconds=ttl_seconds),
-        created_by=actor,
+        created_by=actor.name,
         payload_digest=digest,
     )
     rows = ReservationLine.objects.bulk_create(
@@ -429,11 +284,11 @@ def _place(
             shortages=shortages,
         )
     _check_applied(outcomes)
-    placed = ReservationTransition.objects.create(
-        reservation=reservation,
-        from_status="",
-        to_status=Status.ACTIVE,
+    placed = record_event(
+        reservation,
         actor=actor,
+        action=ACTION_INTO[Status.ACTIVE],
+        to_status=Status.ACTIVE,
         at=now,
     )
     # The answer needs no read back: every row was just written here.
@@ -443,14 +298,19 @@ def _place(
 
 
 def reservation_transition(
-    *, reservation_id: int, to_status: str, actor: str
+    *, reservation_id: int, to_status: str, actor: Actor
 ) -> Reservation:
     """Move a reservation to ``to_status`` if its state machine allows it, moving its
     units in the ledger once. A hold past its expiry is expired first (its release
     written now, by the expiry) and the request refused: it no longer holds anything
     to commit or release."""
     with transaction.atomic():
-        reservation = _locked(reservation_id)
+        reservation = lock(
+            Reservation,
+            reservation_id,
+            related=("channel",),
+            missing=f"No reservation {reservation_id}.",
+        )
         rows = list(reservation.lines.select_related("sku", "location"))
         # Lock the stock before reading the clock. A placement that held these
         # balances first may have given this hold's units away as lapsed; reading the
@@ -461,7 +321,7 @@ def reservation_transition(
         lapsed = reservation.is_lapsed(now) and to_status != Status.EXPIRED
         if lapsed:
             _move(reservation, rows, Status.EXPIRED, EXPIRY_ACTOR, now)
-        elif to_status not in Reservation.TRANSITIONS[reservation.status]:
+        elif not may_move(reservation, to_status):
             raise _refusal(reservation, to_status)
         else:
             _move(reservation, rows, to_status, actor, now)
@@ -470,28 +330,19 @@ def reservation_transition(
     return reservation
 
 
-def _locked(reservation_id: int) -> Reservation:
-    try:
-        return (
-            Reservation.objects.select_for_update(no_key=True, of=("self",))
-            .select_related("channel")
-            .get(pk=reservation_id)
-        )
-    except Reservation.DoesNotExist as missing:
-        raise NotFound(f"No reservation {reservation_id}.") from missing
-
-
 def _refusal(reservation: Reservation, to_status: str) -> ReservationTransitionRefused:
-    allowed = sorted(Reservation.TRANSITIONS[reservation.status])
+    """The 409 of a move the table does not allow, with the current ``status`` and
+    what is ``allowed``; a hold that has expired says when."""
     if reservation.status == Status.EXPIRED:
         why = f"it expired at {reservation.expires_at.isoformat()}"
     else:
         why = f"it is {reservation.status}"
-    return ReservationTransitionRefused(
-        f"Reservation {reservation.reference!r} cannot become {to_status}: {why}; "
-        "nothing was moved.",
-        status=reservation.status,
-        allowed=allowed,
+    return refusal(
+        reservation,
+        to_status,
+        error=ReservationTransitionRefused,
+        message=f"Reservation {reservation.reference!r} cannot become {to_status}: "
+        f"{why}; nothing was moved.",
     )
 
 
@@ -499,10 +350,13 @@ def _move(
     reservation: Reservation,
     rows: list[ReservationLine],
     to_status: str,
-    actor: str,
+    actor: Actor,
     now: datetime,
 ) -> None:
-    move = MOVE_INTO[to_status]
+    """The units first, line by line through the ledger, then the hold's status and
+    its timeline entry (``config.transitions.move``); the caller has checked the
+    move."""
+    ledger_move = MOVE_INTO[to_status]
     # An expiry happened when the hold lapsed, whenever the sweep gets to write it.
     occurred_at = reservation.expires_at if to_status == Status.EXPIRED else now
     # An order taking over a hold already committed takes the units as they are.
@@ -511,8 +365,8 @@ def _move(
     )
     moves = [
         MovementInput(
-            reference=_entry_reference(reservation, row, move),
-            type=move,
+            reference=_entry_reference(reservation, row, ledger_move),
+            type=ledger_move,
             sku=row.sku,
             location=row.location,
             quantity=row.quantity,
@@ -523,15 +377,14 @@ def _move(
     ]
     outcomes = [] if hand_over_only else movements_record(movements=moves, actor=actor)
     _check_applied(outcomes)
-    ReservationTransition.objects.create(
-        reservation=reservation,
-        from_status=reservation.status,
-        to_status=to_status,
+    move(
+        reservation,
+        to=to_status,
         actor=actor,
+        action=ACTION_INTO[to_status],
         at=now,
+        error=ReservationTransitionRefused,
     )
-    reservation.status = to_status
-    reservation.save(update_fields=["status", "updated_at"])
 
 
 def _check_applied(outcomes) -> None:

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import Channel, Sku
+from config.access import Actor
 from config.errors import Conflict
 
 from ..models import Location, MovementType, StockMovement
@@ -57,7 +58,7 @@ GRADE_MOVES: dict[str, tuple[str, ...]] = {
 
 @transaction.atomic
 def return_expect(
-    *, channel: Channel, units: Sequence[ReturnUnits], actor: str
+    *, channel: Channel, units: Sequence[ReturnUnits], actor: Actor
 ) -> list[StockMovement]:
     """An announced return: incoming where it will arrive, never available."""
     return _record(
@@ -67,7 +68,7 @@ def return_expect(
 
 @transaction.atomic
 def return_expectation_close(
-    *, channel: Channel, units: Sequence[ReturnUnits], actor: str
+    *, channel: Channel, units: Sequence[ReturnUnits], actor: Actor
 ) -> list[StockMovement]:
     """The announced units arrived or never will: no longer incoming."""
     return _record(
@@ -82,7 +83,7 @@ def return_receive(
     channel: Channel,
     units: Sequence[ReturnUnits],
     expected: Sequence[ReturnUnits] = (),
-    actor: str,
+    actor: Actor,
     reason: str = "",
 ) -> list[StockMovement]:
     """Units on the counter: on hand, in quality control, not available. What was
@@ -98,7 +99,7 @@ def return_receive(
 
 @transaction.atomic
 def return_grade(
-    *, channel: Channel, units: ReturnUnits, grade: str, reason: str, actor: str
+    *, channel: Channel, units: ReturnUnits, grade: str, reason: str, actor: Actor
 ) -> list[StockMovement]:
     """Units out of quality control by their grade (``GRADE_MOVES``)."""
     moves = [
@@ -132,7 +133,7 @@ def _input(
     )
 
 
-def _record(moves: list[MovementInput], actor: str) -> list[StockMovement]:
+def _record(moves: list[MovementInput], actor: Actor) -> list[StockMovement]:
     if not moves:
         return []
     return applied_entries(

@@ -2,8 +2,12 @@
 request commits them at the source (so the source cannot sell them twice), dispatch
 releases that commitment and puts them in transit, receipt puts them on hand here.
 
-Each step is one transaction under the request's row lock; the same step twice
-changes nothing the second time (its ledger references are the request's own).
+Each step is one transaction under the request's row lock (``config.transitions``):
+the units move in the ledger, then the request moves on its table
+(``TransferRequest.TRANSITIONS``) and records the step on its timeline
+(``TransferRequest.events``: who, when, why) and in its ``<step>_by`` and
+``<step>_at``. The same step twice changes nothing the second time (its ledger
+references are the request's own).
 """
 
 from collections.abc import Callable
@@ -12,7 +16,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import Channel, Sku
-from config.errors import Conflict, InvalidInput, NotFound
+from config.access import Actor
+from config.errors import InvalidInput
+from config.transitions import TransitionRefused, check, lock, move, record_event
 
 from ..locking import balances_lock
 from ..models import Location, MovementType, TransferRequest
@@ -22,8 +28,23 @@ from .ledger import MovementInput, movements_record
 Status = TransferRequest.Status
 
 
-class TransferTransitionRefused(Conflict):
+class TransferTransitionRefused(TransitionRefused):
     code = "transfer_transition_refused"
+
+
+# Each step: its key on the timeline, and the request's fields that stamp who took
+# it and when (``<step>_by``, ``<step>_at``).
+ACTIONS = {
+    Status.REQUESTED: "transfer_request",
+    Status.DISPATCHED: "transfer_dispatch",
+    Status.RECEIVED: "transfer_receive",
+    Status.CANCELLED: "transfer_cancel",
+}
+STAMPED = {
+    Status.DISPATCHED: "dispatched",
+    Status.RECEIVED: "received",
+    Status.CANCELLED: "cancelled",
+}
 
 
 @transaction.atomic
@@ -35,7 +56,7 @@ def transfer_request(
     to_location: Location,
     channel: Channel,
     reason: str,
-    actor: str,
+    actor: Actor,
 ) -> TransferRequest:
     """Ask ``from_location`` for units: refused with ``insufficient_stock`` (and
     nothing written) when it cannot spare them beyond its walk-in units."""
@@ -43,6 +64,7 @@ def transfer_request(
         raise InvalidInput({"from_location": ["Choose another location than this."]})
     if quantity < 1:
         raise InvalidInput({"quantity": ["Ask for at least one unit."]})
+    now = timezone.now()
     transfer = TransferRequest.objects.create(
         sku=sku,
         quantity=quantity,
@@ -50,8 +72,8 @@ def transfer_request(
         to_location=to_location,
         channel=channel,
         reason=reason[:300],
-        requested_by=actor,
-        requested_at=timezone.now(),
+        requested_by=actor.name,
+        requested_at=now,
     )
     commitments_place(
         channel=channel,
@@ -68,62 +90,78 @@ def transfer_request(
         ],
         actor=actor,
     )
+    record_event(
+        transfer,
+        actor=actor,
+        action=ACTIONS[Status.REQUESTED],
+        to_status=Status.REQUESTED,
+        note=transfer.reason,
+        at=now,
+    )
     return transfer
 
 
-def transfer_dispatch(*, transfer_id: int, actor: str) -> TransferRequest:
+def transfer_dispatch(
+    *, transfer_id: int, actor: Actor, note: str = ""
+) -> TransferRequest:
     """The units left the source: no longer committed there, in transit here."""
 
-    def move(transfer: TransferRequest) -> None:
+    def units(transfer: TransferRequest) -> None:
         _release(transfer, actor)
         _record(transfer, MovementType.TRANSFER_OUT, actor)
 
-    return _step(transfer_id, Status.DISPATCHED, actor, move)
+    return _step(transfer_id, Status.DISPATCHED, actor, note, units)
 
 
-def transfer_receive(*, transfer_id: int, actor: str) -> TransferRequest:
+def transfer_receive(
+    *, transfer_id: int, actor: Actor, note: str = ""
+) -> TransferRequest:
     """The units arrived: on hand at the destination."""
     return _step(
         transfer_id,
         Status.RECEIVED,
         actor,
+        note,
         lambda transfer: _record(transfer, MovementType.TRANSFER_IN, actor),
     )
 
 
-def transfer_cancel(*, transfer_id: int, actor: str) -> TransferRequest:
+def transfer_cancel(
+    *, transfer_id: int, actor: Actor, note: str = ""
+) -> TransferRequest:
     """Not needed after all, before it left: the source may sell the units again."""
     return _step(
-        transfer_id, Status.CANCELLED, actor, lambda transfer: _release(transfer, actor)
+        transfer_id,
+        Status.CANCELLED,
+        actor,
+        note,
+        lambda transfer: _release(transfer, actor),
     )
-
-
-# Who took each step, and when: ``<step>_by`` and ``<step>_at`` on the request.
-STAMPED = {
-    Status.DISPATCHED: "dispatched",
-    Status.RECEIVED: "received",
-    Status.CANCELLED: "cancelled",
-}
 
 
 @transaction.atomic
 def _step(
     transfer_id: int,
     to_status: str,
-    actor: str,
-    move: Callable[[TransferRequest], None],
+    actor: Actor,
+    note: str,
+    units: Callable[[TransferRequest], None],
 ) -> TransferRequest:
     """One step under the request's row lock: the same step again changes nothing;
     a step the table does not allow is refused and moves nothing."""
-    transfer = _locked(transfer_id)
+    transfer = lock(
+        TransferRequest,
+        transfer_id,
+        related=("sku", "from_location", "to_location", "channel"),
+        missing=f"No transfer request {transfer_id}.",
+    )
     if transfer.status == to_status:
         return transfer
-    if to_status not in TransferRequest.TRANSITIONS[transfer.status]:
-        raise TransferTransitionRefused(
-            f"Transfer {transfer.pk} cannot become {to_status}: it is "
-            f"{transfer.status}; nothing was changed.",
-            status=transfer.status,
-        )
+    refused = (
+        f"Transfer {transfer.pk} cannot become {to_status}: it is "
+        f"{transfer.status}; nothing was changed."
+    )
+    check(transfer, to_status, error=TransferTransitionRefused, message=refused)
     # Both ends' balances at once, in the one order (inventory.locking): a dispatch
     # posts twice (the release, then the move), and must not take them one by one.
     balances_lock(
@@ -132,33 +170,32 @@ def _step(
             (transfer.sku_id, transfer.to_location_id),
         ]
     )
-    move(transfer)
+    units(transfer)
     stamp = STAMPED[to_status]
-    transfer.status = to_status
-    setattr(transfer, f"{stamp}_by", actor)
-    setattr(transfer, f"{stamp}_at", timezone.now())
-    transfer.save(update_fields=["status", f"{stamp}_by", f"{stamp}_at"])
+    now = timezone.now()
+    setattr(transfer, f"{stamp}_by", actor.name)
+    setattr(transfer, f"{stamp}_at", now)
+    move(
+        transfer,
+        to=to_status,
+        actor=actor,
+        action=ACTIONS[to_status],
+        at=now,
+        note=note,
+        error=TransferTransitionRefused,
+        refused=refused,
+        also=[f"{stamp}_by", f"{stamp}_at"],
+    )
     return transfer
 
 
-def _release(transfer: TransferRequest, actor: str) -> None:
+def _release(transfer: TransferRequest, actor: Actor) -> None:
     commitments_move(
         channel=transfer.channel,
         move=MovementType.COMMITMENT_RELEASE,
         lines=[_line(transfer, "release")],
         actor=actor,
     )
-
-
-def _locked(transfer_id: int) -> TransferRequest:
-    try:
-        return (
-            TransferRequest.objects.select_for_update(no_key=True, of=("self",))
-            .select_related("sku", "from_location", "to_location", "channel")
-            .get(pk=transfer_id)
-        )
-    except TransferRequest.DoesNotExist as missing:
-        raise NotFound(f"No transfer request {transfer_id}.") from missing
 
 
 def _line(
@@ -173,8 +210,8 @@ def _line(
     )
 
 
-def _record(transfer: TransferRequest, move: str, actor: str) -> None:
-    outbound = move == MovementType.TRANSFER_OUT
+def _record(transfer: TransferRequest, ledger_move: str, actor: Actor) -> None:
+    outbound = ledger_move == MovementType.TRANSFER_OUT
     here, there = (
         (transfer.from_location, transfer.to_location)
         if outbound
@@ -183,8 +220,8 @@ def _record(transfer: TransferRequest, move: str, actor: str) -> None:
     movements_record(
         movements=[
             MovementInput(
-                reference=f"#transfer/{transfer.pk}/{move}",
-                type=move,
+                reference=f"#transfer/{transfer.pk}/{ledger_move}",
+                type=ledger_move,
                 sku=transfer.sku,
                 location=here,
                 other_location=there,

@@ -1,6 +1,8 @@
 -- A checkout's hold in one server call: the API's fast path (inventory.services.promises
--- says why, and how Python calls it). Applied by migration inventory 0018; a change
--- edits this file and adds a one-line migration that applies it again.
+-- says why, and how Python calls it). Applied by migrations inventory 0018 and 0020
+-- (which gave it the actor's source: a new argument, so 0020 drops the former
+-- signatures first); a change of text alone edits this file and adds a one-line
+-- migration that applies it again.
 --
 -- onestock_place_hold writes a new hold (by ids) and takes its units;
 -- onestock_place_hold_by_codes reads the records behind a cart's codes first;
@@ -11,7 +13,7 @@
 
 CREATE OR REPLACE FUNCTION onestock_place_hold(
     p_channel bigint, p_reference text, p_ttl integer, p_expires_at timestamptz,
-    p_actor text, p_digest text, p_now timestamptz, p_skus bigint[],
+    p_actor text, p_source text, p_digest text, p_now timestamptz, p_skus bigint[],
     p_locations bigint[], p_quantities bigint[], p_keep bigint[],
     p_entry_digests text[], p_unflushed boolean
 ) RETURNS TABLE (out_reservation bigint, out_line bigint, out_number bigint)
@@ -62,9 +64,13 @@ BEGIN
     SELECT v_hold, line.id, asked.number
     FROM line JOIN asked ON asked.sku = line.sku_id AND asked.place = line.location_id;
 
+    -- The hold's first entry on its timeline, as reservation_place writes it
+    -- (inventory.services.reservations).
     INSERT INTO inventory_reservationtransition (
-        reservation_id, from_status, to_status, actor, at)
-    VALUES (v_hold, '', 'active', p_actor, p_now);
+        reservation_id, kind, action, from_status, to_status, actor, source, note,
+        detail, at)
+    VALUES (v_hold, '', 'reservation_place', '', 'active', p_actor, p_source, '',
+            '{}', p_now);
 
     -- Django's foreign keys are checked at commit, which would put nine look-ups
     -- inside the hot balance's lock. Check them now: their key-share locks on the
@@ -100,8 +106,8 @@ $$;
 
 CREATE OR REPLACE FUNCTION onestock_place_hold_by_codes(
     p_channel_code text, p_reference text, p_ttl integer, p_ttl_min integer,
-    p_ttl_max integer, p_actor text, p_digest text, p_now timestamptz,
-    p_lines jsonb, p_unflushed boolean
+    p_ttl_max integer, p_actor text, p_source text, p_digest text,
+    p_now timestamptz, p_lines jsonb, p_unflushed boolean
 ) RETURNS TABLE (
     out_reservation bigint, out_lines bigint[], out_channel bigint, out_ttl integer,
     out_skus bigint[], out_locations bigint[])
@@ -149,16 +155,16 @@ BEGIN
            v_channel, v_ttl, v_skus, v_locations
     FROM onestock_place_hold(
         v_channel, p_reference, v_ttl, p_now + make_interval(secs => v_ttl), p_actor,
-        p_digest, p_now, v_skus, v_locations, v_quantities, v_keep, v_entry_digests,
-        p_unflushed) AS placed
+        p_source, p_digest, p_now, v_skus, v_locations, v_quantities, v_keep,
+        v_entry_digests, p_unflushed) AS placed
     HAVING count(*) > 0;  -- no row: the reference is taken, nothing was written
 END
 $$;
 
 CREATE OR REPLACE PROCEDURE onestock_place_hold_by_codes_durably(
     p_channel_code text, p_reference text, p_ttl integer, p_ttl_min integer,
-    p_ttl_max integer, p_actor text, p_digest text, p_now timestamptz,
-    p_lines jsonb,
+    p_ttl_max integer, p_actor text, p_source text, p_digest text,
+    p_now timestamptz, p_lines jsonb,
     INOUT out_reservation bigint DEFAULT NULL, INOUT out_lines bigint[] DEFAULT NULL,
     INOUT out_channel bigint DEFAULT NULL, INOUT out_ttl integer DEFAULT NULL,
     INOUT out_skus bigint[] DEFAULT NULL, INOUT out_locations bigint[] DEFAULT NULL
@@ -168,8 +174,8 @@ BEGIN
     SELECT * INTO out_reservation, out_lines, out_channel, out_ttl, out_skus,
         out_locations
     FROM onestock_place_hold_by_codes(
-        p_channel_code, p_reference, p_ttl, p_ttl_min, p_ttl_max, p_actor, p_digest,
-        p_now, p_lines, true);
+        p_channel_code, p_reference, p_ttl, p_ttl_min, p_ttl_max, p_actor, p_source,
+        p_digest, p_now, p_lines, true);
     IF out_reservation IS NULL THEN
         RETURN;  -- the reference is taken: nothing was written, nothing to wait for
     END IF;

@@ -3,8 +3,15 @@
 - ``exceptions``: the one function every app raises into the queue with
   (``exception_raise``), settling a case whose cause went away, and people's work on
   a case.
-- ``counts``: blind cycle counts, from generation to a manager's approval.
+- ``count_tasks`` and ``counts``: blind cycle counts, made nightly or by a manager,
+  then counted, compared and decided (``counts`` re-exports the making).
+- ``runs``: the nightly reconciliation, in steps that survive a worker's death.
+- ``snapshots``: a channel's stock snapshot, received page by page.
 - ``checks``: the checks that raise cases themselves (ledger drift).
+- ``rates``: the nightly rate of sale per SKU and location.
+
+Status moves go through ``config.transitions``; services take ``actor:
+config.access.Actor``.
 """
 
 from .exceptions import (

@@ -3,7 +3,9 @@ settling it when its cause went away, and the people's work on it: assign, comme
 resolve with a resolution code, and, where the records are wrong, an adjustment
 posted through ``inventory.services`` with the case as its reason.
 
-Imports only catalog and inventory (and config), so any app may raise into it.
+Imports only catalog and inventory (and config), so any app may raise into it. The
+case's status moves and its timeline go through ``config.transitions``; people's
+work takes ``actor: config.access.Actor`` and asks ``actor.user`` whether they may.
 """
 
 from dataclasses import dataclass
@@ -13,21 +15,22 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from catalog.models import Sku
-from config.errors import Conflict, InvalidInput, NotFound, PermissionRefused
-from inventory import access
+from config import access, transitions
+from config.access import Actor
+from config.errors import InvalidInput, NotFound, PermissionRefused
 from inventory.models import Location, StockConflict
 from inventory.services import adjustment_post, balances_lock, conflict_resolve
 
 from ..models import ExceptionCase, ExceptionEvent, ExceptionKind, Resolution
 from ..selectors import exceptions_visible_to
 
-SYSTEM = "system"
+SYSTEM = Actor.system("system")
 Status = ExceptionCase.Status
 # Adjustments bigger than this are a typo, not a correction.
 MAX_ADJUSTMENT = 100_000
 
 
-class ExceptionTransitionRefused(Conflict):
+class ExceptionTransitionRefused(transitions.TransitionRefused):
     code = "exception_transition_refused"
 
 
@@ -46,7 +49,7 @@ class Raised:
     stock_conflict: StockConflict | None = None
 
 
-def exception_raise(*, raised: Raised, actor: str = SYSTEM) -> ExceptionCase:
+def exception_raise(*, raised: Raised, actor: Actor = SYSTEM) -> ExceptionCase:
     """Open a case for ``raised.key``, or, if one is open, bring it up to date
     (title, detail, facts) and count the repeat. Runs inside the caller's transaction
     when there is one, so a case lands with its cause or not at all."""
@@ -68,7 +71,7 @@ def exception_raise(*, raised: Raised, actor: str = SYSTEM) -> ExceptionCase:
 
 
 def exception_settle(
-    *, key: str, note: str, actor: str = SYSTEM
+    *, key: str, note: str, actor: Actor = SYSTEM
 ) -> ExceptionCase | None:
     """The cause went away where it arose (the pickup problem was decided, the return
     graded): its open case, if any, is resolved as settled there."""
@@ -76,14 +79,18 @@ def exception_settle(
         case = _open_case(key)
         if case is None:
             return None
-        return _resolve(case, Resolution.SETTLED_AT_SOURCE, note, actor)
+        return _resolve(
+            case, Resolution.SETTLED_AT_SOURCE, note, actor, "exception_settle"
+        )
 
 
 @transaction.atomic
-def exception_assign(*, case_id: int, assignee_id: int | None, staff) -> ExceptionCase:
+def exception_assign(
+    *, case_id: int, assignee_id: int | None, actor: Actor
+) -> ExceptionCase:
     """Give the case to someone who works at its location (or a manager), or to
     nobody."""
-    case = _locked(case_id, staff)
+    case = _locked(case_id, actor)
     _still_open(case, "assigned")
     assignee = None
     if assignee_id is not None:
@@ -97,19 +104,31 @@ def exception_assign(*, case_id: int, assignee_id: int | None, staff) -> Excepti
     case.assignee = assignee
     case.save(update_fields=["assignee"])
     name = assignee.get_username() if assignee else "nobody"
-    _event(case, ExceptionEvent.Kind.ASSIGNED, access.actor_of(staff), f"To {name}.")
+    transitions.record_event(
+        case,
+        actor=actor,
+        action="exception_assign",
+        note=f"To {name}.",
+        kind=ExceptionEvent.Kind.ASSIGNED,
+    )
     return case
 
 
 @transaction.atomic
-def exception_comment(*, case_id: int, text: str, staff) -> ExceptionCase:
-    case = _locked(case_id, staff)
+def exception_comment(*, case_id: int, text: str, actor: Actor) -> ExceptionCase:
+    case = _locked(case_id, actor)
     text = text.strip()
     if not text:
         raise InvalidInput({"comment": ["Write a comment."]})
     if len(text) > 1000:
         raise InvalidInput({"comment": ["Keep a comment under 1000 characters."]})
-    _event(case, ExceptionEvent.Kind.COMMENT, access.actor_of(staff), text)
+    transitions.record_event(
+        case,
+        actor=actor,
+        action="exception_comment",
+        note=text,
+        kind=ExceptionEvent.Kind.COMMENT,
+    )
     return case
 
 
@@ -120,7 +139,7 @@ def exception_resolve(
     resolution: str,
     note: str = "",
     adjustment: int | None = None,
-    staff,
+    actor: Actor,
 ) -> ExceptionCase:
     """Close the case with a resolution code. ``stock_adjusted`` posts ``adjustment``
     units (signed) at the case's SKU and location, with the case as the reason; only
@@ -137,14 +156,13 @@ def exception_resolve(
         )
         if where is not None:
             balances_lock(keys=[where])
-    case = _locked(case_id, staff)
+    case = _locked(case_id, actor)
     _still_open(case, "resolved")
     note = note.strip()
-    errors = _resolution_errors(case, resolution, note, adjustment, staff)
+    errors = _resolution_errors(case, resolution, note, adjustment, actor.user)
     if errors:
         raise InvalidInput(errors)
-    actor = access.actor_of(staff)
-    _resolve(case, resolution, note, actor)
+    _resolve(case, resolution, note, actor, "exception_resolve")
     if resolution == Resolution.STOCK_ADJUSTED:
         # Posted after the case is closed: a shortfall the adjustment itself causes
         # opens a new case instead of being resolved unseen with this one.
@@ -198,7 +216,7 @@ def _open_case(key: str) -> ExceptionCase | None:
     )
 
 
-def _create(raised: Raised, actor: str, now) -> ExceptionCase:
+def _create(raised: Raised, actor: Actor, now) -> ExceptionCase:
     case = ExceptionCase.objects.create(
         kind=raised.kind,
         key=raised.key,
@@ -212,13 +230,21 @@ def _create(raised: Raised, actor: str, now) -> ExceptionCase:
         first_raised_at=now,
         last_raised_at=now,
     )
-    _event(
-        case, ExceptionEvent.Kind.RAISED, actor, raised.detail, to_status=Status.OPEN
+    transitions.record_event(
+        case,
+        actor=actor,
+        action="exception_raise",
+        at=now,
+        to_status=Status.OPEN,
+        note=raised.detail,
+        kind=ExceptionEvent.Kind.RAISED,
     )
     return case
 
 
-def _raise_again(case: ExceptionCase, raised: Raised, actor: str, now) -> ExceptionCase:
+def _raise_again(
+    case: ExceptionCase, raised: Raised, actor: Actor, now
+) -> ExceptionCase:
     case.title = raised.title[:200]
     case.detail = raised.detail[:1000] or case.detail
     case.facts = {**case.facts, **(raised.facts or {})}
@@ -235,11 +261,20 @@ def _raise_again(case: ExceptionCase, raised: Raised, actor: str, now) -> Except
             "last_raised_at",
         ]
     )
-    _event(case, ExceptionEvent.Kind.RAISED_AGAIN, actor, raised.detail)
+    transitions.record_event(
+        case,
+        actor=actor,
+        action="exception_raise",
+        at=now,
+        note=raised.detail,
+        kind=ExceptionEvent.Kind.RAISED_AGAIN,
+    )
     return case
 
 
-def _resolve(case: ExceptionCase, resolution: str, note: str, actor: str):
+def _resolve(
+    case: ExceptionCase, resolution: str, note: str, actor: Actor, action: str
+) -> ExceptionCase:
     if case.kind == ExceptionKind.OVERSELL_CONFLICT:
         # Open conflicts hold the SKU's availability there under review: they lift
         # with the case that gathered them.
@@ -248,43 +283,38 @@ def _resolve(case: ExceptionCase, resolution: str, note: str, actor: str):
             location_id=case.location_id,
             status=StockConflict.Status.OPEN,
         ):
-            conflict_resolve(conflict=conflict, resolved_by=actor, note=note[:500])
+            conflict_resolve(conflict=conflict, actor=actor, note=note[:500])
     now = timezone.now()
-    case.status = Status.RESOLVED
     case.resolution = resolution
     case.resolution_note = note[:500]
-    case.resolved_by = actor
+    case.resolved_by = actor.name
     case.resolved_at = now
-    case.save(
-        update_fields=[
-            "status",
-            "resolution",
-            "resolution_note",
-            "resolved_by",
-            "resolved_at",
-        ]
-    )
-    label = Resolution(resolution).label
-    _event(
+    transitions.move(
         case,
-        ExceptionEvent.Kind.RESOLVED,
-        actor,
-        f"{label}. {note}".strip(),
-        from_status=Status.OPEN,
-        to_status=Status.RESOLVED,
+        to=Status.RESOLVED,
+        actor=actor,
+        action=action,
+        at=now,
+        note=f"{Resolution(resolution).label}. {note}".strip(),
+        error=ExceptionTransitionRefused,
+        also=["resolution", "resolution_note", "resolved_by", "resolved_at"],
+        kind=ExceptionEvent.Kind.RESOLVED,
     )
     return case
 
 
-def _locked(case_id: int, staff) -> ExceptionCase:
-    case = (
-        ExceptionCase.objects.select_for_update(no_key=True, of=("self",))
-        .select_related("stock_conflict", "sku", "location")
-        .filter(pk=case_id)
-        .first()
+def _locked(case_id: int, actor: Actor) -> ExceptionCase:
+    """The case, locked, if the member of staff acting may work on it; to anyone
+    else it does not exist."""
+    missing = "No such exception."
+    case = transitions.lock(
+        ExceptionCase,
+        case_id,
+        related=("stock_conflict", "sku", "location"),
+        missing=missing,
     )
-    if case is None or not _may_work_on(staff, case):
-        raise NotFound("No such exception.")
+    if actor.user is None or not _may_work_on(actor.user, case):
+        raise NotFound(missing)
     return case
 
 
@@ -294,20 +324,11 @@ def _may_work_on(user, case: ExceptionCase) -> bool:
 
 
 def _still_open(case: ExceptionCase, doing: str) -> None:
-    if Status.RESOLVED not in ExceptionCase.TRANSITIONS[case.status]:
-        raise ExceptionTransitionRefused(
-            f"Exception #{case.pk} is {case.get_status_display().lower()}: "
-            f"it cannot be {doing}."
-        )
-
-
-def _event(case, kind, actor, note="", from_status="", to_status="") -> None:
-    ExceptionEvent.objects.create(
-        case=case,
-        kind=kind,
-        actor=actor,
-        note=note[:1000],
-        from_status=from_status,
-        to_status=to_status,
-        at=timezone.now(),
+    """Work on a case goes on while it may still be resolved."""
+    transitions.check(
+        case,
+        Status.RESOLVED,
+        error=ExceptionTransitionRefused,
+        message=f"Exception #{case.pk} is {case.get_status_display().lower()}: "
+        f"it cannot be {doing}.",
     )

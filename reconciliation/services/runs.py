@@ -7,7 +7,9 @@ statement over the whole ledger, see ``inventory.services.balances_rebuild``); a
 snapshot is compared ``RECONCILIATION_CHUNK_ROWS`` rows at a time. A run cut off
 half-way (an error, a worker killed) is finished by the next start, from the step it
 stopped at, so nothing is repaired or raised twice. One run at a time: a start while
-another is alive is refused; one whose heartbeat stopped is taken over.
+another is alive is refused; one whose heartbeat stopped is taken over. Every start,
+stop and resume moves the run through ``config.transitions`` onto its timeline
+(``ReconciliationRunEvent``), which the run's page shows as its history.
 """
 
 from collections.abc import Callable
@@ -19,6 +21,8 @@ from django.db.models import F, Max
 from django.utils import timezone
 
 from catalog.models import Sku
+from config import transitions
+from config.access import Actor
 from config.errors import Conflict
 from inventory.models import Location, StockBalance, StockMovement
 
@@ -26,6 +30,7 @@ from ..models import (
     ExceptionCase,
     ExceptionKind,
     ReconciliationRun,
+    ReconciliationRunEvent,
     StockSnapshot,
     StockSnapshotRow,
 )
@@ -35,6 +40,8 @@ from .exceptions import Raised, exception_raise, exception_settle
 
 Run = ReconciliationRun
 Status, Phase = Run.Status, Run.Phase
+Kind = ReconciliationRunEvent.Kind
+SYSTEM = Actor.system("reconciliation")
 # What a run's page lists of the rows it found; the counts are always whole.
 REPORT_ROWS = 500
 
@@ -45,11 +52,11 @@ class RunInProgress(Conflict):
     code = "reconciliation_running"
 
 
-class RunTransitionRefused(Conflict):
+class RunTransitionRefused(transitions.TransitionRefused):
     code = "reconciliation_transition_refused"
 
 
-def reconciliation_run_start(*, trigger: str, actor: str) -> ReconciliationRun:
+def reconciliation_run_start(*, trigger: str, actor: Actor) -> ReconciliationRun:
     """A new run, or the one left unfinished taken up again where it stopped."""
     now = timezone.now()
     with transaction.atomic():
@@ -68,7 +75,7 @@ def reconciliation_run_start(*, trigger: str, actor: str) -> ReconciliationRun:
                 # The same error every time: a new run must still check tonight.
                 _abandon(unfinished, actor, now)
             else:
-                _move(unfinished, Status.RUNNING, actor, now, "resumed")
+                _move(unfinished, Status.RUNNING, actor, now, Kind.RESUMED)
                 unfinished.resumed += 1
                 unfinished.heartbeat_at, unfinished.error = now, ""
                 # The ledger is checked again (the balances may have drifted since,
@@ -79,22 +86,29 @@ def reconciliation_run_start(*, trigger: str, actor: str) -> ReconciliationRun:
                 return unfinished
         try:
             with transaction.atomic():
-                return Run.objects.create(
+                run = Run.objects.create(
                     trigger=trigger,
-                    started_by=actor,
+                    started_by=actor.name,
                     started_at=now,
                     heartbeat_at=now,
-                    log=[{"event": "started", "by": actor, "at": now.isoformat()}],
                 )
         except IntegrityError:
             raise RunInProgress("Another run has just started.") from None
+        transitions.record_event(
+            run,
+            actor=actor,
+            action=ACTIONS[Kind.STARTED],
+            at=now,
+            to_status=Status.RUNNING,
+            kind=Kind.STARTED,
+        )
+        return run
 
 
-def _abandon(run: ReconciliationRun, actor: str, now) -> None:
+def _abandon(run: ReconciliationRun, actor: Actor, now) -> None:
     """The new run compares a half-compared snapshot from its first row again, so
     the count of its disagreements starts again too."""
-    _move(run, Status.ABANDONED, actor, now, "abandoned")
-    run.save()
+    _move(run, Status.ABANDONED, actor, now, Kind.ABANDONED)
     if run.checkpoint.get("snapshot"):
         StockSnapshot.objects.filter(pk=run.checkpoint["snapshot"]).update(
             disagreements=0
@@ -117,21 +131,21 @@ def reconciliation_run_perform(
     return run
 
 
-def reconciliation_run_stop(*, run_id: int, reason: str, actor: str) -> None:
+def reconciliation_run_stop(*, run_id: int, reason: str, actor: Actor) -> None:
     """Mark a run stopped from outside (the command interrupted with Ctrl-C, no
     worker reachable): the next start finishes it."""
     with transaction.atomic():
-        run = Run.objects.select_for_update(no_key=True).get(pk=run_id)
+        run = transitions.lock(Run, run_id)
         if run.status == Status.RUNNING:
-            _move(run, Status.FAILED, actor, timezone.now(), "interrupted")
             run.error = reason
+            _move(run, Status.FAILED, actor, timezone.now(), Kind.INTERRUPTED, reason)
             run.save()
 
 
 def _step(run_id: int) -> ReconciliationRun:
     """One step, in one transaction with the run's progress."""
     with transaction.atomic():
-        run = Run.objects.select_for_update(no_key=True).get(pk=run_id)
+        run = transitions.lock(Run, run_id)
         if run.status != Status.RUNNING:
             return run
         if run.phase == Phase.LEDGER:
@@ -139,28 +153,56 @@ def _step(run_id: int) -> ReconciliationRun:
         elif run.phase == Phase.SNAPSHOTS:
             _compare_next_rows(run)
         if run.phase == Phase.DONE:
-            _move(run, Status.FINISHED, run.started_by, timezone.now(), "finished")
             run.finished_at = timezone.now()
+            _move(run, Status.FINISHED, _starter(run), run.finished_at, Kind.FINISHED)
         run.heartbeat_at = timezone.now()
         run.save()
         return run
 
 
+def _starter(run: ReconciliationRun) -> Actor:
+    """Who started the run, as it recorded them: its finish is theirs."""
+    name = run.started_by
+    return Actor.system(name) if name.startswith("system") else Actor(name=name)
+
+
 def _fail(run_id: int, error: Exception) -> ReconciliationRun:
     with transaction.atomic():
-        run = Run.objects.select_for_update(no_key=True).get(pk=run_id)
+        run = transitions.lock(Run, run_id)
         if run.status == Status.RUNNING:
-            _move(run, Status.FAILED, "system", timezone.now(), "failed")
             run.error = f"{type(error).__name__}: {error}"[:2000]
+            _move(run, Status.FAILED, SYSTEM, timezone.now(), Kind.FAILED, run.error)
             run.save()
         return run
 
 
-def _move(run: ReconciliationRun, to: str, actor: str, now, event: str) -> None:
-    if to not in Run.TRANSITIONS[run.status]:
-        raise RunTransitionRefused(f"A {run.status} run cannot become {to}.")
-    run.status = to
-    run.log = [*run.log, {"event": event, "by": actor, "at": now.isoformat()}]
+# The timeline's key for each kind of step.
+ACTIONS = {
+    Kind.STARTED: "reconciliation_run_start",
+    Kind.RESUMED: "reconciliation_run_resume",
+    Kind.FAILED: "reconciliation_run_fail",
+    Kind.INTERRUPTED: "reconciliation_run_stop",
+    Kind.ABANDONED: "reconciliation_run_abandon",
+    Kind.FINISHED: "reconciliation_run_finish",
+}
+
+
+def _move(
+    run: ReconciliationRun, to: str, actor: Actor, now, kind: str, note: str = ""
+) -> None:
+    """The run's new status written and on its timeline; the caller saves the rest
+    of the step with it."""
+    transitions.move(
+        run,
+        to=to,
+        actor=actor,
+        action=ACTIONS[kind],
+        at=now,
+        note=note,
+        error=RunTransitionRefused,
+        refused=f"A {run.status} run cannot become {to}.",
+        kind=kind,
+    )
 
 
 # ---------------------------------------------------------------- the ledger

@@ -18,6 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from catalog.models import Channel
+from config.access import Actor
 from config.errors import Conflict
 
 from ..models import StockSnapshot, StockSnapshotPage, StockSnapshotRow
@@ -59,7 +60,7 @@ def snapshot_page_receive(
     page: int,
     page_count: int,
     figures: list[SnapshotFigure],
-    actor: str,
+    actor: Actor,
 ) -> PageReceipt:
     now = timezone.now()
     snapshot = _snapshot(channel, snapshot_id, taken_at, page_count, actor, now)
@@ -106,7 +107,9 @@ def snapshot_page_receive(
     return PageReceipt(snapshot=snapshot, duplicate=False)
 
 
-def _snapshot(channel, snapshot_id, taken_at, page_count, actor, now) -> StockSnapshot:
+def _snapshot(
+    channel, snapshot_id, taken_at, page_count, actor: Actor, now
+) -> StockSnapshot:
     """The snapshot, locked (so two pages at once count both), created by the first
     page to arrive; every page must agree on its moment and its number of pages."""
     try:
@@ -117,7 +120,7 @@ def _snapshot(channel, snapshot_id, taken_at, page_count, actor, now) -> StockSn
                 defaults={
                     "taken_at": taken_at,
                     "page_count": page_count,
-                    "received_by": actor,
+                    "received_by": actor.name,
                     "created_at": now,
                 },
             )

@@ -102,17 +102,16 @@ def deliveries_queue(cursor, *, subscriptions: list[int], changes) -> None:
     per SKU and location, replacing the change of one already pending (never with an
     older one)."""
     now = connection.ops.adapt_datetimefield_value(timezone.now())
-    latest = changes.order_by("sku_id", "location_id", "-sequence")
-    if connection.vendor == "postgresql":
-        latest = latest.distinct("sku_id", "location_id")
-    seen: set[tuple[int, int]] = set()
+    # The latest is the highest id: a SKU's changes at a location take their ids in
+    # the order they happened (see the module's docstring), the order the upsert
+    # below compares them in. One grouped query, the same on every database.
+    latest = (
+        changes.order_by("sku_id", "location_id")
+        .values_list("sku_id", "location_id")
+        .annotate(latest=Max("id"))
+    )
     rows: list[object] = []
-    for change_id, sku_id, location_id in latest.values_list(
-        "id", "sku_id", "location_id"
-    ).iterator(chunk_size=5000):
-        if (sku_id, location_id) in seen:
-            continue
-        seen.add((sku_id, location_id))
+    for sku_id, location_id, change_id in latest.iterator(chunk_size=5000):
         for subscription_id in subscriptions:
             rows += [subscription_id, change_id, sku_id, location_id]
         if len(rows) >= 4 * 500:

@@ -7,6 +7,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from config.access import Actor
 from inventory.models import SourceHealth
 from inventory.services import source_health_measure
 from reconciliation.models import ExceptionKind
@@ -40,6 +41,6 @@ def sync_health_check(*, now: datetime | None = None) -> list[SourceHealth]:
                     "expected_interval_seconds": health.expected_interval_seconds,
                 },
             ),
-            actor="sync",
+            actor=Actor.system("sync"),
         )
     return measured

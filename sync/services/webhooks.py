@@ -9,7 +9,10 @@ still replace its pending delivery, so a receiver back after an hour gets the la
 numbers, one event per SKU and location. When the schedule has run out (about a day)
 the subscription is ``failing``: nothing more is sent, a ``webhook_failing`` case
 opens for the managers, and a person re-sends from a point in time once the receiver
-is fixed (``webhook_resend``).
+is fixed (``webhook_resend``). Every change of state is checked by
+``config.transitions`` against ``WebhookSubscription.TRANSITIONS`` and recorded on
+the subscription's timeline (``WebhookSubscriptionEvent``). docs/sync.md describes
+the signing, the retries and the failing state for those who run a receiver.
 """
 
 import logging
@@ -26,7 +29,9 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from catalog.models import Channel
-from config.errors import Conflict, InvalidInput, NotFound
+from config import transitions
+from config.access import Actor
+from config.errors import InvalidInput, NotFound
 from inventory.models import AvailabilityChange
 from reconciliation.models import ExceptionKind
 from reconciliation.services import Raised, exception_raise, exception_settle
@@ -44,6 +49,8 @@ from .feed import deliveries_queue
 
 log = logging.getLogger(__name__)
 State = WebhookSubscription.State
+# Who moves a subscription's state when a delivery succeeds or fails.
+SENDER = Actor.system("webhooks")
 # pg_try_advisory_lock(SEND_LOCK, subscription id): one sender per subscription.
 SEND_LOCK = 0x686F6F6B  # "hook"
 _session = requests.Session()
@@ -60,7 +67,7 @@ _LOCAL_CLAIMS_GUARD = threading.Lock()
 ANSWER_READ_BYTES = 1024
 
 
-class WebhookTransitionRefused(Conflict):
+class WebhookTransitionRefused(transitions.TransitionRefused):
     code = "webhook_transition_refused"
 
 
@@ -73,28 +80,37 @@ class SubscriptionInput:
     secret: str = ""
 
 
+@transaction.atomic
 def webhook_subscription_create(
-    *, subscription: SubscriptionInput, actor: str
+    *, subscription: SubscriptionInput, actor: Actor
 ) -> WebhookSubscription:
     _check_kinds(subscription.event_kinds)
     _check_url(subscription.url)
+    now = timezone.now()
     record = WebhookSubscription(
         channel=subscription.channel,
         url=subscription.url,
         event_kinds=subscription.event_kinds,
         is_active=subscription.is_active,
-        state_changed_at=timezone.now(),
-        state_changed_by=actor,
+        state_changed_at=now,
+        state_changed_by=actor.name,
     )
     if subscription.secret:
         record.secret = subscription.secret
     record.save()
+    transitions.record_event(
+        record,
+        actor=actor,
+        action="webhook_subscription_create",
+        at=now,
+        to_status=record.state,
+    )
     return record
 
 
 @transaction.atomic
 def webhook_subscription_update(
-    *, subscription_id: int, changes: dict, actor: str
+    *, subscription_id: int, changes: dict, actor: Actor
 ) -> WebhookSubscription:
     """Change the URL, event kinds, active flag or secret (the channel stays)."""
     record = _locked(subscription_id)
@@ -111,7 +127,7 @@ def webhook_subscription_update(
 
 @transaction.atomic
 def webhook_resend(
-    *, subscription_id: int, since: datetime, actor: str
+    *, subscription_id: int, since: datetime, actor: Actor
 ) -> WebhookSubscription:
     """Queue again the latest change of every SKU and location that changed since
     ``since`` (one event each, its latest numbers), and send again: a failing
@@ -138,26 +154,25 @@ def webhook_resend(
                 changed_at__gte=since, position__isnull=False
             ),
         )
+    resent = f"Re-sent from {since.isoformat()} by {actor.name}."
     if record.state != State.HEALTHY:
-        _move(record, State.HEALTHY, actor)
+        _move(record, State.HEALTHY, actor, action="webhook_resend", note=resent)
     record.consecutive_failures = 0
     record.retry_at = None
     record.save()
-    exception_settle(
-        key=_case_key(record),
-        note=f"Re-sent from {since.isoformat()} by {actor}.",
-        actor=actor,
-    )
+    exception_settle(key=_case_key(record), note=resent, actor=actor)
     return record
 
 
 @transaction.atomic
-def webhook_subscription_delete(*, subscription_id: int, actor: str) -> None:
-    """Delete a subscription with its deliveries and attempts; its failing case, if
-    any, is settled."""
+def webhook_subscription_delete(*, subscription_id: int, actor: Actor) -> None:
+    """Delete a subscription with its deliveries, attempts and timeline; its failing
+    case, if any, is settled."""
     record = _locked(subscription_id)
     exception_settle(
-        key=_case_key(record), note=f"Subscription deleted by {actor}.", actor=actor
+        key=_case_key(record),
+        note=f"Subscription deleted by {actor.name}.",
+        actor=actor,
     )
     record.delete()
 
@@ -286,7 +301,13 @@ def _succeeded(subscription_id: int) -> None:
     subscription = _locked(subscription_id)
     subscription.last_success_at = timezone.now()
     if subscription.state == State.RETRYING:
-        _move(subscription, State.HEALTHY, "webhooks")
+        _move(
+            subscription,
+            State.HEALTHY,
+            SENDER,
+            action="webhook_delivered",
+            note="Delivered again.",
+        )
     subscription.consecutive_failures = 0
     subscription.retry_at = None
     subscription.save()
@@ -303,11 +324,24 @@ def _failed(subscription_id: int, error: str) -> None:
     if subscription.consecutive_failures <= len(schedule):
         wait = schedule[subscription.consecutive_failures - 1]
         subscription.retry_at = now + timedelta(seconds=wait)
-        _move(subscription, State.RETRYING, "webhooks")
+        _move(
+            subscription,
+            State.RETRYING,
+            SENDER,
+            action="webhook_retry",
+            note=f"{error}; next attempt in {wait} s.",
+        )
         subscription.save()
         return
     subscription.retry_at = None
-    _move(subscription, State.FAILING, "webhooks")
+    _move(
+        subscription,
+        State.FAILING,
+        SENDER,
+        action="webhook_fail",
+        note=f"{error}; the retry schedule ran out after "
+        f"{subscription.consecutive_failures} attempts.",
+    )
     subscription.save()
     pending = subscription.deliveries.filter(
         status=WebhookDelivery.Status.PENDING
@@ -329,7 +363,7 @@ def _failed(subscription_id: int, error: str) -> None:
                 "last_error": error,
             },
         ),
-        actor="webhooks",
+        actor=SENDER,
     )
 
 
@@ -382,29 +416,47 @@ def _release(subscription_id: int) -> None:
         )
 
 
-def _move(subscription: WebhookSubscription, to: str, actor: str) -> None:
-    if to not in WebhookSubscription.TRANSITIONS[subscription.state]:
-        raise WebhookTransitionRefused(
-            f"A {subscription.state} subscription cannot become {to}.",
-            state=subscription.state,
-        )
-    if to != subscription.state:
-        subscription.state_changed_at = timezone.now()
-        subscription.state_changed_by = actor
+def _move(
+    subscription: WebhookSubscription,
+    to: str,
+    actor: Actor,
+    *,
+    action: str,
+    note: str = "",
+) -> None:
+    """``config.transitions.move`` for a record whose status is called ``state``
+    (the API's and the admin's word, which the helper only reads): checked against
+    the table, the new state set for the caller's save, and a change recorded on
+    the timeline. A retry that stays retrying is no change: its attempt is the
+    record of it."""
+    transitions.check(
+        subscription,
+        to,
+        error=WebhookTransitionRefused,
+        message=f"A {subscription.state} subscription cannot become {to}.",
+    )
+    if to == subscription.state:
+        return
+    now = timezone.now()
+    from_state = subscription.state
     subscription.state = to
+    subscription.state_changed_at = now
+    subscription.state_changed_by = actor.name
+    transitions.record_event(
+        subscription,
+        actor=actor,
+        action=action,
+        at=now,
+        from_status=from_state,
+        to_status=to,
+        note=note,
+    )
 
 
 def _locked(subscription_id: int) -> WebhookSubscription:
-    try:
-        return (
-            # NO KEY: the deliveries being queued for it (their key-share checks)
-            # need not wait for a sender.
-            WebhookSubscription.objects.select_for_update(no_key=True, of=("self",))
-            .select_related("channel")
-            .get(pk=subscription_id)
-        )
-    except WebhookSubscription.DoesNotExist:
-        raise NotFound(f"No webhook subscription {subscription_id}.") from None
+    # NO KEY: the deliveries being queued for it (their key-share checks) need not
+    # wait for a sender.
+    return transitions.lock(WebhookSubscription, subscription_id, related=("channel",))
 
 
 def _check_url(url: str) -> None:

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from catalog.apis import SkuViewSet
 from catalog.models import Sku
+from config.access import Actor
 from config.api import StrictInputSerializer, StrictIntegerField
 from config.moments import OFFSET_REFUSED, WINDOW_REFUSED
 from inventory.models import Location, StockMovement
@@ -162,7 +163,7 @@ def test_a_resend_since_an_offset_postgresql_cannot_hold_is_a_400(api, shop, set
         subscription=SubscriptionInput(
             channel=shop["web"], url="http://127.0.0.1:9/hook", event_kinds=[]
         ),
-        actor="test",
+        actor=Actor(name="test"),
     )
     response = api.post(
         f"/api/v1/webhooks/{subscription.pk}/resend/", {"since": BEYOND_POSTGRESQL}

@@ -77,6 +77,7 @@ def test_running_the_demo_twice_updates_and_prints_a_working_token():
     )
 
 
+@pytest.mark.sqlite_too
 def test_the_demo_network_has_stock_through_the_ledger():
     seed()
     balances = StockBalance.objects.all()
@@ -176,6 +177,7 @@ def test_the_demo_has_returns_in_every_state_at_oxford_street():
     assert manager.get("/store/returns/insight/").status_code == 200
 
 
+@pytest.mark.sqlite_too
 def test_the_demo_has_a_night_of_reconciliation_and_a_dashboard_to_read():
     from orders.models import OrderLine
     from reconciliation.models import (

@@ -90,7 +90,7 @@ def test_a_manager_reads_a_hold_and_releases_it_from_the_back_office(manager):
     assert "it is released" in again.content.decode()
     held.refresh_from_db()
     assert held.status == Reservation.Status.RELEASED
-    assert held.transitions.last().actor == "user:manager"
+    assert held.events.last().actor == "user:manager"
 
 
 def test_the_status_filter_shows_a_lapsed_hold_as_expired_before_any_sweep(manager):

@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from config.access import Actor
 from inventory.models import StockConflict
 from inventory.services import conflict_resolve
 from tests.conftest import client_for
@@ -41,6 +42,7 @@ def the_row(response, sku="TEE-BLK-M", location="LON-OXF"):
     return row
 
 
+@pytest.mark.sqlite_too
 def test_every_quantity_and_what_the_web_may_promise(api, shop):
     stock_the_store(shop)
     row = the_row(
@@ -145,6 +147,7 @@ def test_a_store_never_heard_from_reads_delayed(api, shop):
     assert the_row(api.get(URL, {"sku": "TEE-BLK-M"}))["status"] == "delayed"
 
 
+@pytest.mark.sqlite_too
 def test_an_open_conflict_puts_the_figures_under_review_until_resolved(api, shop):
     stock_the_store(shop)
     StockEvents.post(
@@ -162,7 +165,9 @@ def test_an_open_conflict_puts_the_figures_under_review_until_resolved(api, shop
     assert row["status"] == "under_review"
     assert (row["available"], row["available_to_promise"]) == (-1, 0)
 
-    conflict_resolve(conflict=StockConflict.objects.get(), resolved_by="user:manager")
+    conflict_resolve(
+        conflict=StockConflict.objects.get(), actor=Actor(name="user:manager")
+    )
     assert the_row(api.get(URL, query))["status"] == "confirmed"
 
 

@@ -50,6 +50,7 @@ def test_a_receipt_is_recorded_and_answered_as_stored(api, shop):
     assert balance_of(shop["tee"], shop["store"]).on_hand == 5
 
 
+@pytest.mark.sqlite_too
 def test_the_same_event_twice_changes_nothing_the_second_time(api, shop):
     first = api.post(URL, event(), format="json")
     again = api.post(URL, event(), format="json")
@@ -97,6 +98,7 @@ def test_an_inspection_of_nothing_is_stored_as_rejected_and_answered_409(api, sh
     assert StockMovement.objects.count() == 1
 
 
+@pytest.mark.sqlite_too
 def test_a_late_sale_comes_back_superseded(api, shop):
     now = timezone.now()
     api.post(
@@ -121,6 +123,7 @@ def test_a_late_sale_comes_back_superseded(api, shop):
     assert balance_of(shop["tee"], shop["store"]).on_hand == 4
 
 
+@pytest.mark.sqlite_too
 def test_a_batch_with_one_bad_row_records_the_others(api, shop):
     batch = [
         event(reference="B-1"),
@@ -362,6 +365,7 @@ def test_a_reference_with_surrounding_whitespace_is_refused_not_trimmed(
     assert "reference" in response.json()
 
 
+@pytest.mark.sqlite_too
 def test_a_batch_reusing_a_reference_for_another_sku_answers_with_the_original(
     api, shop
 ):

@@ -31,6 +31,7 @@ def cart(reference="CART-100", channel="web", **extra):
     }
 
 
+@pytest.mark.sqlite_too
 def test_a_checkout_holds_its_cart_and_reads_it_back(api, stocked):
     response = api.post(URL, cart(ttl_seconds=600), format="json")
     assert response.status_code == 201, response.json()
@@ -65,6 +66,7 @@ def test_the_same_cart_sent_again_answers_200_with_the_same_hold(api, stocked):
     assert clash.json()["code"] == "reference_clash"
 
 
+@pytest.mark.sqlite_too
 def test_a_cart_too_big_for_the_shelf_holds_nothing_and_says_what_is_short(
     api, stocked
 ):
@@ -86,6 +88,7 @@ def test_a_cart_too_big_for_the_shelf_holds_nothing_and_says_what_is_short(
     assert balance_of(stocked["tee"], stocked["store"]).reserved == 0
 
 
+@pytest.mark.sqlite_too
 def test_release_commit_fulfil_and_cancel_follow_the_state_machine(api, stocked):
     held = api.post(URL, cart(), format="json").json()
     released = api.post(f"{URL}{held['id']}/release/")
@@ -216,6 +219,7 @@ def test_a_bad_cart_is_refused_field_by_field_and_holds_nothing(
     assert balance_of(stocked["tee"], stocked["store"]).reserved == 0
 
 
+@pytest.mark.sqlite_too
 def test_an_unknown_code_is_named_on_its_line(api, stocked):
     bad = cart()
     bad["lines"][1]["sku"] = "HOOD-PNK-XL"

@@ -9,6 +9,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from config.access import Actor
 from inventory.models import Location, StockMovement
 from inventory.services import MovementInput, movements_record
 from tests.factories import ChannelFactory, LocationFactory, SkuFactory
@@ -41,7 +42,7 @@ def post(shop, channel, kind, reference, quantity):
                 channel=shop[channel],
             )
         ],
-        actor="test",
+        actor=Actor(name="test"),
     )
 
 

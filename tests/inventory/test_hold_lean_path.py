@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework import serializers
 
+from config.access import Actor
 from config.database import is_between_transactions
 from inventory.errors import InsufficientStock
 from inventory.models import (
@@ -70,7 +71,10 @@ TWO_LINES = [("TEE-BLK-M", "LON-OXF", 3), ("HOOD-GRE-L", "LON-OXF", 1)]
 def lean_hold(reference, lines=TWO_LINES):
     """A hold the fast path places by itself (None: it stepped aside)."""
     return reservation_place_by_codes(
-        channel_code="web", reference=reference, lines=lines, actor="token:checkout"
+        channel_code="web",
+        reference=reference,
+        lines=lines,
+        actor=Actor(name="token:checkout"),
     )
 
 
@@ -89,6 +93,13 @@ def written_by(reservation):
     return [
         {name: getattr(entry, name) for name in ENTRY_FIELDS} for entry in entries
     ], entries
+
+
+def timeline_of(reservation):
+    return [
+        (t.action, t.from_status, t.to_status, t.actor, t.source, t.note, t.detail)
+        for t in ReservationTransition.objects.filter(reservation=reservation)
+    ]
 
 
 @BOTH_WAYS
@@ -114,10 +125,11 @@ def test_a_lean_hold_writes_what_the_general_path_writes(stocked, placed):
             location=line.location, quantity=line.quantity,
             occurred_at=entry.occurred_at, channel=shop["web"],
         ).digest()  # fmt: skip
-    assert [
-        (t.from_status, t.to_status, t.actor)
-        for t in ReservationTransition.objects.filter(reservation=lean)
-    ] == [("", "active", "token:checkout")]
+    assert (
+        timeline_of(lean)
+        == timeline_of(general)
+        == [("reservation_place", "", "active", "token:checkout", "", "", {})]
+    )
     tee = balance_of(shop["tee"], shop["store"])
     assert (tee.reserved, tee.available) == (6, 4)
     assert tee.last_event_at == general_stored[0].occurred_at
@@ -208,7 +220,9 @@ def test_a_hold_reads_as_its_declared_fields_say(stocked):
         channel=shop["web"],
         lines=[(shop["tee"], shop["store"], 1), (shop["hoodie"], shop["store"], 2)],
     )
-    reservation_transition(reservation_id=hold.pk, to_status="committed", actor="x")
+    reservation_transition(
+        reservation_id=hold.pk, to_status="committed", actor=Actor(name="x")
+    )
     read = reservation_queryset().get(pk=hold.pk)
     rendering = ReservationSerializer(read)
     by_field = serializers.ModelSerializer.to_representation(rendering, read)
@@ -332,7 +346,7 @@ def test_a_hold_handed_back_reads_like_one_read_from_the_database(stocked, place
         (line.pk, line.sku_id, line.location_id, line.quantity) for line in lines
     ] == [(line.pk, line.sku_id, line.location_id, line.quantity) for line in stored]
     assert first.lines.count() == 2
-    assert first.transitions.filter(to_status="active").get().actor == "token:checkout"
+    assert first.events.filter(to_status="active").get().actor == "token:checkout"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -366,3 +380,15 @@ def _failed_transactions() -> int:
             "current_database()"
         )
         return cursor.fetchone()[0]
+
+
+def test_a_lean_hold_records_who_placed_it_and_from_which_system(stocked):
+    checkout = Actor(name="token:checkout", source="web")
+    placed = reservation_place_by_codes(
+        channel_code="web", reference="CART-SOURCE", lines=TWO_LINES, actor=checkout
+    )
+    (handed_back,) = placed.history
+    assert timeline_of(placed) == [
+        ("reservation_place", "", "active", "token:checkout", "web", "", {})
+    ]
+    assert (handed_back.action, handed_back.source) == ("reservation_place", "web")

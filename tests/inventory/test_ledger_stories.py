@@ -16,7 +16,7 @@ from tests.factories import (
     balance_of,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite_too]
 
 APPLIED = StockMovement.Status.APPLIED
 SUPERSEDED = StockMovement.Status.SUPERSEDED

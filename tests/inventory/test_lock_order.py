@@ -14,6 +14,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from config.access import Actor
 from inventory.models import Reservation
 from inventory.services import (
     MovementInput,
@@ -123,7 +124,7 @@ def test_tills_checkouts_orders_and_counts_at_one_store_never_deadlock(busy_stor
                         )
                         for sku in batch
                     ],
-                    actor="token:pos",
+                    actor=Actor(name="token:pos"),
                 )
 
         return work
@@ -137,7 +138,7 @@ def test_tills_checkouts_orders_and_counts_at_one_store_never_deadlock(busy_stor
                     channel_code="web",
                     reference=f"CART-{n}-{next(references)}",
                     lines=[(sku.code, store.code, 1) for sku in cart],
-                    actor="token:web",
+                    actor=Actor(name="token:web"),
                 )
                 assert placed is not None
 
@@ -158,7 +159,7 @@ def test_tills_checkouts_orders_and_counts_at_one_store_never_deadlock(busy_stor
                 reference=f"WEB-{next(references)}",
                 method="ship",
                 customer=orders.Customer(name="Ada Byron"),
-                who=orders.Who(actor="token:web-shop", source="web"),
+                actor=Actor(name="token:web-shop", source="web"),
                 lines=[
                     orders.OrderLineInput(sku=sku, quantity=1, location=store)
                     for sku in cart
@@ -169,7 +170,7 @@ def test_tills_checkouts_orders_and_counts_at_one_store_never_deadlock(busy_stor
         """Orders shipped from the store with one line picked and one not: the
         picked units leave from the hold area, the others from the shelf, two
         batches in one request."""
-        who = orders.Who(actor="token:web-shop", source="web")
+        actor = Actor(name="token:web-shop", source="web")
         draw = random.Random(10)
         for _ in range(ROUNDS // 2):
             cart = sorted(draw.sample(skus, 2), key=lambda sku: -sku.pk)
@@ -178,7 +179,7 @@ def test_tills_checkouts_orders_and_counts_at_one_store_never_deadlock(busy_stor
                 reference=f"SHIP-{next(references)}",
                 method="ship",
                 customer=orders.Customer(name="Ada Byron"),
-                who=who,
+                actor=actor,
                 lines=[
                     orders.OrderLineInput(sku=sku, quantity=1, location=store)
                     for sku in cart
@@ -188,9 +189,9 @@ def test_tills_checkouts_orders_and_counts_at_one_store_never_deadlock(busy_stor
             orders.order_pick(
                 order_id=order.pk,
                 lines=[orders.LineQuantity(line_id=first.pk)],
-                who=who,
+                actor=actor,
             )
-            orders.order_ship(order_id=order.pk, lines=None, who=who)
+            orders.order_ship(order_id=order.pk, lines=None, actor=actor)
 
     def transfers_desk():
         """Units sent from Camden to the store and received there."""
@@ -203,10 +204,10 @@ def test_tills_checkouts_orders_and_counts_at_one_store_never_deadlock(busy_stor
                 to_location=store,
                 channel=shop["web"],
                 reason="stock for the store",
-                actor="user:manager",
+                actor=Actor(name="user:manager"),
             )
-            transfer_dispatch(transfer_id=transfer.pk, actor="user:camden")
-            transfer_receive(transfer_id=transfer.pk, actor="user:oxford")
+            transfer_dispatch(transfer_id=transfer.pk, actor=Actor(name="user:camden"))
+            transfer_receive(transfer_id=transfer.pk, actor=Actor(name="user:oxford"))
 
     def manager_counting():
         draw = random.Random(9)
@@ -223,7 +224,7 @@ def test_tills_checkouts_orders_and_counts_at_one_store_never_deadlock(busy_stor
                     for sku in draw.sample(skus, 4)
                 ],
                 reason="cycle count",
-                actor="user:manager",
+                actor=Actor(name="user:manager"),
             )
 
     def checkout_desk():
@@ -239,7 +240,7 @@ def test_tills_checkouts_orders_and_counts_at_one_store_never_deadlock(busy_stor
                     reservation_transition(
                         reservation_id=pk,
                         to_status="committed" if turn % 2 else "released",
-                        actor="token:web",
+                        actor=Actor(name="token:web"),
                     )
                 except Exception as refused:  # noqa: BLE001
                     # Another desk moved it first: a refusal, never a deadlock.

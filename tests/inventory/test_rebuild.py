@@ -104,6 +104,7 @@ def test_after_a_random_day_on_hand_is_the_latest_count_plus_what_followed_it():
     assert checked >= 6
 
 
+@pytest.mark.sqlite_too
 def test_the_rebuild_finds_the_one_balance_that_was_tampered_with():
     skus, locations = a_long_random_day(seed=7, events=200)
     target = balance_of(skus[1], locations[2])
@@ -133,6 +134,7 @@ def test_the_rebuild_also_puts_right_when_a_balance_last_moved():
     assert balance_of(tee, store).last_event_at == receipt.occurred_at
 
 
+@pytest.mark.sqlite_too
 def test_a_lost_balance_row_is_rebuilt_from_the_ledger():
     store, tee = LocationFactory(code="LON-OXF"), SkuFactory(code="TEE")
     StockEvents.post("receipt", sku=tee, location=store, quantity=4)
@@ -142,6 +144,7 @@ def test_a_lost_balance_row_is_rebuilt_from_the_ledger():
     assert balance_of(tee, store).on_hand == 4
 
 
+@pytest.mark.sqlite_too
 def test_a_balance_no_entry_ever_moved_is_reported_and_zeroed(shop):
     """Someone typed three hoodies into the store's balance by hand. No entry ever
     moved a hoodie there, so the ledger says nothing is there, and never was."""
@@ -161,6 +164,7 @@ def test_a_balance_no_entry_ever_moved_is_reported_and_zeroed(shop):
     assert balances_rebuild() == []
 
 
+@pytest.mark.sqlite_too
 def test_tees_on_their_way_to_the_store_bring_back_its_lost_balance(shop):
     """The warehouse sends five tees to the store, which has never moved a tee itself:
     only the transfer out, at the warehouse, knows what the store is owed."""
@@ -188,6 +192,7 @@ def test_tees_on_their_way_to_the_store_bring_back_its_lost_balance(shop):
     assert balance_of(tee, warehouse).on_hand == 3
 
 
+@pytest.mark.sqlite_too
 def test_a_lost_count_date_is_put_back_and_an_invented_one_taken_away(shop):
     """The store counted six tees this morning; the warehouse has never counted any.
     The count rule hangs on ``last_count_at``: a balance that forgot its count would

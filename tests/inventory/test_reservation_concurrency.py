@@ -11,6 +11,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from config.access import Actor
 from inventory.models import Reservation, StockBalance, StockMovement
 from inventory.services import (
     balances_rebuild,
@@ -199,7 +200,7 @@ def place_through_the_service(shop):
         channel_code="web",
         reference="CART-DISK",
         lines=[("TEE-BLK-M", "LON-OXF", 2)],
-        actor="token:checkout",
+        actor=Actor(name="token:checkout"),
     )
 
 

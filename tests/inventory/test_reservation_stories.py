@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from config.access import Actor
 from config.errors import InvalidInput
 from inventory.errors import InsufficientStock
 from inventory.models import (
@@ -58,7 +59,7 @@ def test_a_cart_holds_every_line_and_the_ledger_says_who_held_it(stocked):
         channel=shop["pos"],
         lines=[(shop["tee"], shop["store"], 2), (shop["hoodie"], shop["store"], 1)],
         reference="CART-1",
-        actor="token:web-checkout",
+        actor=Actor(name="token:web-checkout"),
     )
     assert cart.status == Status.ACTIVE
     assert cart.ttl_seconds == 900  # the channel's default
@@ -72,7 +73,7 @@ def test_a_cart_holds_every_line_and_the_ledger_says_who_held_it(stocked):
         ("HOOD-GRE-L", 1, "token:web-checkout"),
     ]
     assert {e.channel.code for e in entries} == {"pos"}
-    (placed,) = cart.transitions.all()
+    (placed,) = cart.events.all()
     assert (placed.from_status, placed.to_status) == ("", Status.ACTIVE)
 
 
@@ -100,10 +101,16 @@ def test_the_same_cart_sent_twice_is_held_once(stocked):
     shop = stocked
     line = [ReservationLineInput(shop["tee"], shop["store"], 2)]
     first, created = reservation_place(
-        channel=shop["pos"], reference="CART-9", lines=line, actor="token:web"
+        channel=shop["pos"],
+        reference="CART-9",
+        lines=line,
+        actor=Actor(name="token:web"),
     )
     again, created_again = reservation_place(
-        channel=shop["pos"], reference="CART-9", lines=line, actor="token:web"
+        channel=shop["pos"],
+        reference="CART-9",
+        lines=line,
+        actor=Actor(name="token:web"),
     )
     assert (created, created_again) == (True, False)
     assert again.pk == first.pk
@@ -113,7 +120,7 @@ def test_the_same_cart_sent_twice_is_held_once(stocked):
             channel=shop["pos"],
             reference="CART-9",
             lines=[ReservationLineInput(shop["tee"], shop["store"], 3)],
-            actor="token:web",
+            actor=Actor(name="token:web"),
         )
 
 
@@ -121,12 +128,14 @@ def test_a_second_release_moves_nothing(stocked):
     shop = stocked
     cart = Holds.place(channel=shop["pos"], lines=[(shop["tee"], shop["store"], 2)])
     released = reservation_transition(
-        reservation_id=cart.pk, to_status=Status.RELEASED, actor="token:web"
+        reservation_id=cart.pk, to_status=Status.RELEASED, actor=Actor(name="token:web")
     )
     assert released.status == Status.RELEASED
     with pytest.raises(ReservationTransitionRefused) as refused:
         reservation_transition(
-            reservation_id=cart.pk, to_status=Status.RELEASED, actor="token:web"
+            reservation_id=cart.pk,
+            to_status=Status.RELEASED,
+            actor=Actor(name="token:web"),
         )
     assert refused.value.extra["status"] == Status.RELEASED
     assert StockMovement.objects.filter(type="reservation_release").count() == 1
@@ -138,20 +147,22 @@ def test_commit_then_fulfil_the_units_leave_the_shelf(stocked):
     shop = stocked
     cart = Holds.place(channel=shop["pos"], lines=[(shop["tee"], shop["store"], 2)])
     reservation_transition(
-        reservation_id=cart.pk, to_status=Status.COMMITTED, actor="token:oms"
+        reservation_id=cart.pk,
+        to_status=Status.COMMITTED,
+        actor=Actor(name="token:oms"),
     )
     tee = balance_of(shop["tee"], shop["store"])
     assert (tee.on_hand, tee.reserved, tee.committed, tee.available) == (5, 0, 2, 3)
     reservation_transition(
-        reservation_id=cart.pk, to_status=Status.FULFILLED, actor="user:ana"
+        reservation_id=cart.pk, to_status=Status.FULFILLED, actor=Actor(name="user:ana")
     )
     tee = balance_of(shop["tee"], shop["store"])
     assert (tee.on_hand, tee.reserved, tee.committed, tee.available) == (3, 0, 0, 3)
     steps = ReservationTransition.objects.filter(reservation=cart)
-    assert [(s.from_status, s.to_status, s.actor) for s in steps] == [
-        ("", "active", "token:checkout"),
-        ("active", "committed", "token:oms"),
-        ("committed", "fulfilled", "user:ana"),
+    assert [(s.action, s.from_status, s.to_status, s.actor) for s in steps] == [
+        ("reservation_place", "", "active", "token:checkout"),
+        ("reservation_commit", "active", "committed", "token:oms"),
+        ("reservation_fulfil", "committed", "fulfilled", "user:ana"),
     ]
     assert balances_rebuild(repair=False) == []
 
@@ -162,19 +173,27 @@ def test_a_cancelled_commitment_puts_the_units_back_on_sale(stocked):
     with pytest.raises(ReservationTransitionRefused):
         # An uncommitted hold is released, not cancelled.
         reservation_transition(
-            reservation_id=cart.pk, to_status=Status.CANCELLED, actor="token:oms"
+            reservation_id=cart.pk,
+            to_status=Status.CANCELLED,
+            actor=Actor(name="token:oms"),
         )
     reservation_transition(
-        reservation_id=cart.pk, to_status=Status.COMMITTED, actor="token:oms"
+        reservation_id=cart.pk,
+        to_status=Status.COMMITTED,
+        actor=Actor(name="token:oms"),
     )
     reservation_transition(
-        reservation_id=cart.pk, to_status=Status.CANCELLED, actor="token:oms"
+        reservation_id=cart.pk,
+        to_status=Status.CANCELLED,
+        actor=Actor(name="token:oms"),
     )
     tee = balance_of(shop["tee"], shop["store"])
     assert (tee.on_hand, tee.committed, tee.available) == (5, 0, 5)
     with pytest.raises(ReservationTransitionRefused) as refused:
         reservation_transition(
-            reservation_id=cart.pk, to_status=Status.FULFILLED, actor="token:oms"
+            reservation_id=cart.pk,
+            to_status=Status.FULFILLED,
+            actor=Actor(name="token:oms"),
         )
     assert refused.value.extra == {"status": "cancelled", "allowed": []}
     assert StockMovement.objects.filter(type="commitment_release").count() == 1
@@ -202,6 +221,12 @@ def test_a_lapsed_hold_holds_nothing_before_any_sweep_and_the_sweep_writes_it_on
     cart.refresh_from_db()
     assert release.actor == "system:expiry"
     assert release.occurred_at == cart.expires_at
+    expired = cart.events.last()
+    assert (expired.action, expired.actor, expired.source) == (
+        "reservation_expire",
+        "system:expiry",
+        "system",
+    )
     assert cart.status == Status.EXPIRED
     tee = balance_of(shop["tee"], shop["store"])
     assert (tee.reserved, tee.available) == (5, 0)
@@ -214,10 +239,16 @@ def test_a_lapsed_hold_cannot_be_committed(stocked):
     lapse(cart)
     with pytest.raises(ReservationTransitionRefused) as refused:
         reservation_transition(
-            reservation_id=cart.pk, to_status=Status.COMMITTED, actor="token:oms"
+            reservation_id=cart.pk,
+            to_status=Status.COMMITTED,
+            actor=Actor(name="token:oms"),
         )
-    assert refused.value.extra["status"] == Status.EXPIRED
+    assert refused.value.extra == {"status": Status.EXPIRED, "allowed": []}
     cart.refresh_from_db()
+    assert refused.value.message == (
+        f"Reservation {cart.reference!r} cannot become committed: it expired at "
+        f"{cart.expires_at.isoformat()}; nothing was moved."
+    )
     assert cart.status == Status.EXPIRED
     assert balance_of(shop["tee"], shop["store"]).committed == 0
     assert reservations_expire() == 0  # its release is already written
@@ -273,7 +304,7 @@ def test_a_malformed_cart_is_refused_and_holds_nothing(stocked, ttl, lines, fiel
             channel=shop["pos"],
             reference="CART-BAD",
             lines=[ReservationLineInput(shop[s], shop["store"], q) for s, q in lines],
-            actor="token:web",
+            actor=Actor(name="token:web"),
             ttl_seconds=ttl,
         )
     assert field in refused.value.field_errors

@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
+from config.access import Actor
 from config.celery import app
 from pickup import services as pickup
 from pickup.models import PickupTask
@@ -38,12 +39,12 @@ def ready_order(shop, reference="WEB-4001"):
     stock(shop["tee"], shop["oxford"], 1)
     task = pickup_order(shop, reference).pickup_task
     alice = shop["alice"]
-    pickup.pickup_task_claim(task_id=task.pk, staff=alice)
-    pickup.pickup_task_start(task_id=task.pk, staff=alice)
+    pickup.pickup_task_claim(task_id=task.pk, actor=Actor.of_user(alice))
+    pickup.pickup_task_start(task_id=task.pk, actor=Actor.of_user(alice))
     pickup.pickup_line_pick(
-        task_id=task.pk, line_id=task.order.lines.get().pk, staff=alice
+        task_id=task.pk, line_id=task.order.lines.get().pk, actor=Actor.of_user(alice)
     )
-    return pickup.pickup_task_mark_ready(task_id=task.pk, staff=alice)
+    return pickup.pickup_task_mark_ready(task_id=task.pk, actor=Actor.of_user(alice))
 
 
 @pytest.mark.django_db(transaction=True)
@@ -72,7 +73,7 @@ def test_two_pickers_claim_at_once_and_one_wins(shop):
 
     def claim(n):
         try:
-            pickup.pickup_task_claim(task_id=task.pk, staff=pickers[n])
+            pickup.pickup_task_claim(task_id=task.pk, actor=Actor.of_user(pickers[n]))
             return "won"
         except TaskClaimedByAnother as refused:
             return refused.message

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, time
 
 import pytest
 
+from config.access import Actor
 from inventory.models import Location, TransferRequest
 from inventory.selectors import pickup_ready_by
 from inventory.services import balances_rebuild
@@ -75,14 +76,18 @@ def test_the_channel_cancels_and_the_store_stops_and_the_transfer_is_called_off(
     stock(shop["tee"], shop["camden"], 1)
     task = pickup_order(shop).pickup_task
     alice = shop["alice"]
-    pickup.pickup_task_claim(task_id=task.pk, staff=alice)
-    pickup.pickup_task_start(task_id=task.pk, staff=alice)
+    pickup.pickup_task_claim(task_id=task.pk, actor=Actor.of_user(alice))
+    pickup.pickup_task_start(task_id=task.pk, actor=Actor.of_user(alice))
     line = task.order.lines.get()
     problem = pickup.pickup_line_short(
-        task_id=task.pk, line_id=line.pk, staff=alice, quantity=1, condition="not_found"
+        task_id=task.pk,
+        line_id=line.pk,
+        actor=Actor.of_user(alice),
+        quantity=1,
+        condition="not_found",
     )
     pickup.pickup_problem_source_elsewhere(
-        problem_id=problem.pk, staff=alice, from_location=shop["camden"]
+        problem_id=problem.pk, actor=Actor.of_user(alice), from_location=shop["camden"]
     )
     assert balance_of(shop["tee"], shop["camden"]).available == 0
 
@@ -90,7 +95,7 @@ def test_the_channel_cancels_and_the_store_stops_and_the_transfer_is_called_off(
         order_id=task.order_id,
         lines=None,
         reason="Customer changed their mind",
-        who=orders.Who(actor="token:web-shop", source="web"),
+        actor=Actor(name="token:web-shop", source="web"),
     )
 
     task.refresh_from_db()

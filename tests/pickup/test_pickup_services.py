@@ -7,6 +7,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from config.access import Actor
 from config.errors import InvalidInput, NotFound
 from inventory.models import TransferRequest
 from orders.models import Order, ReturnToStockTask
@@ -48,11 +49,14 @@ def test_the_whole_story_from_claim_to_close(
 ):
     order, task = one_tee
     alice, tee, oxford = shop["alice"], shop["tee"], shop["oxford"]
-    pickup.pickup_task_claim(task_id=task.pk, staff=alice)
-    pickup.pickup_task_start(task_id=task.pk, staff=alice)
+    pickup.pickup_task_claim(task_id=task.pk, actor=Actor.of_user(alice))
+    pickup.pickup_task_start(task_id=task.pk, actor=Actor.of_user(alice))
     line = order.lines.get()
     pickup.pickup_line_pick(
-        task_id=task.pk, line_id=line.pk, staff=alice, scanned="5012345678900"
+        task_id=task.pk,
+        line_id=line.pk,
+        actor=Actor.of_user(alice),
+        scanned="5012345678900",
     )
     task.refresh_from_db()
     assert task.status == Status.PICKED
@@ -60,7 +64,9 @@ def test_the_whole_story_from_claim_to_close(
     assert (held.on_hand, held.committed, held.picked, held.available) == (2, 0, 1, 1)
 
     with django_capture_on_commit_callbacks(execute=True):
-        pickup.pickup_task_mark_ready(task_id=task.pk, staff=alice, hold_slot="B3")
+        pickup.pickup_task_mark_ready(
+            task_id=task.pk, actor=Actor.of_user(alice), hold_slot="B3"
+        )
     task.refresh_from_db()
     assert task.status == Status.READY and task.hold_slot == "B3"
     (email,) = mail.outbox
@@ -71,13 +77,15 @@ def test_the_whole_story_from_claim_to_close(
     with pytest.raises(InvalidInput):
         pickup.pickup_task_hand_over(
             task_id=task.pk,
-            staff=shop["bob"],
+            actor=Actor.of_user(shop["bob"]),
             collection_code="000000" if task.collection_code != "000000" else "111111",
         )
     pickup.pickup_task_hand_over(
-        task_id=task.pk, staff=shop["bob"], collection_code=task.collection_code
+        task_id=task.pk,
+        actor=Actor.of_user(shop["bob"]),
+        collection_code=task.collection_code,
     )
-    pickup.pickup_task_close(task_id=task.pk, staff=shop["bob"])
+    pickup.pickup_task_close(task_id=task.pk, actor=Actor.of_user(shop["bob"]))
     task.refresh_from_db()
     order.refresh_from_db()
     assert (task.status, order.status) == (Status.CLOSED, Order.Status.CLOSED)
@@ -99,13 +107,13 @@ def test_the_whole_story_from_claim_to_close(
 
 def test_a_wrong_scan_is_refused_and_picks_nothing(shop, one_tee):
     order, task = one_tee
-    pickup.pickup_task_claim(task_id=task.pk, staff=shop["alice"])
-    pickup.pickup_task_start(task_id=task.pk, staff=shop["alice"])
+    pickup.pickup_task_claim(task_id=task.pk, actor=Actor.of_user(shop["alice"]))
+    pickup.pickup_task_start(task_id=task.pk, actor=Actor.of_user(shop["alice"]))
     with pytest.raises(InvalidInput):
         pickup.pickup_line_pick(
             task_id=task.pk,
             line_id=order.lines.get().pk,
-            staff=shop["alice"],
+            actor=Actor.of_user(shop["alice"]),
             scanned="HOOD-GRE-L",
         )
     assert balance_of(shop["tee"], shop["oxford"]).picked == 0
@@ -114,8 +122,8 @@ def test_a_wrong_scan_is_refused_and_picks_nothing(shop, one_tee):
 def test_another_store_cannot_see_the_task(shop, one_tee):
     _, task = one_tee
     with pytest.raises(NotFound):
-        pickup.pickup_task_claim(task_id=task.pk, staff=shop["carol"])
-    pickup.pickup_task_claim(task_id=task.pk, staff=shop["maria"])
+        pickup.pickup_task_claim(task_id=task.pk, actor=Actor.of_user(shop["carol"]))
+    pickup.pickup_task_claim(task_id=task.pk, actor=Actor.of_user(shop["maria"]))
 
 
 def test_handing_over_on_order_number_and_family_name(shop, one_tee):
@@ -124,13 +132,13 @@ def test_handing_over_on_order_number_and_family_name(shop, one_tee):
     with pytest.raises(InvalidInput):
         pickup.pickup_task_hand_over(
             task_id=task.pk,
-            staff=shop["alice"],
+            actor=Actor.of_user(shop["alice"]),
             order_reference="WEB-2001",
             customer_name="Lovelace",
         )
     pickup.pickup_task_hand_over(
         task_id=task.pk,
-        staff=shop["alice"],
+        actor=Actor.of_user(shop["alice"]),
         order_reference="web-2001",
         customer_name=" byron ",
     )
@@ -151,7 +159,9 @@ def test_source_from_another_branch(shop, one_tee):
     stock(shop["tee"], shop["camden"], 1)
     problem = _short(shop, task)
     pickup.pickup_problem_source_elsewhere(
-        problem_id=problem.pk, staff=shop["alice"], from_location=shop["camden"]
+        problem_id=problem.pk,
+        actor=Actor.of_user(shop["alice"]),
+        from_location=shop["camden"],
     )
     task.refresh_from_db()
     assert task.status == Status.ON_HOLD
@@ -160,11 +170,17 @@ def test_source_from_another_branch(shop, one_tee):
     )  # Camden cannot sell it
     transfer = TransferRequest.objects.get()
     with pytest.raises(NotFound):
-        pickup.pickup_transfer_dispatch(transfer_id=transfer.pk, staff=shop["alice"])
-    pickup.pickup_transfer_dispatch(transfer_id=transfer.pk, staff=shop["carol"])
-    pickup.pickup_transfer_receive(transfer_id=transfer.pk, staff=shop["alice"])
+        pickup.pickup_transfer_dispatch(
+            transfer_id=transfer.pk, actor=Actor.of_user(shop["alice"])
+        )
+    pickup.pickup_transfer_dispatch(
+        transfer_id=transfer.pk, actor=Actor.of_user(shop["carol"])
+    )
     pickup.pickup_transfer_receive(
-        transfer_id=transfer.pk, staff=shop["alice"]
+        transfer_id=transfer.pk, actor=Actor.of_user(shop["alice"])
+    )
+    pickup.pickup_transfer_receive(
+        transfer_id=transfer.pk, actor=Actor.of_user(shop["alice"])
     )  # twice: nothing more
     task.refresh_from_db()
     assert task.status == Status.PICKING
@@ -173,7 +189,9 @@ def test_source_from_another_branch(shop, one_tee):
     camden = balance_of(shop["tee"], shop["camden"])
     assert (camden.on_hand, camden.committed) == (0, 0)
     pickup.pickup_line_pick(
-        task_id=task.pk, line_id=order.lines.get().pk, staff=shop["alice"]
+        task_id=task.pk,
+        line_id=order.lines.get().pk,
+        actor=Actor.of_user(shop["alice"]),
     )
     task.refresh_from_db()
     assert task.status == Status.PICKED
@@ -190,7 +208,7 @@ def test_a_substitute_the_customer_accepts(
     with django_capture_on_commit_callbacks(execute=True):
         pickup.pickup_problem_substitute(
             problem_id=problem.pk,
-            staff=shop["alice"],
+            actor=Actor.of_user(shop["alice"]),
             substitute=shop["polo"],
             customer_answer="accepted",
         )
@@ -208,7 +226,7 @@ def test_ship_later_places_a_delivery_order(shop, one_tee):
     problem = _short(shop, task)
     pickup.pickup_problem_ship_later(
         problem_id=problem.pk,
-        staff=shop["alice"],
+        actor=Actor.of_user(shop["alice"]),
         address=pickup.Address("1 Upper Street", "London", "N1 0PN", "gb"),
     )
     problem.refresh_from_db()
@@ -229,7 +247,9 @@ def test_cancel_tells_the_customer_before_they_travel(
     _, task = one_tee
     problem = _short(shop, task)
     with django_capture_on_commit_callbacks(execute=True):
-        pickup.pickup_problem_cancel(problem_id=problem.pk, staff=shop["alice"])
+        pickup.pickup_problem_cancel(
+            problem_id=problem.pk, actor=Actor.of_user(shop["alice"])
+        )
     task.refresh_from_db()
     assert task.status == Status.CANCELLED
     assert "please do not travel" in mail.outbox[0].body
@@ -250,7 +270,9 @@ def test_reminder_then_expiry_each_once(shop, one_tee):
     (put_back,) = ReturnToStockTask.objects.all()
     held = balance_of(shop["tee"], shop["oxford"])
     assert (held.picked, held.available) == (1, 1)
-    pickup.return_to_stock_put_away(task_id=put_back.pk, staff=shop["bob"])
+    pickup.return_to_stock_put_away(
+        task_id=put_back.pk, actor=Actor.of_user(shop["bob"])
+    )
     assert balance_of(shop["tee"], shop["oxford"]).available == 2
     assert list(PickupNotice.objects.values_list("kind", flat=True)) == [
         "ready",

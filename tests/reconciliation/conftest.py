@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from config.access import Actor
 from inventory.models import MovementType
 from orders import services as orders
 from reconciliation.services import Raised, exception_raise
@@ -59,7 +60,7 @@ def month(shop):
         order_id=order.pk,
         lines=[orders.LineQuantity(line_id=hoodie_line.pk, quantity=2)],
         reason="customer changed their mind",
-        who=orders.Who(actor="token:web-shop", source="web"),
+        actor=Actor(name="token:web-shop", source="web"),
     )
     StockEvents.post(  # the till sells a tee already promised online: a conflict
         MovementType.SALE,

@@ -7,6 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from config.access import Actor
 from inventory.models import MovementType
 from reconciliation.models import ExceptionCase
 from reconciliation.services.counts import count_task_start
@@ -76,7 +77,7 @@ def test_a_blind_count_by_scanning_then_a_recount(shop, tablet):
         location=shop["oxford"],
         sku_codes=["TEE-BLK-M", "HOOD-GRE-L"],
         note="Morning check",
-        staff=shop["maria"],
+        actor=Actor.of_user(shop["maria"]),
     )
     page = tablet
 

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
+from config.access import Actor
 from config.errors import InvalidInput, NotFound, PermissionRefused
 from inventory.models import MovementType, StockMovement
 from reconciliation.models import CountLine, CountTask, ExceptionCase
@@ -32,15 +33,20 @@ def tee_count(shop):
     """Ten tees on the Oxford Street shelf; Maria asks for them to be counted."""
     stock(shop["tee"], shop["oxford"], 10)
     return count_task_start(
-        location=shop["oxford"], sku_codes=["TEE-BLK-M"], staff=shop["maria"]
+        location=shop["oxford"],
+        sku_codes=["TEE-BLK-M"],
+        actor=Actor.of_user(shop["maria"]),
     )
 
 
 def count(shop, task, units):
     count_line_scan(
-        task_id=task.pk, code=TEE_BARCODE, quantity=units, staff=shop["alice"]
+        task_id=task.pk,
+        code=TEE_BARCODE,
+        quantity=units,
+        actor=Actor.of_user(shop["alice"]),
     )
-    return count_task_submit(task_id=task.pk, staff=shop["alice"])
+    return count_task_submit(task_id=task.pk, actor=Actor.of_user(shop["alice"]))
 
 
 def tee_line(task):
@@ -57,13 +63,15 @@ def test_a_count_that_matches_is_accurate_and_posted(shop, tee_count):
 
 def test_each_scan_adds_one_and_a_typed_figure_replaces_them(shop, tee_count):
     for _ in range(3):
-        count_line_scan(task_id=tee_count.pk, code="TEE-BLK-M", staff=shop["alice"])
+        count_line_scan(
+            task_id=tee_count.pk, code="TEE-BLK-M", actor=Actor.of_user(shop["alice"])
+        )
     assert tee_line(tee_count).counted == 3
     count_line_set(
         task_id=tee_count.pk,
         line_id=tee_line(tee_count).pk,
         quantity=10,
-        staff=shop["alice"],
+        actor=Actor.of_user(shop["alice"]),
     )
     assert tee_line(tee_count).counted == 10
 
@@ -96,10 +104,16 @@ def test_a_variance_twice_waits_for_the_manager_whose_approval_posts_it(
 
     with pytest.raises(PermissionRefused):
         count_line_decide(
-            task_id=task.pk, line_id=line.pk, approve=True, staff=shop["alice"]
+            task_id=task.pk,
+            line_id=line.pk,
+            approve=True,
+            actor=Actor.of_user(shop["alice"]),
         )
     count_line_decide(
-        task_id=task.pk, line_id=line.pk, approve=True, staff=shop["maria"]
+        task_id=task.pk,
+        line_id=line.pk,
+        approve=True,
+        actor=Actor.of_user(shop["maria"]),
     )
 
     assert balance_of(shop["tee"], shop["oxford"]).on_hand == 8
@@ -114,14 +128,17 @@ def test_a_rejected_variance_keeps_the_records_and_says_why(shop, tee_count):
     line = tee_line(task)
     with pytest.raises(InvalidInput):
         count_line_decide(
-            task_id=task.pk, line_id=line.pk, approve=False, staff=shop["maria"]
+            task_id=task.pk,
+            line_id=line.pk,
+            approve=False,
+            actor=Actor.of_user(shop["maria"]),
         )
     count_line_decide(
         task_id=task.pk,
         line_id=line.pk,
         approve=False,
         note="Two were on the display table",
-        staff=shop["maria"],
+        actor=Actor.of_user(shop["maria"]),
     )
     assert balance_of(shop["tee"], shop["oxford"]).on_hand == 10
     assert tee_line(task).status == CountLine.Status.REJECTED
@@ -129,7 +146,10 @@ def test_a_rejected_variance_keeps_the_records_and_says_why(shop, tee_count):
 
 def test_a_till_sale_after_the_count_is_not_a_variance(shop, tee_count):
     count_line_scan(
-        task_id=tee_count.pk, code=TEE_BARCODE, quantity=10, staff=shop["alice"]
+        task_id=tee_count.pk,
+        code=TEE_BARCODE,
+        quantity=10,
+        actor=Actor.of_user(shop["alice"]),
     )
     StockEvents.post(  # sold while Alice walks back to the till to submit
         MovementType.SALE,
@@ -139,7 +159,7 @@ def test_a_till_sale_after_the_count_is_not_a_variance(shop, tee_count):
         channel=ChannelFactory(code="oxf-till", kind="store_pos"),
         occurred_at=timezone.now() + timedelta(seconds=1),
     )
-    task = count_task_submit(task_id=tee_count.pk, staff=shop["alice"])
+    task = count_task_submit(task_id=tee_count.pk, actor=Actor.of_user(shop["alice"]))
     assert tee_line(task).result == "within"
     assert balance_of(shop["tee"], shop["oxford"]).on_hand == 9
 
@@ -148,7 +168,9 @@ def test_within_a_percent_tolerance_is_accurate(shop, settings):
     settings.COUNT_TOLERANCE_PERCENT = 10
     stock(shop["tee"], shop["oxford"], 10)
     task = count_task_start(
-        location=shop["oxford"], sku_codes=[TEE_BARCODE], staff=shop["maria"]
+        location=shop["oxford"],
+        sku_codes=[TEE_BARCODE],
+        actor=Actor.of_user(shop["maria"]),
     )
     assert tee_line(count(shop, task, 9)).result == "within"
 
@@ -156,19 +178,25 @@ def test_within_a_percent_tolerance_is_accurate(shop, settings):
 def test_what_is_not_scanned_counts_as_none(shop):
     stock(shop["hoodie"], shop["oxford"], 2)
     task = count_task_start(
-        location=shop["oxford"], sku_codes=["HOOD-GRE-L"], staff=shop["maria"]
+        location=shop["oxford"],
+        sku_codes=["HOOD-GRE-L"],
+        actor=Actor.of_user(shop["maria"]),
     )
-    task = count_task_submit(task_id=task.pk, staff=shop["alice"])
+    task = count_task_submit(task_id=task.pk, actor=Actor.of_user(shop["alice"]))
     assert task.status == "recount" and task.lines.get().first_count == 0
 
 
 def test_who_may_count_and_start(shop, tee_count):
     with pytest.raises(PermissionRefused):
         count_task_start(
-            location=shop["oxford"], sku_codes=["TEE-BLK-M"], staff=shop["alice"]
+            location=shop["oxford"],
+            sku_codes=["TEE-BLK-M"],
+            actor=Actor.of_user(shop["alice"]),
         )
     with pytest.raises(NotFound):  # Carol works at Camden
-        count_line_scan(task_id=tee_count.pk, code=TEE_BARCODE, staff=shop["carol"])
+        count_line_scan(
+            task_id=tee_count.pk, code=TEE_BARCODE, actor=Actor.of_user(shop["carol"])
+        )
 
 
 @pytest.mark.parametrize(
@@ -186,7 +214,10 @@ def test_a_bad_scan_is_a_message_and_counts_nothing(
 ):
     with pytest.raises(InvalidInput) as refused:
         count_line_scan(
-            task_id=tee_count.pk, code=code, quantity=quantity, staff=shop["alice"]
+            task_id=tee_count.pk,
+            code=code,
+            quantity=quantity,
+            actor=Actor.of_user(shop["alice"]),
         )
     assert field in refused.value.field_errors
     assert tee_line(tee_count).counted is None
@@ -197,7 +228,7 @@ def test_an_ad_hoc_count_names_real_skus(shop):
         count_task_start(
             location=shop["oxford"],
             sku_codes=["TEE-BLK-M", "GHOST"],
-            staff=shop["maria"],
+            actor=Actor.of_user(shop["maria"]),
         )
     assert "GHOST" in refused.value.field_errors["sku_codes"][0]
     assert not CountTask.objects.exists()
@@ -218,8 +249,10 @@ def test_nightly_counts_reach_every_sku_within_the_cycle(shop, settings):
         assert task.lines.count() == 2
         counted |= set(task.lines.values_list("sku_id", flat=True))
         for line in task.lines.select_related("sku"):
-            count_line_scan(task_id=task.pk, code=line.sku.code, staff=shop["carol"])
-        count_task_submit(task_id=task.pk, staff=shop["carol"])
+            count_line_scan(
+                task_id=task.pk, code=line.sku.code, actor=Actor.of_user(shop["carol"])
+            )
+        count_task_submit(task_id=task.pk, actor=Actor.of_user(shop["carol"]))
     assert counted == {sku.pk for sku in skus}
 
 
@@ -254,36 +287,43 @@ def test_record_accuracy_on_a_known_set(shop, settings):
     oxford = count_task_start(
         location=shop["oxford"],
         sku_codes=["TEE-BLK-M", "HOOD-GRE-L"],
-        staff=shop["maria"],
+        actor=Actor.of_user(shop["maria"]),
     )
     lines = {line.sku.code: line for line in oxford.lines.select_related("sku")}
     count_line_set(
         task_id=oxford.pk,
         line_id=lines["TEE-BLK-M"].pk,
         quantity=10,
-        staff=shop["alice"],
+        actor=Actor.of_user(shop["alice"]),
     )
     count_line_set(
         task_id=oxford.pk,
         line_id=lines["HOOD-GRE-L"].pk,
         quantity=1,
-        staff=shop["alice"],
+        actor=Actor.of_user(shop["alice"]),
     )
-    count_task_submit(task_id=oxford.pk, staff=shop["alice"])
+    count_task_submit(task_id=oxford.pk, actor=Actor.of_user(shop["alice"]))
     count_line_set(
         task_id=oxford.pk,
         line_id=lines["HOOD-GRE-L"].pk,
         quantity=1,
-        staff=shop["alice"],
+        actor=Actor.of_user(shop["alice"]),
     )
-    count_task_submit(task_id=oxford.pk, staff=shop["alice"])  # a real variance
+    count_task_submit(
+        task_id=oxford.pk, actor=Actor.of_user(shop["alice"])
+    )  # a real variance
     camden = count_task_start(
-        location=shop["camden"], sku_codes=["TEE-BLK-M"], staff=shop["maria"]
+        location=shop["camden"],
+        sku_codes=["TEE-BLK-M"],
+        actor=Actor.of_user(shop["maria"]),
     )
     count_line_scan(
-        task_id=camden.pk, code=TEE_BARCODE, quantity=5, staff=shop["carol"]
+        task_id=camden.pk,
+        code=TEE_BARCODE,
+        quantity=5,
+        actor=Actor.of_user(shop["carol"]),
     )
-    count_task_submit(task_id=camden.pk, staff=shop["carol"])
+    count_task_submit(task_id=camden.pk, actor=Actor.of_user(shop["carol"]))
 
     today = timezone.localdate()
     report = record_accuracy(
@@ -303,7 +343,9 @@ def test_pressing_finish_twice_does_not_send_the_recount_as_zeros(shop, tee_coun
     task = count(shop, tee_count, 7)  # beyond tolerance: a recount is asked for
     assert task.status == "recount"
     with pytest.raises(CountTransitionRefused):
-        count_task_submit(task_id=task.pk, staff=shop["alice"], shown_status="open")
+        count_task_submit(
+            task_id=task.pk, actor=Actor.of_user(shop["alice"]), shown_status="open"
+        )
     line = tee_line(task)
     assert (line.status, line.counted) == ("to_recount", None)
 
@@ -311,7 +353,9 @@ def test_pressing_finish_twice_does_not_send_the_recount_as_zeros(shop, tee_coun
 def test_a_sku_on_an_open_count_is_not_put_on_another(shop, tee_count):
     with pytest.raises(InvalidInput) as refused:
         count_task_start(
-            location=shop["oxford"], sku_codes=["TEE-BLK-M"], staff=shop["maria"]
+            location=shop["oxford"],
+            sku_codes=["TEE-BLK-M"],
+            actor=Actor.of_user(shop["maria"]),
         )
     assert f"TEE-BLK-M (#{tee_count.pk})" in refused.value.field_errors["sku_codes"][0]
     assert shop["tee"].pk not in nightly_sample(

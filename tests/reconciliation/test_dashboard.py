@@ -5,6 +5,7 @@ import csv
 import io
 from datetime import timedelta
 
+import pytest
 from django.utils import timezone
 
 from inventory.models import MovementType
@@ -27,6 +28,7 @@ def rows(table, key):
     return {row[key]: row for row in table.rows}
 
 
+@pytest.mark.sqlite_too
 def test_the_figures_add_up_for_a_known_month(month, client):
     tables = figures(client, month["maria"], location="LON-OXF")
 
@@ -148,6 +150,7 @@ def test_staff_never_see_count_variances_on_the_dashboard(month, client):
     assert "Count variance" in kinds
 
 
+@pytest.mark.sqlite_too
 def test_a_late_till_sale_superseded_by_a_count_is_still_a_sale(shop):
     till = ChannelFactory(code="oxf-till", kind="store_pos")
     stock(shop["tee"], shop["oxford"], 5)

@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from config.access import Actor
 from inventory.models import MovementType, StockBalance, StockConflict
 from orders.models import ReturnToStockTask
 from pickup import services as pickup
@@ -94,7 +95,9 @@ def test_an_undecided_problem_is_raised_once_and_settles_when_decided(shop):
     (case,) = open_cases("pickup_undecided")
     assert "undecided for 30 min" in case.title
 
-    pickup.pickup_problem_cancel(problem_id=problem.pk, staff=shop["alice"])
+    pickup.pickup_problem_cancel(
+        problem_id=problem.pk, actor=Actor.of_user(shop["alice"])
+    )
     case.refresh_from_db()
     assert (case.status, case.resolution) == ("resolved", "settled_at_source")
     assert "cancelled, customer told" in case.resolution_note
@@ -110,7 +113,9 @@ def test_an_expired_pickup_waits_until_its_units_are_back_on_the_shelf(shop):
     assert "not collected in" in case.title and case.location == shop["oxford"]
 
     (put_back,) = ReturnToStockTask.objects.all()
-    pickup.return_to_stock_put_away(task_id=put_back.pk, staff=shop["bob"])
+    pickup.return_to_stock_put_away(
+        task_id=put_back.pk, actor=Actor.of_user(shop["bob"])
+    )
     case.refresh_from_db()
     assert case.status == "resolved" and case.resolved_by == "user:bob"
 
@@ -122,13 +127,13 @@ def test_a_return_waiting_too_long_settles_when_graded(shop, settings):
         purchase=Purchase(channel=shop["web"], order=order),
         location=shop["oxford"],
         lines=[ReturnLineInput(sku=shop["tee"], quantity=1, reason="defective")],
-        actor="user:alice",
+        actor=Actor.of_user(shop["alice"]),
     )
     returns_flag_overdue(now=timezone.now() + timedelta(hours=49))
     (case,) = open_cases("return_overdue")
     assert "1 unit(s) waiting for inspection over 48 h" in case.title
 
-    return_inspection_start(return_id=found.pk, actor="user:alice")
+    return_inspection_start(return_id=found.pk, actor=Actor.of_user(shop["alice"]))
     line = found.lines.get()
     return_line_grade(
         return_id=found.pk,
@@ -136,7 +141,7 @@ def test_a_return_waiting_too_long_settles_when_graded(shop, settings):
         grade="resellable",
         quantity=1,
         shelf_location="A1",
-        actor="user:alice",
+        actor=Actor.of_user(shop["alice"]),
     )
     case.refresh_from_db()
     assert case.status == "resolved"

@@ -4,6 +4,7 @@ store's cases only."""
 
 import pytest
 
+from config.access import Actor
 from config.errors import InvalidInput, NotFound, PermissionRefused
 from inventory.models import MovementType, StockConflict, StockMovement
 from inventory.selectors import availability_rows
@@ -44,15 +45,19 @@ def test_the_manager_finds_the_unit_and_adjusts_and_the_tee_is_sellable_again(
 ):
     assert status_at_oxford(shop) == "under_review"
     maria = shop["maria"]
-    exception_assign(case_id=oversold.pk, assignee_id=shop["alice"].pk, staff=maria)
-    exception_comment(case_id=oversold.pk, text="Check the stockroom.", staff=maria)
+    exception_assign(
+        case_id=oversold.pk, assignee_id=shop["alice"].pk, actor=Actor.of_user(maria)
+    )
+    exception_comment(
+        case_id=oversold.pk, text="Check the stockroom.", actor=Actor.of_user(maria)
+    )
 
     case = exception_resolve(
         case_id=oversold.pk,
         resolution="stock_adjusted",
         note="One more in the stockroom",
         adjustment=1,
-        staff=maria,
+        actor=Actor.of_user(maria),
     )
 
     assert (case.status, case.resolved_by) == ("resolved", "user:maria")
@@ -67,11 +72,11 @@ def test_the_manager_finds_the_unit_and_adjusts_and_the_tee_is_sellable_again(
     assert balance_of(shop["tee"], shop["oxford"]).on_hand == 1
     assert not StockConflict.objects.filter(status="open").exists()
     assert status_at_oxford(shop) != "under_review"
-    assert list(case.events.values_list("kind", flat=True)) == [
-        "raised",
-        "assigned",
-        "comment",
-        "resolved",
+    assert list(case.events.values_list("kind", "action")) == [
+        ("raised", "exception_raise"),
+        ("assigned", "exception_assign"),
+        ("comment", "exception_comment"),
+        ("resolved", "exception_resolve"),
     ]
 
 
@@ -81,17 +86,21 @@ def test_resolved_without_an_adjustment_changes_no_stock(shop, oversold):
         case_id=oversold.pk,
         resolution="customer_served",
         note="Offered the grey tee; accepted",
-        staff=shop["alice"],
+        actor=Actor.of_user(shop["alice"]),
     )
     assert StockMovement.objects.count() == before
     with pytest.raises(ExceptionTransitionRefused):
         exception_resolve(
-            case_id=oversold.pk, resolution="no_action", staff=shop["maria"]
+            case_id=oversold.pk,
+            resolution="no_action",
+            actor=Actor.of_user(shop["maria"]),
         )
 
 
 def test_raised_again_after_resolution_opens_a_new_case(shop, oversold):
-    exception_resolve(case_id=oversold.pk, resolution="no_action", staff=shop["maria"])
+    exception_resolve(
+        case_id=oversold.pk, resolution="no_action", actor=Actor.of_user(shop["maria"])
+    )
     again = exception_raise(
         raised=Raised(
             kind="oversell_conflict",
@@ -125,7 +134,7 @@ def test_a_resolution_that_does_not_add_up_changes_nothing(
             resolution=resolution,
             note=note,
             adjustment=adjustment,
-            staff=shop["maria"],
+            actor=Actor.of_user(shop["maria"]),
         )
     assert field in refused.value.field_errors
     oversold.refresh_from_db()
@@ -138,18 +147,22 @@ def test_only_a_manager_posts_an_adjustment(shop, oversold):
             case_id=oversold.pk,
             resolution="stock_adjusted",
             adjustment=1,
-            staff=shop["alice"],
+            actor=Actor.of_user(shop["alice"]),
         )
 
 
 def test_staff_at_another_store_cannot_see_or_touch_the_case(shop, oversold):
     carol = shop["carol"]  # Camden
     for act in (
-        lambda: exception_comment(case_id=oversold.pk, text="hi", staff=carol),
-        lambda: exception_resolve(
-            case_id=oversold.pk, resolution="no_action", staff=carol
+        lambda: exception_comment(
+            case_id=oversold.pk, text="hi", actor=Actor.of_user(carol)
         ),
-        lambda: exception_assign(case_id=oversold.pk, assignee_id=None, staff=carol),
+        lambda: exception_resolve(
+            case_id=oversold.pk, resolution="no_action", actor=Actor.of_user(carol)
+        ),
+        lambda: exception_assign(
+            case_id=oversold.pk, assignee_id=None, actor=Actor.of_user(carol)
+        ),
     ):
         with pytest.raises(NotFound):
             act()
@@ -158,10 +171,14 @@ def test_staff_at_another_store_cannot_see_or_touch_the_case(shop, oversold):
 def test_a_case_is_assigned_only_to_someone_who_works_there(shop, oversold):
     with pytest.raises(InvalidInput):
         exception_assign(
-            case_id=oversold.pk, assignee_id=shop["carol"].pk, staff=shop["maria"]
+            case_id=oversold.pk,
+            assignee_id=shop["carol"].pk,
+            actor=Actor.of_user(shop["maria"]),
         )
     exception_assign(
-        case_id=oversold.pk, assignee_id=shop["maria"].pk, staff=shop["alice"]
+        case_id=oversold.pk,
+        assignee_id=shop["maria"].pk,
+        actor=Actor.of_user(shop["alice"]),
     )
     oversold.refresh_from_db()
     assert oversold.assignee == shop["maria"]
@@ -169,7 +186,9 @@ def test_a_case_is_assigned_only_to_someone_who_works_there(shop, oversold):
 
 def test_an_empty_comment_is_refused(shop, oversold):
     with pytest.raises(InvalidInput):
-        exception_comment(case_id=oversold.pk, text="  ", staff=shop["alice"])
+        exception_comment(
+            case_id=oversold.pk, text="  ", actor=Actor.of_user(shop["alice"])
+        )
 
 
 def test_an_adjustment_that_leaves_a_shortfall_opens_a_new_case(shop):
@@ -188,7 +207,7 @@ def test_an_adjustment_that_leaves_a_shortfall_opens_a_new_case(shop):
         resolution="stock_adjusted",
         adjustment=-1,
         note="Another one was damaged",
-        staff=shop["maria"],
+        actor=Actor.of_user(shop["maria"]),
     )
     (still,) = ExceptionCase.objects.filter(status="open")
     assert still.pk != first.pk and still.kind == "oversell_conflict"

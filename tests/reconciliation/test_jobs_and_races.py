@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
+from config.access import Actor
 from reconciliation.models import CountTask, ExceptionCase
 from reconciliation.services import Raised, exception_raise
 from reconciliation.services.checks import ledger_drift_check
@@ -67,12 +68,14 @@ def test_the_same_cause_raised_at_once_from_two_places_is_one_case(shop):
 def test_two_scans_of_one_count_at_once_both_count(shop):
     stock(shop["tee"], shop["oxford"], 5)
     task = count_task_start(
-        location=shop["oxford"], sku_codes=["TEE-BLK-M"], staff=shop["maria"]
+        location=shop["oxford"],
+        sku_codes=["TEE-BLK-M"],
+        actor=Actor.of_user(shop["maria"]),
     )
     all_at_once(
         2,
         lambda n: count_line_scan(
-            task_id=task.pk, code="5012345678900", staff=shop["alice"]
+            task_id=task.pk, code="5012345678900", actor=Actor.of_user(shop["alice"])
         ),
     )
     assert task.lines.get().counted == 2
@@ -97,7 +100,7 @@ def test_two_units_put_back_at_once_settle_the_expired_pickup(shop):
     all_at_once(
         2,
         lambda n: pickup.return_to_stock_put_away(
-            task_id=put_backs[n], staff=shop["bob"]
+            task_id=put_backs[n], actor=Actor.of_user(shop["bob"])
         ),
     )
     assert ExceptionCase.objects.get(kind="pickup_expired").status == "resolved"

@@ -8,6 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from config.access import Actor
 from inventory.models import MovementType, StockBalance
 from reconciliation.models import ExceptionCase, ReconciliationRun, StockSnapshot
 from reconciliation.services import runs
@@ -21,7 +22,7 @@ from tests.reconciliation.snapshots import page, send
 
 
 def reconcile(trigger="nightly"):
-    run = reconciliation_run_start(trigger=trigger, actor="job:test")
+    run = reconciliation_run_start(trigger=trigger, actor=Actor.system("test"))
     return reconciliation_run_perform(run_id=run.pk)
 
 
@@ -194,7 +195,7 @@ def test_a_run_cut_off_half_way_is_finished_by_the_next_start(
     assert (finished.drift_found, finished.snapshot_rows_checked) == (1, 6)
     assert finished.disagreements_found == 6
     assert [c.times_raised for c in cases("snapshot_disagreement")] == [1] * 6
-    assert [entry["event"] for entry in finished.log] == [
+    assert [entry["event"] for entry in finished.history] == [
         "started",
         "failed",
         "resumed",
@@ -204,15 +205,19 @@ def test_a_run_cut_off_half_way_is_finished_by_the_next_start(
 
 
 def test_one_run_at_a_time_and_a_silent_one_is_taken_over(shop):
-    first = reconciliation_run_start(trigger="manager", actor="user:maria")
+    first = reconciliation_run_start(
+        trigger="manager", actor=Actor.of_user(shop["maria"])
+    )
     with pytest.raises(RunInProgress):
-        reconciliation_run_start(trigger="nightly", actor="job:nightly")
+        reconciliation_run_start(trigger="nightly", actor=Actor.system("nightly"))
 
     # The worker running it was killed: no step for longer than the stale limit.
     ReconciliationRun.objects.filter(pk=first.pk).update(
         heartbeat_at=timezone.now() - timedelta(hours=1)
     )
-    taken_over = reconciliation_run_start(trigger="nightly", actor="job:nightly")
+    taken_over = reconciliation_run_start(
+        trigger="nightly", actor=Actor.system("nightly")
+    )
     assert taken_over.pk == first.pk and taken_over.resumed == 1
     assert reconciliation_run_perform(run_id=first.pk).status == "finished"
 
@@ -263,10 +268,10 @@ def test_a_resumed_run_checks_the_ledger_again_before_its_snapshots(
 
 def test_a_run_that_fails_every_time_is_abandoned_for_a_new_one(shop, settings):
     settings.RECONCILIATION_MAX_RESUMES = 2
-    run = reconciliation_run_start(trigger="nightly", actor="job:nightly")
+    run = reconciliation_run_start(trigger="nightly", actor=Actor.system("nightly"))
     ReconciliationRun.objects.filter(pk=run.pk).update(status="failed", resumed=2)
 
-    fresh = reconciliation_run_start(trigger="nightly", actor="job:nightly")
+    fresh = reconciliation_run_start(trigger="nightly", actor=Actor.system("nightly"))
 
     run.refresh_from_db()
     assert fresh.pk != run.pk and run.status == "abandoned"
@@ -288,7 +293,7 @@ def test_the_nightly_job_runs_once_and_steps_aside_for_a_run_in_progress(shop):
 
     stock(shop["tee"], shop["oxford"], 5)
     assert nightly() == "finished"
-    reconciliation_run_start(trigger="manager", actor="user:maria")
+    reconciliation_run_start(trigger="manager", actor=Actor.of_user(shop["maria"]))
     assert nightly() == "running elsewhere"
     assert ReconciliationRun.objects.count() == 2
 

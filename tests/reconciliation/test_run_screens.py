@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from config.access import Actor
 from inventory.models import StockBalance
 from reconciliation.models import ReconciliationRun
 from reconciliation.services.runs import reconciliation_run_start
@@ -43,7 +44,7 @@ def test_the_manager_starts_a_run_and_a_real_worker_finishes_it(
 
 
 def test_a_running_run_is_followed_and_a_second_start_is_told_why_not(shop, client):
-    run = reconciliation_run_start(trigger="nightly", actor="job:nightly")
+    run = reconciliation_run_start(trigger="nightly", actor=Actor.system("nightly"))
     client.force_login(shop["maria"])
 
     page = client.get(f"{RUNS}{run.pk}/").content.decode()
@@ -54,7 +55,7 @@ def test_a_running_run_is_followed_and_a_second_start_is_told_why_not(shop, clie
 
 
 def test_store_staff_never_see_the_runs(shop, client):
-    run = reconciliation_run_start(trigger="nightly", actor="job:nightly")
+    run = reconciliation_run_start(trigger="nightly", actor=Actor.system("nightly"))
     client.force_login(shop["alice"])
     assert client.get(RUNS).status_code == 404
     assert client.get(f"{RUNS}{run.pk}/").status_code == 404
@@ -67,7 +68,9 @@ def test_a_run_whose_worker_stopped_stops_being_followed(shop, client):
 
     from django.utils import timezone
 
-    run = reconciliation_run_start(trigger="manager", actor="user:maria")
+    run = reconciliation_run_start(
+        trigger="manager", actor=Actor.of_user(shop["maria"])
+    )
     ReconciliationRun.objects.filter(pk=run.pk).update(
         heartbeat_at=timezone.now() - timedelta(hours=1)
     )

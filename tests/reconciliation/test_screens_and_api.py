@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from config.access import Actor
 from reconciliation.models import ExceptionCase
 from reconciliation.services import Raised, exception_raise
 from reconciliation.services.counts import count_task_start
@@ -158,7 +159,9 @@ def test_a_channel_bound_token_cannot_read_the_queue(shop, morning):
 def test_the_count_screen_never_shows_the_system_figure(shop, client):
     stock(shop["tee"], shop["oxford"], 4321)
     task = count_task_start(
-        location=shop["oxford"], sku_codes=["TEE-BLK-M"], staff=shop["maria"]
+        location=shop["oxford"],
+        sku_codes=["TEE-BLK-M"],
+        actor=Actor.of_user(shop["maria"]),
     )
     signed_in(client, shop["alice"])
     url = f"/store/counts/{task.pk}/"
@@ -182,7 +185,9 @@ def test_the_count_screen_never_shows_the_system_figure(shop, client):
 def test_the_manager_reviews_a_variance_and_approves_it(shop, client):
     stock(shop["tee"], shop["oxford"], 10)
     task = count_task_start(
-        location=shop["oxford"], sku_codes=["TEE-BLK-M"], staff=shop["maria"]
+        location=shop["oxford"],
+        sku_codes=["TEE-BLK-M"],
+        actor=Actor.of_user(shop["maria"]),
     )
     signed_in(client, shop["alice"])
     line = task.lines.get()

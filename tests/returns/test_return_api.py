@@ -183,6 +183,27 @@ def test_cancel_and_close_through_the_api(shop, web_shop):
     assert balance_of(shop["tee"], shop["oxford"]).incoming == 0
 
 
+def test_a_refused_move_says_where_the_return_is_and_where_it_may_go(shop, web_shop):
+    delivered_order(shop)
+    found = web_shop.post("/api/v1/returns/", announcement(), format="json").json()
+
+    closed_early = web_shop.post(
+        f"/api/v1/returns/{found['id']}/close/", {}, format="json"
+    )
+
+    assert closed_early.status_code == 409
+    refused = closed_early.json()
+    assert refused["code"] == "return_transition_refused"
+    assert refused["detail"] == (
+        f"Return {found['reference']} is expected: announced, not yet here; it "
+        "cannot become closed."
+    )
+    assert (refused["status"], refused["allowed"]) == (
+        "expected",
+        ["cancelled", "received"],
+    )
+
+
 def test_the_same_unit_twice_in_one_announcement_is_refused(shop, web_shop):
     delivered_order(shop)
     twice = announcement()

@@ -7,6 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from config.access import Actor
 from returns.models import Return
 from tests.conftest import sign_in
 from tests.factories import balance_of, delivered_order
@@ -85,7 +86,7 @@ def test_the_manager_reads_return_rates(shop, tablet):
             ReturnLineInput(sku=shop["tee"], quantity=1, reason="wrong_size"),
             ReturnLineInput(sku=shop["hoodie"], quantity=1, reason="defective"),
         ],
-        actor="user:alice",
+        actor=Actor.of_user(shop["alice"]),
     )
     page = tablet
 

@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
+from config.access import Actor
 from returns.models import Return, ReturnEvent
 from returns.services import (
     Purchase,
@@ -26,7 +27,7 @@ def received_return(shop, hours_ago: float, reference="WEB-3001") -> Return:
         purchase=Purchase(channel=shop["web"], order=order),
         location=shop["oxford"],
         lines=[ReturnLineInput(sku=shop["tee"], quantity=1, reason="defective")],
-        actor="user:alice",
+        actor=Actor.of_user(shop["alice"]),
     )
     Return.objects.filter(pk=found.pk).update(
         received_at=timezone.now() - timedelta(hours=hours_ago)
@@ -56,7 +57,7 @@ def test_within_the_target_or_graded_is_not_flagged(shop):
         line_id=graded.lines.get().pk,
         grade="damaged",
         quantity=1,
-        actor="user:alice",
+        actor=Actor.of_user(shop["alice"]),
     )
     assert returns_flag_overdue(now=timezone.now() + timedelta(days=5)) == 1
 

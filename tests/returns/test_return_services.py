@@ -3,6 +3,7 @@ before anything is sold again."""
 
 import pytest
 
+from config.access import Actor
 from config.errors import InvalidInput, NotFound
 from inventory.models import MovementType, StockMovement
 from inventory.services import balances_rebuild
@@ -19,8 +20,9 @@ from tests.factories import balance_of, delivered_order
 Status = Return.Status
 
 
-def bring_back(shop, order, *lines, store=None, actor="user:alice"):
-    """The customer at the Oxford Street counter with goods from ``order``."""
+def bring_back(shop, order, *lines, store=None, by="alice"):
+    """The customer at the Oxford Street counter with goods from ``order``, taken
+    back by ``by`` (Alice unless named)."""
     return services.return_receive_at_counter(
         purchase=Purchase(channel=order.channel, order=order),
         location=store or shop["oxford"],
@@ -28,7 +30,7 @@ def bring_back(shop, order, *lines, store=None, actor="user:alice"):
             ReturnLineInput(sku=sku, quantity=quantity, reason=reason)
             for sku, quantity, reason in lines
         ],
-        actor=actor,
+        actor=Actor.of_user(shop[by]),
     )
 
 
@@ -39,7 +41,7 @@ def grade(found, grade, quantity=1, line=None, **extra):
         line_id=line.pk,
         grade=grade,
         quantity=quantity,
-        actor="user:alice",
+        actor=Actor(name="user:alice"),
         **extra,
     )
 
@@ -73,9 +75,16 @@ def test_bought_online_returned_in_store_and_graded_resellable(shop):
         ("graded", ""),
         ("status", "graded"),
     ]
-    services.return_close(return_id=found.pk, actor="user:alice")
+    services.return_close(return_id=found.pk, actor=Actor.of_user(shop["alice"]))
     found.refresh_from_db()
     assert found.status == Status.CLOSED
+    assert [e.action for e in found.events.all()] == [
+        "return_receive_at_counter",
+        "return_line_grade",
+        "return_line_grade",
+        "return_line_grade",
+        "return_close",
+    ]
     assert balances_rebuild(repair=False) == []
 
 
@@ -133,7 +142,7 @@ def test_a_second_return_of_the_same_line_is_refused_with_a_clear_message(shop):
     bring_back(shop, order, (shop["tee"], 1, "wrong_size"))
 
     with pytest.raises(InvalidInput) as refused:
-        bring_back(shop, order, (shop["tee"], 1, "wrong_size"), actor="user:bob")
+        bring_back(shop, order, (shop["tee"], 1, "wrong_size"), by="bob")
 
     message = refused.value.field_errors["lines"][0]["quantity"][0]
     assert message == (
@@ -175,7 +184,7 @@ def test_an_absurd_quantity_at_the_till_is_refused(shop):
             ),
             location=shop["oxford"],
             lines=[ReturnLineInput(sku=shop["tee"], quantity=10**12, reason="other")],
-            actor="user:alice",
+            actor=Actor.of_user(shop["alice"]),
         )
 
     assert refused.value.field_errors["lines"][0]["quantity"] == ["At most 1,000,000."]
@@ -218,7 +227,7 @@ def test_a_till_purchase_comes_back_by_its_receipt(shop):
         purchase=Purchase(channel=till, till_receipt="0042-1187"),
         location=shop["oxford"],
         lines=[ReturnLineInput(sku=shop["polo"], quantity=1, reason="wrong_size")],
-        actor="user:alice",
+        actor=Actor.of_user(shop["alice"]),
     )
     assert (found.till_receipt, found.channel) == ("0042-1187", till)
     assert balance_of(shop["polo"], shop["oxford"]).quality_control == 1
@@ -233,7 +242,7 @@ class TestAnnouncedOnline:
             lines=[
                 ReturnLineInput(sku=shop["tee"], quantity=quantity, reason="wrong_size")
             ],
-            actor="token:web-shop",
+            actor=Actor(name="token:web-shop"),
             **extra,
         )
 
@@ -270,7 +279,9 @@ class TestAnnouncedOnline:
 
         # One of the two announced units is in the parcel.
         services.return_receive_expected(
-            return_id=found.pk, quantities={line.pk: 1}, actor="user:alice"
+            return_id=found.pk,
+            quantities={line.pk: 1},
+            actor=Actor.of_user(shop["alice"]),
         )
 
         found.refresh_from_db()
@@ -292,7 +303,9 @@ class TestAnnouncedOnline:
 
         with pytest.raises(InvalidInput):
             services.return_receive_expected(
-                return_id=found.pk, quantities={line.pk: 2}, actor="user:alice"
+                return_id=found.pk,
+                quantities={line.pk: 2},
+                actor=Actor.of_user(shop["alice"]),
             )
         assert balance_of(shop["tee"], shop["oxford"]).incoming == 1
 
@@ -308,7 +321,9 @@ class TestAnnouncedOnline:
         found, _ = self.announce(shop, order)
 
         services.return_cancel(
-            return_id=found.pk, reason="Customer kept it", actor="token:web-shop"
+            return_id=found.pk,
+            reason="Customer kept it",
+            actor=Actor(name="token:web-shop"),
         )
 
         assert balance_of(shop["tee"], shop["oxford"]).incoming == 0
@@ -317,14 +332,14 @@ class TestAnnouncedOnline:
             services.return_receive_expected(
                 return_id=found.pk,
                 quantities={found.lines.get().pk: 1},
-                actor="user:alice",
+                actor=Actor.of_user(shop["alice"]),
             )
         assert balances_rebuild(repair=False) == []
 
 
 def test_an_unknown_return_is_not_found(db):
-    with pytest.raises(NotFound):
-        services.return_close(return_id=404, actor="user:alice")
+    with pytest.raises(NotFound, match=r"^No return 404\.$"):
+        services.return_close(return_id=404, actor=Actor(name="user:alice"))
 
 
 def test_a_purchase_receipt_that_settled_the_returns_incoming_does_not_strand_it(shop):
@@ -336,14 +351,14 @@ def test_a_purchase_receipt_that_settled_the_returns_incoming_does_not_strand_it
         purchase=Purchase(channel=shop["web"], order=order),
         location=shop["oxford"],
         lines=[ReturnLineInput(sku=shop["tee"], quantity=1, reason="wrong_size")],
-        actor="token:web-shop",
+        actor=Actor(name="token:web-shop"),
     )
     second, _ = services.return_announce(
         reference="RMA-B",
         purchase=Purchase(channel=shop["web"], order=order),
         location=shop["oxford"],
         lines=[ReturnLineInput(sku=shop["tee"], quantity=1, reason="defective")],
-        actor="token:web-shop",
+        actor=Actor(name="token:web-shop"),
     )
     # A delivery from the supplier arrives first and settles what was incoming.
     stock(shop["tee"], shop["oxford"], 1)
@@ -352,10 +367,10 @@ def test_a_purchase_receipt_that_settled_the_returns_incoming_does_not_strand_it
     services.return_receive_expected(
         return_id=first.pk,
         quantities={first.lines.get().pk: 1},
-        actor="user:alice",
+        actor=Actor.of_user(shop["alice"]),
     )
     services.return_cancel(
-        return_id=second.pk, reason="Kept it", actor="token:web-shop"
+        return_id=second.pk, reason="Kept it", actor=Actor(name="token:web-shop")
     )
 
     balance = balance_of(shop["tee"], shop["oxford"])
@@ -370,13 +385,13 @@ def test_an_announced_parcel_brought_to_another_store_is_received_there(shop):
         purchase=Purchase(channel=shop["web"], order=order),
         location=shop["camden"],
         lines=[ReturnLineInput(sku=shop["tee"], quantity=1, reason="wrong_size")],
-        actor="token:web-shop",
+        actor=Actor(name="token:web-shop"),
     )
 
     services.return_receive_expected(
         return_id=found.pk,
         quantities={found.lines.get().pk: 1},
-        actor="user:alice",
+        actor=Actor.of_user(shop["alice"]),
         location=shop["oxford"],
     )
 

@@ -34,6 +34,7 @@ def receipt(floor, sku="tee", quantity=1):
     )
 
 
+@pytest.mark.sqlite_too
 def test_a_channel_back_from_an_outage_reads_on_from_its_cursor(api, floor):
     receipt(floor, quantity=5)
     receipt(floor, "hoodie", 2)
@@ -90,6 +91,7 @@ def test_a_cursor_that_is_not_a_number_is_refused(api, floor):
     assert set(response.json()) == {"cursor", "limit", "request_id"}
 
 
+@pytest.mark.sqlite_too
 def test_a_cursor_older_than_what_is_kept_is_gone_and_says_where_to_go_on(api, floor):
     for _ in range(3):
         receipt(floor)
@@ -111,6 +113,7 @@ def test_a_cursor_older_than_what_is_kept_is_gone_and_says_where_to_go_on(api, f
     assert row["sequence"] == rest[-1]["data"]["sequence"] == 4
 
 
+@pytest.mark.sqlite_too
 def test_a_feed_pruned_empty_does_not_start_again_from_one(api, floor):
     receipt(floor)
     read_all(api)

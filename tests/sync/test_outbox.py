@@ -9,6 +9,8 @@ from inventory.models import AvailabilityChange, StockBalance
 from sync.services import changes_place
 from tests.factories import StockEvents
 
+pytestmark = pytest.mark.sqlite_too
+
 
 def changes_of(sku, location):
     return list(

@@ -4,6 +4,7 @@ and refusals, and a source gone quiet raises a case and turns availability
 
 from datetime import timedelta
 
+import pytest
 from django.test import Client
 from django.utils import timezone
 
@@ -32,6 +33,7 @@ def status_at_the_store(api):
     return rows["results"][0]["status"]
 
 
+@pytest.mark.sqlite_too
 def test_the_tills_lag_over_the_hour_is_measured_with_its_repeats(
     api, floor, django_capture_on_commit_callbacks
 ):
@@ -66,6 +68,7 @@ def test_the_tills_lag_over_the_hour_is_measured_with_its_repeats(
     assert pos["duplicates_last_hour"] == 1
 
 
+@pytest.mark.sqlite_too
 def test_tills_reporting_late_make_the_figures_estimated(api, floor, settings):
     settings.SYNC_ESTIMATED_LAG_SECONDS = 120
     for _ in range(4):
@@ -82,6 +85,7 @@ def test_tills_reporting_late_make_the_figures_estimated(api, floor, settings):
     assert rows["results"][0]["status"] == "confirmed"
 
 
+@pytest.mark.sqlite_too
 def test_a_source_gone_quiet_raises_sync_delayed_until_it_is_heard_again(
     api, floor, settings
 ):
@@ -106,6 +110,7 @@ def test_a_source_gone_quiet_raises_sync_delayed_until_it_is_heard_again(
     assert not SourceHealth.objects.get(channel=floor["pos"]).delayed
 
 
+@pytest.mark.sqlite_too
 def test_a_web_shop_is_not_watched_for_silence(floor):
     StockEvents.post(
         "receipt", sku=floor["tee"], location=floor["store"], quantity=1,

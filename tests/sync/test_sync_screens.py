@@ -9,6 +9,7 @@ from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from config.access import Actor
 from sync.models import WebhookSubscription
 from sync.services import (
     SubscriptionInput,
@@ -28,7 +29,7 @@ def a_failing_webhook(floor, receiver, settings) -> WebhookSubscription:
         subscription=SubscriptionInput(
             channel=floor["web"], url=receiver.url, event_kinds=[]
         ),
-        actor="test",
+        actor=Actor(name="test"),
     )
     StockEvents.post(
         "sale", sku=floor["tee"], location=floor["store"], quantity=1,

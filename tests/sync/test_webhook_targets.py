@@ -12,6 +12,7 @@ import threading
 import pytest
 import trustme
 
+from config.access import Actor
 from sync.models import WebhookAttempt, WebhookSubscription
 from sync.services import (
     SubscriptionInput,
@@ -108,7 +109,7 @@ def private_refused(settings):
 def subscribe(channel, url) -> WebhookSubscription:
     return webhook_subscription_create(
         subscription=SubscriptionInput(channel=channel, url=url, event_kinds=[]),
-        actor="test",
+        actor=Actor(name="test"),
     )
 
 

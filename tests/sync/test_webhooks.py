@@ -10,6 +10,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from config.access import Actor
 from inventory.models import AvailabilityChange
 from reconciliation.models import ExceptionCase
 from sync.models import WebhookAttempt, WebhookSubscription
@@ -31,7 +32,7 @@ def subscribe(channel, receiver, **extra) -> WebhookSubscription:
         subscription=SubscriptionInput(
             channel=channel, url=receiver.url, event_kinds=[], **extra
         ),
-        actor="test",
+        actor=Actor(name="test"),
     )
 
 
@@ -192,6 +193,7 @@ def test_the_same_till_event_twice_sends_one_webhook(api, stocked, receiver, pus
     assert len(receiver.events()) == 1
 
 
+@pytest.mark.sqlite_too
 def test_a_resent_event_is_the_same_event_and_changes_nothing_for_the_receiver(
     stocked, receiver, settings
 ):
@@ -206,7 +208,7 @@ def test_a_resent_event_is_the_same_event_and_changes_nothing_for_the_receiver(
     webhook_resend(
         subscription_id=subscription.pk,
         since=timezone.now() - timedelta(minutes=5),
-        actor="user:maria",
+        actor=Actor(name="user:maria"),
     )
     webhook_deliveries_send(subscription_id=subscription.pk)
     # The re-send carries the hoodie too (it changed in those five minutes).
@@ -216,6 +218,7 @@ def test_a_resent_event_is_the_same_event_and_changes_nothing_for_the_receiver(
     assert latest_by_key([first]) == latest_by_key([first, second])
 
 
+@pytest.mark.sqlite_too
 def test_after_a_day_of_failures_the_subscription_is_failing_and_a_manager_is_told(
     stocked, receiver, settings
 ):
@@ -241,7 +244,7 @@ def test_after_a_day_of_failures_the_subscription_is_failing_and_a_manager_is_to
     webhook_resend(
         subscription_id=subscription.pk,
         since=timezone.now() - timedelta(hours=1),
-        actor="user:maria",
+        actor=Actor(name="user:maria"),
     )
     # Both SKUs changed in that hour: one event each, with its latest numbers.
     assert webhook_deliveries_send(subscription_id=subscription.pk) == 2
@@ -251,6 +254,18 @@ def test_after_a_day_of_failures_the_subscription_is_failing_and_a_manager_is_to
     assert case.status == "resolved"
     subscription.refresh_from_db()
     assert subscription.state == "healthy"
+    # Its timeline: who moved it where, and why (a retry still retrying is no move).
+    timeline = [
+        (e.action, e.from_status, e.to_status, e.actor)
+        for e in subscription.events.all()
+    ]
+    assert timeline == [
+        ("webhook_subscription_create", "", "healthy", "test"),
+        ("webhook_retry", "healthy", "retrying", "system:webhooks"),
+        ("webhook_fail", "retrying", "failing", "system:webhooks"),
+        ("webhook_resend", "failing", "healthy", "user:maria"),
+    ]
+    assert subscription.events.get(action="webhook_fail").note.startswith("HTTP 503")
 
 
 def test_nothing_is_lost_while_the_worker_is_down(stocked, receiver, settings):
@@ -334,6 +349,7 @@ def test_the_signature_is_the_documented_hmac_of_timestamp_and_body(
     assert v1 == hmac.new(b"whsec_shop-secret-1", signed, hashlib.sha256).hexdigest()
 
 
+@pytest.mark.sqlite_too
 def test_a_subscription_switched_off_then_on_gets_what_changed_meanwhile(
     stocked, receiver
 ):
@@ -351,6 +367,7 @@ def test_a_subscription_switched_off_then_on_gets_what_changed_meanwhile(
     assert (event["data"]["sequence"], event["data"]["quantities"]["on_hand"]) == (4, 7)
 
 
+@pytest.mark.sqlite_too
 def test_an_older_change_never_replaces_a_newer_one_waiting(stocked, receiver):
     from django.db import connection
 

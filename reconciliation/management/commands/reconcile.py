@@ -5,6 +5,7 @@ import getpass
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from config.access import Actor
 from reconciliation.models import ReconciliationRun
 from reconciliation.services.runs import (
     RunInProgress,
@@ -27,7 +28,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, no_progress: bool = False, **options):
-        actor = f"command:{getpass.getuser()}"
+        # The person at the terminal, by their login, as the run's page shows them.
+        actor = Actor(name=f"command:{getpass.getuser()}", source="system")
         try:
             run = reconciliation_run_start(
                 trigger=ReconciliationRun.Trigger.COMMAND, actor=actor

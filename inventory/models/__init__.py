@@ -1,0 +1,41 @@
+"""Inventory's records, by job; every model is imported here, so Django finds them
+and ``from inventory.models import X`` reads as it always did.
+
+- ``locations``: Location, StaffMembership.
+- ``stock``: the ledger (StockMovement, MovementType), its balances (StockBalance),
+  conflicts (StockConflict) and the availability outbox (AvailabilityChange).
+- ``holds``: Reservation, ReservationLine and their timeline (ReservationTransition).
+- ``transfers``: TransferRequest and its timeline (TransferEvent).
+- ``sources``: how sources keep in touch (EventTally, SourceHealth).
+"""
+
+from ..availability import available_from
+from .holds import Reservation, ReservationLine, ReservationTransition
+from .locations import Location, StaffMembership
+from .sources import EventTally, SourceHealth
+from .stock import (
+    AvailabilityChange,
+    MovementType,
+    StockBalance,
+    StockConflict,
+    StockMovement,
+)
+from .transfers import TransferEvent, TransferRequest
+
+__all__ = [
+    "AvailabilityChange",
+    "EventTally",
+    "Location",
+    "MovementType",
+    "Reservation",
+    "ReservationLine",
+    "ReservationTransition",
+    "SourceHealth",
+    "StaffMembership",
+    "StockBalance",
+    "StockConflict",
+    "StockMovement",
+    "TransferEvent",
+    "TransferRequest",
+    "available_from",
+]

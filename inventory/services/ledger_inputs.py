@@ -1,0 +1,123 @@
+"""What a ledger batch is given and what it answers: the events (MovementInput),
+their fingerprint (``movement_digest``, which tells a resend from a clash), and what
+became of each (MovementOutcome), with the two readings other apps make of a batch's
+outcomes: the entries it applied (``applied_entries``) and the promises it refused
+(``shortages_of``)."""
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from json.encoder import encode_basestring_ascii as _quoted
+
+from catalog.models import Channel, Sku
+
+from ..models import Location, StockMovement
+
+
+@dataclass(frozen=True)
+class MovementInput:
+    """One event as an integration (or another app) states it; already validated."""
+
+    reference: str
+    type: str
+    sku: Sku
+    location: Location
+    quantity: int
+    occurred_at: datetime
+    channel: Channel
+    reason: str = ""
+    other_location: Location | None = None
+    # For a promise: units that must stay available after it (the selling channel's
+    # safety buffer). Not part of the event's identity.
+    keep_available: int = 0
+
+    def digest(self) -> str:
+        """Fingerprint of everything but the key, so a resend can be told from a clash
+        (``movement_digest``)."""
+        other = self.other_location
+        return movement_digest(
+            type=self.type,
+            sku_code=self.sku.code,
+            location_code=self.location.code,
+            quantity=self.quantity,
+            occurred_at=self.occurred_at,
+            reason=self.reason,
+            other_location_code=other.code if other is not None else None,
+        )
+
+
+def movement_digest(
+    *,
+    type: str,  # noqa: A002 (the ledger's word for it)
+    sku_code: str,
+    location_code: str,
+    quantity: int,
+    occurred_at: datetime,
+    reason: str = "",
+    other_location_code: str | None = None,
+) -> str:
+    """An event's fingerprint, everything but its key. Times are compared in UTC:
+    10:00+01:00 and 09:00Z are the same event.
+
+    The SHA-256 of ``json.dumps([type, sku code, location code, quantity, occurred_at
+    in UTC, reason, other location code or None])``, the text spelled out here as
+    json.dumps spells it (a thousand events a batch)."""
+    text = (
+        f"[{_quoted(type)}, {_quoted(sku_code)}, {_quoted(location_code)}, "
+        f"{int.__repr__(quantity)}, "
+        f"{_quoted(occurred_at.astimezone(UTC).isoformat())}, {_quoted(reason)}, "
+        f"{_quoted(other_location_code) if other_location_code is not None else 'null'}]"
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class Outcome:
+    CREATED = "created"
+    DUPLICATE = "duplicate"
+    REFERENCE_CLASH = "reference_clash"
+    REFUSED = "refused"
+
+
+@dataclass
+class MovementOutcome:
+    """What became of one event: the entry as stored (new or the earlier one), or why
+    it was refused without being stored."""
+
+    outcome: str
+    movement: StockMovement | None = None
+    refusal: str = ""
+    # For a refused promise: what could have been promised instead.
+    available_to_promise: int | None = None
+
+
+def applied_entries(
+    outcomes: Sequence[MovementOutcome], out_of_step: type[Exception]
+) -> list[StockMovement]:
+    """The entries of a batch another app asked for, each written now or earlier
+    (a repeat); anything refused raises ``out_of_step`` with the ledger's reason."""
+    entries = []
+    for outcome in outcomes:
+        entry = outcome.movement
+        if outcome.outcome not in (Outcome.CREATED, Outcome.DUPLICATE):
+            raise out_of_step(outcome.refusal or outcome.outcome)
+        if entry.status == StockMovement.Status.REJECTED:
+            raise out_of_step(entry.status_reason)
+        entries.append(entry)
+    return entries
+
+
+def shortages_of(lines: Sequence, outcomes: Sequence[MovementOutcome]) -> list[dict]:
+    """Each promised line the ledger refused, as a 409 names it: ``lines`` are the
+    promises in the order they were posted (anything with ``sku``, ``location`` and
+    ``quantity``)."""
+    return [
+        {
+            "sku": line.sku.code,
+            "location": line.location.code,
+            "requested": line.quantity,
+            "available_to_promise": outcome.available_to_promise,
+        }
+        for line, outcome in zip(lines, outcomes, strict=True)
+        if outcome.outcome == Outcome.REFUSED
+    ]

@@ -1,0 +1,67 @@
+"""Writes to orders: placing an order (from a checkout's hold, or reserved and
+committed in one step, routed to the location that fulfils it: ``placing``), and
+moving its lines on (pick, ship, collect, cancel in whole or in part, the units a
+picker could not find, a line added, ready, close, a cancelled pick put back on the
+shelf: ``lines``, through the one engine in ``moves``), each change recorded on
+the order's timeline with its request reference (``timeline``).
+
+Each service is one transaction; every change after placing is made under the
+order's row lock. Stock moves only through ``inventory.services``; the order's
+status is derived from its lines and must be allowed by ``Order.TRANSITIONS``;
+every change is an ``OrderEvent`` with who, when, why, from which system and the
+service's ``action`` key. Every service takes ``actor: Actor``; a request may carry
+a ``request_reference`` (the actor's): the same key again answers with the order as
+it is and changes nothing.
+"""
+
+from .inputs import (
+    MAX_LINES,
+    Customer,
+    Delivery,
+    LineQuantity,
+    OrderLineInput,
+    OrderReferenceClash,
+    OrderTransitionRefused,
+    RequestReferenceClash,
+    ReservationAlreadyOrdered,
+)
+from .lines import (
+    order_add_line,
+    order_cancel,
+    order_cancel_short,
+    order_close,
+    order_collect,
+    order_mark_ready,
+    order_pick,
+    order_refill_short,
+    order_report_short,
+    order_ship,
+    return_to_stock_confirm,
+)
+from .placing import ROUTING_ATTEMPTS, ROUTING_WEIGHTS, order_place
+
+__all__ = [
+    "MAX_LINES",
+    "ROUTING_ATTEMPTS",
+    "ROUTING_WEIGHTS",
+    "Customer",
+    "Delivery",
+    "LineQuantity",
+    "OrderLineInput",
+    "OrderReferenceClash",
+    "OrderTransitionRefused",
+    "RequestReferenceClash",
+    "ReservationAlreadyOrdered",
+    "order_add_line",
+    "order_cancel",
+    "order_cancel_short",
+    "order_close",
+    "order_collect",
+    "order_mark_ready",
+    "order_pick",
+    "order_place",
+    "order_refill_short",
+    "order_report_short",
+    "order_ship",
+    "return_to_stock_confirm",
+]

@@ -1,0 +1,70 @@
+"""Writes to pickup work, one module per job: the steps of a task (``flow``), the
+units a picker could not take and the decisions about them (``problems``), the jobs
+beat runs (``jobs``), how a task follows its order (``following``) and pickup's
+cases on the exception queue (``cases``); ``shared`` holds the task's lock, its
+refusals and its timeline entries.
+
+Each service is one transaction under the task's lock, by an ``actor`` (a member
+of staff at the task's location, or ``system:pickup`` for the jobs). Stock moves
+only through ``orders.services`` and ``inventory.services``; every change of status
+is allowed by ``PickupTask.TRANSITIONS`` and recorded on the task's timeline with a
+stable action key (``config.transitions``)."""
+
+from .flow import (
+    pickup_line_pick,
+    pickup_task_claim,
+    pickup_task_close,
+    pickup_task_hand_over,
+    pickup_task_mark_ready,
+    pickup_task_open,
+    pickup_task_release,
+    pickup_task_start,
+    return_to_stock_put_away,
+)
+from .following import (
+    BY_ORDER_STATUS,
+    pickup_documents_lock,
+    pickup_task_follow_order,
+)
+from .jobs import pickup_problems_escalate, pickup_reminders_send, pickup_tasks_expire
+from .problems import (
+    Address,
+    pickup_line_short,
+    pickup_problem_cancel,
+    pickup_problem_ship_later,
+    pickup_problem_source_elsewhere,
+    pickup_problem_substitute,
+    pickup_transfer_dispatch,
+    pickup_transfer_receive,
+)
+from .shared import FINAL, SYSTEM, PickupTransitionRefused, TaskClaimedByAnother
+
+__all__ = [
+    "BY_ORDER_STATUS",
+    "FINAL",
+    "SYSTEM",
+    "Address",
+    "PickupTransitionRefused",
+    "TaskClaimedByAnother",
+    "pickup_documents_lock",
+    "pickup_line_pick",
+    "pickup_line_short",
+    "pickup_problem_cancel",
+    "pickup_problem_ship_later",
+    "pickup_problem_source_elsewhere",
+    "pickup_problem_substitute",
+    "pickup_problems_escalate",
+    "pickup_reminders_send",
+    "pickup_task_claim",
+    "pickup_task_close",
+    "pickup_task_follow_order",
+    "pickup_task_hand_over",
+    "pickup_task_mark_ready",
+    "pickup_task_open",
+    "pickup_task_release",
+    "pickup_task_start",
+    "pickup_tasks_expire",
+    "pickup_transfer_dispatch",
+    "pickup_transfer_receive",
+    "return_to_stock_put_away",
+]
