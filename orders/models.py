@@ -248,9 +248,6 @@ class OrderEvent(TimelineEvent):
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    # An order's "why" has always been kept to 500 characters (the API's schema says
-    # so of ``reason``).
-    note = models.CharField(max_length=500, blank=True, help_text="Why, in words.")
     request_reference = models.CharField(
         max_length=100,
         blank=True,

@@ -223,7 +223,8 @@ class OrderLineSerializer(serializers.ModelSerializer):
 
 
 class OrderEventSerializer(serializers.ModelSerializer):
-    # Named ``reason`` in the API since the first version; the model's ``note``.
+    # Named ``reason`` in the API since the first version; the model's ``note``,
+    # which the API has always kept to 500 characters (what a caller may send).
     reason = serializers.CharField(
         source="note", max_length=500, allow_blank=True, required=False
     )
