@@ -10,9 +10,9 @@
   (``ensure_may_act_at``). Through the API, a store's staff record stock events at
   their own stores only (``ensure_may_record_at``).
 
-Kept free of app imports so every app can use it: the locations and memberships are
-named by their label (``inventory.Location``, ``inventory.StaffMembership``), as
-settings name the user model.
+Kept free of app imports so every app can use it: the locations are named by their
+label (``inventory.Location``), as settings name the user model, and a member's stores
+reached through the user's own relation (``staff_memberships``).
 
 An API token carries scopes (what kinds of call it may make) and may be bound to a
 channel (``bound_channel_code``): then it acts for that channel only, and never writes
@@ -26,6 +26,7 @@ from enum import StrEnum
 from typing import Any
 
 from django.apps import apps
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
 from rest_framework.request import Request
 
@@ -137,14 +138,6 @@ def ensure_may_act_for_channel(request: Request, channel_code: str) -> None:
         )
 
 
-def actor_of(request: Request) -> str:
-    """Who is acting, as audit records name them: ``token:<name>`` for an integration,
-    ``user:<username>`` for a signed-in member of staff."""
-    if request.auth is not None and hasattr(request.auth, "name"):
-        return f"token:{request.auth.name}"
-    return f"user:{request.user.get_username()}"
-
-
 @dataclass(frozen=True)
 class Actor:
     """Who acts, the one type every service takes as ``actor``: the name timelines and
@@ -170,14 +163,33 @@ class Actor:
     def of_request(
         cls, request: Request, *, source: str = "", request_reference: str = ""
     ) -> "Actor":
-        """Whoever calls the API: an integration's token or a signed-in user."""
-        user = request.user if request.auth is None else None
+        """Whoever calls the API: an integration's token (``token:<name>``, from its
+        channel, or ``integration`` when it is bound to none) or a signed-in member
+        of staff (``user:<username>``, from the ``back-office``)."""
+        if request.auth is not None and hasattr(request.auth, "name"):
+            return cls(
+                name=f"token:{request.auth.name}",
+                source=source or bound_channel_code(request) or "integration",
+                request_reference=request_reference,
+            )
+        user = request.user
         return cls(
-            name=actor_of(request),
-            source=source or bound_channel_code(request) or "back-office",
+            name=f"user:{user.get_username()}",
+            source=source or "back-office",
             request_reference=request_reference,
-            user=user if user is not None and user.is_authenticated else None,
+            user=user if user.is_authenticated else None,
         )
+
+    @classmethod
+    def recorded(cls, name: str) -> "Actor":
+        """Who a record names (a ledger entry's, a run's starter), acting again."""
+        return cls.system(name) if name.startswith("system") else cls(name=name)
+
+    @property
+    def person(self):
+        """The member of staff acting; a job or a token is nobody, and may act at no
+        store."""
+        return self.user if self.user is not None else AnonymousUser()
 
     @classmethod
     def system(cls, job: str) -> "Actor":

@@ -1,6 +1,7 @@
 """The one way a record with a state machine changes status, shared by reservations,
-orders and their lines, pickup tasks, returns, transfers, exceptions, counts,
-reconciliation runs and webhook subscriptions.
+orders, pickup tasks and problems, returns, transfers, stock conflicts, exceptions,
+counts and reconciliation runs; webhook subscriptions, whose status field is
+``state``, are checked, refused and recorded here and write the field themselves.
 
 A record's model declares ``TRANSITIONS`` (each status: the statuses it may become)
 and its timeline (a ``config.timeline.TimelineEvent`` subclass, reached through the
@@ -12,13 +13,14 @@ reverse relation ``events``). A service:
 2. ``check``\\ s the move against the table, or lets ``move`` check it;
 3. ``move``\\ s it: the status written and one timeline event recorded with who, when,
    why and a stable ``action`` key, in the caller's transaction;
-4. or is refused: a ``TransitionRefused`` (409) naming the current ``status`` and what
-   is ``allowed`` from it, and nothing is changed.
+4. or is refused: a ``TransitionRefused`` (409) of the domain's own class and code,
+   naming the current ``status`` and what is ``allowed`` from it, and nothing is
+   changed.
 
 Kept free of app imports, like the rest of ``config``.
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -32,8 +34,9 @@ Record = TypeVar("Record", bound=models.Model)
 
 
 class TransitionRefused(Conflict):
-    """A status change the record's table does not allow from where it is; carries
-    ``status`` (where it is) and ``allowed`` (where it may go)."""
+    """A status change the record's table does not allow from where it is. Made by
+    ``refusal`` (and so ``check`` and ``move``), it carries ``status`` (where it is)
+    and ``allowed`` (where it may go); each domain subclasses it with its own code."""
 
     code = "transition_refused"
 
@@ -47,9 +50,8 @@ def refusal(
     record: models.Model,
     to_status: str,
     *,
-    error: type[TransitionRefused] = TransitionRefused,
+    error: type[TransitionRefused],
     message: str | None = None,
-    why: str | None = None,
 ) -> TransitionRefused:
     """The refusal of a move: the current status and what is allowed, in the words of
     the record's ``__str__``-free label (its ``reference`` or id) unless the caller
@@ -59,7 +61,7 @@ def refusal(
         noun = type(record)._meta.verbose_name
         message = (
             f"{noun.capitalize()} {label!r} cannot become {to_status}: "
-            f"{why or f'it is {record.status}'}; nothing was changed."
+            f"it is {record.status}; nothing was changed."
         )
     return error(message, status=record.status, allowed=allowed_from(record))
 
@@ -72,13 +74,12 @@ def check(
     record: models.Model,
     to_status: str,
     *,
-    error: type[TransitionRefused] = TransitionRefused,
+    error: type[TransitionRefused],
     message: str | None = None,
-    why: str | None = None,
 ) -> None:
     """Refuse unless the table allows ``record`` to become ``to_status``."""
     if not may_move(record, to_status):
-        raise refusal(record, to_status, error=error, message=message, why=why)
+        raise refusal(record, to_status, error=error, message=message)
 
 
 def lock(
@@ -87,13 +88,11 @@ def lock(
     *,
     related: Iterable[str] = (),
     missing: str | None = None,
-    queryset: models.QuerySet | None = None,
 ) -> Record:
     """The record, locked for the rest of the transaction (its own row only; rows it
     joins for reading are not locked). A record that does not exist is a 404 that
     names what was asked for."""
-    rows = queryset if queryset is not None else model.objects.all()
-    rows = rows.select_for_update(no_key=True, of=("self",))
+    rows = model.objects.select_for_update(no_key=True, of=("self",))
     if related:
         rows = rows.select_related(*related)
     found = rows.filter(pk=pk).first()
@@ -139,10 +138,9 @@ def move(
     at: datetime | None = None,
     note: str = "",
     detail: dict | None = None,
-    error: type[TransitionRefused] = TransitionRefused,
+    error: type[TransitionRefused],
     refused: str | None = None,
     also: Iterable[str] = (),
-    before_save: Callable[[], None] | None = None,
     **extra: Any,
 ) -> models.Model:
     """Check the table, write the new status (and the ``also`` fields the caller set)
@@ -151,8 +149,6 @@ def move(
     check(record, to, error=error, message=refused)
     from_status = record.status
     record.status = to
-    if before_save is not None:
-        before_save()
     fields = ["status", *also]
     if any(field.name == "updated_at" for field in record._meta.concrete_fields):
         fields.append("updated_at")

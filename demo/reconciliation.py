@@ -53,7 +53,7 @@ def demo_reconciliation_build() -> int:
     )
     _cancellations()
     run = reconciliation_run_start(
-        trigger=ReconciliationRun.Trigger.NIGHTLY, actor=Actor(name="job:nightly")
+        trigger=ReconciliationRun.Trigger.NIGHTLY, actor=Actor.system("reconciliation")
     )
     return reconciliation_run_perform(run_id=run.pk).disagreements_found
 

@@ -40,16 +40,6 @@ REFUSALS = {
 }
 
 
-def actor_for(request: Request, request_reference: str = "") -> Actor:
-    """Who acts and from which system: the token's channel, an integration, or the
-    back-office."""
-    if request.auth is not None and hasattr(request.auth, "name"):
-        source = bound_channel_code(request) or "integration"
-    else:
-        source = "back-office"
-    return Actor.of_request(request, source=source, request_reference=request_reference)
-
-
 @extend_schema_view(
     list=extend_schema(
         summary="Orders, newest first",
@@ -108,7 +98,7 @@ class OrderViewSet(
             raise serializers.ValidationError({"channel": ["This field is required."]})
         ensure_may_act_for_channel(request, given.validated_data["channel"])
         order, placed = services.order_place(
-            **order_arguments(given.validated_data), actor=actor_for(request)
+            **order_arguments(given.validated_data), actor=Actor.of_request(request)
         )
         return self._answer(
             order, status.HTTP_201_CREATED if placed else status.HTTP_200_OK
@@ -122,7 +112,9 @@ class OrderViewSet(
         order = self.get_object()
         given = given_class(data=request.data)
         given.is_valid(raise_exception=True)
-        actor = actor_for(request, given.validated_data.get("request_reference", ""))
+        actor = Actor.of_request(
+            request, request_reference=given.validated_data.get("request_reference", "")
+        )
         act(order, given, actor)
         return self._answer(order)
 
@@ -267,6 +259,8 @@ class ReturnToStockTaskViewSet(
     @action(detail=True, methods=["post"])
     def confirm(self, request: Request, pk: str) -> Response:
         task = self.get_object()
-        services.return_to_stock_confirm(task_id=task.pk, actor=actor_for(request))
+        services.return_to_stock_confirm(
+            task_id=task.pk, actor=Actor.of_request(request)
+        )
         fresh = selectors.return_to_stock_queryset().get(pk=task.pk)
         return Response(ReturnToStockTaskSerializer(fresh).data)

@@ -33,13 +33,8 @@ def raise_oversell_conflicts(sender, *, conflicts, **kwargs) -> None:
                     "movement_reference": entry.reference,
                 },
             ),
-            actor=_sender(entry.actor or "ledger"),
+            actor=Actor.recorded(entry.actor or "ledger"),
         )
-
-
-def _sender(name: str) -> Actor:
-    """Who sent the entry, as the ledger recorded them."""
-    return Actor.system(name) if name.startswith("system") else Actor(name=name)
 
 
 def connect() -> None:

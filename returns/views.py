@@ -35,7 +35,7 @@ INSIGHT_DEFAULT_DAYS = 30
 
 
 def _actor(request: HttpRequest) -> Actor:
-    return Actor.of_user(request.user)
+    return Actor.of_user(request.user, source="store")
 
 
 def _store(request: HttpRequest):

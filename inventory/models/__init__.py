@@ -9,7 +9,6 @@ and ``from inventory.models import X`` reads as it always did.
 - ``sources``: how sources keep in touch (EventTally, SourceHealth).
 """
 
-from ..availability import available_from
 from .holds import Reservation, ReservationLine, ReservationTransition
 from .locations import Location, StaffMembership
 from .sources import EventTally, SourceHealth
@@ -37,5 +36,4 @@ __all__ = [
     "StockMovement",
     "TransferEvent",
     "TransferRequest",
-    "available_from",
 ]

@@ -5,7 +5,7 @@ changes the database writes with every change of a balance (AvailabilityChange).
 
 from django.db import models
 
-# The one definition of availability; importable from here, as StockBalance uses it.
+# StockBalance's figure, from the one definition of availability.
 from ..availability import available_from
 from .locations import Location
 

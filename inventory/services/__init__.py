@@ -1,6 +1,7 @@
 """Writes to inventory. This package is the only code that changes stock: every other
-app, view, task and command asks it. Every service takes who acts as the keyword
-``actor`` (``config.access.Actor``); the ledger records ``actor.name``.
+app, view, task and command asks it. Every service that records who acted takes
+them as the keyword ``actor`` (``config.access.Actor``); the ledger records
+``actor.name``.
 
 - ``locations``: the register of stores, warehouses and distribution centres.
 - ``ledger``: posting a batch of movements to the append-only ledger and its

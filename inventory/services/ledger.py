@@ -48,7 +48,6 @@ __all__ = [
     "MovementOutcome",
     "Outcome",
     "applied_entries",
-    "event_tally_add",
     "movement_digest",
     "movements_record",
     "shortages_of",

@@ -4,8 +4,11 @@ beat runs (``jobs``), how a task follows its order (``following``) and pickup's
 cases on the exception queue (``cases``); ``shared`` holds the task's lock, its
 refusals and its timeline entries.
 
-Each service is one transaction under the task's lock, by an ``actor`` (a member
-of staff at the task's location, or ``system:pickup`` for the jobs). Stock moves
+Each service is one transaction by an ``actor``. A step of a task takes the task's
+lock (its order's first) for a member of staff at the task's location; opening a
+task (for whoever placed the order), following the order (under the order's lock,
+``following``), a transfer's dispatch and receipt and a put-away lock what they
+change, and the jobs (``system:pickup``) lock the problems or orders they sweep. Stock moves
 only through ``orders.services`` and ``inventory.services``; every change of status
 is allowed by ``PickupTask.TRANSITIONS`` and recorded on the task's timeline with a
 stable action key (``config.transitions``)."""
@@ -37,12 +40,11 @@ from .problems import (
     pickup_transfer_dispatch,
     pickup_transfer_receive,
 )
-from .shared import FINAL, SYSTEM, PickupTransitionRefused, TaskClaimedByAnother
+from .shared import FINAL, PickupTransitionRefused, TaskClaimedByAnother
 
 __all__ = [
     "BY_ORDER_STATUS",
     "FINAL",
-    "SYSTEM",
     "Address",
     "PickupTransitionRefused",
     "TaskClaimedByAnother",

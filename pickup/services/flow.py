@@ -3,8 +3,9 @@ order, claimed (and released for someone else), started, picked by scan or by ey
 marked ready on the hold shelf, handed over on the collection code and closed; and
 the units of an expired order put back on the shelf.
 
-Each step is one transaction under the task's lock (its order's first), by a member
-of staff who works at the task's location. The steps that move stock ask
+Each step a person takes is one transaction under the task's lock (its order's
+first), by a member of staff who works at the task's location; opening a task is
+the order's placing, by whoever placed it. The steps that move stock ask
 ``orders.services``; the order's change brings the task with it (``following``)."""
 
 import secrets
@@ -30,7 +31,6 @@ from .shared import (
     lock_task,
     noted,
     order_line,
-    person,
     refused_words,
     taken,
     task_refusal,
@@ -73,7 +73,7 @@ def pickup_task_claim(*, task_id: int, actor: Actor) -> PickupTask:
     released mid-pick is taken over where it stands."""
     actor = at_store(actor)
     task = lock_task(task_id, actor)
-    picker = person(actor)
+    picker = actor.person
     if task.claimed_by_id == picker.pk:
         return task
     if task.claimed_by_id is not None:
@@ -88,6 +88,8 @@ def pickup_task_claim(*, task_id: int, actor: Actor) -> PickupTask:
             action=STEP_ACTIONS[Status.CLAIMED],
             at=now,
             also=("claimed_by", "claimed_at"),
+            error=PickupTransitionRefused,
+            refused=refused_words(task, "claimed"),
         )
     elif task.status in MID_PICK:
         task.save(update_fields=["claimed_by", "claimed_at", "updated_at"])
@@ -106,7 +108,7 @@ def pickup_task_release(*, task_id: int, actor: Actor) -> PickupTask:
     stays where it is, unclaimed."""
     actor = at_store(actor)
     task = lock_task(task_id, actor)
-    staff = person(actor)
+    staff = actor.person
     if task.claimed_by_id is None:
         raise task_refusal(task, "released", hint="Nobody has it.")
     if task.claimed_by_id != staff.pk and not access.sees_every_location(staff):
@@ -125,6 +127,8 @@ def pickup_task_release(*, task_id: int, actor: Actor) -> PickupTask:
             at=now,
             note=note,
             also=("claimed_by", "claimed_at"),
+            error=PickupTransitionRefused,
+            refused=refused_words(task, "released"),
         )
     elif task.status in MID_PICK:
         task.save(update_fields=["claimed_by", "claimed_at", "updated_at"])
@@ -245,7 +249,7 @@ def return_to_stock_put_away(*, task_id: int, actor: Actor) -> ReturnToStockTask
     actor = at_store(actor)
     task = ReturnToStockTask.objects.filter(pk=task_id).only("location_id").first()
     access.ensure_may_act_at(
-        user=person(actor),
+        user=actor.person,
         location_id=task.location_id if task else 0,
         what=f"return-to-stock task {task_id}",
     )

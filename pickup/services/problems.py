@@ -41,7 +41,6 @@ from .shared import (
     lock_task,
     noted,
     order_line,
-    person,
     problem_refusal,
     task_refusal,
 )
@@ -256,7 +255,7 @@ def pickup_transfer_dispatch(*, transfer_id: int, actor: Actor) -> TransferReque
     actor = at_store(actor)
     transfer = _transfer(transfer_id)
     access.ensure_may_act_at(
-        user=person(actor),
+        user=actor.person,
         location_id=transfer.from_location_id,
         what=f"transfer {transfer_id}",
     )
@@ -272,7 +271,7 @@ def pickup_transfer_receive(*, transfer_id: int, actor: Actor) -> TransferReques
     actor = at_store(actor)
     transfer = _transfer(transfer_id)
     access.ensure_may_act_at(
-        user=person(actor),
+        user=actor.person,
         location_id=transfer.to_location_id,
         what=f"transfer {transfer_id}",
     )

@@ -7,7 +7,6 @@ from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
 from config import access
@@ -53,11 +52,6 @@ def at_store(actor: Actor) -> Actor:
     return replace(actor, source="store")
 
 
-def person(actor: Actor):
-    """The member of staff acting; a job acts nowhere a person does."""
-    return actor.user if actor.user is not None else AnonymousUser()
-
-
 def lock_task(task_id: int, actor: Actor | None = None) -> PickupTask:
     """Lock the task's order, then the task: every order service locks the order
     first too, so the two never wait on each other in opposite order. With
@@ -68,7 +62,7 @@ def lock_task(task_id: int, actor: Actor | None = None) -> PickupTask:
     )
     if actor is not None:
         access.ensure_may_act_at(
-            user=person(actor),
+            user=actor.person,
             location_id=row["location_id"] if row else 0,
             what=f"pickup task {task_id}",
         )
@@ -134,7 +128,7 @@ def taken(task: PickupTask, template: str) -> TaskClaimedByAnother:
 def claimer_only(task: PickupTask, actor: Actor) -> None:
     if task.claimed_by_id is None:
         raise task_refusal(task, "picked", hint="Claim it first.")
-    if task.claimed_by_id != person(actor).pk:
+    if task.claimed_by_id != actor.person.pk:
         raise taken(task, "{who} is picking this order.")
 
 

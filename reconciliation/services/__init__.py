@@ -10,8 +10,8 @@
 - ``checks``: the checks that raise cases themselves (ledger drift).
 - ``rates``: the nightly rate of sale per SKU and location.
 
-Status moves go through ``config.transitions``; services take ``actor:
-config.access.Actor``.
+Status moves go through ``config.transitions``; every service that records who
+acted takes them as ``actor: config.access.Actor``.
 """
 
 from .exceptions import (

@@ -12,7 +12,6 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.contrib.auth.models import AnonymousUser
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
@@ -40,11 +39,6 @@ CREATED_BY = {
 }
 
 
-def user_of(actor: Actor):
-    """The member of staff acting; nobody signed in acts nowhere."""
-    return actor.user or AnonymousUser()
-
-
 @transaction.atomic
 def count_task_start(
     *,
@@ -54,7 +48,7 @@ def count_task_start(
     actor: Actor,
 ) -> CountTask:
     """An ad-hoc count a manager asks for: these SKUs (codes or barcodes), today."""
-    if not access.sees_every_location(user_of(actor)):
+    if not access.sees_every_location(actor.person):
         raise PermissionRefused("Only a manager may start a count.")
     codes = list(dict.fromkeys(code.strip() for code in sku_codes if code.strip()))
     errors: dict[str, list[str]] = {}

@@ -29,7 +29,6 @@ from .count_tasks import (
     count_task_start,
     count_tasks_generate,
     nightly_sample,
-    user_of,
 )
 from .exceptions import Raised, exception_raise, exception_settle
 
@@ -253,7 +252,7 @@ def count_line_decide(
 ) -> CountLine:
     """A manager's word on a variance: approved posts the count as of when it was
     counted; rejected keeps the records (say why)."""
-    if not access.sees_every_location(user_of(actor)):
+    if not access.sees_every_location(actor.person):
         raise PermissionRefused("Only a manager may approve a count variance.")
     task = _task(task_id, actor)
     line = (
@@ -298,7 +297,7 @@ def count_line_decide(
 
 @transaction.atomic
 def count_task_cancel(*, task_id: int, note: str, actor: Actor) -> CountTask:
-    if not access.sees_every_location(user_of(actor)):
+    if not access.sees_every_location(actor.person):
         raise PermissionRefused("Only a manager may cancel a count.")
     task = _task(task_id, actor)
     transitions.check(
@@ -369,7 +368,7 @@ def _task(task_id: int, actor: Actor) -> CountTask:
         CountTask, task_id, related=("location",), missing="No such count."
     )
     access.ensure_may_act_at(
-        user=user_of(actor), location_id=task.location_id, what="count"
+        user=actor.person, location_id=task.location_id, what="count"
     )
     return task
 

@@ -154,16 +154,16 @@ def _step(run_id: int) -> ReconciliationRun:
             _compare_next_rows(run)
         if run.phase == Phase.DONE:
             run.finished_at = timezone.now()
-            _move(run, Status.FINISHED, _starter(run), run.finished_at, Kind.FINISHED)
+            _move(
+                run,
+                Status.FINISHED,
+                Actor.recorded(run.started_by),
+                run.finished_at,
+                Kind.FINISHED,
+            )
         run.heartbeat_at = timezone.now()
         run.save()
         return run
-
-
-def _starter(run: ReconciliationRun) -> Actor:
-    """Who started the run, as it recorded them: its finish is theirs."""
-    name = run.started_by
-    return Actor.system(name) if name.startswith("system") else Actor(name=name)
 
 
 def _fail(run_id: int, error: Exception) -> ReconciliationRun:

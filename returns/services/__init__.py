@@ -14,7 +14,7 @@ Services take ``actor: config.access.Actor``.
 
 from .grading import return_close, return_inspection_start, return_line_grade
 from .lines import Customer, Purchase, ReturnLineInput
-from .moves import SYSTEM, ReturnTransitionRefused
+from .moves import ReturnTransitionRefused
 from .overdue import returns_flag_overdue
 from .receiving import (
     ReturnReferenceClash,
@@ -25,7 +25,6 @@ from .receiving import (
 )
 
 __all__ = [
-    "SYSTEM",
     "Customer",
     "Purchase",
     "ReturnLineInput",
