@@ -1,9 +1,9 @@
 """The one way a record with a state machine changes status, shared by reservations,
 orders, pickup tasks and problems, returns, transfers, stock conflicts, exceptions,
-counts and reconciliation runs; webhook subscriptions, whose status field is
-``state``, are checked, refused and recorded here and write the field themselves.
+counts, reconciliation runs and webhook subscriptions.
 
-A record's model declares ``TRANSITIONS`` (each status: the statuses it may become)
+A record's model declares ``TRANSITIONS`` (each status: the statuses it may become;
+the field is ``status`` unless the model names another in ``STATUS_FIELD``)
 and its timeline (a ``config.timeline.TimelineEvent`` subclass, reached through the
 reverse relation ``events``). A service:
 
@@ -22,6 +22,7 @@ Kept free of app imports, like the rest of ``config``.
 
 from collections.abc import Iterable
 from datetime import datetime
+from functools import cache
 from typing import Any, TypeVar
 
 from django.db import models
@@ -43,7 +44,17 @@ class TransitionRefused(Conflict):
 
 def allowed_from(record: models.Model) -> list[str]:
     """The statuses the record may become from its current one, sorted."""
-    return sorted(type(record).TRANSITIONS.get(record.status, ()))
+    return sorted(type(record).TRANSITIONS.get(status_of(record), ()))
+
+
+def status_field(model: type[models.Model]) -> str:
+    """The field a model keeps its status in: ``status``, or its ``STATUS_FIELD``
+    (a webhook subscription's ``state``, the API's word for it)."""
+    return getattr(model, "STATUS_FIELD", "status")
+
+
+def status_of(record: models.Model) -> str:
+    return getattr(record, status_field(type(record)))
 
 
 def refusal(
@@ -61,13 +72,13 @@ def refusal(
         noun = type(record)._meta.verbose_name
         message = (
             f"{noun.capitalize()} {label!r} cannot become {to_status}: "
-            f"it is {record.status}; nothing was changed."
+            f"it is {status_of(record)}; nothing was changed."
         )
-    return error(message, status=record.status, allowed=allowed_from(record))
+    return error(message, status=status_of(record), allowed=allowed_from(record))
 
 
 def may_move(record: models.Model, to_status: str) -> bool:
-    return to_status in type(record).TRANSITIONS.get(record.status, ())
+    return to_status in type(record).TRANSITIONS.get(status_of(record), ())
 
 
 def check(
@@ -147,10 +158,11 @@ def move(
     and record the move on the timeline; returns the event. ``refused`` words the
     refusal when the record's own words are better than the default."""
     check(record, to, error=error, message=refused)
-    from_status = record.status
-    record.status = to
-    fields = ["status", *also]
-    if any(field.name == "updated_at" for field in record._meta.concrete_fields):
+    field = status_field(type(record))
+    from_status = getattr(record, field)
+    setattr(record, field, to)
+    fields = [field, *also]
+    if _stamps_updates(type(record)):
         fields.append("updated_at")
     record.save(update_fields=fields)
     return record_event(
@@ -164,3 +176,10 @@ def move(
         detail=detail,
         **extra,
     )
+
+
+@cache
+def _stamps_updates(model: type[models.Model]) -> bool:
+    """Whether the model keeps an ``updated_at`` stamp (``auto_now``, written by any
+    save that names it); asked once per model, not on every move."""
+    return any(field.name == "updated_at" for field in model._meta.concrete_fields)

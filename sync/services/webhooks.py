@@ -424,11 +424,11 @@ def _move(
     action: str,
     note: str = "",
 ) -> None:
-    """``config.transitions.move`` for a record whose status is called ``state``
-    (the API's and the admin's word, which the helper only reads): checked against
-    the table, the new state set for the caller's save, and a change recorded on
-    the timeline. A retry that stays retrying is no change: its attempt is the
-    record of it."""
+    """A subscription's move through ``config.transitions``: checked against the
+    table and recorded on the timeline, the new state and its stamps set for the
+    caller's one save with the attempt's own figures (``move`` would save them
+    apart). A retry that stays retrying is no change: its attempt is the record of
+    it."""
     transitions.check(
         subscription,
         to,
