@@ -1,3 +1,6 @@
+"""The catalogue in the admin: products with their SKUs, SKUs (cost and price
+included), channels."""
+
 from django.contrib import admin
 
 from .models import Channel, Product, Sku
@@ -5,7 +8,7 @@ from .models import Channel, Product, Sku
 
 class SkuInline(admin.TabularInline):
     model = Sku
-    fields = ["code", "name", "barcode", "is_active"]
+    fields = ["code", "name", "barcode", "cost", "price", "is_active"]
     extra = 0
     show_change_link = True
 
@@ -26,6 +29,8 @@ class SkuAdmin(admin.ModelAdmin):
         "product",
         "barcode",
         "safety_buffer",
+        "cost",
+        "price",
         "is_active",
         "updated_at",
     ]

@@ -31,6 +31,13 @@ class SkuFilter(django_filters.FilterSet):
         method=_search, help_text="Part of the code or name."
     )
     updated_since = MomentFilter(field_name="updated_at", lookup_expr="gte")
+    # The SKUs whose lost units the dashboard cannot value yet.
+    cost_missing = django_filters.BooleanFilter(
+        field_name="cost", lookup_expr="isnull", help_text="true: SKUs with no cost."
+    )
+    price_missing = django_filters.BooleanFilter(
+        field_name="price", lookup_expr="isnull", help_text="true: SKUs with no price."
+    )
 
     class Meta:
         model = Sku

@@ -7,6 +7,9 @@ from django.db.models import Q
 from config.records import CODE_VALIDATOR
 
 MAX_SAFETY_BUFFER = 100_000
+# Money per unit, in the retailer's currency: two decimals, up to 9,999,999,999.99.
+MONEY_DIGITS = 12
+MONEY_PLACES = 2
 MIN_RESERVATION_TTL_SECONDS = 60
 MAX_RESERVATION_TTL_SECONDS = 24 * 3600  # a hold longer than a day is an order
 DEFAULT_RESERVATION_TTL_SECONDS = 15 * 60
@@ -49,6 +52,25 @@ class Sku(models.Model):
         help_text="If set, held back from every channel's available-to-promise for "
         "this SKU instead of the channel's own buffer.",
     )
+    # What a unit costs the retailer and what it sells for: the dashboard values lost
+    # stock at cost and lost sales at price. Empty: not known (shown as missing, never
+    # counted as zero).
+    cost = models.DecimalField(
+        max_digits=MONEY_DIGITS,
+        decimal_places=MONEY_PLACES,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text="What one unit costs the retailer; empty if not known.",
+    )
+    price = models.DecimalField(
+        max_digits=MONEY_DIGITS,
+        decimal_places=MONEY_PLACES,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text="What one unit sells for; empty if not known.",
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -60,7 +82,15 @@ class Sku(models.Model):
             # A scanned barcode must lead to exactly one SKU; many SKUs may have none.
             models.UniqueConstraint(
                 fields=["barcode"], condition=~Q(barcode=""), name="sku_barcode_unique"
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(cost__gte=0) | Q(cost__isnull=True),
+                name="sku_cost_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(price__gte=0) | Q(price__isnull=True),
+                name="sku_price_not_negative",
+            ),
         ]
 
     def __str__(self) -> str:

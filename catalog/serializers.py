@@ -17,6 +17,8 @@ from .models import (
     MAX_RESERVATION_TTL_SECONDS,
     MAX_SAFETY_BUFFER,
     MIN_RESERVATION_TTL_SECONDS,
+    MONEY_DIGITS,
+    MONEY_PLACES,
     Channel,
     Product,
     Sku,
@@ -28,6 +30,29 @@ MAX_ATTRIBUTES = 50
 def _storable_text(text: str) -> bool:
     """PostgreSQL refuses NUL in text and JSON, and lone surrogates cannot be encoded."""
     return "\x00" not in text and not any("\ud800" <= char <= "\udfff" for char in text)
+
+
+class MoneyField(serializers.DecimalField):
+    """An amount per unit: a JSON number or a decimal string ("12.50"), 0 or more, at
+    most two decimals; null: not known. True/false is not a number."""
+
+    default_error_messages = {
+        "invalid": "Must be an amount such as 12.50.",
+        "min_value": "Must be 0 or more.",
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_digits", MONEY_DIGITS)
+        kwargs.setdefault("decimal_places", MONEY_PLACES)
+        kwargs.setdefault("min_value", 0)
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_null", True)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, bool) or not isinstance(data, int | float | str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 class ProductInputSerializer(StrictInputSerializer):
@@ -76,6 +101,14 @@ class SkuInputSerializer(StrictInputSerializer):
         min_value=0,
         max_value=MAX_SAFETY_BUFFER,
         help_text="Overrides every channel's safety buffer for this SKU; null: none.",
+    )
+    cost = MoneyField(
+        help_text="What one unit costs the retailer (lost stock is valued at it), "
+        "as a number or a decimal string; null: not known."
+    )
+    price = MoneyField(
+        help_text="What one unit sells for (lost sales are valued at it), as a "
+        "number or a decimal string; null: not known."
     )
     is_active = StrictBooleanField(required=False)
 
@@ -145,6 +178,8 @@ class SkuSerializer(serializers.ModelSerializer):
             "barcode",
             "attributes",
             "safety_buffer",
+            "cost",
+            "price",
             "is_active",
             "created_at",
             "updated_at",

@@ -1,6 +1,7 @@
 """Writes to the catalogue. Each function is one transaction and returns what it wrote,
 with whether it was created. Keywords left out keep their current value."""
 
+from decimal import Decimal
 from typing import Any
 
 from config.records import UNSET, upsert_by_code
@@ -33,6 +34,8 @@ def sku_upsert(
     barcode: str = UNSET,
     attributes: dict[str, Any] = UNSET,
     safety_buffer: int | None = UNSET,
+    cost: Decimal | None = UNSET,
+    price: Decimal | None = UNSET,
     is_active: bool = UNSET,
 ) -> tuple[Sku, bool]:
     fields = {
@@ -41,6 +44,8 @@ def sku_upsert(
         "barcode": barcode,
         "attributes": attributes,
         "safety_buffer": safety_buffer,
+        "cost": cost,
+        "price": price,
         "is_active": is_active,
     }
     return upsert_by_code(Sku, code=code, fields=fields)

@@ -1,8 +1,11 @@
 """What every store screen shares (pickup queue, returns): times in the store's own
 zone, sign-in with domain errors turned into readable messages or 404s, the store a
-member of staff is looking at, and whole numbers read from a form. Imports nothing
+member of staff is looking at, whole numbers read from a form, and parts of a
+screen that follow what others do (``live``). Imports nothing
 from the apps, so every app's views can use it."""
 
+import hashlib
+import re
 from collections.abc import Callable
 from functools import wraps
 from zoneinfo import ZoneInfo
@@ -81,3 +84,26 @@ def whole_number(form, name: str) -> int:
     if abs(number) > SCREEN_NUMBER_LIMIT:
         raise InvalidInput({name: ["That number is too long: check it and try again."]})
     return number
+
+
+# Live parts of a screen (a task, the problems, the exceptions, the returns) poll
+# with HTMX every few seconds rather than holding a server-sent stream open: each
+# poll is one short request any proxy and any number of sync workers serve, and a
+# tablet that slept simply polls again. The answer is 204 (nothing to swap, nothing
+# a person types is disturbed) unless what the region shows has changed.
+LIVE_SEEN = "live-seen-digest"
+_CSRF_VALUE = re.compile(r'name="csrfmiddlewaretoken" value="[^"]*"')
+
+
+def live(request: HttpRequest, template: str, context=None) -> HttpResponse:
+    """A region rendered by ``template``, whose root includes ``_live.html``: a poll
+    (a GET carrying ``X-Seen``) of a region that looks the same as the one on the
+    screen answers 204."""
+    response = render(request, template, {**(context or {}), "seen": LIVE_SEEN})
+    html = response.content.decode()
+    # The CSRF token is masked afresh on every render: it is not a change.
+    digest = hashlib.sha256(_CSRF_VALUE.sub("", html).encode()).hexdigest()[:20]
+    if request.method == "GET" and request.headers.get("X-Seen") == digest:
+        return HttpResponse(status=204)
+    response.content = html.replace(LIVE_SEEN, digest).encode()
+    return response

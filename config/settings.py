@@ -113,6 +113,7 @@ INSTALLED_APPS = [
     "returns",
     "reconciliation",
     "sync",
+    "support",
     "demo",
     "simulation",
 ]
@@ -150,6 +151,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # Plain words on every screen: |who, |duration, |late_by, |ago.
+            "builtins": ["config.plain_words"],
         },
     },
 ]

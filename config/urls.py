@@ -49,6 +49,7 @@ urlpatterns = [
     path("store/", include("reconciliation.urls")),
     path("store/", include("pickup.urls")),
     path("store/", include("sync.urls")),
+    path("store/support/", include("support.urls")),
     path("api/v1/availability/", AvailabilityView.as_view(), name="availability"),
     path(
         "api/v1/availability/changes/",

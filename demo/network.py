@@ -72,6 +72,16 @@ STYLES = [
     Style("BEAN", "Ribbed beanie", ("black", "mustard", "navy", "red"), ("ONE",)),
 ]  # fmt: skip
 
+# What each style's units cost the retailer and sell for (every size and colour
+# alike), so the dashboard shows lost stock and lost sales in money.
+COST_AND_PRICE = {
+    "TEE": (Decimal("6.50"), Decimal("24.00")),
+    "HOOD": (Decimal("18.00"), Decimal("65.00")),
+    "JEAN": (Decimal("22.00"), Decimal("80.00")),
+    "TRNR": (Decimal("19.50"), Decimal("70.00")),
+    "BEAN": (Decimal("4.00"), Decimal("18.00")),
+}
+
 # A GS1 company prefix reserved for the demo; item numbers follow it.
 GTIN_COMPANY_PREFIX = "5012345"
 
@@ -125,6 +135,8 @@ def demo_network_build() -> DemoNetwork:
                 product=style_product,
                 barcode=demo_gtin(item_number),
                 attributes={"colour": colour, "size": size},
+                cost=COST_AND_PRICE[style.code][0],
+                price=COST_AND_PRICE[style.code][1],
             )
     return DemoNetwork(
         locations=len(LOCATIONS),

@@ -10,6 +10,7 @@ from config.errors import DomainError
 from .models import (
     AvailabilityChange,
     Location,
+    RefusedDemand,
     Reservation,
     ReservationLine,
     ReservationTransition,
@@ -139,6 +140,26 @@ class StockBalanceAdmin(ReadOnlyAdmin):
     @admin.display(description="available")
     def available(self, balance: StockBalance) -> int:
         return balance.available
+
+
+@admin.register(RefusedDemand)
+class RefusedDemandAdmin(ReadOnlyAdmin):
+    """Demand turned away for lack of stock: the dashboard's sales lost online."""
+
+    list_display = [
+        "refused_at",
+        "channel",
+        "kind",
+        "reference",
+        "sku",
+        "location",
+        "requested",
+        "available",
+    ]
+    list_filter = ["kind", "channel", ("location", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["reference", "sku__code"]
+    list_select_related = ["channel", "sku", "location"]
+    date_hierarchy = "refused_at"
 
 
 @admin.register(StockConflict)

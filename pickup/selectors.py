@@ -1,15 +1,20 @@
 """Reads for the store screens: a store's queue grouped by state, one task with its
-lines, problems and timeline, and the work beside the queue (transfers to send and
-to receive, units to put back on the shelf, problems waiting for a decision)."""
+lines, problems and timeline, the work beside the queue (transfers to send and
+to receive, units to put back on the shelf, problems waiting for a decision), and
+what a picker may offer instead of a missing item (the same product's other
+variants on this store's shelf, then any item found by a search) or where else to
+ask for it (stores nearest first, the warehouses last)."""
 
 from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from catalog.models import Sku
 from config.access import staff_locations
 from inventory.models import Location, StockBalance, TransferRequest
 from orders.models import ReturnToStockTask
+from orders.routing import haversine_km
 
 from .models import PickupProblem, PickupTask
 
@@ -123,19 +128,95 @@ def problems_for(*, user, escalated_only: bool = False) -> QuerySet[PickupProble
 
 
 def branches_with_stock(*, task: PickupTask, problem: PickupProblem) -> list[dict]:
-    """Other stores that could send the missing units, most available first."""
+    """Other locations that could send the missing units: stores first, nearest
+    first (most available when the distance is unknown), the warehouses and
+    distribution centres after them."""
     rows = (
         StockBalance.objects.filter(sku_id=problem.line.sku_id)
         .exclude(location_id=task.location_id)
         .filter(location__is_active=True)
         .select_related("location")
     )
+    here = task.location
+    options = []
+    for row in rows:
+        if row.available - row.location.walk_in_buffer < problem.quantity:
+            continue
+        distance = _km_between(here, row.location)
+        options.append(
+            {"location": row.location, "available": row.available, "km": distance}
+        )
+    return sorted(
+        options,
+        key=lambda option: (
+            option["location"].kind != Location.Kind.STORE,
+            option["km"] is None,
+            option["km"] or 0.0,
+            -option["available"],
+            option["location"].code,
+        ),
+    )
+
+
+def _km_between(here: Location, there: Location) -> float | None:
+    points = (here.latitude, here.longitude, there.latitude, there.longitude)
+    if any(point is None for point in points):
+        return None
+    return haversine_km(
+        (float(here.latitude), float(here.longitude)),
+        (float(there.latitude), float(there.longitude)),
+    )
+
+
+# How many items a substitute search shows: enough to choose from on a phone.
+SEARCH_LIMIT = 8
+
+
+def substitutes_suggested(*, problem: PickupProblem, location: Location) -> list[dict]:
+    """The same product's other variants with units available at ``location``,
+    most available first: what a picker offers before searching."""
+    missing = problem.line.sku
+    if missing.product_id is None:
+        return []
+    skus = Sku.objects.filter(product_id=missing.product_id, is_active=True).exclude(
+        pk=missing.pk
+    )
+    return _in_stock_first(skus, location, only_in_stock=True)
+
+
+def substitutes_found(
+    *, problem: PickupProblem, location: Location, search: str
+) -> list[dict]:
+    """Items whose name, code or barcode holds ``search``, in stock here first."""
+    term = search.strip()
+    if len(term) < 2:
+        return []
+    skus = (
+        Sku.objects.filter(is_active=True)
+        .filter(Q(name__icontains=term) | Q(code__icontains=term) | Q(barcode=term))
+        .exclude(pk=problem.line.sku_id)
+        .order_by("code")[:50]
+    )
+    return _in_stock_first(skus, location)[:SEARCH_LIMIT]
+
+
+def _in_stock_first(skus, location: Location, only_in_stock: bool = False) -> list:
+    skus = list(skus)
+    available = {
+        row.sku_id: row.available
+        for row in StockBalance.objects.filter(
+            location=location, sku_id__in=[sku.pk for sku in skus]
+        )
+    }
     options = [
-        {"location": row.location, "available": row.available}
-        for row in rows
-        if row.available - row.location.walk_in_buffer >= problem.quantity
+        {"sku": sku, "available": max(available.get(sku.pk, 0), 0)} for sku in skus
     ]
-    return sorted(options, key=lambda option: -option["available"])
+    if only_in_stock:
+        options = [option for option in options if option["available"] > 0]
+    return sorted(
+        options,
+        key=lambda option: (option["available"] <= 0, -option["available"]),
+    )
 
 
 def location_counts(*, locations) -> dict[int, int]:

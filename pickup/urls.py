@@ -12,6 +12,11 @@ urlpatterns = [
     path("tasks/<int:task_id>/", views.task_page, name="task"),
     path("tasks/<int:task_id>/<slug:action>/", views.task_action, name="task-action"),
     path(
+        "problems/<int:problem_id>/substitutes/",
+        views.substitute_search,
+        name="substitute-search",
+    ),
+    path(
         "problems/<int:problem_id>/<slug:action>/",
         views.problem_action,
         name="problem-action",

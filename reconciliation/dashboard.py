@@ -1,10 +1,14 @@
 """The figures of the managers' dashboard (reads only): where stock and promises are
-going wrong, per location and period.
+going wrong, per location and period. The losses the page leads with (shrink, lost
+sales, the SKU-locations at risk) are in ``losses``; these are the details under them.
 
 Each figure is a ``Table`` (what the screen lists and the CSV export writes, from the
-same rows) and, where a picture helps, chart data for ``static/js/dashboard.js``.
-Every figure is one grouped query over indexed columns, so the page stays quick as
-the balances grow (``bench/dashboard.py`` measures it at 200,000 balances):
+same rows) and, where a picture helps, chart data for ``static/js/dashboard.js``
+(one style for every chart: labels already in words, "3 Dec", never ISO dates).
+Charts by location show stores only; warehouses and distribution centres are in the
+tables, marked by kind, after the stores. Every figure is one grouped query over
+indexed columns, so the page stays quick as the balances grow
+(``bench/dashboard.py`` measures it at 200,000 balances):
 
 - Inventory Record Accuracy per location and day (``selectors.record_accuracy``).
 - Cancellation rate: units cancelled ÷ units ordered on order lines placed in the
@@ -14,7 +18,7 @@ the balances grow (``bench/dashboard.py`` measures it at 200,000 balances):
 - Days of supply per SKU and location: available now ÷ units sold per day over the
   trailing ``SALES_RATE_DAYS`` (every channel: till sales and fulfilled orders;
   ``SalesRate``, computed nightly, so the page never sums a month of the ledger),
-  with incoming and in transit beside it; at risk under ``AT_RISK_DAYS``.
+  with incoming and in transit beside it; under ``AT_RISK_DAYS`` marked.
 - Sell-through per location: units sold ÷ (units sold + on hand now).
 """
 
@@ -41,6 +45,7 @@ from .selectors import record_accuracy, target_hours
 from .services.rates import SOLD_STATUSES
 
 AT_RISK_DAYS = 7
+STORE = Location.Kind.STORE.label
 # Open cases by how long they have been open, in days: [from, to).
 AGE_BANDS = (("under 1 day", 0, 1), ("1–3 days", 1, 3), ("3–7 days", 3, 7))
 OLDEST_BAND = "7 days or more"
@@ -57,10 +62,20 @@ class Table:
     # How many rows there are in all, when the screen shows only the first ones.
     total: int | None = None
     at_risk: int | None = None
+    # The columns that are money (the screen writes them with the currency).
+    money: tuple[str, ...] = ()
 
     @property
     def cells(self) -> list[list]:
         return [[row[key] for key, _ in self.columns] for row in self.rows]
+
+    @property
+    def shown(self) -> list[list[tuple]]:
+        """Each row's cells with whether each is money, for the screen."""
+        return [
+            [(row[key], key in self.money) for key, _ in self.columns]
+            for row in self.rows
+        ]
 
 
 @dataclass(frozen=True)
@@ -78,6 +93,20 @@ class Period:
         return start, datetime.combine(self.until + timedelta(days=1), time.min, zone)
 
 
+def day_label(day: date) -> str:
+    """A date as a chart's axis says it: "3 Dec"."""
+    return f"{day.day} {day:%b}"
+
+
+def is_store(location: Location) -> bool:
+    return location.kind == Location.Kind.STORE
+
+
+def stores_first(locations: list[Location]) -> list[Location]:
+    """Stores, then warehouses and distribution centres: never mixed in a chart."""
+    return sorted(locations, key=lambda place: not is_store(place))
+
+
 def _percent(part: int, whole: int) -> float | None:
     return round(100 * part / whole, 1) if whole else None
 
@@ -90,14 +119,20 @@ def accuracy(*, period: Period, locations: list[Location]) -> tuple[Table, dict]
     table = Table(
         "accuracy",
         "Inventory record accuracy",
-        [("location", "Location"), ("counted", "Counted"), ("accurate", "Accurate")]
-        + [("ira", "IRA %")],
+        [
+            ("location", "Location"),
+            ("kind", "Kind"),
+            ("counted", "Counted"),
+            ("accurate", "Accurate"),
+            ("ira", "IRA %"),
+        ],
     )
-    for location in locations:
+    for location in stores_first(locations):
         cell = report.at(location.pk, None)
         table.rows.append(
             {
                 "location": location.code,
+                "kind": location.get_kind_display(),
                 "counted": cell.counted,
                 "accurate": cell.accurate,
                 "ira": cell.percent,
@@ -105,14 +140,14 @@ def accuracy(*, period: Period, locations: list[Location]) -> tuple[Table, dict]
         )
     chart = {
         "kind": "line",
-        "labels": [day.isoformat() for day in report.days],
+        "labels": [day_label(day) for day in report.days],
         "series": [
             {
                 "label": location.code,
                 "values": [report.at(location.pk, day).percent for day in report.days],
             }
             for location in locations
-            if report.at(location.pk, None).counted
+            if report.at(location.pk, None).counted and is_store(location)
         ],
         "unit": "%",
     }
@@ -147,18 +182,20 @@ def cancellations_by_location(
         "Cancellations by location",
         [
             ("location", "Location"),
+            ("kind", "Kind"),
             ("orders", "Orders"),
             ("ordered", "Units ordered"),
             ("cancelled", "Units cancelled"),
             ("rate", "Cancelled %"),
         ],
     )
-    for location in locations:
+    for location in stores_first(locations):
         row = grouped.get(location.pk, {})
         ordered, cancelled = row.get("ordered") or 0, row.get("cancelled") or 0
         table.rows.append(
             {
                 "location": location.code,
+                "kind": location.get_kind_display(),
                 "orders": row.get("orders", 0),
                 "ordered": ordered,
                 "cancelled": cancelled,
@@ -238,14 +275,16 @@ def conflicts_per_week(
         row = weekly.get(week, {})
         table.rows.append(
             {
-                "week": week.isoformat(),
+                "week": week,
                 "conflicts": row.get("conflicts", 0),
                 "units": row.get("units") or 0,
                 "open": row.get("open", 0),
             }
         )
         week += timedelta(days=7)
-    return table, _bars(table, "week", "conflicts", "")
+    chart = _bars(table, "week", "conflicts", "")
+    chart["labels"] = [day_label(row["week"]) for row in table.rows]
+    return table, chart
 
 
 # ----------------------------------------------------------------- exceptions
@@ -341,7 +380,7 @@ def days_of_supply(
     (the CSV). The summary counts every one. Availability is live."""
     table = Table(
         "days_of_supply",
-        f"Days of supply (at risk: under {AT_RISK_DAYS} days)",
+        "Days of supply",
         [
             ("sku", "SKU"),
             ("location", "Location"),
@@ -350,7 +389,7 @@ def days_of_supply(
             ("per_day", "Sold per day"),
             ("days", "Days of supply"),
             ("with_incoming", "Days with incoming"),
-            ("at_risk", "At risk this week"),
+            ("at_risk", f"Under {AT_RISK_DAYS} days"),
         ],
         total=0,
         at_risk=0,
@@ -438,16 +477,18 @@ def sell_through(*, period: Period, locations: list[Location]) -> tuple[Table, d
         "Sell-through by location",
         [
             ("location", "Location"),
+            ("kind", "Kind"),
             ("sold", "Units sold"),
             ("on_hand", "On hand now"),
             ("rate", "Sell-through %"),
         ],
     )
-    for location in locations:
+    for location in stores_first(locations):
         units, left = sold.get(location.pk) or 0, on_hand.get(location.pk) or 0
         table.rows.append(
             {
                 "location": location.code,
+                "kind": location.get_kind_display(),
                 "sold": units,
                 "on_hand": left,
                 "rate": _percent(units, units + max(left, 0)),
@@ -457,11 +498,11 @@ def sell_through(*, period: Period, locations: list[Location]) -> tuple[Table, d
 
 
 def _bars(table: Table, label: str, value: str, unit: str) -> dict:
+    """One bar per row; rows of a warehouse or distribution centre left out."""
+    shown = [row for row in table.rows if row.get("kind", STORE) == STORE]
     return {
         "kind": "bar",
-        "labels": [row[label] for row in table.rows],
-        "series": [
-            {"label": table.title, "values": [row[value] for row in table.rows]}
-        ],
+        "labels": [row[label] for row in shown],
+        "series": [{"label": table.title, "values": [row[value] for row in shown]}],
         "unit": unit,
     }

@@ -1,7 +1,9 @@
 """The managers' dashboard, /store/dashboard/: what a head of stores opens every
-morning. Filters (location, period) live in the URL and swap the figures by HTMX;
-every table downloads as CSV (``?export=<table>``) with all its rows. Store staff see
-their own stores' figures only. Thin: the figures come from ``dashboard``."""
+morning. It leads with the losses (shrink by store and reason, lost sales, the
+SKU-locations at risk) in units and money; the other figures sit folded under them.
+Filters (location, period) live in the URL and swap the figures by HTMX; every table
+downloads as CSV (``?export=<table>``) with all its rows. Store staff see their own
+stores' figures only. Thin: the figures come from ``losses`` and ``dashboard``."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,13 +16,15 @@ from config import access
 from config.exports import csv_download
 from config.screens import render, staff_screen
 
-from . import dashboard
+from . import dashboard, losses
 from .selectors import exceptions_visible_to
 from .views import period_asked
 
 DEFAULT_DAYS = 28
 # Rows of the long tables on the screen; the CSV has them all.
 SCREEN_ROWS = 25
+# The losses lead: a short list, the rest in the CSV.
+AT_RISK_ROWS = 10
 
 
 @dataclass(frozen=True)
@@ -33,10 +37,31 @@ class Asked:
     user: object
     limit: int | None
 
+    def rows(self, on_screen: int) -> int | None:
+        return None if self.limit is None else on_screen
+
 
 # Each table by name: the name of its chart (None: no chart) and how it is computed.
 # A CSV export computes its own table only.
 FIGURES: dict[str, tuple[str | None, Callable[[Asked], object]]] = {
+    "shrink": (
+        "shrink",
+        lambda a: losses.shrink(period=a.period, locations=a.locations),
+    ),
+    "lost_sales": (
+        "lost_sales",
+        lambda a: losses.lost_sales(
+            period=a.period, locations=a.locations, everywhere=a.everywhere
+        ),
+    ),
+    "at_risk": (
+        "at_risk",
+        lambda a: losses.at_risk(
+            locations=a.locations,
+            rate_days=settings.SALES_RATE_DAYS,
+            limit=a.rows(AT_RISK_ROWS),
+        ),
+    ),
     "accuracy": (
         "accuracy",
         lambda a: dashboard.accuracy(period=a.period, locations=a.locations),
@@ -119,7 +144,9 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
         "tables": tables,
         "charts": charts,
         "at_risk_days": dashboard.AT_RISK_DAYS,
+        "at_risk_rule": losses.AT_RISK_RULE.format(rate_days=settings.SALES_RATE_DAYS),
         "rate_days": settings.SALES_RATE_DAYS,
+        "currency": getattr(settings, "CURRENCY_SYMBOL", "£"),
         "query": request.GET.urlencode(),
     }
     template = (

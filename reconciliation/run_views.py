@@ -16,7 +16,7 @@ from config import access
 from config.access import Actor
 from config.screens import render, staff_screen
 
-from .models import ReconciliationRun, StockSnapshot
+from .models import ReconciliationRun, ReconciliationRunEvent, StockSnapshot
 from .services.runs import (
     RunInProgress,
     reconciliation_run_start,
@@ -91,4 +91,44 @@ def run_page(request: HttpRequest, run_id: int) -> HttpResponse:
         else "reconciliation/run.html"
     )
     stale_minutes = settings.RECONCILIATION_STALE_SECONDS // 60
-    return render(request, template, {"run": run, "stale_minutes": stale_minutes})
+    return render(
+        request,
+        template,
+        {
+            "run": run,
+            "stale_minutes": stale_minutes,
+            "drift": _drift_rows(run),
+            "history": [
+                {**entry, "words": _EVENT_WORDS.get(entry["event"], entry["event"])}
+                for entry in run.history
+            ],
+        },
+    )
+
+
+# What the run's timeline and its drift table say, in words.
+_EVENT_WORDS = dict(ReconciliationRunEvent.Kind.choices)
+_FIGURE_WORDS = {
+    "on_hand": "On hand",
+    "committed": "Promised to orders",
+    "picked": "Picked, waiting for pickup",
+    "reserved": "Held in checkouts",
+    "damaged": "Damaged",
+    "quality_control": "Returns being inspected",
+    "in_transit": "In transit",
+    "incoming": "Incoming",
+}
+
+
+def _drift_rows(run: ReconciliationRun) -> list[dict]:
+    return [
+        {
+            "sku": row.get("sku"),
+            "location": row.get("location"),
+            "figure": _FIGURE_WORDS.get(field, field.replace("_", " ").capitalize()),
+            "stored": sides.get("stored"),
+            "ledger": sides.get("ledger"),
+        }
+        for row in (run.report or {}).get("drift", [])
+        for field, sides in row.get("fields", {}).items()
+    ]

@@ -1,6 +1,6 @@
 """Reads of reconciliation: the exception queue as someone may see it, filtered and
-aged against each kind's target; the counts a store has to do; and Inventory Record
-Accuracy per location and day."""
+aged against each kind's target, with the difference a case's facts point to; the
+counts a store has to do; and Inventory Record Accuracy per location and day."""
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -12,6 +12,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from config import access
+from config.plain_words import duration
 from inventory.models import Location
 
 from .models import CountLine, CountTask, ExceptionCase, ExceptionKind
@@ -34,16 +35,81 @@ class Ageing:
         return self.hours > self.target
 
     @property
+    def age(self) -> timedelta:
+        return timedelta(hours=self.hours)
+
+    @property
+    def target_span(self) -> timedelta:
+        return timedelta(hours=self.target)
+
+    @property
+    def late(self) -> timedelta:
+        """How far past its target (nothing while within it)."""
+        return max(self.age - self.target_span, timedelta(0))
+
+    @property
     def text(self) -> str:
-        """'5 h of 4 h' or '3 d of 24 h': plain enough to read across the room."""
-        age = f"{self.hours / 24:.0f} d" if self.hours >= 48 else f"{self.hours:.0f} h"
-        return f"{age} of {self.target} h"
+        """'30 hours (target 4 hours)': plain enough to read across the room."""
+        return f"{duration(self.age)} (target {duration(self.target_span)})"
 
 
 def ageing(case: ExceptionCase, now: datetime | None = None) -> Ageing:
     end = case.resolved_at or now or timezone.now()
     hours = (end - case.first_raised_at).total_seconds() / 3600
     return Ageing(hours=hours, target=target_hours(case.kind))
+
+
+@dataclass(frozen=True)
+class KnownDifference:
+    """The adjustment a case's own facts point to: offered on the screen when a
+    manager chooses "Stock adjusted", never posted without them confirming it."""
+
+    units: int
+    why: str
+
+
+def known_difference(case: ExceptionCase) -> KnownDifference | None:
+    """What the records are out by, as the case's cause measured it: an oversell's
+    shortfall, the units a picker could not find (taken off on-hand), what a
+    channel's snapshot counted against the ledger, a count's variance."""
+    if case.sku_id is None or case.location_id is None:
+        return None
+    facts = case.facts or {}
+    try:
+        if case.kind == ExceptionKind.OVERSELL_CONFLICT:
+            units = int(facts["shortfall"])
+            why = (
+                f"{_units(units)} promised but not on hand: add "
+                f"{'it' if units == 1 else 'them'} if found."
+            )
+        elif case.kind == ExceptionKind.ITEM_NOT_FOUND:
+            units = int(facts["quantity"])
+            why = (
+                f"{_units(units)} not found at picking came off on-hand: put "
+                f"{'it' if units == 1 else 'them'} back if found."
+            )
+        elif case.kind == ExceptionKind.SNAPSHOT_DISAGREEMENT:
+            theirs, ledger = int(facts["theirs"]), int(facts["ledger"])
+            units = theirs - ledger
+            why = (
+                f"The channel counted {theirs}, the ledger had {ledger}: "
+                "the difference, if the shelf agrees with the channel."
+            )
+        elif case.kind == ExceptionKind.COUNT_VARIANCE:
+            units = int(facts["variance"])
+            why = (
+                f"Counted {facts['counted']}, the records had "
+                f"{facts['system_on_hand']}."
+            )
+        else:
+            return None
+    except (KeyError, TypeError, ValueError):
+        return None  # an older case without the figure: the manager types it
+    return KnownDifference(units=units, why=why) if units else None
+
+
+def _units(n: int) -> str:
+    return f"{n} unit{'' if n == 1 else 's'}"
 
 
 def exceptions_visible_to(user) -> QuerySet[ExceptionCase]:

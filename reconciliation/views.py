@@ -2,22 +2,33 @@
 through each morning (store staff see their own store's), one case with its timeline
 and the forms to assign, comment and resolve; blind counts (the store's list, the
 scan-friendly count screen, the manager's review of variances); and Inventory Record
-Accuracy over time. Thin: each action calls one service."""
+Accuracy over time. The queue and a case's facts and timeline follow what others do
+(``config.screens.live``); forms stay outside what is refreshed. Thin: each action
+calls one service."""
 
 from datetime import date, timedelta
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
 from config import access
 from config.access import Actor
 from config.errors import DomainError, InvalidInput, NotFound
 from config.moments import FIRST_DAY, LAST_DAY
-from config.screens import chosen_store, readable, render, staff_screen, whole_number
+from config.screens import (
+    chosen_store,
+    live,
+    readable,
+    render,
+    staff_screen,
+    whole_number,
+)
 
 from . import selectors
 from .models import CountLine, CountTask, ExceptionCase, ExceptionKind, Resolution
@@ -42,6 +53,13 @@ def _manager(request: HttpRequest) -> bool:
 
 
 # ------------------------------------------------------------ exception queue
+
+
+def _region(request: HttpRequest, template: str, context: dict) -> str:
+    """A live region rendered as a poll of it is answered (``config.screens.live``),
+    to put in the whole page: the page carries the same digest the first poll
+    compares with, so nothing is swapped until something really changed."""
+    return mark_safe(live(request, template, context).content.decode())  # noqa: S308
 
 
 @require_GET
@@ -95,10 +113,13 @@ def exception_queue(request: HttpRequest) -> HttpResponse:
                 visible.filter(location=location) if location else visible
             )
         ),
-        "targets": {k: selectors.target_hours(k) for k, _ in ExceptionKind.choices},
+        # The list polls the address it was filtered with (the filters stay).
+        "list_url": request.get_full_path(),
     }
+    region = "reconciliation/_exception_list.html"
     if request.htmx and request.htmx.target == "exception-list":
-        return render(request, "reconciliation/_exception_list.html", context)
+        return live(request, region, context)
+    context["list"] = _region(request, region, context)
     return render(request, "reconciliation/exceptions.html", context)
 
 
@@ -115,8 +136,31 @@ def _case(request: HttpRequest, case_id: int) -> ExceptionCase:
     return case
 
 
-def _case_context(request: HttpRequest, case: ExceptionCase, **extra) -> dict:
-    return {
+# Where a case's cause is worked on, in words (its link is an address).
+WORK_ON_IT = [
+    ("/store/tasks/", "Open the pickup task"),
+    ("/store/counts/", "Review the count"),
+    ("/store/returns/", "Open the return"),
+    ("/store/reconciliation/", "Open the reconciliation run"),
+    ("/store/sync/", "Open channel sync"),
+    ("/store/", "Open the pickup queue"),
+]
+# The parts of a case's page that follow what others do; its forms stay put.
+CASE_REGIONS = {
+    "case-facts": "reconciliation/_case_facts.html",
+    "case-timeline": "reconciliation/_case_timeline.html",
+}
+
+
+def _work_on_it(link: str) -> str:
+    return next((words for start, words in WORK_ON_IT if link.startswith(start)), "")
+
+
+def _case_context(
+    request: HttpRequest, case: ExceptionCase, *, regions: bool = True, **extra
+) -> dict:
+    manager = _manager(request)
+    context = {
         "case": case,
         "location": case.location,
         "ageing": selectors.ageing(case),
@@ -126,18 +170,32 @@ def _case_context(request: HttpRequest, case: ExceptionCase, **extra) -> dict:
             (value, label)
             for value, label in Resolution.choices
             if value != Resolution.SETTLED_AT_SOURCE
-            and (value != Resolution.STOCK_ADJUSTED or _manager(request))
+            and (value != Resolution.STOCK_ADJUSTED or manager)
         ],
-        "may_adjust": _manager(request) and case.sku_id and case.location_id,
-        "manager": _manager(request),
+        "may_adjust": manager and case.sku_id and case.location_id,
+        "known": selectors.known_difference(case),
+        # "Stock adjusted", without the form's "(posts an adjustment)".
+        "resolved_as": case.get_resolution_display().split(" (")[0],
+        "manager": manager,
+        "case_url": reverse("reconciliation:exception", args=[case.pk]),
+        "work_on_it": _work_on_it(case.link) or "Open where it is worked on",
+        "given": {},
+        "invalid": (),
         **extra,
     }
+    if regions:  # the whole page or panel: each live region with its digest
+        for target, template in CASE_REGIONS.items():
+            context[target.replace("-", "_")] = _region(request, template, context)
+    return context
 
 
 @require_GET
 @staff_screen
 def exception_page(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _case(request, case_id)
+    if request.htmx and request.htmx.target in CASE_REGIONS:
+        context = _case_context(request, case, regions=False)
+        return live(request, CASE_REGIONS[request.htmx.target], context)
     return render(
         request, "reconciliation/exception.html", _case_context(request, case)
     )
@@ -155,7 +213,7 @@ def exception_action(request: HttpRequest, case_id: int, action: str) -> HttpRes
     }
     if action not in done:
         raise Http404("No such action.")
-    error = ""
+    error, invalid = "", ()
     try:
         if action == "assign":
             chosen = form.get("assignee", "").strip()
@@ -179,8 +237,8 @@ def exception_action(request: HttpRequest, case_id: int, action: str) -> HttpRes
                 adjustment=whole_number(form, "adjustment") if raw else None,
                 actor=Actor.of_user(request.user),
             )
-    except InvalidInput as invalid:
-        error = readable(invalid)
+    except InvalidInput as refused:
+        error, invalid = readable(refused), tuple(refused.field_errors)
     except NotFound as missing:
         raise Http404(missing.message) from missing
     except DomainError as refused:
@@ -197,7 +255,10 @@ def exception_action(request: HttpRequest, case_id: int, action: str) -> HttpRes
         case,
         error=error,
         notice="" if error else done[action],
-        given=form if error else {},  # a refused form keeps what was typed
+        # The result is shown by the form that was sent, which keeps what was typed.
+        acted=action,
+        given=form if error else {},
+        invalid=invalid,
     )
     # htmx swaps only successful responses: the refusal is shown in the panel.
     return render(request, "reconciliation/_case.html", context)
@@ -261,11 +322,15 @@ def _count_context(request: HttpRequest, task: CountTask, **extra) -> dict:
             status__in=(CountLine.Status.TO_COUNT, CountLine.Status.TO_RECOUNT)
         )
     )
+    counted = sum(1 for line in lines if line.counted is not None)
     return {
         "task": task,
         "location": task.location,
         "lines": lines,
-        "counted": sum(1 for line in lines if line.counted is not None),
+        "counted": counted,
+        # What Finish records as none found: asked about before it is sent.
+        "not_counted": len(lines) - counted,
+        "counting": task.status in CountTask.COUNTING,
         "manager": _manager(request),
         **extra,
     }
@@ -319,15 +384,7 @@ def count_action(request: HttpRequest, task_id: int, action: str) -> HttpRespons
             messages.success(request, "Count cancelled.")
             return redirect("reconciliation:counts")
         elif action == "decide":
-            line = counting.count_line_decide(
-                task_id=task.pk,
-                line_id=whole_number(form, "line"),
-                approve=form.get("decision") == "approve",
-                note=form.get("note", ""),
-                actor=Actor.of_user(request.user),
-            )
-            messages.success(request, f"{line.sku.code}: {line.get_status_display()}.")
-            return redirect("reconciliation:count-review", task_id=task.pk)
+            return _decide(request, task)
         else:
             raise Http404("No such action.")
     except InvalidInput as invalid:
@@ -336,9 +393,6 @@ def count_action(request: HttpRequest, task_id: int, action: str) -> HttpRespons
         raise Http404(missing.message) from missing
     except DomainError as refused:
         error, status = readable(refused), 409
-    if action == "decide":
-        messages.error(request, error)
-        return redirect("reconciliation:count-review", task_id=task.pk)
     task.refresh_from_db()
     context = _count_context(request, task, error=error, notice=notice)
     if request.htmx:
@@ -355,22 +409,69 @@ def _submitted(task: CountTask) -> str:
     return "Count done: thank you."
 
 
+def _decide(request: HttpRequest, task: CountTask) -> HttpResponse:
+    """A manager approves or rejects one line's variance; a refusal comes back on
+    the review beside that line, with the note as typed."""
+    if not _manager(request):
+        raise Http404("No such review.")  # staff count blind: no figures, not even here
+    form = request.POST
+    try:
+        line = counting.count_line_decide(
+            task_id=task.pk,
+            line_id=whole_number(form, "line"),
+            approve=form.get("decision") == "approve",
+            note=form.get("note", ""),
+            actor=Actor.of_user(request.user),
+        )
+    except NotFound as missing:
+        raise Http404(missing.message) from missing
+    except DomainError as refused:
+        status = 400 if isinstance(refused, InvalidInput) else 409
+        context = _review_context(
+            task, error=readable(refused), given=form, on_line=form.get("line", "")
+        )
+        return render(
+            request, "reconciliation/count_review.html", context, status=status
+        )
+    messages.success(request, f"{line.sku.code}: {line.get_status_display()}.")
+    return redirect("reconciliation:count-review", task_id=task.pk)
+
+
 @require_GET
 @staff_screen
 def count_review(request: HttpRequest, task_id: int) -> HttpResponse:
     if not _manager(request):
         raise Http404("No such review.")
     task = _task(request, task_id)
-    return render(
-        request,
-        "reconciliation/count_review.html",
-        {
-            "task": task,
-            "location": task.location,
-            "lines": list(task.lines.select_related("sku", "posted")),
-            "events": list(task.events.all()),
-        },
-    )
+    return render(request, "reconciliation/count_review.html", _review_context(task))
+
+
+def _review_context(task: CountTask, **extra) -> dict:
+    labels = dict(CountTask.Status.choices)
+    lines = list(task.lines.select_related("sku", "posted"))
+    waiting = {
+        str(line.pk)
+        for line in lines
+        if line.status == CountLine.Status.AWAITING_APPROVAL
+    }
+    return {
+        "task": task,
+        "location": task.location,
+        "lines": lines,
+        # A refusal is shown beside its line; one about no line, above the table.
+        "error_by_line": extra.get("on_line") in waiting,
+        # The count's timeline in words: "Variance awaiting approval", not its code.
+        "timeline": [
+            {
+                "event": event,
+                "from": labels.get(event.from_status, event.from_status),
+                "to": labels.get(event.to_status, event.to_status),
+            }
+            for event in task.events.all()
+        ],
+        "given": {},
+        **extra,
+    }
 
 
 # ---------------------------------------------------------------- accuracy

@@ -1,15 +1,20 @@
 """The store team's returns screens: find the purchase at the counter and receive
-what comes back, the inspection queue and one return with its grading, and the
-managers' insight (return rates, overdue inspections, CSV). Thin: each action calls
-one service. Who may see what is decided in ``config.access``: a return at
-another store is a 404."""
+what comes back (by order, or by till receipt with a scanner), the inspection queue
+and one return with its grading, and the managers' insight (return rates, overdue
+inspections, CSV). Thin: each action calls one service. Who may see what is decided
+in ``config.access``: a return at another store is a 404.
+
+The queue and a return's page follow what colleagues do (``config.screens.live``:
+HTMX polling; static/js/returns.js holds a poll back while someone has typed into
+the page). Focus goes to the next thing to do: a region rendered for a poll names
+no ``autofocus``, so a poll never moves the cursor."""
 
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.dateparse import parse_date
@@ -22,15 +27,20 @@ from config.access import Actor
 from config.errors import DomainError, InvalidInput, NotFound
 from config.exports import csv_download
 from config.moments import FIRST_DAY, LAST_DAY
-from config.screens import chosen_store, readable, render, staff_screen, whole_number
+from config.screens import (
+    chosen_store,
+    live,
+    readable,
+    render,
+    staff_screen,
+    whole_number,
+)
 from orders.models import Order
 
-from . import selectors, services
+from . import forms, selectors, services
 from .models import Return, ReturnInspection, ReturnReason
 from .services import Customer, Purchase, ReturnLineInput
 
-# Rows on the till-receipt form: a receipt rarely carries more items coming back.
-TILL_ROWS = 4
 INSIGHT_DEFAULT_DAYS = 30
 
 
@@ -67,13 +77,16 @@ def returns_home(request: HttpRequest) -> HttpResponse:
     }
     if request.htmx and request.htmx.target == "found":
         return render(request, "returns/_found.html", context)
+    if request.htmx and request.htmx.target == "queue":
+        return live(request, "returns/_queue.html", context)
     return render(request, "returns/home.html", context)
 
 
 @require_http_methods(["GET", "POST"])
 @staff_screen
 def receive_order(request: HttpRequest, order_id: int) -> HttpResponse:
-    """Goods from an order of any channel, on the counter."""
+    """Goods from an order of any channel, on the counter: a scan of an item counts
+    it on its line (static/js/returns.js), or the units are typed."""
     locations, location = _store(request)
     if location is None:
         return _no_store(request)
@@ -81,7 +94,7 @@ def receive_order(request: HttpRequest, order_id: int) -> HttpResponse:
     if order is None:
         raise Http404("No such order.")
     lines = selectors.returnable_lines(order)
-    rows = [_row(request.POST, line.pk, line=line) for line in lines]
+    rows = [forms.row(request.POST, line.pk, line=line) for line in lines]
     error, status = "", 200
     if request.method == "POST":
         chosen = [row for row in rows if row["quantity"]]
@@ -103,11 +116,17 @@ def receive_order(request: HttpRequest, order_id: int) -> HttpResponse:
             )
         except InvalidInput as invalid:
             error, status = readable(invalid), 400
-            _attach_line_errors(chosen, invalid)
+            forms.attach_line_errors(chosen, invalid)
         except DomainError as refused:
             error, status = readable(refused), 409
         else:
             return _received(request, received)
+    # After a refusal the cursor is on the first field to put right; on the scan
+    # field otherwise.
+    focus = forms.first_row_problem([r for r in rows if r["line"].returnable]) or "scan"
+    forms.mark_focus(rows, focus)
+    if error and focus != "scan":
+        error = "Put right the line marked above, then send again."
     return render(
         request,
         "returns/receive_order.html",
@@ -119,6 +138,7 @@ def receive_order(request: HttpRequest, order_id: int) -> HttpResponse:
             "announced": selectors.open_announcements(order),
             "reasons": ReturnReason.choices,
             "error": error,
+            "focus": focus,
         },
         status=status,
     )
@@ -128,24 +148,37 @@ def receive_order(request: HttpRequest, order_id: int) -> HttpResponse:
 @staff_screen
 def receive_till(request: HttpRequest) -> HttpResponse:
     """Goods bought at a till, by the receipt: the till sends stock, not receipts,
-    so the counter states what comes back."""
+    so the counter states what comes back. The cursor starts on the receipt number;
+    a scanner's Enter moves on (static/js/returns.js) and never sends the form."""
     locations, location = _store(request)
     if location is None:
         return _no_store(request)
     tills = list(Channel.objects.filter(kind=Channel.Kind.STORE_POS, is_active=True))
     form = request.POST
-    rows = [_row(form, n) for n in range(1, TILL_ROWS + 1)]
+    rows = [forms.row(form, key) for key in forms.till_row_keys(form)]
     receipt = form.get("till_receipt", "").strip()
-    error, status = "", 200
+    error, field_errors, status = "", {}, 200
     if request.method == "POST":
         try:
             received = _receive_till(request, location, tills, receipt, rows)
         except InvalidInput as invalid:
-            error, status = readable(invalid), 400
+            field_errors, status = invalid.field_errors, 400
+            error = readable(invalid)
         except DomainError as refused:
             error, status = readable(refused), 409
         else:
             return _received(request, received)
+    lines_problem = [
+        problem for problem in field_errors.get("lines", []) if isinstance(problem, str)
+    ]
+    focus = next(
+        (name for name in ("till_receipt", "till") if field_errors.get(name)), ""
+    )
+    focus = focus or forms.first_row_problem(rows, code_field="sku")
+    if lines_problem and not focus:
+        focus = f"sku-{rows[0]['key']}"
+    focus = focus or ("" if error else "till_receipt")
+    forms.mark_focus(rows, focus)
     return render(
         request,
         "returns/receive_till.html",
@@ -155,21 +188,43 @@ def receive_till(request: HttpRequest) -> HttpResponse:
             "tills": tills,
             "till": form.get("till", ""),
             "till_receipt": receipt,
+            "customer_name": form.get("customer_name", ""),
             "rows": rows,
             "reasons": ReturnReason.choices,
-            "error": error,
+            "field_errors": field_errors,
+            "lines_problem": " ".join(dict.fromkeys(lines_problem)),
+            # A refusal no field explains (a closed store, a clash) sits by the button.
+            "error": "" if field_errors and set(field_errors) <= TILL_FIELDS else error,
+            "focus": focus,
         },
         status=status,
     )
 
 
+@require_GET
+@staff_screen
+def till_item(request: HttpRequest) -> HttpResponse:
+    """What a scanned code is, for the till-return form to say beside the row."""
+    code = request.GET.get("code", "").strip()[:64]
+    sku = skus_by_code_or_barcode(codes={code}).get(code) if code else None
+    if sku is None:
+        return JsonResponse(
+            {
+                "code": code,
+                "message": f"No item {code!r}: check the code or type the SKU.",
+            },
+            status=404,
+        )
+    return JsonResponse({"code": sku.code, "name": sku.name, "barcode": sku.barcode})
+
+
 def _receive_till(request, location, tills, receipt, rows) -> Return:
-    till = next((t for t in tills if t.code == request.POST.get("till")), None)
+    till = _till_chosen(tills, request.POST.get("till", ""))
     errors: dict[str, list[str]] = {}
     if till is None:
         errors["till"] = ["Choose the till it was bought at."]
     if not receipt:
-        errors["till_receipt"] = ["Enter the receipt number."]
+        errors["till_receipt"] = ["Scan or type the receipt number."]
     chosen = [row for row in rows if row["code"]]
     if not chosen:
         errors["lines"] = ["Scan or type at least one item."]
@@ -200,36 +255,19 @@ def _receive_till(request, location, tills, receipt, rows) -> Return:
         )
     except InvalidInput as refused:
         invalid = refused
-    _attach_line_errors(chosen, invalid)
+    forms.attach_line_errors(chosen, invalid)
     raise invalid
 
 
-def _row(form, key, line=None) -> dict:
-    """One line of a receiving form as typed (kept on a refusal, so nothing typed
-    is lost)."""
-    raw = form.get(f"quantity-{key}", "")
-    try:
-        quantity = int(raw) if raw.strip() else 0
-    except ValueError:
-        quantity = -1
-    return {
-        "key": key,
-        "line": line,
-        "code": form.get(f"sku-{key}", "").strip(),
-        "quantity": quantity,
-        "raw_quantity": raw,
-        "reason": form.get(f"reason-{key}", ""),
-        "reason_text": form.get(f"reason_text-{key}", ""),
-        "errors": {},
-    }
+# What the till form says beside a field; anything else is said by its button.
+TILL_FIELDS = {"till", "till_receipt", "lines"}
 
 
-def _attach_line_errors(chosen: list[dict], invalid: InvalidInput) -> None:
-    for row, problem in zip(
-        chosen, invalid.field_errors.get("lines", []), strict=False
-    ):
-        if isinstance(problem, dict) and problem:
-            row["errors"] = problem
+def _till_chosen(tills: list[Channel], code: str) -> Channel | None:
+    """The till named on the form; a store with one till needs no choice."""
+    if not code and len(tills) == 1:
+        return tills[0]
+    return next((till for till in tills if till.code == code), None)
 
 
 def _received(request: HttpRequest, received: Return) -> HttpResponse:
@@ -246,7 +284,11 @@ def _received(request: HttpRequest, received: Return) -> HttpResponse:
 @staff_screen
 def return_page(request: HttpRequest, return_id: int) -> HttpResponse:
     found = _visible_return(request, return_id)
-    return render(request, "returns/return.html", _return_context(found, request))
+    context = _return_context(found, request)
+    if request.htmx:
+        # A poll: the region alone, with no autofocus to pull the cursor away.
+        return live(request, "returns/_return.html", {**context, "focus": ""})
+    return render(request, "returns/return.html", context)
 
 
 @require_POST
@@ -283,35 +325,71 @@ def return_action(request: HttpRequest, return_id: int, action: str) -> HttpResp
     }
     if action not in actions:
         raise Http404("No such action.")
-    error, field_errors = "", {}
+    error, field_errors, done = "", {}, None
     try:
-        actions[action]()
+        done = actions[action]()
     except NotFound:
         raise
     except InvalidInput as invalid:
         error, field_errors = readable(invalid), invalid.field_errors
     except DomainError as refused:
         error = readable(refused)
+    said = error or _done(action, done)
     if not request.htmx:
-        (messages.error if error else messages.success)(request, error or DONE[action])
+        (messages.error if error else messages.success)(request, said)
         return redirect("returns:return", return_id=found.pk)
-    context = _return_context(selectors.return_queryset().get(pk=found.pk), request)
+    found = selectors.return_queryset().get(pk=found.pk)
+    context = _return_context(found, request)
+    failed_line = form.get("line", "") if error and action == "grade" else ""
+    step = f"line-{failed_line}" if failed_line else context["step"]
+    if error and action != "grade":
+        step = action
+    if step not in _steps_shown(found, context["lines"]):
+        # Refused for something no longer on the screen (a colleague moved the
+        # return on): said at the top of it.
+        step, failed_line = "", ""
     context.update(
         error=error,
         field_errors=field_errors,
-        done="" if error else DONE[action],
-        failed_line=form.get("line", "") if error else "",
+        done="" if error else said,
+        step=step,
+        focus=_focus_after(step, error, field_errors, failed_line),
+        failed_line=failed_line,
         posted=form if error else {},
     )
-    return render(request, "returns/_return.html", context, status=200)
+    return live(request, "returns/_return.html", context)
+
+
+def _done(action: str, done) -> str:
+    if action == "grade" and isinstance(done, ReturnInspection):
+        line = done.line
+        said = f"Graded {done.quantity} × {line.sku.code}: {done.get_grade_display()}"
+        return said + (f", on {done.shelf_location}." if done.shelf_location else ".")
+    return DONE[action]
 
 
 DONE = {
     "receive": "Received into quality control. Grade each unit below.",
     "start": "Inspection started.",
     "grade": "Graded.",
-    "close": "Closed.",
+    "close": "Closed: the return is finished.",
 }
+
+
+def _focus_after(step: str, error: str, field_errors: dict, failed_line: str) -> str:
+    """The field the cursor goes to after an action: the one to put right after a
+    refusal, else the first field of the next thing to do."""
+    if failed_line:
+        for field in ("grade", "quantity", "shelf_location"):
+            if field_errors.get(field):
+                return f"{field}-{failed_line}"
+        return f"grade-{failed_line}"
+    return _STEP_FOCUS.get(step, "") or (
+        f"grade-{step[5:]}" if step.startswith("line-") else ""
+    )
+
+
+_STEP_FOCUS = {"receive": "receive-first", "start": "start", "close": "close-note"}
 
 
 def _quantity(form, name: str) -> int:
@@ -339,18 +417,47 @@ def _visible_return(request: HttpRequest, return_id: int) -> Return:
 
 def _return_context(found: Return, request: HttpRequest) -> dict:
     stores = access.stores_of(request)
+    lines = list(found.lines.all())
+    step = _next_step(found, lines)
     return {
         "found": found,
         # Where an announced parcel can be received: the store it was announced for
         # first, when the member of staff works there.
         "receiving_stores": sorted(stores, key=lambda place: place != found.location),
         "location": found.location,
-        "lines": list(found.lines.all()),
+        "lines": lines,
         "events": list(found.events.all()),
         "grades": ReturnInspection.Grade.choices,
         "awaiting_grade": found.status in Return.AWAITING_GRADE,
         "target_hours": settings.RETURNS_INSPECTION_TARGET_HOURS,
+        "step": step,
+        "focus": _focus_after(step, "", {}, ""),
     }
+
+
+def _steps_shown(found: Return, lines: list) -> set[str]:
+    """The parts of the return's page an action's result can sit by."""
+    shown = {
+        Return.Status.EXPECTED: {"receive"},
+        Return.Status.RECEIVED: {"start"},
+        Return.Status.GRADED: {"close"},
+    }.get(found.status, set())
+    if found.status in Return.AWAITING_GRADE:
+        shown |= {f"line-{line.pk}" for line in lines if line.to_grade > 0}
+    return shown
+
+
+def _next_step(found: Return, lines: list) -> str:
+    """What the person at the bench does next: receive the parcel, grade the first
+    line with units left, or close the return."""
+    if found.status == Return.Status.EXPECTED:
+        return "receive"
+    if found.status in Return.AWAITING_GRADE:
+        line = next((line for line in lines if line.to_grade > 0), None)
+        return f"line-{line.pk}" if line else ""
+    if found.status == Return.Status.GRADED:
+        return "close"
+    return ""
 
 
 # ---------------------------------------------------------------- managers

@@ -251,6 +251,8 @@ def shop(db):
 # Real-browser screens: Debian's Chromium driven by Playwright, at a tablet's size.
 CHROMIUM = "/usr/bin/chromium"
 TABLET = {"width": 820, "height": 1180}
+PHONE = {"width": 390, "height": 844}
+TILL_PC = {"width": 1024, "height": 768}
 OUTPUT = ROOT / "test-output" / "screenshots"
 
 
@@ -275,9 +277,8 @@ def browser():
         del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
-@pytest.fixture
-def tablet(browser, live_server, request):
-    context = browser.new_context(viewport=TABLET, base_url=live_server.url)
+def _screen(browser, live_server, request, viewport):
+    context = browser.new_context(viewport=viewport, base_url=live_server.url)
     page = context.new_page()
     page.set_default_timeout(10_000)
     shots = OUTPUT / request.node.name
@@ -290,8 +291,71 @@ def tablet(browser, live_server, request):
         page.screenshot(path=shots / f"{next(counter):02d}-{name}.png", full_page=True)
 
     page.shot = shot
+    return context, page
+
+
+@pytest.fixture
+def tablet(browser, live_server, request):
+    context, page = _screen(browser, live_server, request, TABLET)
     yield page
     context.close()
+
+
+@pytest.fixture
+def phone(browser, live_server, request):
+    """A store phone held in one hand (390 x 844)."""
+    context, page = _screen(browser, live_server, request, PHONE)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def till_pc(browser, live_server, request):
+    """A till PC or a small laptop (1024 x 768)."""
+    context, page = _screen(browser, live_server, request, TILL_PC)
+    yield page
+    context.close()
+
+
+def go_to(page, screen: str) -> None:
+    """Follow a link of the header as the screen's width shows it: behind "Menu" on
+    a phone or an upright tablet, behind "More" for the screens used less often."""
+    menu = page.get_by_role("link", name="Menu", exact=True)
+    if menu.is_visible():
+        menu.click()
+    nav = page.get_by_role("navigation", name="Screens")
+    link = nav.get_by_role("link", name=screen, exact=True)
+    if not link.is_visible():
+        nav.get_by_text("More", exact=True).click()
+    link.click()
+
+
+def scan(page, code: str) -> None:
+    """What a barcode scanner does: types the code fast where the focus is, then
+    Enter. No click: a scan lands only where the screen put the focus."""
+    page.keyboard.type(code, delay=8)
+    page.keyboard.press("Enter")
+
+
+def axe_clean(page) -> None:
+    """No serious or critical finding of axe-core (its own script, shipped inside
+    the axe-playwright-python package and run in the page: nothing fetched)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    found = Axe().run(page).response["violations"]
+    grave = [
+        f"{v['id']} ({v['impact']}): {v['help']} at "
+        + ", ".join(str(node["target"]) for node in v["nodes"][:3])
+        for v in found
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert not grave, "\n".join(grave)
+
+
+def no_sideways_scroll(page) -> None:
+    """The page fits its screen's width: nothing to scroll sideways."""
+    wide = page.evaluate("document.documentElement.scrollWidth")
+    assert wide <= page.viewport_size["width"], f"{wide}px wide"
 
 
 def sign_in(page, username: str, lands_on: str = "Pickup queue") -> None:

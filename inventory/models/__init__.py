@@ -7,8 +7,10 @@ and ``from inventory.models import X`` reads as it always did.
 - ``holds``: Reservation, ReservationLine and their timeline (ReservationTransition).
 - ``transfers``: TransferRequest and its timeline (TransferEvent).
 - ``sources``: how sources keep in touch (EventTally, SourceHealth).
+- ``demand``: demand turned away for lack of stock (RefusedDemand), the sales lost.
 """
 
+from .demand import RefusedDemand
 from .holds import Reservation, ReservationLine, ReservationTransition
 from .locations import Location, StaffMembership
 from .sources import EventTally, SourceHealth
@@ -27,6 +29,7 @@ __all__ = [
     "Location",
     "MovementType",
     "Reservation",
+    "RefusedDemand",
     "ReservationLine",
     "ReservationTransition",
     "SourceHealth",

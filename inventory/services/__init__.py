@@ -22,6 +22,7 @@ them as the keyword ``actor`` (``config.access.Actor``); the ledger records
 - ``returns``: a returned unit's way through the ledger, for the returns app.
 - ``transfers``: units asked for from another location, and their dispatch and
   receipt.
+- ``demand``: demand turned away for lack of stock, recorded after the refusal.
 
 ``balances_lock`` (inventory.locking) is here for a request that posts several
 batches: it locks every balance it will touch at once, in the one lock order, right
@@ -38,6 +39,7 @@ from .corrections import (
     counts_post,
     staff_channel,
 )
+from .demand import demand_refused_record
 from .health import source_health_measure
 from .ledger import (
     MovementInput,
@@ -69,6 +71,7 @@ __all__ = [
     "Outcome",
     "balances_rebuild",
     "conflict_resolve",
+    "demand_refused_record",
     "location_upsert",
     "movements_record",
     "reservation_place",

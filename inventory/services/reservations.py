@@ -51,12 +51,14 @@ from ..locking import balances_lock
 from ..models import (
     Location,
     MovementType,
+    RefusedDemand,
     Reservation,
     ReservationLine,
     StockMovement,
 )
 from ..movements import MAX_MOVEMENT_QUANTITY
 from ..selectors import safety_buffer_for
+from .demand import demand_refused_record
 from .ledger import MovementInput, Outcome, movements_record, shortages_of
 
 logger = logging.getLogger(__name__)
@@ -156,6 +158,16 @@ def reservation_place(
         return existing, False
     try:
         return _place(channel, reference, lines, actor, ttl, digest), True
+    except InsufficientStock as short:
+        # The hold rolled back; the demand it turned away is kept for the dashboard.
+        demand_refused_record(
+            channel=channel,
+            kind=RefusedDemand.Kind.HOLD,
+            reference=reference,
+            shortages=short.extra.get("shortages", []),
+            actor=actor,
+        )
+        raise
     except IntegrityError:
         # The same reference was placed by a concurrent request: our insert waited on
         # the unique index until that one committed.

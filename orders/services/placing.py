@@ -16,9 +16,9 @@ from catalog.models import Channel, Sku
 from config.access import Actor
 from config.errors import InvalidInput
 from inventory.errors import InsufficientStock
-from inventory.models import Location, MovementType, Reservation
+from inventory.models import Location, MovementType, RefusedDemand, Reservation
 from inventory.selectors import pickup_ready_by
-from inventory.services import reservation_transition
+from inventory.services import demand_refused_record, reservation_transition
 from inventory.services.commitments import CommitmentLine, commitments_place, keep_for
 
 from .. import selectors
@@ -122,6 +122,14 @@ def order_place(
                 short.extra["nearest_stores"] = _stores_that_can_fill(
                     channel, lines, pickup_location
                 )
+            # Nothing was committed; the demand turned away is kept for the dashboard.
+            demand_refused_record(
+                channel=channel,
+                kind=RefusedDemand.Kind.ORDER,
+                reference=reference,
+                shortages=short.extra.get("shortages", []),
+                actor=actor,
+            )
             raise
     raise AssertionError("unreachable")
 

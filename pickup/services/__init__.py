@@ -14,7 +14,9 @@ is allowed by ``PickupTask.TRANSITIONS`` and recorded on the task's timeline wit
 stable action key (``config.transitions``)."""
 
 from .flow import (
+    Scanned,
     pickup_line_pick,
+    pickup_scan,
     pickup_task_claim,
     pickup_task_close,
     pickup_task_hand_over,
@@ -47,6 +49,7 @@ __all__ = [
     "FINAL",
     "Address",
     "PickupTransitionRefused",
+    "Scanned",
     "TaskClaimedByAnother",
     "pickup_documents_lock",
     "pickup_line_pick",
@@ -57,6 +60,7 @@ __all__ = [
     "pickup_problem_substitute",
     "pickup_problems_escalate",
     "pickup_reminders_send",
+    "pickup_scan",
     "pickup_task_claim",
     "pickup_task_close",
     "pickup_task_follow_order",

@@ -1,6 +1,7 @@
 """The steps of a pickup task at the store: opened for every click-and-collect
-order, claimed (and released for someone else), started, picked by scan or by eye,
-marked ready on the hold shelf, handed over on the collection code and closed; and
+order, claimed (and released for someone else), started, picked one unit per scan
+through the task's one scan field (or a line at a time, for other callers), marked
+ready on the hold shelf, handed over on the collection code and closed; and
 the units of an expired order put back on the shelf.
 
 Each step a person takes is one transaction under the task's lock (its order's
@@ -9,6 +10,7 @@ the order's placing, by whoever placed it. The steps that move stock ask
 ``orders.services``; the order's change brings the task with it (``following``)."""
 
 import secrets
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
@@ -18,7 +20,7 @@ from config.access import Actor
 from config.errors import InvalidInput
 from config.transitions import move, record_event
 from orders import services as orders
-from orders.models import Order, ReturnToStockTask
+from orders.models import Order, OrderLine, ReturnToStockTask
 
 from ..models import PickupTask
 from .cases import settle_expired
@@ -184,6 +186,67 @@ def pickup_line_pick(
     )
     task.refresh_from_db()
     return task
+
+
+# A scan echoed in a message is cut here: a code scanned into the wrong box can be long.
+ECHO_LIMIT = 40
+
+
+@dataclass(frozen=True)
+class Scanned:
+    """One unit picked by a scan: the task after it, and the line it matched."""
+
+    task: PickupTask
+    line: OrderLine
+
+    @property
+    def words(self) -> str:
+        """What the picker reads under the field: "Tee black M: 2 of 3 picked"."""
+        line = self.line
+        to_pick = line.picked_quantity + line.unpicked_quantity
+        return f"{line.sku.name}: {line.picked_quantity} of {to_pick} picked"
+
+
+@transaction.atomic
+def pickup_scan(*, task_id: int, actor: Actor, scanned: str) -> Scanned:
+    """One scan in the task's one field picks ONE unit of the order's first line
+    whose SKU code or barcode it is and which still has units on the shelf. An
+    empty scan (a scanner's stray Enter) picks nothing: nobody checked an item. A
+    code that is not on the order, or whose lines are all picked, is refused."""
+    actor = at_store(actor)
+    task = lock_task(task_id, actor)
+    claimer_only(task, actor)
+    if task.status != Status.PICKING:
+        raise task_refusal(task, "picked")
+    code = scanned.strip()
+    if not code:
+        raise InvalidInput({"scanned": ["Scan an item first: nothing was picked."]})
+    echo = code if len(code) <= ECHO_LIMIT else f"{code[:ECHO_LIMIT]}…"
+    matching = [
+        line
+        for line in OrderLine.objects.select_related("sku")
+        .filter(order=task.order_id)
+        .order_by("id")
+        if code in (line.sku.code, line.sku.barcode)
+    ]
+    if not matching:
+        raise InvalidInput(
+            {"scanned": [f"{echo} is not on this order: check the item."]}
+        )
+    line = next((line for line in matching if line.unpicked_quantity > 0), None)
+    if line is None:
+        name = matching[0].sku.name
+        raise InvalidInput(
+            {"scanned": [f"{name}: nothing left to pick on this order."]}
+        )
+    orders.order_pick(
+        order_id=task.order_id,
+        lines=[orders.LineQuantity(line_id=line.pk, quantity=1)],
+        actor=actor,
+    )
+    task.refresh_from_db()
+    line.refresh_from_db()
+    return Scanned(task=task, line=line)
 
 
 @transaction.atomic

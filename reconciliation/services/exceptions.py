@@ -103,7 +103,10 @@ def exception_assign(
             )
     case.assignee = assignee
     case.save(update_fields=["assignee"])
-    name = assignee.get_username() if assignee else "nobody"
+    # The timeline is read by people: the name they know each other by.
+    name = (
+        (assignee.get_full_name() or assignee.get_username()) if assignee else "nobody"
+    )
     transitions.record_event(
         case,
         actor=actor,

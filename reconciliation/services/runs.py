@@ -422,8 +422,10 @@ def _disagreement(run, snapshot, sku, location, facts) -> Raised:
         key=f"snapshot:{channel.code}:{sku.code}@{location.code}",
         title=f"{sku.code} at {location.code}: {channel.name} says "
         f"{facts['theirs']}, the ledger {facts['ledger']}",
-        detail=f"{channel.name}'s snapshot {snapshot.snapshot_id} of "
-        f"{snapshot.taken_at:%Y-%m-%d %H:%M} counts {facts['theirs']} on hand; the "
+        # "The snapshot from Store tills", never "Store tills's snapshot": a
+        # channel's name is often a plural.
+        detail=f"The snapshot from {channel.name} ({snapshot.snapshot_id}) of "
+        f"{snapshot.taken_at:%-d %b %Y %H:%M} counts {facts['theirs']} on hand; the "
         f"ledger as of that moment has {facts['ledger']}. Find which side missed "
         "an event (a sale not sent, a receipt not booked), or count the shelf.",
         sku=sku,

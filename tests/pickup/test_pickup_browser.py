@@ -12,8 +12,8 @@ from playwright.sync_api import expect
 
 from inventory.models import TransferRequest
 from pickup.models import PickupTask
-from tests.conftest import sign_in
-from tests.factories import StaffFactory, balance_of, pickup_order, stock
+from tests.conftest import axe_clean, no_sideways_scroll, scan, sign_in
+from tests.factories import SkuFactory, StaffFactory, balance_of, pickup_order, stock
 
 
 @pytest.mark.django_db(transaction=True)
@@ -34,40 +34,35 @@ def test_a_picker_takes_an_order_from_the_queue_to_the_customer(shop, tablet):
 
     page.get_by_role("link", name=re.compile("WEB-5001")).click()
     page.get_by_role("button", name="Claim this order").click()
-    expect(page.get_by_role("status")).to_have_text("Claimed: it is yours to pick.")
+    expect(page.locator("#result-start")).to_have_text("Claimed: it is yours to pick.")
     page.get_by_role("button", name="Start picking").click()
-    expect(page.get_by_role("button", name="Pick 1").first).to_be_visible()
+    expect(page.get_by_label("Scan an item")).to_be_focused()
     page.shot("picking")
 
-    page.get_by_label("Scan or type the SKU").first.fill(
-        "5012345678900"
-    )  # the tee's barcode
-    page.get_by_role("button", name="Pick 1").first.click()
-    expect(page.get_by_role("status")).to_have_text("Picked into the hold area.")
-    page.get_by_label("Scan or type the SKU").fill("HOOD-GRE-L")
-    page.get_by_role("button", name="Pick 1").click()
-    expect(page.get_by_label("Hold shelf or bin")).to_be_visible()
+    scan(page, "5012345678900")  # the tee's barcode
+    expect(page.locator("#scan-result")).to_have_text("Tee black M: 1 of 1 picked.")
+    scan(page, "HOOD-GRE-L")
+    expect(page.get_by_label("Hold shelf or bin")).to_be_focused()
+    expect(page.locator("#result-ready")).to_have_text("Hoodie green L: 1 of 1 picked.")
     page.shot("picked")
 
-    page.get_by_label("Hold shelf or bin").fill("B3")
-    page.get_by_role("button", name="Ready: tell the customer").click()
-    expect(page.get_by_role("status")).to_have_text(
+    page.keyboard.type("B3")
+    page.keyboard.press("Enter")
+    expect(page.locator("#result-hand-over")).to_have_text(
         "Ready: the customer has been told."
     )
     page.shot("ready")
 
-    page.get_by_label("Collection code").fill(
-        "999999" if task.collection_code != "999999" else "111111"
-    )
-    page.get_by_role("button", name="Hand over").click()
-    expect(page.get_by_role("alert")).to_have_text(
+    page.keyboard.type("999999" if task.collection_code != "999999" else "111111")
+    page.keyboard.press("Enter")
+    expect(page.locator("#result-hand-over")).to_have_text(
         "This code does not match the order's."
     )
     page.shot("wrong-code")
-    page.get_by_label("Collection code").fill(task.collection_code)
-    page.get_by_role("button", name="Hand over").click()
-    expect(page.get_by_role("status")).to_have_text("Handed over.")
-    page.get_by_role("button", name="Close").click()
+    page.keyboard.type(task.collection_code)  # replaces the wrong code, selected
+    page.keyboard.press("Enter")
+    expect(page.locator("#result-close")).to_have_text("Handed over.")
+    page.keyboard.press("Enter")
     expect(page.get_by_text("Nothing more to do: closed.")).to_be_visible()
     page.shot("closed")
 
@@ -88,23 +83,25 @@ def test_an_item_not_found_is_sourced_from_another_branch(shop, tablet):
     page.get_by_role("link", name=re.compile("WEB-5002")).click()
     page.get_by_role("button", name="Claim this order").click()
     page.get_by_role("button", name="Start picking").click()
-    page.get_by_text("Not found or damaged?").click()
-    page.get_by_label("What happened").select_option("not_found")
+    page.get_by_text("Report an item not found or damaged").click()
+    page.get_by_label("Not found").check()
     page.shot("reporting")
     page.get_by_role("button", name="Report").click()
     expect(
-        page.get_by_role("heading", name=re.compile("1 × TEE-BLK-M not found"))
-    ).to_be_visible()
+        page.get_by_role("heading", name=re.compile("1 × Tee black M not found"))
+    ).to_be_focused()
     page.shot("problem")
 
-    page.get_by_label("Branch").select_option("LON-CAM")
-    page.get_by_role("button", name="Request transfer").click()
-    expect(page.get_by_role("status")).to_have_text(
-        "Transfer requested from the other branch."
-    )
+    page.get_by_role("button", name="Ask for a transfer").click()
+    expect(page.get_by_text("Choose the branch to ask.")).to_be_visible()
+    page.get_by_label(re.compile("Camden")).check()
+    page.get_by_role("button", name="Ask for a transfer").click()
     expect(
         page.get_by_text("Waiting for a transfer from another branch.")
     ).to_be_visible()
+    expect(page.locator("#result-none")).to_have_text(
+        "Transfer requested from the other branch."
+    )
     page.shot("on-hold")
 
     task.refresh_from_db()
@@ -168,17 +165,271 @@ def test_a_manager_switches_store_and_picks_with_the_keyboard_only(shop, tablet)
 
     tab_to(page, "WEB-5101")
     page.keyboard.press("Enter")
-    expect(page.get_by_role("button", name="Claim this order")).to_be_visible()
-    tab_to(page, "Claim this order")
+    expect(page.get_by_role("button", name="Claim this order")).to_be_focused()
     page.keyboard.press("Enter")
-    expect(page.get_by_role("status")).to_have_text("Claimed: it is yours to pick.")
-    tab_to(page, "Start picking")
+    expect(page.locator("#result-start")).to_have_text("Claimed: it is yours to pick.")
+    expect(page.get_by_role("button", name="Start picking")).to_be_focused()
     page.keyboard.press("Enter")
-    expect(page.get_by_label("Scan or type the SKU")).to_be_visible()
-    tab_to(page, "Scan or type the SKU")
-    page.keyboard.type("5012345678900")  # the scanner: the tee's barcode, then Enter
-    page.keyboard.press("Enter")
-    expect(page.get_by_role("status")).to_have_text("Picked into the hold area.")
+    expect(page.get_by_label("Scan an item")).to_be_focused()
+    scan(page, "5012345678900")  # the scanner: the tee's barcode, then Enter
+    expect(page.locator("#result-ready")).to_have_text("Tee black M: 1 of 1 picked.")
     page.shot("picked-by-keyboard")
 
     assert refused == []
+
+
+def status_of(page) -> str:
+    return page.locator("#scan-result").inner_text()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_whole_pickup_on_a_phone_with_the_keyboard_and_a_scanner_only(shop, phone):
+    """Claim, start, pick every line through the one scan field (a line of two
+    scanned twice, at a scanner's speed), a wrong code kept under its message, a
+    stray Enter that picks nothing, one unit not found, a substitute suggested from
+    the same product and chosen with the keyboard, ready on a hold shelf, handed over
+    on the collection code. No mouse; axe-core and the phone's width at every step."""
+    oxford = shop["oxford"]
+    polo = shop["polo"]
+    polo_large = SkuFactory(
+        code="POLO-BLU-L", name="Polo blue L", product=polo.product,
+        barcode="4006381333931",
+    )  # fmt: skip
+    stock(shop["tee"], oxford, 3)
+    stock(shop["hoodie"], oxford, 1)
+    stock(polo, oxford, 1)
+    stock(polo_large, oxford, 2)
+    order = pickup_order(
+        shop,
+        "WEB-6001",
+        lines=[(shop["tee"], 2), (shop["hoodie"], 1), (polo, 1)],
+        name="Grace Hopper",
+    )
+    task = order.pickup_task
+    page = phone
+
+    page.goto("/store/")
+    page.get_by_label("Username").focus()
+    page.keyboard.type("alice")
+    page.keyboard.press("Tab")
+    page.keyboard.type(StaffFactory.PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name=re.compile("Pickup queue"))).to_be_visible()
+    axe_clean(page)
+    no_sideways_scroll(page)
+    page.shot("queue")
+
+    tab_to(page, "WEB-6001")
+    page.keyboard.press("Enter")
+    claim = page.get_by_role("button", name="Claim this order")
+    expect(claim).to_be_focused()  # the next thing to do has the focus
+    axe_clean(page)
+    no_sideways_scroll(page)
+    page.shot("task-new")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("button", name="Start picking")).to_be_focused()
+    expect(page.locator("#result-start")).to_have_text("Claimed: it is yours to pick.")
+    page.keyboard.press("Enter")
+    field = page.get_by_label("Scan an item")
+    expect(field).to_be_focused()
+    axe_clean(page)
+    no_sideways_scroll(page)
+    page.shot("picking")
+
+    # Three scans at a scanner's speed, one after the other: all land, in order.
+    scan(page, "5012345678900")
+    scan(page, "TEE-BLK-M")
+    scan(page, "HOOD-GRE-L")
+    expect(page.locator("#scan-result")).to_have_text("Hoodie green L: 1 of 1 picked.")
+    expect(field).to_be_focused()
+    lines = {line.sku.code: line for line in order.lines.select_related("sku")}
+    for line in lines.values():
+        line.refresh_from_db()
+    assert [lines[code].picked_quantity for code in ("TEE-BLK-M", "HOOD-GRE-L")] == [
+        2,
+        2 - 1,
+    ]
+    expect(page.get_by_text("2 of 2", exact=False).first).to_be_visible()
+    page.shot("picked-three")
+
+    # A stray Enter on the empty field: nothing is sent, nothing picked.
+    page.keyboard.press("Enter")
+    page.wait_for_timeout(300)
+    expect(page.locator("#scan-result")).to_have_text("Hoodie green L: 1 of 1 picked.")
+    assert order.lines.get(sku=polo).picked_quantity == 0
+
+    # A code that is not on the order: the message under the field, the code kept
+    # in it, selected, so the next scan replaces it.
+    scan(page, "NOPE-123")
+    expect(page.locator("#scan-result")).to_have_text(
+        "NOPE-123 is not on this order: check the item."
+    )
+    expect(page.locator("#scan-result")).to_have_class(re.compile("error"))
+    expect(field).to_have_value("NOPE-123")
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(field).to_be_focused()
+    assert page.evaluate(
+        "() => { const f = document.activeElement;"
+        " return f.selectionStart === 0 && f.selectionEnd === f.value.length; }"
+    )
+    axe_clean(page)
+    page.shot("wrong-code")
+
+    # The polo is not on the shelf: reported from right under the scan field.
+    page.keyboard.press("Tab")
+    expect(page.get_by_text("Report an item not found or damaged")).to_be_focused()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Item", exact=True)).to_be_focused()
+    expect(page.get_by_label("Item", exact=True)).to_contain_text("Polo blue M")
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Not found")).to_be_focused()
+    expect(page.get_by_label("Not found")).to_be_checked()
+    no_sideways_scroll(page)
+    page.shot("reporting")
+    tab_to(page, "Report$")
+    page.keyboard.press("Enter")
+    heading = page.get_by_role("heading", name=re.compile("1 × Polo blue M not found"))
+    expect(heading).to_be_focused()
+    expect(page.locator("#result-problem")).to_have_text(
+        "Recorded. Decide what the customer gets below."
+    )
+    axe_clean(page)
+    no_sideways_scroll(page)
+    page.shot("problem")
+    listed = page.context.new_page()  # the problems list, as a manager's tab shows it
+    listed.goto("/store/problems/")
+    expect(listed.get_by_role("link", name="WEB-6001")).to_be_visible()
+    axe_clean(listed)
+    no_sideways_scroll(listed)
+    listed.close()
+
+    # Record without choosing: a plain message, next to the form.
+    tab_to(page, "Record the answer")
+    page.keyboard.press("Enter")
+    expect(page.locator("#result-sub-" + str(task.problems.get().pk))).to_have_text(
+        "Choose a substitute."
+    )
+    suggested = page.get_by_label(re.compile("Polo blue L"))
+    expect(suggested).to_be_focused()  # the first choice, to pick one
+    page.keyboard.press("Space")
+    expect(suggested).to_be_checked()
+    tab_to(page, "Accepted")
+    page.keyboard.press("Space")
+    page.shot("substitute-chosen")
+    tab_to(page, "Record the answer")
+    page.keyboard.press("Enter")
+
+    # The substitute joins the order: back to the scan field, to pick it.
+    expect(field).to_be_focused()
+    expect(page.locator("#scan-result")).to_have_text("Substitute recorded.")
+    scan(page, "4006381333931")
+    hold = page.get_by_label("Hold shelf or bin")
+    expect(hold).to_be_focused()
+    expect(page.locator("#result-ready")).to_have_text("Polo blue L: 1 of 1 picked.")
+    axe_clean(page)
+    no_sideways_scroll(page)
+    page.shot("picked")
+
+    page.keyboard.press("Enter")  # a stray Enter on the empty shelf: nothing
+    page.wait_for_timeout(300)
+    expect(hold).to_be_focused()
+    page.keyboard.type("B3")
+    page.keyboard.press("Enter")
+    code = page.get_by_label("Collection code")
+    expect(code).to_be_focused()
+    expect(page.locator("#result-hand-over")).to_have_text(
+        "Ready: the customer has been told."
+    )
+    axe_clean(page)
+    no_sideways_scroll(page)
+    page.shot("ready")
+
+    page.keyboard.type("000000" if task.collection_code != "000000" else "111111")
+    page.keyboard.press("Enter")
+    expect(page.locator("#result-hand-over")).to_have_text(
+        "This code does not match the order's."
+    )
+    expect(code).to_have_attribute("aria-invalid", "true")
+    expect(code).to_be_focused()
+    page.keyboard.type(task.collection_code)
+    page.keyboard.press("Enter")
+    expect(page.locator("#result-close")).to_have_text("Handed over.")
+    expect(page.get_by_role("button", name="Close")).to_be_focused()
+    page.shot("handed-over")
+
+    task.refresh_from_db()
+    assert task.status == PickupTask.Status.COLLECTED
+    assert task.hold_slot == "B3"
+    assert balance_of(polo_large, oxford).on_hand == 1
+    assert balance_of(polo, oxford).on_hand == 0  # the unit not found
+
+    page.goto("/store/problems/")
+    axe_clean(page)
+    no_sideways_scroll(page)
+    page.shot("problems")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_at_the_till_the_task_follows_others_and_cancelling_asks_first(shop, till_pc):
+    """A poll brings what others changed without touching a scan being typed; the
+    units not found are cancelled only once the dialog is answered Yes."""
+    from orders.models import Order
+
+    stock(shop["tee"], shop["oxford"], 1)
+    stock(shop["hoodie"], shop["oxford"], 1)
+    order = pickup_order(
+        shop, "WEB-6101", lines=[(shop["tee"], 1), (shop["hoodie"], 1)]
+    )
+    page = till_pc
+    sign_in(page, "bob")
+    page.goto(f"/store/tasks/{order.pickup_task.pk}/")
+    expect(page.get_by_role("button", name="Claim this order")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("button", name="Start picking")).to_be_focused()
+    page.keyboard.press("Enter")
+    field = page.get_by_label("Scan an item")
+    expect(field).to_be_focused()
+    axe_clean(page)
+
+    # Half a scan typed when the screen refreshes: it stays, focus and all.
+    page.keyboard.type("TEE-BL", delay=8)
+    Order.objects.filter(pk=order.pk).update(customer_phone="020 7946 0000")
+    expect(page.get_by_text("020 7946 0000")).to_be_visible(timeout=12_000)
+    expect(field).to_have_value("TEE-BL")
+    expect(field).to_be_focused()
+    page.keyboard.type("K-M", delay=8)
+    page.keyboard.press("Enter")
+    expect(page.locator("#scan-result")).to_have_text("Tee black M: 1 of 1 picked.")
+    page.shot("followed")
+
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")  # Report an item not found or damaged
+    tab_to(page, "Report$")
+    page.keyboard.press("Enter")
+    expect(
+        page.get_by_role("heading", name=re.compile("1 × Hoodie green L not found"))
+    ).to_be_focused()
+    axe_clean(page)
+
+    tab_to(page, "Cancel 1 unit")
+    page.keyboard.press("Enter")
+    dialog = page.locator("#confirm")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("Cancel 1 × Hoodie green L and email the customer")
+    page.shot("asked")
+    page.keyboard.press("Escape")  # go back: nothing cancelled
+    expect(dialog).to_be_hidden()
+    assert order.lines.get(sku=shop["hoodie"]).cancelled_quantity == 0
+    expect(page.get_by_role("button", name="Cancel 1 unit")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(dialog).to_be_visible()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    expect(page.get_by_label("Hold shelf or bin")).to_be_focused()
+    expect(page.locator("#result-ready")).to_have_text(
+        "Cancelled; the customer has been told."
+    )
+    assert order.lines.get(sku=shop["hoodie"]).cancelled_quantity == 1
+    axe_clean(page)
+    page.shot("cancelled")

@@ -62,6 +62,11 @@ def test_the_board_refreshes_itself_as_a_fragment(shop, waiting):
     body = response.content.decode()
     assert body.lstrip().startswith('<div id="board"')
     assert 'hx-trigger="every 10s"' in body and "<html" not in body
+    seen = re.search(r'"X-Seen": "([0-9a-f]+)"', body).group(1)
+    again = signed_in(shop["alice"]).get(
+        "/store/", HTTP_HX_TARGET="board", HTTP_X_SEEN=seen, **HTMX
+    )
+    assert again.status_code == 204  # nothing changed: nothing swapped
 
 
 def test_find_by_customer_name_or_code(shop, waiting):
@@ -109,6 +114,17 @@ def test_bad_input_is_a_message_and_changes_nothing(shop, waiting):
         f"/store/tasks/{task.pk}/pick/", {"line": line.pk, "scanned": "NOPE"}, **HTMX
     )
     assert "&#x27;NOPE&#x27; is not TEE-BLK-M" in answer.content.decode()
+    # The one scan field: the code kept in it, marked, the message right under it.
+    answer = alice.post(f"/store/tasks/{task.pk}/scan/", {"scanned": "NOPE"}, **HTMX)
+    body = answer.content.decode()
+    assert re.search(r'id="scan"[^>]*value="NOPE" aria-invalid="true"', body)
+    assert re.search(
+        r'id="scan-result" class="scan-result error" role="status">'
+        r"NOPE is not on this order: check the item.",
+        body,
+    )
+    answer = alice.post(f"/store/tasks/{task.pk}/scan/", {"scanned": " "}, **HTMX)
+    assert "Scan an item first: nothing was picked." in answer.content.decode()
     line.refresh_from_db()
     assert (line.picked_quantity, line.short_quantity) == (0, 0)
 
@@ -151,7 +167,7 @@ def test_a_colleague_sees_who_has_the_order_and_a_manager_frees_it(shop, waiting
     bob = signed_in(shop["bob"])
     seen_by_bob = bob.get(f"/store/tasks/{task.pk}/").content.decode()
     assert "<strong>Alice</strong> has this order since" in seen_by_bob
-    assert "Scan or type the SKU" not in seen_by_bob
+    assert "Scan an item" not in seen_by_bob
     assert "Release for someone else" not in seen_by_bob
     manager = signed_in(shop["maria"])
     assert (
@@ -161,9 +177,7 @@ def test_a_colleague_sees_who_has_the_order_and_a_manager_frees_it(shop, waiting
     manager.post(f"/store/tasks/{task.pk}/release/", **HTMX)
     assert "Take over" in bob.get(f"/store/tasks/{task.pk}/").content.decode()
     bob.post(f"/store/tasks/{task.pk}/claim/", **HTMX)
-    assert (
-        "Scan or type the SKU" in bob.get(f"/store/tasks/{task.pk}/").content.decode()
-    )
+    assert "Scan an item" in bob.get(f"/store/tasks/{task.pk}/").content.decode()
 
 
 def test_a_busy_queue_costs_the_same_few_queries(shop, django_assert_max_num_queries):
@@ -174,3 +188,123 @@ def test_a_busy_queue_costs_the_same_few_queries(shop, django_assert_max_num_que
     with django_assert_max_num_queries(15):
         page = alice.get("/store/", HTTP_HX_TARGET="board", **HTMX)
     assert page.content.decode().count('class="task-card') == 40
+
+
+def test_a_scan_says_what_it_matched_and_the_task_follows_by_polling(shop, waiting):
+    task, _ = waiting
+    alice = signed_in(shop["alice"])
+    alice.post(f"/store/tasks/{task.pk}/claim/", **HTMX)
+    page = alice.get(f"/store/tasks/{task.pk}/").content.decode()
+    assert re.search(r'id="do-start"[^>]* data-focus', page)  # the next thing to do
+    alice.post(f"/store/tasks/{task.pk}/start/", **HTMX)
+    region = alice.get(f"/store/tasks/{task.pk}/", **HTMX)
+    seen = re.search(r'"X-Seen": "([0-9a-f]+)"', region.content.decode()).group(1)
+    assert re.search(r'id="scan"[^>]* data-focus', region.content.decode())
+    poll = alice.get(f"/store/tasks/{task.pk}/", HTTP_X_SEEN=seen, **HTMX)
+    assert poll.status_code == 204
+
+    answer = alice.post(
+        f"/store/tasks/{task.pk}/scan/", {"scanned": "5012345678900"}, **HTMX
+    )
+    body = answer.content.decode()
+    assert "Tee black M: 1 of 1 picked." in body
+    assert re.search(r'id="hold_slot"[^>]* data-focus', body)  # picked: the shelf next
+    # The answer carries the digest of the task without the message: the next
+    # poll leaves the message on the screen.
+    seen = re.search(r'"X-Seen": "([0-9a-f]+)"', body).group(1)
+    poll = alice.get(f"/store/tasks/{task.pk}/", HTTP_X_SEEN=seen, **HTMX)
+    assert poll.status_code == 204
+    # Someone else acts: the poll brings the change.
+    signed_in(shop["maria"]).post(f"/store/tasks/{task.pk}/release/", **HTMX)
+    poll = alice.get(f"/store/tasks/{task.pk}/", HTTP_X_SEEN=seen, **HTMX)
+    assert poll.status_code == 200 and "Nobody has this order now" in (
+        poll.content.decode()
+    )
+
+
+def test_ready_needs_the_shelf_and_keeps_what_was_typed(shop, waiting):
+    task, _ = waiting
+    alice = signed_in(shop["alice"])
+    alice.post(f"/store/tasks/{task.pk}/claim/", **HTMX)
+    alice.post(f"/store/tasks/{task.pk}/start/", **HTMX)
+    alice.post(f"/store/tasks/{task.pk}/scan/", {"scanned": "TEE-BLK-M"}, **HTMX)
+    body = alice.post(
+        f"/store/tasks/{task.pk}/ready/", {"hold_slot": "  "}, **HTMX
+    ).content.decode()
+    assert "Say which shelf or bin it waits on." in body
+    assert re.search(r'id="hold_slot"[^>]*aria-invalid="true" data-focus', body)
+    task.refresh_from_db()
+    assert task.status == PickupTask.Status.PICKED
+
+
+def test_substitutes_are_suggested_then_searched_with_plain_errors(shop, waiting):
+    from catalog.models import Sku
+    from tests.factories import SkuFactory, reported_short
+
+    task, _ = waiting
+    tee = shop["tee"]
+    large = SkuFactory(code="TEE-BLK-L", name="Tee black L", product=tee.product)
+    small = SkuFactory(code="TEE-BLK-S", name="Tee black S", product=tee.product)
+    stock(large, shop["oxford"], 2)
+    stock(small, shop["camden"], 2)  # not here: not suggested
+    SkuFactory(code="TEE-WHT-M", name="Tee white M")
+    problem = reported_short(shop, task)
+    alice = signed_in(shop["alice"])
+    page = alice.get(f"/store/tasks/{task.pk}/").content.decode()
+    assert 'value="TEE-BLK-L"' in page and 'value="TEE-BLK-S"' not in page
+    found = alice.get(
+        f"/store/problems/{problem.pk}/substitutes/", {"q": "tee"}, **HTMX
+    ).content.decode()
+    assert "Tee white M" in found and "Tee black L" in found
+    assert found.index("Tee black L") < found.index("Tee white M")  # in stock first
+    assert 'value="TEE-BLK-M"' not in found  # never the missing item itself
+
+    url = f"/store/problems/{problem.pk}/substitute/"
+    body = alice.post(url, {"customer_answer": "accepted"}, **HTMX).content.decode()
+    assert "Choose a substitute." in body and "No SKU" not in body
+    assert 'aria-invalid="true"' in body
+    body = alice.post(url, {"substitute": "TEE-BLK-L"}, **HTMX).content.decode()
+    assert "Record the customer&#x27;s answer." in body
+    assert re.search(r'value="TEE-BLK-L"[^>]* checked', body)  # the choice kept
+    body = alice.post(
+        url, {"substitute": "TEE-BLK-L", "customer_answer": "accepted"}, **HTMX
+    ).content.decode()
+    assert "Substitute recorded." in body
+    assert task.order.lines.filter(sku=Sku.objects.get(code="TEE-BLK-L")).exists()
+
+
+def test_the_branches_list_stores_nearest_first_and_the_warehouse_last(shop, waiting):
+    from decimal import Decimal
+
+    from tests.factories import LocationFactory, reported_short
+
+    task, _ = waiting
+    far = LocationFactory(
+        code="MAN-01", name="Manchester", latitude=Decimal("53.48"),
+        longitude=Decimal("-2.24"),
+    )  # fmt: skip
+    warehouse = LocationFactory(
+        code="WH-1", name="Warehouse", kind="warehouse", latitude=Decimal("51.51"),
+        longitude=Decimal("-0.14"),
+    )  # fmt: skip
+    for place in (far, warehouse):
+        stock(shop["tee"], place, 50)
+    reported_short(shop, task)
+    page = signed_in(shop["alice"]).get(f"/store/tasks/{task.pk}/").content.decode()
+    order = [page.index(f'value="{code}"') for code in ("LON-CAM", "MAN-01", "WH-1")]
+    assert order == sorted(order)
+    assert "warehouse · " in page
+
+
+def test_the_problems_list_follows_by_polling(shop, waiting):
+    from tests.factories import reported_short
+
+    task, _ = waiting
+    maria = signed_in(shop["maria"])
+    region = maria.get("/store/problems/", **HTMX).content.decode()
+    assert region.lstrip().startswith('<section id="problems"')
+    seen = re.search(r'"X-Seen": "([0-9a-f]+)"', region).group(1)
+    assert maria.get("/store/problems/", HTTP_X_SEEN=seen, **HTMX).status_code == 204
+    reported_short(shop, task)
+    poll = maria.get("/store/problems/", HTTP_X_SEEN=seen, **HTMX).content.decode()
+    assert "Tee black M" in poll and "Alice" in poll and "user:alice" not in poll

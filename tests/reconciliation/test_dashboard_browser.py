@@ -1,57 +1,131 @@
-"""The head of stores' morning in a real browser (Debian's Chromium, tablet size):
-the dashboard's charts drawn from static files, a filter swapping the figures, a CSV
+"""The head of stores' morning in a real browser (Debian's Chromium, at a till PC's
+1024px and a phone's 390px, the keyboard only): the losses first, in money; a folded
+figure opened and drawn from static files; a filter swapping the figures; a CSV
 downloaded; then a reconciliation started and followed to its end on a real worker.
 Screenshots under test-output/screenshots/<test>/."""
 
 import re
+from decimal import Decimal
 
 import pytest
 from playwright.sync_api import expect
 
-from inventory.models import StockBalance
-from tests.conftest import sign_in
+from inventory.models import MovementType, StockBalance
+from tests.conftest import axe_clean, go_to, no_sideways_scroll, sign_in
+from tests.factories import StockEvents
 
 DRAWN = (
-    "Array.from(document.querySelectorAll('canvas[data-chart]'))"
+    "Array.from(document.querySelectorAll('canvas'))"
     ".filter(c => Chart.getChart(c)).length"
 )
 
 
-def charts_drawn(page) -> int:
+def charts_drawn(page, expected: int) -> int:
     # A function, not an expression: Playwright evaluates an expression with eval()
     # in the page, which its Content-Security-Policy refuses.
-    page.wait_for_function(f"() => {DRAWN} === 5")
+    page.wait_for_function(f"() => {DRAWN} === {expected}")
     return page.evaluate(DRAWN)
 
 
+def tab_to(page, locator, presses: int = 60) -> None:
+    """Tab until ``locator`` has the focus, as a keyboard user gets there."""
+    for _ in range(presses):
+        if locator.evaluate("element => element === document.activeElement"):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"Tab never reached {locator}")
+
+
+@pytest.fixture
+def losses(month):
+    """The month at Oxford Street, with costs and prices, and two hoodies damaged."""
+    for sku, cost, price in (
+        (month["tee"], "4.00", "10.00"),
+        (month["hoodie"], "12.50", "30.00"),
+    ):
+        sku.cost, sku.price = Decimal(cost), Decimal(price)
+        sku.save()
+    StockEvents.post(
+        MovementType.DAMAGE, sku=month["hoodie"], location=month["oxford"], quantity=2
+    )
+    return month
+
+
 @pytest.mark.django_db(transaction=True)
-def test_the_head_of_stores_reads_the_dashboard(month, tablet):
-    page = tablet
+def test_the_head_of_stores_reads_the_losses_first(losses, till_pc):
+    page = till_pc
     asked = []
     page.on("request", lambda request: asked.append(request.url))
     sign_in(page, "maria")
     page.get_by_role("link", name="Dashboard", exact=True).click()
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    # The losses lead, in money: the two damaged hoodies at 12.50.
+    expect(page.locator("#shrink-total")).to_contain_text("£25.00")
+    expect(page.locator("#shrink-total")).to_contain_text("2 units at cost")
+    # The tees oversold; the hoodies left, all damaged: sold out.
     expect(page.locator("#at-risk-count")).to_have_text("2")
-    assert charts_drawn(page) == 5
-    page.shot("dashboard")
+    expect(page.locator("#table-at_risk")).to_contain_text("Oversold by 1")
+    expect(page.locator("#table-at_risk")).to_contain_text("Sold out")
+    assert charts_drawn(page, 1) == 1  # the folded figures draw when opened
+    height = page.evaluate("() => document.documentElement.scrollHeight")
+    assert height < 2600, f"{height}px tall"
+    no_sideways_scroll(page)
+    axe_clean(page)
+    page.shot("losses-first")
 
-    page.get_by_label("Location", exact=True).select_option("LON-CAM")
+    # A folded figure opens from the keyboard and draws its chart, dates in words.
+    tab_to(page, page.locator("#figure-accuracy summary"))
+    page.keyboard.press("Enter")
+    assert charts_drawn(page, 2) == 2
+    labels = page.evaluate(
+        "() => Chart.getChart(document.querySelector('#figure-accuracy canvas'))"
+        ".data.labels"
+    )
+    assert re.fullmatch(r"\d{1,2} [A-Z][a-z]{2}", labels[0]), labels[0]
+    page.shot("accuracy-opened")
+
+    # Another store, from the keyboard: the figures swap, the URL follows.
+    page.get_by_label("Location", exact=True).focus()
+    page.keyboard.type("LON-CAM")
+    page.keyboard.press("Enter")
     expect(page.locator("#at-risk-count")).to_have_text("0")
     assert "location=LON-CAM" in page.url
-    assert charts_drawn(page) == 5  # drawn again after the swap
-    page.shot("camden")
+    expect(page.locator("#shrink-total")).to_contain_text("£0.00")
 
-    page.get_by_label("Location", exact=True).select_option("LON-OXF")
+    page.get_by_label("Location", exact=True).focus()
+    page.keyboard.type("LON-OXF")
+    page.keyboard.press("Enter")
     expect(page.locator("#at-risk-count")).to_have_text("2")
+    link = page.get_by_role(
+        "link", name="Download stock lost by location and reason (CSV)"
+    )
+    tab_to(page, link)
     with page.expect_download() as download:
-        page.locator("#figure-supply").get_by_role("link", name="Download CSV").click()
-    assert download.value.suggested_filename.startswith("days_of_supply-")
+        page.keyboard.press("Enter")
+    assert download.value.suggested_filename.startswith("shrink-")
     with open(download.value.path(), encoding="utf-8") as csv_file:
-        assert "HOOD-GRE-L,LON-OXF,2,5,0.5,4.0,14.0,yes" in csv_file.read()
+        assert "LON-OXF,Store,Damaged,2,25.00,0" in csv_file.read()
     here = page.url.split("/store/")[0]
     # Nothing loaded from anywhere but this server.
     assert [url for url in asked if not url.startswith((here, "data:"))] == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_dashboard_fits_a_phone(losses, phone):
+    page = phone
+    sign_in(page, "maria")
+    page.goto("/store/dashboard/")
+    expect(page.locator("#shrink-total")).to_contain_text("£25.00")
+    assert charts_drawn(page, 1) == 1
+    no_sideways_scroll(page)
+    axe_clean(page)
+    page.shot("phone-top")
+    tab_to(page, page.locator("#figure-exceptions summary"), presses=80)
+    page.keyboard.press("Enter")
+    assert charts_drawn(page, 2) == 2
+    no_sideways_scroll(page)
+    page.locator("#figure-shrink").scroll_into_view_if_needed()
+    page.shot("phone-shrink")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -65,7 +139,7 @@ def test_the_manager_starts_a_run_and_watches_it_finish(
     StockBalance.objects.filter(sku=shop["tee"]).update(on_hand=5)
     page = tablet
     sign_in(page, "maria")
-    page.get_by_role("link", name="Reconciliation", exact=True).click()
+    go_to(page, "Reconciliation")
     expect(page.get_by_text("No run yet")).to_be_visible()
     page.shot("no-run-yet")
     page.get_by_role("button", name="Start a run now").click()

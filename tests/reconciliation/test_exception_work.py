@@ -213,3 +213,25 @@ def test_an_adjustment_that_leaves_a_shortfall_opens_a_new_case(shop):
     assert still.pk != first.pk and still.kind == "oversell_conflict"
     assert StockConflict.objects.filter(status="open").count() == 1
     assert status_at_oxford(shop) == "under_review"
+
+
+def test_the_difference_a_case_points_to(shop, oversold):
+    from reconciliation.selectors import known_difference
+
+    assert known_difference(oversold).units == 1  # the shortfall, if found
+    case = exception_raise(
+        raised=Raised(
+            kind="item_not_found",
+            key="pickup_problem:9",
+            title="Not found",
+            sku=shop["hoodie"],
+            location=shop["oxford"],
+            facts={"quantity": 2},
+        )
+    )
+    assert known_difference(case).units == 2
+    case.facts = {}
+    assert known_difference(case) is None  # an older case: the manager types it
+    case.facts = {"theirs": 5, "ledger": 5}
+    case.kind = "snapshot_disagreement"
+    assert known_difference(case) is None  # nothing to post

@@ -41,6 +41,14 @@ def test_the_manager_starts_a_run_and_a_real_worker_finishes_it(
     assert 'id="drift-found">1<' in progress and "TEE-BLK-M" in progress
     listing = client.get(RUNS).content.decode()
     assert f"#{run.pk}" in listing and "Finished" in listing
+    # Plain words: a person's name, the figure that drifted, a link to work on it.
+    assert "Maria" in listing and "user:maria" not in listing
+    assert "user:maria" not in progress and "Maria" in progress
+    assert "On hand" in progress and "on_hand" not in progress
+    assert "Work on it: the drifted balances" in progress
+    assert 'href="/store/exceptions/?kind=ledger_drift"' in progress or (
+        "?kind=ledger_drift" in progress
+    )
 
 
 def test_a_running_run_is_followed_and_a_second_start_is_told_why_not(shop, client):

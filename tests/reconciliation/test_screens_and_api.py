@@ -56,7 +56,7 @@ def test_the_manager_sees_every_case_and_filters_them(shop, client, morning):
     page = client.get("/store/exceptions/").content.decode()
     for case in morning.values():
         assert case.title in page
-    assert "Overdue" in page and "30 h of 4 h" in page
+    assert "Overdue" in page and "30 hours" in page and "target 4 hours" in page
 
     only = client.get(
         "/store/exceptions/",
@@ -203,7 +203,7 @@ def test_the_manager_reviews_a_variance_and_approves_it(shop, client):
     assert balance_of(shop["tee"], shop["oxford"]).on_hand == 6
     assert "100.0 %" not in client.get("/store/accuracy/").content.decode()
     page = client.get("/store/accuracy/").content.decode()
-    assert "0.0 %" in page and "<svg" in page
+    assert "0.0 %" in page and 'data-chart-days="accuracy-days"' in page
 
 
 def test_staff_cannot_start_a_count_and_are_told(shop, client):
@@ -267,3 +267,93 @@ def test_a_signed_in_member_of_staff_reads_only_their_store_in_the_api(shop, mor
     listed = api.get("/api/v1/exceptions/").json()
     assert [case["location"] for case in listed["results"]] == ["LON-CAM"]
     assert api.get(f"/api/v1/exceptions/{morning['fresh'].pk}/").status_code == 404
+
+
+def test_finish_asks_about_what_is_not_scanned_as_the_list_stands(shop, client):
+    task = count_task_start(
+        location=shop["oxford"],
+        sku_codes=["TEE-BLK-M", "HOOD-GRE-L"],
+        actor=Actor.of_user(shop["maria"]),
+    )
+    signed_in(client, shop["alice"])
+    url = f"/store/counts/{task.pk}/"
+    page = client.get(url).content.decode()
+    assert "2 of 2 items not scanned: they will be recorded as none found." in page
+    # The list swapped in after a scan carries Finish with the question updated.
+    region = client.post(url + "scan/", {"code": "5012345678900"}, **HTMX)
+    text = region.content.decode()
+    assert 'id="finish-count"' in text and "<html" not in text
+    assert "1 of 2 items not scanned: it will be recorded as none found." in text
+    hoodie = task.lines.get(sku=shop["hoodie"])
+    done = client.post(url + "set/", {"line": hoodie.pk, "quantity": "0"}, **HTMX)
+    assert "data-confirm" not in done.content.decode()  # all counted: no question
+
+
+def test_the_case_offers_the_known_difference_and_its_page_follows_others(
+    shop, client, morning
+):
+    case = exception_raise(
+        raised=Raised(
+            kind="snapshot_disagreement",
+            key="snapshot:oxf-till:TEE-BLK-M@LON-OXF",
+            title="TEE-BLK-M at LON-OXF: Oxford tills says 3, the ledger 5",
+            sku=shop["tee"],
+            location=shop["oxford"],
+            facts={"theirs": 3, "ledger": 5},
+        )
+    )
+    signed_in(client, shop["maria"])
+    url = f"/store/exceptions/{case.pk}/"
+    page = client.get(url).content.decode()
+    assert 'name="adjustment" step="1" value="-2"' in page
+    assert "Post {units} of TEE-BLK-M at Oxford Street to the ledger?" in page
+    assert "user:" not in page and "h of " not in page
+
+    facts = client.get(url, HTTP_HX_TARGET="case-facts", **HTMX)
+    seen = re.search(r'"X-Seen": "(\w+)"', facts.content.decode()).group(1)
+    assert seen in page  # the page carries the digest its first poll compares with
+    again = client.get(url, HTTP_HX_TARGET="case-facts", HTTP_X_SEEN=seen, **HTMX)
+    assert again.status_code == 204  # nothing changed: nothing swapped
+    client.post(url + "assign/", {"assignee": shop["alice"].pk}, **HTMX)
+    changed = client.get(url, HTTP_HX_TARGET="case-facts", HTTP_X_SEEN=seen, **HTMX)
+    assert changed.status_code == 200 and "Alice" in changed.content.decode()
+    assert "<form" not in changed.content.decode()  # what is typed is never replaced
+
+
+def test_a_refused_resolution_keeps_what_was_typed_and_marks_the_field(
+    shop, client, morning
+):
+    signed_in(client, shop["maria"])
+    url = f"/store/exceptions/{morning['late'].pk}/resolve/"
+    panel = client.post(
+        url,
+        {"resolution": "stock_adjusted", "adjustment": "two", "note": "Shelf"},
+        **HTMX,
+    ).content.decode()
+    assert "Enter a whole number." in panel and 'role="alert"' in panel
+    assert 'value="two"' in panel and 'value="Shelf"' in panel
+    assert re.search(r'id="adjustment"[^>]*aria-invalid="true"', panel)
+
+
+def test_a_rejection_without_a_reason_is_asked_for_beside_its_line(shop, client):
+    stock(shop["tee"], shop["oxford"], 10)
+    task = count_task_start(
+        location=shop["oxford"],
+        sku_codes=["TEE-BLK-M"],
+        actor=Actor.of_user(shop["maria"]),
+    )
+    signed_in(client, shop["alice"])
+    line = task.lines.get()
+    for _ in range(2):
+        client.post(f"/store/counts/{task.pk}/set/", {"line": line.pk, "quantity": 6})
+        client.post(f"/store/counts/{task.pk}/submit/")
+    decide = f"/store/counts/{task.pk}/decide/"
+    refused = client.post(decide, {"line": line.pk, "decision": "reject", "note": ""})
+    assert refused.status_code == 404  # staff: no review, no decision
+    signed_in(client, shop["maria"])
+    refused = client.post(decide, {"line": line.pk, "decision": "reject", "note": " "})
+    text = refused.content.decode()
+    assert refused.status_code == 400 and "Say why the records are right." in text
+    assert f'id="decide-error-{line.pk}"' in text
+    assert "awaiting_approval" not in re.sub(r"<[^>]*>", " ", text)
+    assert balance_of(shop["tee"], shop["oxford"]).on_hand == 10

@@ -9,8 +9,8 @@ from playwright.sync_api import expect
 
 from config.access import Actor
 from returns.models import Return
-from tests.conftest import sign_in
-from tests.factories import balance_of, delivered_order
+from tests.conftest import axe_clean, go_to, no_sideways_scroll, scan, sign_in
+from tests.factories import ChannelFactory, balance_of, delivered_order
 
 
 @pytest.mark.django_db(transaction=True)
@@ -24,7 +24,7 @@ def test_receive_a_web_order_at_the_counter_and_grade_it(shop, tablet):
     page = tablet
 
     sign_in(page, "alice")
-    page.get_by_role("link", name="Returns", exact=True).click()
+    go_to(page, "Returns")
     expect(page.get_by_role("heading", name=re.compile("Returns"))).to_be_visible()
     page.get_by_label("Find the purchase").fill("WEB-6001")
     page.get_by_role("button", name="Find").click()
@@ -70,6 +70,8 @@ def test_receive_a_web_order_at_the_counter_and_grade_it(shop, tablet):
 
     page.get_by_label("Refund or exchange reference").fill("REF-99")
     page.get_by_role("button", name="Close the return").click()
+    expect(page.locator("#confirm")).to_be_visible()  # a closed return stays closed
+    page.locator("#confirm-yes").click()
     expect(page.locator(".task-head")).to_contain_text("Closed")
     page.shot("closed")
 
@@ -91,7 +93,7 @@ def test_the_manager_reads_return_rates(shop, tablet):
     page = tablet
 
     sign_in(page, "maria")
-    page.get_by_role("link", name="Returns insight").click()
+    go_to(page, "Returns insight")
     expect(page.get_by_role("heading", name="Returns insight")).to_be_visible()
     expect(page.locator("table.rates")).to_contain_text("33.3 %")
     page.shot("by-channel")
@@ -102,3 +104,242 @@ def test_the_manager_reads_return_rates(shop, tablet):
     with page.expect_download() as download:
         page.get_by_role("link", name="Export CSV").click()
     assert download.value.suggested_filename.startswith("return-rates-by-sku")
+
+
+@pytest.mark.parametrize("screen", ["phone", "till_pc"])
+@pytest.mark.django_db(transaction=True)
+def test_a_till_return_by_keyboard_and_scanner_alone(shop, screen, request):
+    """A customer brings back two tees and a hoodie bought at the till. Everything
+    after signing in is keys and scans: the receipt is forgotten at first, the
+    screen says so by the field and keeps the items; then the return is received
+    and graded, a write-off asked before it is done."""
+    ChannelFactory(code="pos-oxf", name="Oxford tills", kind="store_pos")
+    page = request.getfixturevalue(screen)
+    sign_in(page, "alice")
+    page.goto("/store/returns/")
+    expect(page.get_by_label("Find the purchase")).to_be_focused()
+    axe_clean(page)
+    no_sideways_scroll(page)
+    page.shot("returns-home")
+
+    page.keyboard.press("Tab")  # Find
+    page.keyboard.press("Tab")  # the till receipt link
+    expect(
+        page.get_by_role("link", name=re.compile("Return by the receipt"))
+    ).to_be_focused()
+    page.keyboard.press("Enter")
+
+    receipt = page.get_by_label("Receipt number")
+    expect(receipt).to_be_focused()
+    axe_clean(page)
+    no_sideways_scroll(page)
+    page.keyboard.press("Enter")  # a scanner's stray Enter: on to the items
+    expect(page.get_by_label("Item 1", exact=True)).to_be_focused()
+    scan(page, "5012345678900")
+    expect(page.get_by_label("Item 2", exact=True)).to_be_focused()
+    expect(page.locator("#sku-1-said")).to_contain_text("Tee black M")
+    scan(page, "5012345678900")  # the second tee: one more on its row
+    expect(page.get_by_label("Item 2", exact=True)).to_have_value("")
+    expect(page.locator("#quantity-1")).to_have_value("2")
+    expect(page.get_by_role("status")).to_contain_text("TEE-BLK-M: 2 coming back")
+    scan(page, "HOOD-GRE-L")
+    expect(page.get_by_label("Item 3", exact=True)).to_be_focused()
+    scan(page, "NOPE-1")  # a label that is no item: said on its row
+    expect(page.locator("#sku-3-said")).to_contain_text("No item 'NOPE-1'")
+    expect(page.get_by_label("Item 4", exact=True)).to_be_focused()
+    page.keyboard.press("Shift+Tab")  # Item 3's other reason
+    page.keyboard.press("Shift+Tab")  # its reason
+    page.keyboard.press("Shift+Tab")  # its units
+    page.keyboard.press("Shift+Tab")  # Item 3
+    expect(page.get_by_label("Item 3", exact=True)).to_be_focused()
+    page.keyboard.press("Control+A")
+    page.keyboard.press("Delete")
+    page.keyboard.press("Shift+Tab")  # Item 2's other reason
+    page.keyboard.press("Shift+Tab")  # Item 2's reason
+    page.keyboard.type("def")
+    for _ in range(4):  # units, Item 2, Item 1's other reason, Item 1's reason
+        page.keyboard.press("Shift+Tab")
+    page.keyboard.type("wrong s")
+    expect(page.locator("#reason-1")).to_have_value("wrong_size")
+    expect(page.locator("#reason-2")).to_have_value("defective")
+    assert not Return.objects.exists()  # no Enter sent the form
+    page.shot("items-scanned")
+
+    page.keyboard.press("Control+Enter")  # the deliberate send
+    expect(receipt).to_be_focused()
+    expect(receipt).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#till_receipt-said")).to_have_text(
+        "Scan or type the receipt number."
+    )
+    expect(page.locator("#sku-1")).to_have_value("5012345678900")
+    expect(page.locator("#quantity-1")).to_have_value("2")
+    expect(page.locator("#sku-2")).to_have_value("HOOD-GRE-L")
+    expect(page.locator("#reason-2")).to_have_value("defective")
+    assert not Return.objects.exists()
+    axe_clean(page)
+    no_sideways_scroll(page)
+    page.shot("receipt-missing")
+
+    scan(page, "0042-1187")
+    expect(page.get_by_label("Item 3", exact=True)).to_be_focused()
+    page.keyboard.press("Control+Enter")
+
+    expect(page.locator("#return h1")).to_contain_text("Waiting for inspection")
+    found = Return.objects.get()
+    expect(page.locator("#return h1")).to_contain_text(f"Return {found.reference}")
+    expect(page.locator("#messages")).to_contain_text(
+        "3 unit(s) received into quality control"
+    )
+    tee, hoodie = found.lines.order_by("id")
+    expect(page.locator(f"#grade-{tee.pk}")).to_be_focused()
+    assert balance_of(shop["tee"], shop["oxford"]).quality_control == 2
+    axe_clean(page)
+    no_sideways_scroll(page)
+    page.shot("received")
+
+    page.keyboard.press("Space")  # Resellable: back on the shelf
+    page.keyboard.press("Tab")  # Units
+    page.keyboard.press("Control+A")
+    page.keyboard.type("2")
+    page.keyboard.press("Tab")  # Shelf or bin: its label scanned
+    scan(page, "RAIL-4")
+    said = page.locator("#return [data-said]")
+    expect(said).to_contain_text(
+        "Graded 2 × TEE-BLK-M: Resellable: back on the shelf, on RAIL-4."
+    )
+    expect(page.locator(f"#grade-{hoodie.pk}")).to_be_focused()
+    assert balance_of(shop["tee"], shop["oxford"]).available == 2
+    page.shot("tees-graded")
+
+    page.keyboard.press("ArrowDown")  # Damaged: kept, not for sale
+    page.keyboard.press("ArrowDown")  # Return to vendor
+    page.keyboard.press("ArrowDown")  # Destroy
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")  # Condition
+    page.keyboard.type("Seam torn")
+    page.keyboard.press("Enter")
+    expect(page.locator("#confirm")).to_be_visible()
+    expect(page.locator("#confirm-text")).to_contain_text("Destroy 1 × HOOD-GRE-L?")
+    page.shot("write-off-asked")
+    page.keyboard.press("Escape")  # go back: nothing written off
+    expect(page.locator("#confirm")).to_be_hidden()
+    assert hoodie.inspections.count() == 0
+    expect(page.locator(f"#grade-button-{hoodie.pk}")).to_be_focused()
+    expect(page.locator(f"#grade-button-{hoodie.pk}")).to_have_class("danger")
+    page.keyboard.press("Enter")
+    expect(page.locator("#confirm")).to_be_visible()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+
+    expect(page.locator(".task-head")).to_contain_text("Graded, to close")
+    expect(page.get_by_label("Refund or exchange reference")).to_be_focused()
+    assert balance_of(shop["hoodie"], shop["oxford"]).quality_control == 0
+    axe_clean(page)
+    no_sideways_scroll(page)
+    page.shot("all-graded")
+    scan(page, "REF-77")
+    expect(page.locator("#confirm")).to_be_visible()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    expect(page.locator(".task-head")).to_contain_text("Closed")
+    expect(page.locator(".timeline")).to_contain_text("Alice")
+    expect(page.locator(".timeline")).not_to_contain_text("user:alice")
+    page.shot("closed")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_web_order_comes_back_by_scans_on_a_phone_and_the_queue_follows(
+    shop, phone, api
+):
+    """The order is found by its number, each item counted by a scan, a missing
+    reason said by its field; the queue shows a colleague's return without a
+    reload and without touching what is typed; a parcel short of what was
+    announced is asked before it is received."""
+    order = delivered_order(
+        shop, "WEB-6001", lines=[(shop["tee"], 2), (shop["hoodie"], 1)]
+    )
+    tee_line = order.lines.get(sku=shop["tee"])
+    page = phone
+    sign_in(page, "alice")
+    page.goto("/store/returns/")
+    scan(page, "WEB-6001")  # the order's barcode on the email or packing slip
+    result = page.locator("#found").get_by_role("link", name=re.compile("WEB-6001"))
+    expect(result).to_be_visible()
+    page.keyboard.press("Tab")  # Find
+    page.keyboard.press("Tab")  # the purchase found
+    expect(result).to_be_focused()
+    page.keyboard.press("Enter")
+
+    expect(page.get_by_label("Scan an item coming back")).to_be_focused()
+    scan(page, "5012345678900")
+    scan(page, "5012345678900")
+    said = page.locator("#scan-said")
+    expect(said).to_have_text("TEE-BLK-M: 2 returning. Say why on its line.")
+    scan(page, "5012345678900")
+    expect(said).to_have_text("Only 2 of TEE-BLK-M can come back.")
+    scan(page, "POLO-BLU-M")
+    expect(said).to_have_text("POLO-BLU-M is not on this order.")
+    axe_clean(page)
+    no_sideways_scroll(page)
+    page.shot("scanned")
+    page.keyboard.press("Control+Enter")
+
+    reason = page.locator(f"#reason-{tee_line.pk}")
+    expect(reason).to_be_focused()
+    expect(reason).to_have_attribute("aria-invalid", "true")
+    expect(page.locator(f"#quantity-{tee_line.pk}")).to_have_value("2")
+    expect(page.locator(".order-line.invalid")).to_contain_text("Choose a reason.")
+    axe_clean(page)
+    no_sideways_scroll(page)
+    page.shot("reason-missing")
+    page.keyboard.type("wrong s")
+    page.keyboard.press("Control+Enter")
+    expect(page.locator("#return h1")).to_contain_text("Waiting for inspection")
+
+    # The queue, while a colleague receives another return at the counter.
+    page.goto("/store/returns/")
+    page.keyboard.type("Grace")  # typed, not yet searched for long
+    from returns.services import Purchase, ReturnLineInput, return_receive_at_counter
+
+    other = delivered_order(shop, "WEB-6002", lines=[(shop["polo"], 1)])
+    received = return_receive_at_counter(
+        purchase=Purchase(channel=shop["web"], order=other),
+        location=shop["oxford"],
+        lines=[ReturnLineInput(sku=shop["polo"], quantity=1, reason="defective")],
+        actor=Actor.of_user(shop["bob"]),
+    )
+    expect(page.locator("#queue")).to_contain_text(received.reference, timeout=15_000)
+    expect(page.get_by_label("Find the purchase")).to_have_value("Grace")
+    expect(page.get_by_label("Find the purchase")).to_be_focused()
+    axe_clean(page)
+    no_sideways_scroll(page)
+    page.shot("queue-followed")
+
+    api.post(
+        "/api/v1/returns/",
+        {
+            "reference": "RMA-9",
+            "channel": "web",
+            "order": "WEB-6001",
+            "location": "LON-OXF",
+            "lines": [{"sku": "HOOD-GRE-L", "quantity": 1, "reason": "wrong_size"}],
+        },
+        format="json",
+    )
+    announced = Return.objects.get(reference="RMA-9")
+    page.goto(f"/store/returns/{announced.pk}/")
+    parcel = page.get_by_label("Units of HOOD-GRE-L in the parcel")
+    expect(parcel).to_be_focused()
+    axe_clean(page)
+    no_sideways_scroll(page)
+    page.keyboard.press("Control+A")
+    page.keyboard.type("0")
+    page.keyboard.press("Enter")  # Enter alone sends nothing
+    assert Return.objects.get(pk=announced.pk).status == "expected"
+    page.keyboard.press("Control+Enter")
+    expect(page.locator("#confirm")).to_be_visible()
+    expect(page.locator("#confirm-text")).to_contain_text("1 unit(s) not in the parcel")
+    page.shot("short-parcel-asked")
+    page.keyboard.press("Escape")
+    assert Return.objects.get(pk=announced.pk).status == "expected"

@@ -18,7 +18,7 @@ from sync.services import (
     webhook_deliveries_send,
     webhook_subscription_create,
 )
-from tests.conftest import sign_in
+from tests.conftest import axe_clean, go_to, no_sideways_scroll, sign_in
 from tests.factories import StaffFactory, StockEvents
 
 
@@ -51,11 +51,11 @@ def test_the_manager_reads_sync_health_in_a_browser(floor, receiver, settings, t
     asked = []
     page.on("request", lambda request: asked.append(request.url))
     sign_in(page, "maria")
-    page.get_by_role("link", name="Sync", exact=True).click()
+    go_to(page, "Channel sync")
     expect(page.get_by_role("heading", name="Sync health")).to_be_visible()
     till_row = page.locator("tr.source-pos")
     expect(till_row).to_contain_text("In touch")
-    expect(till_row).to_contain_text("40.")  # the sale's lag, in seconds
+    expect(till_row).to_contain_text("40 seconds")  # the sale's lag, in words
     webhook_row = page.locator("table.webhooks tbody tr").first
     expect(webhook_row).to_contain_text("Failing")
     expect(page.locator("table.attempts")).to_contain_text("HTTP 500")
@@ -109,3 +109,25 @@ def test_a_failing_webhook_is_re_sent_from_the_admin(db, floor, receiver, settin
     assert subscription.state == "healthy"
     webhook_deliveries_send(subscription_id=subscription.pk)
     assert receiver.events()[-1]["data"]["sku"] == "TEE-BLK-M"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_source_days_behind_reads_so_never_in_touch(floor, till_pc, phone):
+    """The demo's tills sent a week-old sale this hour: the lag is said in days, and
+    the state is "behind", not a green "In touch" beside it."""
+    StockEvents.post(
+        "sale", sku=floor["tee"], location=floor["store"], quantity=1,
+        channel=floor["pos"], occurred_at=timezone.now() - timedelta(days=6, hours=2),
+    )  # fmt: skip
+    sync_health_check()
+    StaffFactory.at(username="maria", manager=True)
+    for page in (till_pc, phone):
+        sign_in(page, "maria")
+        page.goto("/store/sync/")
+        till_row = page.locator("tr.source-pos")
+        expect(till_row.locator(".badge")).to_have_text("Behind")
+        expect(till_row).to_contain_text("6 days behind")
+        expect(till_row).not_to_contain_text("In touch")
+        no_sideways_scroll(page)
+        axe_clean(page)
+        page.shot("days-behind")
