@@ -55,6 +55,7 @@ def main() -> int:
     os.environ["SALES_RATE_DAYS"] = "35"
     harness.prepare_django(args.database)
 
+    from django.conf import settings
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Permission
     from django.test import Client
@@ -62,7 +63,7 @@ def main() -> int:
     from django.utils import timezone
 
     from inventory.models import Location
-    from reconciliation import dashboard
+    from reconciliation import dashboard, losses
     from reconciliation.models import ExceptionCase
     from reconciliation.services.rates import sales_rates_refresh
 
@@ -106,6 +107,15 @@ def main() -> int:
             visible=ExceptionCase.objects.all(), locations=locations, everywhere=True
         ),
         "accuracy": lambda: dashboard.accuracy(period=period, locations=locations),
+        "stock lost (shrink)": lambda: losses.shrink(
+            period=period, locations=locations
+        ),
+        "sales lost": lambda: losses.lost_sales(
+            period=period, locations=locations, everywhere=True
+        ),
+        "at risk now": lambda: losses.at_risk(
+            locations=locations, rate_days=settings.SALES_RATE_DAYS, limit=25
+        ),
     }
     rows = [
         ["(a) raw: sold per balance, joined", f"{raw * 1000:.0f}", "1.0x"],

@@ -5,11 +5,13 @@ has waited ("2 hours late") and how long ago. A built-in template library
 ``|late_by`` without loading it. Records keep their exact names (``user:sam``,
 ``token:demo-web-shop``, ``system:expiry``); only the screens translate them."""
 
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 
 from django import template
 from django.apps import apps
 from django.contrib.auth import get_user_model
+from django.core.signals import request_finished, request_started
 from django.utils import timezone
 
 register = template.Library()
@@ -28,11 +30,38 @@ JOBS = {
 }
 
 
+# Within one request a page names the same few people on every row of a timeline
+# or a list (and a live region polls every few seconds): each name is looked up once
+# per request. Outside a request (a job, a test's template) nothing is kept.
+_names: ContextVar[dict | None] = ContextVar("plain_words_names", default=None)
+
+
+def _request_started(**kwargs) -> None:
+    _names.set({})
+
+
+def _request_finished(**kwargs) -> None:
+    _names.set(None)
+
+
+request_started.connect(_request_started, dispatch_uid="plain_words_names")
+request_finished.connect(_request_finished, dispatch_uid="plain_words_names_end")
+
+
 @register.filter(is_safe=False)
 def who(actor) -> str:
     """``user:sam`` → Sam Picker; ``token:demo-web-shop`` → the token's channel
     (Web shop) or the integration's name; ``system:expiry`` → what the job does."""
     name = str(actor or "").strip()
+    known = _names.get()
+    if known is None:
+        return _named(name)
+    if name not in known:
+        known[name] = _named(name)
+    return known[name]
+
+
+def _named(name: str) -> str:
     kind, _, rest = name.partition(":")
     if not rest:
         return JOBS.get(name, name) or "Someone"

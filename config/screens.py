@@ -14,6 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render as django_render
 from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
 
 from .errors import DomainError, InvalidInput, NotFound
 
@@ -99,11 +100,29 @@ def live(request: HttpRequest, template: str, context=None) -> HttpResponse:
     """A region rendered by ``template``, whose root includes ``_live.html``: a poll
     (a GET carrying ``X-Seen``) of a region that looks the same as the one on the
     screen answers 204."""
+    response, digest = _live_rendered(request, template, context)
+    if request.method == "GET" and request.headers.get("X-Seen") == digest:
+        return HttpResponse(status=204)
+    return response
+
+
+def live_digest(request: HttpRequest, template: str, context=None) -> str:
+    """The digest a poll of the region compares with: a whole page that includes the
+    region passes it as ``seen``, so its first poll swaps nothing unless something
+    really changed."""
+    return _live_rendered(request, template, context)[1]
+
+
+def live_region(request: HttpRequest, template: str, context=None) -> SafeString:
+    """The region as a poll of it is answered, digest stamped, to put in a page."""
+    response, _ = _live_rendered(request, template, context)
+    return mark_safe(response.content.decode())  # noqa: S308 - our own template's output
+
+
+def _live_rendered(request: HttpRequest, template: str, context) -> tuple:
     response = render(request, template, {**(context or {}), "seen": LIVE_SEEN})
     html = response.content.decode()
     # The CSRF token is masked afresh on every render: it is not a change.
     digest = hashlib.sha256(_CSRF_VALUE.sub("", html).encode()).hexdigest()[:20]
-    if request.method == "GET" and request.headers.get("X-Seen") == digest:
-        return HttpResponse(status=204)
     response.content = html.replace(LIVE_SEEN, digest).encode()
-    return response
+    return response, digest

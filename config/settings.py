@@ -35,6 +35,7 @@ Environment:
                             for a new one (default 3).
     RECONCILIATION_QUEUE    the Celery queue a run started on the screen goes to.
     SALES_RATE_DAYS         the trailing days of the dashboard's rate of sale (28).
+    ONESTOCK_CURRENCY_SYMBOL  what the dashboard writes money with (£).
     ONESTOCK_TOKEN_CACHE_SECONDS  how long a server process keeps a live API token
                             before reading it again (default 5): a token revoked
                             elsewhere is refused everywhere within this time.
@@ -395,15 +396,18 @@ SNAPSHOT_MAX_PAGES = 1_000
 SNAPSHOT_CASES_MAX = int(os.environ.get("SNAPSHOT_CASES_MAX", "100"))
 # Snapshot rows compared per step (each step commits with the run's progress).
 RECONCILIATION_CHUNK_ROWS = int(os.environ.get("RECONCILIATION_CHUNK_ROWS", "5000"))
-# A running run whose last step is older than this was cut off: the next start
-# finishes it.
 # The dashboard's days of supply use the rate of sale over this many trailing days,
 # computed nightly (reconciliation.refresh_sales_rates).
 SALES_RATE_DAYS = int(os.environ.get("SALES_RATE_DAYS", "28"))
+# The symbol the dashboard writes money with (shrink at cost, lost sales at price).
+# SKU costs and prices carry no currency of their own: the retailer has one.
+CURRENCY_SYMBOL = os.environ.get("ONESTOCK_CURRENCY_SYMBOL", "£")
 # The queue a run started from the screen is sent to.
 RECONCILIATION_QUEUE = os.environ.get("RECONCILIATION_QUEUE", "celery")
 # A run that failed this many times after resuming is abandoned and a new one starts.
 RECONCILIATION_MAX_RESUMES = int(os.environ.get("RECONCILIATION_MAX_RESUMES", "3"))
+# A running run whose last step is older than this was cut off: the next start
+# finishes it.
 RECONCILIATION_STALE_SECONDS = int(
     os.environ.get("RECONCILIATION_STALE_SECONDS", "600")
 )

@@ -2,16 +2,31 @@
 lines, problems and timeline, the work beside the queue (transfers to send and
 to receive, units to put back on the shelf, problems waiting for a decision), and
 what a picker may offer instead of a missing item (the same product's other
-variants on this store's shelf, then any item found by a search) or where else to
+variants this store can spare, then any item found by a search) or where else to
 ask for it (stores nearest first, the warehouses last)."""
 
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import (
+    BigIntegerField,
+    BooleanField,
+    Case,
+    Count,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from catalog.models import Sku
 from config.access import staff_locations
+from inventory.availability import AVAILABILITY_SIGN
 from inventory.models import Location, StockBalance, TransferRequest
 from orders.models import ReturnToStockTask
 from orders.routing import haversine_km
@@ -173,50 +188,73 @@ SEARCH_LIMIT = 8
 
 
 def substitutes_suggested(*, problem: PickupProblem, location: Location) -> list[dict]:
-    """The same product's other variants with units available at ``location``,
-    most available first: what a picker offers before searching."""
+    """The same product's other variants this store can give for ``problem``: at
+    least its quantity available beyond the walk-in buffer (as ``branches_with_stock``
+    counts it), most available first; what a picker offers before searching."""
     missing = problem.line.sku
     if missing.product_id is None:
         return []
-    skus = Sku.objects.filter(product_id=missing.product_id, is_active=True).exclude(
-        pk=missing.pk
+    skus = (
+        _with_availability(
+            Sku.objects.filter(product_id=missing.product_id, is_active=True),
+            location,
+        )
+        .exclude(pk=missing.pk)
+        .filter(available_here__gte=problem.quantity + location.walk_in_buffer)
+        .order_by("-available_here", "code")
     )
-    return _in_stock_first(skus, location, only_in_stock=True)
+    return _options(skus)
 
 
 def substitutes_found(
     *, problem: PickupProblem, location: Location, search: str
 ) -> list[dict]:
-    """Items whose name, code or barcode holds ``search``, in stock here first."""
+    """Items whose name, code or barcode holds ``search``: first those this store
+    can give for ``problem`` (as ``substitutes_suggested`` counts it), then the
+    rest, most available first. Ordered in the database before the cut, so an item
+    in stock is never lost behind codes that come earlier in the alphabet."""
     term = search.strip()
     if len(term) < 2:
         return []
     skus = (
-        Sku.objects.filter(is_active=True)
+        _with_availability(Sku.objects.filter(is_active=True), location)
         .filter(Q(name__icontains=term) | Q(code__icontains=term) | Q(barcode=term))
         .exclude(pk=problem.line.sku_id)
-        .order_by("code")[:50]
-    )
-    return _in_stock_first(skus, location)[:SEARCH_LIMIT]
-
-
-def _in_stock_first(skus, location: Location, only_in_stock: bool = False) -> list:
-    skus = list(skus)
-    available = {
-        row.sku_id: row.available
-        for row in StockBalance.objects.filter(
-            location=location, sku_id__in=[sku.pk for sku in skus]
+        .annotate(
+            can_give=Case(
+                When(
+                    available_here__gte=problem.quantity + location.walk_in_buffer,
+                    then=Value(True),
+                ),
+                default=Value(False),
+                output_field=BooleanField(),
+            )
         )
-    }
-    options = [
-        {"sku": sku, "available": max(available.get(sku.pk, 0), 0)} for sku in skus
-    ]
-    if only_in_stock:
-        options = [option for option in options if option["available"] > 0]
-    return sorted(
-        options,
-        key=lambda option: (option["available"] <= 0, -option["available"]),
+        .order_by("-can_give", "-available_here", "code")[:SEARCH_LIMIT]
     )
+    return _options(skus)
+
+
+def _with_availability(skus: QuerySet[Sku], location: Location) -> QuerySet[Sku]:
+    """``available_here``: the SKU's available units at ``location`` (0 with no
+    balance there), computed in the query from the one definition of availability."""
+    available = Value(0)
+    for bucket, sign in AVAILABILITY_SIGN.items():
+        available = available + F(bucket) if sign > 0 else available - F(bucket)
+    balance = (
+        StockBalance.objects.filter(sku_id=OuterRef("pk"), location=location)
+        .annotate(units=ExpressionWrapper(available, output_field=BigIntegerField()))
+        .values("units")[:1]
+    )
+    return skus.annotate(
+        available_here=Coalesce(
+            Subquery(balance, output_field=BigIntegerField()), Value(0)
+        )
+    )
+
+
+def _options(skus) -> list[dict]:
+    return [{"sku": sku, "available": max(sku.available_here, 0)} for sku in skus]
 
 
 def location_counts(*, locations) -> dict[int, int]:

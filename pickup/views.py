@@ -10,7 +10,6 @@ follow what others do (``config.screens.live``): a poll answers 204 unless the
 region changed, and the region an action answers with carries the digest of the
 same region without its result, so the result stays until something else changes."""
 
-import re
 from collections.abc import Callable
 
 from django.contrib import messages
@@ -28,6 +27,7 @@ from config.errors import DomainError, InvalidInput, NotFound
 from config.screens import (
     chosen_store,
     live,
+    live_digest,
     readable,
     render,
     staff_screen,
@@ -66,7 +66,8 @@ def queue(request: HttpRequest) -> HttpResponse:
     }
     if request.htmx and request.htmx.target == "board":
         return live(request, "pickup/_board.html", context)
-    return render(request, "pickup/queue.html", context)
+    seen = live_digest(request, "pickup/_board.html", context)
+    return render(request, "pickup/queue.html", {**context, "seen": seen})
 
 
 @require_GET
@@ -77,8 +78,8 @@ def task_page(request: HttpRequest, task_id: int) -> HttpResponse:
     if request.htmx:
         return live(request, "pickup/_task.html", context)
     # The page starts with the digest its first poll compares with.
-    seen = _SEEN.search(live(request, "pickup/_task.html", context).content.decode())
-    return render(request, "pickup/task.html", {**context, "seen": seen.group(1)})
+    seen = live_digest(request, "pickup/_task.html", context)
+    return render(request, "pickup/task.html", {**context, "seen": seen})
 
 
 @require_GET
@@ -245,7 +246,8 @@ def problems(request: HttpRequest) -> HttpResponse:
     }
     if request.htmx:
         return live(request, "pickup/_problems.html", context)
-    return render(request, "pickup/problems.html", context)
+    seen = live_digest(request, "pickup/_problems.html", context)
+    return render(request, "pickup/problems.html", {**context, "seen": seen})
 
 
 DONE = {
@@ -297,7 +299,7 @@ def _act(
     task = selectors.task_queryset().get(pk=task.pk)
     quiet = _task_context(task, request.user)
     # The digest a poll will compare with: the region as it is without the result.
-    seen = _SEEN.search(live(request, "pickup/_task.html", quiet).content.decode())
+    seen = live_digest(request, "pickup/_task.html", quiet)
     where, problem_id = (
         _shown_at(used, on, quiet) if error else (quiet["next_step"], None)
     )
@@ -311,7 +313,7 @@ def _act(
         kept=request.POST,
     )
     context = _task_context(task, request.user, result=result)
-    context["seen"] = seen.group(1) if seen else ""
+    context["seen"] = seen
     return render(request, "pickup/_task.html", context)
 
 
@@ -328,9 +330,6 @@ def _shown_at(used: str, on: PickupProblem | None, quiet: dict) -> tuple:
     if quiet["may_release"] and quiet["in_hand"]:
         shown.add("release")
     return (used if used in shown else "none"), None
-
-
-_SEEN = re.compile(r'"X-Seen": "([0-9a-f]+)"')
 
 
 class Result:

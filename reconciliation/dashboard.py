@@ -5,7 +5,7 @@ sales, the SKU-locations at risk) are in ``losses``; these are the details under
 Each figure is a ``Table`` (what the screen lists and the CSV export writes, from the
 same rows) and, where a picture helps, chart data for ``static/js/dashboard.js``
 (one style for every chart: labels already in words, "3 Dec", never ISO dates).
-Charts by location show stores only; warehouses and distribution centres are in the
+Charts by location show stores only, by name; warehouses and distribution centres are in the
 tables, marked by kind, after the stores. Every figure is one grouped query over
 indexed columns, so the page stays quick as the balances grow
 (``bench/dashboard.py`` measures it at 200,000 balances):
@@ -45,6 +45,10 @@ from .selectors import record_accuracy, target_hours
 from .services.rates import SOLD_STATUSES
 
 AT_RISK_DAYS = 7
+# A location in a table: its code (what the CSV is joined on) and its name (what
+# people call it, and what the screen shows).
+LOCATION_NAME = "location_name"
+LOCATION_COLUMNS = [("location", "Location"), (LOCATION_NAME, "Location name")]
 STORE = Location.Kind.STORE.label
 # Open cases by how long they have been open, in days: [from, to).
 AGE_BANDS = (("under 1 day", 0, 1), ("1–3 days", 1, 3), ("3–7 days", 3, 7))
@@ -70,10 +74,23 @@ class Table:
         return [[row[key] for key, _ in self.columns] for row in self.rows]
 
     @property
+    def headings(self) -> list[str]:
+        """The screen's columns: a location's name and code are one column there."""
+        return [heading for key, heading in self.columns if key != LOCATION_NAME]
+
+    @property
     def shown(self) -> list[list[tuple]]:
-        """Each row's cells with whether each is money, for the screen."""
+        """Each row's cells for the screen: (heading, value, whether money, the words
+        under it). A location reads by its name, its code under it (the CSV keeps
+        both columns); the heading labels a cell when a phone stacks the table."""
         return [
-            [(row[key], key in self.money) for key, _ in self.columns]
+            [
+                (heading, row[LOCATION_NAME], False, row[key])
+                if key == "location" and LOCATION_NAME in row
+                else (heading, row[key], key in self.money, None)
+                for key, heading in self.columns
+                if key != LOCATION_NAME
+            ]
             for row in self.rows
         ]
 
@@ -98,6 +115,11 @@ def day_label(day: date) -> str:
     return f"{day.day} {day:%b}"
 
 
+def location_cells(location: Location) -> dict:
+    """A table row's location columns."""
+    return {"location": location.code, LOCATION_NAME: location.name}
+
+
 def is_store(location: Location) -> bool:
     return location.kind == Location.Kind.STORE
 
@@ -120,7 +142,7 @@ def accuracy(*, period: Period, locations: list[Location]) -> tuple[Table, dict]
         "accuracy",
         "Inventory record accuracy",
         [
-            ("location", "Location"),
+            *LOCATION_COLUMNS,
             ("kind", "Kind"),
             ("counted", "Counted"),
             ("accurate", "Accurate"),
@@ -131,7 +153,7 @@ def accuracy(*, period: Period, locations: list[Location]) -> tuple[Table, dict]
         cell = report.at(location.pk, None)
         table.rows.append(
             {
-                "location": location.code,
+                **location_cells(location),
                 "kind": location.get_kind_display(),
                 "counted": cell.counted,
                 "accurate": cell.accurate,
@@ -143,7 +165,7 @@ def accuracy(*, period: Period, locations: list[Location]) -> tuple[Table, dict]
         "labels": [day_label(day) for day in report.days],
         "series": [
             {
-                "label": location.code,
+                "label": location.name,
                 "values": [report.at(location.pk, day).percent for day in report.days],
             }
             for location in locations
@@ -181,7 +203,7 @@ def cancellations_by_location(
         "cancellations_by_location",
         "Cancellations by location",
         [
-            ("location", "Location"),
+            *LOCATION_COLUMNS,
             ("kind", "Kind"),
             ("orders", "Orders"),
             ("ordered", "Units ordered"),
@@ -194,7 +216,7 @@ def cancellations_by_location(
         ordered, cancelled = row.get("ordered") or 0, row.get("cancelled") or 0
         table.rows.append(
             {
-                "location": location.code,
+                **location_cells(location),
                 "kind": location.get_kind_display(),
                 "orders": row.get("orders", 0),
                 "ordered": ordered,
@@ -202,7 +224,7 @@ def cancellations_by_location(
                 "rate": _percent(cancelled, ordered),
             }
         )
-    return table, _bars(table, "location", "rate", "%")
+    return table, _bars(table, LOCATION_NAME, "rate", "%")
 
 
 def cancellations_by_sku(
@@ -383,7 +405,7 @@ def days_of_supply(
         "Days of supply",
         [
             ("sku", "SKU"),
-            ("location", "Location"),
+            *LOCATION_COLUMNS,
             ("available", "Available"),
             ("incoming", "Incoming + in transit"),
             ("per_day", "Sold per day"),
@@ -421,8 +443,9 @@ def days_of_supply(
             ORDER BY days, sku_id, location_id
             {"LIMIT %s" if limit else ""}
         )
-        SELECT sku.code, location.code, shown.available, shown.incoming,
-               shown.per_day, shown.days, summary.total, summary.at_risk
+        SELECT sku.code, location.code, location.name, shown.available,
+               shown.incoming, shown.per_day, shown.days, summary.total,
+               summary.at_risk
         FROM shown
         CROSS JOIN summary
         JOIN catalog_sku sku ON sku.id = shown.sku_id
@@ -433,12 +456,13 @@ def days_of_supply(
     with connection.cursor() as cursor:
         cursor.execute(sql, arguments + ([limit] if limit else []))
         fetched = cursor.fetchall()
-    for code, where, avail, incoming, per_day, supply, total, at_risk in fetched:
+    for code, where, name, avail, incoming, per_day, supply, total, at_risk in fetched:
         per_day, avail = float(per_day), int(avail)
         table.rows.append(
             {
                 "sku": code,
                 "location": where,
+                LOCATION_NAME: name,
                 "available": avail,
                 "incoming": int(incoming),
                 "per_day": round(per_day, 2),
@@ -476,7 +500,7 @@ def sell_through(*, period: Period, locations: list[Location]) -> tuple[Table, d
         "sell_through",
         "Sell-through by location",
         [
-            ("location", "Location"),
+            *LOCATION_COLUMNS,
             ("kind", "Kind"),
             ("sold", "Units sold"),
             ("on_hand", "On hand now"),
@@ -487,14 +511,14 @@ def sell_through(*, period: Period, locations: list[Location]) -> tuple[Table, d
         units, left = sold.get(location.pk) or 0, on_hand.get(location.pk) or 0
         table.rows.append(
             {
-                "location": location.code,
+                **location_cells(location),
                 "kind": location.get_kind_display(),
                 "sold": units,
                 "on_hand": left,
                 "rate": _percent(units, units + max(left, 0)),
             }
         )
-    return table, _bars(table, "location", "rate", "%")
+    return table, _bars(table, LOCATION_NAME, "rate", "%")
 
 
 def _bars(table: Table, label: str, value: str, unit: str) -> dict:

@@ -1,6 +1,7 @@
 """The managers' dashboard, /store/dashboard/: what a head of stores opens every
 morning. It leads with the losses (shrink by store and reason, lost sales, the
-SKU-locations at risk) in units and money; the other figures sit folded under them.
+SKU-locations at risk) in units and money; the other figures sit folded under them,
+the two heaviest computed only when opened (``ON_OPENING``).
 Filters (location, period) live in the URL and swap the figures by HTMX; every table
 downloads as CSV (``?export=<table>``) with all its rows. Store staff see their own
 stores' figures only. Thin: the figures come from ``losses`` and ``dashboard``."""
@@ -40,6 +41,12 @@ class Asked:
     def rows(self, on_screen: int) -> int | None:
         return None if self.limit is None else on_screen
 
+
+# The folded figures whose sums are the page's heaviest (a period of sales per
+# location; every SKU-location's days of supply): computed when their fold is first
+# opened (``?figure=<name>``, by HTMX), so the page a manager opens every morning
+# costs what its losses cost.
+ON_OPENING = ("sell_through", "days_of_supply")
 
 # Each table by name: the name of its chart (None: no chart) and how it is computed.
 # A CSV export computes its own table only.
@@ -134,10 +141,19 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
             )
         tables, _ = _figures(asked, [export])
         return _csv(tables[export], period)
-    tables, charts = _figures(asked, FIGURES)
+    opened = request.GET.get("figure")
+    if opened is not None and opened not in ON_OPENING:
+        return HttpResponse(
+            f"No figure {opened!r} to open: one of {', '.join(ON_OPENING)}.",
+            status=400,
+            content_type="text/plain",
+        )
+    names = [opened] if opened else [n for n in FIGURES if n not in ON_OPENING]
+    tables, charts = _figures(asked, names)
     context = {
         "stores": stores,
         "chosen": chosen,
+        "chosen_name": locations[0].name if chosen else "",
         "since": since,
         "until": until,
         "errors": errors,
@@ -146,9 +162,13 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
         "at_risk_days": dashboard.AT_RISK_DAYS,
         "at_risk_rule": losses.AT_RISK_RULE.format(rate_days=settings.SALES_RATE_DAYS),
         "rate_days": settings.SALES_RATE_DAYS,
-        "currency": getattr(settings, "CURRENCY_SYMBOL", "£"),
+        "currency": settings.CURRENCY_SYMBOL,
         "query": request.GET.urlencode(),
     }
+    if opened:
+        return render(
+            request, "reconciliation/_figure_opened.html", {**context, "name": opened}
+        )
     template = (
         "reconciliation/_dashboard_body.html"
         if request.htmx

@@ -39,7 +39,15 @@ from inventory.availability import available_sql
 from inventory.models import Location, MovementType, RefusedDemand, StockMovement
 from orders.models import OrderEvent
 
-from .dashboard import AT_RISK_DAYS, Period, Table, stores_first
+from .dashboard import (
+    AT_RISK_DAYS,
+    LOCATION_COLUMNS,
+    LOCATION_NAME,
+    Period,
+    Table,
+    location_cells,
+    stores_first,
+)
 from .models import ExceptionCase, SalesRate
 
 # The ledger entries that are lost stock, with the words the page uses, and how the
@@ -131,7 +139,7 @@ def shrink(*, period: Period, locations: list[Location]) -> tuple[Table, dict]:
         "shrink",
         "Shrink by location and reason",
         [
-            ("location", "Location"),
+            *LOCATION_COLUMNS,
             ("kind", "Kind"),
             ("reason", "Reason"),
             ("units", "Units lost"),
@@ -150,7 +158,7 @@ def shrink(*, period: Period, locations: list[Location]) -> tuple[Table, dict]:
                 continue
             table.rows.append(
                 {
-                    "location": location.code,
+                    **location_cells(location),
                     "kind": _kind(location),
                     "reason": words,
                     "units": cell.units,
@@ -176,7 +184,7 @@ def shrink(*, period: Period, locations: list[Location]) -> tuple[Table, dict]:
         # Stores only, stacked by reason, in money: what is lost where.
         "chart": {
             "kind": "stacked",
-            "labels": [place.code for place in stores],
+            "labels": [store.name for store in stores],
             "series": [
                 {
                     "label": words,
@@ -201,7 +209,10 @@ def shrink(*, period: Period, locations: list[Location]) -> tuple[Table, dict]:
 
 # Demand turned away with no location named: routing found none that could fill it.
 NOWHERE = SimpleNamespace(
-    code="", kind="online", get_kind_display=lambda: "no location could fill it"
+    code="",
+    name="Online",
+    kind="online",
+    get_kind_display=lambda: "no location could fill it",
 )
 WHY = {"cancelled": "Cancelled: not on the shelf", "refused": "Refused: not available"}
 
@@ -212,8 +223,10 @@ def lost_sales(
     """Units that could not be sold for want of stock in the period, by location and
     SKU, valued at the SKU's price: order units cancelled because the stock was not
     there (each ``order_cancel_short`` entry of an order's timeline names the SKU,
-    the location and the units) and demand refused online (RefusedDemand: a checkout
-    hold or an order refused, the units asked for beyond what could be promised).
+    the location and the units; units the customer was served another way, a
+    substitute taken or a delivery later, are no sale lost) and demand refused
+    online (RefusedDemand: a checkout hold or an order refused, the units asked for
+    beyond what could be promised).
     A refusal no location could fill belongs to no store: it is counted only when
     the reader sees every location (``everywhere``)."""
     start, end = period.bounds()
@@ -224,6 +237,8 @@ def lost_sales(
         action=STOCK_CANCELLATION, at__gte=start, at__lt=end
     ).values_list("order_id", "detail")
     for order_id, detail in events:
+        if (detail or {}).get("served_by"):
+            continue  # a substitute taken, or delivered later: no sale lost
         for line in (detail or {}).get("lines", []):
             if line.get("location") not in codes:
                 continue
@@ -253,7 +268,7 @@ def lost_sales(
         "lost_sales",
         "Lost sales: units cancelled or refused for lack of stock",
         [
-            ("location", "Location"),
+            *LOCATION_COLUMNS,
             ("kind", "Kind"),
             ("sku", "SKU"),
             ("why", "Why"),
@@ -277,6 +292,7 @@ def lost_sales(
         table.rows.append(
             {
                 "location": where or "(none)",
+                LOCATION_NAME: places[where].name,
                 "kind": places[where].get_kind_display(),
                 "sku": sku,
                 "why": WHY[why],
@@ -324,7 +340,7 @@ def at_risk(
         "SKU-locations at risk",
         [
             ("sku", "SKU"),
-            ("location", "Location"),
+            *LOCATION_COLUMNS,
             ("kind", "Kind"),
             ("available", "Available"),
             ("incoming", "Incoming + in transit"),
@@ -338,24 +354,28 @@ def at_risk(
         return table, {"watched": 0, "computed_at": None}
     marks = ", ".join(["%s"] * len(locations))
     available = available_sql("b")
-    open_case = (
-        f"EXISTS (SELECT 1 FROM {ExceptionCase._meta.db_table} c "
-        "WHERE c.sku_id = b.sku_id AND c.location_id = b.location_id "
-        "AND c.status = %s)"
+    # The open cases are few: gathered once and joined, not looked for per balance.
+    open_cases = (
+        f"SELECT DISTINCT sku_id, location_id FROM {ExceptionCase._meta.db_table} "
+        "WHERE status = %s AND sku_id IS NOT NULL AND location_id IS NOT NULL"
     )
+    # "risky" is kept apart (MATERIALIZED): filtered first, the few rows left sorted,
+    # where PostgreSQL would otherwise sort every balance for the LIMIT, then filter.
     sql = f"""
         WITH figures AS (
             SELECT b.sku_id, b.location_id, {available} AS available,
                    b.incoming + b.in_transit AS incoming,
                    r.units AS sold, r.days AS rate_days,
                    COALESCE(s.safety_buffer, %s) AS buffer,
-                   {open_case} AS has_case
+                   c.sku_id IS NOT NULL AS has_case
             FROM inventory_stockbalance b
             JOIN catalog_sku s ON s.id = b.sku_id
             LEFT JOIN {SalesRate._meta.db_table} r
               ON r.sku_id = b.sku_id AND r.location_id = b.location_id AND r.units > 0
+            LEFT JOIN ({open_cases}) c
+              ON c.sku_id = b.sku_id AND c.location_id = b.location_id
             WHERE b.location_id IN ({marks})
-        ), risky AS (
+        ), risky AS MATERIALIZED (
             SELECT *,
                    CASE WHEN sold IS NULL THEN NULL
                         ELSE (CASE WHEN available > 0 THEN available ELSE 0 END)
@@ -369,7 +389,7 @@ def at_risk(
                 OR ((CASE WHEN available > 0 THEN available ELSE 0 END) + incoming)
                    * 1.0 * rate_days / sold < %s))
         )
-        SELECT sku.code, location.code, location.kind, risky.available,
+        SELECT sku.code, location.code, location.name, location.kind, risky.available,
                risky.incoming, risky.sold, risky.rate_days, risky.days,
                risky.covered, risky.buffer, risky.has_case,
                COUNT(*) OVER () AS total
@@ -392,13 +412,14 @@ def at_risk(
         fetched = cursor.fetchall()
     kinds = dict(Location.Kind.choices)
     for row in fetched:
-        sku, where, kind, avail, incoming, sold, days_rated, days, covered = row[:9]
-        buffer, has_case, total = row[9:]
+        sku, where, name, kind, avail, incoming, sold, days_rated, days = row[:9]
+        covered, buffer, has_case, total = row[9:]
         per_day = float(sold) / days_rated if sold else None
         table.rows.append(
             {
                 "sku": sku,
                 "location": where,
+                LOCATION_NAME: name,
                 "kind": kinds.get(kind, kind),
                 "available": int(avail),
                 "incoming": int(incoming),

@@ -48,9 +48,12 @@ class Ageing:
         return max(self.age - self.target_span, timedelta(0))
 
     @property
-    def text(self) -> str:
-        """'30 hours (target 4 hours)': plain enough to read across the room."""
-        return f"{duration(self.age)} (target {duration(self.target_span)})"
+    def waited(self) -> str:
+        """How long, in words: "less than a minute" at first, not the seconds, so a
+        case's facts (polled every few seconds) do not change on every poll."""
+        if self.age < timedelta(minutes=1):
+            return "less than a minute"
+        return duration(self.age)
 
 
 def ageing(case: ExceptionCase, now: datetime | None = None) -> Ageing:

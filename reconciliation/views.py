@@ -14,7 +14,6 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date
-from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
 from config import access
@@ -24,6 +23,7 @@ from config.moments import FIRST_DAY, LAST_DAY
 from config.screens import (
     chosen_store,
     live,
+    live_region,
     readable,
     render,
     staff_screen,
@@ -53,13 +53,6 @@ def _manager(request: HttpRequest) -> bool:
 
 
 # ------------------------------------------------------------ exception queue
-
-
-def _region(request: HttpRequest, template: str, context: dict) -> str:
-    """A live region rendered as a poll of it is answered (``config.screens.live``),
-    to put in the whole page: the page carries the same digest the first poll
-    compares with, so nothing is swapped until something really changed."""
-    return mark_safe(live(request, template, context).content.decode())  # noqa: S308
 
 
 @require_GET
@@ -119,7 +112,7 @@ def exception_queue(request: HttpRequest) -> HttpResponse:
     region = "reconciliation/_exception_list.html"
     if request.htmx and request.htmx.target == "exception-list":
         return live(request, region, context)
-    context["list"] = _region(request, region, context)
+    context["list"] = live_region(request, region, context)
     return render(request, "reconciliation/exceptions.html", context)
 
 
@@ -185,7 +178,7 @@ def _case_context(
     }
     if regions:  # the whole page or panel: each live region with its digest
         for target, template in CASE_REGIONS.items():
-            context[target.replace("-", "_")] = _region(request, template, context)
+            context[target.replace("-", "_")] = live_region(request, template, context)
     return context
 
 
@@ -498,7 +491,7 @@ def accuracy(request: HttpRequest) -> HttpResponse:
                 (location, report.at(location.pk, None)) for location in locations
             ],
             "daily": [(day, report.at(None, day)) for day in report.days],
-            "chart": _chart(report),
+            "chart_days": _chart_days(report),
         },
     )
 
@@ -530,41 +523,11 @@ def _date(request: HttpRequest, name: str) -> date | None:
     return found
 
 
-# The chart's drawing area, in SVG units.
-WIDTH, HEIGHT, PAD = 720, 220, 36
-
-
-def _chart(report: selectors.AccuracyReport) -> dict:
-    """Overall IRA per day as an SVG polyline (drawn here: no chart library, nothing
-    loaded from the internet); days with no count leave a gap."""
-    days = report.days
-    step = (WIDTH - 2 * PAD) / max(len(days) - 1, 1)
-    segments, current, dots = [], [], []
-    for index, day in enumerate(days):
-        percent = report.at(None, day).percent
-        if percent is None:
-            if current:
-                segments.append(" ".join(current))
-            current = []
-            continue
-        x = PAD + index * step
-        y = HEIGHT - PAD - (HEIGHT - 2 * PAD) * percent / 100
-        current.append(f"{x:.1f},{y:.1f}")
-        dots.append({"x": f"{x:.1f}", "y": f"{y:.1f}", "day": day, "percent": percent})
-    if current:
-        segments.append(" ".join(current))
-    grid = [
-        {"y": f"{HEIGHT - PAD - (HEIGHT - 2 * PAD) * p / 100:.1f}", "label": p}
-        for p in (0, 50, 90, 100)
+def _chart_days(report: selectors.AccuracyReport) -> list[dict]:
+    """Overall IRA per day, the days with a count only: the points
+    ``static/js/dashboard.js`` draws as a line (nothing loaded from the internet)."""
+    return [
+        {"day": day, "percent": cell.percent}
+        for day in report.days
+        if (cell := report.at(None, day)).percent is not None
     ]
-    return {
-        "width": WIDTH,
-        "height": HEIGHT,
-        "pad": PAD,
-        "right": WIDTH - PAD,
-        "segments": segments,
-        "dots": dots,
-        "grid": grid,
-        "first": days[0] if days else None,
-        "last": days[-1] if days else None,
-    }

@@ -2,24 +2,25 @@
 on a refusal (nothing typed is lost), the rows a scanner added to the till form,
 and the field a refusal sends the cursor to."""
 
+import re
+
 from config.errors import InvalidInput
 
 # Rows on the till-receipt form: a receipt rarely carries more items coming back;
 # a scan into the last row adds one (static/js/returns.js), up to TILL_MOST_ROWS.
 TILL_ROWS = 4
 TILL_MOST_ROWS = 60
+# A row's code field: ASCII digits only (str.isdigit() takes "²", which int() refuses).
+ROW_FIELD = re.compile(r"sku-([0-9]{1,4})")
 
 
 def till_row_keys(form) -> list[int]:
     """The rows to show: at least TILL_ROWS, and every row scanned into (a scan
     may have added some) with one empty row after them to scan into next."""
     used = [
-        int(name[4:])
+        int(found[1])
         for name, value in form.items()
-        if name.startswith("sku-")
-        and name[4:].isdigit()
-        and len(name) < 9
-        and value.strip()
+        if (found := ROW_FIELD.fullmatch(name)) and value.strip()
     ]
     last = max((key for key in used if key <= TILL_MOST_ROWS), default=0)
     return list(range(1, min(max(TILL_ROWS, last + 1), TILL_MOST_ROWS) + 1))

@@ -30,6 +30,7 @@ from config.moments import FIRST_DAY, LAST_DAY
 from config.screens import (
     chosen_store,
     live,
+    live_digest,
     readable,
     render,
     staff_screen,
@@ -79,7 +80,8 @@ def returns_home(request: HttpRequest) -> HttpResponse:
         return render(request, "returns/_found.html", context)
     if request.htmx and request.htmx.target == "queue":
         return live(request, "returns/_queue.html", context)
-    return render(request, "returns/home.html", context)
+    seen = live_digest(request, "returns/_queue.html", context)
+    return render(request, "returns/home.html", {**context, "seen": seen})
 
 
 @require_http_methods(["GET", "POST"])
@@ -204,9 +206,15 @@ def receive_till(request: HttpRequest) -> HttpResponse:
 @require_GET
 @staff_screen
 def till_item(request: HttpRequest) -> HttpResponse:
-    """What a scanned code is, for the till-return form to say beside the row."""
+    """What a scanned code is, for the till-return form to say beside the row: for
+    whoever may use that form (a store on screen), of the items the form takes."""
+    if _store(request)[1] is None:
+        return JsonResponse(
+            {"message": "You are not a member of any store's team: ask your manager."},
+            status=403,
+        )
     code = request.GET.get("code", "").strip()[:64]
-    sku = skus_by_code_or_barcode(codes={code}).get(code) if code else None
+    sku = _items({code}).get(code) if code else None
     if sku is None:
         return JsonResponse(
             {
@@ -228,7 +236,7 @@ def _receive_till(request, location, tills, receipt, rows) -> Return:
     chosen = [row for row in rows if row["code"]]
     if not chosen:
         errors["lines"] = ["Scan or type at least one item."]
-    scanned = skus_by_code_or_barcode(codes={row["code"] for row in chosen})
+    scanned = _items({row["code"] for row in chosen})
     for row in chosen:
         row["sku"] = scanned.get(row["code"])
         if row["sku"] is None:
@@ -257,6 +265,13 @@ def _receive_till(request, location, tills, receipt, rows) -> Return:
         invalid = refused
     forms.attach_line_errors(chosen, invalid)
     raise invalid
+
+
+def _items(codes: set[str]) -> dict:
+    """The items a till return takes, by code or barcode, in the lookup beside a row
+    and in the post alike, so a scan the form accepted is one the post accepts. An
+    item no longer sold still comes back: it was bought when it was."""
+    return skus_by_code_or_barcode(codes=codes)
 
 
 # What the till form says beside a field; anything else is said by its button.
@@ -288,7 +303,9 @@ def return_page(request: HttpRequest, return_id: int) -> HttpResponse:
     if request.htmx:
         # A poll: the region alone, with no autofocus to pull the cursor away.
         return live(request, "returns/_return.html", {**context, "focus": ""})
-    return render(request, "returns/return.html", context)
+    # The digest of the region as a poll renders it (no autofocus).
+    seen = live_digest(request, "returns/_return.html", {**context, "focus": ""})
+    return render(request, "returns/return.html", {**context, "seen": seen})
 
 
 @require_POST

@@ -18,7 +18,12 @@ from config.errors import InvalidInput, NotFound
 from orders.models import Order
 from orders.selectors import order_queryset
 from pickup.models import PickupProblem, PickupTask
-from pickup.services.cases import expired_key
+from pickup.services.cases import (
+    expired_key,
+    not_found_key,
+    out_of_step_key,
+    undecided_key,
+)
 from reconciliation.models import ExceptionCase
 from reconciliation.selectors import exceptions_visible_to
 from returns.models import Return
@@ -93,6 +98,7 @@ def orders_found(*, user, search: str) -> Found:
         raise InvalidInput(
             {"q": ["That is too long for an order number, email or phone number."]}
         )
+    orders = visible_orders(user)
     if "@" in term:
         matching, looked_for = Q(customer_email__iexact=term.replace(" ", "")), "email"
     else:
@@ -103,11 +109,13 @@ def orders_found(*, user, search: str) -> Found:
         looked_for = "order number"
         national = phone_key(term)
         if national:
-            matching |= Q(pk__in=_phone_matches(national))
+            # Worked out in the same pass, on the orders this person may see only
+            # (no index serves an ending).
+            orders = orders.annotate(phone_digits=_phone_digits())
+            matching |= Q(phone_digits__endswith=national)
             looked_for = "phone number or order number"
     found = list(
-        visible_orders(user)
-        .filter(matching)
+        orders.filter(matching)
         .select_related("channel", "pickup_location")
         .prefetch_related("lines__location")
         .order_by("-placed_at", "-id")[: FOUND_LIMIT + 1]
@@ -136,17 +144,13 @@ def phone_key(term: str) -> str:
     return digits.lstrip("0")
 
 
-def _phone_matches(national: str) -> QuerySet:
-    """Orders whose phone, written any way, ends with the same number."""
+def _phone_digits() -> Replace:
+    """An order's phone as its digits alone, for a number searched for to be
+    matched as the end of it however either was written."""
     stripped = F("customer_phone")
     for separator in PHONE_SEPARATORS:
         stripped = Replace(stripped, Value(separator), Value(""))
-    return (
-        Order.objects.exclude(customer_phone="")
-        .annotate(phone_digits=stripped)
-        .filter(phone_digits__endswith=national)
-        .values("pk")
-    )
+    return stripped
 
 
 def order_for_staff(*, user, order_id: int) -> Order:
@@ -263,9 +267,9 @@ def _cases(order, task, problems, returns, user) -> list[ExceptionCase]:
     conflicts its own ledger entries caused; as far as ``user`` may see them."""
     keys = [expired_key(order.pk)] + [overdue_key(found) for found in returns]
     for problem in problems:
-        keys += [f"pickup_problem:{problem.pk}", f"pickup_undecided:{problem.pk}"]
+        keys += [not_found_key(problem.pk), undecided_key(problem.pk)]
     if task is not None:
-        keys.append(f"pickup_out_of_step:task:{task.pk}")
+        keys.append(out_of_step_key(task.pk))
     caused = Q(key__in=keys) | Q(
         stock_conflict__movement__reference__startswith=f"#order/{order.pk}/"
     )

@@ -110,7 +110,9 @@ class Names:
         for code, name in sorted(
             [*self.places.items(), *self.skus.items()], key=lambda p: -len(p[0])
         ):
-            text = re.sub(rf"\b{re.escape(code)}\b", name, text)
+            # A function, not the name itself: re.sub reads a string as a template
+            # ("Bag 1\2" would be a group reference and fail).
+            text = re.sub(rf"\b{re.escape(code)}\b", lambda _, name=name: name, text)
         return text
 
 

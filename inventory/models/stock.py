@@ -203,6 +203,15 @@ class StockMovement(models.Model):
                 condition=models.Q(type__in=["sale", "fulfil", "fulfil_picked"]),
                 name="stock_movement_sold",
             ),
+            # Stock lost in a period (the managers' dashboard: damage, failed
+            # inspections, adjustments and counts that took units away).
+            models.Index(
+                fields=["occurred_at"],
+                condition=models.Q(
+                    type__in=["damage", "inspection_fail", "adjustment", "count"]
+                ),
+                name="stock_movement_loss",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -166,6 +166,7 @@ def reservation_place(
             reference=reference,
             shortages=short.extra.get("shortages", []),
             actor=actor,
+            known=[item for line in lines for item in (line.sku, line.location)],
         )
         raise
     except IntegrityError:

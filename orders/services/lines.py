@@ -209,10 +209,19 @@ def order_refill_short(
 
 
 def order_cancel_short(
-    *, order_id: int, line_id: int, quantity: int, actor: Actor, reason: str
+    *,
+    order_id: int,
+    line_id: int,
+    quantity: int,
+    actor: Actor,
+    reason: str,
+    served_by: str = "",
 ) -> Order:
     """Short units that will not come from this store: cancelled on this order (the
-    customer gets a substitute, a later shipment, or nothing)."""
+    customer gets a substitute, a later shipment, or nothing). ``served_by`` says
+    when the customer is served another way (``substitute``, ``later_delivery``):
+    those units are no sale lost, and the timeline's detail keeps it for the
+    managers' dashboard."""
     if not reason.strip():
         raise InvalidInput({"reason": ["Say why the units are cancelled."]})
 
@@ -231,6 +240,7 @@ def order_cancel_short(
             step=cancel,
         ),
         note=reason.strip(),
+        detail={"served_by": served_by} if served_by else None,
     )
 
 

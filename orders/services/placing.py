@@ -129,6 +129,8 @@ def order_place(
                 reference=reference,
                 shortages=short.extra.get("shortages", []),
                 actor=actor,
+                known=[line.sku for line in lines]
+                + [place for place in (pickup_location,) if place is not None],
             )
             raise
     raise AssertionError("unreachable")

@@ -14,13 +14,31 @@ from ..models import PickupProblem, PickupTask
 from .shared import SYSTEM, decision
 
 
+# The keys of pickup's cases: one case per cause, found again by the same key to
+# settle it, and by the order's story (support) to show it.
+def not_found_key(problem_id: int) -> str:
+    return f"pickup_problem:{problem_id}"
+
+
+def undecided_key(problem_id: int) -> str:
+    return f"pickup_undecided:{problem_id}"
+
+
+def out_of_step_key(task_id: int) -> str:
+    return f"pickup_out_of_step:task:{task_id}"
+
+
+def expired_key(order_id: int) -> str:
+    return f"pickup_expired:order:{order_id}"
+
+
 def raise_not_found(problem: PickupProblem, task: PickupTask, actor: Actor) -> None:
     """The records said the units were on the shelf: someone should find out why."""
     sku = problem.line.sku
     exception_raise(
         raised=Raised(
             kind=ExceptionKind.ITEM_NOT_FOUND,
-            key=f"pickup_problem:{problem.pk}",
+            key=not_found_key(problem.pk),
             title=f"{sku.code} at {task.location.code}: {problem.quantity} unit(s) "
             f"not found for order {task.order.reference}",
             detail=f"Reported by {problem.reported_by}. {problem.note}".strip()
@@ -40,7 +58,7 @@ def raise_undecided(problem: PickupProblem) -> None:
     exception_raise(
         raised=Raised(
             kind=ExceptionKind.PICKUP_UNDECIDED,
-            key=f"pickup_undecided:{problem.pk}",
+            key=undecided_key(problem.pk),
             title=f"Order {task.order.reference}: {problem.quantity} × "
             f"{problem.line.sku.code} {problem.get_condition_display().lower()}, "
             f"undecided for {minutes} min",
@@ -57,14 +75,10 @@ def raise_undecided(problem: PickupProblem) -> None:
 
 def settle_undecided(problem: PickupProblem, actor: Actor) -> None:
     exception_settle(
-        key=f"pickup_undecided:{problem.pk}",
+        key=undecided_key(problem.pk),
         note=f"Decided on the pickup task: {decision(problem)}.",
         actor=actor,
     )
-
-
-def expired_key(order_id: int) -> str:
-    return f"pickup_expired:order:{order_id}"
 
 
 def raise_expired(task: PickupTask, days: int) -> None:
@@ -98,7 +112,7 @@ def raise_out_of_step(task: PickupTask, order_status: str, why: str) -> None:
     exception_raise(
         raised=Raised(
             kind=ExceptionKind.PICKUP_OUT_OF_STEP,
-            key=f"pickup_out_of_step:task:{task.pk}",
+            key=out_of_step_key(task.pk),
             title=f"Order {task.order.reference} is {order_status}: its pickup task "
             f"({task.status}) cannot follow",
             detail=f"{why} The order's change stands and the task was left as it "

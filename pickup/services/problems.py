@@ -164,7 +164,13 @@ def pickup_problem_substitute(
     problem.customer_answer = customer_answer
     _decide(problem, PickupProblem.Resolution.SUBSTITUTE, actor)
     verb = "replaced by" if accepted else "declined substitute"
-    _cancel_short(problem, task, actor, reason=f"{sku.code} {verb} {substitute.code}")
+    _cancel_short(
+        problem,
+        task,
+        actor,
+        reason=f"{sku.code} {verb} {substitute.code}",
+        served_by="substitute" if accepted else "",
+    )
     follow(task, actor)
     notice_customer(
         task=task,
@@ -216,7 +222,11 @@ def pickup_problem_ship_later(
     problem.follow_up_order = follow_up
     _decide(problem, PickupProblem.Resolution.SHIP_LATER, actor)
     _cancel_short(
-        problem, task, actor, reason=f"Delivered later on order {follow_up.reference}."
+        problem,
+        task,
+        actor,
+        reason=f"Delivered later on order {follow_up.reference}.",
+        served_by="later_delivery",
     )
     follow(task, actor)
     notice_customer(
@@ -358,7 +368,11 @@ def _decide(
 
 
 def _cancel_short(
-    problem: PickupProblem, task: PickupTask, actor: Actor, reason: str
+    problem: PickupProblem,
+    task: PickupTask,
+    actor: Actor,
+    reason: str,
+    served_by: str = "",
 ) -> None:
     orders.order_cancel_short(
         order_id=task.order_id,
@@ -366,6 +380,7 @@ def _cancel_short(
         quantity=problem.quantity,
         actor=actor,
         reason=reason,
+        served_by=served_by,
     )
 
 

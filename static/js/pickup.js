@@ -8,18 +8,15 @@
 // - After every action the focus goes to the next thing to do ([data-focus]: the
 //   Claim button, Start picking, the scan field, the hold shelf, the collection
 //   code), or stays on the field a refusal is about.
-// - The task follows what others do (a poll every few seconds, config/screens.py):
-//   a poll is held back while anything in the task is typed or chosen but not sent,
-//   or a scan is on its way; the scan field and its message are never replaced by a
-//   poll, so a scan being typed is never wiped.
+// - The task follows what others do (a poll every few seconds, config/screens.py;
+//   screens.js holds a poll back while anything in it is typed, chosen or opened and
+//   not sent, or a scan is on its way); the scan field and its message are never
+//   replaced by a swap, so a scan being typed is never wiped.
 // - Enter in an empty text field of the task sends nothing: a scanner's stray Enter
 //   confirms nothing anywhere.
 // Without JavaScript every form posts as usual and the page comes back whole.
 (function () {
   "use strict";
-
-  var queue = Promise.resolve();
-  var pending = 0;
 
   function task() {
     return document.getElementById("task");
@@ -33,43 +30,6 @@
     if (target.getAttribute("aria-invalid") === "true" && target.select) target.select();
   }
 
-  // Something typed, chosen or opened in the task and not sent yet.
-  function dirty(root) {
-    if (!root) return false;
-    var fields = root.querySelectorAll("input, select, textarea");
-    for (var i = 0; i < fields.length; i++) {
-      var field = fields[i];
-      // The scan field is never replaced (keepScanField): what is typed there stays.
-      if (field.type === "hidden" || field.type === "submit" || field.id === "scan") continue;
-      if (field.type === "radio" || field.type === "checkbox") {
-        if (field.checked !== field.defaultChecked) return true;
-      } else if (field.tagName === "SELECT") {
-        var first = 0;
-        for (var j = 0; j < field.options.length; j++) {
-          if (field.options[j].defaultSelected) {
-            first = j;
-            break;
-          }
-        }
-        if (field.options.length && field.selectedIndex !== first) return true;
-      } else if (field.value !== field.defaultValue) {
-        return true;
-      }
-    }
-    var opened = root.querySelectorAll("details");
-    for (var k = 0; k < opened.length; k++) {
-      if (opened[k].open !== opened[k].hasAttribute("data-was-open")) return true;
-    }
-    return false;
-  }
-
-  function markDetails(root) {
-    if (!root) return;
-    root.querySelectorAll("details").forEach(function (details) {
-      if (details.open) details.setAttribute("data-was-open", "");
-    });
-  }
-
   // The scan field and its message are the live ones, whatever comes back: only
   // their state is taken from the answer.
   function keepScanField(fresh, takeState, kept) {
@@ -81,7 +41,7 @@
     if (!field || !newField) return false;
     // htmx may have moved the focus to the answer's field of the same id already.
     var wasFocused = document.activeElement === field || document.activeElement === newField;
-    if (takeState && field.value === "" && pending === 0) {
+    if (takeState && field.value === "" && Screens.pending() === 0) {
       field.value = newField.value;
       if (newField.getAttribute("aria-invalid") === "true") {
         field.setAttribute("aria-invalid", "true");
@@ -108,7 +68,6 @@
     var fresh = holder.firstElementChild;
     keepScanField(fresh, true);
     current.replaceWith(fresh);
-    markDetails(fresh);
     if (window.htmx) window.htmx.process(fresh);
     var field = document.getElementById("scan");
     if (field) {
@@ -117,13 +76,6 @@
     } else {
       focusNext(fresh);
     }
-  }
-
-  function scanSaid(text) {
-    var said = document.getElementById("scan-result");
-    if (!said) return;
-    said.className = "scan-result error";
-    said.textContent = text;
   }
 
   document.addEventListener("submit", function (event) {
@@ -137,28 +89,12 @@
     var body = new FormData(form);
     field.value = "";
     field.removeAttribute("aria-invalid");
-    pending += 1;
-    queue = queue
-      .then(function () {
-        return fetch(form.action, {
-          method: "POST",
-          body: body,
-          credentials: "same-origin",
-          headers: { "HX-Request": "true", "HX-Target": "task" },
-        });
-      })
-      .then(function (response) {
-        if (!response.ok) throw new Error("The scan of " + code + " was not saved (" + response.status + ").");
-        return response.text();
-      })
-      .then(function (html) {
-        pending -= 1;
-        swapTask(html);
-      })
-      .catch(function (error) {
-        pending -= 1;
-        scanSaid(error.message + " Scan it again.");
-      });
+    Screens.sendInTurn(form, body, {
+      target: "task",
+      what: "The scan of " + code,
+      answered: swapTask,
+      failed: function (message) { Screens.say(document.getElementById("scan-result"), message); },
+    });
   });
 
   // A stray Enter in an empty text field of the task sends nothing; in a search
@@ -177,22 +113,12 @@
     }
   });
 
-  // Polls (GET) of the task wait while the person is in the middle of something.
-  document.addEventListener("htmx:beforeRequest", function (event) {
-    var config = event.detail.requestConfig;
-    if (!config || config.verb !== "get" || event.detail.elt !== task()) return;
-    if (pending > 0 || dirty(task())) event.preventDefault();
-  });
-
   var stash = null;
   document.addEventListener("htmx:beforeSwap", function (event) {
     var config = event.detail.requestConfig;
     if (event.detail.target !== task()) return;
     var polled = config && config.verb === "get";
-    if (polled && (pending > 0 || dirty(task()))) {
-      event.detail.shouldSwap = false;
-      return;
-    }
+    if (!event.detail.shouldSwap) return; // held back by screens.js: someone is busy
     stash = {
       polled: polled,
       inside: task().contains(document.activeElement),
@@ -210,7 +136,6 @@
     // The scan field the person is using stays; an action's answer may bring a
     // message for it (a substitute recorded: scan it now).
     var scanFocused = keepScanField(fresh, !was.polled, was);
-    markDetails(fresh);
     if (scanFocused) document.getElementById("scan").focus();
     // The new buttons work once htmx has settled them: the focus moves then, so an
     // Enter pressed at once goes through htmx, not as a plain post.
@@ -229,7 +154,6 @@
   });
 
   function start() {
-    markDetails(task());
     if (task()) focusNext(task());
   }
   if (document.readyState === "loading") {

@@ -9,8 +9,8 @@
 // - form[data-grade-form]: a grade that writes units off is asked first
 //   (data-confirm, static/js/screens.js) and its button turns red.
 // - form[data-short-confirm]: receiving a parcel with units missing is asked first.
-// - a live region (config.screens.live) is not polled while something typed in it
-//   is not sent, or while it shows a refusal: a poll never wipes input.
+// - a live region's poll (held back by screens.js while something typed is not sent
+//   or a refusal shows) keeps the last action's message where it was.
 (function () {
   "use strict";
 
@@ -260,33 +260,8 @@
 
   // ---------------------------------------------------------------- live regions
 
-  function typedInto(region) {
-    var fields = region.querySelectorAll("input, select, textarea");
-    for (var i = 0; i < fields.length; i++) {
-      var field = fields[i];
-      if (field.type === "hidden") continue;
-      if (field.type === "radio" || field.type === "checkbox") {
-        if (field.checked !== field.defaultChecked) return true;
-      } else if (field.tagName === "SELECT") {
-        for (var j = 0; j < field.options.length; j++) {
-          if (field.options[j].selected !== field.options[j].defaultSelected) return true;
-        }
-      } else if (field.value !== field.defaultValue) {
-        return true;
-      }
-    }
-    return false;
-  }
-
-  document.addEventListener("htmx:beforeRequest", function (event) {
-    var region = event.detail.elt;
-    var config = event.detail.requestConfig || {};
-    if (!region.matches || !region.matches("[data-live-form]") || config.verb !== "get") return;
-    // Something typed and not sent, or a refusal still to put right: wait.
-    if (typedInto(region) || region.querySelector("[aria-invalid=true], [role=alert]")) {
-      event.preventDefault();
-    }
-  });
+  // A poll is held back while something is typed and not sent, or a refusal is
+  // still to put right (screens.js, for every live region).
 
   // A poll brings the region back without the last action's message: keep it
   // where it was (by the button it sat above) until the next action.
@@ -295,7 +270,7 @@
     var region = event.detail.target;
     var config = event.detail.requestConfig || {};
     kept = null;
-    if (!region || !region.matches || !region.matches("[data-live-form]") || config.verb !== "get") return;
+    if (!region || !region.matches || !region.matches("[data-live]") || config.verb !== "get") return;
     var said = region.querySelector("[data-said]");
     var next = said && said.nextElementSibling;
     if (said && next && next.id) kept = { said: said, before: next.id };

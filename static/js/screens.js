@@ -1,7 +1,101 @@
 // Behaviour every screen shares, from a file: the Content-Security-Policy runs no
 // inline script or handler (onchange="..."), so markup asks for it with attributes.
+// What a screen's own file needs of it is on window.Screens: the scan queue
+// (sendInTurn, pending), a message beside a field (say), and whether a part of the
+// page holds something typed and not sent (unsent).
 (function () {
   "use strict";
+
+  // ------------------------------------------------------------ small shared pieces
+
+  // Something typed, chosen or opened in root and not sent yet. Fields marked
+  // data-live-keep (a scan field the screen keeps across swaps) do not count.
+  function unsent(root) {
+    if (!root || !root.querySelectorAll) return false;
+    var fields = root.querySelectorAll("input, select, textarea");
+    for (var i = 0; i < fields.length; i++) {
+      var field = fields[i];
+      if (field.type === "hidden" || field.type === "submit" || field.hasAttribute("data-live-keep")) continue;
+      if (field.type === "radio" || field.type === "checkbox") {
+        if (field.checked !== field.defaultChecked) return true;
+      } else if (field.tagName === "SELECT") {
+        // As rendered: the option marked selected, else the first (multiple: each).
+        var marked = Array.prototype.some.call(field.options, function (o) { return o.defaultSelected; });
+        for (var j = 0; j < field.options.length; j++) {
+          var option = field.options[j];
+          var wasChosen = marked || field.multiple ? option.defaultSelected : j === 0;
+          if (option.selected !== wasChosen) return true;
+        }
+      } else if (field.value !== field.defaultValue) {
+        return true;
+      }
+    }
+    var opened = root.querySelectorAll("details");
+    for (var k = 0; k < opened.length; k++) {
+      if (opened[k].open !== opened[k].hasAttribute("data-was-open")) return true;
+    }
+    return false;
+  }
+
+  function markDetails(root) {
+    if (!root || !root.querySelectorAll) return;
+    root.querySelectorAll("details").forEach(function (details) {
+      if (details.open) details.setAttribute("data-was-open", "");
+      else details.removeAttribute("data-was-open");
+    });
+  }
+
+  // A message beside a field or a button: class "scan-result error|success", read
+  // out by a screen reader through the element's own role (status, or alert).
+  function say(element, text, kind) {
+    if (!element) return;
+    element.className = "scan-result " + (kind || "error");
+    element.textContent = text;
+  }
+
+  // Scans are sent one at a time, in the order they were made, however fast the
+  // scanner types: the field is emptied at once for the next scan, and each answer
+  // is handed to answered(html) in turn. A failure (the server, the network, or a
+  // session that ended: the answer is the sign-in page) goes to failed(message) and
+  // the queue carries on with the next scan.
+  var queue = Promise.resolve();
+  var pending = 0;
+
+  function sendInTurn(form, body, options) {
+    pending += 1;
+    queue = queue
+      .then(function () {
+        return fetch(form.action, {
+          method: "POST",
+          body: body,
+          credentials: "same-origin",
+          headers: { "HX-Request": "true", "HX-Target": options.target },
+        });
+      })
+      .then(function (response) {
+        if (response.redirected) throw new Error("Signed out: sign in again, then scan it again.");
+        if (!response.ok) throw new Error((options.what || "The scan") + " was not saved (" + response.status + "). Scan it again.");
+        return response.text();
+      })
+      .then(function (html) {
+        pending -= 1;
+        options.answered(html);
+      })
+      .catch(function (error) {
+        pending -= 1;
+        options.failed(error.message);
+      });
+    return queue;
+  }
+
+  window.Screens = {
+    unsent: unsent,
+    say: say,
+    sendInTurn: sendInTurn,
+    pending: function () { return pending; },
+    afterScans: function () { return queue; },
+  };
+
   // <select data-submit-on-change>: choosing an option submits its form (the
   // store switch); without JavaScript, the form's own button does.
   document.addEventListener("change", function (event) {
@@ -11,11 +105,31 @@
     }
   });
 
+  // ---------------------------------------------------------------- confirmation
+
   // <form data-confirm="What happens" data-confirm-yes="Cancel 2 units">: asked in
   // the page's <dialog id="confirm"> before the form goes (a plain post or HTMX).
   // "Go back" has the focus, Escape goes back too; only the named button goes on.
-  // Listening in the capture phase runs before HTMX's own submit handler.
+  // Listening in the capture phase runs before HTMX's own submit handler. While the
+  // question is open no live region is polled, so the form asked about is still the
+  // one on the page when the answer comes (looked up again if it was replaced).
   var confirmed = new WeakSet();
+  var dialog = null;
+
+  function asking() {
+    return !!(dialog && dialog.open);
+  }
+
+  function sameForm(form) {
+    if (form.isConnected) return form;
+    if (form.id) return document.getElementById(form.id);
+    var key = form.getAttribute("hx-post") || form.getAttribute("action");
+    return Array.prototype.find.call(document.forms, function (other) {
+      return (other.getAttribute("hx-post") || other.getAttribute("action")) === key &&
+        other.dataset.confirm === form.dataset.confirm;
+    }) || null;
+  }
+
   document.addEventListener(
     "submit",
     function (event) {
@@ -25,27 +139,157 @@
         confirmed.delete(form);
         return;
       }
-      var dialog = document.getElementById("confirm");
+      dialog = document.getElementById("confirm");
       if (!dialog || !dialog.showModal) return; // no dialog: the form goes as it is
       event.preventDefault();
       event.stopImmediatePropagation();
+      if (dialog.open) return; // asked already: one question, one answer
       var submitter = event.submitter || null;
+      var name = submitter && submitter.name;
+      var value = submitter && submitter.value;
       document.getElementById("confirm-text").textContent = form.dataset.confirm;
       document.getElementById("confirm-yes").textContent = form.dataset.confirmYes || "Yes";
       dialog.returnValue = "";
       dialog.addEventListener(
         "close",
         function () {
-          if (dialog.returnValue === "yes") {
-            confirmed.add(form);
-            form.requestSubmit(submitter && submitter.form === form ? submitter : undefined);
-          } else if (submitter) {
+          var current = sameForm(form);
+          if (dialog.returnValue === "yes" && current) {
+            var button = null;
+            if (name) {
+              button = Array.prototype.find.call(current.elements, function (el) {
+                return el.name === name && el.value === value;
+              }) || null;
+            } else if (submitter && submitter.form === current) {
+              button = submitter;
+            }
+            confirmed.add(current);
+            current.requestSubmit(button || undefined);
+          } else if (submitter && submitter.isConnected) {
             submitter.focus();
           }
         },
         { once: true }
       );
       dialog.showModal();
+    },
+    true
+  );
+
+  // ------------------------------------------------------- a plain post goes once
+
+  // A form that posts and leaves the page (no HTMX) is sent once: a second press, a
+  // scanner's Enter or Ctrl+Enter again while the page loads sends nothing more.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (event.defaultPrevented || !form.matches || (form.method || "").toLowerCase() !== "post") return;
+    // HTMX forms answer in place; scan forms send each scan in turn themselves.
+    if (form.matches("[hx-post], [data-scan-queue], [data-pickup-scan]")) return;
+    if (form.dataset.sent) {
+      event.preventDefault();
+      return;
+    }
+    form.dataset.sent = "yes";
+    // The page is leaving; if it comes back from the browser's cache, send again.
+    window.addEventListener("pageshow", function () { delete form.dataset.sent; }, { once: true });
+  });
+
+  // ------------------------------------------------------------- live regions
+
+  // A live region (templates/_live.html: data-live, polled every few seconds) is not
+  // polled, and a poll's answer not swapped in, while the person is in the middle of
+  // something there: a field typed or chosen and not sent, a <details> opened, a
+  // refusal still to put right, a scan on its way, or a question open.
+  function busy(region) {
+    return asking() || pending > 0 || unsent(region) ||
+      !!region.querySelector("[role=alert], [aria-invalid=true]:not([data-live-keep])");
+  }
+
+  function polled(detail) {
+    var config = detail.requestConfig || {};
+    return (config.verb || "").toLowerCase() === "get";
+  }
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var region = event.detail.elt;
+    if (!region.matches || !region.matches("[data-live]") || !polled(event.detail)) return;
+    if (busy(region)) event.preventDefault();
+  });
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var region = event.detail.target;
+    if (!region || !region.matches || !region.matches("[data-live]") || !polled(event.detail)) return;
+    if (busy(region)) event.detail.shouldSwap = false;
+  });
+
+  document.addEventListener("htmx:load", function (event) { markDetails(event.detail.elt); });
+  document.addEventListener("DOMContentLoaded", function () { markDetails(document.body); });
+
+  // ------------------------------------------------------------ the More menu
+
+  // The header's "More" closes on Escape (focus back on it) and on a click elsewhere.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var open = document.querySelector(".nav details.more[open]");
+    if (!open) return;
+    open.removeAttribute("open");
+    open.querySelector("summary").focus();
+  });
+  document.addEventListener("click", function (event) {
+    var open = document.querySelector(".nav details.more[open]");
+    if (open && !open.contains(event.target)) open.removeAttribute("open");
+  });
+
+  // ------------------------------------------------- a scan where focus is not
+
+  // A scanner types fast (a few milliseconds a key) and presses Enter. When its
+  // burst lands where no text is typed (a button, a choice list), it is not lost
+  // and does not press the button: the code goes to the screen's scan field
+  // ([data-scan-field]) and is sent from there. A choice list's type-ahead is put
+  // back as it was. A person's own Enter on a button still presses it.
+  var burst = [];
+  var last = 0;
+  var listBefore = null;
+
+  function typesText(element) {
+    if (!element || !element.matches) return false;
+    return element.matches("textarea, input:not([type=button]):not([type=submit]):not([type=radio]):not([type=checkbox]):not([type=reset])");
+  }
+
+  document.addEventListener(
+    "keydown",
+    function (event) {
+      var here = document.activeElement;
+      if (typesText(here) || event.ctrlKey || event.metaKey || event.altKey) {
+        burst = [];
+        return;
+      }
+      var now = event.timeStamp;
+      if (event.key.length === 1) {
+        if (now - last > 60) {
+          burst = [];
+          listBefore = here && here.tagName === "SELECT" ? { list: here, index: here.selectedIndex } : null;
+        }
+        burst.push(event.key);
+        last = now;
+        return;
+      }
+      if (event.key === "Enter" && burst.length >= 4 && now - last <= 60) {
+        var field = document.querySelector("[data-scan-field]");
+        var code = burst.join("");
+        burst = [];
+        if (!field || !field.form) return; // no scan field here: the keys were typed
+        if (listBefore && listBefore.list.selectedIndex !== listBefore.index) {
+          listBefore.list.selectedIndex = listBefore.index;
+        }
+        event.preventDefault();
+        event.stopImmediatePropagation();
+        field.value = code;
+        field.focus();
+        field.form.requestSubmit();
+        return;
+      }
+      burst = [];
     },
     true
   );

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import axe_clean, no_sideways_scroll, sign_in
+from tests.conftest import axe_clean, no_sideways_scroll, scan, sign_in
 
 
 def header_height(page) -> float:
@@ -97,3 +97,31 @@ def test_what_cannot_be_undone_is_asked_first_and_a_stray_enter_goes_back(
     expect(page.get_by_role("button", name="Cancel 2 units")).to_be_focused()
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile("asked=yes"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_scan_that_lands_on_a_button_goes_to_the_scan_field(shop, till_pc):
+    """The focus is on "Release for someone else" when the scanner fires: the
+    button is not pressed, the code is picked through the task's scan field."""
+    from config.access import Actor
+    from pickup import services as pickup
+    from tests.factories import pickup_order, stock
+
+    stock(shop["tee"], shop["oxford"], 2)
+    task = pickup_order(shop, "WEB-4501", lines=[(shop["tee"], 2)]).pickup_task
+    alice = Actor.of_user(shop["alice"])
+    pickup.pickup_task_claim(task_id=task.pk, actor=alice)
+    pickup.pickup_task_start(task_id=task.pk, actor=alice)
+    page = till_pc
+    sign_in(page, "alice")
+    page.goto(f"/store/tasks/{task.pk}/")
+    expect(page.locator("#scan")).to_be_focused()
+    page.get_by_role("button", name="Release for someone else").focus()
+
+    scan(page, "5012345678900")  # the tee's barcode, typed at scanner speed
+
+    expect(page.locator("#scan-result")).to_contain_text("1 of 2 picked")
+    expect(page.locator("#scan")).to_be_focused()
+    task.refresh_from_db()
+    assert task.claimed_by == shop["alice"]  # the button was not pressed
+    page.shot("scan-from-a-button")

@@ -83,3 +83,17 @@ def test_a_live_region_answers_204_while_it_looks_the_same(tmp_path, settings):
     # A form posted from inside the region always gets its answer.
     posted = factory.post("/r", HTTP_X_SEEN=seen)
     assert live(posted, "region.html", {"count": 1}).status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_page_looks_each_name_up_once(django_assert_max_num_queries):
+    from config import plain_words
+
+    StaffFactory.at(username="sam", first_name="Sam")
+    plain_words._request_started()  # what Django's request_started signal calls
+    try:
+        with django_assert_max_num_queries(1):
+            assert {who("user:sam") for _ in range(20)} == {"Sam"}
+    finally:
+        plain_words._request_finished()
+    assert plain_words._names.get() is None  # nothing kept between requests

@@ -62,6 +62,7 @@ def test_a_picker_takes_an_order_from_the_queue_to_the_customer(shop, tablet):
     page.keyboard.type(task.collection_code)  # replaces the wrong code, selected
     page.keyboard.press("Enter")
     expect(page.locator("#result-close")).to_have_text("Handed over.")
+    expect(page.get_by_role("button", name="Close")).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.get_by_text("Nothing more to do: closed.")).to_be_visible()
     page.shot("closed")
@@ -299,7 +300,9 @@ def test_a_whole_pickup_on_a_phone_with_the_keyboard_and_a_scanner_only(shop, ph
     page.shot("problem")
     listed = page.context.new_page()  # the problems list, as a manager's tab shows it
     listed.goto("/store/problems/")
-    expect(listed.get_by_role("link", name="WEB-6001")).to_be_visible()
+    order_link = listed.get_by_role("link", name="WEB-6001")
+    expect(order_link).to_be_visible()
+    assert order_link.bounding_box()["height"] >= 44  # a finger's target
     axe_clean(listed)
     no_sideways_scroll(listed)
     listed.close()
@@ -355,7 +358,11 @@ def test_a_whole_pickup_on_a_phone_with_the_keyboard_and_a_scanner_only(shop, ph
     page.keyboard.type(task.collection_code)
     page.keyboard.press("Enter")
     expect(page.locator("#result-close")).to_have_text("Handed over.")
-    expect(page.get_by_role("button", name="Close")).to_be_focused()
+    close = page.get_by_role("button", name="Close")
+    expect(close).to_be_focused()
+    expect(close).to_have_accessible_description(
+        "Everything is handed over: close the order's task."
+    )
     page.shot("handed-over")
 
     task.refresh_from_db()

@@ -69,6 +69,17 @@ def test_the_board_refreshes_itself_as_a_fragment(shop, waiting):
     assert again.status_code == 204  # nothing changed: nothing swapped
 
 
+def test_board_cards_have_ids_for_focus_and_search_results_none(shop, waiting):
+    # On the polled board a card keeps an id, so the focus comes back to it after
+    # a swap; found by a search, the same card has none (it could be shown twice).
+    task, _ = waiting
+    alice = signed_in(shop["alice"])
+    board = alice.get("/store/", HTTP_HX_TARGET="board", **HTMX).content.decode()
+    assert f'id="task-card-{task.pk}"' in board
+    found = alice.get("/store/?q=byron").content.decode()
+    assert "WEB-3001" in found and 'id="task-card-' not in found
+
+
 def test_find_by_customer_name_or_code(shop, waiting):
     oxford_task, _ = waiting
     alice = signed_in(shop["alice"])
@@ -308,3 +319,23 @@ def test_the_problems_list_follows_by_polling(shop, waiting):
     reported_short(shop, task)
     poll = maria.get("/store/problems/", HTTP_X_SEEN=seen, **HTMX).content.decode()
     assert "Tee black M" in poll and "Alice" in poll and "user:alice" not in poll
+
+
+def test_after_hand_over_the_items_say_handed_over_and_close_says_what_it_does(
+    shop, waiting
+):
+    from tests.factories import ready_for_collection
+
+    task, _ = waiting
+    ready_for_collection(shop, task)
+    alice = signed_in(shop["alice"])
+    body = alice.post(
+        f"/store/tasks/{task.pk}/hand-over/",
+        {"collection_code": task.collection_code},
+        **HTMX,
+    ).content.decode()
+    assert "Handed over." in body
+    assert re.search(r'data-label="Picked">1 handed over</td>', body)
+    assert "0 of 0" not in body
+    assert "Everything is handed over: close the order's task." in body
+    assert re.search(r'id="do-close" aria-describedby="close-help"', body)

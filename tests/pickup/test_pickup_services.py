@@ -218,6 +218,9 @@ def test_a_substitute_the_customer_accepts(
     ]
     assert balance_of(shop["polo"], shop["oxford"]).committed == 1
     assert "Polo blue M" in mail.outbox[0].body
+    # The tee is cancelled, but the customer was served: no sale lost.
+    cancelled = order.events.get(action="order_cancel_short")
+    assert cancelled.detail["served_by"] == "substitute"
 
 
 def test_ship_later_places_a_delivery_order(shop, one_tee):
@@ -239,6 +242,8 @@ def test_ship_later_places_a_delivery_order(shop, one_tee):
     task.refresh_from_db()
     order.refresh_from_db()
     assert task.status == Status.CANCELLED and order.status == Order.Status.CANCELLED
+    cancelled = order.events.get(action="order_cancel_short")
+    assert cancelled.detail["served_by"] == "later_delivery"
 
 
 def test_cancel_tells_the_customer_before_they_travel(

@@ -336,7 +336,8 @@ def test_the_queue_and_a_case_follow_what_others_do(shop, tablet):
 
 @pytest.mark.django_db(transaction=True)
 def test_the_manager_reviews_a_variance_on_a_phone(shop, phone):
-    """Approve is the one green button; reject is red and asks first."""
+    """Approve is the one green button; both ask first (approving posts to the
+    ledger), reject is red."""
     stock(shop["tee"], shop["oxford"], 10)
     stock(shop["hoodie"], shop["oxford"], 4)
     task = count_task_start(
@@ -395,7 +396,15 @@ def test_the_manager_reviews_a_variance_on_a_phone(shop, phone):
     )
 
     tab_to(page, page.get_by_role("button", name="Approve: post the count"))
-    page.keyboard.press("Enter")  # the main action: no question
+    page.keyboard.press("Enter")  # the main action, but it posts: asked first
+    expect(page.locator("#confirm")).to_be_visible()
+    expect(page.locator("#confirm")).to_contain_text(
+        "Post the count of TEE-BLK-M at Oxford Street: -4 to the ledger"
+    )
+    assert balance_of(shop["tee"], shop["oxford"]).on_hand == 10  # not yet
+    page.shot("approve-asks")
+    page.keyboard.press("Tab")  # from "Go back" to the yes button
+    page.keyboard.press("Enter")
     expect(page.get_by_role("status").first).to_contain_text(
         "TEE-BLK-M: Variance approved"
     )

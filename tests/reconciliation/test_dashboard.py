@@ -3,7 +3,9 @@ table downloadable, and each member of staff shown their own stores only."""
 
 import csv
 import io
+import re
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -18,10 +20,30 @@ DASHBOARD = "/store/dashboard/"
 
 
 def figures(client, user, **query):
+    """Every table: the page's, and the two it counts when their fold is opened."""
     client.force_login(user)
     answer = client.get(DASHBOARD, query)
     assert answer.status_code == 200
-    return answer.context["tables"]
+    tables = dict(answer.context["tables"])
+    for name in ("sell_through", "days_of_supply"):
+        opened = client.get(
+            DASHBOARD, {**query, "figure": name}, HTTP_HX_REQUEST="true"
+        )
+        assert opened.status_code == 200
+        tables.update(opened.context["tables"])
+    return tables
+
+
+def test_the_heaviest_figures_are_counted_when_their_fold_is_opened(month, client):
+    client.force_login(month["maria"])
+    page = client.get(DASHBOARD, {"location": "LON-OXF"})
+    assert {"sell_through", "days_of_supply"}.isdisjoint(page.context["tables"])
+    html = page.content.decode()
+    assert 'hx-get="?location=LON-OXF&amp;figure=sell_through"' in html
+    opened = client.get(DASHBOARD, {"location": "LON-OXF", "figure": "sell_through"})
+    assert list(opened.context["tables"]) == ["sell_through"]
+    assert 'data-chart="chart-sell_through"' in opened.content.decode()
+    assert client.get(DASHBOARD, {"figure": "shrink"}).status_code == 400
 
 
 def rows(table, key):
@@ -70,7 +92,7 @@ def test_every_table_downloads_as_csv_with_all_its_rows(month, client, settings)
     assert answer["Content-Type"].startswith("text/csv")
     assert "days_of_supply-" in answer["Content-Disposition"]
     lines = list(csv.reader(io.StringIO(answer.content.decode())))
-    assert lines[0][:3] == ["SKU", "Location", "Available"]
+    assert lines[0][:4] == ["SKU", "Location", "Location name", "Available"]
     assert {line[0] for line in lines[1:]} == {"TEE-BLK-M", "HOOD-GRE-L"}
     for name in (
         "accuracy",
@@ -111,8 +133,9 @@ def test_staff_see_their_own_store_and_are_told_about_another(month, client):
     client.force_login(month["carol"])
     answer = client.get(DASHBOARD, {"location": "LON-OXF"})
     assert "LON-OXF is not one of your locations" in answer.content.decode()
+    opened = client.get(DASHBOARD, {"location": "LON-OXF", "figure": "sell_through"})
     assert [
-        row["location"] for row in answer.context["tables"]["sell_through"].rows
+        row["location"] for row in opened.context["tables"]["sell_through"].rows
     ] == ["LON-CAM"]
 
 
@@ -168,3 +191,38 @@ def test_a_late_till_sale_superseded_by_a_count_is_still_a_sale(shop):
     assert late.movement.status == "superseded"
     sales_rates_refresh()
     assert SalesRate.objects.get().units == 1
+
+
+def test_locations_read_by_name_with_their_code_under_it(month, client, settings):
+    """People call the stores by name: the tables and charts say "Oxford Street"
+    (the code beside it in the tables, and in the CSV, which keeps both columns);
+    a chart of one series says what its colour is; money in the configured symbol."""
+    settings.CURRENCY_SYMBOL = "€"
+    month["hoodie"].cost = Decimal("12.50")
+    month["hoodie"].save()
+    StockEvents.post(
+        MovementType.DAMAGE, sku=month["hoodie"], location=month["oxford"], quantity=2
+    )
+    client.force_login(month["maria"])
+    answer = client.get(DASHBOARD, {"location": "LON-OXF"})
+    html = answer.content.decode()
+    assert "at Oxford Street." in html  # the period line names the store chosen
+    assert "€25.00" in html and "£" not in html
+    assert re.search(
+        r'<td data-label="Location">Oxford Street <span class="muted small code">'
+        r"LON-OXF</span></td>",
+        html,
+    )
+    assert '<th scope="col">Location name</th>' not in html
+    # The at-risk table labels every cell, so a phone can stack it.
+    assert '<td data-label="Why">Oversold by 1' in html
+    charts = answer.context["charts"]
+    assert charts["shrink"]["chart"]["labels"] == ["Oxford Street"]
+    assert charts["cancellations"]["labels"] == ["Oxford Street"]
+    assert [s["label"] for s in charts["accuracy"]["series"]] in ([], ["Oxford Street"])
+    # One reason lost stock: the legend under the chart names it.
+    assert re.search(r'class="chart-legend small">.*</span>Damaged</p>', html)
+
+    exported = client.get(DASHBOARD, {"export": "sell_through", "location": "LON-OXF"})
+    sell = list(csv.reader(io.StringIO(exported.content.decode())))
+    assert sell[1][:2] == ["LON-OXF", "Oxford Street"]

@@ -67,6 +67,11 @@ def test_the_head_of_stores_reads_the_losses_first(losses, till_pc):
     expect(page.locator("#table-at_risk")).to_contain_text("Oversold by 1")
     expect(page.locator("#table-at_risk")).to_contain_text("Sold out")
     assert charts_drawn(page, 1) == 1  # the folded figures draw when opened
+    shrink_labels = page.evaluate(
+        "() => Chart.getChart(document.querySelector('#figure-shrink canvas'))"
+        ".data.labels"
+    )
+    assert "Oxford Street" in shrink_labels and "LON-OXF" not in shrink_labels
     height = page.evaluate("() => document.documentElement.scrollHeight")
     assert height < 2600, f"{height}px tall"
     no_sideways_scroll(page)
@@ -84,16 +89,23 @@ def test_the_head_of_stores_reads_the_losses_first(losses, till_pc):
     assert re.fullmatch(r"\d{1,2} [A-Z][a-z]{2}", labels[0]), labels[0]
     page.shot("accuracy-opened")
 
+    # Sell-through is counted only when its fold is opened: then it is drawn too.
+    tab_to(page, page.locator("#figure-sell-through summary"))
+    page.keyboard.press("Enter")
+    expect(page.locator("#figure-sell-through table")).to_be_visible()
+    assert charts_drawn(page, 3) == 3
+    page.shot("sell-through-opened")
+
     # Another store, from the keyboard: the figures swap, the URL follows.
     page.get_by_label("Location", exact=True).focus()
-    page.keyboard.type("LON-CAM")
+    page.keyboard.type("Camden")  # the stores by name, as people call them
     page.keyboard.press("Enter")
     expect(page.locator("#at-risk-count")).to_have_text("0")
     assert "location=LON-CAM" in page.url
     expect(page.locator("#shrink-total")).to_contain_text("£0.00")
 
     page.get_by_label("Location", exact=True).focus()
-    page.keyboard.type("LON-OXF")
+    page.keyboard.type("Oxford")
     page.keyboard.press("Enter")
     expect(page.locator("#at-risk-count")).to_have_text("2")
     link = page.get_by_role(
@@ -104,7 +116,7 @@ def test_the_head_of_stores_reads_the_losses_first(losses, till_pc):
         page.keyboard.press("Enter")
     assert download.value.suggested_filename.startswith("shrink-")
     with open(download.value.path(), encoding="utf-8") as csv_file:
-        assert "LON-OXF,Store,Damaged,2,25.00,0" in csv_file.read()
+        assert "LON-OXF,Oxford Street,Store,Damaged,2,25.00,0" in csv_file.read()
     here = page.url.split("/store/")[0]
     # Nothing loaded from anywhere but this server.
     assert [url for url in asked if not url.startswith((here, "data:"))] == []
@@ -120,6 +132,17 @@ def test_the_dashboard_fits_a_phone(losses, phone):
     no_sideways_scroll(page)
     axe_clean(page)
     page.shot("phone-top")
+    # One reason lost stock: the chart's colour is named under it.
+    expect(page.locator("#figure-shrink .chart-legend")).to_have_text("Damaged")
+    # At risk stacks: why comes under the SKU, in view, and no code breaks.
+    why = page.locator("#table-at_risk td[data-label='Why']").first
+    why.scroll_into_view_if_needed()
+    expect(why).to_contain_text("Oversold by 1")
+    box, sku = why.bounding_box(), page.locator("#table-at_risk td[data-label='SKU']")
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+    assert sku.first.bounding_box()["y"] < box["y"]
+    assert sku.first.bounding_box()["height"] < 36  # one line: "TEE-BLK-M"
+    page.shot("phone-at-risk")
     tab_to(page, page.locator("#figure-exceptions summary"), presses=80)
     page.keyboard.press("Enter")
     assert charts_drawn(page, 2) == 2

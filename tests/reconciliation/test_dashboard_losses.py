@@ -38,22 +38,7 @@ def week(shop):
     stock(polo, camden, 1)
     StockEvents.post(MovementType.DAMAGE, sku=tee, location=oxford, quantity=2)
     StockEvents.post(MovementType.WRITE_OFF, sku=tee, location=oxford, quantity=2)
-    order = pickup_order(shop, lines=[(hoodie, 2)])
-    line = order.lines.get()
-    orders.order_report_short(
-        order_id=order.pk,
-        line_id=line.pk,
-        quantity=2,
-        condition="not_found",
-        actor=PICKER,
-    )
-    orders.order_cancel_short(
-        order_id=order.pk,
-        line_id=line.pk,
-        quantity=2,
-        actor=PICKER,
-        reason="none left anywhere",
-    )
+    short_then_cancelled(pickup_order(shop, lines=[(hoodie, 2)]), [(2, "")])
     StockEvents.post(MovementType.COUNT, sku=hoodie, location=oxford, quantity=1)
     StockEvents.post(
         MovementType.ADJUSTMENT, sku=polo, location=oxford, quantity=-1, reason="lost"
@@ -63,6 +48,28 @@ def week(shop):
     stock(tee, warehouse, 5)
     StockEvents.post(MovementType.DAMAGE, sku=tee, location=warehouse, quantity=1)
     return {**shop, "warehouse": warehouse}
+
+
+def short_then_cancelled(order, cancellations):
+    """A picker finds none of the order's one line; its units are cancelled in the
+    parts given, each (units, how the customer was served otherwise, or "")."""
+    line = order.lines.get()
+    orders.order_report_short(
+        order_id=order.pk,
+        line_id=line.pk,
+        quantity=line.quantity,
+        condition="not_found",
+        actor=PICKER,
+    )
+    for units, served_by in cancellations:
+        orders.order_cancel_short(
+            order_id=order.pk,
+            line_id=line.pk,
+            quantity=units,
+            actor=PICKER,
+            reason="none left anywhere",
+            served_by=served_by,
+        )
 
 
 def dashboard(client, user, **query):
@@ -96,7 +103,7 @@ def test_shrink_by_store_and_reason_in_units_and_money(week, client):
     assert "LON-CAM" not in by_location  # a count that finds units is no loss
     # The chart is stores only, in money, one series per reason.
     chart = summary["chart"]
-    assert chart["labels"] == ["LON-CAM", "LON-OXF"]
+    assert chart["labels"] == ["Camden", "Oxford Street"]  # the stores by name
     assert {s["label"]: s["values"] for s in chart["series"]}["Damaged"] == [0, 8.0]
 
     html = answer.content.decode()
@@ -117,6 +124,20 @@ def test_lost_sales_are_stock_cancellations_at_price(week, client):
     overall = answer.context["charts"]["lost_sales"]["overall"]
     assert (overall.units, overall.value, overall.unvalued) == (2, Decimal("60.00"), 0)
     assert "£60.00" in answer.content.decode()
+
+
+def test_a_customer_served_another_way_is_no_sale_lost(week, client):
+    """Two polos short at Oxford Street: one replaced by a substitute the customer
+    took, one cancelled outright. Only the second is a sale lost."""
+    polo = week["polo"]
+    polo.price = Decimal("20.00")
+    polo.save()
+    stock(polo, week["oxford"], 2)
+    order = pickup_order(week, "WEB-8801", lines=[(polo, 2)])
+    short_then_cancelled(order, [(1, "substitute"), (1, "")])
+    rows = dashboard(client, week["maria"]).context["tables"]["lost_sales"].rows
+    polos = [row for row in rows if row["sku"] == "POLO-BLU-M"]
+    assert [(row["units"], row["value"]) for row in polos] == [(1, Decimal("20.00"))]
 
 
 def test_checkouts_refused_online_are_sales_lost_too(week, client, api):
@@ -183,23 +204,25 @@ def test_the_losses_download_as_csv(week, client):
     shrink = csv_rows(client, "shrink")
     assert shrink[0] == [
         "Location",
+        "Location name",
         "Kind",
         "Reason",
         "Units lost",
         "Value at cost",
         "Units without a cost",
     ]
-    assert ["LON-OXF", "Store", "Count short", "2", "25.00", "0"] in shrink
+    count_short = ["LON-OXF", "Oxford Street", "Store", "Count short", "2", "25.00"]
+    assert [*count_short, "0"] in shrink
     assert len(shrink) == 5
     lost = csv_rows(client, "lost_sales")
     assert lost == [
-        ["Location", "Kind", "SKU", "Why", "Orders or checkouts", "Units lost"]
-        + ["Price", "Value at price"],
-        ["LON-OXF", "Store", "HOOD-GRE-L", "Cancelled: not on the shelf", "1", "2"]
-        + ["30.00", "60.00"],
+        ["Location", "Location name", "Kind", "SKU", "Why", "Orders or checkouts"]
+        + ["Units lost", "Price", "Value at price"],
+        ["LON-OXF", "Oxford Street", "Store", "HOOD-GRE-L"]
+        + ["Cancelled: not on the shelf", "1", "2", "30.00", "60.00"],
     ]
     at_risk = csv_rows(client, "at_risk")
-    assert at_risk[0][:3] == ["SKU", "Location", "Kind"]
+    assert at_risk[0][:4] == ["SKU", "Location", "Location name", "Kind"]
 
 
 def test_only_the_sku_locations_really_at_risk_are_listed(month, client):

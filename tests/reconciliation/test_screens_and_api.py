@@ -197,13 +197,23 @@ def test_the_manager_reviews_a_variance_and_approves_it(shop, client):
     signed_in(client, shop["maria"])
     review = client.get(f"/store/counts/{task.pk}/review/").content.decode()
     assert "Approve: post the count" in review and "-4" in review
+    # Approving posts to the ledger: the page asks first, with the figure and place.
+    assert (
+        'data-confirm="Post the count of TEE-BLK-M at Oxford Street: -4 to the '
+        'ledger (6 counted, the records said 10)?"'
+    ) in review
     client.post(
         f"/store/counts/{task.pk}/decide/", {"line": line.pk, "decision": "approve"}
     )
     assert balance_of(shop["tee"], shop["oxford"]).on_hand == 6
     assert "100.0 %" not in client.get("/store/accuracy/").content.decode()
-    page = client.get("/store/accuracy/").content.decode()
+    answer = client.get("/store/accuracy/")
+    page = answer.content.decode()
     assert "0.0 %" in page and 'data-chart-days="accuracy-days"' in page
+    # The chart is drawn in the browser from the points alone.
+    assert answer.context["chart_days"] == [
+        {"day": timezone.localdate(), "percent": 0.0}
+    ]
 
 
 def test_staff_cannot_start_a_count_and_are_told(shop, client):
@@ -357,3 +367,31 @@ def test_a_rejection_without_a_reason_is_asked_for_beside_its_line(shop, client)
     assert f'id="decide-error-{line.pk}"' in text
     assert "awaiting_approval" not in re.sub(r"<[^>]*>", " ", text)
     assert balance_of(shop["tee"], shop["oxford"]).on_hand == 10
+
+
+def test_a_new_case_waits_less_than_a_minute_so_its_polls_swap_nothing(
+    shop, client, morning
+):
+    """A case raised seconds ago reads "less than a minute", not "2 seconds" then "7
+    seconds": its facts stay the same from one poll to the next."""
+    signed_in(client, shop["maria"])
+    case = morning["fresh"]
+    url = f"/store/exceptions/{case.pk}/"
+    ExceptionCase.objects.filter(pk=case.pk).update(
+        first_raised_at=timezone.now() - timedelta(seconds=2)
+    )
+    facts = client.get(url, HTTP_HX_TARGET="case-facts", **HTMX)
+    assert "less than a minute" in facts.content.decode()
+    assert "second" not in re.sub(r"<[^>]*>", " ", facts.content.decode())
+    seen = re.search(r'"X-Seen": "(\w+)"', facts.content.decode()).group(1)
+    ExceptionCase.objects.filter(pk=case.pk).update(
+        first_raised_at=timezone.now() - timedelta(seconds=7)
+    )
+    again = client.get(url, HTTP_HX_TARGET="case-facts", HTTP_X_SEEN=seen, **HTMX)
+    assert again.status_code == 204
+    listed = client.get("/store/exceptions/?location=LON-OXF").content.decode()
+    assert "less than a minute" in listed
+    ExceptionCase.objects.filter(pk=case.pk).update(
+        first_raised_at=timezone.now() - timedelta(minutes=3, seconds=5)
+    )
+    assert "3 minutes" in client.get(url).content.decode()

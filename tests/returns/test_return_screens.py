@@ -9,7 +9,12 @@ from django.utils import timezone
 
 from returns.models import Return
 from returns.services import returns_flag_overdue
-from tests.factories import ChannelFactory, balance_of, delivered_order
+from tests.factories import (
+    ChannelFactory,
+    StaffFactory,
+    balance_of,
+    delivered_order,
+)
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
@@ -311,6 +316,46 @@ def test_the_till_form_says_what_a_scanned_code_is(shop, alice):
         "barcode": "5012345678900",
     }
     assert unknown.status_code == 404 and "No item 'NOPE'" in unknown.json()["message"]
+
+
+def test_the_till_item_lookup_is_for_a_store_and_knows_items_no_longer_sold(
+    shop, alice, client
+):
+    shop["hoodie"].is_active = False  # no longer sold, but bought when it was
+    shop["hoodie"].save(update_fields=["is_active"])
+
+    retired = alice.get("/store/returns/receive/till/item/", {"code": "HOOD-GRE-L"})
+    assert retired.status_code == 200 and retired.json()["name"] == "Hoodie green L"
+
+    client.force_login(StaffFactory.at(username="nostore"))
+    nowhere = client.get("/store/returns/receive/till/item/", {"code": "TEE-BLK-M"})
+    assert nowhere.status_code == 403 and "store" in nowhere.json()["message"]
+    assert "Tee black M" not in nowhere.content.decode()
+
+
+def test_a_till_return_takes_an_item_no_longer_sold(shop, alice):
+    ChannelFactory(code="pos-oxf", name="Oxford tills", kind="store_pos")
+    shop["hoodie"].is_active = False
+    shop["hoodie"].save(update_fields=["is_active"])
+    form = {"till_receipt": "0042-1190", "sku-1": "HOOD-GRE-L", "quantity-1": "1",
+            "reason-1": "changed_mind"}  # fmt: skip
+
+    answer = alice.post("/store/returns/receive/till/", form)
+
+    assert answer.status_code == 302
+    assert Return.objects.get().lines.get().sku == shop["hoodie"]
+
+
+@pytest.mark.parametrize("name", ["sku-\u00b2", "sku-\u0663", "sku-12345", "sku--1"])
+def test_a_till_return_with_a_strange_row_name_is_a_page_not_a_500(shop, alice, name):
+    ChannelFactory(code="pos-oxf", name="Oxford tills", kind="store_pos")
+
+    answer = alice.post(
+        "/store/returns/receive/till/", {"till_receipt": "0042-1190", name: "TEE-BLK-M"}
+    )
+
+    assert answer.status_code == 400 and not Return.objects.exists()
+    assert "Scan or type at least one item." in answer.content.decode()
 
 
 def test_a_returns_page_follows_what_colleagues_do(shop, alice):

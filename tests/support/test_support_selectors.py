@@ -1,11 +1,14 @@
 """Customer service finds an order by its number, the customer's email or phone, and
 reads its whole story; a store's staff only the orders that touch their stores."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
 from config.errors import InvalidInput, NotFound
 from support import selectors
+from support.steps import Names
 from tests.factories import StaffFactory, delivered_order, stock
 
 pytestmark = pytest.mark.django_db
@@ -211,3 +214,41 @@ def test_a_shipped_order_and_a_cancelled_one_tell_their_own_story(shop):
     assert last.words.startswith("Order cancelled")
     assert last.detail == "Why: Customer changed their mind"
     assert story.status_words == "Cancelled"
+
+
+def test_a_phone_search_reads_the_phones_of_orders_in_reach_only(shop, ada_order):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        assert found(shop, "07700 900123", who="carol") == []  # Camden's
+    (search,) = [q["sql"] for q in queries if "REPLACE" in q["sql"].upper()]
+    # The digits are worked out on the outer query, which is limited to the orders
+    # Carol may see, not in a subquery over every order with a phone.
+    readers = re.findall(r'([\w"]+)\."customer_phone"', search)
+    assert readers and set(readers) == {'"orders_order"'}, search
+    assert found(shop, "07700 900123", who="alice") == ["WEB-7001"]
+
+
+def test_a_name_with_a_backslash_is_told_as_written(shop, ada_order):
+    from catalog.models import Sku
+
+    Sku.objects.filter(pk=shop["tee"].pk).update(name="Bag 1\\2")
+    names = Names(ada_order)
+    assert names.in_words("Nothing to name here") == "Nothing to name here"
+    assert names.in_words("TEE-BLK-M not found") == "Bag 1\\2 not found"
+    story = selectors.order_story(order=ada_order, user=shop["maria"])
+    assert any("Bag 1\\2" in step.words for step in story.steps)
+
+
+def test_a_return_on_the_story_is_in_the_returns_screens_words(client, shop, ada_order):
+    from returns.templatetags.returns_words import state
+
+    back = ada_order.returns.get()
+    html = (
+        signed_in(client, shop["alice"])
+        .get(reverse("support:order", args=[ada_order.pk]))
+        .content.decode()
+    )
+    assert f"{state(back.status)} · Oxford Street" in html
+    assert back.get_status_display() not in html
