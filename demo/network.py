@@ -15,6 +15,7 @@ from catalog.gtin import gtin_check_digit
 from catalog.selectors import channels_by_code, skus_by_code
 from catalog.services import channel_upsert, product_upsert, sku_upsert
 from config.access import Actor
+from inventory.errors import InsufficientStock
 from inventory.models import Reservation, StockConflict
 from inventory.selectors import (
     availability_rows_for_balances,
@@ -271,7 +272,30 @@ def demo_holds_build() -> int:
                 reservation_id=reservation.pk, to_status=status, actor=DEMO
             )
         placed += 1
+    _demo_refused_checkout(channels["web"])
     return placed
+
+
+def _demo_refused_checkout(channel) -> None:
+    """A shopper asks the web shop for more of an item than Oxford Street can
+    promise: refused, nothing held, and the demand kept (the managers' dashboard
+    counts it as sales lost). The same reference again is the same demand."""
+    balances = balance_queryset(
+        locations=list(locations_by_code(codes={"LON-OXF"}).values())
+    )
+    rows = availability_rows_for_balances(balances=list(balances), channel=channel)
+    short = next((row for row in rows if 0 < row.available_to_promise < 5), None)
+    if short is None:
+        return
+    try:
+        reservation_place(
+            channel=channel,
+            reference="DEMO-CART-TOO-MANY",
+            lines=[ReservationLineInput(short.sku, short.location, 6)],
+            actor=DEMO,
+        )
+    except InsufficientStock:
+        pass  # refused, as it should be: the refusal is what the demo shows
 
 
 def _demo_cart(channel, store: str, count: int, skip: int) -> list:

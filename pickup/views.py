@@ -117,12 +117,6 @@ def task_action(request: HttpRequest, task_id: int, action: str) -> HttpResponse
         "claim": lambda: services.pickup_task_claim(task_id=task.pk, actor=actor),
         "release": lambda: services.pickup_task_release(task_id=task.pk, actor=actor),
         "start": lambda: services.pickup_task_start(task_id=task.pk, actor=actor),
-        "pick": lambda: services.pickup_line_pick(
-            task_id=task.pk,
-            line_id=whole_number(form, "line"),
-            actor=actor,
-            scanned=form.get("scanned", ""),
-        ),
         "short": lambda: services.pickup_line_short(
             task_id=task.pk,
             line_id=whole_number(form, "line"),
@@ -255,7 +249,6 @@ DONE = {
     "release": "Released for someone else.",
     "start": "Picking started.",
     "scan": "Picked.",
-    "pick": "Picked into the hold area.",
     "short": "Recorded. Decide what the customer gets below.",
     "ready": "Ready: the customer has been told.",
     "hand-over": "Handed over.",

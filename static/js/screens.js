@@ -130,6 +130,32 @@
     }) || null;
   }
 
+  // The question being asked: its form and the button that sent it. One listener
+  // answers every question; a close that arrives when the dialog is open again (the
+  // browser queues it) belongs to an earlier question and is let go.
+  var ask = null;
+
+  function answered() {
+    if (!dialog || dialog.open || !ask) return;
+    var was = ask;
+    ask = null;
+    var current = sameForm(was.form);
+    if (dialog.returnValue === "yes" && current) {
+      var button = null;
+      if (was.name) {
+        button = Array.prototype.find.call(current.elements, function (el) {
+          return el.type === "submit" && el.name === was.name && el.value === was.value;
+        }) || null;
+      } else if (was.submitter && was.submitter.form === current) {
+        button = was.submitter;
+      }
+      confirmed.add(current);
+      current.requestSubmit(button || undefined);
+    } else if (was.submitter && was.submitter.isConnected) {
+      was.submitter.focus();
+    }
+  }
+
   document.addEventListener(
     "submit",
     function (event) {
@@ -139,38 +165,24 @@
         confirmed.delete(form);
         return;
       }
-      dialog = document.getElementById("confirm");
+      if (!dialog) {
+        dialog = document.getElementById("confirm");
+        if (dialog) dialog.addEventListener("close", answered);
+      }
       if (!dialog || !dialog.showModal) return; // no dialog: the form goes as it is
       event.preventDefault();
       event.stopImmediatePropagation();
       if (dialog.open) return; // asked already: one question, one answer
       var submitter = event.submitter || null;
-      var name = submitter && submitter.name;
-      var value = submitter && submitter.value;
+      ask = {
+        form: form,
+        submitter: submitter,
+        name: submitter && submitter.name,
+        value: submitter && submitter.value,
+      };
       document.getElementById("confirm-text").textContent = form.dataset.confirm;
       document.getElementById("confirm-yes").textContent = form.dataset.confirmYes || "Yes";
       dialog.returnValue = "";
-      dialog.addEventListener(
-        "close",
-        function () {
-          var current = sameForm(form);
-          if (dialog.returnValue === "yes" && current) {
-            var button = null;
-            if (name) {
-              button = Array.prototype.find.call(current.elements, function (el) {
-                return el.name === name && el.value === value;
-              }) || null;
-            } else if (submitter && submitter.form === current) {
-              button = submitter;
-            }
-            confirmed.add(current);
-            current.requestSubmit(button || undefined);
-          } else if (submitter && submitter.isConnected) {
-            submitter.focus();
-          }
-        },
-        { once: true }
-      );
       dialog.showModal();
     },
     true

@@ -68,6 +68,8 @@ class Command(BaseCommand):
             f"  Managers:   {url.rstrip('/')}/store/dashboard/  (runs: "
             f"{url.rstrip('/')}/store/reconciliation/, sync: "
             f"{url.rstrip('/')}/store/sync/)\n"
+            f"  Support:    {url.rstrip('/')}/store/support/  (an order's whole story, "
+            "by its number, the customer's email or phone)\n"
             f"  API docs:   {url.rstrip('/')}/api/docs/\n"
             f"  API token:  {raw_token}\n"
             f"  Try:        curl -H 'Authorization: Token {raw_token}' '{api}'\n"
