@@ -259,6 +259,8 @@
   // and does not press the button: the code goes to the screen's scan field
   // ([data-scan-field]) and is sent from there. A choice list's type-ahead is put
   // back as it was. A person's own Enter on a button still presses it.
+  // A scanner's keys come a few milliseconds apart; a person's, well over 100.
+  var BURST_GAP_MS = 100;
   var burst = [];
   var last = 0;
   var listBefore = null;
@@ -278,7 +280,7 @@
       }
       var now = event.timeStamp;
       if (event.key.length === 1) {
-        if (now - last > 60) {
+        if (now - last > BURST_GAP_MS) {
           burst = [];
           listBefore = here && here.tagName === "SELECT" ? { list: here, index: here.selectedIndex } : null;
         }
@@ -286,7 +288,7 @@
         last = now;
         return;
       }
-      if (event.key === "Enter" && burst.length >= 4 && now - last <= 60) {
+      if (event.key === "Enter" && burst.length >= 4 && now - last <= BURST_GAP_MS) {
         var field = document.querySelector("[data-scan-field]");
         var code = burst.join("");
         burst = [];
