@@ -28,7 +28,6 @@ from config.screens import (
     chosen_store,
     live,
     live_digest,
-    live_region,
     readable,
     render,
     staff_screen,
@@ -67,9 +66,8 @@ def queue(request: HttpRequest) -> HttpResponse:
     }
     if request.htmx and request.htmx.target == "board":
         return live(request, "pickup/_board.html", context)
-    # The region rendered once, digest stamped, into the page (not once more for it).
-    board = live_region(request, "pickup/_board.html", context)
-    return render(request, "pickup/queue.html", {**context, "region": board})
+    seen = live_digest(request, "pickup/_board.html", context)
+    return render(request, "pickup/queue.html", {**context, "seen": seen})
 
 
 @require_GET
@@ -80,8 +78,8 @@ def task_page(request: HttpRequest, task_id: int) -> HttpResponse:
     if request.htmx:
         return live(request, "pickup/_task.html", context)
     # The page starts with the digest its first poll compares with.
-    region = live_region(request, "pickup/_task.html", context)
-    return render(request, "pickup/task.html", {**context, "region": region})
+    seen = live_digest(request, "pickup/_task.html", context)
+    return render(request, "pickup/task.html", {**context, "seen": seen})
 
 
 @require_GET
@@ -242,8 +240,8 @@ def problems(request: HttpRequest) -> HttpResponse:
     }
     if request.htmx:
         return live(request, "pickup/_problems.html", context)
-    region = live_region(request, "pickup/_problems.html", context)
-    return render(request, "pickup/problems.html", {**context, "region": region})
+    seen = live_digest(request, "pickup/_problems.html", context)
+    return render(request, "pickup/problems.html", {**context, "seen": seen})
 
 
 DONE = {
