@@ -22,10 +22,19 @@
     return document.getElementById("task");
   }
 
+  function nextThing(root) {
+    return (root || document).querySelector("[data-focus]") || document.getElementById("scan");
+  }
+
+  function typedInto(target) {
+    return target.matches("input:not([type=radio]):not([type=checkbox]), textarea");
+  }
+
   function focusNext(root) {
-    var field = document.getElementById("scan");
-    var target = (root || document).querySelector("[data-focus]") || field;
-    if (!target) return;
+    var target = nextThing(root);
+    // Already there (a field given the focus as the answer came in): what has been
+    // typed since stays as it is; selecting now would lose it.
+    if (!target || document.activeElement === target) return;
     target.focus({ preventScroll: false });
     if (target.getAttribute("aria-invalid") === "true" && target.select) target.select();
   }
@@ -138,8 +147,16 @@
     var scanFocused = keepScanField(fresh, !was.polled, was);
     if (scanFocused) document.getElementById("scan").focus();
     // The new buttons work once htmx has settled them: the focus moves then, so an
-    // Enter pressed at once goes through htmx, not as a plain post.
+    // Enter pressed at once goes through htmx, not as a plain post. A field to type
+    // in takes the focus now, its refused text selected: a scan arriving before the
+    // settle lands in it, replacing that text (htmx has put back the old caret, at
+    // the end, where a full field takes nothing more).
     if (!was.polled) {
+      var next = nextThing(fresh);
+      if (next && !scanFocused && typedInto(next)) {
+        next.focus({ preventScroll: false });
+        if (next.getAttribute("aria-invalid") === "true" && next.select) next.select();
+      }
       settleFocus = fresh;
     } else if (was.inside && !scanFocused && (document.activeElement === document.body || !document.activeElement)) {
       settleFocus = fresh;
