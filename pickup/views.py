@@ -28,6 +28,7 @@ from config.screens import (
     chosen_store,
     live,
     live_digest,
+    live_region,
     readable,
     render,
     staff_screen,
@@ -66,8 +67,9 @@ def queue(request: HttpRequest) -> HttpResponse:
     }
     if request.htmx and request.htmx.target == "board":
         return live(request, "pickup/_board.html", context)
-    seen = live_digest(request, "pickup/_board.html", context)
-    return render(request, "pickup/queue.html", {**context, "seen": seen})
+    # The region rendered once, digest stamped, into the page (not once more for it).
+    board = live_region(request, "pickup/_board.html", context)
+    return render(request, "pickup/queue.html", {**context, "region": board})
 
 
 @require_GET
@@ -78,8 +80,8 @@ def task_page(request: HttpRequest, task_id: int) -> HttpResponse:
     if request.htmx:
         return live(request, "pickup/_task.html", context)
     # The page starts with the digest its first poll compares with.
-    seen = live_digest(request, "pickup/_task.html", context)
-    return render(request, "pickup/task.html", {**context, "seen": seen})
+    region = live_region(request, "pickup/_task.html", context)
+    return render(request, "pickup/task.html", {**context, "region": region})
 
 
 @require_GET
@@ -240,8 +242,8 @@ def problems(request: HttpRequest) -> HttpResponse:
     }
     if request.htmx:
         return live(request, "pickup/_problems.html", context)
-    seen = live_digest(request, "pickup/_problems.html", context)
-    return render(request, "pickup/problems.html", {**context, "seen": seen})
+    region = live_region(request, "pickup/_problems.html", context)
+    return render(request, "pickup/problems.html", {**context, "region": region})
 
 
 DONE = {
