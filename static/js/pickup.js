@@ -30,11 +30,12 @@
     return target.matches("input:not([type=radio]):not([type=checkbox]), textarea");
   }
 
-  function focusNext(root) {
+  function focusNext(root, keepTyped) {
     var target = nextThing(root);
-    // Already there (a field given the focus as the answer came in): what has been
-    // typed since stays as it is; selecting now would lose it.
-    if (!target || document.activeElement === target) return;
+    if (!target) return;
+    // Settling, a field given the focus as the answer came in keeps what has been
+    // typed since: selecting it now would lose it.
+    if (keepTyped && document.activeElement === target) return;
     target.focus({ preventScroll: false });
     if (target.getAttribute("aria-invalid") === "true" && target.select) target.select();
   }
@@ -167,7 +168,7 @@
     if (!settleFocus || event.target !== settleFocus) return;
     var fresh = settleFocus;
     settleFocus = null;
-    if (document.body.contains(fresh)) focusNext(fresh);
+    if (document.body.contains(fresh)) focusNext(fresh, true);
   });
 
   function start() {
