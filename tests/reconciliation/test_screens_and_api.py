@@ -52,6 +52,23 @@ def signed_in(client, user):
     return client
 
 
+def counted_short_twice(shop, client):
+    """Alice counts 6 tees where the record says 10, twice (the recount agrees): the
+    count waits for a manager's review."""
+    stock(shop["tee"], shop["oxford"], 10)
+    task = count_task_start(
+        location=shop["oxford"],
+        sku_codes=["TEE-BLK-M"],
+        actor=Actor.of_user(shop["maria"]),
+    )
+    signed_in(client, shop["alice"])
+    line = task.lines.get()
+    for _ in range(2):
+        client.post(f"/store/counts/{task.pk}/set/", {"line": line.pk, "quantity": 6})
+        client.post(f"/store/counts/{task.pk}/submit/")
+    return task, line
+
+
 def test_the_manager_sees_every_case_and_filters_them(shop, client, morning):
     signed_in(client, shop["maria"])
     page = client.get("/store/exceptions/").content.decode()
@@ -184,17 +201,7 @@ def test_the_count_screen_never_shows_the_system_figure(shop, client):
 
 
 def test_the_manager_reviews_a_variance_and_approves_it(shop, client):
-    stock(shop["tee"], shop["oxford"], 10)
-    task = count_task_start(
-        location=shop["oxford"],
-        sku_codes=["TEE-BLK-M"],
-        actor=Actor.of_user(shop["maria"]),
-    )
-    signed_in(client, shop["alice"])
-    line = task.lines.get()
-    for _ in range(2):
-        client.post(f"/store/counts/{task.pk}/set/", {"line": line.pk, "quantity": 6})
-        client.post(f"/store/counts/{task.pk}/submit/")
+    task, line = counted_short_twice(shop, client)
     signed_in(client, shop["maria"])
     review = client.get(f"/store/counts/{task.pk}/review/").content.decode()
     assert "Approve: post the count" in review and "-4" in review
@@ -347,17 +354,7 @@ def test_a_refused_resolution_keeps_what_was_typed_and_marks_the_field(
 
 
 def test_a_rejection_without_a_reason_is_asked_for_beside_its_line(shop, client):
-    stock(shop["tee"], shop["oxford"], 10)
-    task = count_task_start(
-        location=shop["oxford"],
-        sku_codes=["TEE-BLK-M"],
-        actor=Actor.of_user(shop["maria"]),
-    )
-    signed_in(client, shop["alice"])
-    line = task.lines.get()
-    for _ in range(2):
-        client.post(f"/store/counts/{task.pk}/set/", {"line": line.pk, "quantity": 6})
-        client.post(f"/store/counts/{task.pk}/submit/")
+    task, line = counted_short_twice(shop, client)
     decide = f"/store/counts/{task.pk}/decide/"
     refused = client.post(decide, {"line": line.pk, "decision": "reject", "note": ""})
     assert refused.status_code == 404  # staff: no review, no decision
