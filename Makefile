@@ -68,6 +68,7 @@ bench: install
 	$(PY) -m bench.routing
 	$(PY) -m bench.push_latency --sales 300
 	$(PY) -m bench.mixed
+	$(PY) -m bench.reads
 
 bench-full: install
 	$(PY) -m bench.hot_sku --seconds 5
@@ -78,6 +79,7 @@ bench-full: install
 	$(PY) -m bench.routing --repeat 200
 	$(PY) -m bench.push_latency
 	$(PY) -m bench.mixed --seconds 10
+	$(PY) -m bench.reads --seconds 10
 
 lint: install
 	$(VENV)/bin/ruff check .

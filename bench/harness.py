@@ -146,8 +146,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def served_api(database: str):
-    """gunicorn with the project's own config (config/gunicorn.conf.py), debug off."""
+def served_api(database: str, *, env: dict[str, str] | None = None):
+    """gunicorn with the project's own config (config/gunicorn.conf.py), debug off.
+    ``env``: more settings for the server's environment (e.g. a replica's URL), over
+    this process's own and the bench's."""
     port = free_port()
     environment = {
         **os.environ,
@@ -155,6 +157,7 @@ def served_api(database: str):
         "DJANGO_SECRET_KEY": SECRET_KEY,
         "DJANGO_DEBUG": "0",
         "DJANGO_STATIC_MANIFEST": "0",
+        **(env or {}),
     }
     gunicorn = shutil.which("gunicorn") or str(Path(sys.executable).parent / "gunicorn")
     server = subprocess.Popen(

@@ -1,10 +1,10 @@
 """Reads of the catalogue."""
 
-from django.db import connection
-from django.db.models import BooleanField, Model, Q, QuerySet
+from django.db.models import BooleanField, DateTimeField, Model, Q, QuerySet
 
-from config.database import can_prepare, prepared_rows
+from config.database import among, moment_from_row, read_rows
 from config.records import built
+from config.replicas import reading_alias
 
 from .models import Channel, Product, Sku
 
@@ -57,7 +57,9 @@ def records_by_code(*, wanted: dict[type[Model], tuple[tuple[str, ...], set[str]
     the fields read, the others deferred (``config.records.built``): they load on
     first access."""
     parts, params, width = [], [], max(len(fields) for fields, _ in wanted.values())
-    prepared = can_prepare()
+    # On PostgreSQL the text is the same for any codes (one array each), so it is
+    # planned once per connection: the planning costs twice the look-up itself.
+    using = reading_alias()
     shapes = {}
     for number, (model, (names, codes)) in enumerate(wanted.items()):
         fields = [model._meta.get_field(name) for name in names]
@@ -70,17 +72,17 @@ def records_by_code(*, wanted: dict[type[Model], tuple[tuple[str, ...], set[str]
         columns += ["CAST(NULL AS TEXT)"] * (width - len(columns))
         parts.append(
             f"SELECT {number}, {', '.join(columns)} FROM {model._meta.db_table} "
-            f"WHERE {_code_among(codes, params, as_array=prepared)}"
+            f"WHERE {among('code', codes, params, using=using)}"
         )
     found: dict[type[Model], dict[str, Model]] = {model: {} for model in wanted}
     if not parts:
         return found
-    for number, *values in _rows(" UNION ALL ".join(parts), params, prepared):
+    for number, *values in read_rows(" UNION ALL ".join(parts), params, using=using):
         model, fields = shapes[int(number)]
         record = built(
             model,
             **{
-                field.attname: field.to_python(value)
+                field.attname: _from_text(field, value)
                 for field, value in zip(fields, values, strict=False)
             },
         )
@@ -88,26 +90,10 @@ def records_by_code(*, wanted: dict[type[Model], tuple[tuple[str, ...], set[str]
     return found
 
 
-def _rows(statement: str, params: list, prepared: bool) -> list[tuple]:
-    """On PostgreSQL the text is the same for any codes (one array each), so it is
-    planned once per connection: the planning costs twice the look-up itself."""
-    if prepared:
-        return prepared_rows(statement, params)
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        return cursor.fetchall()
-
-
-def _code_among(codes: set[str], params: list, *, as_array: bool) -> str:
-    """``code IN (...)``; on PostgreSQL ``code = ANY(array)``, one parameter: a
-    prepared statement's text must not grow with its input, and psycopg takes longer
-    to split a query with a thousand placeholders (a batch of movements names that
-    many SKUs) than the database takes to answer it."""
-    if as_array:
-        params.append(sorted(codes))
-        return "code = ANY(%s)"
-    params.extend(sorted(codes))
-    return f"code IN ({', '.join(['%s'] * len(codes))})"
+def _from_text(field, value):
+    if isinstance(field, DateTimeField):
+        return moment_from_row(value)
+    return field.to_python(value)
 
 
 def _as_text(field) -> str:

@@ -14,12 +14,14 @@ rollback, where the server may have lost them: a statement is never run under a 
 the server does not know. Only public APIs of Django and psycopg are used.
 """
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import psycopg
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
+from django.utils.dateparse import parse_datetime
 from psycopg.pq import TransactionStatus
 
 
@@ -37,15 +39,16 @@ class _PreparingCursor(psycopg.Cursor):
 _KEPT = "onestock_prepared_cursor"
 
 
-def can_prepare() -> bool:
-    return connections[DEFAULT_DB_ALIAS].vendor == "postgresql"
+def can_prepare(using: str = DEFAULT_DB_ALIAS) -> bool:
+    return connections[using].vendor == "postgresql"
 
 
 @contextmanager
-def prepared_cursor() -> Iterator:
+def prepared_cursor(using: str = DEFAULT_DB_ALIAS) -> Iterator:
     """Only for statements whose text does not grow with their input (pass a list as
-    one array parameter, ``= ANY(%s)``): each distinct text stays prepared."""
-    database = connections[DEFAULT_DB_ALIAS]
+    one array parameter, ``= ANY(%s)``): each distinct text stays prepared. ``using``:
+    the database alias (a read replica's, config.replicas)."""
+    database = connections[using]
     database.ensure_connection()
     raw = database.connection
     kept = getattr(database, _KEPT, None)
@@ -88,9 +91,44 @@ def is_between_transactions() -> bool:
     return database.connection.info.transaction_status == TransactionStatus.IDLE
 
 
-def prepared_rows(statement: str, parameters: Sequence = ()) -> list[tuple]:
+def prepared_rows(
+    statement: str, parameters: Sequence = (), *, using: str = DEFAULT_DB_ALIAS
+) -> list[tuple]:
     """Run ``statement`` (``%s`` for each of ``parameters``), prepared once per
     connection, and return its rows."""
-    with prepared_cursor() as cursor:
+    with prepared_cursor(using) as cursor:
         cursor.execute(statement, parameters)
         return cursor.fetchall() if cursor.description else []
+
+
+def among(column: str, values: Collection, params: list, *, using: str) -> str:
+    """``column = ANY(%s)`` on PostgreSQL, one array parameter, so the statement's text
+    is the same for any number of values and stays prepared (and psycopg takes longer
+    to split a query of a thousand placeholders than the database takes to answer
+    it); ``column IN (...)`` elsewhere. Appends the parameters to ``params``."""
+    if can_prepare(using):
+        params.append(sorted(values))
+        return f"{column} = ANY(%s)"
+    params.extend(sorted(values))
+    return f"{column} IN ({', '.join(['%s'] * len(values)) or 'NULL'})"
+
+
+def read_rows(statement: str, params: Sequence, *, using: str) -> list[tuple]:
+    """The rows of a read, on ``using``: prepared once per connection on PostgreSQL
+    (for a short read the planning costs more than the answer), a plain cursor
+    elsewhere. A statement built with ``among`` has the same text on PostgreSQL
+    whatever its values."""
+    if can_prepare(using):
+        return prepared_rows(statement, params, using=using)
+    with connections[using].cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.fetchall()
+
+
+def moment_from_row(value) -> datetime | None:
+    """A timestamp as a raw cursor gives it, as an aware datetime: PostgreSQL's is
+    one already (or text with its offset, when cast), SQLite's is text in UTC."""
+    if value is None:
+        return None
+    moment = value if isinstance(value, datetime) else parse_datetime(value)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

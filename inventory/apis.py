@@ -10,7 +10,6 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from catalog.selectors import channels_by_code, skus_by_code
 from config.access import (
     Actor,
     LocationNotPermitted,
@@ -24,6 +23,7 @@ from config.access import (
 )
 from config.api import CodeField, UpsertByCodeViewSet, status_for
 from config.errors import PermissionRefused
+from config.fast_serializers import FastSerializer
 
 from . import selectors, services
 from .errors import InsufficientStock, MovementRejected, ReferenceClash
@@ -249,7 +249,7 @@ def _batch_line(result: MovementOutcome, body: dict | None) -> dict[str, Any]:
     return {"status": result.outcome, "movement": body}
 
 
-class AvailabilityQuerySerializer(serializers.Serializer):
+class AvailabilityQuerySerializer(FastSerializer, serializers.Serializer):
     sku = serializers.ListField(
         child=CodeField(),
         required=False,
@@ -304,9 +304,9 @@ class AvailabilityView(GenericAPIView):
         )
         query.is_valid(raise_exception=True)
         wanted = query.validated_data
-        skus, locations, channel = self._records(request, wanted)
+        skus, locations, channel = _records(request, wanted)
         if skus is not None:
-            every_location = locations or list(selectors.location_queryset())
+            every_location = locations or selectors.locations_for_availability()
             pairs = [(sku, loc) for sku in skus for loc in every_location]
             page = self.paginate_queryset(pairs)
             rows = selectors.availability_rows(pairs=page, channel=channel)
@@ -319,35 +319,36 @@ class AvailabilityView(GenericAPIView):
             )
         return self.get_paginated_response(self.get_serializer(rows, many=True).data)
 
-    @staticmethod
-    def _records(request: Request, wanted: dict[str, Any]):
-        """The records behind the codes asked for, in the order asked; unknown codes
-        are a 400 that names them."""
-        errors: dict[str, list[str]] = {}
-        skus = _in_order(wanted, "sku", "SKU", skus_by_code, errors)
-        locations = _in_order(
-            wanted, "location", "location", selectors.locations_by_code, errors
-        )
-        channel = None
-        channel_code = wanted.get("channel") or bound_channel_code(request)
-        if channel_code:
-            # Another channel's view (its buffer, its allocations) is its own.
-            ensure_may_act_for_channel(request, channel_code)
-            channel = channels_by_code(codes={channel_code}).get(channel_code)
-            if channel is None:
-                errors["channel"] = [f"Unknown channel {channel_code!r}."]
-        if errors:
-            raise serializers.ValidationError(errors)
-        return skus, locations, channel
+
+def _records(request: Request, wanted: dict[str, Any]):
+    """The records behind the codes asked for, in the order asked, read in one
+    statement with only what availability needs; unknown codes are a 400 that names
+    them."""
+    channel_code = wanted.get("channel") or bound_channel_code(request)
+    if channel_code:
+        # Another channel's view (its buffer, its allocations) is its own.
+        ensure_may_act_for_channel(request, channel_code)
+    found = selectors.availability_records(
+        sku_codes=set(wanted.get("sku", ())),
+        location_codes=set(wanted.get("location", ())),
+        channel_code=channel_code,
+    )
+    errors: dict[str, list[str]] = {}
+    skus = _in_order(wanted, "sku", "SKU", found.skus, errors)
+    locations = _in_order(wanted, "location", "location", found.locations, errors)
+    if channel_code and found.channel is None:
+        errors["channel"] = [f"Unknown channel {channel_code!r}."]
+    if errors:
+        raise serializers.ValidationError(errors)
+    return skus, locations, found.channel
 
 
-def _in_order(wanted, field, label, by_code, errors) -> list | None:
+def _in_order(wanted, field, label, found, errors) -> list | None:
     """The records for the codes under ``field`` (None if not asked), once each, in
     the order asked; unknown codes are noted in ``errors``."""
     if field not in wanted:
         return None
     codes = list(dict.fromkeys(wanted[field]))
-    found = by_code(codes=set(codes))
     unknown = [code for code in codes if code not in found]
     if unknown:
         errors[field] = [f"Unknown {label} {code!r}." for code in unknown]

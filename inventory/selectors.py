@@ -23,15 +23,18 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import connection, models
-from django.db.models import QuerySet, Sum
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from catalog.models import Channel, Sku
 from catalog.selectors import records_by_code
+from config.database import among, moment_from_row, read_rows
+from config.records import built
+from config.replicas import reading_alias
 
-# A SKU's own buffer, else the channel's: defined with the rest of availability.
-from .availability import safety_buffer_for
+# Availability and a SKU's own buffer, else the channel's: defined in one place.
+from .availability import available_from, safety_buffer, safety_buffer_for  # noqa: F401
 from .locking import BalanceKey
 from .models import (
     Location,
@@ -42,6 +45,7 @@ from .models import (
     StockConflict,
     StockMovement,
 )
+from .movements import BUCKETS
 
 
 class AvailabilityStatus(models.TextChoices):
@@ -115,22 +119,31 @@ def open_conflict_queryset() -> QuerySet[StockConflict]:
     return StockConflict.objects.filter(status=StockConflict.Status.OPEN)
 
 
-@dataclass(frozen=True)
 class AvailabilityRow:
-    """Every quantity of one SKU at one location, and what a channel may promise."""
+    """Every quantity of one SKU at one location, and what a channel may promise.
 
-    sku: Sku
-    location: Location
-    balance: StockBalance
-    channel: Channel | None
-    safety_buffer: int
-    available_to_promise: int
-    status: str
-    as_of: datetime | None
+    Plain values read in one statement, beside the SKU and location records the
+    caller named: a read of a hundred SKUs builds no model per row (a model costs
+    several times what the database spends on its row)."""
+
+    __slots__ = (
+        "sku",
+        "location",
+        "channel",
+        *BUCKETS,
+        "sequence",
+        "as_of",
+        "safety_buffer",
+        "available_to_promise",
+        "status",
+    )
 
     @property
     def available(self) -> int:
-        return self.balance.available
+        return available_from(self)
+
+    def __repr__(self) -> str:
+        return f"<AvailabilityRow {self.sku.code}@{self.location.code}: {self.status}>"
 
 
 def balance_queryset(
@@ -149,69 +162,84 @@ def availability_rows(
     *, pairs: Sequence[tuple[Sku, Location]], channel: Channel | None
 ) -> list[AvailabilityRow]:
     """Availability of each (SKU, location) pair, in that order; a pair with no
-    balance yet reads all zeros. Three queries whatever the number of pairs."""
+    balance yet reads all zeros. The SKUs need their ``safety_buffer``, the locations
+    their ``kind`` and ``pos_last_event_at``. Four short statements whatever the
+    number of pairs (three when nothing is held), on the database this request reads
+    from (config.replicas)."""
     if not pairs:
         return []
+    using = reading_alias()
     skus = {sku.pk for sku, _ in pairs}
     locations = {location.pk for _, location in pairs}
-    balances = {
-        (row.sku_id, row.location_id): row
-        for row in StockBalance.objects.filter(
-            sku_id__in=skus, location_id__in=locations
-        )
+    params: list = []
+    statement = (
+        f"SELECT sku_id, location_id, {', '.join(_READ_COLUMNS)} "
+        f"FROM {StockBalance._meta.db_table} "
+        f"WHERE {among('sku_id', skus, params, using=using)} "
+        f"AND {among('location_id', locations, params, using=using)}"
+    )
+    found = {
+        (sku_id, location_id): values
+        for sku_id, location_id, *values in read_rows(statement, params, using=using)
     }
-    return _rows(pairs, balances, channel)
+    return _rows(pairs, found, channel, using)
 
 
 def availability_rows_for_balances(
     *, balances: Sequence[StockBalance], channel: Channel | None
 ) -> list[AvailabilityRow]:
+    """The same rows for balances already read (with their SKU and location)."""
     pairs = [(row.sku, row.location) for row in balances]
-    return _rows(pairs, {(b.sku_id, b.location_id): b for b in balances}, channel)
+    found = {
+        (row.sku_id, row.location_id): [getattr(row, name) for name in _READ_COLUMNS]
+        for row in balances
+    }
+    return _rows(pairs, found, channel, reading_alias())
+
+
+# What a read takes of a balance: the buckets, then how often and when it changed.
+_READ_COLUMNS = (*BUCKETS, "sequence", "last_event_at")
+_ZEROS = [0] * len(BUCKETS) + [0, None]
+_RESERVED = BUCKETS.index("reserved")
 
 
 def _rows(
     pairs: Sequence[tuple[Sku, Location]],
-    balances: dict[BalanceKey, StockBalance],
+    found: dict[BalanceKey, list],
     channel: Channel | None,
+    using: str,
 ) -> list[AvailabilityRow]:
-    under_review = set(
-        open_conflict_queryset()
-        .filter(
-            sku_id__in={sku.pk for sku, _ in pairs},
-            location_id__in={location.pk for _, location in pairs},
-        )
-        .values_list("sku_id", "location_id")
-    )
     now = timezone.now()
-    sources = source_states()
-    holding = [key for key, balance in balances.items() if balance.reserved > 0]
-    lapsed = lapsed_holds(keys=holding, now=now)
+    under_review = _under_review(found.keys() if found else (), using)
+    sources = source_states(using=using)
+    holding = [key for key, values in found.items() if values[_RESERVED] > 0]
+    lapsed = lapsed_holds(keys=holding, now=now, using=using)
+    channel_buffer = None if channel is None else channel.safety_buffer
+    # A location's sync status is the same for every SKU there.
+    sync_status: dict[int, str] = {}
     rows = []
     for sku, location in pairs:
         key = (sku.pk, location.pk)
-        balance = balances.get(key) or StockBalance(sku=sku, location=location)
+        row = AvailabilityRow()
+        row.sku, row.location, row.channel = sku, location, channel
+        *quantities, row.sequence, as_of = found.get(key, _ZEROS)
+        for bucket, quantity in zip(BUCKETS, quantities, strict=True):
+            setattr(row, bucket, quantity)
+        row.as_of = moment_from_row(as_of)
         if key in lapsed:
-            # Read as of now: a lapsed hold holds nothing, swept or not. The balance
-            # is a read copy; only the ledger writes balances.
-            balance.reserved -= lapsed.pop(key)
-        buffer = safety_buffer_for(sku=sku, channel=channel)
+            # Read as of now: a lapsed hold holds nothing, swept or not.
+            row.reserved -= lapsed[key]
+        buffer = safety_buffer(sku.safety_buffer, channel_buffer)
+        row.safety_buffer = buffer
+        row.available_to_promise = max(0, row.available - buffer)
         if key in under_review:
-            status = AvailabilityStatus.UNDER_REVIEW
+            row.status = AvailabilityStatus.UNDER_REVIEW
         else:
-            status = _sync_status(location, now, sources)
-        rows.append(
-            AvailabilityRow(
-                sku=sku,
-                location=location,
-                balance=balance,
-                channel=channel,
-                safety_buffer=buffer,
-                available_to_promise=max(0, balance.available - buffer),
-                status=status,
-                as_of=balance.last_event_at,
-            )
-        )
+            status = sync_status.get(location.pk)
+            if status is None:
+                status = sync_status[location.pk] = _sync_status(location, now, sources)
+            row.status = status
+        rows.append(row)
     return rows
 
 
@@ -231,23 +259,28 @@ class SourceStates:
     late: frozenset[str]
 
 
-def source_states() -> SourceStates:
+def source_states(*, using: str = DEFAULT_DB_ALIAS) -> SourceStates:
     """The kinds of location whose sources are delayed or late, from the minute's
-    health check: one query of a row per source."""
+    health check: one short statement of a row per source."""
     delayed: set[str] = set()
     late: set[str] = set()
     threshold = settings.SYNC_ESTIMATED_LAG_SECONDS
     # A source switched off is no longer measured: its last state says nothing.
-    watched = SourceHealth.objects.filter(channel__is_active=True)
-    for health in watched.select_related("channel"):
+    statement = (
+        f"SELECT channel.kind, health.delayed, health.lag_p95_seconds "
+        f"FROM {SourceHealth._meta.db_table} health "
+        f"JOIN {Channel._meta.db_table} channel ON channel.id = health.channel_id "
+        f"WHERE channel.is_active"
+    )
+    for source_kind, is_delayed, lag_p95 in read_rows(statement, [], using=using):
         kinds = {
             location_kind
             for location_kind, source_kinds in SOURCE_KINDS.items()
-            if health.channel.kind in source_kinds
+            if source_kind in source_kinds
         }
-        if health.delayed:
+        if is_delayed:
             delayed |= kinds
-        elif health.lag_p95_seconds is not None and health.lag_p95_seconds > threshold:
+        elif lag_p95 is not None and lag_p95 > threshold:
             late |= kinds
     return SourceStates(frozenset(delayed), frozenset(late))
 
@@ -264,26 +297,36 @@ def availability_statuses(
     *, pairs: Iterable[BalanceKey], locations: dict[int, Location]
 ) -> dict[BalanceKey, str]:
     """The status of each (SKU id, location id) pair, as ``availability_rows`` derives
-    it, without reading the balances (the webhooks and the feed carry their own)."""
+    it, without reading the balances (the webhooks and the feed carry their own).
+    ``locations`` needs each one's ``kind`` and ``pos_last_event_at``."""
     pairs = list(pairs)
     if not pairs:
         return {}
-    under_review = set(
-        open_conflict_queryset()
-        .filter(
-            sku_id__in={sku for sku, _ in pairs},
-            location_id__in={location for _, location in pairs},
-        )
-        .values_list("sku_id", "location_id")
-    )
+    using = reading_alias()
+    under_review = _under_review(pairs, using)
     now = timezone.now()
-    sources = source_states()
+    sources = source_states(using=using)
     return {
         key: AvailabilityStatus.UNDER_REVIEW
         if key in under_review
         else _sync_status(locations[key[1]], now, sources)
         for key in pairs
     }
+
+
+def _under_review(keys: Iterable[BalanceKey], using: str) -> set[BalanceKey]:
+    """The pairs among ``keys`` with an open stock conflict."""
+    keys = set(keys)
+    if not keys:
+        return set()
+    params: list = [StockConflict.Status.OPEN]
+    statement = (
+        f"SELECT sku_id, location_id FROM {StockConflict._meta.db_table} "
+        f"WHERE status = %s "
+        f"AND {among('sku_id', {sku for sku, _ in keys}, params, using=using)} "
+        f"AND {among('location_id', {loc for _, loc in keys}, params, using=using)}"
+    )
+    return {tuple(row) for row in read_rows(statement, params, using=using)} & keys
 
 
 def _tills_are_late(location: Location, now: datetime) -> bool:
@@ -294,27 +337,31 @@ def _tills_are_late(location: Location, now: datetime) -> bool:
     return last is None or now - last > threshold
 
 
-def lapsed_holds(*, keys: Iterable[BalanceKey], now: datetime) -> dict[BalanceKey, int]:
+def lapsed_holds(
+    *, keys: Iterable[BalanceKey], now: datetime, using: str = DEFAULT_DB_ALIAS
+) -> dict[BalanceKey, int]:
     """Units of active reservations past their expiry, per (SKU, location): still in
     the ``reserved`` bucket until the sweep writes their release, but holding nothing.
     Availability and new promises add them back."""
     wanted = set(keys)
     if not wanted:
         return {}
-    rows = (
-        ReservationLine.objects.filter(
-            reservation__status=Reservation.Status.ACTIVE,
-            reservation__expires_at__lte=now,
-            sku_id__in={sku for sku, _ in wanted},
-            location_id__in={location for _, location in wanted},
-        )
-        .values_list("sku_id", "location_id")
-        .annotate(units=Sum("quantity"))
-        .order_by()
+    params: list = [
+        Reservation.Status.ACTIVE,
+        connections[using].ops.adapt_datetimefield_value(now),
+    ]
+    statement = (
+        f"SELECT line.sku_id, line.location_id, SUM(line.quantity) "
+        f"FROM {ReservationLine._meta.db_table} line "
+        f"JOIN {Reservation._meta.db_table} hold ON hold.id = line.reservation_id "
+        f"WHERE hold.status = %s AND hold.expires_at <= %s "
+        f"AND {among('line.sku_id', {sku for sku, _ in wanted}, params, using=using)} "
+        f"AND {among('line.location_id', {loc for _, loc in wanted}, params, using=using)} "
+        f"GROUP BY line.sku_id, line.location_id"
     )
     return {
-        (sku, location): units
-        for sku, location, units in rows
+        (sku, location): int(units)
+        for sku, location, units in read_rows(statement, params, using=using)
         if (sku, location) in wanted
     }
 
@@ -352,6 +399,57 @@ def checkout_records(
         skus=found[Sku],
         locations=found[Location],
     )
+
+
+# What availability reads of its records: a SKU's buffer, a location's kind and its
+# tills' last event (its status), a channel's buffer.
+_AVAILABILITY_FIELDS = {
+    Sku: ("id", "code", "safety_buffer"),
+    Location: ("id", "code", "kind", "pos_last_event_at"),
+    Channel: ("id", "code", "safety_buffer"),
+}
+
+
+def availability_records(
+    *, sku_codes: set[str], location_codes: set[str], channel_code: str | None
+) -> CheckoutRecords:
+    """The records an availability read names, in one statement, with only the
+    fields it reads (``availability_rows``); codes not found are simply absent."""
+    found = records_by_code(
+        wanted={
+            model: (fields, codes)
+            for model, fields, codes in (
+                (Sku, _AVAILABILITY_FIELDS[Sku], sku_codes),
+                (Location, _AVAILABILITY_FIELDS[Location], location_codes),
+                (Channel, _AVAILABILITY_FIELDS[Channel], {channel_code} - {None}),
+            )
+        }
+    )
+    return CheckoutRecords(
+        channel=found[Channel].get(channel_code),
+        skus=found[Sku],
+        locations=found[Location],
+    )
+
+
+def locations_for_availability() -> list[Location]:
+    """Every location in code order, with the fields availability reads."""
+    fields = _AVAILABILITY_FIELDS[Location]
+    statement = (
+        f"SELECT {', '.join(fields)} FROM {Location._meta.db_table} ORDER BY code"
+    )
+    return [
+        built(
+            Location,
+            id=location_id,
+            code=code,
+            kind=kind,
+            pos_last_event_at=moment_from_row(last),
+        )
+        for location_id, code, kind, last in read_rows(
+            statement, [], using=reading_alias()
+        )
+    ]
 
 
 def on_hand_as_of(

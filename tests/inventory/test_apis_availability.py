@@ -11,6 +11,7 @@ from inventory.services import conflict_resolve
 from tests.conftest import client_for
 from tests.factories import (
     ApiTokenFactory,
+    Holds,
     SkuFactory,
     StockEvents,
 )
@@ -209,6 +210,47 @@ def test_reading_availability_costs_a_few_queries_whatever_the_page(
             URL, {"location": "LON-OXF", "channel": "web", "page_size": 40}
         )
     assert len(response.json()["results"]) == 40
+
+
+def test_a_product_list_of_a_hundred_skus_costs_the_same_few_queries_as_one(
+    api, shop, django_assert_num_queries
+):
+    """The web shop's product list: a hundred SKUs, some held, one held past its
+    expiry, one under review. The records, the balances, the open conflicts, the
+    lapsed holds and the sources' health: five statements, whatever the page."""
+    skus = [SkuFactory(code=f"LIST-{n:03d}") for n in range(100)]
+    for sku in skus:
+        StockEvents.post("receipt", sku=sku, location=shop["store"], quantity=4)
+    Holds.place(channel=shop["web"], lines=[(skus[0], shop["store"], 1)])
+    lapsed = Holds.place(channel=shop["web"], lines=[(skus[1], shop["store"], 2)])
+    lapsed.__class__.objects.filter(pk=lapsed.pk).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    StockEvents.post("sale", sku=skus[2], location=shop["store"], quantity=9,
+                     channel=shop["pos"])  # fmt: skip
+    query = {"location": "LON-OXF", "sku": [s.code for s in skus], "page_size": 100}
+    api.get(URL, query)  # the token is looked up once, then kept a few seconds
+    with django_assert_num_queries(5):
+        response = api.get(URL, query)
+    rows = {row["sku"]: row for row in response.json()["results"]}
+    assert len(rows) == 100
+    assert (rows["LIST-000"]["reserved"], rows["LIST-000"]["available"]) == (1, 3)
+    assert (rows["LIST-001"]["reserved"], rows["LIST-001"]["available"]) == (0, 4)
+    assert rows["LIST-002"]["status"] == "under_review"
+    assert rows["LIST-003"]["status"] == "confirmed"
+
+
+def test_one_sku_at_every_location_reads_the_chain_in_as_few(
+    api, shop, django_assert_num_queries
+):
+    StockEvents.post("receipt", sku=shop["tee"], location=shop["store"], quantity=4)
+    api.get(URL, {"sku": "TEE-BLK-M"})
+    # The records, every location, the balances, the conflicts, the sources.
+    with django_assert_num_queries(5):
+        response = api.get(URL, {"sku": "TEE-BLK-M"})
+    rows = response.json()["results"]
+    assert {row["location"] for row in rows} >= {"LON-OXF"}
+    assert all(row["sku"] == "TEE-BLK-M" for row in rows)
 
 
 def test_two_channels_at_once_is_a_400(api, shop):

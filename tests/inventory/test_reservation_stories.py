@@ -64,7 +64,7 @@ def test_a_cart_holds_every_line_and_the_ledger_says_who_held_it(stocked):
     assert cart.status == Status.ACTIVE
     assert cart.ttl_seconds == 900  # the channel's default
     assert abs(cart.expires_at - cart.created_at - timedelta(seconds=900)).seconds < 1
-    assert available(shop, "tee").balance.reserved == 2
+    assert available(shop, "tee").reserved == 2
     assert available(shop, "tee").available == 3
     assert available(shop, "hoodie").available == 2
     entries = StockMovement.objects.filter(type="reserve")
@@ -210,7 +210,7 @@ def test_a_lapsed_hold_holds_nothing_before_any_sweep_and_the_sweep_writes_it_on
     lapse(cart)
     # No job has run: the figures already ignore the hold...
     row = available(shop, "tee")
-    assert (row.balance.reserved, row.available) == (0, 5)
+    assert (row.reserved, row.available) == (0, 5)
     cart.refresh_from_db()
     assert cart.current_status() == Status.EXPIRED
     # ...and so does the next checkout.
