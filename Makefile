@@ -68,7 +68,7 @@ bench: install
 	$(PY) -m bench.routing
 	$(PY) -m bench.push_latency --sales 300
 	$(PY) -m bench.mixed
-	$(PY) -m bench.reads
+	$(PY) -m bench.reads --replica
 
 bench-full: install
 	$(PY) -m bench.hot_sku --seconds 5
@@ -79,7 +79,7 @@ bench-full: install
 	$(PY) -m bench.routing --repeat 200
 	$(PY) -m bench.push_latency
 	$(PY) -m bench.mixed --seconds 10
-	$(PY) -m bench.reads --seconds 10
+	$(PY) -m bench.reads --seconds 10 --replica
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -38,16 +38,20 @@ def database_url(name: str) -> str:
     return f"{SERVER}/{name}"
 
 
-def prepare_django(database: str, *, fresh: bool = True) -> None:
-    """Point Django at the bench database (recreated when ``fresh``) and migrate it."""
+def prepare_django(
+    database: str, *, fresh: bool = True, url: str | None = None
+) -> None:
+    """Point Django at the bench database (recreated when ``fresh``) and migrate it.
+    ``url``: a database elsewhere instead, such as a throw-away cluster's
+    (bench/clusters.py), already created: migrated as it is, never dropped."""
     import psycopg
 
-    if fresh:
+    if fresh and url is None:
         with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
             admin.execute(f'CREATE DATABASE "{database}"')
     os.environ.update(
-        DATABASE_URL=database_url(database),
+        DATABASE_URL=url or database_url(database),
         DJANGO_SETTINGS_MODULE="config.settings",
         DJANGO_SECRET_KEY=SECRET_KEY,
         DJANGO_DEBUG="0",

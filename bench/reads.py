@@ -39,14 +39,30 @@ for; and, read once before timing, every row's figures those of its balance with
 lapsed holds' units added back, ``under_review`` exactly where a conflict is open, and
 the feed's page positions 1 to 1,000 with the quantities of the outbox's rows.
 
-    python -m bench.reads [--seconds 5] [--clients 1 8]
+With ``--replica``, after those tables, (A) and (C) again with one read replica, in
+a child process of its own (``--replica-only``: that part alone), as Django is set up
+once per process: a throw-away PostgreSQL primary and one streaming replica of it
+(bench/clusters.py; skipped, saying so, without PostgreSQL's server binaries), the
+primary migrated and seeded as above, the replica waited for until it has replayed it
+all; then gunicorn served twice, one server after the other, on that primary alone
+and with the replica beside it (``DATABASE_REPLICA_URLS``, config/replicas.py), each
+read timed at ``--clients``: reads/s, median and p95 of each, and their ratio. Both
+servers run on the same machine as gunicorn, so the replica adds no CPU: the figures
+show the routing's cost and correctness, not a second machine's capacity. It fails
+when an answer is not 200 with every row asked for, when the rows answered differ
+between the two servers, or when the replica served none of a timed cell's reads (no
+statement but its lag check ran there, per its ``pg_stat_activity``).
+
+    python -m bench.reads [--seconds 5] [--clients 1 8] [--replica | --replica-only]
 """
 
 import json
+import os
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -99,7 +115,36 @@ def main() -> int:
     parser.set_defaults(database="onestock_bench_reads")
     parser.add_argument("--seconds", type=float, default=5.0, help="per cell")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8])
+    parser.add_argument(
+        "--replica",
+        action="store_true",
+        help="then (A) and (C) on a throw-away primary alone and with one streaming "
+        "replica beside it (in a child process: --replica-only)",
+    )
+    parser.add_argument(
+        "--replica-only", action="store_true", help="only that comparison"
+    )
     args = parser.parse_args()
+    if args.replica_only:
+        return replica_main(args)
+    status = tables(args)
+    if args.replica:
+        # Django is set up once per process, here on the local server's database:
+        # the throw-away primary is this same script's in a process of its own.
+        sys.stdout.flush()
+        child = subprocess.run(
+            [sys.executable, "-m", "bench.reads", "--replica-only"]
+            + ["--seconds", f"{args.seconds:g}", "--clients"]
+            + [str(clients) for clients in args.clients],
+            cwd=harness.ROOT,
+            check=False,
+        )
+        status = status or child.returncode
+    return status
+
+
+def tables(args) -> int:
+    """The reads against raw SQL on the local server (the run without --replica)."""
     harness.prepare_django(args.database)
     started = time.perf_counter()
     chain = Chain.open()
@@ -170,9 +215,140 @@ def main() -> int:
 
 
 def api_environment(args) -> dict[str, str]:
-    """What the served API is given beyond the bench's own settings: nothing yet. A
-    read replica's URL (``DATABASE_REPLICA_URLS``) would go here, from an option."""
+    """What the served API is given beyond the bench's own settings: nothing (the
+    replica's URL is given only in replica_main's second server)."""
     return {}
+
+
+# -- with one replica (--replica) ------------------------------------------------------
+
+REPLICA_READS = ("A", "C")
+
+
+def replica_main(args) -> int:
+    """(A) and (C) served by gunicorn twice, one server after the other, on a
+    throw-away primary seeded as the tables' database is: alone, then with one
+    streaming replica beside it (``DATABASE_REPLICA_URLS``). Fails when an answer
+    is not 200 with every row asked for, when the rows differ between the two, or
+    when the replica served none of a read's timed requests."""
+    from bench.clusters import MISSING, primary_and_replica, server_binaries
+
+    if server_binaries() is None:
+        print(f"# Reads with one replica: SKIPPED, {MISSING}.")
+        return 0
+    with primary_and_replica(database=args.database) as clusters:
+        harness.prepare_django(args.database, url=clusters.primary_url)
+        started = time.perf_counter()
+        chain = Chain.open()
+        seeded = time.perf_counter() - started
+        clusters.wait_caught_up(timeout=120)
+        reads = [read for read in chain.reads() if read.key in REPLICA_READS]
+        replica_url = clusters.replica_urls[0]
+        print(
+            f"# Reads with one replica: {harness.machine()}; {args.seconds:g} s per "
+            f"cell; a throw-away primary and one streaming replica started in "
+            f"{clusters.started_in:.1f} s, seeded as the tables' database in "
+            f"{seeded:.1f} s.\n\n"
+            f"Both PostgreSQL servers run on this same {os.cpu_count()}-core machine "
+            "as gunicorn and its clients, so the replica adds no CPU here: the "
+            "figures show what the routing costs and that it answers right, not the "
+            "capacity a replica on a machine of its own would add.\n"
+        )
+        failures: list[str] = []
+        cells: dict[tuple[str, int, str], Cell] = {}
+        answered: dict[str, dict[str, list]] = {}
+        for setup, replicas in (("alone", ""), ("replica", replica_url)):
+            environment = {
+                "DATABASE_URL": clusters.primary_url,
+                "DATABASE_REPLICA_URLS": replicas,
+            }
+            with harness.served_api(args.database, env=environment) as port:
+                failures += [
+                    f"{setup}: {failure}"
+                    for failure in chain.check_answers(port, reads)
+                ]
+                answered[setup] = chain.rows_answered(port, reads)
+                for read in reads:
+                    harness.run_workers(
+                        max(args.clients), api_reader(read, port, chain.token), 1.0
+                    )
+                    for clients in args.clients:
+                        reader = api_reader(read, port, chain.token)
+                        since = datetime.now(UTC)
+                        cell = measure(reader, clients, args.seconds)
+                        if cell.error:
+                            failures.append(
+                                f"{read.key} {setup} at {clients} clients: {cell.error}"
+                            )
+                        cells[read.key, clients, setup] = cell
+                        if setup == "replica":
+                            failures += served_by_replica(
+                                replica_url, since, read, clients
+                            )
+    for read in reads:
+        if answered["alone"].get(read.key) != answered["replica"].get(read.key):
+            failures.append(
+                f"({read.key}) the rows answered with the replica differ from the "
+                "primary's alone"
+            )
+
+    headers = [
+        "clients",
+        "primary alone reads/s",
+        "median ms",
+        "p95 ms",
+        "with one replica reads/s",
+        "median ms",
+        "p95 ms",
+        "replica/alone",
+    ]
+    for read in reads:
+        print(f"({read.key}) {read.title}, primary alone and with one replica:\n")
+        rows = []
+        for clients in args.clients:
+            alone = cells[read.key, clients, "alone"]
+            replica = cells[read.key, clients, "replica"]
+            rows.append(
+                [
+                    clients,
+                    alone.rate,
+                    alone.median,
+                    alone.p95,
+                    replica.rate,
+                    replica.median,
+                    replica.p95,
+                    f"{replica.rate / alone.rate:.2f}x" if alone.rate else "-",
+                ]
+            )
+        print(harness.table(headers, rows))
+        print()
+    if not failures:
+        print(
+            "With the replica configured, every answer was 200 with the same rows as "
+            "the primary's alone, and the replica served each read."
+        )
+    for failure in failures:
+        print(f"FAILED: {failure}")
+    return 1 if failures else 0
+
+
+def served_by_replica(
+    url: str, since: datetime, read: "Read", clients: int
+) -> list[str]:
+    """Whether the replica served the read just timed: a server process's
+    connection to it ran a statement other than its lag check since ``since`` (the
+    cell's start). Its connections stay open between requests, each showing its
+    last statement, and a lag check comes before a request's reads, never after."""
+    with psycopg.connect(url, autocommit=True) as connection:
+        (count,) = connection.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+            " AND query_start >= %s AND query NOT LIKE %s",
+            (since, "%pg_is_in_recovery%"),
+        ).fetchone()
+    if count:
+        return []
+    return [f"({read.key}) at {clients} clients: no read on the replica"]
 
 
 @dataclass
@@ -474,6 +650,17 @@ class Chain:
         if "C" in answers:
             failures += self._check_feed(answers["C"])
         return failures
+
+    def rows_answered(self, port: int, reads: list[Read]) -> dict[str, list]:
+        """Each read's rows as answered (its results or the feed's changes)."""
+        client = harness.ApiClient(port, self.token)
+        rows = {}
+        for read in reads:
+            status, body = client.call("GET", read.path)
+            if status == 200:
+                answer = json.loads(body)
+                rows[read.key] = answer.get("results", answer.get("changes"))
+        return rows
 
     def _check_rows(self, key: str, rows: list[dict], asked: set) -> list[str]:
         from inventory.models import StockBalance

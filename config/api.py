@@ -32,6 +32,7 @@ from .errors import (
     PermissionRefused,
 )
 from .records import CODE_HELP, CODE_PATTERN
+from .replicas import ReadsFromReplica
 
 logger = logging.getLogger(__name__)
 
@@ -195,7 +196,10 @@ def validate_code(code: str) -> None:
 
 
 class UpsertByCodeViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    ReadsFromReplica,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
     """List, detail and ``PUT /<resource>/{code}/``: create (201) or update (200) by code.
 

@@ -3,6 +3,16 @@
 Environment:
     DATABASE_URL            any dj-database-url URL; the demo default is a SQLite file,
                             under pytest the default is the local PostgreSQL.
+    DATABASE_REPLICA_URLS   comma-separated URLs of PostgreSQL streaming replicas of
+                            it (default none: every read on the primary).
+                            config/replicas.py, docs/deployment.md.
+    READ_REPLICA_MAX_LAG_SECONDS  a replica further behind is not read (default 1).
+    READ_REPLICA_CHECK_SECONDS  how often a server process asks a replica its lag
+                            (default 0.5).
+    READ_YOUR_WRITES_SECONDS  a client that wrote reads from the primary this long
+                            after (default 5).
+    READ_YOUR_WRITES_STORAGE_URL  the Redis where writes are noted for that (default
+                            the broker's Redis).
     DJANGO_SECRET_KEY       required to serve with DJANGO_DEBUG off.
     DJANGO_DEBUG            1/true/yes to turn debug on (default off).
     DJANGO_ALLOWED_HOSTS    comma-separated host names (default localhost names).
@@ -122,6 +132,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: every request's id (X-Request-ID), on its log lines and its API errors.
     "config.middleware.RequestId",
+    # A write notes its client, whose reads then stay on the primary a few seconds
+    # (only where read replicas are configured: config/replicas.py).
+    "config.replicas.ReadYourWrites",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -170,6 +183,27 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # statements (inventory.services.promises) be planned once per connection, which
     # more than halves what the database spends on a hold.
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
+# Read replicas (config/replicas.py): aliases replica_1, replica_2... Tests that set
+# some read the test database itself through them.
+for _number, _url in enumerate(
+    filter(
+        None,
+        (url.strip() for url in os.environ.get("DATABASE_REPLICA_URLS", "").split(",")),
+    ),
+    start=1,
+):
+    _replica = dj_database_url.parse(_url, conn_max_age=60)
+    # A replica that is down must not hold a read up: the read goes to the primary.
+    _replica.setdefault("OPTIONS", {}).update(prepare_threshold=5, connect_timeout=1)
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES[f"replica_{_number}"] = _replica
+READ_REPLICA_ALIASES = tuple(alias for alias in DATABASES if alias != "default")
+DATABASE_ROUTERS = ["config.replicas.ReplicaRouter"]
+READ_REPLICA_MAX_LAG_SECONDS = float(
+    os.environ.get("READ_REPLICA_MAX_LAG_SECONDS", "1")
+)
+READ_REPLICA_CHECK_SECONDS = float(os.environ.get("READ_REPLICA_CHECK_SECONDS", "0.5"))
+READ_YOUR_WRITES_SECONDS = float(os.environ.get("READ_YOUR_WRITES_SECONDS", "5"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -448,6 +482,11 @@ TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 THROTTLE_TOKEN_FAILURES = os.environ.get("THROTTLE_TOKEN_FAILURES", "20/minute")
 THROTTLE_STORAGE_URL = os.environ.get("THROTTLE_STORAGE_URL") or (
     "memory://" if RUNNING_TESTS else CELERY_BROKER_URL
+)
+READ_YOUR_WRITES_STORAGE_URL = os.environ.get("READ_YOUR_WRITES_STORAGE_URL") or (
+    CELERY_BROKER_URL
+    if CELERY_BROKER_URL.startswith("redis")
+    else "redis://127.0.0.1:6379/0"
 )
 # The Content-Security-Policy of every page (django-csp): scripts, styles, fonts and
 # requests from this site only; no inline script, handler or style, no eval. HTMX,

@@ -24,6 +24,7 @@ from config.access import (
 from config.api import CodeField, UpsertByCodeViewSet, status_for
 from config.errors import PermissionRefused
 from config.fast_serializers import FastSerializer
+from config.replicas import ReadsFromReplica
 
 from . import selectors, services
 from .errors import InsufficientStock, MovementRejected, ReferenceClash
@@ -85,7 +86,10 @@ SINGLE_EVENT_STATUS = {
     retrieve=extend_schema(summary="One ledger entry"),
 )
 class MovementViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    ReadsFromReplica,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
     read_scope = Scope.POST_STOCK_EVENTS
     serializer_class = MovementSerializer
@@ -270,7 +274,7 @@ class AvailabilityQuerySerializer(FastSerializer, serializers.Serializer):
     )
 
 
-class AvailabilityView(GenericAPIView):
+class AvailabilityView(ReadsFromReplica, GenericAPIView):
     read_scope = Scope.READ_AVAILABILITY
     serializer_class = AvailabilitySerializer
     renderer_classes = STOCK_RENDERERS

@@ -38,20 +38,29 @@ def _refuse(value):
     raise TypeError(type(value).__name__)
 
 
+# Values that are never floats nor hold any: a list or a mapping made only of these
+# is passed over in one step (the types gathered in C), not value by value.
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
 def _holds_a_float(data) -> bool:
     pending = [data]
-    pop, extend = pending.pop, pending.extend
+    pop, append = pending.pop, pending.append
     while pending:
         value = pop()
-        kind = type(value)
-        if kind is str or kind is int or value is None:
-            continue
         if isinstance(value, dict):
-            extend(value.values())
+            values = value.values()
         elif isinstance(value, list | tuple):
-            extend(value)
-        elif isinstance(value, float):
-            return True
+            values = value
+        else:
+            if isinstance(value, float):
+                return True
+            continue
+        if set(map(type, values)) <= _PLAIN:
+            continue
+        for item in values:
+            if type(item) not in _PLAIN:
+                append(item)
     return False
 
 

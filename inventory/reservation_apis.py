@@ -15,6 +15,7 @@ from config.access import (
     ensure_may_act_for_channel,
     with_bound_channel,
 )
+from config.replicas import ReadsFromReplica
 
 from . import selectors, services
 from .filters import ReservationFilter
@@ -59,7 +60,10 @@ def _transition_schema(summary: str, description: str):
     retrieve=extend_schema(summary="One reservation, its lines and its transitions"),
 )
 class ReservationViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    ReadsFromReplica,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
     read_scope = Scope.RESERVE_AND_ORDER
     serializer_class = ReservationSerializer

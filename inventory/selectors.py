@@ -13,13 +13,19 @@ that holds wins; docs/sync.md):
   (``SourceHealth.delayed``);
 - ``estimated`` when such a source is in touch but late: its events of the last hour
   reached us with a 95th-percentile lag above ``SYNC_ESTIMATED_LAG_SECONDS``, so the
-  figure trails the shelf by about that long;
+  figure trails the shelf by about that long; or the figures were read from a read
+  replica that may trail the primary by more than ``READ_REPLICA_MAX_LAG_SECONDS``
+  (config.replicas);
 - ``confirmed`` otherwise.
+
+The reads run on the database ``config.replicas.reading_alias`` names: a read
+replica for the read views that opt in, else the primary.
 """
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -30,8 +36,7 @@ from django.utils import timezone
 from catalog.models import Channel, Sku
 from catalog.selectors import records_by_code
 from config.database import among, moment_from_row, read_rows
-from config.records import built
-from config.replicas import reading_alias
+from config.replicas import reading_alias, replica_staleness
 
 # Availability and a SKU's own buffer, else the channel's: defined in one place.
 from .availability import available_from, safety_buffer, safety_buffer_for  # noqa: F401
@@ -119,28 +124,51 @@ def open_conflict_queryset() -> QuerySet[StockConflict]:
     return StockConflict.objects.filter(status=StockConflict.Status.OPEN)
 
 
+class SkuRef(NamedTuple):
+    """What availability reads of a SKU: its code and its own buffer. A read of a
+    hundred SKUs builds these, not models (a model costs about 10 µs)."""
+
+    pk: int
+    code: str
+    safety_buffer: int | None
+
+
+class LocationRef(NamedTuple):
+    """What availability reads of a location: its code, and for its status its kind
+    and when its tills last reported."""
+
+    pk: int
+    code: str
+    kind: str
+    pos_last_event_at: datetime | None
+
+
+class ChannelRef(NamedTuple):
+    pk: int
+    code: str
+    safety_buffer: int
+
+
 class AvailabilityRow:
     """Every quantity of one SKU at one location, and what a channel may promise.
 
-    Plain values read in one statement, beside the SKU and location records the
-    caller named: a read of a hundred SKUs builds no model per row (a model costs
-    several times what the database spends on its row)."""
+    Plain values read in one statement, beside the SKU and location the caller
+    named (records, or ``SkuRef`` and ``LocationRef``): a read of a hundred SKUs
+    builds no model per row (a model costs several times what the database spends
+    on its row). ``available`` is worked out once, by the one rule."""
 
     __slots__ = (
         "sku",
         "location",
         "channel",
         *BUCKETS,
+        "available",
         "sequence",
         "as_of",
         "safety_buffer",
         "available_to_promise",
         "status",
     )
-
-    @property
-    def available(self) -> int:
-        return available_from(self)
 
     def __repr__(self) -> str:
         return f"<AvailabilityRow {self.sku.code}@{self.location.code}: {self.status}>"
@@ -163,57 +191,71 @@ def availability_rows(
 ) -> list[AvailabilityRow]:
     """Availability of each (SKU, location) pair, in that order; a pair with no
     balance yet reads all zeros. The SKUs need their ``safety_buffer``, the locations
-    their ``kind`` and ``pos_last_event_at``. Four short statements whatever the
-    number of pairs (three when nothing is held), on the database this request reads
-    from (config.replicas)."""
+    their ``kind`` and ``pos_last_event_at`` (records, or ``SkuRef`` and
+    ``LocationRef``). Two short statements whatever the number of pairs (the
+    balances with their open conflicts and lapsed holds, the sources' health), on the
+    database this request reads from (config.replicas)."""
     if not pairs:
         return []
     using = reading_alias()
-    skus = {sku.pk for sku, _ in pairs}
-    locations = {location.pk for _, location in pairs}
-    params: list = []
+    now = timezone.now()
+    params: list = [connections[using].ops.adapt_datetimefield_value(now)]
     statement = (
-        f"SELECT sku_id, location_id, {', '.join(_READ_COLUMNS)} "
-        f"FROM {StockBalance._meta.db_table} "
-        f"WHERE {among('sku_id', skus, params, using=using)} "
-        f"AND {among('location_id', locations, params, using=using)}"
+        f"SELECT balance.sku_id, balance.location_id, "
+        f"{', '.join(f'balance.{bucket}' for bucket in BUCKETS)}, balance.sequence, "
+        # As text: psycopg reads text in C, Django's timestamp loader is Python.
+        f"CAST(balance.last_event_at AS TEXT), {_OPEN_CONFLICT.format(at='balance')}, "
+        f"CASE WHEN balance.reserved > 0 THEN {_LAPSED_UNITS.format(at='balance')} "
+        f"ELSE 0 END FROM {StockBalance._meta.db_table} balance WHERE "
+        f"{among('balance.sku_id', {sku.pk for sku, _ in pairs}, params, using=using)}"
+        f" AND "
+        f"{among('balance.location_id', {loc.pk for _, loc in pairs}, params, using=using)}"
     )
     found = {
         (sku_id, location_id): values
         for sku_id, location_id, *values in read_rows(statement, params, using=using)
     }
-    return _rows(pairs, found, channel, using)
+    return _rows(pairs, found, channel, now, using)
 
 
 def availability_rows_for_balances(
     *, balances: Sequence[StockBalance], channel: Channel | None
 ) -> list[AvailabilityRow]:
-    """The same rows for balances already read (with their SKU and location)."""
-    pairs = [(row.sku, row.location) for row in balances]
-    found = {
-        (row.sku_id, row.location_id): [getattr(row, name) for name in _READ_COLUMNS]
-        for row in balances
-    }
-    return _rows(pairs, found, channel, reading_alias())
+    """The same rows for balances already listed (with their SKU and location)."""
+    return availability_rows(
+        pairs=[(row.sku, row.location) for row in balances], channel=channel
+    )
 
 
-# What a read takes of a balance: the buckets, then how often and when it changed.
-_READ_COLUMNS = (*BUCKETS, "sequence", "last_event_at")
-_ZEROS = [0] * len(BUCKETS) + [0, None]
-_RESERVED = BUCKETS.index("reserved")
+# Whether an open stock conflict exists at the balance ``at``: it is under review.
+_OPEN_CONFLICT = (
+    f"EXISTS (SELECT 1 FROM {StockConflict._meta.db_table} conflict "
+    f"WHERE conflict.status = '{StockConflict.Status.OPEN.value}' "
+    "AND conflict.sku_id = {at}.sku_id AND conflict.location_id = {at}.location_id)"
+)
+# Units of active holds past their expiry (the one parameter: now) at the balance
+# ``at``: still in its reserved bucket until the sweep writes their release, but
+# holding nothing. Availability and new promises add them back.
+_LAPSED_UNITS = (
+    f"(SELECT CAST(COALESCE(SUM(line.quantity), 0) AS BIGINT) "
+    f"FROM {ReservationLine._meta.db_table} line "
+    f"JOIN {Reservation._meta.db_table} hold ON hold.id = line.reservation_id "
+    f"WHERE hold.status = '{Reservation.Status.ACTIVE.value}' "
+    "AND hold.expires_at <= %s "
+    "AND line.sku_id = {at}.sku_id AND line.location_id = {at}.location_id)"
+)
+# What the statement gives for each balance, and a pair with none.
+_ZEROS = [0] * len(BUCKETS) + [0, None, False, 0]
 
 
 def _rows(
     pairs: Sequence[tuple[Sku, Location]],
     found: dict[BalanceKey, list],
     channel: Channel | None,
+    now: datetime,
     using: str,
 ) -> list[AvailabilityRow]:
-    now = timezone.now()
-    under_review = _under_review(found.keys() if found else (), using)
     sources = source_states(using=using)
-    holding = [key for key, values in found.items() if values[_RESERVED] > 0]
-    lapsed = lapsed_holds(keys=holding, now=now, using=using)
     channel_buffer = None if channel is None else channel.safety_buffer
     # A location's sync status is the same for every SKU there.
     sync_status: dict[int, str] = {}
@@ -222,18 +264,18 @@ def _rows(
         key = (sku.pk, location.pk)
         row = AvailabilityRow()
         row.sku, row.location, row.channel = sku, location, channel
-        *quantities, row.sequence, as_of = found.get(key, _ZEROS)
+        *quantities, row.sequence, as_of, under_review, lapsed = found.get(key, _ZEROS)
         for bucket, quantity in zip(BUCKETS, quantities, strict=True):
             setattr(row, bucket, quantity)
         row.as_of = moment_from_row(as_of)
-        if key in lapsed:
-            # Read as of now: a lapsed hold holds nothing, swept or not.
-            row.reserved -= lapsed[key]
+        # Read as of now: a lapsed hold holds nothing, swept or not.
+        row.reserved -= lapsed
+        row.available = available = available_from(row)
         buffer = safety_buffer(sku.safety_buffer, channel_buffer)
         row.safety_buffer = buffer
-        row.available_to_promise = max(0, row.available - buffer)
-        if key in under_review:
-            row.status = AvailabilityStatus.UNDER_REVIEW
+        row.available_to_promise = max(0, available - buffer)
+        if under_review:
+            row.status = AvailabilityStatus.UNDER_REVIEW.value
         else:
             status = sync_status.get(location.pk)
             if status is None:
@@ -261,7 +303,8 @@ class SourceStates:
 
 def source_states(*, using: str = DEFAULT_DB_ALIAS) -> SourceStates:
     """The kinds of location whose sources are delayed or late, from the minute's
-    health check: one short statement of a row per source."""
+    health check: one short statement of a row per source. Read on a replica that may
+    trail by more than ``READ_REPLICA_MAX_LAG_SECONDS``, every kind is late."""
     delayed: set[str] = set()
     late: set[str] = set()
     threshold = settings.SYNC_ESTIMATED_LAG_SECONDS
@@ -282,15 +325,20 @@ def source_states(*, using: str = DEFAULT_DB_ALIAS) -> SourceStates:
             delayed |= kinds
         elif lag_p95 is not None and lag_p95 > threshold:
             late |= kinds
+    if replica_staleness(using) > settings.READ_REPLICA_MAX_LAG_SECONDS:
+        # Read from a replica that may be further behind than the bound: its figures
+        # trail the primary's, so none of them is confirmed (config.replicas).
+        late |= set(Location.Kind.values)
     return SourceStates(frozenset(delayed), frozenset(late))
 
 
 def _sync_status(location: Location, now: datetime, sources: SourceStates) -> str:
+    # The plain values: written into every row of a read, as they are.
     if location.kind in sources.delayed or _tills_are_late(location, now):
-        return AvailabilityStatus.DELAYED
+        return AvailabilityStatus.DELAYED.value
     if location.kind in sources.late:
-        return AvailabilityStatus.ESTIMATED
-    return AvailabilityStatus.CONFIRMED
+        return AvailabilityStatus.ESTIMATED.value
+    return AvailabilityStatus.CONFIRMED.value
 
 
 def availability_statuses(
@@ -306,10 +354,15 @@ def availability_statuses(
     under_review = _under_review(pairs, using)
     now = timezone.now()
     sources = source_states(using=using)
+    # A location's sync status is the same for every SKU there.
+    by_location = {
+        location_id: _sync_status(locations[location_id], now, sources)
+        for location_id in {location_id for _, location_id in pairs}
+    }
     return {
-        key: AvailabilityStatus.UNDER_REVIEW
+        key: AvailabilityStatus.UNDER_REVIEW.value
         if key in under_review
-        else _sync_status(locations[key[1]], now, sources)
+        else by_location[key[1]]
         for key in pairs
     }
 
@@ -340,29 +393,24 @@ def _tills_are_late(location: Location, now: datetime) -> bool:
 def lapsed_holds(
     *, keys: Iterable[BalanceKey], now: datetime, using: str = DEFAULT_DB_ALIAS
 ) -> dict[BalanceKey, int]:
-    """Units of active reservations past their expiry, per (SKU, location): still in
-    the ``reserved`` bucket until the sweep writes their release, but holding nothing.
-    Availability and new promises add them back."""
+    """Units of active reservations past their expiry, per (SKU, location)
+    (``_LAPSED_UNITS``): a promise adds them back, as availability does."""
     wanted = set(keys)
     if not wanted:
         return {}
-    params: list = [
-        Reservation.Status.ACTIVE,
-        connections[using].ops.adapt_datetimefield_value(now),
-    ]
+    params: list = [connections[using].ops.adapt_datetimefield_value(now)]
     statement = (
-        f"SELECT line.sku_id, line.location_id, SUM(line.quantity) "
-        f"FROM {ReservationLine._meta.db_table} line "
-        f"JOIN {Reservation._meta.db_table} hold ON hold.id = line.reservation_id "
-        f"WHERE hold.status = %s AND hold.expires_at <= %s "
-        f"AND {among('line.sku_id', {sku for sku, _ in wanted}, params, using=using)} "
-        f"AND {among('line.location_id', {loc for _, loc in wanted}, params, using=using)} "
-        f"GROUP BY line.sku_id, line.location_id"
+        f"SELECT balance.sku_id, balance.location_id, "
+        f"{_LAPSED_UNITS.format(at='balance')} "
+        f"FROM {StockBalance._meta.db_table} balance WHERE "
+        f"{among('balance.sku_id', {sku for sku, _ in wanted}, params, using=using)}"
+        f" AND "
+        f"{among('balance.location_id', {loc for _, loc in wanted}, params, using=using)}"
     )
     return {
         (sku, location): int(units)
         for sku, location, units in read_rows(statement, params, using=using)
-        if (sku, location) in wanted
+        if units and (sku, location) in wanted
     }
 
 
@@ -401,54 +449,47 @@ def checkout_records(
     )
 
 
-# What availability reads of its records: a SKU's buffer, a location's kind and its
-# tills' last event (its status), a channel's buffer.
-_AVAILABILITY_FIELDS = {
-    Sku: ("id", "code", "safety_buffer"),
-    Location: ("id", "code", "kind", "pos_last_event_at"),
-    Channel: ("id", "code", "safety_buffer"),
-}
-
-
 def availability_records(
     *, sku_codes: set[str], location_codes: set[str], channel_code: str | None
 ) -> CheckoutRecords:
-    """The records an availability read names, in one statement, with only the
-    fields it reads (``availability_rows``); codes not found are simply absent."""
-    found = records_by_code(
-        wanted={
-            model: (fields, codes)
-            for model, fields, codes in (
-                (Sku, _AVAILABILITY_FIELDS[Sku], sku_codes),
-                (Location, _AVAILABILITY_FIELDS[Location], location_codes),
-                (Channel, _AVAILABILITY_FIELDS[Channel], {channel_code} - {None}),
+    """The SKUs, locations and channel an availability read names, in one statement,
+    as ``SkuRef``, ``LocationRef`` and ``ChannelRef``; codes not found are absent."""
+    using = reading_alias()
+    parts, params = [], []
+    # Columns: which, id, code, a buffer, a location's kind and its tills' last event.
+    for which, model, codes, rest in (
+        ("s", Sku, sku_codes, "safety_buffer, NULL, NULL"),
+        ("l", Location, location_codes, "NULL, kind, CAST(pos_last_event_at AS TEXT)"),
+        ("c", Channel, {channel_code} - {None}, "safety_buffer, NULL, NULL"),
+    ):
+        if codes:
+            parts.append(
+                f"SELECT '{which}', id, code, {rest} FROM {model._meta.db_table} "
+                f"WHERE {among('code', codes, params, using=using)}"
             )
-        }
-    )
+    skus, locations, channels = {}, {}, {}
+    rows = read_rows(" UNION ALL ".join(parts), params, using=using) if parts else ()
+    for which, pk, code, buffer, kind, last in rows:
+        if which == "s":
+            skus[code] = SkuRef(pk, code, buffer)
+        elif which == "l":
+            locations[code] = LocationRef(pk, code, kind, moment_from_row(last))
+        else:
+            channels[code] = ChannelRef(pk, code, buffer)
     return CheckoutRecords(
-        channel=found[Channel].get(channel_code),
-        skus=found[Sku],
-        locations=found[Location],
+        channel=channels.get(channel_code), skus=skus, locations=locations
     )
 
 
-def locations_for_availability() -> list[Location]:
-    """Every location in code order, with the fields availability reads."""
-    fields = _AVAILABILITY_FIELDS[Location]
+def locations_for_availability() -> list[LocationRef]:
+    """Every location in code order, as availability reads it."""
     statement = (
-        f"SELECT {', '.join(fields)} FROM {Location._meta.db_table} ORDER BY code"
+        f"SELECT id, code, kind, CAST(pos_last_event_at AS TEXT) "
+        f"FROM {Location._meta.db_table} ORDER BY code"
     )
     return [
-        built(
-            Location,
-            id=location_id,
-            code=code,
-            kind=kind,
-            pos_last_event_at=moment_from_row(last),
-        )
-        for location_id, code, kind, last in read_rows(
-            statement, [], using=reading_alias()
-        )
+        LocationRef(pk, code, kind, moment_from_row(last))
+        for pk, code, kind, last in read_rows(statement, [], using=reading_alias())
     ]
 
 

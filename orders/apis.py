@@ -15,6 +15,7 @@ from config.access import (
     ensure_may_act_for_channel,
     with_bound_channel,
 )
+from config.replicas import ReadsFromReplica
 
 from . import selectors, services
 from .filters import OrderFilter, ReturnToStockFilter
@@ -52,7 +53,10 @@ REFUSALS = {
     ),
 )
 class OrderViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    ReadsFromReplica,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
     read_scope = Scope.RESERVE_AND_ORDER
     serializer_class = OrderSerializer
@@ -235,7 +239,10 @@ class OrderViewSet(
     retrieve=extend_schema(summary="One return-to-stock task"),
 )
 class ReturnToStockTaskViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    ReadsFromReplica,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
     read_scope = Scope.RESERVE_AND_ORDER
     serializer_class = ReturnToStockTaskSerializer

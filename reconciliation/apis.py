@@ -26,6 +26,7 @@ from config.access import (
     ensure_may_act_for_channel,
     with_bound_channel,
 )
+from config.replicas import ReadsFromReplica
 from inventory.models import Location
 
 from .models import ExceptionCase, ExceptionKind, StockSnapshot
@@ -67,7 +68,10 @@ FILTERS = [
     retrieve=extend_schema(summary="One exception case with its timeline"),
 )
 class ExceptionViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    ReadsFromReplica,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
     read_scope = Scope.EXCEPTIONS
     serializer_class = ExceptionCaseSerializer
@@ -126,7 +130,10 @@ class ExceptionViewSet(
     retrieve=extend_schema(summary="One stock snapshot and what its comparison found"),
 )
 class SnapshotViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    ReadsFromReplica,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
     """A channel's own view of on-hand, for the nightly run to compare with the
     ledger. A token bound to a channel sends and reads its own channel's only."""

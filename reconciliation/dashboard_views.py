@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET
 
 from config import access
 from config.exports import csv_download
+from config.replicas import reads_from_replica
 from config.screens import render, staff_screen
 
 from . import dashboard, losses
@@ -110,6 +111,7 @@ FIGURES: dict[str, tuple[str | None, Callable[[Asked], object]]] = {
 
 @require_GET
 @staff_screen
+@reads_from_replica
 def dashboard_page(request: HttpRequest) -> HttpResponse:
     stores = access.stores_of(request)
     if not stores:

@@ -20,6 +20,7 @@ from config import access
 from config.access import Actor
 from config.errors import DomainError, InvalidInput, NotFound
 from config.moments import FIRST_DAY, LAST_DAY
+from config.replicas import reads_from_replica
 from config.screens import (
     chosen_store,
     live,
@@ -472,6 +473,7 @@ def _review_context(task: CountTask, **extra) -> dict:
 
 @require_GET
 @staff_screen
+@reads_from_replica
 def accuracy(request: HttpRequest) -> HttpResponse:
     locations = access.stores_of(request)
     if not locations:

@@ -15,6 +15,7 @@ from config.access import (
     ensure_may_act_for_channel,
     with_bound_channel,
 )
+from config.replicas import ReadsFromReplica
 
 from . import selectors, services
 from .filters import ReturnFilter
@@ -46,7 +47,10 @@ REFUSALS = {
     ),
 )
 class ReturnViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    ReadsFromReplica,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
     read_scope = Scope.RETURNS
     serializer_class = ReturnSerializer

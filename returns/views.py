@@ -27,6 +27,7 @@ from config.access import Actor
 from config.errors import DomainError, InvalidInput, NotFound
 from config.exports import csv_download
 from config.moments import FIRST_DAY, LAST_DAY
+from config.replicas import reads_from_replica
 from config.screens import (
     chosen_store,
     live,
@@ -482,6 +483,7 @@ def _next_step(found: Return, lines: list) -> str:
 
 @require_GET
 @staff_screen
+@reads_from_replica
 def insight(request: HttpRequest) -> HttpResponse:
     if not access.sees_every_location(request.user):
         return render(request, "returns/managers_only.html", status=403)

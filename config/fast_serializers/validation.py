@@ -52,6 +52,15 @@ _LIST_METHODS = {
     "run_validators": (Field,),
     "get_value": (serializers.ListSerializer, Field),
 }
+# A ListField of a field compiled here (a query's repeated codes), likewise.
+_LIST_FIELD_METHODS = {
+    "run_validation": (Field,),
+    "to_internal_value": (serializers.ListField, Field),
+    "run_child_validation": (serializers.ListField,),
+    "validate_empty_values": (Field,),
+    "run_validators": (Field,),
+    "get_value": (serializers.ListField, Field),
+}
 # A field compiled here whose class keeps these methods (CharField's own
 # run_validation only refuses blanks first).
 _FIELD_METHODS = {
@@ -170,6 +179,8 @@ def _kind_checker(field: Field, path: tuple) -> Callable | None:
     cls = type(field)
     if isinstance(field, serializers.ListSerializer):
         return _list_checker(field, path)
+    if isinstance(field, serializers.ListField):
+        return _list_field_checker(field, path)
     if isinstance(field, serializers.Serializer):
         nested = checker(field, (*path, field.field_name))
         if nested is None:
@@ -231,6 +242,32 @@ def _list_checker(field: serializers.ListSerializer, path: tuple) -> Callable | 
             if type(item) is not dict:
                 raise DrfDecides
             items.append(nested(root, item))
+        return items
+
+    return check
+
+
+def _list_field_checker(field: serializers.ListField, path: tuple) -> Callable | None:
+    """Each item checked as the child field checks a value, then the list's own
+    validators (its length), as DRF's ListField runs them."""
+    if not keeps(type(field), **_LIST_FIELD_METHODS):
+        return None
+    predicates = _predicates(field)
+    item_check = _kind_checker(field.child, (*path, field.field_name, CHILD))
+    if predicates is None or item_check is None:
+        return None
+    allow_empty = field.allow_empty
+
+    def check(root, value):
+        if type(value) is not list or (not value and not allow_empty):
+            raise DrfDecides
+        items = []
+        for item in value:
+            if item is None:
+                raise DrfDecides
+            items.append(item_check(root, item))
+        if not _passes(predicates, items):
+            raise DrfDecides
         return items
 
     return check

@@ -37,7 +37,7 @@ from reconciliation.models import ExceptionKind
 from reconciliation.services import Raised, exception_raise, exception_settle
 
 from ..models import EventKind, WebhookAttempt, WebhookDelivery, WebhookSubscription
-from ..selectors import change_events
+from ..selectors import change_events, changes_by_id
 from ..signing import EVENT_ID_HEADER, SIGNATURE_HEADER, signature_for
 from ..targets import (
     DEFAULT_PORTS,
@@ -207,8 +207,13 @@ def _send_due(subscription_id: int) -> int:
         due = list(_due(subscription_id)[: settings.WEBHOOK_SEND_BATCH])
         if not due:
             return delivered
+        changes = changes_by_id(ids={delivery.change_id for delivery in due})
+        # A delivery whose change was replaced by a newer one and then pruned since
+        # the read above is due again, with the newer change, on the next round.
+        due = [delivery for delivery in due if delivery.change_id in changes]
         events = change_events(
-            changes=[delivery.change for delivery in due], channel=subscription.channel
+            changes=[changes[delivery.change_id] for delivery in due],
+            channel=subscription.channel,
         )
         for delivery, event in zip(due, events, strict=True):
             if not _post(subscription, delivery, event):
@@ -374,14 +379,10 @@ def _may_send(subscription: WebhookSubscription) -> bool:
 
 
 def _due(subscription_id: int):
-    return (
-        WebhookDelivery.objects.filter(
-            subscription_id=subscription_id,
-            status=WebhookDelivery.Status.PENDING,
-        )
-        .select_related("change__sku", "change__location")
-        .order_by("change__position")
-    )
+    return WebhookDelivery.objects.filter(
+        subscription_id=subscription_id,
+        status=WebhookDelivery.Status.PENDING,
+    ).order_by("change__position")
 
 
 def _has_due(subscription_id: int) -> bool:

@@ -283,6 +283,11 @@ class Order(FastSerializer, StrictInputSerializer):
     defaulted = StrictIntegerField(required=False, default=3)
     price = serializers.DecimalField(max_digits=5, decimal_places=2, required=False)
     lines = Line(many=True, allow_empty=False, max_length=3)
+    # A query's repeated codes (?sku=A&sku=B), as GET /api/v1/availability/ has them.
+    codes = serializers.ListField(child=CodeField(), required=False, max_length=3)
+    counts = serializers.ListField(
+        child=StrictIntegerField(min_value=0), required=False, allow_empty=False
+    )
 
     def validate_reference(self, reference):
         if reference.startswith("X"):
@@ -311,6 +316,8 @@ PLAIN_ORDERS = [
     order(loose_flag=True, kind="b", blank_kind="", defaulted=9, note=""),
     order(lines=[line(), line(sku="A.b_c-9", quantity=10), line(quantity=1)]),
     order(reference="Z" * 10, note="é ß 😀"),
+    order(codes=[], counts=[0, 3]),
+    order(codes=["TEE", "A.b_c-9", "TEE"], counts=[1]),
 ]
 UNUSUAL_ORDERS = [
     None, [], "order", {}, order(reference=None), order(lines=None),
@@ -328,6 +335,10 @@ UNUSUAL_ORDERS = [
     order(lines=["TEE"]), order(lines=[line(quantity=7)]), order(lines=[line(x=1)]),
     order(lines=[line(sku="-TEE")]), order(lines=[line(sku="TEE\n")]),
     order(lines=[{"sku": "TEE"}]), order(lines=[line(quantity=0), line(quantity=11)]),
+    order(codes="TEE"), order(codes=["TEE", None]), order(codes=["-TEE"]),
+    order(codes=["TEE\n"]), order(codes=["T"] * 4), order(codes=[5]),
+    order(codes={"a": 1}), order(codes=None), order(counts=[]), order(counts=[-1]),
+    order(counts=["1"]), order(counts=[True]),
 ]  # fmt: skip
 
 
@@ -371,6 +382,16 @@ def test_a_plain_order_is_checked_without_drf(data, through_drf):
     assert serializer.is_valid(), serializer.errors
     assert serializer.validated_data["reference"].startswith("shop/")
     assert through_drf == []
+
+
+def test_a_list_of_codes_is_checked_without_drf(monkeypatch):
+    def refuse(*args):
+        raise AssertionError("DRF's ListField was asked")
+
+    monkeypatch.setattr(serializers.ListField, "to_internal_value", refuse)
+    serializer = Order(data=order(codes=["TEE", "HOOD"], counts=[2]))
+    assert serializer.is_valid(), serializer.errors
+    assert serializer.validated_data["codes"] == ["TEE", "HOOD"]
 
 
 def test_is_valid_answers_drf_s_errors(through_drf):

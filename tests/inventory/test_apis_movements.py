@@ -512,6 +512,9 @@ ODD_TEXT = "".join(chr(n) for n in range(128)) + "é ß 😀 \u2028 \u2029 \ufef
         {"big": 2**70},
         {"float": 2.5, "huge": 1e16},
         {"nan": float("nan")},
+        # A float among plain values, deep in rows that are otherwise plain.
+        {"rows": [{"a": 1, "b": None}, {"c": [1, True, "x", 1e16]}]},
+        [1, "x", None, (2, 1e16)],
         {"at": timezone.now()},
         {1: "int key"},
         [{"nested": [[[{"deep": "x"}]]]}],

@@ -2,15 +2,17 @@
 whatever happened while it was away comes in order, once."""
 
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from inventory.models import AvailabilityChange
+from inventory.models import AvailabilityChange, Location
 from sync.services import feed_prune
-from tests.factories import ApiTokenFactory, StockEvents
+from tests.factories import ApiTokenFactory, LocationFactory, StockEvents
 
 URL = "/api/v1/availability/changes/"
 
@@ -138,3 +140,111 @@ def test_a_channel_token_reads_its_own_channel_only(floor):
 @pytest.mark.parametrize("cursor", ["-1", "1.5"])
 def test_odd_cursors_are_refused(api, floor, cursor):
     assert api.get(URL, {"cursor": cursor}).status_code == 400
+
+
+@pytest.mark.sqlite_too
+def test_an_event_carries_every_quantity_the_promise_and_the_status(api, floor):
+    """The whole event, key by key and in order, as a web shop that keeps one unit
+    back reads it: a SKU with a buffer of its own, a store whose tills reported a
+    minute ago, one whose tills have been quiet for an hour, and a warehouse."""
+    floor["tee"].safety_buffer = 2
+    floor["tee"].save()
+    quiet = LocationFactory(code="LON-REG")
+    now = timezone.now()
+    Location.objects.filter(pk=floor["store"].pk).update(
+        pos_last_event_at=now - timedelta(minutes=1)
+    )
+    Location.objects.filter(pk=quiet.pk).update(
+        pos_last_event_at=now - timedelta(hours=1)
+    )
+    StockEvents.post("receipt", sku=floor["tee"], location=floor["store"], quantity=5)
+    StockEvents.post("receipt", sku=floor["hoodie"], location=quiet, quantity=3)
+    StockEvents.post(
+        "receipt", sku=floor["hoodie"], location=floor["warehouse"], quantity=1
+    )
+    # On the whole second and on a tenth: what a database writes shortest.
+    moments = [
+        datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC),
+        datetime(2030, 1, 2, 3, 4, 5, 120000, tzinfo=UTC),
+        datetime(2030, 1, 2, 3, 4, 6, 654321, tzinfo=UTC),
+    ]
+    changes = list(AvailabilityChange.objects.order_by("id"))
+    for change, moment in zip(changes, moments, strict=True):
+        AvailabilityChange.objects.filter(pk=change.pk).update(changed_at=moment)
+
+    events = api.get(URL, {"channel": "web"}).json()["changes"]
+
+    def event(change, created_at, sku, location, on_hand, buffer, status):
+        return {
+            "id": f"evt_{change.pk}",
+            "type": "availability.changed",
+            "created_at": created_at,
+            "data": {
+                "position": change.pk - changes[0].pk + 1,
+                "sku": sku,
+                "location": location,
+                "sequence": 1,
+                "channel": "web",
+                "quantities": {
+                    "on_hand": on_hand,
+                    "committed": 0,
+                    "picked": 0,
+                    "reserved": 0,
+                    "damaged": 0,
+                    "quality_control": 0,
+                    "in_transit": 0,
+                    "incoming": 0,
+                    "available": on_hand,
+                },
+                "safety_buffer": buffer,
+                "available_to_promise": max(0, on_hand - buffer),
+                "status": status,
+            },
+        }
+
+    expected = [
+        event(
+            changes[0], "2030-01-02T03:04:05+00:00", "TEE-BLK-M", "LON-OXF", 5, 2,
+            "confirmed",
+        ),
+        event(
+            changes[1], "2030-01-02T03:04:05.120000+00:00", "HOOD-GRE-L", "LON-REG",
+            3, 1, "delayed",
+        ),
+        event(
+            changes[2], "2030-01-02T03:04:06.654321+00:00", "HOOD-GRE-L", "WH-DAV",
+            1, 1, "confirmed",
+        ),
+    ]  # fmt: skip
+    assert events == expected
+    # The same keys in the same order: a receiver may compare bodies byte for byte.
+    assert [list(e) for e in events] == [list(e) for e in expected]
+    assert [list(e["data"]) for e in events] == [list(e["data"]) for e in expected]
+    assert [list(e["data"]["quantities"]) for e in events] == [
+        list(e["data"]["quantities"]) for e in expected
+    ]
+
+
+def test_a_page_of_many_changes_takes_no_more_queries_than_a_page_of_one(api, floor):
+    """A marketplace catching up reads a thousand changes a page: the page is read
+    in a few queries whatever its size, never one per change, SKU or location."""
+    skus = [floor["tee"], floor["hoodie"]]
+    locations = [floor["store"], floor["warehouse"], LocationFactory(code="LON-REG")]
+    for sku in skus:
+        for location in locations:
+            for _ in range(3):
+                StockEvents.post("receipt", sku=sku, location=location, quantity=1)
+    api.get(URL)  # places them: what is measured is the reading
+
+    def queries(limit: int) -> int:
+        with CaptureQueriesContext(connection) as read:
+            page = api.get(URL, {"cursor": "0", "limit": limit, "channel": "web"})
+        assert page.status_code == 200
+        assert len(page.json()["changes"]) == limit
+        return len(read.captured_queries)
+
+    one, eighteen = queries(1), queries(18)
+    assert eighteen == one
+    # The channel, the feed's bounds before and after the page, the page, and the
+    # open conflicts and the sources' health for the statuses (the token is cached).
+    assert one <= 6
