@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import psycopg
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.utils.dateparse import parse_datetime
@@ -40,7 +41,13 @@ _KEPT = "onestock_prepared_cursor"
 
 
 def can_prepare(using: str = DEFAULT_DB_ALIAS) -> bool:
-    return connections[using].vendor == "postgresql"
+    """PostgreSQL, and prepared statements not switched off for a pooler that cannot
+    keep them (``DATABASE_PREPARED_STATEMENTS``): then every statement takes the
+    path it takes on SQLite."""
+    return (
+        connections[using].vendor == "postgresql"
+        and settings.DATABASE_PREPARED_STATEMENTS
+    )
 
 
 @contextmanager

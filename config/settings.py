@@ -13,6 +13,8 @@ Environment:
                             after (default 5).
     READ_YOUR_WRITES_STORAGE_URL  the Redis where writes are noted for that (default
                             the broker's Redis).
+    DATABASE_PREPARED_STATEMENTS  0 behind a pooler that cannot keep prepared
+                            statements (default 1; docs/deployment.md).
     DJANGO_SECRET_KEY       required to serve with DJANGO_DEBUG off.
     DJANGO_DEBUG            1/true/yes to turn debug on (default off).
     DJANGO_ALLOWED_HOSTS    comma-separated host names (default localhost names).
@@ -183,6 +185,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # statements (inventory.services.promises) be planned once per connection, which
     # more than halves what the database spends on a hold.
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
+# Off for a connection pooler that cannot keep prepared statements (PgBouncer before
+# 1.21 in transaction mode, docs/deployment.md): every statement planned afresh.
+DATABASE_PREPARED_STATEMENTS = (
+    os.environ.get("DATABASE_PREPARED_STATEMENTS", "1").lower() in TRUE_WORDS
+)
 # Read replicas (config/replicas.py): aliases replica_1, replica_2... Tests that set
 # some read the test database itself through them.
 for _number, _url in enumerate(
@@ -197,6 +204,9 @@ for _number, _url in enumerate(
     _replica.setdefault("OPTIONS", {}).update(prepare_threshold=5, connect_timeout=1)
     _replica["TEST"] = {"MIRROR": "default"}
     DATABASES[f"replica_{_number}"] = _replica
+if not DATABASE_PREPARED_STATEMENTS:
+    for _database in DATABASES.values():
+        _database.setdefault("OPTIONS", {})["prepare_threshold"] = None
 READ_REPLICA_ALIASES = tuple(alias for alias in DATABASES if alias != "default")
 DATABASE_ROUTERS = ["config.replicas.ReplicaRouter"]
 READ_REPLICA_MAX_LAG_SECONDS = float(
