@@ -209,8 +209,10 @@ def _client(request) -> str | None:
 
 
 def note_write(request) -> None:
+    if not replica_aliases():
+        return
     client = _client(request)
-    if client is None or not replica_aliases():
+    if client is None:
         return
     store, prefix = _writes_noted()
     window = max(1, round(settings.READ_YOUR_WRITES_SECONDS * 1000))
@@ -284,14 +286,19 @@ class ReadsFromReplica:
     replica when one may serve them, chosen once the client is authenticated (the
     token's look-up, the permission checks and throttling stay on the primary)."""
 
-    _reading_token = None
+    def dispatch(self, request, *args, **kwargs):
+        # Whatever happens (a 500 included), the thread's next request starts on the
+        # primary.
+        token = _reading.set(None)
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        finally:
+            _reading.reset(token)
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         if request.method in ("GET", "HEAD"):
-            alias = replica_for(request)
-            if alias is not None:
-                self._reading_token = _reading.set(alias)
+            _reading.set(replica_for(request))
 
     def handle_exception(self, exc):
         alias = _reading.get()
@@ -307,9 +314,3 @@ class ReadsFromReplica:
             except Exception as again:  # noqa: BLE001 (answered as DRF answers it)
                 exc = again
         return super().handle_exception(exc)
-
-    def finalize_response(self, request, response, *args, **kwargs):
-        if self._reading_token is not None:
-            _reading.reset(self._reading_token)
-            self._reading_token = None
-        return super().finalize_response(request, response, *args, **kwargs)

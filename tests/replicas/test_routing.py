@@ -7,6 +7,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.test.utils import CaptureQueriesContext
+from rest_framework.views import APIView
 
 from config import replicas
 from inventory.models import Location
@@ -129,3 +130,38 @@ def test_a_writer_reads_from_the_primary_for_a_while(replica, shop, settings):
     with CaptureQueriesContext(connections[replica]) as on_replica:
         other.get("/api/v1/availability/", {"sku": "TEE-BLK-M"})
     assert len(on_replica) > 0
+
+
+class Failing(replicas.ReadsFromReplica, APIView):
+    """A read that breaks after choosing its replica."""
+
+    authentication_classes: list = []
+    permission_classes: list = []
+    seen: list = []
+
+    def get(self, request):
+        self.seen.append(replicas.reading_alias())
+        raise RuntimeError("a bug, not the replica")
+
+
+def test_a_read_that_fails_leaves_the_thread_on_the_primary(replica, rf):
+    with pytest.raises(RuntimeError):
+        Failing.as_view()(rf.get("/"))
+    assert Failing.seen == [replica]
+    # The thread's next request (gunicorn's threads serve many) starts afresh.
+    assert replicas.reading_alias() == DEFAULT_DB_ALIAS
+
+
+def test_a_replica_that_fails_mid_read_is_read_around(replica, shop, caplog):
+    """The replica's connection breaks under the read: answered from the primary."""
+    StockEvents.post("receipt", sku=shop["tee"], location=shop["oxford"], quantity=3)
+    api = client_for(ApiTokenFactory.issue(name="shop", channel_code="web")[1])
+    connections[replica].ensure_connection()
+    connections[replica].connection.close()  # as a replica restarting would
+    answer = api.get(
+        "/api/v1/availability/", {"sku": "TEE-BLK-M", "location": "LON-OXF"}
+    )
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["results"][0]["on_hand"] == 3
+    assert "failed, reading from the primary" in caplog.text
+    assert replicas._seen[replica].lag is None  # set aside until it answers again
