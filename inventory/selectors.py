@@ -120,10 +120,6 @@ def reservations_in_status(
     return queryset.filter(status=status)
 
 
-def open_conflict_queryset() -> QuerySet[StockConflict]:
-    return StockConflict.objects.filter(status=StockConflict.Status.OPEN)
-
-
 class SkuRef(NamedTuple):
     """What availability reads of a SKU: its code and its own buffer. A read of a
     hundred SKUs builds these, not models (a model costs about 10 µs)."""
@@ -207,9 +203,7 @@ def availability_rows(
         f"CAST(balance.last_event_at AS TEXT), {_OPEN_CONFLICT.format(at='balance')}, "
         f"CASE WHEN balance.reserved > 0 THEN {_LAPSED_UNITS.format(at='balance')} "
         f"ELSE 0 END FROM {StockBalance._meta.db_table} balance WHERE "
-        f"{among('balance.sku_id', {sku.pk for sku, _ in pairs}, params, using=using)}"
-        f" AND "
-        f"{among('balance.location_id', {loc.pk for _, loc in pairs}, params, using=using)}"
+        f"{_balances_among({(sku.pk, loc.pk) for sku, loc in pairs}, params, using)}"
     )
     found = {
         (sku_id, location_id): values
@@ -225,6 +219,16 @@ def availability_rows_for_balances(
     return availability_rows(
         pairs=[(row.sku, row.location) for row in balances], channel=channel
     )
+
+
+def _balances_among(keys: set[BalanceKey], params: list, using: str) -> str:
+    """The balances of these SKUs at these locations (every pair of them: a caller
+    keeps the ones it asked for)."""
+    skus = among("balance.sku_id", {sku for sku, _ in keys}, params, using=using)
+    locations = among(
+        "balance.location_id", {loc for _, loc in keys}, params, using=using
+    )
+    return f"{skus} AND {locations}"
 
 
 # Whether an open stock conflict exists at the balance ``at``: it is under review.
@@ -403,9 +407,7 @@ def lapsed_holds(
         f"SELECT balance.sku_id, balance.location_id, "
         f"{_LAPSED_UNITS.format(at='balance')} "
         f"FROM {StockBalance._meta.db_table} balance WHERE "
-        f"{among('balance.sku_id', {sku for sku, _ in wanted}, params, using=using)}"
-        f" AND "
-        f"{among('balance.location_id', {loc for _, loc in wanted}, params, using=using)}"
+        f"{_balances_among(wanted, params, using)}"
     )
     return {
         (sku, location): int(units)
