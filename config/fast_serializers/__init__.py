@@ -21,14 +21,18 @@ context):
     ``to_representation``; a field of any other type, or whose class overrides these
     methods, is rendered by the serializer's own copy of that field, as DRF does.
     ``many=True`` makes a ``FastListSerializer``, which looks the time zone up once
-    for the whole list.
+    for the whole list. The fields read by plain attributes are read all at once
+    per instance (``operator.attrgetter``), each value kept as it is when its type
+    is the one its field writes unchanged; any other value goes through its field's
+    step, and an instance the getter cannot read whole is read field by field.
 
 ``run_validation``
     A check of simply well-formed input: a JSON object of known fields, each of the
     right type (no coercion: ``"5"`` is not an integer here, whatever the field would
     make of it), within its bounds, matching its regex validators, a known choice,
     not blank unless allowed, free of NUL and surrogate characters, nested objects
-    and lists of them likewise. The serializers' own ``validate_<field>`` methods and
+    and lists of them likewise, and ``ListField`` lists of such values (a query's
+    repeated codes). The serializers' own ``validate_<field>`` methods and
     ``validate()`` run on it as DRF runs them. Anything else, including a
     ``ValidationError`` from one of those methods, goes to DRF's own
     ``run_validation`` on the same data, so every error message and shape is DRF's.

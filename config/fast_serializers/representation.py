@@ -3,6 +3,7 @@ docstring says how)."""
 
 import functools
 import inspect
+import operator
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from types import BuiltinFunctionType, FunctionType, MethodType
@@ -43,12 +44,45 @@ def representer(serializer: serializers.Serializer, path: tuple) -> Callable:
     that is a Mapping is read by key throughout, anything else by attribute."""
     readable = [field for field in serializer.fields.values() if not field.write_only]
     steps = [(field.field_name, *_steps(field, path)) for field in readable]
-    by_attribute = tuple((name, step) for name, step, _ in steps)
-    by_key = tuple((name, step) for name, _, step in steps)
+    by_attribute = tuple((name, step) for name, step, _, _ in steps)
+    by_key = tuple((name, step) for name, _, step, _ in steps)
+    # The fields read by plain attribute (dotted or not), all at once: one C-level
+    # getter for the row, then each value kept as it is when its type is the one
+    # the field writes unchanged (most of a row: codes, quantities). Anything else
+    # (None, a method, a value to convert) takes the field's own step; a row the
+    # getter cannot read whole (a missing attribute, None half-way along a dotted
+    # source) is read field by field.
+    sources = [plain[0] for _, _, _, plain in steps if plain is not None]
+    whole = operator.attrgetter(*sources) if len(sources) > 1 else None
+    plan = []
+    for name, step, _, plain in steps:
+        plan.append((name, step, plain[1] if plain is not None else None))
+    plan = tuple(plan)
+
+    def field_by_field(call, instance, fields):
+        ret = {}
+        for name, step in fields:
+            value = step(call, instance)
+            if value is not SKIP:
+                ret[name] = value
+        return ret
 
     def represent(call, instance):
+        if _is_mapping(type(instance)):
+            return field_by_field(call, instance, by_key)
+        if whole is None:
+            return field_by_field(call, instance, by_attribute)
+        try:
+            values = iter(whole(instance))
+        except Exception:  # noqa: BLE001 (each field then says what DRF would)
+            return field_by_field(call, instance, by_attribute)
         ret = {}
-        for name, step in by_key if _is_mapping(type(instance)) else by_attribute:
+        for name, step, native in plan:
+            if native is not None:
+                value = next(values)
+                if type(value) is native:
+                    ret[name] = value
+                    continue
             value = step(call, instance)
             if value is not SKIP:
                 ret[name] = value
@@ -57,12 +91,16 @@ def representer(serializer: serializers.Serializer, path: tuple) -> Callable:
     return represent
 
 
-def _steps(field: Field, path: tuple) -> tuple[Callable, Callable]:
-    """The field's value from an instance that is not a Mapping, and from any."""
+def _steps(
+    field: Field, path: tuple
+) -> tuple[Callable, Callable, tuple[str, type] | None]:
+    """The field's value from an instance that is not a Mapping, and from any; and,
+    for a field read by plain attributes, its dotted source and the type it writes
+    unchanged (None otherwise)."""
     convert, native = _converter(field, path)
     if convert is None or not keeps(type(field), get_attribute=(Field,)):
         step = _own_field_step(field.field_name, path)
-        return step, step
+        return step, step, None
     read = _Reader(field, path)
 
     def finish(call, value):
@@ -71,14 +109,14 @@ def _steps(field: Field, path: tuple) -> tuple[Callable, Callable]:
         return convert(call, value)
 
     if field.source == "*":
-        return finish, finish
+        return finish, finish, None
 
     def any_step(call, instance):
         return finish(call, read(call, instance))
 
     first, *rest = field.source_attrs  # most fields: one attribute, rest empty
     if any(hasattr(None, attr) for attr in field.source_attrs):
-        return any_step, any_step
+        return any_step, any_step, None
     missing, drf = read.missing, read.drf
 
     def step(call, instance):
@@ -101,7 +139,7 @@ def _steps(field: Field, path: tuple) -> tuple[Callable, Callable]:
             return value
         return convert(call, value)
 
-    return step, any_step
+    return step, any_step, (".".join(field.source_attrs), native)
 
 
 def _own_field_step(name: str, path: tuple) -> Callable:
