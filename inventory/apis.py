@@ -308,26 +308,28 @@ class AvailabilityView(ReadsFromReplica, GenericAPIView):
         )
         query.is_valid(raise_exception=True)
         wanted = query.validated_data
-        skus, locations, channel = _records(request, wanted)
+        found, skus, locations = _records(request, wanted)
         if skus is not None:
-            every_location = locations or selectors.locations_for_availability()
+            every_location = locations or list(found.locations.values())
             pairs = [(sku, loc) for sku in skus for loc in every_location]
             page = self.paginate_queryset(pairs)
-            rows = selectors.availability_rows(pairs=page, channel=channel)
+            rows = selectors.availability_rows(
+                pairs=page, channel=found.channel, sources=found.sources
+            )
         else:
             page = self.paginate_queryset(
                 selectors.balance_queryset(locations=locations)
             )
             rows = selectors.availability_rows_for_balances(
-                balances=page, channel=channel
+                balances=page, channel=found.channel, sources=found.sources
             )
         return self.get_paginated_response(self.get_serializer(rows, many=True).data)
 
 
 def _records(request: Request, wanted: dict[str, Any]):
-    """The records behind the codes asked for, in the order asked, read in one
-    statement with only what availability needs; unknown codes are a 400 that names
-    them."""
+    """The records behind the codes asked for (and the sources' health), read in one
+    statement with only what availability needs; the SKUs and locations asked for in
+    the order asked. Unknown codes are a 400 that names them."""
     channel_code = wanted.get("channel") or bound_channel_code(request)
     if channel_code:
         # Another channel's view (its buffer, its allocations) is its own.
@@ -336,6 +338,7 @@ def _records(request: Request, wanted: dict[str, Any]):
         sku_codes=set(wanted.get("sku", ())),
         location_codes=set(wanted.get("location", ())),
         channel_code=channel_code,
+        every_location="sku" in wanted and "location" not in wanted,
     )
     errors: dict[str, list[str]] = {}
     skus = _in_order(wanted, "sku", "SKU", found.skus, errors)
@@ -344,7 +347,7 @@ def _records(request: Request, wanted: dict[str, Any]):
         errors["channel"] = [f"Unknown channel {channel_code!r}."]
     if errors:
         raise serializers.ValidationError(errors)
-    return skus, locations, found.channel
+    return found, skus, locations
 
 
 def _in_order(wanted, field, label, found, errors) -> list | None:

@@ -120,6 +120,22 @@ def reservations_in_status(
     return queryset.filter(status=status)
 
 
+# Which kinds of source report the stock of which kind of location.
+SOURCE_KINDS = {
+    Location.Kind.STORE: {Channel.Kind.STORE_POS},
+    Location.Kind.WAREHOUSE: {Channel.Kind.BACK_OFFICE},
+    Location.Kind.DISTRIBUTION_CENTRE: {Channel.Kind.BACK_OFFICE},
+}
+
+
+@dataclass(frozen=True)
+class SourceStates:
+    """Per kind of location: is one of its sources delayed, is one late."""
+
+    delayed: frozenset[str]
+    late: frozenset[str]
+
+
 class SkuRef(NamedTuple):
     """What availability reads of a SKU: its code and its own buffer. A read of a
     hundred SKUs builds these, not models (a model costs about 10 µs)."""
@@ -183,14 +199,18 @@ def balance_queryset(
 
 
 def availability_rows(
-    *, pairs: Sequence[tuple[Sku, Location]], channel: Channel | None
+    *,
+    pairs: Sequence[tuple[Sku, Location]],
+    channel: Channel | None,
+    sources: SourceStates | None = None,
 ) -> list[AvailabilityRow]:
     """Availability of each (SKU, location) pair, in that order; a pair with no
     balance yet reads all zeros. The SKUs need their ``safety_buffer``, the locations
     their ``kind`` and ``pos_last_event_at`` (records, or ``SkuRef`` and
-    ``LocationRef``). Two short statements whatever the number of pairs (the
-    balances with their open conflicts and lapsed holds, the sources' health), on the
-    database this request reads from (config.replicas)."""
+    ``LocationRef``). One statement whatever the number of pairs (the balances with
+    their open conflicts and lapsed holds), and one for the sources' health unless
+    given (``availability_records`` reads it with the codes), on the database this
+    request reads from (config.replicas)."""
     if not pairs:
         return []
     using = reading_alias()
@@ -209,15 +229,22 @@ def availability_rows(
         (sku_id, location_id): values
         for sku_id, location_id, *values in read_rows(statement, params, using=using)
     }
-    return _rows(pairs, found, channel, now, using)
+    if sources is None:
+        sources = source_states(using=using)
+    return _rows(pairs, found, channel, sources, now)
 
 
 def availability_rows_for_balances(
-    *, balances: Sequence[StockBalance], channel: Channel | None
+    *,
+    balances: Sequence[StockBalance],
+    channel: Channel | None,
+    sources: SourceStates | None = None,
 ) -> list[AvailabilityRow]:
     """The same rows for balances already listed (with their SKU and location)."""
     return availability_rows(
-        pairs=[(row.sku, row.location) for row in balances], channel=channel
+        pairs=[(row.sku, row.location) for row in balances],
+        channel=channel,
+        sources=sources,
     )
 
 
@@ -272,10 +299,9 @@ def _rows(
     pairs: Sequence[tuple[Sku, Location]],
     found: dict[BalanceKey, list],
     channel: Channel | None,
+    sources: SourceStates,
     now: datetime,
-    using: str,
 ) -> list[AvailabilityRow]:
-    sources = source_states(using=using)
     channel_buffer = None if channel is None else channel.safety_buffer
     # A location's sync status is the same for every SKU there.
     sync_status: dict[int, str] = {}
@@ -305,37 +331,32 @@ def _rows(
     return rows
 
 
-# Which kinds of source report the stock of which kind of location.
-SOURCE_KINDS = {
-    Location.Kind.STORE: {Channel.Kind.STORE_POS},
-    Location.Kind.WAREHOUSE: {Channel.Kind.BACK_OFFICE},
-    Location.Kind.DISTRIBUTION_CENTRE: {Channel.Kind.BACK_OFFICE},
-}
-
-
-@dataclass(frozen=True)
-class SourceStates:
-    """Per kind of location: is one of its sources delayed, is one late."""
-
-    delayed: frozenset[str]
-    late: frozenset[str]
+# Each active source's kind, whether it is delayed and its lag's 95th percentile,
+# from the minute's health check. A source switched off is no longer measured: its
+# last state says nothing.
+_SOURCES_FROM = (
+    f"FROM {SourceHealth._meta.db_table} health "
+    f"JOIN {Channel._meta.db_table} channel ON channel.id = health.channel_id "
+    f"WHERE channel.is_active"
+)
 
 
 def source_states(*, using: str = DEFAULT_DB_ALIAS) -> SourceStates:
-    """The kinds of location whose sources are delayed or late, from the minute's
-    health check: one short statement of a row per source. Read on a replica that may
-    trail by more than ``READ_REPLICA_MAX_LAG_SECONDS``, every kind is late."""
+    """The kinds of location whose sources are delayed or late: one short statement
+    of a row per source."""
+    statement = (
+        f"SELECT channel.kind, health.delayed, health.lag_p95_seconds {_SOURCES_FROM}"
+    )
+    return _source_states_of(read_rows(statement, [], using=using), using)
+
+
+def _source_states_of(sources: Iterable[tuple], using: str) -> SourceStates:
+    """From each source's (kind, delayed, lag p95). Read on a replica that may trail
+    by more than ``READ_REPLICA_MAX_LAG_SECONDS``, every kind is late."""
     delayed: set[str] = set()
     late: set[str] = set()
     threshold = settings.SYNC_ESTIMATED_LAG_SECONDS
-    # A source switched off is no longer measured: its last state says nothing.
-    statement = (
-        f"SELECT channel.kind, health.delayed, health.lag_p95_seconds "
-        f"FROM {SourceHealth._meta.db_table} health "
-        f"JOIN {Channel._meta.db_table} channel ON channel.id = health.channel_id "
-        f"WHERE channel.is_active"
-    )
-    for source_kind, is_delayed, lag_p95 in read_rows(statement, [], using=using):
+    for source_kind, is_delayed, lag_p95 in sources:
         kinds = {
             location_kind
             for location_kind, source_kinds in SOURCE_KINDS.items()
@@ -466,48 +487,71 @@ def checkout_records(
     )
 
 
+@dataclass(frozen=True)
+class AvailabilityRecords:
+    """What an availability read names, and the sources' health it reads them by."""
+
+    channel: ChannelRef | None
+    skus: dict[str, SkuRef]
+    locations: dict[str, LocationRef]  # in code order
+    sources: SourceStates
+
+
 def availability_records(
-    *, sku_codes: set[str], location_codes: set[str], channel_code: str | None
-) -> CheckoutRecords:
-    """The SKUs, locations and channel an availability read names, in one statement,
-    as ``SkuRef``, ``LocationRef`` and ``ChannelRef``; codes not found are absent."""
+    *,
+    sku_codes: set[str],
+    location_codes: set[str],
+    channel_code: str | None,
+    every_location: bool = False,
+) -> AvailabilityRecords:
+    """The SKUs, locations (or ``every_location``) and channel an availability read
+    names, as ``SkuRef``, ``LocationRef`` and ``ChannelRef``, and the sources' health:
+    one statement. Codes not found are absent."""
     using = reading_alias()
     parts, params = [], []
-    # Columns: which, id, code, a buffer, a location's kind and its tills' last event.
+    # Columns: which, id, code, a buffer, then a location's kind and its tills' last
+    # event; for a source ("h"): its kind, whether it is delayed, its lag (as text).
     for which, model, codes, rest in (
         ("s", Sku, sku_codes, "safety_buffer, NULL, NULL"),
         ("l", Location, location_codes, "NULL, kind, CAST(pos_last_event_at AS TEXT)"),
         ("c", Channel, {channel_code} - {None}, "safety_buffer, NULL, NULL"),
     ):
-        if codes:
-            parts.append(
-                f"SELECT '{which}', id, code, {rest} FROM {model._meta.db_table} "
-                f"WHERE {among('code', codes, params, using=using)}"
+        if codes or (which == "l" and every_location):
+            where = (
+                ""
+                if not codes
+                else f" WHERE {among('code', codes, params, using=using)}"
             )
-    skus, locations, channels = {}, {}, {}
-    rows = read_rows(" UNION ALL ".join(parts), params, using=using) if parts else ()
-    for which, pk, code, buffer, kind, last in rows:
+            parts.append(
+                f"SELECT '{which}', id, code, {rest} FROM {model._meta.db_table}{where}"
+            )
+    parts.append(
+        "SELECT 'h', NULL, channel.kind, NULL, CAST(health.delayed AS TEXT), "
+        f"CAST(health.lag_p95_seconds AS TEXT) {_SOURCES_FROM}"
+    )
+    skus, locations, channels, sources = {}, [], {}, []
+    for which, pk, code, buffer, kind, last in read_rows(
+        " UNION ALL ".join(parts), params, using=using
+    ):
         if which == "s":
             skus[code] = SkuRef(pk, code, buffer)
         elif which == "l":
-            locations[code] = LocationRef(pk, code, kind, moment_from_row(last))
-        else:
+            locations.append(LocationRef(pk, code, kind, moment_from_row(last)))
+        elif which == "c":
             channels[code] = ChannelRef(pk, code, buffer)
-    return CheckoutRecords(
-        channel=channels.get(channel_code), skus=skus, locations=locations
+        else:
+            lag = None if last is None else float(last)
+            sources.append((code, kind in ("true", "1"), lag))
+    return AvailabilityRecords(
+        channel=channels.get(channel_code),
+        skus=skus,
+        locations={ref.code: ref for ref in sorted(locations, key=_by_code)},
+        sources=_source_states_of(sources, using),
     )
 
 
-def locations_for_availability() -> list[LocationRef]:
-    """Every location in code order, as availability reads it."""
-    statement = (
-        f"SELECT id, code, kind, CAST(pos_last_event_at AS TEXT) "
-        f"FROM {Location._meta.db_table} ORDER BY code"
-    )
-    return [
-        LocationRef(pk, code, kind, moment_from_row(last))
-        for pk, code, kind, last in read_rows(statement, [], using=reading_alias())
-    ]
+def _by_code(ref) -> str:
+    return ref.code
 
 
 def on_hand_as_of(
