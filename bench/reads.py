@@ -192,18 +192,7 @@ def tables(args) -> int:
         rows = []
         for clients in args.clients:
             api, raw = cells[read.key, clients, "api"], cells[read.key, clients, "raw"]
-            rows.append(
-                [
-                    clients,
-                    api.rate,
-                    api.median,
-                    api.p95,
-                    raw.rate,
-                    raw.median,
-                    raw.p95,
-                    f"{api.rate / raw.rate:.2f}x" if raw.rate else "-",
-                ]
-            )
+            rows.append(_side_by_side(clients, api, raw, measured=api, against=raw))
         print(harness.table(headers, rows))
         print()
     print("The issue's targets (a miss alone is not a failure):")
@@ -309,16 +298,7 @@ def replica_main(args) -> int:
             alone = cells[read.key, clients, "alone"]
             replica = cells[read.key, clients, "replica"]
             rows.append(
-                [
-                    clients,
-                    alone.rate,
-                    alone.median,
-                    alone.p95,
-                    replica.rate,
-                    replica.median,
-                    replica.p95,
-                    f"{replica.rate / alone.rate:.2f}x" if alone.rate else "-",
-                ]
+                _side_by_side(clients, alone, replica, measured=replica, against=alone)
             )
         print(harness.table(headers, rows))
         print()
@@ -372,6 +352,21 @@ class Cell:
     median: float = 0.0
     p95: float = 0.0
     error: str = ""
+
+
+def _side_by_side(clients: int, left, right, *, measured, against) -> list:
+    """A table row: two cells' rate, median and p95, then ``measured``'s rate over
+    ``against``'s (the API over raw; with a replica over alone)."""
+    return [
+        clients,
+        left.rate,
+        left.median,
+        left.p95,
+        right.rate,
+        right.median,
+        right.p95,
+        f"{measured.rate / against.rate:.2f}x" if against.rate else "-",
+    ]
 
 
 def targets(cells: dict, clients: list[int]) -> list[str]:

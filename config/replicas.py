@@ -259,14 +259,17 @@ def _answered(alias: str | None, answer: Callable):
     try:
         return answer()
     except REPLICA_FAILURES as error:
-        logger.warning(
-            "read replica %s failed, reading from the primary: %s", alias, error
-        )
-        replica_set_aside(alias)
-        _reading.set(None)
+        _back_to_the_primary(alias, error)
         return answer()
     finally:
         _reading.reset(token)
+
+
+def _back_to_the_primary(alias: str, error: Exception) -> None:
+    """A read failed on ``alias``: set it aside and read the rest from the primary."""
+    logger.warning("read replica %s failed, reading from the primary: %s", alias, error)
+    replica_set_aside(alias)
+    _reading.set(None)
 
 
 def reads_from_replica(view: Callable) -> Callable:
@@ -303,11 +306,7 @@ class ReadsFromReplica:
     def handle_exception(self, exc):
         alias = _reading.get()
         if alias is not None and isinstance(exc, REPLICA_FAILURES):
-            logger.warning(
-                "read replica %s failed, reading from the primary: %s", alias, exc
-            )
-            replica_set_aside(alias)
-            _reading.set(None)
+            _back_to_the_primary(alias, exc)
             handler = getattr(self, self.request.method.lower())
             try:
                 return handler(self.request, *self.args, **self.kwargs)

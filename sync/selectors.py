@@ -22,7 +22,7 @@ from config.replicas import reading_alias
 from inventory.availability import available_sql, safety_buffer
 from inventory.models import AvailabilityChange, Location, SourceHealth
 from inventory.movements import BUCKETS
-from inventory.selectors import availability_statuses
+from inventory.selectors import LocationRef, SkuRef, availability_statuses
 
 from .models import (
     EventKind,
@@ -31,20 +31,6 @@ from .models import (
     WebhookDelivery,
     WebhookSubscription,
 )
-
-
-class SkuRef(NamedTuple):
-    code: str
-    safety_buffer: int | None
-
-
-class LocationRef(NamedTuple):
-    """What an event needs of a location: its code, and for its status
-    (``availability_statuses``) its kind and when its tills last reported."""
-
-    code: str
-    kind: str
-    pos_last_event_at: datetime | None
 
 
 class ChangeRow(NamedTuple):
@@ -102,11 +88,11 @@ def _change_rows(where: str, params: Sequence) -> list[ChangeRow]:
         )
         sku = skus.get(sku_id)
         if sku is None:
-            sku = skus[sku_id] = SkuRef(sku_code, buffer)
+            sku = skus[sku_id] = SkuRef(sku_id, sku_code, buffer)
         location = locations.get(location_id)
         if location is None:
             location = locations[location_id] = LocationRef(
-                location_code, kind, moment_from_row(pos)
+                location_id, location_code, kind, moment_from_row(pos)
             )
         rows.append(
             ChangeRow(
