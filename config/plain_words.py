@@ -27,6 +27,7 @@ JOBS = {
     "webhooks": "One stock (messages to channels)",
     "wms": "The warehouse system",
     "system": "One stock",
+    "demo": "The demo's set-up",
 }
 
 

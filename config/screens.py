@@ -48,7 +48,8 @@ def staff_screen(view: Callable) -> Callable:
 def readable(error: DomainError) -> str:
     """A refusal as one sentence for the screen."""
     if isinstance(error, InvalidInput):
-        return " ".join(_messages(error.field_errors))
+        # The same words for several fields are said once.
+        return " ".join(dict.fromkeys(_messages(error.field_errors)))
     return error.message
 
 

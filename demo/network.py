@@ -34,7 +34,12 @@ from inventory.services import (
 )
 
 # Who the demo's stock and holds are recorded as done by.
-DEMO = Actor(name="user:demo")
+DEMO = Actor(name="system:demo")
+# The channels' own integrations, each token bound to its channel (seed_demo makes
+# them): the demo's web orders and the tills' snapshot are sent in their names, and
+# the screens call each by its channel's name.
+CHANNEL_TOKENS = {"demo-web-shop": "web", "demo-tills": "pos"}
+WEB_SHOP = Actor(name="token:demo-web-shop", source="web")
 
 # (code, name, kind, city, postcode, latitude, longitude, pickup, ship-from-store)
 LOCATIONS = [

@@ -17,6 +17,8 @@ from orders import services as orders
 from orders.models import Order
 from pickup import services as pickup
 
+from .network import WEB_SHOP
+
 # (username, first name, last name, store or None for a manager)
 STAFF = [
     ("sam", "Sam", "Patel", "LON-OXF"),
@@ -73,7 +75,7 @@ def demo_pickups_build() -> int:
             customer=orders.Customer(
                 name=name, email=f"{first.lower()}.{last.lower()}@example.com"
             ),
-            actor=Actor(name="token:demo-web-shop", source="web"),
+            actor=WEB_SHOP,
             lines=[
                 orders.OrderLineInput(sku=sku, quantity=1)
                 for sku in spare[n * 2 : n * 2 + 2]

@@ -21,6 +21,8 @@ from reconciliation.services.runs import (
 )
 from reconciliation.services.snapshots import SnapshotFigure, snapshot_page_receive
 
+from .network import WEB_SHOP
+
 SNAPSHOT_ID = "DEMO-EOD-LON-OXF"
 # (row index, units the tills' figure is off by)
 OFF_BY = ((0, -3), (4, +6), (9, -2))
@@ -69,7 +71,7 @@ def _cancellations() -> None:
         .distinct()[:4]
     )
     skus = Sku.objects.in_bulk(plenty)
-    actor = Actor(name="token:demo-web-shop", source="web")
+    actor = WEB_SHOP
     for n, reason in enumerate(("customer changed their mind", "wrong size ordered")):
         order, _ = orders.order_place(
             channel=web,

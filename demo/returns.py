@@ -15,6 +15,8 @@ from orders.models import Order
 from returns import services as returns
 from returns.models import Return
 
+from .network import WEB_SHOP
+
 # (order, customer, what happens to its return)
 RETURNED_ORDERS = [
     ("DEMO-SHIPPED-1", "Ada Byron", "waiting"),
@@ -58,7 +60,7 @@ def demo_returns_build() -> int:
                 purchase=purchase,
                 location=store,
                 lines=[kept],
-                actor=Actor(name="token:demo-web-shop", source="web"),
+                actor=WEB_SHOP,
             )
         else:
             found = returns.return_receive_at_counter(
@@ -92,7 +94,7 @@ def demo_returns_build() -> int:
 
 def _shipped(channel, reference, name, sku, warehouse) -> Order:
     first, last = name.split()
-    actor = Actor(name="token:demo-web-shop", source="web")
+    actor = WEB_SHOP
     order, _ = orders.order_place(
         channel=channel,
         reference=reference,

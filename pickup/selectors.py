@@ -216,9 +216,14 @@ def substitutes_found(
     term = search.strip()
     if len(term) < 2:
         return []
+    # Every word somewhere in the name or the code ("beanie black" finds "Beanie,
+    # black, one size"), or the whole of it a barcode.
+    each_word = Q()
+    for word in term.split():
+        each_word &= Q(name__icontains=word) | Q(code__icontains=word)
     skus = (
         _with_availability(Sku.objects.filter(is_active=True), location)
-        .filter(Q(name__icontains=term) | Q(code__icontains=term) | Q(barcode=term))
+        .filter(each_word | Q(barcode=term))
         .exclude(pk=problem.line.sku_id)
         .annotate(
             can_give=Case(

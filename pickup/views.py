@@ -327,6 +327,17 @@ def _shown_at(used: str, on: PickupProblem | None, quiet: dict) -> tuple:
     return (used if used in shown else "none"), None
 
 
+# The fields each form shows its own refusal under (templates/pickup/_field_error.html
+# and the problem card's); any other refusal is said in the form's status line.
+SAID_AT_FIELD = {
+    "short": {"quantity"},
+    "hand-over": {"order_reference", "customer_name"},
+    "substitute": {"substitute", "customer_answer"},
+    "source": {"from_location"},
+    "ship-later": {"address", "city", "postal_code", "country"},
+}
+
+
 class Result:
     """An action's outcome for the template: its words, whether it was refused,
     where it is shown (a form's key, and the problem for a problem's form), the
@@ -336,9 +347,42 @@ class Result:
         self.text, self.error, self.where = text, error, where
         self.problem_id, self.fields, self.kept = problem_id, fields, kept
         self.kind = "error" if error else "success"
+        # Each refused field's first message, shown under the field itself.
+        self.said = _first_messages(fields) if error else {}
+
+    @property
+    def in_status(self) -> bool:
+        """Whether the form's status line says it: a success, or a refusal not
+        shown under the fields it names (each is said once, where it is put right)."""
+        if not self.error or not self.said:
+            return True
+        return not set(self.said) <= SAID_AT_FIELD.get(self.where, set())
 
     def invalid(self) -> set[str]:
-        return set(self.fields) if self.error else set()
+        """The names of the fields refused, however deep the refusal names them
+        (a report's quantity is refused as ``lines[0].quantity``)."""
+        return _field_names(self.fields) if self.error else set()
+
+
+def _first_messages(errors) -> dict[str, str]:
+    """Field name to its first message, however deep the refusal names it."""
+    found: dict[str, str] = {}
+    items = errors.items() if isinstance(errors, dict) else enumerate(errors)
+    for name, value in items:
+        if isinstance(value, list) and value and isinstance(value[0], str):
+            found.setdefault(str(name), value[0])
+        elif isinstance(value, (dict, list)):
+            for inner, message in _first_messages(value).items():
+                found.setdefault(inner, message)
+    return found
+
+
+def _field_names(errors) -> set[str]:
+    if isinstance(errors, dict):
+        return set(errors).union(*(_field_names(value) for value in errors.values()))
+    if isinstance(errors, list):
+        return set().union(*(_field_names(value) for value in errors))
+    return set()
 
 
 def _task_context(task: PickupTask, user, result: Result | None = None) -> dict:
@@ -358,6 +402,17 @@ def _task_context(task: PickupTask, user, result: Result | None = None) -> dict:
         )
         problem.result = (
             result if result is not None and result.problem_id == problem.pk else None
+        )
+        # A refused answer keeps the items the picker had searched for, to choose
+        # again without typing the search again.
+        searched = problem.result.kept.get("q", "") if problem.result else ""
+        problem.searched = searched.strip()[:100]
+        problem.found_again = (
+            selectors.substitutes_found(
+                problem=problem, location=task.location, search=problem.searched
+            )
+            if problem.result and problem.result.error and problem.searched
+            else None
         )
     lines = selectors.task_lines(task=task)
     is_mine = task.claimed_by_id == user.pk

@@ -29,6 +29,7 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     Max,
+    Min,
     Q,
     Sum,
     When,
@@ -62,9 +63,11 @@ MOVED_TO_DAMAGED = (MovementType.DAMAGE, MovementType.INSPECTION_FAIL)
 STOCK_CANCELLATION = "order_cancel_short"
 AT_RISK_RULE = (
     "A SKU-location is at risk when it is oversold (available below zero), has an "
-    "open exception, or sold in the last {rate_days} days and is sold out, at or below "
-    f"its safety buffer, or runs out within {AT_RISK_DAYS} days even counting what is "
-    "incoming and in transit."
+    "open exception, or sold in the last {rate_days} days and is sold out, is held "
+    "back from every channel that sells there (at or below the safety buffer of each: "
+    "no channel can sell it any more), or runs out within "
+    f"{AT_RISK_DAYS} days even counting what is incoming and in transit. A few units "
+    "left that sell slowly are not at risk."
 )
 MONEY = DecimalField(max_digits=20, decimal_places=2)
 ZERO = Decimal("0.00")
@@ -318,15 +321,22 @@ def lost_sales(
 # ------------------------------------------------------------------- at risk
 
 
-def _largest_channel_buffer() -> int:
-    """Without its own buffer, a SKU is held back by each channel's: at or below the
-    largest, at least one channel can no longer sell it."""
-    return (
-        Channel.objects.filter(is_active=True)
-        .exclude(kind=Channel.Kind.BACK_OFFICE)
-        .aggregate(top=Max("safety_buffer"))["top"]
-        or 0
+def _buffers_held() -> tuple[int, int]:
+    """The units a SKU without its own buffer must exceed for some channel to sell
+    it, at a store and elsewhere: the smallest buffer of the channels selling there.
+    A store's tills sell there too (their buffer is usually none: at a store this is
+    "sold out" unless the tills keep a buffer); a warehouse or a distribution centre
+    sells online only. The largest buffer would call a SKU at risk as soon as one
+    channel (a marketplace keeping five back) stops offering it while the others
+    still sell it: not a risk anyone needs to act on."""
+    selling = Channel.objects.filter(is_active=True).exclude(
+        kind=Channel.Kind.BACK_OFFICE
     )
+    at_store = selling.aggregate(least=Min("safety_buffer"))["least"]
+    elsewhere = selling.exclude(kind=Channel.Kind.STORE_POS).aggregate(
+        least=Min("safety_buffer")
+    )["least"]
+    return at_store or 0, elsewhere or 0
 
 
 def at_risk(
@@ -366,10 +376,12 @@ def at_risk(
             SELECT b.sku_id, b.location_id, {available} AS available,
                    b.incoming + b.in_transit AS incoming,
                    r.units AS sold, r.days AS rate_days,
-                   COALESCE(s.safety_buffer, %s) AS buffer,
+                   COALESCE(s.safety_buffer, CASE WHEN l.kind = %s THEN %s ELSE %s END)
+                     AS buffer,
                    c.sku_id IS NOT NULL AS has_case
             FROM inventory_stockbalance b
             JOIN catalog_sku s ON s.id = b.sku_id
+            JOIN inventory_location l ON l.id = b.location_id
             LEFT JOIN {SalesRate._meta.db_table} r
               ON r.sku_id = b.sku_id AND r.location_id = b.location_id AND r.units > 0
             LEFT JOIN ({open_cases}) c
@@ -402,7 +414,8 @@ def at_risk(
         {"LIMIT %s" if limit else ""}
     """
     arguments = [
-        _largest_channel_buffer(),
+        Location.Kind.STORE,
+        *_buffers_held(),
         ExceptionCase.Status.OPEN,
         *[place.pk for place in locations],
         AT_RISK_DAYS,
@@ -441,7 +454,9 @@ def _why(available, buffer, covered, has_case, per_day) -> str:
     elif per_day and available == 0:
         reasons.append("sold out")
     elif per_day and available <= buffer:
-        reasons.append("at or below the safety buffer")
+        reasons.append(
+            f"no channel can sell it: {available} left, safety buffer {buffer}"
+        )
     if available > 0 and per_day and covered is not None and covered < AT_RISK_DAYS:
         reasons.append(f"runs out in {float(covered):.0f} days, incoming counted")
     if has_case:

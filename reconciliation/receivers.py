@@ -3,6 +3,7 @@ in ``ReconciliationConfig.ready``: every oversell conflict the ledger records op
 (or adds to) the case for its SKU at its location."""
 
 from config.access import Actor
+from config.words import units
 from inventory.signals import conflicts_recorded
 
 from .models import ExceptionKind
@@ -17,10 +18,10 @@ def raise_oversell_conflicts(sender, *, conflicts, **kwargs) -> None:
             raised=Raised(
                 kind=ExceptionKind.OVERSELL_CONFLICT,
                 key=f"oversell:{sku.pk}@{location.pk}",
-                title=f"{sku.code} at {location.code}: {conflict.shortfall} "
-                f"promised unit(s) not on hand",
+                title=f"{sku.code} at {location.code}: "
+                f"{units(conflict.shortfall, 'promised unit')} not on hand",
                 detail=f"A {entry.get_type_display().lower()} ({entry.reference}, "
-                f"{entry.quantity} unit(s)) left {conflict.on_hand} on hand against "
+                f"{units(entry.quantity)}) left {conflict.on_hand} on hand against "
                 f"{conflict.promised} promised. Find the units, or correct the stock "
                 f"and tell the customers who cannot be served.",
                 sku=sku,

@@ -12,9 +12,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_GET, require_POST
 
+from catalog.selectors import channels_by_code
 from config import access
 from config.access import Actor
 from config.screens import render, staff_screen
+from inventory.selectors import locations_by_code
 
 from .models import ReconciliationRun, ReconciliationRunEvent, StockSnapshot
 from .services.runs import (
@@ -97,7 +99,10 @@ def run_page(request: HttpRequest, run_id: int) -> HttpResponse:
         {
             "run": run,
             "stale_minutes": stale_minutes,
-            "drift": _drift_rows(run),
+            "drift": _named(_drift_rows(run)),
+            "disagreements": _named(
+                [dict(row) for row in (run.report or {}).get("disagreements", [])]
+            ),
             "history": [
                 {**entry, "words": _EVENT_WORDS.get(entry["event"], entry["event"])}
                 for entry in run.history
@@ -118,6 +123,25 @@ _FIGURE_WORDS = {
     "in_transit": "In transit",
     "incoming": "Incoming",
 }
+
+
+def _named(rows: list[dict]) -> list[dict]:
+    """The report keeps codes (what the run was against); the page says the
+    channel's and the location's names beside them, as every other screen does."""
+    channels = channels_by_code(
+        codes={row["channel"] for row in rows if row.get("channel")}
+    )
+    places = locations_by_code(
+        codes={row["location"] for row in rows if row.get("location")}
+    )
+    for row in rows:
+        channel, place = (
+            channels.get(row.get("channel")),
+            places.get(row.get("location")),
+        )
+        row["channel_name"] = channel.name if channel else ""
+        row["location_name"] = place.name if place else ""
+    return rows
 
 
 def _drift_rows(run: ReconciliationRun) -> list[dict]:

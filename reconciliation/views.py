@@ -389,6 +389,12 @@ def count_action(request: HttpRequest, task_id: int, action: str) -> HttpRespons
         error, status = readable(refused), 409
     task.refresh_from_db()
     context = _count_context(request, task, error=error, notice=notice)
+    if action == "scan":
+        # The answer to a scan says so: the page puts its message beside the scan
+        # field, and a refused code back in it (selected, marked) for the next scan
+        # to replace.
+        context["scan_answer"] = "refused" if error else "counted"
+        context["refused_code"] = form.get("code", "").strip() if error else ""
     if request.htmx:
         # htmx swaps only successful responses: the refusal is shown in the list.
         return render(request, "reconciliation/_count_lines.html", context)

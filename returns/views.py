@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from catalog.models import Channel
 from catalog.selectors import skus_by_code_or_barcode
-from config import access
+from config import access, words
 from config.access import Actor
 from config.errors import DomainError, InvalidInput, NotFound
 from config.exports import csv_download
@@ -287,10 +287,10 @@ def _till_chosen(tills: list[Channel], code: str) -> Channel | None:
 
 
 def _received(request: HttpRequest, received: Return) -> HttpResponse:
-    units = sum(line.quantity for line in received.lines.all())
+    count = sum(line.quantity for line in received.lines.all())
     messages.success(
         request,
-        f"Return {received.reference}: {units} unit(s) received into quality "
+        f"Return {received.reference}: {words.units(count)} received into quality "
         "control. Grade each one below; nothing is sellable until then.",
     )
     return redirect("returns:return", return_id=received.pk)

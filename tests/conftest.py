@@ -358,6 +358,19 @@ def no_sideways_scroll(page) -> None:
     assert wide <= page.viewport_size["width"], f"{wide}px wide"
 
 
+def sign_in_by_keyboard(page, username: str) -> None:
+    """Sign in with the keyboard alone: the name, Tab, the password, Enter."""
+    from playwright.sync_api import expect
+
+    page.goto("/store/")
+    page.get_by_label("Username").focus()
+    page.keyboard.type(username)
+    page.keyboard.press("Tab")
+    page.keyboard.type(StaffFactory.PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name=re.compile("Pickup queue"))).to_be_visible()
+
+
 def sign_in(page, username: str, lands_on: str = "Pickup queue") -> None:
     """Sign in through the login page, as a member of staff does."""
     from playwright.sync_api import expect

@@ -17,6 +17,7 @@ from datetime import datetime
 from django.db import connection
 
 from catalog.models import Channel
+from config.words import units
 
 from ..locking import BalanceKey
 from ..models import MovementType, StockBalance, StockConflict, StockMovement
@@ -111,7 +112,7 @@ def post_event(event: MovementInput, posting: Posting) -> StockMovement:
     if rule.drawn_from and getattr(balance, rule.drawn_from) < event.quantity:
         status = StockMovement.Status.REJECTED
         status_reason = (
-            f"Only {getattr(balance, rule.drawn_from)} unit(s) in "
+            f"Only {units(getattr(balance, rule.drawn_from))} in "
             f"{rule.drawn_from.replace('_', ' ')} here; nothing was moved."
         )
         deltas = {}

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from config import words
 from config.access import Actor
 from config.errors import InvalidInput
 from config.transitions import may_move
@@ -198,7 +199,7 @@ def _wanted(
             quantity = room(row) if line.quantity is None else line.quantity
             if quantity < 1 or quantity > room(row):
                 problem["quantity"] = [
-                    f"{room(row)} unit(s) of this line can be {move.words}; "
+                    f"{words.units(room(row))} of this line can be {move.words}; "
                     f"asked {quantity}."
                 ]
             else:

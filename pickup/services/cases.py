@@ -7,6 +7,7 @@ back on the shelf)."""
 from django.conf import settings
 
 from config.access import Actor
+from config.words import units
 from reconciliation.models import ExceptionKind
 from reconciliation.services import Raised, exception_raise, exception_settle
 
@@ -39,7 +40,7 @@ def raise_not_found(problem: PickupProblem, task: PickupTask, actor: Actor) -> N
         raised=Raised(
             kind=ExceptionKind.ITEM_NOT_FOUND,
             key=not_found_key(problem.pk),
-            title=f"{sku.code} at {task.location.code}: {problem.quantity} unit(s) "
+            title=f"{sku.code} at {task.location.code}: {units(problem.quantity)} "
             f"not found for order {task.order.reference}",
             detail=f"Reported by {problem.reported_by}. {problem.note}".strip()
             + " The units were taken off on-hand; look for them, or recount.",

@@ -334,6 +334,12 @@ def _verify_customer(task: PickupTask, code: str, reference: str, name: str) -> 
                 {"collection_code": ["This code does not match the order's."]}
             )
         return
+    # Half of the other way is named as such: the field still empty is the one to
+    # fill in (a scanner's Enter after the order number sends it at once).
+    if reference.strip() and not name.strip():
+        raise InvalidInput({"customer_name": ["Enter the name on the order too."]})
+    if name.strip() and not reference.strip():
+        raise InvalidInput({"order_reference": ["Enter the order number too."]})
     if not (reference.strip() and name.strip()):
         raise InvalidInput(
             {

@@ -188,13 +188,14 @@ def pickup_problem_ship_later(
     to the location that can ship them; refused if none can."""
     actor = at_store(actor)
     problem, task = _problem(problem_id, actor)
+    # Each message names its field: a screen shows them together, too.
     missing = {
-        name: ["Needed to deliver the items."]
-        for name, value in (
-            ("address", address.address),
-            ("city", address.city),
-            ("postal_code", address.postal_code),
-            ("country", address.country),
+        name: [f"Enter the {words} to deliver to."]
+        for name, words, value in (
+            ("address", "address", address.address),
+            ("city", "city", address.city),
+            ("postal_code", "postcode", address.postal_code),
+            ("country", "country code (GB, FR ...)", address.country),
         )
         if not value.strip()
     }

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from config import transitions
+from config.words import units
 from reconciliation.models import ExceptionKind
 from reconciliation.services import Raised, exception_raise
 
@@ -50,18 +51,18 @@ def returns_flag_overdue(*, now: datetime | None = None) -> int:
 
 
 def _raise_overdue(found: Return, hours: int) -> None:
-    units = sum(line.to_grade for line in found.lines.all())
+    waiting = sum(line.to_grade for line in found.lines.all())
     exception_raise(
         raised=Raised(
             kind=ExceptionKind.RETURN_OVERDUE,
             key=overdue_key(found),
             title=f"Return {found.reference} at {found.location.code}: "
-            f"{units} unit(s) waiting for inspection over {hours} h",
+            f"{units(waiting)} waiting for inspection over {hours} h",
             detail="Received but not graded: these units are on hand and cannot be "
             "sold until someone inspects them. Settles when the return is graded.",
             location=found.location,
             link=f"/store/returns/{found.pk}/",
-            facts={"reference": found.reference, "units": units},
+            facts={"reference": found.reference, "units": waiting},
         ),
         actor=SYSTEM,
     )

@@ -7,6 +7,10 @@
 //                         (horizontal bars, in %)
 // Drawn when the page loads, again after every HTMX swap, and a chart inside a
 // closed <details> when it is opened (a hidden canvas has no size to draw at).
+// Every bar of a chart by store, reason or kind is named: those labels are never
+// skipped. Where the box is too narrow to name each bar under it (a phone), the bars
+// lie across, one per line with its name beside it, and the box grows to fit them;
+// a date axis keeps a few readable ticks instead.
 (function () {
   "use strict";
   // The same colours in the same order on every chart; the first is the app's accent.
@@ -15,6 +19,16 @@
   var MUTED = "#5b6770";
   var GRID = "#e3e6ea";
   var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  // A date as the server and dayLabel write it: "3 Dec".
+  var DAY = /^\d{1,2} [A-Z][a-z]{2}$/;
+  // Below this width per bar, names under the bars would overlap: the bars lie across.
+  var SLOT_UPRIGHT = 120;
+  // Lying across: each bar's line, the axis and legend around them.
+  var LINE_ACROSS = 34;
+  var LINE_OF_TEXT = 16;
+  var AROUND = 56;
+  var LEGEND = 44;
+  var CHAR = 7.5;  // an average character at 13px, to wrap names to their room
 
   function dayLabel(iso) {
     var parts = String(iso).slice(0, 10).split("-");
@@ -73,6 +87,37 @@
     };
   }
 
+  // A name split into lines of at most ``room`` characters, at spaces.
+  function wrap(text, room) {
+    var words = String(text).split(" ");
+    var lines = [];
+    var line = "";
+    words.forEach(function (word) {
+      if (line && (line + " " + word).length > room) {
+        lines.push(line);
+        line = word;
+      } else {
+        line = line ? line + " " + word : word;
+      }
+    });
+    if (line) lines.push(line);
+    return lines.length > 1 ? lines : lines[0] || "";
+  }
+
+  function isDates(spec) {
+    if (spec.kind === "line") return true;
+    return spec.labels.length > 0 && spec.labels.every(function (label) { return DAY.test(label); });
+  }
+
+  // How a chart is laid out in its box now: dates (a few ticks), upright bars each
+  // named under it, or bars across, each named beside it.
+  function layoutFor(spec, box) {
+    if (isDates(spec)) return "dates";
+    if (spec.kind === "hbar") return "across";
+    var width = box.clientWidth || 1;
+    return width / Math.max(spec.labels.length, 1) < SLOT_UPRIGHT ? "across" : "upright";
+  }
+
   function draw(canvas) {
     if (typeof Chart === "undefined") return;
     if (canvas.closest("details:not([open])")) return;  // drawn when opened
@@ -80,9 +125,27 @@
     if (!spec) return;
     var existing = Chart.getChart(canvas);
     if (existing) existing.destroy();
+    var box = canvas.parentElement;
+    var layout = layoutFor(spec, box);
     var stacked = spec.kind === "stacked";
     var line = spec.kind === "line";
-    var across = spec.kind === "hbar";
+    var across = layout === "across";
+    var legend = spec.series.length > 1;
+    // Names wrap to the room they have: under an upright bar, its slot; beside bars
+    // across, at most two fifths of the box.
+    var room = Math.max(8, Math.floor(
+      across ? box.clientWidth * 0.4 / CHAR : box.clientWidth / Math.max(spec.labels.length, 1) / CHAR - 1
+    ));
+    if (across) {
+      var lines = spec.labels.reduce(function (sum, label) {
+        var wrapped = wrap(label, room);
+        return sum + Math.max(LINE_ACROSS, (Array.isArray(wrapped) ? wrapped.length : 1) * LINE_OF_TEXT + 14);
+      }, 0);
+      box.style.height = (lines + AROUND + (legend ? LEGEND : 0)) + "px";
+    } else {
+      box.style.height = "";
+    }
+    canvas.dataset.layout = layout;
     var format = formatter(spec, canvas.dataset.currency || "£");
     var valueAxis = {
       stacked: stacked,
@@ -95,7 +158,14 @@
     var labelAxis = {
       stacked: stacked,
       grid: { display: false },
-      ticks: { maxRotation: 0, autoSkip: true, maxTicksLimit: across ? 20 : 8 },
+      ticks: layout === "dates"
+        ? { maxRotation: 0, autoSkip: true, maxTicksLimit: 8 }
+        : {
+          // Every bar named: a store, a reason, a kind is never skipped.
+          maxRotation: 0,
+          autoSkip: false,
+          callback: function (value) { return wrap(this.getLabelForValue(value), room); },
+        },
     };
     new Chart(canvas, {
       type: line ? "line" : "bar",
@@ -112,7 +182,7 @@
             pointRadius: line ? 3 : 0,
             spanGaps: true,
             tension: 0,
-            maxBarThickness: 48,
+            maxBarThickness: across ? 24 : 48,
           };
         }),
       },
@@ -121,7 +191,7 @@
         maintainAspectRatio: false,
         indexAxis: across ? "y" : "x",
         plugins: {
-          legend: { display: spec.series.length > 1 },
+          legend: { display: legend },
           tooltip: { callbacks: { label: function (item) { return item.dataset.label + ": " + format(across ? item.parsed.x : item.parsed.y); } } },
         },
         scales: across ? { x: valueAxis, y: labelAxis } : { x: labelAxis, y: valueAxis },
@@ -138,6 +208,18 @@
     drawAll(document);
   });
   document.addEventListener("htmx:afterSettle", function (event) { drawAll(event.target); });
+  // A phone turned, a window made narrower: a chart whose bars no longer fit their
+  // layout is drawn again in the other (Chart.js only resizes).
+  var resizing = null;
+  window.addEventListener("resize", function () {
+    clearTimeout(resizing);
+    resizing = setTimeout(function () {
+      document.querySelectorAll("canvas[data-layout]").forEach(function (canvas) {
+        var spec = Chart.getChart(canvas) && specFrom(canvas);
+        if (spec && layoutFor(spec, canvas.parentElement) !== canvas.dataset.layout) draw(canvas);
+      });
+    }, 200);
+  });
   // <details> does not bubble "toggle": listen in the capture phase.
   document.addEventListener("toggle", function (event) {
     if (event.target.open) drawAll(event.target);

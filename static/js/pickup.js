@@ -38,6 +38,15 @@
     if (keepTyped && document.activeElement === target) return;
     target.focus({ preventScroll: false });
     if (target.getAttribute("aria-invalid") === "true" && target.select) target.select();
+    showRefused(target);
+  }
+
+  // A refused field is brought to the middle of the screen, its message with it:
+  // on a phone the form used may be far down the task.
+  function showRefused(target) {
+    if (target.closest("[aria-invalid=true]") && target.scrollIntoView) {
+      target.scrollIntoView({ block: "center" });
+    }
   }
 
   // The scan field and its message are the live ones, whatever comes back: only
@@ -51,6 +60,13 @@
     if (!field || !newField) return false;
     // htmx may have moved the focus to the answer's field of the same id already.
     var wasFocused = document.activeElement === field || document.activeElement === newField;
+    // Whether the scan field is the next thing to do is the answer's to say: a
+    // refusal under the report form (or a problem's) keeps the focus there.
+    if (newField.hasAttribute("data-focus")) {
+      field.setAttribute("data-focus", "");
+    } else {
+      field.removeAttribute("data-focus");
+    }
     if (takeState && field.value === "" && Screens.pending() === 0) {
       field.value = newField.value;
       if (newField.getAttribute("aria-invalid") === "true") {
@@ -107,17 +123,44 @@
     });
   });
 
+  // The first item found for what the search field holds, if it is on the screen.
+  function firstFound(search) {
+    var list = document.getElementById(search.getAttribute("aria-controls"));
+    var found = list && list.querySelector("fieldset[data-found-for]");
+    if (!found || found.dataset.foundFor !== search.value.trim()) return null;
+    return found.querySelector("input[type=radio]");
+  }
+
+  // Enter after a search moves to the items it found; at once, it searches first.
+  var enterSearched = null;
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var search = enterSearched;
+    if (!search || !search.getAttribute || event.target.id !== search.getAttribute("aria-controls")) return;
+    enterSearched = null;
+    var first = firstFound(search);
+    if (first && document.activeElement === search) first.focus();
+  });
+
   // A stray Enter in an empty text field of the task sends nothing; in a search
-  // for a substitute, Enter searches (it never records the answer).
+  // for a substitute, Enter or the down arrow goes to the items found (searching
+  // first if need be), so they are reached from the keyboard: Tab would pass them,
+  // as they are in one group with the suggestions above. Enter never records the
+  // answer there.
   document.addEventListener("keydown", function (event) {
-    if (event.key !== "Enter") return;
     var field = event.target;
     if (!field.matches || !field.closest("#task")) return;
-    if (field.matches("input[data-substitute-search]")) {
+    if (field.matches("input[data-substitute-search]") && (event.key === "Enter" || event.key === "ArrowDown")) {
       event.preventDefault();
-      if (window.htmx) window.htmx.trigger(field, "search");
+      var first = firstFound(field);
+      if (first) {
+        first.focus();
+      } else if (event.key === "Enter" && window.htmx) {
+        enterSearched = field;
+        window.htmx.trigger(field, "search");
+      }
       return;
     }
+    if (event.key !== "Enter") return;
     if (field.matches("input[type=text], input[type=number], input[type=search]") && field.value.trim() === "") {
       event.preventDefault();
     }
@@ -157,6 +200,7 @@
       if (next && !scanFocused && typedInto(next)) {
         next.focus({ preventScroll: false });
         if (next.getAttribute("aria-invalid") === "true" && next.select) next.select();
+        showRefused(next);
       }
       settleFocus = fresh;
     } else if (was.inside && !scanFocused && (document.activeElement === document.body || !document.activeElement)) {

@@ -5,7 +5,8 @@
 // - form[data-enter-moves]: Enter never sends the form. On the receipt number it
 //   moves to the items; on an item row it takes the scan and moves to the next
 //   empty row (adding one); on the order's scan field it counts the item on its
-//   line. Only the form's button, or Ctrl+Enter, sends it.
+//   line, or keeps a refused code there, selected and marked, for the next scan to
+//   replace. Only the form's button, or Ctrl+Enter, sends it.
 // - form[data-grade-form]: a grade that writes units off is asked first
 //   (data-confirm, static/js/screens.js) and its button turns red.
 // - form[data-short-confirm]: receiving a parcel with units missing is asked first.
@@ -178,11 +179,13 @@
 
   // ---------------------------------------------------------------- an order's lines
 
+  // Answered at once, in the page: a counted scan empties the field for the next;
+  // a refused one stays in it, selected and marked, so the next scan replaces it.
   function lineScanned(form, field) {
     var code = field.value.trim();
     var said = form.querySelector("[data-scan-said]");
-    field.value = "";
     if (!code) {
+      field.value = "";
       say(said, "Scan an item the customer brought back.", null);
       return;
     }
@@ -191,23 +194,31 @@
       return each.dataset.codes.toLowerCase().split(/\s+/).indexOf(wanted) >= 0;
     })[0];
     if (!line) {
-      say(said, code + " is not on this order.", "error");
+      refused(field, said, code + " is not on this order.");
       return;
     }
     var quantity = line.querySelector("[data-quantity]");
     var sku = line.dataset.codes.split(/\s+/)[0];
     if (!quantity) {
-      say(said, sku + ": nothing left to return on this line.", "error");
+      refused(field, said, sku + ": nothing left to return on this line.");
       return;
     }
     var now = parseInt(quantity.value, 10) || 0;
     var most = parseInt(quantity.max, 10);
     if (now >= most) {
-      say(said, "Only " + most + " of " + sku + " can come back.", "error");
+      refused(field, said, "Only " + most + " of " + sku + " can come back.");
       return;
     }
     quantity.value = String(now + 1);
+    field.value = "";
+    field.removeAttribute("aria-invalid");
     say(said, sku + ": " + quantity.value + " returning. Say why on its line.", "success");
+  }
+
+  function refused(field, said, text) {
+    field.setAttribute("aria-invalid", "true");
+    field.select();
+    say(said, text, "error");
   }
 
   // ---------------------------------------------------------------- what cannot be undone
@@ -239,7 +250,7 @@
     });
     var button = form.querySelector("button[type=submit]");
     if (missing) {
-      form.dataset.confirm = "Receive return " + form.dataset.shortConfirm + " with " + missing + " unit(s) not in the parcel? They stop being expected here.";
+      form.dataset.confirm = "Receive return " + form.dataset.shortConfirm + " with " + missing + (missing === 1 ? " unit" : " units") + " not in the parcel? They stop being expected here.";
       form.dataset.confirmYes = "Receive what is here";
       button.className = "danger";
     } else {

@@ -239,6 +239,20 @@
 
   // ------------------------------------------------------------ the More menu
 
+  // On a phone the header's Menu opens the list of screens where it is (:target):
+  // the focus goes into it, and Escape closes it with the focus back on Menu.
+  window.addEventListener("hashchange", function () {
+    if (location.hash !== "#nav") return;
+    var first = document.querySelector("#nav a:not(.menu-close)");
+    if (first && getComputedStyle(document.querySelector(".menu-open")).display !== "none") first.focus();
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape" || location.hash !== "#nav") return;
+    location.hash = "#";
+    var opener = document.querySelector(".menu-open");
+    if (opener) opener.focus();
+  });
+
   // The header's "More" closes on Escape (focus back on it) and on a click elsewhere.
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Escape") return;
@@ -258,7 +272,9 @@
   // burst lands where no text is typed (a button, a choice list), it is not lost
   // and does not press the button: the code goes to the screen's scan field
   // ([data-scan-field]) and is sent from there. A choice list's type-ahead is put
-  // back as it was. A person's own Enter on a button still presses it.
+  // back as it was. A person's own Enter on a button still presses it. Where the
+  // screen has no scan field yet (a pickup not yet claimed), the burst presses or
+  // follows nothing either: it says so beside where the focus is.
   // A scanner's keys come a few milliseconds apart; a person's, well over 100.
   var BURST_GAP_MS = 100;
   var burst = [];
@@ -270,6 +286,26 @@
     return element.matches("textarea, input:not([type=button]):not([type=submit]):not([type=radio]):not([type=checkbox]):not([type=reset])");
   }
 
+  // What Enter would press, follow or choose.
+  function acts(element) {
+    return !!element && !!element.matches && element.matches("button, a[href], summary, input[type=submit], input[type=button]");
+  }
+
+  // A scan where nothing takes it: said beside the element that has the focus, in
+  // its own words if the screen gave some (data-scan-hint on it or around it).
+  function notTakenHere(element, code) {
+    var hinted = element.closest("[data-scan-hint]");
+    var hint = hinted ? hinted.dataset.scanHint : "Nothing here takes a scan: finish this step first.";
+    var said = element.nextElementSibling;
+    if (!said || !said.hasAttribute("data-scan-refused")) {
+      said = document.createElement("p");
+      said.setAttribute("role", "status");
+      said.setAttribute("data-scan-refused", "");
+      element.insertAdjacentElement("afterend", said);
+    }
+    say(said, "Scanned " + code + ": nothing was done. " + hint);
+  }
+
   document.addEventListener(
     "keydown",
     function (event) {
@@ -279,8 +315,10 @@
         return;
       }
       var now = event.timeStamp;
+      // A slow scanner (some Bluetooth ones) may be given more: <body data-scan-gap-ms>.
+      var gap = Number(document.body.dataset.scanGapMs) || BURST_GAP_MS;
       if (event.key.length === 1) {
-        if (now - last > BURST_GAP_MS) {
+        if (now - last > gap) {
           burst = [];
           listBefore = here && here.tagName === "SELECT" ? { list: here, index: here.selectedIndex } : null;
         }
@@ -288,16 +326,20 @@
         last = now;
         return;
       }
-      if (event.key === "Enter" && burst.length >= 4 && now - last <= BURST_GAP_MS) {
+      if (event.key === "Enter" && burst.length >= 4 && now - last <= gap) {
         var field = document.querySelector("[data-scan-field]");
         var code = burst.join("");
         burst = [];
-        if (!field || !field.form) return; // no scan field here: the keys were typed
+        if ((!field || !field.form) && !acts(here)) return; // typed on the page itself
         if (listBefore && listBefore.list.selectedIndex !== listBefore.index) {
           listBefore.list.selectedIndex = listBefore.index;
         }
         event.preventDefault();
         event.stopImmediatePropagation();
+        if (!field || !field.form) {
+          notTakenHere(here, code);
+          return;
+        }
         field.value = code;
         field.focus();
         field.form.requestSubmit();

@@ -10,6 +10,8 @@ from django.utils import timezone
 
 from catalog.gtin import gtin_problem
 from catalog.models import Channel, Sku
+from config.plain_words import who
+from demo.network import DEMO
 from integrations.models import ApiToken
 from inventory.models import (
     Location,
@@ -70,7 +72,17 @@ def test_running_the_demo_twice_updates_and_prints_a_working_token():
     ) == counts
     assert client_for(second).get("/api/v1/skus/").json()["count"] == counts[1]
     assert client_for(first).get("/api/v1/skus/").status_code == 401
-    assert ApiToken.objects.filter(revoked_at__isnull=True).count() == 1
+    live = ApiToken.objects.filter(revoked_at__isnull=True)
+    # One printed token, and the channels' own (bound, never printed), not doubled.
+    assert sorted(live.values_list("name", "channel__code")) == [
+        ("demo-integration", None),
+        ("demo-tills", "pos"),
+        ("demo-web-shop", "web"),
+    ]
+    # What the demo did reads in plain words on the screens' timelines.
+    assert who("token:demo-web-shop") == Channel.objects.get(code="web").name
+    assert who("token:demo-tills") == Channel.objects.get(code="pos").name
+    assert who(str(DEMO)) == "The demo's set-up"
     admin = get_user_model().objects.get(username="admin")
     assert (
         admin.is_staff and admin.is_superuser and admin.check_password("onestock-demo")

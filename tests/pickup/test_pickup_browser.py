@@ -12,8 +12,14 @@ from playwright.sync_api import expect
 
 from inventory.models import TransferRequest
 from pickup.models import PickupTask
-from tests.conftest import axe_clean, no_sideways_scroll, scan, sign_in
-from tests.factories import SkuFactory, StaffFactory, balance_of, pickup_order, stock
+from tests.conftest import (
+    axe_clean,
+    no_sideways_scroll,
+    scan,
+    sign_in,
+    sign_in_by_keyboard,
+)
+from tests.factories import SkuFactory, balance_of, pickup_order, stock
 
 
 @pytest.mark.django_db(transaction=True)
@@ -147,13 +153,7 @@ def test_a_manager_switches_store_and_picks_with_the_keyboard_only(shop, tablet)
         ),
     )
 
-    page.goto("/store/")
-    page.get_by_label("Username").focus()
-    page.keyboard.type("maria")
-    page.keyboard.press("Tab")
-    page.keyboard.type(StaffFactory.PASSWORD)
-    page.keyboard.press("Enter")
-    expect(page.get_by_role("heading", name=re.compile("Pickup queue"))).to_be_visible()
+    sign_in_by_keyboard(page, "maria")
 
     # Maria sees Camden first (stores by code); the order waits at Oxford Street.
     expect(page.locator("#store")).to_have_value("LON-CAM")
@@ -209,13 +209,7 @@ def test_a_whole_pickup_on_a_phone_with_the_keyboard_and_a_scanner_only(shop, ph
     task = order.pickup_task
     page = phone
 
-    page.goto("/store/")
-    page.get_by_label("Username").focus()
-    page.keyboard.type("alice")
-    page.keyboard.press("Tab")
-    page.keyboard.type(StaffFactory.PASSWORD)
-    page.keyboard.press("Enter")
-    expect(page.get_by_role("heading", name=re.compile("Pickup queue"))).to_be_visible()
+    sign_in_by_keyboard(page, "alice")
     axe_clean(page)
     no_sideways_scroll(page)
     page.shot("queue")
@@ -307,12 +301,12 @@ def test_a_whole_pickup_on_a_phone_with_the_keyboard_and_a_scanner_only(shop, ph
     no_sideways_scroll(listed)
     listed.close()
 
-    # Record without choosing: a plain message, next to the form.
+    # Record without choosing: a plain message, over the choices, on the screen.
     tab_to(page, "Record the answer")
     page.keyboard.press("Enter")
-    expect(page.locator("#result-sub-" + str(task.problems.get().pk))).to_have_text(
-        "Choose a substitute."
-    )
+    refusal = page.locator(f"#sub-{task.problems.get().pk}-choices-error")
+    expect(refusal).to_have_text("Choose a substitute.")
+    expect(refusal).to_be_in_viewport()
     suggested = page.get_by_label(re.compile("Polo blue L"))
     expect(suggested).to_be_focused()  # the first choice, to pick one
     page.keyboard.press("Space")

@@ -39,6 +39,14 @@ def tab_to(page, target, limit: int = 80) -> None:
     raise AssertionError(f"Tab never reached {target}")
 
 
+def selected_whole(field) -> bool:
+    """The field's text is all selected: the next scan replaces it."""
+    return field.evaluate(
+        "f => f === document.activeElement && f.value.length > 0"
+        " && f.selectionStart === 0 && f.selectionEnd === f.value.length"
+    )
+
+
 def oversell_at_oxford(shop, sku="tee", reference="WEB-2001") -> None:
     """The last one at Oxford Street promised online, then sold at the till."""
     stock(shop[sku], shop["oxford"], 1)
@@ -130,14 +138,26 @@ def test_a_blind_count_by_scanning_then_a_recount(shop, tablet):
     ).to_be_visible()
     field = page.get_by_label("Scan or type a barcode")
     expect(field).to_be_focused()
-    for _ in range(3):
+    tee = page.locator("#line-" + str(task.lines.get(sku=shop["tee"]).pk))
+    said = page.locator("#code-said")  # beside the field, read out
+    for _ in range(2):
         scan(page, TEE_BARCODE)
-    expect(
-        page.locator("#line-" + str(task.lines.get(sku=shop["tee"]).pk))
-    ).to_contain_text("3")
-    expect(field).to_be_focused()
+    expect(tee).to_contain_text("2")
     scan(page, "0000000000")
-    expect(page.get_by_role("alert")).to_contain_text("not on this count")
+    # Refused: said beside the field, the code kept there, marked and selected.
+    expect(said).to_have_text("0000000000 is not on this count.")
+    expect(said).to_have_attribute("role", "status")
+    expect(field).to_have_value("0000000000")
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(field).to_be_focused()
+    assert selected_whole(field)
+    page.shot("unknown-code-kept")
+    scan(page, TEE_BARCODE)  # replaces the refused code; lands, and clears the mark
+    expect(said).to_have_text("TEE-BLK-M: 3 counted.")
+    expect(tee).to_contain_text("3")
+    expect(field).to_have_value("")
+    expect(field).not_to_have_attribute("aria-invalid", "true")
+    expect(field).to_be_focused()
     page.shot("scanned-three-tees")
     assert "records" not in page.content()  # blind: nothing says what the system holds
 
@@ -196,10 +216,25 @@ def test_a_blind_count_on_a_phone_finished_early_asks_first(shop, phone):
     expect(field).to_be_focused()  # the screen put the focus where the scanner types
     page.keyboard.press("Enter")  # a scanner's stray Enter in the empty field
     expect(page.locator("#count-lines")).to_contain_text("0 of 3 counted")
+    said = page.locator("#code-said")
+    scan(page, "NOPE-123")
+    expect(said).to_have_text("NOPE-123 is not on this count.")
+    expect(field).to_have_value("NOPE-123")
+    expect(field).to_have_attribute("aria-invalid", "true")
+    assert selected_whole(field)
+    no_sideways_scroll(page)
+    axe_clean(page)
+    page.shot("unknown-code-kept")
+    # At scanner speed, a refusal among them: every good scan lands, and no code is
+    # ever added to the end of a refused one.
     scan(page, TEE_BARCODE)
-    scan(page, TEE_BARCODE)  # at scanner speed: both land
+    scan(page, "NOPE-123")
+    scan(page, TEE_BARCODE)
     tee = page.locator("#line-" + str(task.lines.get(sku=shop["tee"]).pk))
     expect(tee).to_contain_text("2")
+    expect(said).to_have_text("TEE-BLK-M: 2 counted.")
+    expect(field).to_have_value("")
+    expect(field).not_to_have_attribute("aria-invalid", "true")
     expect(page.locator("#count-lines")).to_contain_text("1 of 3 counted")
     expect(field).to_be_focused()
     no_sideways_scroll(page)

@@ -209,13 +209,13 @@ def test_locations_read_by_name_with_their_code_under_it(month, client, settings
     assert "at Oxford Street." in html  # the period line names the store chosen
     assert "€25.00" in html and "£" not in html
     assert re.search(
-        r'<td data-label="Location">Oxford Street <span class="muted small code">'
-        r"LON-OXF</span></td>",
+        r'<td data-label="Location" class="wide">Oxford Street '
+        r'<span class="muted small code">LON-OXF</span></td>',
         html,
     )
     assert '<th scope="col">Location name</th>' not in html
     # The at-risk table labels every cell, so a phone can stack it.
-    assert '<td data-label="Why">Oversold by 1' in html
+    assert '<td data-label="Why" class="wide">Oversold by 1' in html
     charts = answer.context["charts"]
     assert charts["shrink"]["chart"]["labels"] == ["Oxford Street"]
     assert charts["cancellations"]["labels"] == ["Oxford Street"]

@@ -2,17 +2,22 @@
 1024px and a phone's 390px, the keyboard only): the losses first, in money; a folded
 figure opened and drawn from static files; a filter swapping the figures; a CSV
 downloaded; then a reconciliation started and followed to its end on a real worker.
+On a phone every bar of a chart is named and every table fits its box, on the
+dashboard with its folds open, on sync health and on the runs.
 Screenshots under test-output/screenshots/<test>/."""
 
 import re
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from inventory.models import MovementType, StockBalance
+from sync.services import sync_health_check
 from tests.conftest import axe_clean, go_to, no_sideways_scroll, sign_in
-from tests.factories import StockEvents
+from tests.factories import ChannelFactory, LocationFactory, StaffFactory, StockEvents
 
 DRAWN = (
     "Array.from(document.querySelectorAll('canvas'))"
@@ -25,6 +30,30 @@ def charts_drawn(page, expected: int) -> int:
     # in the page, which its Content-Security-Policy refuses.
     page.wait_for_function(f"() => {DRAWN} === {expected}")
     return page.evaluate(DRAWN)
+
+
+# Each table's box that is wider inside than it shows: it would scroll sideways.
+TABLES_TOO_WIDE = (
+    "() => Array.from(document.querySelectorAll('.table-scroll'))"
+    ".filter(box => box.offsetParent && box.scrollWidth > box.clientWidth)"
+    ".map(box => `${box.getAttribute('aria-label')}: ${box.scrollWidth}px in "
+    "${box.clientWidth}px`)"
+)
+# Each chart by store, reason or kind: its layout, and the labels its axis names.
+CATEGORY_CHARTS = (
+    "() => Array.from(document.querySelectorAll('canvas[data-layout]'))"
+    ".filter(c => c.dataset.layout !== 'dates').map(c => {"
+    " const chart = Chart.getChart(c);"
+    " const axis = chart.scales[chart.options.indexAxis];"
+    " return {chart: c.dataset.chart, layout: c.dataset.layout,"
+    " labels: chart.data.labels.length, named: axis.ticks.length,"
+    " fits: c.getBoundingClientRect().height <= c.parentElement.clientHeight + 1}; })"
+)
+
+
+def tables_fit(page) -> None:
+    """Every table fits its box: nothing is cut off or scrolls sideways inside."""
+    assert page.evaluate(TABLES_TOO_WIDE) == []
 
 
 def tab_to(page, locator, presses: int = 60) -> None:
@@ -124,12 +153,19 @@ def test_the_head_of_stores_reads_the_losses_first(losses, till_pc):
 
 @pytest.mark.django_db(transaction=True)
 def test_the_dashboard_fits_a_phone(losses, phone):
+    # Four stores: too many to name each bar under it at 390px.
+    for code, name in (
+        ("MAN-MKT", "Manchester Market Street"),
+        ("BRS-CAB", "Bristol Cabot Circus"),
+    ):
+        LocationFactory(code=code, name=name)
     page = phone
     sign_in(page, "maria")
     page.goto("/store/dashboard/")
     expect(page.locator("#shrink-total")).to_contain_text("£25.00")
     assert charts_drawn(page, 1) == 1
     no_sideways_scroll(page)
+    tables_fit(page)
     axe_clean(page)
     page.shot("phone-top")
     # One reason lost stock: the chart's colour is named under it.
@@ -143,12 +179,75 @@ def test_the_dashboard_fits_a_phone(losses, phone):
     assert sku.first.bounding_box()["y"] < box["y"]
     assert sku.first.bounding_box()["height"] < 36  # one line: "TEE-BLK-M"
     page.shot("phone-at-risk")
-    tab_to(page, page.locator("#figure-exceptions summary"), presses=80)
-    page.keyboard.press("Enter")
-    assert charts_drawn(page, 2) == 2
+    # Every fold opened: each chart by store, reason or kind names every bar (they
+    # lie across, the box grown to fit them) and every table fits its box.
+    for fold, drawn in (
+        ("accuracy", 2),
+        ("exceptions", 3),
+        ("cancellations", 4),
+        ("conflicts", 5),
+        ("sell-through", 6),
+        ("supply", 6),
+    ):
+        tab_to(page, page.locator(f"#figure-{fold} summary"), presses=120)
+        page.keyboard.press("Enter")
+        expect(page.locator(f"#figure-{fold} table").first).to_be_visible()
+        assert charts_drawn(page, drawn) == drawn
+    charts = page.evaluate(CATEGORY_CHARTS)
+    assert {chart["chart"] for chart in charts} == {
+        "chart-shrink",
+        "chart-exceptions",
+        "chart-cancellations",
+        "chart-sell_through",
+    }
+    for chart in charts:
+        # Four stores leave each bar under 120px: across. Two kinds of case fit.
+        assert chart["layout"] == ("across" if chart["labels"] > 2 else "upright")
+        assert chart["named"] == chart["labels"], chart
+        assert chart["fits"], chart
+    stores = page.evaluate(
+        "() => Chart.getChart(document.querySelector('#figure-cancellations canvas'))"
+        ".data.labels"
+    )
+    assert len(stores) == 4
     no_sideways_scroll(page)
+    tables_fit(page)
     page.locator("#figure-shrink").scroll_into_view_if_needed()
     page.shot("phone-shrink")
+    page.locator("#figure-cancellations").scroll_into_view_if_needed()
+    page.shot("phone-cancellations")
+    page.locator("#figure-supply").scroll_into_view_if_needed()
+    page.shot("phone-supply")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sync_health_and_the_runs_fit_a_phone_and_a_till_pc(shop, phone, till_pc):
+    """Sync health's sources fit a till PC's 1024px (the "Refused" column was cut
+    off); on a phone each source, run and snapshot is a card."""
+    till = ChannelFactory(code="pos", name="Store tills", kind="store_pos")
+    StockEvents.post(
+        MovementType.SALE, sku=shop["tee"], location=shop["oxford"], quantity=1,
+        channel=till, occurred_at=timezone.now() - timedelta(minutes=5),
+    )  # fmt: skip
+    StockEvents.post(
+        MovementType.RECEIPT, sku=shop["tee"], location=shop["oxford"], quantity=4,
+        channel=ChannelFactory(code="wms", name="Warehouse system", kind="back_office"),
+    )  # fmt: skip
+    sync_health_check()
+    StaffFactory.at(username="morgan", manager=True)
+    for page, size in ((till_pc, "till-pc"), (phone, "phone")):
+        sign_in(page, "morgan")
+        page.goto("/store/sync/")
+        expect(page.locator("tr.source-pos")).to_contain_text("Store tills")
+        no_sideways_scroll(page)
+        tables_fit(page)
+        axe_clean(page)
+        page.shot(f"sync-{size}")
+        page.goto("/store/reconciliation/")
+        expect(page.get_by_role("heading", name="Runs")).to_be_visible()
+        no_sideways_scroll(page)
+        tables_fit(page)
+        page.shot(f"runs-{size}")
 
 
 @pytest.mark.django_db(transaction=True)

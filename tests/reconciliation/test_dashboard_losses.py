@@ -4,15 +4,25 @@ SKU-locations really at risk, and a CSV of each."""
 
 import csv
 import io
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
+from catalog.models import Channel
 from config.access import Actor
 from inventory.models import MovementType
 from orders import services as orders
 from reconciliation.services import Raised, exception_raise
-from tests.factories import LocationFactory, StockEvents, pickup_order, stock
+from reconciliation.services.rates import sales_rates_refresh
+from tests.factories import (
+    ChannelFactory,
+    LocationFactory,
+    StockEvents,
+    pickup_order,
+    stock,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -259,3 +269,43 @@ def test_a_sku_that_sells_and_runs_out_within_a_week_is_at_risk(month, client):
     hoodie = {row["sku"]: row for row in table.rows}["HOOD-GRE-L"]
     assert (hoodie["available"], hoodie["per_day"], hoodie["days"]) == (2, 0.5, 4.0)
     assert hoodie["why"] == "Runs out in 4 days, incoming counted"
+
+
+def test_a_few_units_some_channel_still_sells_are_not_at_risk(month, client):
+    """The demo's channels: the web shop keeps 2 back, a marketplace 5, the tills
+    none. Oxford's two hoodies (a fortnight's sale, counting the five on their way)
+    are past the marketplace's buffer, yet the tills and the web shop still sell
+    them: not at risk (the old rule took the largest buffer and listed them). A
+    warehouse's two tees are held back from every channel selling there (online
+    only, the smallest buffer 2): at risk. A SKU's own buffer holds it back from
+    every channel at once."""
+    online = Channel.objects.filter(kind__in=["web", "app"])
+    online.update(safety_buffer=2)  # the shop's web shop and the tests' "erp"
+    ChannelFactory(code="marketplace", kind="marketplace", safety_buffer=5)
+    warehouse = LocationFactory(code="WH-1", name="Warehouse", kind="warehouse")
+    stock(month["tee"], warehouse, 6)
+    StockEvents.post(
+        MovementType.SALE,
+        sku=month["tee"],
+        location=warehouse,
+        quantity=4,
+        channel=online.first(),
+        occurred_at=timezone.now() - timedelta(days=3),
+    )
+    sales_rates_refresh()
+    rows = {
+        (row["sku"], row["location"]): row["why"]
+        for row in dashboard(client, month["maria"]).context["tables"]["at_risk"].rows
+    }
+    assert ("HOOD-GRE-L", "LON-OXF") not in rows, rows
+    assert rows.get(("TEE-BLK-M", "WH-1")) == (
+        "No channel can sell it: 2 left, safety buffer 2"
+    )
+
+    month["hoodie"].safety_buffer = 2
+    month["hoodie"].save()
+    client.force_login(month["maria"])
+    hoodie = [row for row in csv_rows(client, "at_risk") if row[0] == "HOOD-GRE-L"]
+    assert [row[-1] for row in hoodie] == [
+        "No channel can sell it: 2 left, safety buffer 2"
+    ]

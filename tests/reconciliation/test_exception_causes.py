@@ -54,7 +54,7 @@ def test_the_last_tee_sold_at_the_till_and_promised_online_is_one_case(shop):
 
     (case,) = open_cases("oversell_conflict")
     assert (case.sku, case.location) == (shop["tee"], shop["oxford"])
-    assert "1 promised unit(s) not on hand" in case.title
+    assert "1 promised unit not on hand" in case.title
     assert case.facts["promised"] == 1 and case.facts["on_hand"] == 0
     assert case.stock_conflict.status == StockConflict.Status.OPEN
 
@@ -131,7 +131,7 @@ def test_a_return_waiting_too_long_settles_when_graded(shop, settings):
     )
     returns_flag_overdue(now=timezone.now() + timedelta(hours=49))
     (case,) = open_cases("return_overdue")
-    assert "1 unit(s) waiting for inspection over 48 h" in case.title
+    assert "1 unit waiting for inspection over 48 h" in case.title
 
     return_inspection_start(return_id=found.pk, actor=Actor.of_user(shop["alice"]))
     line = found.lines.get()

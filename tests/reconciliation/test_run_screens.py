@@ -85,3 +85,23 @@ def test_a_run_whose_worker_stopped_stops_being_followed(shop, client):
     client.force_login(shop["maria"])
     page = client.get(f"{RUNS}{run.pk}/").content.decode()
     assert "hx-trigger" not in page and "the worker running it has stopped" in page
+
+
+def test_a_runs_disagreements_name_the_channel_and_the_store(shop, client):
+    from catalog.models import Channel
+
+    run = reconciliation_run_start(trigger="nightly", actor=Actor.system("nightly"))
+    web = Channel.objects.get(code="web")
+    run.report = {
+        "disagreements": [
+            {"sku": "TEE-BLK-M", "channel": "web", "snapshot": "S-1",
+             "location": "LON-OXF", "theirs": 3, "ledger": 4},
+        ]
+    }  # fmt: skip
+    run.save(update_fields=["report"])
+    client.force_login(shop["maria"])
+
+    page = client.get(f"{RUNS}{run.pk}/").content.decode()
+    # The names people use, the codes small beside them.
+    assert f"{web.name} <span" in page
+    assert f"{shop['oxford'].name} <span" in page

@@ -3,6 +3,7 @@ driven by Playwright, tablet size); every step saved under
 test-output/screenshots/<test>/ for a person to look at."""
 
 import re
+from itertools import pairwise
 
 import pytest
 from playwright.sync_api import expect
@@ -11,6 +12,27 @@ from config.access import Actor
 from returns.models import Return
 from tests.conftest import axe_clean, go_to, no_sideways_scroll, scan, sign_in
 from tests.factories import ChannelFactory, balance_of, delivered_order
+
+
+def selected_whole(field) -> bool:
+    """The field's text is all selected: the next scan replaces it."""
+    return field.evaluate(
+        "f => f === document.activeElement && f.value.length > 0"
+        " && f.selectionStart === 0 && f.selectionEnd === f.value.length"
+    )
+
+
+def seen_in_tab_order(page, *selectors: str) -> None:
+    """Each field, in the order Tab takes them (the page's), is drawn after the one
+    before: to its right on the same line, or below it."""
+    boxes = [page.locator(selector).bounding_box() for selector in selectors]
+    for (before, a), (after, b) in pairwise(zip(selectors, boxes, strict=True)):
+        below = b["y"] >= a["y"] + a["height"] - 1
+        same_line = b["y"] < a["y"] + a["height"] and a["y"] < b["y"] + b["height"]
+        right = b["x"] >= a["x"] + a["width"] - 1
+        assert below or (same_line and right), (
+            f"Tab goes from {before} {a} to {after} {b}, drawn before it"
+        )
 
 
 @pytest.mark.django_db(transaction=True)
@@ -163,6 +185,8 @@ def test_a_till_return_by_keyboard_and_scanner_alone(shop, screen, request):
     expect(page.locator("#reason-1")).to_have_value("wrong_size")
     expect(page.locator("#reason-2")).to_have_value("defective")
     assert not Return.objects.exists()  # no Enter sent the form
+    # Tab takes a row's fields in the order they are seen, on a phone as on a till.
+    seen_in_tab_order(page, "#sku-1", "#quantity-1", "#reason-1", "#reason_text-1")
     page.shot("items-scanned")
 
     page.keyboard.press("Control+Enter")  # the deliberate send
@@ -188,7 +212,7 @@ def test_a_till_return_by_keyboard_and_scanner_alone(shop, screen, request):
     found = Return.objects.get()
     expect(page.locator("#return h1")).to_contain_text(f"Return {found.reference}")
     expect(page.locator("#messages")).to_contain_text(
-        "3 unit(s) received into quality control"
+        "3 units received into quality control"
     )
     tee, hoodie = found.lines.order_by("id")
     expect(page.locator(f"#grade-{tee.pk}")).to_be_focused()
@@ -271,15 +295,31 @@ def test_a_web_order_comes_back_by_scans_on_a_phone_and_the_queue_follows(
     expect(result).to_be_focused()
     page.keyboard.press("Enter")
 
-    expect(page.get_by_label("Scan an item coming back")).to_be_focused()
-    scan(page, "5012345678900")
-    scan(page, "5012345678900")
+    field = page.get_by_label("Scan an item coming back")
+    expect(field).to_be_focused()
     said = page.locator("#scan-said")
+    expect(said).to_have_attribute("role", "status")
+    scan(page, "5012345678900")
+    expect(said).to_have_text("TEE-BLK-M: 1 returning. Say why on its line.")
+    expect(field).to_have_value("")
+    scan(page, "POLO-BLU-M")
+    # Refused: said beside the field, the code kept there, marked and selected.
+    expect(said).to_have_text("POLO-BLU-M is not on this order.")
+    expect(field).to_have_value("POLO-BLU-M")
+    expect(field).to_have_attribute("aria-invalid", "true")
+    assert selected_whole(field)
+    page.shot("not-on-the-order")
+    scan(page, "5012345678900")  # replaces the refused code; lands, clears the mark
     expect(said).to_have_text("TEE-BLK-M: 2 returning. Say why on its line.")
+    expect(field).to_have_value("")
+    expect(field).not_to_have_attribute("aria-invalid", "true")
     scan(page, "5012345678900")
     expect(said).to_have_text("Only 2 of TEE-BLK-M can come back.")
-    scan(page, "POLO-BLU-M")
-    expect(said).to_have_text("POLO-BLU-M is not on this order.")
+    expect(field).to_have_value("5012345678900")
+    expect(field).to_have_attribute("aria-invalid", "true")
+    assert selected_whole(field)
+    expect(page.locator(f"#quantity-{tee_line.pk}")).to_have_value("2")
+    seen_in_tab_order(page, f"#quantity-{tee_line.pk}", f"#reason-{tee_line.pk}")
     axe_clean(page)
     no_sideways_scroll(page)
     page.shot("scanned")
@@ -339,7 +379,7 @@ def test_a_web_order_comes_back_by_scans_on_a_phone_and_the_queue_follows(
     assert Return.objects.get(pk=announced.pk).status == "expected"
     page.keyboard.press("Control+Enter")
     expect(page.locator("#confirm")).to_be_visible()
-    expect(page.locator("#confirm-text")).to_contain_text("1 unit(s) not in the parcel")
+    expect(page.locator("#confirm-text")).to_contain_text("1 unit not in the parcel")
     page.shot("short-parcel-asked")
     page.keyboard.press("Escape")
     assert Return.objects.get(pk=announced.pk).status == "expected"

@@ -52,7 +52,7 @@ def test_receive_at_the_counter_then_grade_on_the_bench(shop, alice):
     assert answer["Location"] == f"/store/returns/{found.pk}/"
     assert found.location == shop["oxford"] and found.received_by == "user:alice"
     page = alice.get(answer["Location"]).content.decode()
-    assert "2 unit(s) received into quality control" in page
+    assert "2 units received into quality control" in page
     assert balance_of(shop["tee"], shop["oxford"]).available == 0
 
     return_line = found.lines.get()

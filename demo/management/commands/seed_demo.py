@@ -6,11 +6,17 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from demo.counts import demo_counts_build
-from demo.network import demo_holds_build, demo_network_build, demo_stock_build
+from demo.network import (
+    CHANNEL_TOKENS,
+    demo_holds_build,
+    demo_network_build,
+    demo_stock_build,
+)
 from demo.pickup import demo_pickups_build, demo_staff_build
 from demo.reconciliation import demo_reconciliation_build
 from demo.returns import demo_returns_build
-from integrations.services import api_token_reissue
+from integrations.models import ApiToken
+from integrations.services import api_token_create, api_token_reissue
 from sync.services import sync_health_check
 
 DEMO_USERNAME = "admin"
@@ -39,6 +45,10 @@ class Command(BaseCommand):
             disagreeing = demo_reconciliation_build()
             # What /store/sync/ shows until beat measures it every minute.
             sources = sync_health_check()
+            for name, channel_code in CHANNEL_TOKENS.items():
+                live = ApiToken.objects.filter(name=name, revoked_at__isnull=True)
+                if not live.exists():
+                    api_token_create(name=name, channel_code=channel_code)
             # Only a digest of a token is stored, so each run issues a new one to print.
             _, raw_token = api_token_reissue(name=DEMO_TOKEN_NAME)
         api = url.rstrip("/") + "/api/v1/availability/?location=LON-OXF&channel=web"
