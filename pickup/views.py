@@ -361,7 +361,7 @@ class Result:
     def invalid(self) -> set[str]:
         """The names of the fields refused, however deep the refusal names them
         (a report's quantity is refused as ``lines[0].quantity``)."""
-        return _field_names(self.fields) if self.error else set()
+        return set(self.said)
 
 
 def _first_messages(errors) -> dict[str, str]:
@@ -375,14 +375,6 @@ def _first_messages(errors) -> dict[str, str]:
             for inner, message in _first_messages(value).items():
                 found.setdefault(inner, message)
     return found
-
-
-def _field_names(errors) -> set[str]:
-    if isinstance(errors, dict):
-        return set(errors).union(*(_field_names(value) for value in errors.values()))
-    if isinstance(errors, list):
-        return set().union(*(_field_names(value) for value in errors))
-    return set()
 
 
 def _task_context(task: PickupTask, user, result: Result | None = None) -> dict:

@@ -4,7 +4,8 @@
 //
 // - form[data-enter-moves]: Enter never sends the form. On the receipt number it
 //   moves to the items; on an item row it takes the scan and moves to the next
-//   empty row (adding one); on the order's scan field it counts the item on its
+//   empty row (adding one), coming back to a code that is no item, selected, for
+//   the next scan to replace; on the order's scan field it counts the item on its
 //   line, or keeps a refused code there, selected and marked, for the next scan to
 //   replace. Only the form's button, or Ctrl+Enter, sends it.
 // - form[data-grade-form]: a grade that writes units off is asked first
@@ -58,6 +59,22 @@
     } else if (field.matches("[data-scan-lines]")) {
       lineScanned(form, field);
     }
+  });
+
+  // ------------------------------------------------------- finding the purchase
+
+  // The purchase search (#find-q) also takes scans: once a search sent with Enter
+  // is answered, its text is selected, so the next scan replaces it rather than
+  // joining it. A search made while typing by hand is left as typed.
+  var searchedWithEnter = null;
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && event.target.id === "find-q") searchedWithEnter = event.target.value;
+  }, true);
+  document.addEventListener("htmx:afterRequest", function () {
+    var field = document.getElementById("find-q");
+    if (!field || searchedWithEnter === null || field.value !== searchedWithEnter) return;
+    searchedWithEnter = null;
+    if (document.activeElement === field) field.select();
   });
 
   // ---------------------------------------------------------------- till items
@@ -125,6 +142,13 @@
           row.classList.add("invalid");
           say(rowSaid, result.body.message, "error");
           say(said, "Item " + row.dataset.row + ": " + result.body.message, "error");
+          // Back to the refused code, selected, for the next scan to replace: unless
+          // something has been typed since in the row the focus moved on to.
+          var now = document.activeElement;
+          if (now && now !== field && now.matches("input[data-item]") && !now.value.trim()) {
+            field.focus();
+            field.select();
+          }
         }
       })
       .catch(function () {

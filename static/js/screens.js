@@ -108,7 +108,8 @@
   // ---------------------------------------------------------------- confirmation
 
   // <form data-confirm="What happens" data-confirm-yes="Cancel 2 units">: asked in
-  // the page's <dialog id="confirm"> before the form goes (a plain post or HTMX).
+  // the page's <dialog id="confirm"> before the form goes (a plain post or HTMX),
+  // unless a field it needs ([data-needed]) is still empty.
   // "Go back" has the focus, Escape goes back too; only the named button goes on.
   // Listening in the capture phase runs before HTMX's own submit handler. While the
   // question is open no live region is polled, so the form asked about is still the
@@ -165,6 +166,10 @@
         confirmed.delete(form);
         return;
       }
+      // A field it needs is empty (data-needed): nothing would be done, so nothing
+      // is asked; the form goes, and its refusal names each field under it.
+      var needed = form.querySelectorAll("[data-needed]");
+      if (Array.prototype.some.call(needed, function (field) { return !field.value.trim(); })) return;
       if (!dialog) {
         dialog = document.getElementById("confirm");
         if (dialog) dialog.addEventListener("close", answered);

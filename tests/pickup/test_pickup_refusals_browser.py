@@ -118,14 +118,26 @@ def test_refusals_land_where_the_picker_is(shop, phone):
     no_sideways_scroll(page)
     page.shot("answer-refused")
 
-    # Half an address and Enter: the city is asked for, nothing is confirmed.
+    # Half an address and Enter: nothing to confirm yet; each field still empty is
+    # named under it, the focus on the first, what was typed kept.
     tab_to(page, "Address")
     page.keyboard.type("1 Main Street")
     page.keyboard.press("Enter")
-    expect(page.get_by_label("City")).to_be_focused()
+    city = page.get_by_label("City")
+    expect(city).to_be_focused()
+    expect(city).to_have_attribute("aria-invalid", "true")
+    expect(page.locator(f"#ship-{problem.pk}-city-error")).to_have_text(
+        "Enter the city to deliver to."
+    )
+    expect(page.locator(f"#ship-{problem.pk}-city-error")).to_be_in_viewport()
+    expect(page.locator(f"#ship-{problem.pk}-postcode-error")).to_have_text(
+        "Enter the postcode to deliver to."
+    )
+    expect(page.get_by_label("Address")).to_have_value("1 Main Street")
     expect(page.locator("dialog[open]")).to_have_count(0)
     problem.refresh_from_db()
     assert problem.status == "open"
+    page.shot("address-half")
 
     # The queue names the problem to decide in a finger's target.
     page.goto("/store/")
@@ -163,3 +175,23 @@ def test_a_half_hand_over_asks_for_what_is_missing(shop, phone):
     expect(page.get_by_role("button", name="Close")).to_be_focused()
     task.refresh_from_db()
     assert task.status == "collected"
+
+
+def test_a_scan_on_the_queue_finds_the_order_it_names(shop, phone):
+    """The focus on one order's link, the customer's order barcode scanned: the
+    link is not followed; the queue's search finds the order scanned."""
+    stock(shop["tee"], shop["oxford"], 2)
+    pickup_order(shop, "WEB-7101", lines=[(shop["tee"], 1)])
+    pickup_order(shop, "WEB-7102", lines=[(shop["tee"], 1)], name="Ada King")
+    page = phone
+    sign_in_by_keyboard(page, "alice")
+    page.get_by_role("link", name=re.compile("WEB-7101")).focus()
+
+    as_a_scanner(page, "WEB-7102")
+    expect(page.get_by_role("heading", name="Found for “WEB-7102”")).to_be_visible()
+    found = page.locator("section.card").get_by_role(
+        "link", name=re.compile("WEB-7102")
+    )
+    expect(found).to_be_visible()
+    assert "/store/tasks/" not in page.url  # the focused link was not followed
+    page.shot("found-by-scan")

@@ -166,14 +166,22 @@ def test_a_till_return_by_keyboard_and_scanner_alone(shop, screen, request):
     expect(page.get_by_role("status")).to_contain_text("TEE-BLK-M: 2 coming back")
     scan(page, "HOOD-GRE-L")
     expect(page.get_by_label("Item 3", exact=True)).to_be_focused()
-    scan(page, "NOPE-1")  # a label that is no item: said on its row
+    scan(page, "NOPE-1")  # a label that is no item: said on its row, kept selected
     expect(page.locator("#sku-3-said")).to_contain_text("No item 'NOPE-1'")
+    third = page.get_by_label("Item 3", exact=True)
+    expect(third).to_be_focused()
+    expect(third).to_have_attribute("aria-invalid", "true")
+    assert selected_whole(third)
+    scan(page, "POLO-BLU-M")  # the next scan replaces it
+    expect(third).to_have_value("POLO-BLU-M")
+    expect(page.locator("#sku-3-said")).to_contain_text("Polo blue M")
+    expect(third).not_to_have_attribute("aria-invalid", "true")
     expect(page.get_by_label("Item 4", exact=True)).to_be_focused()
     page.keyboard.press("Shift+Tab")  # Item 3's other reason
     page.keyboard.press("Shift+Tab")  # its reason
     page.keyboard.press("Shift+Tab")  # its units
     page.keyboard.press("Shift+Tab")  # Item 3
-    expect(page.get_by_label("Item 3", exact=True)).to_be_focused()
+    expect(third).to_be_focused()
     page.keyboard.press("Control+A")
     page.keyboard.press("Delete")
     page.keyboard.press("Shift+Tab")  # Item 2's other reason
@@ -287,9 +295,15 @@ def test_a_web_order_comes_back_by_scans_on_a_phone_and_the_queue_follows(
     page = phone
     sign_in(page, "alice")
     page.goto("/store/returns/")
-    scan(page, "WEB-6001")  # the order's barcode on the email or packing slip
+    finder = page.get_by_label("Find the purchase")
+    scan(page, "NOPE-99999")  # a label that finds nothing: kept, selected
+    expect(page.locator("#found")).to_contain_text("No delivered order matches")
+    expect(finder).to_have_value("NOPE-99999")
+    assert selected_whole(finder)
+    scan(page, "WEB-6001")  # the order's barcode, replacing it
     result = page.locator("#found").get_by_role("link", name=re.compile("WEB-6001"))
     expect(result).to_be_visible()
+    expect(finder).to_have_value("WEB-6001")
     page.keyboard.press("Tab")  # Find
     page.keyboard.press("Tab")  # the purchase found
     expect(result).to_be_focused()
