@@ -195,7 +195,7 @@ def pickup_problem_ship_later(
             ("address", "address", address.address),
             ("city", "city", address.city),
             ("postal_code", "postcode", address.postal_code),
-            ("country", "country code (GB, FR ...)", address.country),
+            ("country", "country code", address.country),
         )
         if not value.strip()
     }
