@@ -67,7 +67,7 @@ from typing import Any
 
 import psycopg
 
-from bench import harness
+from bench import harness, seed
 
 SKUS = 1_000
 LOCATIONS = 200
@@ -86,14 +86,9 @@ P95_MS = 10.0
 ACTOR = "token:seed"
 # A receipt in the ledger and the balance it makes for each (SKU, location) pair, in
 # one statement, as bench/seed.py fills its ledger; the triggers write the outbox.
-STOCK = """
+STOCK = f"""
     WITH entry AS (
-        INSERT INTO inventory_stockmovement (
-            channel_id, reference, type, sku_id, location_id, quantity,
-            reason, occurred_at, recorded_at, status, status_reason, actor,
-            payload_digest, on_hand_delta, committed_delta, reserved_delta,
-            damaged_delta, quality_control_delta, in_transit_delta,
-            incoming_delta, other_location_in_transit_delta)
+        {seed.LEDGER_INSERT}
         SELECT %(channel)s, %(prefix)s || '-SEED-' || n, 'receipt', sku, location,
                20 + n %% 80, '', %(at)s, %(at)s, 'applied', '', %(actor)s,
                md5(n::text) || md5(n::text), 20 + n %% 80, 0, 0, 0, 0, 0, 0, 0
@@ -187,14 +182,7 @@ def tables(args) -> int:
         "raw p95 ms",
         "API/raw",
     ]
-    for read in reads:
-        print(f"({read.key}) {read.title}:\n")
-        rows = []
-        for clients in args.clients:
-            api, raw = cells[read.key, clients, "api"], cells[read.key, clients, "raw"]
-            rows.append(_side_by_side(clients, api, raw, measured=api, against=raw))
-        print(harness.table(headers, rows))
-        print()
+    _print_tables(reads, cells, args.clients, headers, ("api", "raw"), ("api", "raw"))
     print("The issue's targets (a miss alone is not a failure):")
     for line in targets(cells, args.clients):
         print(f"  {line}")
@@ -291,17 +279,15 @@ def replica_main(args) -> int:
         "p95 ms",
         "replica/alone",
     ]
-    for read in reads:
-        print(f"({read.key}) {read.title}, primary alone and with one replica:\n")
-        rows = []
-        for clients in args.clients:
-            alone = cells[read.key, clients, "alone"]
-            replica = cells[read.key, clients, "replica"]
-            rows.append(
-                _side_by_side(clients, alone, replica, measured=replica, against=alone)
-            )
-        print(harness.table(headers, rows))
-        print()
+    _print_tables(
+        reads,
+        cells,
+        args.clients,
+        headers,
+        ("alone", "replica"),
+        ("replica", "alone"),
+        caption=", primary alone and with one replica",
+    )
     if not failures:
         print(
             "With the replica configured, every answer was 200 with the same rows as "
@@ -310,6 +296,28 @@ def replica_main(args) -> int:
     for failure in failures:
         print(f"FAILED: {failure}")
     return 1 if failures else 0
+
+
+def _print_tables(
+    reads, cells, clients_counts, headers, shown, ratio, caption: str = ""
+) -> None:
+    """A table per read: a row per number of clients, the two kinds of cell in
+    ``shown`` side by side and the ratio of ``ratio`` (measured, against)."""
+    for read in reads:
+        print(f"({read.key}) {read.title}{caption}:\n")
+        rows = []
+        for clients in clients_counts:
+            cell = {kind: cells[read.key, clients, kind] for kind in shown}
+            rows.append(
+                _side_by_side(
+                    clients,
+                    *(cell[kind] for kind in shown),
+                    measured=cell[ratio[0]],
+                    against=cell[ratio[1]],
+                )
+            )
+        print(harness.table(headers, rows))
+        print()
 
 
 def served_by_replica(

@@ -56,6 +56,15 @@ def network(*, skus: int, locations: int, prefix: str = "NET") -> Network:
     )
 
 
+# The head of a seeded ledger entry's insert: every column written, in this order.
+LEDGER_INSERT = """INSERT INTO inventory_stockmovement (
+    channel_id, reference, type, sku_id, location_id, quantity,
+    reason, occurred_at, recorded_at, status, status_reason, actor,
+    payload_digest, on_hand_delta, committed_delta, reserved_delta,
+    damaged_delta, quality_control_delta, in_transit_delta,
+    incoming_delta, other_location_in_transit_delta)"""
+
+
 @transaction.atomic
 def fill_ledger(shop: Network, *, entries: int) -> None:
     """Append ``entries`` more entries to the network's ledger, spread evenly over
@@ -63,14 +72,9 @@ def fill_ledger(shop: Network, *, entries: int) -> None:
     first, last = shop.entries, shop.entries + entries
     with connection.cursor() as cursor:
         cursor.execute(
-            """
+            f"""
             WITH entry AS (
-                INSERT INTO inventory_stockmovement (
-                    channel_id, reference, type, sku_id, location_id, quantity,
-                    reason, occurred_at, recorded_at, status, status_reason, actor,
-                    payload_digest, on_hand_delta, committed_delta, reserved_delta,
-                    damaged_delta, quality_control_delta, in_transit_delta,
-                    incoming_delta, other_location_in_transit_delta)
+                {LEDGER_INSERT}
                 SELECT %(channel)s, %(prefix)s || '-SEED-' || i, kind, sku, location,
                        quantity, '', at, at, 'applied', '', %(actor)s,
                        md5(i::text) || md5(i::text), delta, 0, 0, 0, 0, 0, 0, 0

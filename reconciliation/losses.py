@@ -329,14 +329,15 @@ def _buffers_held() -> tuple[int, int]:
     sells online only. The largest buffer would call a SKU at risk as soon as one
     channel (a marketplace keeping five back) stops offering it while the others
     still sell it: not a risk anyone needs to act on."""
-    selling = Channel.objects.filter(is_active=True).exclude(
-        kind=Channel.Kind.BACK_OFFICE
+    least = (
+        Channel.objects.filter(is_active=True)
+        .exclude(kind=Channel.Kind.BACK_OFFICE)
+        .aggregate(
+            at_store=Min("safety_buffer"),
+            elsewhere=Min("safety_buffer", filter=~Q(kind=Channel.Kind.STORE_POS)),
+        )
     )
-    at_store = selling.aggregate(least=Min("safety_buffer"))["least"]
-    elsewhere = selling.exclude(kind=Channel.Kind.STORE_POS).aggregate(
-        least=Min("safety_buffer")
-    )["least"]
-    return at_store or 0, elsewhere or 0
+    return least["at_store"] or 0, least["elsewhere"] or 0
 
 
 def at_risk(

@@ -93,16 +93,17 @@ def run_page(request: HttpRequest, run_id: int) -> HttpResponse:
         else "reconciliation/run.html"
     )
     stale_minutes = settings.RECONCILIATION_STALE_SECONDS // 60
+    drift = _drift_rows(run)
+    disagreements = [dict(row) for row in (run.report or {}).get("disagreements", [])]
+    _named([*drift, *disagreements])  # both tables' names, read once
     return render(
         request,
         template,
         {
             "run": run,
             "stale_minutes": stale_minutes,
-            "drift": _named(_drift_rows(run)),
-            "disagreements": _named(
-                [dict(row) for row in (run.report or {}).get("disagreements", [])]
-            ),
+            "drift": drift,
+            "disagreements": disagreements,
             "history": [
                 {**entry, "words": _EVENT_WORDS.get(entry["event"], entry["event"])}
                 for entry in run.history
@@ -125,9 +126,10 @@ _FIGURE_WORDS = {
 }
 
 
-def _named(rows: list[dict]) -> list[dict]:
+def _named(rows: list[dict]) -> None:
     """The report keeps codes (what the run was against); the page says the
-    channel's and the location's names beside them, as every other screen does."""
+    channel's and the location's names beside them, as every other screen does:
+    set on each row."""
     channels = channels_by_code(
         codes={row["channel"] for row in rows if row.get("channel")}
     )
@@ -141,7 +143,6 @@ def _named(rows: list[dict]) -> list[dict]:
         )
         row["channel_name"] = channel.name if channel else ""
         row["location_name"] = place.name if place else ""
-    return rows
 
 
 def _drift_rows(run: ReconciliationRun) -> list[dict]:
