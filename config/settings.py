@@ -26,6 +26,7 @@ Environment:
                             tests; then run `manage.py collectstatic` before serving).
     CELERY_BROKER_URL       default redis://127.0.0.1:6379/0.
     CELERY_TASK_ALWAYS_EAGER  run tasks in-process (default off).
+    CELERY_TASK_DEFAULT_QUEUE  the queue of jobs no setting routes (default celery).
     ONESTOCK_POS_DELAY_SECONDS  a store's availability reads "delayed" when its tills'
                             latest event is older than this (default 900).
     ONESTOCK_CLOCK_SKEW_SECONDS  how far in the future an event's occurred_at may be, for
@@ -58,6 +59,27 @@ Environment:
     THROTTLE_STORAGE_URL    where failed tokens are counted (default the broker's Redis).
     TRUSTED_PROXY_COUNT     proxies of ours in front, adding to X-Forwarded-For
                             (default 0: the client is REMOTE_ADDR).
+
+Operability (docs/operations.md):
+    LOG_FORMAT              json (one JSON object a line) or text (default json, text
+                            with DJANGO_DEBUG on: the demo).
+    DJANGO_LOG_LEVEL        default INFO.
+    METRICS_TOKEN           /metrics answers a scraper sending it as a bearer token,
+                            from any address (default empty: no token accepted).
+    METRICS_ALLOWED_NETWORKS  comma-separated networks /metrics answers without a
+                            token (default loopback only).
+    PROMETHEUS_MULTIPROC_DIR  a folder shared by gunicorn's processes and the Celery
+                            worker, where each writes its metrics (gunicorn.conf.py).
+    SENTRY_DSN              errors go to Sentry when set (default off);
+                            SENTRY_ENVIRONMENT names the deployment.
+    DATABASE_CONNECT_TIMEOUT_SECONDS  how long a connection to the database may take
+                            before the request is answered 503 (default 3).
+    BROKER_TIMEOUT_SECONDS  how long a write may spend queueing a job on the broker
+                            (default 0.5).
+    BROKER_CIRCUIT_SECONDS  after the broker failed, nothing is queued on it for this
+                            long; beat's sweeps deliver later (default 30).
+    RETRY_AFTER_SECONDS     the Retry-After of a 503 while the database or the broker
+                            cannot be reached (default 5).
 """
 
 import os
@@ -204,6 +226,14 @@ for _number, _url in enumerate(
     _replica.setdefault("OPTIONS", {}).update(prepare_threshold=5, connect_timeout=1)
     _replica["TEST"] = {"MIRROR": "default"}
     DATABASES[f"replica_{_number}"] = _replica
+# A database that cannot be reached answers 503 in bounded time, not a hang.
+DATABASE_CONNECT_TIMEOUT_SECONDS = int(
+    os.environ.get("DATABASE_CONNECT_TIMEOUT_SECONDS", "3")
+)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["OPTIONS"].setdefault(
+        "connect_timeout", DATABASE_CONNECT_TIMEOUT_SECONDS
+    )
 if not DATABASE_PREPARED_STATEMENTS:
     for _database in DATABASES.values():
         _database.setdefault("OPTIONS", {})["prepare_threshold"] = None
@@ -362,26 +392,35 @@ SYNC_ESTIMATED_LAG_SECONDS = int(os.environ.get("SYNC_ESTIMATED_LAG_SECONDS", "1
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
+# Where jobs go unless a setting names another queue (beat's jobs among them).
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery")
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 
-# Each request's id (config.middleware.RequestId): a UUID the proxy or the caller
-# sends in X-Request-ID is kept, anything else replaced; answered in the same header,
-# written on every log line of the request and in the body of every API error.
+# Operability (docs/operations.md). Logs: one JSON object a line (python-json-logger)
+# in production, plain text for the demo. Every line carries its request's id
+# (config.middleware.RequestId), a Celery task's lines the id of the request that
+# queued it (config.task_context); each request and each task also writes one line
+# of its own (loggers onestock.request and onestock.task).
+LOG_FORMAT = (os.environ.get("LOG_FORMAT") or ("text" if DEBUG else "json")).lower()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"request_id": {"()": "config.middleware.RequestIdLogFilter"}},
     "formatters": {
-        "with_request_id": {
-            "format": "%(levelname)s [%(request_id)s] %(name)s: %(message)s"
-        }
+        "text": {"format": "%(levelname)s [%(request_id)s] %(name)s: %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            "timestamp": False,
+        },
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "filters": ["request_id"],
-            "formatter": "with_request_id",
+            "formatter": "json" if LOG_FORMAT == "json" else "text",
         }
     },
     "root": {
@@ -389,6 +428,18 @@ LOGGING = {
         "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO"),
     },
 }
+# /metrics (Prometheus text, config/metrics.py): a scraper with the token, or any
+# client from the allowed networks.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
+# Errors to Sentry, only when a DSN is given (config/error_reports.py).
+SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+SENTRY_ENVIRONMENT = os.environ.get("SENTRY_ENVIRONMENT", "production")
+# A write never waits on the broker (config/broker.py): a short timeout, then a
+# circuit that stops trying for a while; beat's sweeps deliver what was not queued.
+BROKER_TIMEOUT_SECONDS = float(os.environ.get("BROKER_TIMEOUT_SECONDS", "0.5"))
+BROKER_CIRCUIT_SECONDS = float(os.environ.get("BROKER_CIRCUIT_SECONDS", "30"))
+RETRY_AFTER_SECONDS = int(os.environ.get("RETRY_AFTER_SECONDS", "5"))
 
 # Store pickup (pickup app): how long before an uncollected order expires its
 # customer is reminded, and how long a problem at picking may wait for a decision

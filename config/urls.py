@@ -18,7 +18,9 @@ from sync.apis import (
     WebhookSubscriptionViewSet,
 )
 
-from .views import health, home
+from .health import live, ready
+from .metrics import metrics_view
+from .views import home
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -41,7 +43,11 @@ router.register("locations", LocationViewSet, basename="location")
 
 urlpatterns = [
     path("", home, name="home"),
-    path("healthz", health, name="health"),
+    # For the load balancer and the orchestrator (docs/operations.md): alive, ready
+    # to serve, and Prometheus's scrape.
+    path("healthz", live, name="health"),
+    path("readyz", ready, name="ready"),
+    path("metrics", metrics_view, name="metrics"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

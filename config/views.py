@@ -9,7 +9,6 @@ handler knew (500). ``config.middleware.RequestId`` adds the request id."""
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import RequestDataTooBig
-from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views import defaults
@@ -20,12 +19,6 @@ from .middleware import API
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "home.html")
-
-
-def health(request: HttpRequest) -> JsonResponse:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})
 
 
 def _api_error(status: int, detail: str, code: str) -> JsonResponse:
