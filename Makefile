@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 DEMO_URL := http://127.0.0.1:8000/
 export DATABASE_URL_TEST ?= postgres://postgres@127.0.0.1:5432/onestock
 
-.PHONY: install demo browsers test simulate bench bench-full lint clean
+.PHONY: install demo browsers test simulate bench bench-full lint clean up down smoke
 
 install: $(STAMP)
 
@@ -80,6 +80,22 @@ bench-full: install
 	$(PY) -m bench.push_latency
 	$(PY) -m bench.mixed --seconds 10
 	$(PY) -m bench.reads --seconds 10 --replica
+
+# The whole system as production runs it, on this machine's PostgreSQL and Redis
+# (ops/up.py): gunicorn with the shipped config, a Celery worker and beat, debug off,
+# on database onestock_up; waits for /readyz. Run state and logs in .run/. Settings:
+# UP_PORT (8080), UP_DATABASE_URL, UP_QUEUE, UP_WORKERS, UP_RUN_DIR.
+up: install
+	$(PY) -m ops.up up
+
+# Stops everything `make up` started (SIGTERM, then SIGKILL after 40 s); idempotent.
+down:
+	$(PY) -m ops.up down
+
+# The acceptance stories over HTTP against the running system (ops/smoke.py): a hold,
+# an order, a signed webhook sent by the worker, a hold expired by beat (up to ~2 min).
+smoke: install
+	$(PY) -m ops.smoke
 
 lint: install
 	$(VENV)/bin/ruff check .

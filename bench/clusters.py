@@ -27,6 +27,7 @@ Pitfalls handled here:
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -192,6 +193,31 @@ class Clusters:
         """Every server with a postmaster.pid, replicas first, at once (-m immediate)."""
         for pid_file in sorted(self.folder.glob("*/postmaster.pid"), reverse=True):
             self._run(f"pg_ctl stop -m immediate -D {pid_file.parent}", check=False)
+
+    def kill_primary(self) -> None:
+        """The primary dies as in a crash: SIGKILL to the postmaster and every
+        process it started, nothing flushed, no shutdown checkpoint."""
+        postmaster = int(
+            (self.folder / "primary" / "postmaster.pid").read_text().split()[0]
+        )
+        children = subprocess.run(
+            ["pgrep", "-P", str(postmaster)], capture_output=True, text=True
+        ).stdout.split()
+        for pid in [postmaster, *map(int, children)]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def start_primary(self, timeout: float = 60) -> None:
+        """Starts the primary again on its port after a crash (it recovers from its
+        WAL first); returns once it answers."""
+        deadline = time.monotonic() + timeout
+        while failed := self._pg_ctl_start("primary"):
+            # Until the killed processes are gone and their shared memory with them.
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"primary did not start again:\n{failed}")
+            time.sleep(0.5)
 
     def pause_replay(self, index: int = 0) -> None:
         """The replica keeps receiving WAL but stops applying it: its reads go stale."""

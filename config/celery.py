@@ -1,4 +1,6 @@
-"""The Celery application; tasks are discovered in each domain app's ``tasks`` module."""
+"""The Celery application; tasks are discovered in each domain app's ``tasks`` module.
+Every task carries its request's id and writes one log line; each worker beats in
+Redis for /readyz (config.task_context)."""
 
 import os
 
@@ -9,3 +11,12 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("onestock")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+def _connect_signals() -> None:
+    from . import task_context
+
+    task_context.connect()
+
+
+_connect_signals()

@@ -1,6 +1,59 @@
-"""Liveness and readiness (placeholder: being built)."""
+"""Liveness and readiness, for the load balancer and the orchestrator
+(docs/operations.md).
 
+``/healthz``: the process answers. Nothing else is asked, so a database outage never
+has every server process restarted.
+
+``/readyz``: whether this process can serve, and what around it is behind, as JSON:
+``{"status": "ok" | "degraded" | "unavailable", "checks": {name: {...}}}``. Each
+check says ``ok``, ``degraded`` (the app serves, something needs a person: a replica
+behind, no worker on a queue, a beat job late, changes waiting) or ``failing``. Only
+an essential check failing (the primary database, the static files every page
+loads) makes the answer 503 ``unavailable``: a broker that is down costs a sale
+nothing (``config.broker``), so it degrades without taking the server out of the
+pool. Apps add checks of their own (``readiness_check``; sync's outbox).
+
+Every check is bounded: the database by its connect timeout, Redis by 250 ms."""
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.contrib.staticfiles.storage import staticfiles_storage
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
+
+from .broker import broker_circuit_open, broker_redis
+from .replicas import replica_aliases, replica_lag
+from .task_context import workers_alive
+
+log = logging.getLogger(__name__)
+
+OK, DEGRADED, FAILING = "ok", "degraded", "failing"
+# Files every page loads: without them a screen is unstyled and does nothing, and
+# the admin answers 500 (a manifest without them: collectstatic never ran).
+STATIC_FILES = ("js/screens.js", "admin/css/base.css")
+# A beat job is late once its next run is this far overdue.
+BEAT_LATE_SECONDS = 60
+
+Result = dict[str, Any]
+_checks: dict[str, tuple[Callable[[], Result], bool]] = {}
+
+
+def readiness_check(name: str, *, essential: bool = False):
+    """Register ``check`` (returning a dict with at least ``status``) under ``name``
+    in /readyz; an essential one failing takes the process out of service."""
+
+    def register(check: Callable[[], Result]) -> Callable[[], Result]:
+        _checks[name] = (check, essential)
+        return check
+
+    return register
 
 
 def live(request: HttpRequest) -> JsonResponse:
@@ -8,4 +61,143 @@ def live(request: HttpRequest) -> JsonResponse:
 
 
 def ready(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"status": "ok"})
+    checks: dict[str, Result] = {}
+    unavailable = degraded = False
+    for name, (check, essential) in _checks.items():
+        started = time.perf_counter()
+        try:
+            result = check()
+        except Exception as error:  # noqa: BLE001 (a check that fails says why)
+            log.warning("Readiness check %s failed", name, exc_info=True)
+            result = {"status": FAILING, "error": f"{type(error).__name__}: {error}"}
+        result["ms"] = round((time.perf_counter() - started) * 1000, 1)
+        checks[name] = result
+        if result["status"] == FAILING and essential:
+            unavailable = True
+        elif result["status"] != OK:
+            degraded = True
+    status = "unavailable" if unavailable else DEGRADED if degraded else OK
+    response = JsonResponse({"status": status, "checks": checks})
+    if unavailable:
+        response.status_code = 503
+        response["Retry-After"] = str(settings.RETRY_AFTER_SECONDS)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@readiness_check("database", essential=True)
+def _database() -> Result:
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return {"status": OK}
+
+
+@readiness_check("replicas")
+def _replicas() -> Result:
+    bound = settings.READ_REPLICA_MAX_LAG_SECONDS
+    replicas = {}
+    for alias in replica_aliases():
+        lag = replica_lag(alias)
+        replicas[alias] = {
+            "status": OK if lag is not None and lag <= bound else DEGRADED,
+            "lag_seconds": None if lag is None else round(lag, 3),
+        }
+    worst = DEGRADED if any(r["status"] != OK for r in replicas.values()) else OK
+    # Reads fall back to the primary: a replica behind or down only degrades.
+    return {"status": worst, "max_lag_seconds": bound, "replicas": replicas}
+
+
+@readiness_check("broker")
+def _broker() -> Result:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return {"status": OK, "note": "jobs run in-process"}
+    client = broker_redis()
+    if client is None:
+        return {"status": OK, "note": "not Redis: not asked"}
+    try:
+        client.ping()
+    except Exception as error:  # noqa: BLE001
+        return {"status": DEGRADED, "error": f"{type(error).__name__}: {error}"}
+    if broker_circuit_open():
+        return {"status": DEGRADED, "note": "answering again; jobs resume shortly"}
+    return {"status": OK}
+
+
+def _queues() -> list[str]:
+    return sorted(
+        {
+            settings.CELERY_TASK_DEFAULT_QUEUE,
+            settings.SYNC_QUEUE,
+            settings.RECONCILIATION_QUEUE,
+        }
+    )
+
+
+@readiness_check("workers")
+def _workers() -> Result:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return {"status": OK, "note": "jobs run in-process"}
+    alive = workers_alive()
+    if alive is None:
+        return {"status": DEGRADED, "error": "the broker's Redis cannot be asked"}
+    queues = {
+        queue: sum(queue in taken for taken in alive.values()) for queue in _queues()
+    }
+    idle = sorted(queue for queue, workers in queues.items() if workers == 0)
+    result: Result = {"status": DEGRADED if idle else OK, "queues": queues}
+    if idle:
+        result["error"] = f"No worker takes {', '.join(idle)}"
+    return result
+
+
+@readiness_check("beat")
+def _beat() -> Result:
+    from django_celery_beat.models import PeriodicTask
+
+    jobs, late = {}, []
+    for job in PeriodicTask.objects.filter(enabled=True).select_related(
+        "interval", "crontab", "solar", "clocked"
+    ):
+        last = job.last_run_at
+        # Never run: counted from when it was set up (a fresh deployment's beat
+        # has had one period to run it).
+        since = last or job.date_changed
+        overdue = -job.schedule.remaining_estimate(since).total_seconds()
+        is_late = overdue > BEAT_LATE_SECONDS
+        jobs[job.name] = {
+            "task": job.task,
+            "last_run_at": last.isoformat() if last else None,
+            "late_seconds": round(overdue) if is_late else 0,
+        }
+        if is_late:
+            late.append(job.name)
+    result: Result = {"status": DEGRADED if late else OK, "jobs": jobs}
+    if late:
+        result["error"] = f"Late: {', '.join(sorted(late))}"
+    return result
+
+
+@readiness_check("static", essential=True)
+def _static() -> Result:
+    if settings.STATIC_MANIFEST:
+        missing = []
+        for name in STATIC_FILES:
+            try:
+                staticfiles_storage.stored_name(name)
+            except ValueError:
+                missing.append(name)
+    else:
+        missing = [name for name in STATIC_FILES if not finders.find(name)]
+    if missing:
+        return {
+            "status": FAILING,
+            "error": f"Missing {', '.join(missing)}: run manage.py collectstatic",
+        }
+    return {"status": OK}
+
+
+def age_seconds(moment) -> float | None:
+    """How long ago ``moment`` was, in whole seconds (None for none)."""
+    if moment is None:
+        return None
+    return max(0, round((timezone.now() - moment) / timedelta(seconds=1)))

@@ -1,15 +1,20 @@
 """Request handling every view shares: the NUL check, each request's id (its header,
-its log lines, every error of the API), and messages for the screens only. Imports
-nothing from the apps."""
+its log lines, every error of the API), each request's log line and metrics, and
+messages for the screens only. Imports nothing from the apps."""
 
+import functools
 import logging
+import re
+import time
 import uuid
-from contextvars import ContextVar
 
 import orjson
 from django.contrib.messages.middleware import MessageMiddleware
-from django.core.signals import request_finished
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.functional import SimpleLazyObject, empty
+
+from .metrics import request_observed
+from .request_context import request_id_set
 
 NUL = "\x00"
 API = "/api/"  # where answers are JSON and no screen shows a message
@@ -47,30 +52,6 @@ class RefuseNulCharacters:
 
 
 REQUEST_ID_HEADER = "X-Request-ID"
-_request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
-
-
-def request_id() -> str | None:
-    """The id of the request being answered (None outside one)."""
-    return _request_id.get()
-
-
-def _forget_request_id(**kwargs) -> None:
-    # After the response is sent, not when the middleware returns: Django logs a
-    # 4xx or 5xx ("Bad Request: /api/...") after the middleware, and that line
-    # carries the id too.
-    _request_id.set(None)
-
-
-request_finished.connect(_forget_request_id)
-
-
-class RequestIdLogFilter(logging.Filter):
-    """``%(request_id)s`` on every log record: the request's, or None."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = _request_id.get()
-        return True
 
 
 class RequestId:
@@ -95,7 +76,7 @@ class RequestId:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         given = request.META.get("HTTP_X_REQUEST_ID")
         ident = _valid(given) or uuid.uuid4().hex
-        _request_id.set(ident)
+        request_id_set(ident)
         response = self.get_response(request)
         response[REQUEST_ID_HEADER] = ident
         if (
@@ -121,6 +102,82 @@ class RequestId:
         response.content = orjson.dumps(body)
         if response.has_header("Content-Length"):
             response["Content-Length"] = str(len(response.content))
+
+
+class RequestLog:
+    """One log line per request (logger ``onestock.request``): method, path, the
+    route it matched, status, duration, who asked (``token:<name>``,
+    ``user:<username>``, or nobody known) and, from the filter, its id; and the
+    request counted and timed for /metrics (``config.metrics``), by route, never by
+    path. A streamed answer (a CSV export) is timed to its first byte.
+
+    Who asked is read only where the request already knows it: a person is never
+    looked up in the session just to be logged."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        response = self.get_response(request)
+        took = time.perf_counter() - started
+        route = _route(request)
+        status = response.status_code
+        request_observed(
+            route=route, method=request.method, status=status, seconds=took
+        )
+        if request_log.isEnabledFor(logging.INFO):
+            request_log.info(
+                "%s %s %s %.1f ms",
+                request.method,
+                request.path,
+                status,
+                took * 1000,
+                extra={
+                    "method": request.method,
+                    "path": request.path,
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(took * 1000, 3),
+                    "client": _who(request),
+                },
+            )
+        return response
+
+
+request_log = logging.getLogger("onestock.request")
+NO_ROUTE = "unmatched"  # a path no view has, or a request answered before routing
+
+
+def _route(request: HttpRequest) -> str:
+    match = getattr(request, "resolver_match", None)
+    return _readable_route(match.route) if match is not None else NO_ROUTE
+
+
+_GROUP = re.compile(r"\(\?P<(\w+)>[^)]*\)")
+
+
+@functools.lru_cache(maxsize=512)
+def _readable_route(route: str) -> str:
+    """A route as people write it: ``api/v1/orders/<pk>/`` for DRF's regular
+    expression ``api/v1/^orders/(?P<pk>[^/.]+)/$``."""
+    return (
+        _GROUP.sub(r"<\1>", route).replace("^", "").replace("$", "").replace("\\.", ".")
+    )
+
+
+def _who(request: HttpRequest) -> str | None:
+    user = request.__dict__.get("user")
+    if isinstance(user, SimpleLazyObject):
+        if user._wrapped is empty:  # nobody asked who it was
+            return None
+        user = user._wrapped
+    if user is None or not user.is_authenticated:
+        return None
+    token = getattr(user, "token", None)  # an integration's (integrations.Integration)
+    if token is not None:
+        return f"token:{token.name}"
+    return f"user:{user.get_username()}"
 
 
 def _valid(given: str | None) -> str | None:

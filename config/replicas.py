@@ -147,6 +147,12 @@ def _state(alias: str) -> _Seen:
         _asking.release()
 
 
+def replica_lag(alias: str) -> float | None:
+    """``alias``'s replay lag in seconds as this process knows it (asked again once
+    old), or None when it cannot be reached: for /readyz."""
+    return _state(alias).lag
+
+
 def replica_staleness(alias: str) -> float:
     """How old figures read from ``alias`` may be, in seconds: its lag when last
     asked, plus the time since. The primary's are current."""

@@ -156,6 +156,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: every request's id (X-Request-ID), on its log lines and its API errors.
     "config.middleware.RequestId",
+    # Then each request's log line and metrics, timing everything inside.
+    "config.middleware.RequestLog",
+    # A view that cannot reach the database or the broker answers 503, Retry-After.
+    "config.unavailable.AnswerUnavailable",
     # A write notes its client, whose reads then stay on the primary a few seconds
     # (only where read replicas are configured: config/replicas.py).
     "config.replicas.ReadYourWrites",
@@ -395,6 +399,9 @@ CELERY_TASK_EAGER_PROPAGATES = True
 # Where jobs go unless a setting names another queue (beat's jobs among them).
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery")
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Beat writes each job's last run as it sends it (not every 3 minutes): /readyz
+# compares them with their schedules. A few small updates a minute.
+CELERY_BEAT_SYNC_EVERY = 1
 CELERY_TIMEZONE = TIME_ZONE
 
 # Operability (docs/operations.md). Logs: one JSON object a line (python-json-logger)
@@ -406,14 +413,14 @@ LOG_FORMAT = (os.environ.get("LOG_FORMAT") or ("text" if DEBUG else "json")).low
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "config.middleware.RequestIdLogFilter"}},
+    "filters": {"request_id": {"()": "config.request_context.RequestIdLogFilter"}},
     "formatters": {
         "text": {"format": "%(levelname)s [%(request_id)s] %(name)s: %(message)s"},
         "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
-            "format": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
-            "timestamp": False,
+            "()": "pythonjsonlogger.orjson.OrjsonFormatter",
+            "format": "%(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            "timestamp": "time",  # ISO 8601, UTC
         },
     },
     "handlers": {
@@ -565,3 +572,9 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     },
 }
+
+# Errors to Sentry only when SENTRY_DSN is set (config/error_reports.py).
+if SENTRY_DSN:
+    from config.error_reports import error_reports_start
+
+    error_reports_start(dsn=SENTRY_DSN, environment=SENTRY_ENVIRONMENT)

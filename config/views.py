@@ -1,10 +1,13 @@
 """The back-office landing page, a health check for load balancers, and Django's own
 error views (``handler400`` and the rest in ``config.urls``): JSON under ``/api/``,
-Django's pages elsewhere.
+Django's pages elsewhere; a 500 for want of the database or the broker is a 503
+(``config.unavailable``).
 
 Django answers with these when the error is not the API's to answer: a body over
 ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (413), a path no view has (404), an exception no
 handler knew (500). ``config.middleware.RequestId`` adds the request id."""
+
+import sys
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -14,6 +17,7 @@ from django.shortcuts import render
 from django.views import defaults
 
 from .middleware import API
+from .unavailable import unavailable_answer
 
 
 @login_required
@@ -53,6 +57,11 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    # Raised by a middleware (a view's is answered by config.unavailable's own):
+    # the database or the broker out of reach is a 503 to retry, not a 500.
+    unavailable = unavailable_answer(request, sys.exc_info()[1])
+    if unavailable is not None:
+        return unavailable
     if not request.path_info.startswith(API):
         return defaults.server_error(request)
     return _api_error(

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from catalog.selectors import channels_by_code
 from config import access
 from config.access import Actor
+from config.broker import job_queue
 from config.screens import render, staff_screen
 from inventory.selectors import locations_by_code
 
@@ -70,14 +71,17 @@ def run_start(request: HttpRequest) -> HttpResponse:
 
 
 def _hand_to_a_worker(run_id: int, user) -> None:
-    try:
-        perform_run.apply_async(args=[run_id], queue=settings.RECONCILIATION_QUEUE)
-    except Exception as error:  # the broker is down: say so on the run, not a 500
-        log.exception("Reconciliation run %s not sent to a worker", run_id)
+    queued = job_queue(
+        perform_run,
+        what=f"reconciliation run {run_id}",
+        args=[run_id],
+        queue=settings.RECONCILIATION_QUEUE,
+    )
+    if not queued:  # the broker is down: say so on the run, not a 500 or a wait
         reconciliation_run_stop(
             run_id=run_id,
-            reason=f"No worker could be reached ({type(error).__name__}); start "
-            "again when the workers are back.",
+            reason="No worker could be reached (the broker is down); start again "
+            "when the workers are back.",
             actor=Actor.of_user(user),
         )
 

@@ -6,6 +6,6 @@ class SyncConfig(AppConfig):
     verbose_name = "Channel sync: webhooks, change feed, sync health"
 
     def ready(self) -> None:
-        from . import receivers
+        from . import readiness, receivers  # noqa: F401 (readiness registers its check)
 
         receivers.connect()

@@ -2,21 +2,19 @@
 ``SyncConfig.ready``: once stock moved and committed, the push job is asked to run,
 after the coalescing window. Only when some subscription is active (as this process
 knows it, re-read every few seconds): the feed places its own changes when read.
-A broker that is down is logged, not raised: the sweep pushes what the kick could
-not."""
+The kick never holds the write up (``config.broker.job_queue``: a short timeout,
+then a circuit that stops trying for a while); a broker that is down is logged, not
+raised, and beat's sweep pushes what the kick could not."""
 
-import logging
 import time
 
 from django.conf import settings
 from django.db.models.signals import post_delete, post_save
 
+from config.broker import job_queue
 from inventory.signals import stock_moved
 
 from .models import WebhookSubscription
-
-log = logging.getLogger(__name__)
-
 
 # Whether any subscription is active, as this process last read it: a checkout's
 # lean path is one call to the database, and stays so. A subscription made in
@@ -44,16 +42,12 @@ def push_soon(sender, **kwargs) -> None:
         return
     from .tasks import push_availability
 
-    try:
-        push_availability.apply_async(
-            countdown=settings.WEBHOOK_COALESCE_SECONDS,
-            queue=settings.SYNC_QUEUE,
-            retry=False,
-        )
-    except Exception:  # noqa: BLE001 (any broker failure: the sweep delivers later)
-        log.warning(
-            "Availability push not queued; the sweep will send it", exc_info=True
-        )
+    job_queue(
+        push_availability,
+        what="the availability push (the sweep will send it)",
+        countdown=settings.WEBHOOK_COALESCE_SECONDS,
+        queue=settings.SYNC_QUEUE,
+    )
 
 
 def connect() -> None:

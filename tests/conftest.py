@@ -79,6 +79,8 @@ LONG = (
     "tests/simulation/",
     "tests/demo/test_seed_demo.py",
     "tests/api/test_deployment.py",
+    "tests/ops/",
+    "tests/config/test_outage.py",
 )
 # Stories that wait on another process: a Celery worker, a browser, a live server.
 WAITING = {"celery_worker", "browser", "live_server"}
@@ -161,6 +163,15 @@ def _no_failed_tokens_remembered():
     from config.throttling import throttles_reset
 
     throttles_reset()
+
+
+@pytest.fixture(autouse=True)
+def _broker_trusted_again():
+    """A test that took the broker away opened the circuit (config/broker.py) in
+    this process; the next test starts with it closed."""
+    from config.broker import broker_circuit_close
+
+    broker_circuit_close()
 
 
 @pytest.fixture

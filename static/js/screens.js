@@ -239,6 +239,31 @@
     if (busy(region)) event.detail.shouldSwap = false;
   });
 
+  // A form or a poll htmx sent that the server could not answer: 503 while the
+  // database or the job queue is out of reach (config/unavailable.py), or no answer
+  // at all. htmx swaps nothing on either, so the screen says so at the top, where
+  // a screen reader reads it out; the person's typing stays where it was.
+  function cannotReach(text) {
+    var messages = document.getElementById("messages");
+    if (!messages) return;
+    messages.innerHTML = '<p class="flash error" role="alert"></p>';
+    messages.firstChild.textContent = text;
+  }
+
+  document.addEventListener("htmx:responseError", function (event) {
+    var xhr = event.detail.xhr;
+    if (!xhr || xhr.status < 500) return;  // a refusal: each screen shows its own
+    var wait = xhr.getResponseHeader("Retry-After");
+    cannotReach(
+      (xhr.status === 503 ? "One stock cannot reach its database just now" : "Something went wrong on the server") +
+      ": that may not have been saved. Check, then try again in " + (wait ? "about " + wait + " seconds" : "a moment") + "."
+    );
+  });
+
+  document.addEventListener("htmx:sendError", function () {
+    cannotReach("The server cannot be reached: that may not have been saved. Check the connection, then try again.");
+  });
+
   document.addEventListener("htmx:load", function (event) { markDetails(event.detail.elt); });
   document.addEventListener("DOMContentLoaded", function () { markDetails(document.body); });
 

@@ -3,7 +3,11 @@
 import getpass
 
 from django.core.management.base import BaseCommand, CommandError
-from tqdm import tqdm
+
+try:  # the progress bar is the tools extra's (pyproject.toml): a server may lack it
+    from tqdm import tqdm
+except ImportError:  # pragma: no cover (the tests install it)
+    tqdm = None
 
 from config.access import Actor
 from reconciliation.models import ReconciliationRun
@@ -38,13 +42,16 @@ class Command(BaseCommand):
             raise CommandError(refused.message) from None
         if run.resumed:
             self.stdout.write(f"Finishing run {run.pk}, left unfinished.")
-        bar = tqdm(
-            total=None,
-            unit=" rows",
-            unit_scale=True,
-            desc="ledger",
-            disable=no_progress,
-            file=self.stderr._out,
+        bar = (
+            _NoBar()
+            if tqdm is None or no_progress
+            else tqdm(
+                total=None,
+                unit=" rows",
+                unit_scale=True,
+                desc="ledger",
+                file=self.stderr._out,
+            )
         )
         try:
             run = reconciliation_run_perform(
@@ -62,6 +69,18 @@ class Command(BaseCommand):
         self.stdout.write(_summary(run))
         if run.status != ReconciliationRun.Status.FINISHED:
             raise CommandError(f"Run {run.pk} failed: {run.error}")
+
+
+class _NoBar:
+    """Where there is no progress bar to draw: what the run's progress sets, unseen."""
+
+    total = n = None
+
+    def set_description(self, text: str) -> None: ...
+
+    def refresh(self) -> None: ...
+
+    def close(self) -> None: ...
 
 
 def _show(bar, run: ReconciliationRun) -> None:

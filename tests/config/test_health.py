@@ -1,0 +1,103 @@
+"""What the load balancer and the operator ask (config/health.py): /healthz, the
+process answers; /readyz, whether it can serve and what around it is behind. The
+database killed for real is tests/config/test_outage.py."""
+
+import time
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
+
+from inventory.models import AvailabilityChange
+from tests.factories import LocationFactory, SkuFactory, StockEvents
+
+
+@pytest.fixture
+def beat_on_time(db):
+    """Every job ran just now, as a beat that keeps time would have it."""
+    PeriodicTask.objects.update(last_run_at=timezone.now())
+
+
+def ready(client) -> tuple[int, dict]:
+    answer = client.get("/readyz")
+    assert answer["Content-Type"] == "application/json"
+    assert answer["Cache-Control"] == "no-store"
+    return answer.status_code, answer.json()
+
+
+def test_liveness_asks_nothing_of_the_database(client):
+    # No database for this test: a query would raise.
+    answer = client.get("/healthz")
+    assert (answer.status_code, answer.json()) == (200, {"status": "ok"})
+
+
+def test_ready_with_a_worker_on_every_queue_and_beat_on_time(
+    client, settings, celery_worker, beat_on_time
+):
+    settings.CELERY_TASK_DEFAULT_QUEUE = settings.SYNC_QUEUE = celery_worker
+    settings.RECONCILIATION_QUEUE = celery_worker
+    deadline = time.monotonic() + 30
+    while True:  # the worker beats as soon as it listens
+        status, body = ready(client)
+        if body["checks"]["workers"]["status"] == "ok" or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert (status, body["status"]) == (200, "ok"), body
+    checks = body["checks"]
+    assert set(checks) >= {
+        "database", "replicas", "broker", "workers", "beat", "static", "outbox",
+    }  # fmt: skip
+    assert checks["workers"]["queues"] == {celery_worker: 1}
+    assert checks["beat"]["jobs"]["Expire lapsed reservations"]["late_seconds"] == 0
+    assert checks["outbox"]["unplaced_changes"] == 0
+    assert all(check["ms"] >= 0 for check in checks.values())
+
+
+def test_no_worker_and_a_late_job_degrade_but_still_serve(
+    client, settings, beat_on_time
+):
+    settings.SYNC_QUEUE = "nobody-listens-here"
+    PeriodicTask.objects.filter(name="Availability push sweep").update(
+        last_run_at=timezone.now() - timedelta(minutes=10)
+    )
+    status, body = ready(client)
+    assert (status, body["status"]) == (200, "degraded")
+    workers = body["checks"]["workers"]
+    assert workers["status"] == "degraded"
+    assert "No worker takes" in workers["error"]
+    assert "nobody-listens-here" in workers["error"]
+    beat = body["checks"]["beat"]
+    assert beat["error"] == "Late: Availability push sweep"
+    late = beat["jobs"]["Availability push sweep"]["late_seconds"]
+    assert 580 <= late <= 600  # ten minutes since a 10-second job last ran
+
+
+def test_changes_waiting_long_for_their_feed_position_degrade(client, beat_on_time):
+    StockEvents.post(
+        "receipt", sku=SkuFactory(), location=LocationFactory(), quantity=5
+    )
+    AvailabilityChange.objects.update(changed_at=timezone.now() - timedelta(minutes=5))
+    _, body = ready(client)
+    outbox = body["checks"]["outbox"]
+    assert outbox["status"] == "degraded"
+    assert outbox["unplaced_changes"] == 1
+    assert 295 <= outbox["oldest_unplaced_seconds"] <= 310
+    assert "is a worker and beat running?" in outbox["error"]
+
+
+def test_a_server_without_its_static_files_is_not_ready(client, settings, tmp_path):
+    """collectstatic never ran: the admin would answer 500 and every screen load
+    unstyled, so the process is taken out of the pool, saying what to run."""
+    settings.STATIC_MANIFEST = True
+    settings.STATIC_ROOT = tmp_path
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {
+            "BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
+        },
+    }
+    status, body = ready(client)
+    assert (status, body["status"]) == (503, "unavailable")
+    assert body["checks"]["static"]["status"] == "failing"
+    assert "collectstatic" in body["checks"]["static"]["error"]
