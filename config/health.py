@@ -123,7 +123,8 @@ def _broker() -> Result:
     return {"status": OK}
 
 
-def _queues() -> list[str]:
+def queues_used() -> list[str]:
+    """Every queue the app sends jobs to."""
     return sorted(
         {
             settings.CELERY_TASK_DEFAULT_QUEUE,
@@ -141,7 +142,8 @@ def _workers() -> Result:
     if alive is None:
         return {"status": DEGRADED, "error": "the broker's Redis cannot be asked"}
     queues = {
-        queue: sum(queue in taken for taken in alive.values()) for queue in _queues()
+        queue: sum(queue in taken for taken in alive.values())
+        for queue in queues_used()
     }
     idle = sorted(queue for queue, workers in queues.items() if workers == 0)
     result: Result = {"status": DEGRADED if idle else OK, "queues": queues}

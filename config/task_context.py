@@ -5,7 +5,8 @@ log, and the worker's heartbeat; connected by ``config.celery``.
   message's headers (``before_task_publish``); the task's log lines carry it, so one
   id finds a checkout's line and the push it caused.
 - One log line per task (logger ``onestock.task``): its name, id, state and
-  duration, at INFO when it succeeded and ERROR when it failed.
+  duration, at INFO when it succeeded and ERROR when it failed; the same duration
+  timed for /metrics (``config.metrics.task_observed``).
 - The worker's logging is Django's ``LOGGING`` (JSON lines in production), not
   Celery's own format: ``setup_logging`` is answered here, which tells Celery to
   leave logging alone.
@@ -23,6 +24,7 @@ from celery import signals
 from django.conf import settings
 
 from .broker import broker_redis
+from .metrics import task_observed
 from .request_context import request_id, request_id_set
 
 log = logging.getLogger("onestock.task")
@@ -51,6 +53,7 @@ def _task_started(task_id=None, task=None, **kwargs) -> None:
 def _task_finished(task_id=None, task=None, state=None, **kwargs) -> None:
     started = _started.pop(task_id, None)
     took = (time.monotonic() - started) if started is not None else 0.0
+    task_observed(task=task.name, outcome=(state or "unknown").lower(), seconds=took)
     level = logging.ERROR if state == "FAILURE" else logging.INFO
     log.log(
         level,

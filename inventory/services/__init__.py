@@ -12,6 +12,8 @@ them as the keyword ``actor`` (``config.access.Actor``); the ledger records
 - ``conflicts``: contradictions between physical facts and promises.
 - ``corrections``: counts and adjustments stated by staff in the back office.
 - ``rebuild``: recomputing balances from the ledger.
+- ``restore``: after a point-in-time restore, the balances' sequences jump past any
+  sent before, and every balance is announced again.
 - ``health``: how each source that sends events keeps in touch.
 - ``reservations``: checkout holds, all or nothing, and their commit, fulfilment,
   cancellation, release and expiry; ``checkout``: the API checkout's first try,
@@ -55,6 +57,7 @@ from .reservations import (
     reservation_transition,
     reservations_expire,
 )
+from .restore import balance_sequences_skip
 
 __all__ = [
     "balances_lock",
@@ -70,6 +73,7 @@ __all__ = [
     "ReservationLineInput",
     "Outcome",
     "balances_rebuild",
+    "balance_sequences_skip",
     "conflict_resolve",
     "demand_refused_record",
     "location_upsert",

@@ -4,9 +4,13 @@ left no entry of their own (``event_tally_add``, after the commit). On PostgreSQ
 rows go as one JSON document per statement; elsewhere (the SQLite demo) through
 Django's bulk calls."""
 
+from collections import Counter
+
 import orjson
 from django.db import connection
 from django.utils import timezone
+
+from config import metrics
 
 from ..models import EventTally, StockBalance, StockConflict, StockMovement
 from ..movements import BUCKETS
@@ -99,11 +103,15 @@ def posting_write(posting: Posting) -> None:
         _entries_insert(
             sorted(posting.entries, key=lambda e: (e.channel_id, e.reference))
         )
+        metrics.movements_recorded(
+            counts=Counter((entry.type, entry.status) for entry in posting.entries)
+        )
     if posting.conflicts:
         for conflict in posting.conflicts:
             conflict.movement_id = conflict.movement.pk
         StockConflict.objects.bulk_create(posting.conflicts)
         conflicts_recorded.send(sender=StockConflict, conflicts=posting.conflicts)
+        metrics.conflicts_raised(count=len(posting.conflicts))
     if posting.changed:
         changed = [posting.balances[key] for key in sorted(posting.changed)]
         for balance in changed:

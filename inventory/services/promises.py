@@ -53,15 +53,19 @@ from datetime import datetime
 import orjson
 from django.db import DatabaseError, transaction
 
+from config import metrics
 from config.access import Actor
 from config.database import can_prepare, is_between_transactions, prepared_cursor
 
+from ..models import MovementType, StockMovement
 from ..signals import announce_stock_moved
 
 # Raised by the hold's function (inventory/sql/place_hold.sql): a line is short, or a
 # code is unknown or closed.
 SHORT_SQLSTATE = "OS001"
 NEEDS_CHECK_SQLSTATE = "OS002"
+# What each line of a hold writes to the ledger, as /metrics counts it.
+RESERVED = (MovementType.RESERVE, StockMovement.Status.APPLIED)
 
 
 class HoldNeedsFullCheck(Exception):
@@ -155,6 +159,7 @@ def hold_post_by_codes(
     if written is None or written[0] is None:
         return None
     announce_stock_moved()
+    metrics.hold_placed(entries={RESERVED: len(lines)})
     return PostedHold(*written)
 
 

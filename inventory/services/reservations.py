@@ -35,6 +35,7 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from catalog.models import MAX_RESERVATION_TTL_SECONDS, Channel, Sku
+from config import metrics
 from config.access import Actor
 from config.errors import Conflict, DomainError, InvalidInput
 from config.transitions import (
@@ -157,9 +158,12 @@ def reservation_place(
     if existing is not None:
         return existing, False
     try:
-        return _place(channel, reference, lines, actor, ttl, digest), True
+        placed = _place(channel, reference, lines, actor, ttl, digest)
+        metrics.hold_placed()
+        return placed, True
     except InsufficientStock as short:
         # The hold rolled back; the demand it turned away is kept for the dashboard.
+        metrics.hold_refused()
         demand_refused_record(
             channel=channel,
             kind=RefusedDemand.Kind.HOLD,

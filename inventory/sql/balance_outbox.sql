@@ -28,6 +28,10 @@ BEGIN
         OR NEW.in_transit IS DISTINCT FROM OLD.in_transit
         OR NEW.incoming IS DISTINCT FROM OLD.incoming THEN
         NEW.sequence := OLD.sequence + 1;
+    ELSIF NEW.sequence > OLD.sequence THEN
+        -- A jump forward after a point-in-time restore (inventory.services.restore):
+        -- kept, and announced by the outbox trigger like any change.
+        NULL;
     ELSE
         NEW.sequence := OLD.sequence;
     END IF;

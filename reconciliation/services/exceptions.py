@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from catalog.models import Sku
-from config import access, transitions
+from config import access, metrics, transitions
 from config.access import Actor
 from config.errors import InvalidInput, NotFound, PermissionRefused
 from inventory.models import Location, StockConflict
@@ -242,6 +242,7 @@ def _create(raised: Raised, actor: Actor, now) -> ExceptionCase:
         note=raised.detail,
         kind=ExceptionEvent.Kind.RAISED,
     )
+    metrics.exception_case_opened(kind=raised.kind)
     return case
 
 

@@ -2,7 +2,7 @@
 subscriptions and their deliveries (``webhooks``), and the sources' health
 (``health``)."""
 
-from .feed import changes_place, feed_prune
+from .feed import changes_place, feed_prune, feed_skip_after_restore
 from .health import sync_health_check
 from .webhooks import (
     SubscriptionInput,
@@ -17,6 +17,7 @@ __all__ = [
     "SubscriptionInput",
     "changes_place",
     "feed_prune",
+    "feed_skip_after_restore",
     "sync_health_check",
     "webhook_deliveries_send",
     "webhook_resend",

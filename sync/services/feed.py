@@ -54,6 +54,22 @@ def changes_place(*, limit: int | None = None) -> Placed:
         return Placed(len(placed), subscriptions)
 
 
+def feed_skip_after_restore(*, by: int) -> FeedState:
+    """After a point-in-time restore: the feed's next position jumps ``by`` past its
+    last, and everything before is as if pruned. A channel's cursor from before the
+    restore, which may name positions the restored database never gave, is then
+    answered 410 (read availability whole, follow from ``latest_cursor``), never
+    taken as a place in the new history where changes would be skipped."""
+    if by < 1:
+        raise ValueError("by: at least 1")
+    with transaction.atomic():
+        state = feed_state_locked()
+        state.last_position += by
+        state.pruned_through = state.last_position
+        state.save(update_fields=["last_position", "pruned_through"])
+    return state
+
+
 def feed_state_locked() -> FeedState:
     """The feed's row, locked until the transaction ends: one placer (or pruner) at a
     time. Made if missing (a test that empties every table removes it)."""

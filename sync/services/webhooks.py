@@ -29,7 +29,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from catalog.models import Channel
-from config import transitions
+from config import metrics, transitions
 from config.access import Actor
 from config.errors import InvalidInput, NotFound
 from inventory.models import AvailabilityChange
@@ -218,6 +218,7 @@ def _send_due(subscription_id: int) -> int:
         for delivery, event in zip(due, events, strict=True):
             if not _post(subscription, delivery, event):
                 return delivered
+            metrics.webhook_delivered(changed_at=changes[delivery.change_id].changed_at)
             delivered += 1
 
 
@@ -234,7 +235,7 @@ def _post(subscription: WebhookSubscription, delivery, event: dict) -> bool:
     }
     started = time.perf_counter()
     attempted_at = timezone.now()
-    status_code, error = None, ""
+    status_code, error, outcome = None, "", "delivered"
     try:
         with _sent(subscription.url, body=body, headers=headers) as answer:
             # At most a little of the body, so a receiver that trickles or floods
@@ -242,12 +243,15 @@ def _post(subscription: WebhookSubscription, delivery, event: dict) -> bool:
             answer.raw.read(ANSWER_READ_BYTES, decode_content=False)
             status_code = answer.status_code
         if not 200 <= status_code < 300:
-            error = f"HTTP {status_code}"
+            error, outcome = f"HTTP {status_code}", "receiver_error"
     except TargetRefused as refused:
-        error = f"Refused: {refused}"[:500]
+        error, outcome = f"Refused: {refused}"[:500], "address_refused"
     except requests.RequestException as failure:
         error = f"{type(failure).__name__}: {failure}"[:500]
+        timed_out = isinstance(failure, requests.Timeout)
+        outcome = "timeout" if timed_out else "connection_failed"
     latency_ms = round((time.perf_counter() - started) * 1000)
+    metrics.webhook_attempted(outcome=outcome)
     succeeded = not error
     with transaction.atomic():
         # The subscription first, as a re-send or a deletion takes it, then its rows.

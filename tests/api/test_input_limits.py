@@ -5,6 +5,7 @@ or are too large; and every error under /api/ is JSON that names the request, as
 server's log does."""
 
 import io
+import json
 import logging
 import uuid
 from datetime import timedelta
@@ -418,4 +419,8 @@ def test_a_500_is_json_with_the_request_id_the_log_carries(
         for line in server_log.getvalue().splitlines()
         if "Internal Server Error: /api/v1/skus/" in line
     ]
-    assert lines and f"[{body['request_id']}]" in lines[0]
+    # One JSON object a line (LOG_FORMAT=json, docs/operations.md), the traceback in it.
+    assert lines, server_log.getvalue()[-2000:]
+    logged = json.loads(lines[0])
+    assert logged["request_id"] == body["request_id"]
+    assert "RuntimeError: a bug" in logged["exc_info"]

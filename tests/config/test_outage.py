@@ -9,18 +9,14 @@ recorded once: nothing acknowledged was lost, nothing doubled."""
 
 import json
 import os
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import psycopg
 import pytest
 
 from bench.clusters import MISSING, primary_and_replica, server_binaries
-from bench.harness import free_port
+from tests.served import gunicorn, http, manage
 
 ROOT = Path(__file__).resolve().parents[2]
 CONNECT_TIMEOUT = 2  # DATABASE_CONNECT_TIMEOUT_SECONDS
@@ -49,38 +45,18 @@ print(session.session_key)
 """
 
 
-def _manage(env: dict, *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout
-
-
 class Client:
     def __init__(self, port: int, token: str, session: str) -> None:
         self.base, self.token, self.session = f"http://127.0.0.1:{port}", token, session
 
     def call(self, method: str, path: str, body=None, *, screen: bool = False):
         """(status, headers, body as JSON or text, seconds taken)."""
-        headers = {"Content-Type": "application/json"}
         if screen:
-            headers["Cookie"] = f"sessionid={self.session}"
+            headers = {"Cookie": f"sessionid={self.session}"}
         else:
-            headers["Authorization"] = f"Token {self.token}"
-        request = urllib.request.Request(
-            self.base + path,
-            method=method,
-            data=None if body is None else json.dumps(body).encode(),
-            headers=headers,
-        )
+            headers = {"Authorization": f"Token {self.token}"}
         started = time.monotonic()
-        try:
-            with urllib.request.urlopen(request, timeout=60) as answer:
-                status, got, raw = answer.status, answer.headers, answer.read()
-        except urllib.error.HTTPError as refused:
-            status, got, raw = refused.code, refused.headers, refused.read()
+        status, got, raw = http(self.base + path, method, body=body, headers=headers)
         took = time.monotonic() - started
         text = raw.decode()
         if "json" in got.get("Content-Type", ""):
@@ -114,34 +90,10 @@ def served():
             "RETRY_AFTER_SECONDS": str(RETRY_AFTER),
         }
         env.pop("DATABASE_REPLICA_URLS", None)
-        _manage(env, "migrate", "--no-input")
-        token, session = _manage(env, "shell", "-c", SEED).split()[-2:]
-        port = free_port()
-        (ROOT / "test-output").mkdir(exist_ok=True)
-        log = open(ROOT / "test-output" / "outage-gunicorn.log", "w")  # noqa: SIM115
-        server = subprocess.Popen(
-            [
-                str(Path(sys.executable).parent / "gunicorn"),
-                "-c", str(ROOT / "config" / "gunicorn.conf.py"),
-                "--bind", f"127.0.0.1:{port}",
-                "--workers", "2",
-                "config.wsgi",
-            ],
-            cwd=ROOT, env=env, stdout=log, stderr=log,
-        )  # fmt: skip
-        try:
-            client = Client(port, token, session)
-            for _ in range(300):
-                try:
-                    client.call("GET", "/healthz")
-                    break
-                except OSError:
-                    time.sleep(0.1)
-            yield clusters, client
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-            log.close()
+        manage(env, "migrate", "--no-input")
+        token, session = manage(env, "shell", "-c", SEED).split()[-2:]
+        with gunicorn(env, log="outage-gunicorn") as (_, port):
+            yield clusters, Client(port, token, session)
 
 
 def test_a_database_killed_mid_trading_is_answered_503_and_nothing_is_lost(served):

@@ -10,18 +10,14 @@ primary's."""
 
 import json
 import os
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import psycopg
 import pytest
 
 from bench.clusters import MISSING, primary_and_replica, server_binaries
-from bench.harness import free_port
+from tests.served import gunicorn, http, manage
 
 ROOT = Path(__file__).resolve().parents[2]
 BOUND = 3  # READ_REPLICA_MAX_LAG_SECONDS: roomy, for a busy two-core machine
@@ -44,34 +40,18 @@ print(api_token_reissue(name="web-shop", channel_code="web")[1])
 """
 
 
-def _manage(env: dict, *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout
-
-
 class Api:
     def __init__(self, port: int, token: str) -> None:
         self.base, self.token = f"http://127.0.0.1:{port}", token
 
     def call(self, method: str, path: str, body=None) -> tuple[int, dict]:
-        request = urllib.request.Request(
+        status, _, raw = http(
             self.base + path,
-            method=method,
-            data=None if body is None else json.dumps(body).encode(),
-            headers={
-                "Authorization": f"Token {self.token}",
-                "Content-Type": "application/json",
-            },
+            method,
+            body=body,
+            headers={"Authorization": f"Token {self.token}"},
         )
-        try:
-            with urllib.request.urlopen(request, timeout=30) as answer:
-                return answer.status, json.loads(answer.read())
-        except urllib.error.HTTPError as refused:
-            return refused.code, json.loads(refused.read() or b"{}")
+        return status, json.loads(raw or b"{}")
 
     def tee(self) -> dict:
         status, body = self.call(
@@ -93,9 +73,8 @@ def chain():
             "DJANGO_STATIC_MANIFEST": "0",
         }
         env.pop("DATABASE_REPLICA_URLS", None)
-        _manage(env, "migrate", "--no-input")
-        wms_token, web_token = _manage(env, "shell", "-c", SEED).split()[-2:]
-        port = free_port()
+        manage(env, "migrate", "--no-input")
+        wms_token, web_token = manage(env, "shell", "-c", SEED).split()[-2:]
         served = {
             **env,
             "DATABASE_REPLICA_URLS": ",".join(clusters.replica_urls),
@@ -103,31 +82,8 @@ def chain():
             "READ_REPLICA_CHECK_SECONDS": "0.1",
             "READ_YOUR_WRITES_SECONDS": str(WINDOW),
         }
-        (ROOT / "test-output").mkdir(exist_ok=True)
-        log = open(ROOT / "test-output" / "replicas-gunicorn.log", "w")  # noqa: SIM115
-        server = subprocess.Popen(
-            [
-                str(Path(sys.executable).parent / "gunicorn"),
-                "-c", str(ROOT / "config" / "gunicorn.conf.py"),
-                "--bind", f"127.0.0.1:{port}",
-                "--workers", "2",
-                "config.wsgi",
-            ],
-            cwd=ROOT, env=served, stdout=log, stderr=log,
-        )  # fmt: skip
-        try:
-            wms, web = Api(port, wms_token), Api(port, web_token)
-            for _ in range(300):
-                try:
-                    web.tee()
-                    break
-                except OSError:
-                    time.sleep(0.1)
-            yield clusters, wms, web
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-            log.close()
+        with gunicorn(served, log="replicas-gunicorn") as (_, port):
+            yield clusters, Api(port, wms_token), Api(port, web_token)
 
 
 _receipts = iter(range(1, 10_000))
