@@ -1,6 +1,7 @@
 """The Celery application; tasks are discovered in each domain app's ``tasks`` module.
-Every task carries its request's id and writes one log line; each worker beats in
-Redis for /readyz (config.task_context)."""
+Every task carries its request's id and writes one log line (config.task_context);
+each worker beats in Redis for /readyz, and may serve its own /metrics
+(config.workers)."""
 
 import os
 
@@ -14,9 +15,10 @@ app.autodiscover_tasks()
 
 
 def _connect_signals() -> None:
-    from . import task_context
+    from . import task_context, workers
 
     task_context.connect()
+    workers.connect()
 
 
 _connect_signals()

@@ -12,6 +12,10 @@ wrapped as Django wraps its cursors: queries are logged and counted, instrumenta
 psycopg keeps the statements it prepared, and forgets (and deallocates) them on a
 rollback, where the server may have lost them: a statement is never run under a name
 the server does not know. Only public APIs of Django and psycopg are used.
+
+Also here: reading rows the same way on either database (``read_rows``), a raw
+timestamp as an aware datetime and its age, and telling a database out of reach from a statement
+it refused (``database_unreachable``).
 """
 
 from collections.abc import Collection, Iterator, Sequence
@@ -20,8 +24,15 @@ from datetime import UTC, datetime
 
 import psycopg
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    InterfaceError,
+    OperationalError,
+    connections,
+    transaction,
+)
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from psycopg.pq import TransactionStatus
 
@@ -139,3 +150,29 @@ def moment_from_row(value) -> datetime | None:
         return None
     moment = value if isinstance(value, datetime) else parse_datetime(value)
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def age_seconds(moment: datetime | None) -> int | None:
+    """How long ago ``moment`` was, in whole seconds (None for none)."""
+    if moment is None:
+        return None
+    return max(0, round((timezone.now() - moment).total_seconds()))
+
+
+# A server that answered this is going away or cannot take us: admin or crash
+# shutdown, starting up, too many connections. Class 08 is the connection's own.
+_GONE_SQLSTATES = {"57P01", "57P02", "57P03", "53300"}
+
+
+def database_unreachable(error: BaseException) -> bool:
+    """Whether ``error`` says the database cannot be reached (no connection, or it
+    was lost), as opposed to a statement it refused (a deadlock, a timeout, a
+    constraint): only the first is answered 503 (``config.unavailable``)."""
+    if isinstance(error, InterfaceError):  # the connection was already closed
+        return True
+    if not isinstance(error, OperationalError):
+        return False
+    state = getattr(error.__cause__, "sqlstate", None)
+    # No state at all: the client's own failure to connect, or a connection lost
+    # mid-statement, before any answer of the server's.
+    return state is None or state.startswith("08") or state in _GONE_SQLSTATES

@@ -21,6 +21,11 @@ def error_reports_start(*, dsn: str, environment: str, transport: Any = None) ->
     import sentry_sdk
     from sentry_sdk.integrations.celery import CeleryIntegration
     from sentry_sdk.integrations.django import DjangoIntegration
+    from sentry_sdk.integrations.logging import ignore_logger
+
+    # A failed task's own log line (config.task_context) is not a second event:
+    # Sentry's Celery integration reports the exception itself.
+    ignore_logger("onestock.task")
 
     sentry_sdk.init(
         dsn=dsn,

@@ -4,21 +4,24 @@
 ``/healthz``: the process answers. Nothing else is asked, so a database outage never
 has every server process restarted.
 
-``/readyz``: whether this process can serve, and what around it is behind, as JSON:
-``{"status": "ok" | "degraded" | "unavailable", "checks": {name: {...}}}``. Each
-check says ``ok``, ``degraded`` (the app serves, something needs a person: a replica
-behind, no worker on a queue, a beat job late, changes waiting) or ``failing``. Only
-an essential check failing (the primary database, the static files every page
-loads) makes the answer 503 ``unavailable``: a broker that is down costs a sale
-nothing (``config.broker``), so it degrades without taking the server out of the
-pool. Apps add checks of their own (``readiness_check``; sync's outbox).
+``/readyz``: whether this process can serve, and what around it is behind:
+``{"status": "ok" | "degraded" | "unavailable"}``, with ``checks`` (``{name:
+{...}}``) for the operators' clients only (those /metrics answers: the bearer token,
+or an allowed network), as the details name hosts, queues and jobs. Each check says
+``ok``, ``degraded`` (the app serves, something needs a person: a replica behind, no
+worker on a queue, a beat job late, changes waiting), ``failing``, or ``skipped``
+(it reads the database, which proved unreachable). Only an essential check failing
+(the primary database, the static files every page loads) makes the answer 503
+``unavailable``: a broker that is down costs a sale nothing (``config.broker``), so
+it degrades without taking the server out of the pool.
 
-Every check is bounded: the database by its connect timeout, Redis by 250 ms."""
+The checks run through ``config.probes`` (one at a time, each bounded: the database
+by its connect timeout and a 2 s statement timeout, Redis by 250 ms; one failing is
+one warning line). Apps add checks of their own with ``readiness_check``, from their
+``AppConfig.ready`` (sync's outbox, ``sync/readiness.py``)."""
 
-import logging
 import time
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -28,11 +31,16 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 
-from .broker import broker_circuit_open, broker_redis
+from .broker import (
+    BROKER_UNREACHABLE,
+    broker_circuit_open,
+    broker_redis,
+    queues_used,
+)
+from .metrics import may_scrape
+from .probes import SKIPPED, Part, parts_run
 from .replicas import replica_aliases, replica_lag
-from .task_context import workers_alive
-
-log = logging.getLogger(__name__)
+from .workers import workers_alive
 
 OK, DEGRADED, FAILING = "ok", "degraded", "failing"
 # Files every page loads: without them a screen is unstyled and does nothing, and
@@ -42,15 +50,17 @@ STATIC_FILES = ("js/screens.js", "admin/css/base.css")
 BEAT_LATE_SECONDS = 60
 
 Result = dict[str, Any]
-_checks: dict[str, tuple[Callable[[], Result], bool]] = {}
+_checks: dict[str, tuple[Part, bool]] = {}
 
 
-def readiness_check(name: str, *, essential: bool = False):
+def readiness_check(
+    name: str, *, essential: bool = False, reads_database: bool = False
+):
     """Register ``check`` (returning a dict with at least ``status``) under ``name``
     in /readyz; an essential one failing takes the process out of service."""
 
     def register(check: Callable[[], Result]) -> Callable[[], Result]:
-        _checks[name] = (check, essential)
+        _checks[name] = (Part(name, check, reads_database), essential)
         return check
 
     return register
@@ -63,21 +73,28 @@ def live(request: HttpRequest) -> JsonResponse:
 def ready(request: HttpRequest) -> JsonResponse:
     checks: dict[str, Result] = {}
     unavailable = degraded = False
-    for name, (check, essential) in _checks.items():
-        started = time.perf_counter()
-        try:
-            result = check()
-        except Exception as error:  # noqa: BLE001 (a check that fails says why)
-            log.warning("Readiness check %s failed", name, exc_info=True)
-            result = {"status": FAILING, "error": f"{type(error).__name__}: {error}"}
-        result["ms"] = round((time.perf_counter() - started) * 1000, 1)
-        checks[name] = result
-        if result["status"] == FAILING and essential:
+    essential = {name: vital for name, (_, vital) in _checks.items()}
+    started = time.perf_counter()
+    for answer in parts_run((part for part, _ in _checks.values()), what="readyz"):
+        if answer.error is None:
+            result = answer.value
+        elif answer.error == SKIPPED:
+            result = {"status": "skipped", "error": answer.error}
+        else:
+            result = {"status": FAILING, "error": answer.error}
+        done = time.perf_counter()
+        result["ms"] = round((done - started) * 1000, 1)
+        started = done
+        checks[answer.name] = result
+        if result["status"] == FAILING and essential[answer.name]:
             unavailable = True
         elif result["status"] != OK:
             degraded = True
     status = "unavailable" if unavailable else DEGRADED if degraded else OK
-    response = JsonResponse({"status": status, "checks": checks})
+    body: Result = {"status": status}
+    if may_scrape(request):
+        body["checks"] = checks
+    response = JsonResponse(body)
     if unavailable:
         response.status_code = 503
         response["Retry-After"] = str(settings.RETRY_AFTER_SECONDS)
@@ -85,7 +102,7 @@ def ready(request: HttpRequest) -> JsonResponse:
     return response
 
 
-@readiness_check("database", essential=True)
+@readiness_check("database", essential=True, reads_database=True)
 def _database() -> Result:
     with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
         cursor.execute("SELECT 1")
@@ -116,22 +133,11 @@ def _broker() -> Result:
         return {"status": OK, "note": "not Redis: not asked"}
     try:
         client.ping()
-    except Exception as error:  # noqa: BLE001
+    except BROKER_UNREACHABLE as error:
         return {"status": DEGRADED, "error": f"{type(error).__name__}: {error}"}
     if broker_circuit_open():
         return {"status": DEGRADED, "note": "answering again; jobs resume shortly"}
     return {"status": OK}
-
-
-def queues_used() -> list[str]:
-    """Every queue the app sends jobs to."""
-    return sorted(
-        {
-            settings.CELERY_TASK_DEFAULT_QUEUE,
-            settings.SYNC_QUEUE,
-            settings.RECONCILIATION_QUEUE,
-        }
-    )
 
 
 @readiness_check("workers")
@@ -152,20 +158,26 @@ def _workers() -> Result:
     return result
 
 
-@readiness_check("beat")
+@readiness_check("beat", reads_database=True)
 def _beat() -> Result:
     from django_celery_beat.models import PeriodicTask
 
+    now = timezone.now()
     jobs, late = {}, []
     for job in PeriodicTask.objects.filter(enabled=True).select_related(
         "interval", "crontab", "solar", "clocked"
     ):
+        if job.expires is not None and job.expires <= now:
+            continue  # beat runs it no more
         last = job.last_run_at
         # Never run: counted from when it was set up (a fresh deployment's beat
-        # has had one period to run it).
-        since = last or job.date_changed
-        overdue = -job.schedule.remaining_estimate(since).total_seconds()
-        is_late = overdue > BEAT_LATE_SECONDS
+        # has had one period to run it), or from when it is to start.
+        since = last or max(filter(None, (job.date_changed, job.start_time)))
+        schedule = job.schedule
+        if getattr(schedule, "tz", None) is not None:  # a crontab, in its own zone
+            since = since.astimezone(schedule.tz)
+        overdue = -schedule.remaining_estimate(since).total_seconds()
+        is_late = since <= now and overdue > BEAT_LATE_SECONDS
         jobs[job.name] = {
             "task": job.task,
             "last_run_at": last.isoformat() if last else None,
@@ -196,10 +208,3 @@ def _static() -> Result:
             "error": f"Missing {', '.join(missing)}: run manage.py collectstatic",
         }
     return {"status": OK}
-
-
-def age_seconds(moment) -> float | None:
-    """How long ago ``moment`` was, in whole seconds (None for none)."""
-    if moment is None:
-        return None
-    return max(0, round((timezone.now() - moment) / timedelta(seconds=1)))

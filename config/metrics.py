@@ -20,10 +20,10 @@ mode), whichever process it reaches.
 What is read at scrape time (backlogs, positions, queue lengths, connections) is not
 counted anywhere: each ``reading`` asks the database or the broker when Prometheus
 asks us. ``config`` imports no app, so an app reads its own tables in a module
-``<app>.metrics`` that registers its readings here (``reading``); those modules are
-found the way Django's admin finds ``admin`` modules (``autodiscover_modules``), at
-the first scrape. A reading that fails is left out of that scrape, logged, and shown
-as ``onestock_metrics_reading_failed``: a scrape never fails for one.
+``<app>.metrics`` that registers its readings here (``reading``), imported by its
+``AppConfig.ready``. Readings run through ``config.probes``, as /readyz's checks do:
+one that fails is left out of that scrape, logged, and shown as
+``onestock_metrics_reading_failed``; a scrape never fails for one.
 """
 
 import functools
@@ -37,14 +37,12 @@ from datetime import datetime
 from django.conf import settings
 from django.db import (
     DEFAULT_DB_ALIAS,
-    DatabaseError,
     connection,
     connections,
     transaction,
 )
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from django.utils.module_loading import autodiscover_modules
 from django.views.decorators.http import require_safe
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -57,6 +55,9 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
+
+from .broker import BROKER_UNREACHABLE, broker_redis, queues_used
+from .probes import Part, parts_run
 
 log = logging.getLogger(__name__)
 
@@ -217,26 +218,22 @@ def task_observed(*, task: str, outcome: str, seconds: float) -> None:
 # ------------------------------------------------------------ read at scrape time
 
 Reading = Callable[[], Iterable[Metric]]
-# Each reading by name, and whether it reads the database.
-_readings: dict[str, tuple[Reading, bool]] = {}
+# Each reading by name, run as a part of the scrape.
+_readings: dict[str, Part] = {}
 
 
 def reading(name: str, *, database: bool = True) -> Callable[[Reading], Reading]:
     """Register a function that reads figures afresh at each scrape and returns
-    metric families (``GaugeMetricFamily``). One that reads the ``database`` runs in
-    a transaction of its own on the primary, with a short statement timeout. If it
-    raises, the scrape goes on without it; once the database cannot be reached, the
-    scrape's other readings of it are not tried (each would wait for its connect
-    timeout)."""
+    metric families (``GaugeMetricFamily``), run through ``config.probes`` (one
+    that reads the ``database`` in a transaction of its own with a short statement
+    timeout, skipped once the database proved unreachable; one that raises is left
+    out of the scrape). Apps register theirs from their ``AppConfig.ready``."""
 
     def register(read: Reading) -> Reading:
-        _readings[name] = (read, database)
+        _readings[name] = Part(name, lambda: list(read()), database)
         return read
 
     return register
-
-
-READING_STATEMENT_TIMEOUT = "2s"
 
 
 class _Readings:
@@ -248,49 +245,12 @@ class _Readings:
             "1 when a part of this scrape could not be read (the log says why).",
             labels=["reading"],
         )
-        unreachable = False
-        for name in sorted(_readings):
-            read, database = _readings[name]
-            try:
-                if database and unreachable:
-                    raise _DatabaseUnreachable
-                families = list(_in_transaction(read) if database else read())
-            except _DatabaseUnreachable:
-                failed.add_metric([name], 1)
-                continue
-            except DatabaseError as error:
-                # Expected while the database is down: one line, no traceback.
-                log.warning("metrics: the %s reading failed: %s", name, error)
-                unreachable = (
-                    unreachable or connections[DEFAULT_DB_ALIAS].connection is None
-                )
-                failed.add_metric([name], 1)
-                continue
-            except Exception:
-                log.exception("metrics: the %s reading failed", name)
-                failed.add_metric([name], 1)
-                continue
-            failed.add_metric([name], 0)
-            yield from families
+        parts = (_readings[name] for name in sorted(_readings))
+        for answer in parts_run(parts, what="metrics"):
+            failed.add_metric([answer.name], 0 if answer.error is None else 1)
+            if answer.error is None:
+                yield from answer.value
         yield failed
-
-
-class _DatabaseUnreachable(Exception):
-    pass
-
-
-def _in_transaction(read: Reading) -> list[Metric]:
-    connection = connections[DEFAULT_DB_ALIAS]
-    # Its own transaction: a failed statement spoils neither the next reading nor
-    # the request; the timeout keeps a slow table from holding the scrape.
-    with transaction.atomic(using=DEFAULT_DB_ALIAS):
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT set_config('statement_timeout', %s, true)",
-                    [READING_STATEMENT_TIMEOUT],
-                )
-        return list(read())
 
 
 @reading("database")
@@ -336,9 +296,6 @@ def _broker_queues() -> Iterable[Metric]:
     from kombu.transport.redis import PRIORITY_STEPS
     from kombu.transport.redis import Channel as RedisChannel
 
-    from .broker import broker_redis
-    from .health import queues_used
-
     client = broker_redis()
     if client is None:
         return []
@@ -360,7 +317,7 @@ def _broker_queues() -> Iterable[Metric]:
                 for name in names:
                     pipe.llen(name)
             sizes = pipe.execute()
-    except Exception as error:  # redis's errors, and a name that does not resolve
+    except BROKER_UNREACHABLE as error:
         log.warning("metrics: the broker did not answer: %s", error)
         up.add_metric([], 0)
         return [up]
@@ -390,8 +347,7 @@ class _ThisProcess:
 def _scraped() -> CollectorRegistry:
     """What a scrape reads: every process's files in multiprocess mode (as
     prometheus_client's documentation asks, a registry of its own), else this
-    process's registry; then the readings, the apps' found first."""
-    autodiscover_modules("metrics")
+    process's registry; then the readings."""
     registry = CollectorRegistry(auto_describe=False)
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         MultiProcessCollector(registry)

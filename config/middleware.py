@@ -109,7 +109,7 @@ class RequestLog:
     route it matched, status, duration, who asked (``token:<name>``,
     ``user:<username>``, or nobody known) and, from the filter, its id; and the
     request counted and timed for /metrics (``config.metrics``), by route, never by
-    path. A streamed answer (a CSV export) is timed to its first byte.
+    path. A streamed answer (a CSV export) is timed until it starts to stream.
 
     Who asked is read only where the request already knows it: a person is never
     looked up in the session just to be logged."""
@@ -126,8 +126,12 @@ class RequestLog:
         request_observed(
             route=route, method=request.method, status=status, seconds=took
         )
-        if request_log.isEnabledFor(logging.INFO):
-            request_log.info(
+        # The load balancer's and Prometheus's asking, every few seconds, is
+        # written only at DEBUG: it would drown the requests that matter.
+        level = logging.DEBUG if route in PROBES else logging.INFO
+        if request_log.isEnabledFor(level):
+            request_log.log(
+                level,
                 "%s %s %s %.1f ms",
                 request.method,
                 request.path,
@@ -147,6 +151,7 @@ class RequestLog:
 
 request_log = logging.getLogger("onestock.request")
 NO_ROUTE = "unmatched"  # a path no view has, or a request answered before routing
+PROBES = frozenset({"healthz", "readyz", "metrics"})
 
 
 def _route(request: HttpRequest) -> str:

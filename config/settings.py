@@ -70,6 +70,9 @@ Operability (docs/operations.md):
                             token (default loopback only).
     PROMETHEUS_MULTIPROC_DIR  a folder shared by gunicorn's processes and the Celery
                             worker, where each writes its metrics (gunicorn.conf.py).
+    WORKER_METRICS_PORT     a Celery worker on a machine without gunicorn serves its
+                            own /metrics on this port (default 0: not served);
+                            WORKER_METRICS_ADDRESS where it listens (127.0.0.1).
     SENTRY_DSN              errors go to Sentry when set (default off);
                             SENTRY_ENVIRONMENT names the deployment.
     DATABASE_CONNECT_TIMEOUT_SECONDS  how long a connection to the database may take
@@ -230,14 +233,27 @@ for _number, _url in enumerate(
     _replica.setdefault("OPTIONS", {}).update(prepare_threshold=5, connect_timeout=1)
     _replica["TEST"] = {"MIRROR": "default"}
     DATABASES[f"replica_{_number}"] = _replica
-# A database that cannot be reached answers 503 in bounded time, not a hang.
+# A database that cannot be reached answers 503 in bounded time, not a hang: a new
+# connection gives up after DATABASE_CONNECT_TIMEOUT_SECONDS; one whose server
+# stopped answering mid-request (a host frozen, a network cut: no reset ever comes)
+# is given up by TCP within about 25 s (libpq's keepalives: silent 10 s, then three
+# probes 5 s apart; and sent data unacknowledged for 25 s), not the kernel's 15 min.
 DATABASE_CONNECT_TIMEOUT_SECONDS = int(
     os.environ.get("DATABASE_CONNECT_TIMEOUT_SECONDS", "3")
 )
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"]["OPTIONS"].setdefault(
-        "connect_timeout", DATABASE_CONNECT_TIMEOUT_SECONDS
-    )
+DEAD_PEER = {
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 25_000,  # milliseconds
+}
+for _database in DATABASES.values():
+    if _database["ENGINE"] == "django.db.backends.postgresql":
+        _options = _database.setdefault("OPTIONS", {})
+        _options.setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT_SECONDS)
+        for _key, _value in DEAD_PEER.items():
+            _options.setdefault(_key, _value)
 if not DATABASE_PREPARED_STATEMENTS:
     for _database in DATABASES.values():
         _database.setdefault("OPTIONS", {})["prepare_threshold"] = None
@@ -439,6 +455,9 @@ LOGGING = {
 # client from the allowed networks.
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
+# A worker's own /metrics, where no gunicorn shares its folder (config/workers.py).
+WORKER_METRICS_PORT = int(os.environ.get("WORKER_METRICS_PORT", "0"))
+WORKER_METRICS_ADDRESS = os.environ.get("WORKER_METRICS_ADDRESS", "127.0.0.1")
 # Errors to Sentry, only when a DSN is given (config/error_reports.py).
 SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
 SENTRY_ENVIRONMENT = os.environ.get("SENTRY_ENVIRONMENT", "production")

@@ -15,44 +15,40 @@ same reference (docs/api.md): it is recorded once."""
 import logging
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme
-from kombu.exceptions import OperationalError as BrokerUnreachable
-from redis.exceptions import ConnectionError as RedisUnreachable
-from redis.exceptions import TimeoutError as RedisTimeout
 
+from .broker import BROKER_UNREACHABLE
+from .database import database_unreachable
 from .middleware import API
 
 log = logging.getLogger(__name__)
 
-# What an unreachable database or broker raises: psycopg's connection failures,
-# a connection lost mid-query, a server shutting down (Django's OperationalError
-# and InterfaceError), kombu's and Redis's.
-UNREACHABLE = (
-    OperationalError,
-    InterfaceError,
-    BrokerUnreachable,
-    RedisUnreachable,
-    RedisTimeout,
-)
+# Which of the two could not be reached, for the words and the screens' script
+# (static/js/screens.js reads the header).
+UNAVAILABLE_HEADER = "X-Unavailable"
 
 
-def _what(error: BaseException) -> str:
-    if isinstance(error, OperationalError | InterfaceError):
+def _what(error: BaseException | None) -> str | None:
+    if error is None:
+        return None
+    if database_unreachable(error):
         return "database"
-    return "broker"
+    if isinstance(error, BROKER_UNREACHABLE):
+        return "broker"
+    return None
 
 
 def unavailable_answer(
     request: HttpRequest, error: BaseException | None
 ) -> HttpResponse | None:
     """503 for ``error`` if it says the database or the broker cannot be reached;
-    None for anything else."""
-    if not isinstance(error, UNREACHABLE):
-        return None
+    None for anything else: a statement the database refused (a deadlock, a
+    timeout) or a bug stays a 500, logged and reported."""
     what = _what(error)
+    if what is None:
+        return None
     log.warning(
         "The %s cannot be reached (%s: %s); answered 503",
         what,
@@ -84,6 +80,7 @@ def unavailable_answer(
             status=503,
         )
     response["Retry-After"] = str(wait)
+    response[UNAVAILABLE_HEADER] = what
     response["Cache-Control"] = "no-store"
     return response
 
@@ -92,7 +89,8 @@ def _again(request: HttpRequest) -> str:
     """Where "try again" goes: this page for a read; for a form sent, the screen it
     was sent from (the form's own address answers only a POST)."""
     if request.method in ("GET", "HEAD"):
-        return request.get_full_path()
+        # Never "//elsewhere": a path of this site, whatever the request's was.
+        return "/" + request.get_full_path().lstrip("/")
     came_from = request.META.get("HTTP_REFERER", "")
     if url_has_allowed_host_and_scheme(
         came_from, allowed_hosts={request.get_host()}, require_https=request.is_secure()

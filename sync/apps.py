@@ -6,6 +6,8 @@ class SyncConfig(AppConfig):
     verbose_name = "Channel sync: webhooks, change feed, sync health"
 
     def ready(self) -> None:
-        from . import readiness, receivers  # noqa: F401 (readiness registers its check)
+        # Its part of /readyz and of /metrics, registered as the app loads: a
+        # mistake in either fails the start, not every probe later.
+        from . import metrics, readiness, receivers  # noqa: F401
 
         receivers.connect()

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
-from config.health import age_seconds
+from config.database import age_seconds
 from config.metrics import reading
 
 from .selectors import outbox_state

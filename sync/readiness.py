@@ -4,7 +4,8 @@ beat, no reader of the feed); deliveries waiting are reported with the oldest's
 age, and say nothing wrong on their own (a receiver that is down is the webhook's
 own case in the exceptions queue)."""
 
-from config.health import DEGRADED, OK, age_seconds, readiness_check
+from config.database import age_seconds
+from config.health import DEGRADED, OK, readiness_check
 
 from .selectors import outbox_state
 
@@ -12,7 +13,7 @@ from .selectors import outbox_state
 UNPLACED_LATE_SECONDS = 60
 
 
-@readiness_check("outbox")
+@readiness_check("outbox", reads_database=True)
 def outbox() -> dict:
     state = outbox_state()
     oldest = age_seconds(state.oldest_unplaced_at)

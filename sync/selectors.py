@@ -209,17 +209,17 @@ class OutboxState(NamedTuple):
     feed_position: int
 
 
+_DELIVERIES_WAITING = (
+    f"FROM {WebhookDelivery._meta.db_table} d "
+    f"JOIN {WebhookSubscription._meta.db_table} s ON s.id = d.subscription_id "
+    "WHERE d.status = 'pending' AND s.is_active"
+)
 _OUTBOX_STATE = (
     f"SELECT (SELECT count(*) FROM {_CHANGES} WHERE position IS NULL), "
     f"(SELECT min(changed_at) FROM {_CHANGES} WHERE position IS NULL), "
-    "(SELECT count(*) FROM {deliveries} d JOIN {subscriptions} s "
-    "ON s.id = d.subscription_id WHERE d.status = 'pending' AND s.is_active), "
-    "(SELECT min(d.created_at) FROM {deliveries} d JOIN {subscriptions} s "
-    "ON s.id = d.subscription_id WHERE d.status = 'pending' AND s.is_active), "
+    f"(SELECT count(*) {_DELIVERIES_WAITING}), "
+    f"(SELECT min(d.created_at) {_DELIVERIES_WAITING}), "
     f"(SELECT last_position FROM {FeedState._meta.db_table} WHERE id = 1)"
-).format(
-    deliveries=WebhookDelivery._meta.db_table,
-    subscriptions=WebhookSubscription._meta.db_table,
 )
 
 

@@ -254,8 +254,9 @@
     var xhr = event.detail.xhr;
     if (!xhr || xhr.status < 500) return;  // a refusal: each screen shows its own
     var wait = xhr.getResponseHeader("Retry-After");
+    var away = { database: "its database", broker: "its job queue" }[xhr.getResponseHeader("X-Unavailable")];
     cannotReach(
-      (xhr.status === 503 ? "One stock cannot reach its database just now" : "Something went wrong on the server") +
+      (away ? "One stock cannot reach " + away + " just now" : "Something went wrong on the server") +
       ": that may not have been saved. Check, then try again in " + (wait ? "about " + wait + " seconds" : "a moment") + "."
     );
   });

@@ -141,6 +141,25 @@ def test_checkouts_do_not_wait_on_a_broker_that_refuses(shop, broker_at):
     assert hold(shop) < 1
 
 
+def test_after_a_while_one_kick_tries_again_alone(shop, broker_at, settings):
+    """Once the circuit's time is up, one checkout tries the broker; while it
+    waits, and after it failed, the others do not."""
+    settings.BROKER_CIRCUIT_SECONDS = 0.2
+    silent = SilentBroker()
+    broker_at(f"redis://127.0.0.1:{silent.port}/0")
+    try:
+        hold(shop)
+        tried = len(silent.connections)
+        time.sleep(0.3)
+        hold(shop)  # the lone probe: fails, the circuit opens again
+        assert len(silent.connections) > tried and broker_circuit_open()
+        tried = len(silent.connections)
+        hold(shop)
+        assert len(silent.connections) == tried
+    finally:
+        silent.close()
+
+
 def test_the_kicks_resume_once_the_broker_answers_again(shop, broker_at, settings):
     settings.BROKER_CIRCUIT_SECONDS = 0.2
     queued = redis.Redis.from_url(settings.CELERY_BROKER_URL)

@@ -101,3 +101,44 @@ def test_a_server_without_its_static_files_is_not_ready(client, settings, tmp_pa
     assert (status, body["status"]) == (503, "unavailable")
     assert body["checks"]["static"]["status"] == "failing"
     assert "collectstatic" in body["checks"]["static"]["error"]
+
+
+def test_anyone_else_is_told_the_status_and_nothing_of_the_insides(
+    client, settings, beat_on_time
+):
+    """The load balancer needs the status; the hosts, queues and jobs are for the
+    operators' clients (those /metrics answers)."""
+    settings.METRICS_TOKEN = "scrape-me"
+    outside = client.get("/readyz", REMOTE_ADDR="203.0.113.9")
+    assert outside.status_code == 200
+    assert set(outside.json()) == {"status"}
+    operator = client.get(
+        "/readyz",
+        REMOTE_ADDR="203.0.113.9",
+        HTTP_AUTHORIZATION="Bearer scrape-me",
+    )
+    assert "database" in operator.json()["checks"]
+
+
+def test_a_worker_that_died_is_gone_once_its_beats_stop(db):
+    """A worker killed with -9 never says goodbye: its last beat ages out."""
+    import orjson
+
+    from config.broker import broker_redis
+    from config.workers import HEARTBEAT_TTL_SECONDS, workers_alive, workers_key
+
+    beats = broker_redis()
+    beats.hset(
+        workers_key(),
+        mapping={
+            "gone@till-pc": orjson.dumps(
+                {"queues": ["celery"], "at": time.time() - HEARTBEAT_TTL_SECONDS - 1}
+            ),
+            "alive@till-pc": orjson.dumps({"queues": ["sync"], "at": time.time()}),
+        },
+    )
+    try:
+        assert workers_alive() == {"alive@till-pc": ["sync"]}
+        assert beats.hkeys(workers_key()) == [b"alive@till-pc"]
+    finally:
+        beats.delete(workers_key())

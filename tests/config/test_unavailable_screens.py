@@ -113,3 +113,28 @@ def test_a_bug_is_still_a_500_and_a_middlewares_lost_database_a_503(rf):
         raise KeyError("a bug")
     except KeyError:
         assert server_error(rf.get("/api/v1/orders/")).status_code == 500
+
+
+def test_a_statement_the_database_refused_is_not_an_outage(rf):
+    """A deadlock or a timed-out statement is the database answering: a 500,
+    logged and reported as the fault it is, never a 503 that hides it."""
+    import psycopg.errors
+
+    from config.views import server_error
+
+    for refused in (
+        psycopg.errors.DeadlockDetected("deadlock detected"),
+        psycopg.errors.QueryCanceled("canceling statement due to statement timeout"),
+    ):
+        error = OperationalError(str(refused))
+        error.__cause__ = refused
+        assert unavailable_answer(rf.get("/api/v1/orders/"), error) is None
+        try:
+            raise error
+        except OperationalError:
+            assert server_error(rf.get("/api/v1/orders/")).status_code == 500
+    gone = psycopg.errors.AdminShutdown("terminating connection")
+    error = OperationalError(str(gone))
+    error.__cause__ = gone
+    answer = unavailable_answer(rf.get("/api/v1/orders/"), error)
+    assert (answer.status_code, answer["X-Unavailable"]) == (503, "database")
