@@ -353,6 +353,9 @@ def test_a_web_order_comes_back_by_scans_on_a_phone_and_the_queue_follows(
 
     # The queue, while a colleague receives another return at the counter.
     page.goto("/store/returns/")
+    # A person types once the screen is up with the focus in the search (autofocus
+    # lands at the first frame, which may come a moment after "load").
+    expect(page.get_by_label("Find the purchase")).to_be_focused()
     page.keyboard.type("Grace")  # typed, not yet searched for long
     from returns.services import Purchase, ReturnLineInput, return_receive_at_counter
 
