@@ -163,7 +163,7 @@ def _beat() -> Result:
     from django_celery_beat.models import PeriodicTask
 
     now = timezone.now()
-    jobs, late = {}, []
+    jobs, late, broken = {}, [], []
     for job in PeriodicTask.objects.filter(enabled=True).select_related(
         "interval", "crontab", "solar", "clocked"
     ):
@@ -173,10 +173,18 @@ def _beat() -> Result:
         # Never run: counted from when it was set up (a fresh deployment's beat
         # has had one period to run it), or from when it is to start.
         since = last or max(filter(None, (job.date_changed, job.start_time)))
-        schedule = job.schedule
-        if getattr(schedule, "tz", None) is not None:  # a crontab, in its own zone
-            since = since.astimezone(schedule.tz)
-        overdue = -schedule.remaining_estimate(since).total_seconds()
+        try:
+            schedule = job.schedule
+            if getattr(schedule, "tz", None) is not None:  # a crontab, in its zone
+                since = since.astimezone(schedule.tz)
+            overdue = -schedule.remaining_estimate(since).total_seconds()
+        except Exception as error:  # noqa: BLE001
+            # A job set up in the admin that beat cannot time either (a sunrise
+            # job without the ephem library, a zone this host does not know):
+            # it never runs, and the other jobs are still judged.
+            jobs[job.name] = {"task": job.task, "error": str(error).splitlines()[0]}
+            broken.append(job.name)
+            continue
         is_late = since <= now and overdue > BEAT_LATE_SECONDS
         jobs[job.name] = {
             "task": job.task,
@@ -185,9 +193,14 @@ def _beat() -> Result:
         }
         if is_late:
             late.append(job.name)
-    result: Result = {"status": DEGRADED if late else OK, "jobs": jobs}
-    if late:
-        result["error"] = f"Late: {', '.join(sorted(late))}"
+    result: Result = {"status": DEGRADED if late or broken else OK, "jobs": jobs}
+    said = [
+        f"{what}: {', '.join(sorted(names))}"
+        for what, names in (("Late", late), ("Cannot be timed", broken))
+        if names
+    ]
+    if said:
+        result["error"] = "; ".join(said)
     return result
 
 

@@ -24,6 +24,8 @@ Environment:
                             the proxy in front owns HTTPS).
     DJANGO_STATIC_MANIFEST  serve collectstatic's hashed files (default: on unless debug or
                             tests; then run `manage.py collectstatic` before serving).
+    DJANGO_STATIC_ROOT      where collectstatic writes them (default the checkout's
+                            staticfiles/; `make up` uses its run folder's static/).
     CELERY_BROKER_URL       default redis://127.0.0.1:6379/0.
     CELERY_TASK_ALWAYS_EAGER  run tasks in-process (default off).
     CELERY_TASK_DEFAULT_QUEUE  the queue of jobs no setting routes (default celery).
@@ -282,7 +284,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT") or BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # In production, hashed and compressed names from `collectstatic` (long cache lifetimes);
 # the demo and the tests serve the apps' static folders directly, with no collect step.

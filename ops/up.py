@@ -277,6 +277,10 @@ def environment(config: Config) -> dict[str, str]:
         "SYNC_QUEUE": config.queue,
         "RECONCILIATION_QUEUE": config.queue,
         "PROMETHEUS_MULTIPROC_DIR": str(config.run_dir / "prometheus"),
+        # Collected into the run's own folder: a run never rewrites files that a
+        # server of another checkout's run (or the tests) is reading.
+        "DJANGO_STATIC_ROOT": os.environ.get("DJANGO_STATIC_ROOT")
+        or str(config.run_dir / "static"),
         "PYTHONUNBUFFERED": "1",
         MARKER: config.marker,
     }

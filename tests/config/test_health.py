@@ -73,6 +73,42 @@ def test_no_worker_and_a_late_job_degrade_but_still_serve(
     assert 580 <= late <= 600  # ten minutes since a 10-second job last ran
 
 
+def test_a_solar_job_and_a_clocked_one_are_judged_by_their_own_schedules(
+    client, beat_on_time
+):
+    """A job a retailer adds in the admin may run once at a set time, or at sunrise:
+    a one-off whose time passed ten minutes ago without a run is late, one still to
+    come is not; a sunrise job beat cannot time on this deployment (no ephem
+    library) is named as such, and the other jobs are still judged."""
+    from django_celery_beat.models import ClockedSchedule, SolarSchedule
+
+    now = timezone.now()
+    sunrise = SolarSchedule.objects.create(
+        event="sunrise", latitude=51.5, longitude=-0.12
+    )
+    PeriodicTask.objects.create(
+        name="Open the stores' tills", task="demo.open_tills", solar=sunrise,
+        last_run_at=now,
+    )  # fmt: skip
+    for name, at in (("Seasonal price file", -10), ("Inventory freeze", 30)):
+        PeriodicTask.objects.create(
+            name=name, task="demo.once", one_off=True,
+            clocked=ClockedSchedule.objects.create(
+                clocked_time=now + timedelta(minutes=at)
+            ),
+        )  # fmt: skip
+    _, body = ready(client)
+    beat = body["checks"]["beat"]
+    assert beat["status"] == "degraded"
+    assert beat["error"] == (
+        "Late: Seasonal price file; Cannot be timed: Open the stores' tills"
+    )
+    assert 590 <= beat["jobs"]["Seasonal price file"]["late_seconds"] <= 610
+    assert beat["jobs"]["Inventory freeze"]["late_seconds"] == 0
+    assert "ephem" in beat["jobs"]["Open the stores' tills"]["error"]
+    assert beat["jobs"]["Expire lapsed reservations"]["late_seconds"] == 0
+
+
 def test_changes_waiting_long_for_their_feed_position_degrade(client, beat_on_time):
     StockEvents.post(
         "receipt", sku=SkuFactory(), location=LocationFactory(), quantity=5

@@ -138,6 +138,9 @@ def test_make_up_runs_the_stories_and_make_down_leaves_nothing(system):
         assert (run_dir / f"{record['name']}.pid").read_text().strip() == str(
             record["pid"]
         )
+    # Static files are collected into the run's folder, never the checkout's, which
+    # other runs and the tests' servers may be reading.
+    assert (run_dir / "static" / "staticfiles.json").exists()
     marker = str(run_dir.resolve())
     # gunicorn's master and its 2 workers, the worker and its pool, beat.
     assert len(processes_marked(marker)) >= 5
