@@ -24,8 +24,7 @@ Environment:
                             the proxy in front owns HTTPS).
     DJANGO_STATIC_MANIFEST  serve collectstatic's hashed files (default: on unless debug or
                             tests; then run `manage.py collectstatic` before serving).
-    DJANGO_STATIC_ROOT      where collectstatic writes them (default the checkout's
-                            staticfiles/; `make up` uses its run folder's static/).
+    DJANGO_STATIC_ROOT      where collectstatic writes (default the checkout's staticfiles/).
     CELERY_BROKER_URL       default redis://127.0.0.1:6379/0.
     CELERY_TASK_ALWAYS_EAGER  run tasks in-process (default off).
     CELERY_TASK_DEFAULT_QUEUE  the queue of jobs no setting routes (default celery).
