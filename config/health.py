@@ -182,7 +182,8 @@ def _beat() -> Result:
             # A job set up in the admin that beat cannot time either (a sunrise
             # job without the ephem library, a zone this host does not know):
             # it never runs, and the other jobs are still judged.
-            jobs[job.name] = {"task": job.task, "error": str(error).splitlines()[0]}
+            reason = (str(error).splitlines() or [type(error).__name__])[0]
+            jobs[job.name] = {"task": job.task, "error": reason}
             broken.append(job.name)
             continue
         is_late = since <= now and overdue > BEAT_LATE_SECONDS
