@@ -117,6 +117,18 @@ class Channel(models.Model):
         validators=[MaxValueValidator(MAX_SAFETY_BUFFER)],
         help_text="Units held back from this channel's available-to-promise.",
     )
+    class BufferPolicy(models.TextChoices):
+        FIXED = "fixed", "Fixed: the channel's safety buffer everywhere"
+        VELOCITY = "velocity", "Velocity: each SKU-location's buffer from its rate of sale"
+
+    buffer_policy = models.CharField(
+        max_length=8,
+        choices=BufferPolicy.choices,
+        default=BufferPolicy.FIXED,
+        help_text="How the units held back are set: the channel's safety buffer, or "
+        "per SKU and location from the channel's rate of sale (recomputed nightly). "
+        "A SKU's own buffer always wins.",
+    )
     reservation_ttl_seconds = models.PositiveIntegerField(
         default=DEFAULT_RESERVATION_TTL_SECONDS,
         validators=[

@@ -7,13 +7,21 @@ generated.
 - ``available_from(quantities)``: the figure, from a balance (or a change that copied
   its quantities). ``StockBalance.available`` and ``AvailabilityChange.available``.
 - ``safety_buffer_for(sku=, channel=)``: the SKU's own buffer if it has one, else the
-  channel's; with no channel, nothing is held back.
+  channel's velocity buffer at that location (``velocity`` policy, when computed),
+  else the channel's own; with no channel, nothing is held back.
+- ``protection_in_force(units, held)``: what stays protected for a channel at a SKU
+  and location: its allocation less its own active holds there (they take from it
+  first).
+- ``promisable(available=, keep=, own=, others=)``: what a channel may promise: the
+  shared pool beyond every protection, plus its own protection (never more than is
+  there), less what it keeps back. ``AvailabilityRow.available_to_promise``, and the
+  check every hold and commitment passes under the balance's lock.
 - ``available_sql(alias)``: the same figure as a SQL expression over a balance row's
   columns, for queries that compute it in the database (reconciliation.dashboard).
 - ``availability_sql_file()``: the text of ``inventory/sql/availability.sql``, which
-  defines ``onestock_available(inventory_stockbalance)`` and
-  ``onestock_safety_buffer(integer, integer)`` for the functions that run inside
-  PostgreSQL (the hold).
+  defines ``onestock_available(inventory_stockbalance)``,
+  ``onestock_safety_buffer(integer, integer, integer)``, ``onestock_promisable`` and
+  ``onestock_channel_terms`` for the functions that run inside PostgreSQL (the hold).
 
 Change the rule here, then regenerate the file and apply it with a one-line migration
 (``operations = [apply_sql_files(availability="<digest>")]``, see ``inventory.sql``;
@@ -52,19 +60,45 @@ def available_from(quantities) -> int:
     return sum(sign * getattr(quantities, bucket) for bucket, sign in _TERMS)
 
 
-def safety_buffer(sku_buffer: int | None, channel_buffer: int | None) -> int:
-    """The units kept back, from the SKU's own buffer (None: not set) and the
-    channel's (None: no channel). ``onestock_safety_buffer`` in SQL."""
+def safety_buffer(
+    sku_buffer: int | None,
+    channel_buffer: int | None,
+    velocity_buffer: int | None = None,
+) -> int:
+    """The units kept back, from the SKU's own buffer (None: not set), the channel's
+    velocity buffer at the location (None: not under that policy, or not computed)
+    and the channel's own (None: no channel). ``onestock_safety_buffer`` in SQL."""
     if channel_buffer is None:
         return 0
-    return channel_buffer if sku_buffer is None else sku_buffer
+    if sku_buffer is not None:
+        return sku_buffer
+    return channel_buffer if velocity_buffer is None else velocity_buffer
 
 
-def safety_buffer_for(*, sku: Sku, channel: Channel | None) -> int:
+def safety_buffer_for(
+    *, sku: Sku, channel: Channel | None, velocity_buffer: int | None = None
+) -> int:
     """A SKU's own buffer overrides the channel's; with no channel, nothing is held."""
     return safety_buffer(
-        sku.safety_buffer, None if channel is None else channel.safety_buffer
+        sku.safety_buffer,
+        None if channel is None else channel.safety_buffer,
+        velocity_buffer,
     )
+
+
+def protection_in_force(units: int, held: int) -> int:
+    """What stays protected of an allocation of ``units``: its channel's active holds
+    there (``held``) took from it first."""
+    return max(0, units - held)
+
+
+def promisable(*, available: int, keep: int, own: int = 0, others: int = 0) -> int:
+    """What a channel may promise at a SKU and location: everything beyond the other
+    channels' protections in force (``others``), or its own protection (``own``) when
+    the stock has fallen below the protections (never more than is there), less the
+    units it keeps back (``keep``: its buffer). With no protection: ``available -
+    keep``. ``onestock_promisable`` in SQL."""
+    return max(0, max(min(own, available), available - others) - keep)
 
 
 def available_sql(alias: str) -> str:
@@ -82,10 +116,35 @@ def available_sql(alias: str) -> str:
     return f"({' '.join(terms)})"
 
 
-# The buffer rule in SQL: the same three cases as ``safety_buffer``.
+# The buffer rule in SQL: the same cases as ``safety_buffer``.
 SAFETY_BUFFER_SQL = (
     "CASE WHEN channel_buffer IS NULL THEN 0 "
-    "ELSE COALESCE(sku_buffer, channel_buffer) END"
+    "ELSE COALESCE(sku_buffer, velocity_buffer, channel_buffer) END"
+)
+# ``promisable`` and ``protection_in_force`` in SQL.
+PROMISABLE_SQL = "GREATEST(0, GREATEST(LEAST(own, available), available - others) - keep)"
+PROTECTION_IN_FORCE_SQL = "GREATEST(0, {units} - {held})"
+# Units of a channel's active holds at a SKU and location, by the partial index on its
+# active holds (``{now}``, ``{channel}``, ``{sku}``, ``{location}``: SQL). The same
+# text in inventory.terms (Python's read) and in onestock_channel_terms.
+HELD_SQL = (
+    "(SELECT COALESCE(SUM(line.quantity), 0) FROM inventory_reservation hold "
+    "JOIN inventory_reservationline line ON line.reservation_id = hold.id "
+    "AND line.sku_id = {sku} AND line.location_id = {location} "
+    "WHERE hold.channel_id = {channel} AND hold.status = 'active' "
+    "AND hold.expires_at > {now})"
+)
+# An allocation counts while its channel is open and it protects something.
+ALLOCATIONS_FROM_SQL = (
+    "inventory_allocation allocation JOIN catalog_channel owner "
+    "ON owner.id = allocation.channel_id AND owner.is_active "
+    "WHERE allocation.units > 0"
+)
+# A velocity buffer counts while its channel's policy is velocity.
+VELOCITY_BUFFERS_FROM_SQL = (
+    "inventory_velocitybuffer buffer JOIN catalog_channel channel "
+    "ON channel.id = buffer.channel_id AND channel.buffer_policy = 'velocity' "
+    "WHERE true"
 )
 
 
@@ -100,7 +159,9 @@ def availability_sql_file() -> str:
 --     .venv/bin/python -m inventory.availability > inventory/sql/availability.sql
 --     operations = [apply_sql_files(availability="<the digest the tests print>")]
 -- Owns: onestock_available(inventory_stockbalance),
---       onestock_safety_buffer(integer, integer).
+--       onestock_safety_buffer(integer, integer, integer),
+--       onestock_promisable(bigint, bigint, bigint, bigint),
+--       onestock_channel_terms(bigint, bigint, bigint, timestamptz).
 -- Applied by: inventory migration 0017 and every later migration that applies
 -- "availability". PostgreSQL only (the demo's SQLite computes it in Python).
 
@@ -112,17 +173,61 @@ AS $$
 SELECT {available_sql("balance")}
 $$;
 
--- inventory.availability.safety_buffer: the SKU's own buffer, else the channel's; no
--- channel (NULL), nothing held back.
+-- inventory.availability.safety_buffer: the SKU's own buffer, else the channel's
+-- velocity buffer there, else the channel's own; no channel (NULL), nothing held back.
 CREATE OR REPLACE FUNCTION onestock_safety_buffer(
-    sku_buffer integer, channel_buffer integer
+    sku_buffer integer, channel_buffer integer, velocity_buffer integer
 )
 RETURNS integer
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
 SELECT {SAFETY_BUFFER_SQL}
 $$;
+
+-- inventory.availability.promisable: the shared pool beyond the other channels'
+-- protections, or the channel's own protection, less what it keeps back.
+CREATE OR REPLACE FUNCTION onestock_promisable(
+    available bigint, keep bigint, own bigint, others bigint
+)
+RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+SELECT {PROMISABLE_SQL}
+$$;
+
+-- inventory.terms.channel_terms for one channel at one SKU and location: its velocity
+-- buffer (NULL unless its policy is velocity and one was computed), its protection in
+-- force, and the other channels' protections in force.
+CREATE OR REPLACE FUNCTION onestock_channel_terms(
+    p_channel bigint, p_sku bigint, p_location bigint, p_now timestamptz,
+    OUT velocity_buffer integer, OUT own bigint, OUT others bigint
+)
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+SELECT
+    (SELECT buffer.units FROM {VELOCITY_BUFFERS_FROM_SQL}
+         AND buffer.channel_id = p_channel AND buffer.sku_id = p_sku
+         AND buffer.location_id = p_location),
+    COALESCE(SUM(terms.in_force) FILTER (WHERE terms.channel_id = p_channel), 0),
+    COALESCE(SUM(terms.in_force) FILTER (WHERE terms.channel_id <> p_channel), 0)
+FROM (
+    SELECT allocation.channel_id, {_in_force_sql()} AS in_force
+    FROM {ALLOCATIONS_FROM_SQL}
+        AND allocation.sku_id = p_sku AND allocation.location_id = p_location
+) terms
+$$;
 """
+
+
+def _in_force_sql() -> str:
+    held = HELD_SQL.format(
+        sku="allocation.sku_id",
+        location="allocation.location_id",
+        channel="allocation.channel_id",
+        now="p_now",
+    )
+    return PROTECTION_IN_FORCE_SQL.format(units="allocation.units", held=held)
+
 
 
 if __name__ == "__main__":

@@ -38,8 +38,8 @@ from catalog.selectors import records_by_code
 from config.database import among, can_prepare, moment_from_row, read_rows
 from config.replicas import reading_alias, replica_staleness
 
-# Availability and a SKU's own buffer, else the channel's: defined in one place.
-from .availability import available_from, safety_buffer, safety_buffer_for  # noqa: F401
+# Availability, the buffer and what a channel may promise: defined in one place.
+from .availability import available_from, promisable, safety_buffer
 from .locking import BalanceKey
 from .models import (
     Location,
@@ -51,6 +51,7 @@ from .models import (
     StockMovement,
 )
 from .movements import BUCKETS
+from .terms import NO_TERMS, Terms, channel_terms
 
 
 class AvailabilityStatus(models.TextChoices):
@@ -231,7 +232,13 @@ def availability_rows(
     }
     if sources is None:
         sources = source_states(using=using)
-    return _rows(pairs, found, channel, sources, now)
+    terms = channel_terms(
+        channel_id=None if channel is None else channel.pk,
+        keys=found.keys(),
+        now=now,
+        using=using,
+    )
+    return _rows(pairs, found, channel, sources, now, terms)
 
 
 def availability_rows_for_balances(
@@ -301,6 +308,7 @@ def _rows(
     channel: Channel | None,
     sources: SourceStates,
     now: datetime,
+    terms: dict[BalanceKey, Terms],
 ) -> list[AvailabilityRow]:
     channel_buffer = None if channel is None else channel.safety_buffer
     # A location's sync status is the same for every SKU there.
@@ -317,9 +325,12 @@ def _rows(
         # Read as of now: a lapsed hold holds nothing, swept or not.
         row.reserved -= lapsed
         row.available = available = available_from(row)
-        buffer = safety_buffer(sku.safety_buffer, channel_buffer)
+        velocity, own, others = terms.get(key, NO_TERMS) if terms else NO_TERMS
+        buffer = safety_buffer(sku.safety_buffer, channel_buffer, velocity)
         row.safety_buffer = buffer
-        row.available_to_promise = max(0, available - buffer)
+        row.available_to_promise = promisable(
+            available=available, keep=buffer, own=own, others=others
+        )
         if under_review:
             row.status = AvailabilityStatus.UNDER_REVIEW.value
         else:

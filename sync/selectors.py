@@ -19,10 +19,11 @@ from django.utils import timezone
 from catalog.models import Channel, Sku
 from config.database import moment_from_row
 from config.replicas import reading_alias
-from inventory.availability import available_sql, safety_buffer
+from inventory.availability import available_sql, promisable, safety_buffer
 from inventory.models import AvailabilityChange, Location, SourceHealth
 from inventory.movements import BUCKETS
 from inventory.selectors import LocationRef, SkuRef, availability_statuses
+from inventory.terms import NO_TERMS, channel_terms
 
 from .models import (
     EventKind,
@@ -125,10 +126,23 @@ def change_events(
     )
     channel_code = channel.code if channel else None
     channel_buffer = channel.safety_buffer if channel else None
+    # The channel's terms (its velocity buffers, the protections in force) as they
+    # stand now, like the status.
+    terms = channel_terms(
+        channel_id=channel.pk if channel else None,
+        keys={(change.sku_id, change.location_id) for change in changes},
+        now=timezone.now(),
+        using=reading_alias(),
+    )
     kind = EventKind.AVAILABILITY_CHANGED.value
     events = []
     for change in changes:
-        buffer = safety_buffer(change.sku.safety_buffer, channel_buffer)
+        velocity, own, others = (
+            terms.get((change.sku_id, change.location_id), NO_TERMS)
+            if terms
+            else NO_TERMS
+        )
+        buffer = safety_buffer(change.sku.safety_buffer, channel_buffer, velocity)
         available = change.available
         quantities = dict(zip(BUCKETS, change[_QUANTITIES], strict=False))
         quantities["available"] = available
@@ -145,7 +159,9 @@ def change_events(
                     "channel": channel_code,
                     "quantities": quantities,
                     "safety_buffer": buffer,
-                    "available_to_promise": max(0, available - buffer),
+                    "available_to_promise": promisable(
+                        available=available, keep=buffer, own=own, others=others
+                    ),
                     "status": statuses[(change.sku_id, change.location_id)],
                 },
             }

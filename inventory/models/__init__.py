@@ -7,9 +7,12 @@ and ``from inventory.models import X`` reads as it always did.
 - ``holds``: Reservation, ReservationLine and their timeline (ReservationTransition).
 - ``transfers``: TransferRequest and its timeline (TransferEvent).
 - ``sources``: how sources keep in touch (EventTally, SourceHealth).
+- ``channels``: what a channel sells from and keeps for itself (NetworkLocation,
+  Allocation, VelocityBuffer).
 - ``demand``: demand turned away for lack of stock (RefusedDemand), the sales lost.
 """
 
+from .channels import Allocation, NetworkLocation, VelocityBuffer
 from .demand import RefusedDemand
 from .holds import Reservation, ReservationLine, ReservationTransition
 from .locations import Location, StaffMembership
@@ -24,6 +27,9 @@ from .stock import (
 from .transfers import TransferEvent, TransferRequest
 
 __all__ = [
+    "Allocation",
+    "NetworkLocation",
+    "VelocityBuffer",
     "AvailabilityChange",
     "EventTally",
     "Location",

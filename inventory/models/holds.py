@@ -84,6 +84,13 @@ class Reservation(models.Model):
                 name="reservation_active_expiry",
             ),
             models.Index(fields=["status", "created_at"], name="reservation_status"),
+            # A channel's active holds: what its protections have given them
+            # (inventory.terms).
+            models.Index(
+                fields=["channel", "expires_at"],
+                condition=models.Q(status="active"),
+                name="reservation_active_channel",
+            ),
         ]
 
     def __str__(self) -> str:

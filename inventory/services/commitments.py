@@ -9,7 +9,7 @@ nothing.
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.db import transaction
 from django.utils import timezone
@@ -20,7 +20,8 @@ from config.errors import Conflict
 
 from ..errors import InsufficientStock
 from ..models import Location, MovementType, StockMovement
-from ..selectors import safety_buffer_for
+from ..availability import safety_buffer_for
+from ..terms import NO_TERMS, Terms, channel_terms
 from .ledger import MovementInput, applied_entries, movements_record, shortages_of
 
 # What an order may do to its units after they are committed.
@@ -56,15 +57,9 @@ class CommitmentLine:
     sku: Sku
     location: Location
     quantity: int
-    # Units that must stay available after a commitment: the channel's safety buffer
-    # and, when routing ships from a store, what the store keeps for walk-ins.
-    keep_available: int = 0
-
-
-def keep_for(*, sku: Sku, channel: Channel, walk_in_buffer: int = 0) -> int:
-    """What a commitment for ``channel`` leaves available: its safety buffer (the
-    SKU's own first), plus a store's walk-in units when routing chose to ship."""
-    return safety_buffer_for(sku=sku, channel=channel) + walk_in_buffer
+    # Units that must stay available after a commitment beyond the channel's own
+    # terms: what a store keeps for walk-ins, when routing ships from it.
+    walk_in_buffer: int = 0
 
 
 @transaction.atomic
@@ -72,9 +67,20 @@ def commitments_place(
     *, channel: Channel, lines: Sequence[CommitmentLine], actor: Actor
 ) -> list[StockMovement]:
     """Commit every line, or none: 409 ``insufficient_stock`` with each short line,
-    as for a reservation, and nothing is committed."""
+    as for a reservation, and nothing is committed. Each line keeps the channel's
+    buffer there (the SKU's own, else its velocity buffer, else its own) and the
+    walk-in units available, and leaves the other channels' protections alone."""
+    now = timezone.now()
+    terms = channel_terms(
+        channel_id=channel.pk,
+        keys={(line.sku.pk, line.location.pk) for line in lines},
+        now=now,
+    )
     outcomes = movements_record(
-        movements=[_input(channel, MovementType.COMMIT, line) for line in lines],
+        movements=[
+            _promise(channel, line, terms.get((line.sku.pk, line.location.pk)))
+            for line in lines
+        ],
         actor=actor,
     )
     shortages = shortages_of(lines, outcomes)
@@ -132,6 +138,19 @@ def commitments_short(
     return _applied(movements_record(movements=[release, found], actor=actor))
 
 
+def _promise(
+    channel: Channel, line: CommitmentLine, terms: Terms | None
+) -> MovementInput:
+    velocity, own, others = terms or NO_TERMS
+    keep = safety_buffer_for(sku=line.sku, channel=channel, velocity_buffer=velocity)
+    return replace(
+        _input(channel, MovementType.COMMIT, line),
+        keep_available=keep + line.walk_in_buffer,
+        own_protection=own,
+        others_protection=others,
+    )
+
+
 def _input(channel: Channel, move: str, line: CommitmentLine) -> MovementInput:
     return MovementInput(
         reference=line.reference,
@@ -141,7 +160,6 @@ def _input(channel: Channel, move: str, line: CommitmentLine) -> MovementInput:
         quantity=line.quantity,
         occurred_at=timezone.now(),
         channel=channel,
-        keep_available=line.keep_available,
     )
 
 

@@ -29,8 +29,12 @@ class MovementInput:
     reason: str = ""
     other_location: Location | None = None
     # For a promise: units that must stay available after it (the selling channel's
-    # safety buffer). Not part of the event's identity.
+    # safety buffer), and the protections in force there: the channel's own, which it
+    # may take, and the other channels', which it may not (inventory.availability
+    # .promisable). Not part of the event's identity.
     keep_available: int = 0
+    own_protection: int = 0
+    others_protection: int = 0
 
     def digest(self) -> str:
         """Fingerprint of everything but the key, so a resend can be told from a clash

@@ -19,6 +19,7 @@ from django.db import connection
 from catalog.models import Channel
 from config.words import units
 
+from ..availability import promisable
 from ..locking import BalanceKey
 from ..models import MovementType, StockBalance, StockConflict, StockMovement
 from ..movements import BUCKETS, RULES, promises_units
@@ -50,17 +51,16 @@ class Posting:
 
 def promise_refusal(event: MovementInput, posting: Posting) -> MovementOutcome | None:
     """A reservation or commitment may never take availability below zero, nor into
-    the safety buffer it is asked to keep."""
+    the safety buffer it is asked to keep, nor into another channel's protection."""
     if not promises_units(RULES[event.type]):
         return None
     key = (event.sku.pk, event.location.pk)
     available = posting.balances[key].available
-    if available - event.quantity >= event.keep_available:
+    if _promisable(event, available) >= event.quantity:
         return None
-    available += _lapsed(key, posting)
-    if available - event.quantity >= event.keep_available:
+    promisable = _promisable(event, available + _lapsed(key, posting))
+    if promisable >= event.quantity:
         return None
-    promisable = max(available - event.keep_available, 0)
     return MovementOutcome(
         Outcome.REFUSED,
         refusal=(
@@ -68,6 +68,15 @@ def promise_refusal(event: MovementInput, posting: Posting) -> MovementOutcome |
             f"{event.location.code}; {event.quantity} asked for."
         ),
         available_to_promise=promisable,
+    )
+
+
+def _promisable(event: MovementInput, available: int) -> int:
+    return promisable(
+        available=available,
+        keep=event.keep_available,
+        own=event.own_protection,
+        others=event.others_protection,
     )
 
 

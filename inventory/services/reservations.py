@@ -58,7 +58,9 @@ from ..models import (
     StockMovement,
 )
 from ..movements import MAX_MOVEMENT_QUANTITY
-from ..selectors import safety_buffer_for
+from ..availability import safety_buffer_for
+from ..networks import not_in_network_message, outside_network
+from ..terms import NO_TERMS, Terms, channel_terms
 from .demand import demand_refused_record
 from .ledger import MovementInput, Outcome, movements_record, shortages_of
 
@@ -192,12 +194,18 @@ def _check_cart(
         ]
     if not channel.is_active:
         errors["channel"] = [f"Channel {channel.code!r} is closed."]
+    outside = outside_network(channel=channel, locations=[l.location for l in lines])
     if not lines:
         errors["lines"] = ["At least one line."]
     elif len(lines) > MAX_LINES:
         errors["lines"] = [f"At most {MAX_LINES} lines."]
     else:
         line_errors = _line_errors(lines)
+        for line, problems in zip(lines, line_errors, strict=True):
+            if line.location in outside:
+                problems.setdefault("location", []).append(
+                    not_in_network_message(channel=channel, location=line.location)
+                )
         if any(line_errors):
             errors["lines"] = line_errors
     if errors:
@@ -228,10 +236,16 @@ def _line_errors(lines: Sequence[ReservationLineInput]) -> list[dict[str, list[s
 
 
 def _reserve_move(
-    channel: Channel, line: ReservationLine, now: datetime, *, reference: str
+    channel: Channel,
+    line: ReservationLine,
+    now: datetime,
+    terms: Terms | None,
+    *,
+    reference: str,
 ) -> MovementInput:
     """The ledger's ``reserve`` move for one line of a hold, keeping the selling
-    channel's buffer available."""
+    channel's buffer available and the other channels' protections alone."""
+    velocity, own, others = terms or NO_TERMS
     return MovementInput(
         reference=reference,
         type=MovementType.RESERVE,
@@ -240,7 +254,11 @@ def _reserve_move(
         quantity=line.quantity,
         occurred_at=now,
         channel=channel,
-        keep_available=safety_buffer_for(sku=line.sku, channel=channel),
+        keep_available=safety_buffer_for(
+            sku=line.sku, channel=channel, velocity_buffer=velocity
+        ),
+        own_protection=own,
+        others_protection=others,
     )
 
 
@@ -261,6 +279,13 @@ def _place(
     digest: str,
 ) -> Reservation:
     now = timezone.now()
+    # The channel's terms, read before this hold's lines exist: they would count as
+    # taken from its protection already.
+    terms = channel_terms(
+        channel_id=channel.pk,
+        keys={(line.sku.pk, line.location.pk) for line in lines},
+        now=now,
+    )
     reservation = Reservation.objects.create(
         channel=channel,
         reference=reference,
@@ -287,6 +312,7 @@ def _place(
                 channel,
                 row,
                 now,
+                terms.get((row.sku_id, row.location_id)),
                 reference=_entry_reference(reservation, row, MovementType.RESERVE),
             )
             for row in rows

@@ -22,7 +22,7 @@ from config.transitions import TransitionRefused, check, lock, move, record_even
 
 from ..locking import balances_lock
 from ..models import Location, MovementType, TransferRequest
-from .commitments import CommitmentLine, commitments_move, commitments_place, keep_for
+from .commitments import CommitmentLine, commitments_move, commitments_place
 from .ledger import MovementInput, movements_record
 
 Status = TransferRequest.Status
@@ -81,11 +81,7 @@ def transfer_request(
             _line(
                 transfer,
                 "commit",
-                keep_available=keep_for(
-                    sku=sku,
-                    channel=channel,
-                    walk_in_buffer=from_location.walk_in_buffer,
-                ),
+                walk_in_buffer=from_location.walk_in_buffer,
             )
         ],
         actor=actor,
@@ -199,14 +195,14 @@ def _release(transfer: TransferRequest, actor: Actor) -> None:
 
 
 def _line(
-    transfer: TransferRequest, step: str, keep_available: int = 0
+    transfer: TransferRequest, step: str, walk_in_buffer: int = 0
 ) -> CommitmentLine:
     return CommitmentLine(
         reference=f"#transfer/{transfer.pk}/{step}",
         sku=transfer.sku,
         location=transfer.from_location,
         quantity=transfer.quantity,
-        keep_available=keep_available,
+        walk_in_buffer=walk_in_buffer,
     )
 
 

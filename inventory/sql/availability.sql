@@ -4,7 +4,9 @@
 --     .venv/bin/python -m inventory.availability > inventory/sql/availability.sql
 --     operations = [apply_sql_files(availability="<the digest the tests print>")]
 -- Owns: onestock_available(inventory_stockbalance),
---       onestock_safety_buffer(integer, integer).
+--       onestock_safety_buffer(integer, integer, integer),
+--       onestock_promisable(bigint, bigint, bigint, bigint),
+--       onestock_channel_terms(bigint, bigint, bigint, timestamptz).
 -- Applied by: inventory migration 0017 and every later migration that applies
 -- "availability". PostgreSQL only (the demo's SQLite computes it in Python).
 
@@ -16,13 +18,46 @@ AS $$
 SELECT (balance.on_hand - balance.committed - balance.picked - balance.reserved - balance.damaged - balance.quality_control)
 $$;
 
--- inventory.availability.safety_buffer: the SKU's own buffer, else the channel's; no
--- channel (NULL), nothing held back.
+-- inventory.availability.safety_buffer: the SKU's own buffer, else the channel's
+-- velocity buffer there, else the channel's own; no channel (NULL), nothing held back.
 CREATE OR REPLACE FUNCTION onestock_safety_buffer(
-    sku_buffer integer, channel_buffer integer
+    sku_buffer integer, channel_buffer integer, velocity_buffer integer
 )
 RETURNS integer
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
-SELECT CASE WHEN channel_buffer IS NULL THEN 0 ELSE COALESCE(sku_buffer, channel_buffer) END
+SELECT CASE WHEN channel_buffer IS NULL THEN 0 ELSE COALESCE(sku_buffer, velocity_buffer, channel_buffer) END
+$$;
+
+-- inventory.availability.promisable: the shared pool beyond the other channels'
+-- protections, or the channel's own protection, less what it keeps back.
+CREATE OR REPLACE FUNCTION onestock_promisable(
+    available bigint, keep bigint, own bigint, others bigint
+)
+RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+SELECT GREATEST(0, GREATEST(LEAST(own, available), available - others) - keep)
+$$;
+
+-- inventory.terms.channel_terms for one channel at one SKU and location: its velocity
+-- buffer (NULL unless its policy is velocity and one was computed), its protection in
+-- force, and the other channels' protections in force.
+CREATE OR REPLACE FUNCTION onestock_channel_terms(
+    p_channel bigint, p_sku bigint, p_location bigint, p_now timestamptz,
+    OUT velocity_buffer integer, OUT own bigint, OUT others bigint
+)
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+SELECT
+    (SELECT buffer.units FROM inventory_velocitybuffer buffer JOIN catalog_channel channel ON channel.id = buffer.channel_id AND channel.buffer_policy = 'velocity' WHERE true
+         AND buffer.channel_id = p_channel AND buffer.sku_id = p_sku
+         AND buffer.location_id = p_location),
+    COALESCE(SUM(terms.in_force) FILTER (WHERE terms.channel_id = p_channel), 0),
+    COALESCE(SUM(terms.in_force) FILTER (WHERE terms.channel_id <> p_channel), 0)
+FROM (
+    SELECT allocation.channel_id, GREATEST(0, allocation.units - (SELECT COALESCE(SUM(line.quantity), 0) FROM inventory_reservation hold JOIN inventory_reservationline line ON line.reservation_id = hold.id AND line.sku_id = allocation.sku_id AND line.location_id = allocation.location_id WHERE hold.channel_id = allocation.channel_id AND hold.status = 'active' AND hold.expires_at > p_now)) AS in_force
+    FROM inventory_allocation allocation JOIN catalog_channel owner ON owner.id = allocation.channel_id AND owner.is_active WHERE allocation.units > 0
+        AND allocation.sku_id = p_sku AND allocation.location_id = p_location
+) terms
 $$;

@@ -8,6 +8,10 @@
 -- onestock_place_hold_by_codes reads the records behind a cart's codes first;
 -- onestock_place_hold_by_codes_durably commits the hold without waiting for the disk,
 -- then commits one durable record whose flush covers it, all in one CALL.
+-- A line's promise check is the channel's: its buffer (the SKU's own, else its velocity
+-- buffer there, else its own) and the protections in force there, by
+-- onestock_channel_terms and onestock_promisable (generated from
+-- inventory/availability.py).
 -- Errors: OS001 a line is short on the plain figures; OS002 a code is unknown or
 -- closed, or the TTL out of bounds. Either way nothing written survives.
 
@@ -21,7 +25,19 @@ LANGUAGE plpgsql AS $$
 DECLARE
     v_hold bigint;
     v_number bigint;
+    v_own bigint[];
+    v_others bigint[];
 BEGIN
+    -- The protections in force at each line, read before this hold's own lines
+    -- exist (they would count as taken from the channel's protection already) and
+    -- before the lock: a protection changed meanwhile is a manager's setting, a
+    -- moment late.
+    SELECT array_agg(terms.own ORDER BY asked.number),
+           array_agg(terms.others ORDER BY asked.number)
+    INTO v_own, v_others
+    FROM unnest(p_skus, p_locations) WITH ORDINALITY AS asked(sku, place, number)
+    CROSS JOIN LATERAL onestock_channel_terms(p_channel, asked.sku, asked.place, p_now)
+        AS terms;
     IF p_unflushed THEN
         -- Let the commit release the hot balance without waiting for the disk: the
         -- procedure below waits for it afterwards, unlocked.
@@ -93,7 +109,9 @@ BEGIN
             updated_at = p_now
         WHERE balance.sku_id = p_skus[v_number]
           AND balance.location_id = p_locations[v_number]
-          AND onestock_available(balance) - p_quantities[v_number] >= p_keep[v_number];
+          AND onestock_promisable(onestock_available(balance), p_keep[v_number],
+                                  v_own[v_number], v_others[v_number])
+              >= p_quantities[v_number];
         IF NOT FOUND THEN
             -- Undoes everything above: the general path decides (lapsed holds, or
             -- the shortages to report).
@@ -131,7 +149,8 @@ BEGIN
     -- "digest" (of its ledger entry)} each, in the cart's order.
     SELECT array_agg(sku.id ORDER BY asked.number),
            array_agg(place.id ORDER BY asked.number),
-           array_agg(onestock_safety_buffer(sku.safety_buffer, v_buffer)
+           array_agg(onestock_safety_buffer(sku.safety_buffer, v_buffer,
+                                            terms.velocity_buffer)
                      ORDER BY asked.number),
            array_agg(asked.quantity ORDER BY asked.number),
            array_agg(asked.digest ORDER BY asked.number)
@@ -141,10 +160,21 @@ BEGIN
             WITH ORDINALITY AS asked(sku_code, location_code, quantity, digest, number)
     JOIN catalog_sku AS sku ON sku.code = asked.sku_code AND sku.is_active
     JOIN inventory_location AS place
-        ON place.code = asked.location_code AND place.is_active;
+        ON place.code = asked.location_code AND place.is_active
+    CROSS JOIN LATERAL onestock_channel_terms(v_channel, sku.id, place.id, p_now)
+        AS terms;
     IF v_channel IS NULL OR v_ttl NOT BETWEEN p_ttl_min AND p_ttl_max
-       OR cardinality(v_skus) IS DISTINCT FROM jsonb_array_length(p_lines) THEN
-        -- Unknown or closed, or a TTL out of bounds: the general path says which.
+       OR cardinality(v_skus) IS DISTINCT FROM jsonb_array_length(p_lines)
+       -- A location outside the channel's network, when it names one.
+       OR EXISTS (
+           SELECT 1 FROM unnest(v_locations) AS wanted(location_id)
+           WHERE EXISTS (SELECT 1 FROM inventory_networklocation network
+                         WHERE network.channel_id = v_channel)
+             AND NOT EXISTS (SELECT 1 FROM inventory_networklocation network
+                             WHERE network.channel_id = v_channel
+                               AND network.location_id = wanted.location_id)) THEN
+        -- Unknown or closed, outside the channel's network, or a TTL out of bounds:
+        -- the general path says which.
         RAISE EXCEPTION USING ERRCODE = 'OS002',
             MESSAGE = 'the cart needs its records read';
     END IF;

@@ -22,7 +22,6 @@ from inventory.services.commitments import (
     CommitmentLine,
     commitments_move,
     commitments_place,
-    keep_for,
 )
 
 from ..models import Order, OrderEvent, OrderLine, ReturnToStockTask
@@ -302,7 +301,6 @@ def order_add_line(
                     sku=sku,
                     location=location,
                     quantity=quantity,
-                    keep_available=keep_for(sku=sku, channel=order.channel),
                 )
             ],
             actor=actor,

@@ -19,7 +19,7 @@ from inventory.errors import InsufficientStock
 from inventory.models import Location, MovementType, RefusedDemand, Reservation
 from inventory.selectors import pickup_ready_by
 from inventory.services import demand_refused_record, reservation_transition
-from inventory.services.commitments import CommitmentLine, commitments_place, keep_for
+from inventory.services.commitments import CommitmentLine, commitments_place
 
 from .. import selectors
 from ..models import COLLECTED_METHODS, Method, Order, OrderEvent, OrderLine
@@ -311,14 +311,10 @@ def _place(
                     sku=row.sku,
                     location=row.location,
                     quantity=row.quantity,
-                    keep_available=keep_for(
-                        sku=row.sku,
-                        channel=channel,
-                        walk_in_buffer=(
-                            row.location.walk_in_buffer
-                            if row.location_id in plan.walk_in_kept
-                            else 0
-                        ),
+                    walk_in_buffer=(
+                        row.location.walk_in_buffer
+                        if row.location_id in plan.walk_in_kept
+                        else 0
                     ),
                 )
                 for row in rows

@@ -17,6 +17,7 @@ from inventory.availability import (
     availability_sql_file,
     available_from,
     available_sql,
+    promisable,
     safety_buffer_for,
 )
 from inventory.models import AvailabilityChange, StockBalance
@@ -256,13 +257,14 @@ def test_availability_in_sql_is_availability_in_python_for_every_bucket_combinat
 
 
 def test_the_safety_buffer_in_sql_is_the_one_in_python(db):
-    """The SKU's own buffer (unset, 0, 2) against the channel's (no channel, 0, 5)."""
-    cases = list(itertools.product((None, 0, 2), (None, 0, 5)))
-    rows = ", ".join(["(%s::integer, %s::integer)"] * len(cases))
+    """The SKU's own buffer (unset, 0, 2) against the channel's (no channel, 0, 5) and
+    its velocity buffer at the location (none, 1)."""
+    cases = list(itertools.product((None, 0, 2), (None, 0, 5), (None, 1)))
+    rows = ", ".join(["(%s::integer, %s::integer, %s::integer)"] * len(cases))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT onestock_safety_buffer(sku, channel) FROM (VALUES {rows}) "
-            "AS given(sku, channel)",
+            f"SELECT onestock_safety_buffer(sku, channel, velocity) "
+            f"FROM (VALUES {rows}) AS given(sku, channel, velocity)",
             [value for case in cases for value in case],
         )
         in_sql = [buffer for (buffer,) in cursor.fetchall()]
@@ -271,11 +273,42 @@ def test_the_safety_buffer_in_sql_is_the_one_in_python(db):
         safety_buffer_for(
             sku=SimpleNamespace(safety_buffer=sku),
             channel=None if channel is None else SimpleNamespace(safety_buffer=channel),
+            velocity_buffer=velocity,
         )
-        for sku, channel in cases
+        for sku, channel, velocity in cases
     ]
-    # No channel holds nothing back; the SKU's own buffer, even 0, wins over 5.
-    assert in_sql == expected == [0, 0, 5, 0, 0, 0, 0, 2, 2]
+    # No channel holds nothing back; the SKU's own buffer, even 0, wins over 5 and
+    # over the velocity buffer, which wins over the channel's.
+    assert in_sql == expected
+    assert expected[:6] == [0, 0, 0, 1, 5, 1]
+    assert expected[-2:] == [2, 2]
+
+
+def test_what_a_channel_may_promise_in_sql_is_the_rule_in_python(db):
+    """Available (negative, none, short of the protections, plenty) against the
+    units kept back, the channel's own protection and the others'."""
+    cases = list(
+        itertools.product((-2, 0, 3, 10), (0, 1), (0, 2, 5), (0, 4, 12))
+    )
+    rows = ", ".join(["(%s::bigint, %s::bigint, %s::bigint, %s::bigint)"] * len(cases))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT onestock_promisable(available, keep, own, others) "
+            f"FROM (VALUES {rows}) AS given(available, keep, own, others)",
+            [value for case in cases for value in case],
+        )
+        in_sql = [units for (units,) in cursor.fetchall()]
+    expected = [
+        promisable(available=available, keep=keep, own=own, others=others)
+        for available, keep, own, others in cases
+    ]
+    assert in_sql == expected
+    # Ten there, four protected for another channel: six; with two of its own
+    # protected as well (six for the others), still the six beyond theirs.
+    assert promisable(available=10, keep=0, own=0, others=4) == 6
+    assert promisable(available=10, keep=1, own=2, others=4) == 5
+    # Three there, five protected for it and twelve for others: it may take its own.
+    assert promisable(available=3, keep=0, own=5, others=12) == 3
 
 
 def test_the_planner_inlines_the_availability_functions(db):
@@ -285,7 +318,8 @@ def test_the_planner_inlines_the_availability_functions(db):
         cursor.execute(
             """
             EXPLAIN (VERBOSE, COSTS OFF)
-            SELECT onestock_available(b), onestock_safety_buffer(NULL, 3)
+            SELECT onestock_available(b), onestock_safety_buffer(NULL, 3, NULL),
+                   onestock_promisable(onestock_available(b), 1, 0, 2)
             FROM inventory_stockbalance AS b
             """
         )

@@ -1,0 +1,26 @@
+"""A hold's promise check reads the channel's terms at each SKU and location (its
+velocity buffer, the protections in force) and keeps to its network:
+inventory/sql/availability.sql and place_hold.sql applied again. The two-argument
+``onestock_safety_buffer`` gives way to the three-argument one."""
+
+from django.db import migrations
+
+from inventory.sql import apply_sql_files
+
+
+def drop_two_argument_buffer(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(
+            "DROP FUNCTION IF EXISTS onestock_safety_buffer(integer, integer)"
+        )
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("inventory", "0024_channel_networks_allocations_velocity_buffers")
+    ]
+
+    operations = [
+        apply_sql_files(availability="7ffe62edeb77", place_hold="60b636212abc"),
+        migrations.RunPython(drop_two_argument_buffer, migrations.RunPython.noop),
+    ]
