@@ -18,6 +18,15 @@ def new_secret() -> str:
 
 class EventKind(models.TextChoices):
     AVAILABILITY_CHANGED = "availability.changed", "Availability changed"
+    NETWORK_AVAILABILITY_CHANGED = (
+        "network_availability.changed",
+        "Network availability changed",
+    )
+    AVAILABILITY_LOW = "availability.low", "Availability fell to the low-stock threshold"
+    AVAILABILITY_RESTOCKED = (
+        "availability.restocked",
+        "Availability rose above the low-stock threshold",
+    )
 
 
 class WebhookSubscription(models.Model):
@@ -52,6 +61,13 @@ class WebhookSubscription(models.Model):
         default=list, help_text="Which kinds of event to send; empty means all."
     )
     is_active = models.BooleanField(default=True)
+    low_stock_threshold = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="If set, also sends availability.low when the channel's "
+        "available-to-promise falls to or below this many units, and "
+        "availability.restocked when it rises above, once per crossing.",
+    )
     state = models.CharField(
         max_length=10, choices=State.choices, default=State.HEALTHY, editable=False
     )
@@ -180,3 +196,44 @@ class FeedState(models.Model):
 
     def __str__(self) -> str:
         return f"feed at {self.last_position}"
+
+
+class LowStockMark(models.Model):
+    """Which side of its low-stock threshold a subscription last heard a SKU was on,
+    at one location or (no location) across the channel's network: an event is sent
+    only when a figure crosses it, once per crossing."""
+
+    subscription = models.ForeignKey(
+        WebhookSubscription, on_delete=models.CASCADE, related_name="low_stock_marks"
+    )
+    sku = models.ForeignKey("catalog.Sku", on_delete=models.CASCADE, related_name="+")
+    location = models.ForeignKey(
+        "inventory.Location",
+        on_delete=models.CASCADE,
+        related_name="+",
+        null=True,
+        blank=True,
+        help_text="Empty: the channel's network as a whole.",
+    )
+    is_low = models.BooleanField()
+    available_to_promise = models.BigIntegerField()
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["subscription_id", "sku_id", "location_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "sku", "location"],
+                condition=models.Q(location__isnull=False),
+                name="low_stock_mark_once_at_a_location",
+            ),
+            models.UniqueConstraint(
+                fields=["subscription", "sku"],
+                condition=models.Q(location__isnull=True),
+                name="low_stock_mark_once_for_the_network",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        where = self.location_id or "network"
+        return f"{self.subscription_id}: {self.sku_id}@{where} low={self.is_low}"

@@ -25,6 +25,8 @@ them as the keyword ``actor`` (``config.access.Actor``); the ledger records
 - ``transfers``: units asked for from another location, and their dispatch and
   receipt.
 - ``demand``: demand turned away for lack of stock, recorded after the refusal.
+- ``terms``: a channel's terms changed (protections, velocity buffers, networks):
+  the balances concerned are announced again, without touching their quantities.
 
 ``balances_lock`` (inventory.locking) is here for a request that posts several
 batches: it locks every balance it will touch at once, in the one lock order, right
@@ -58,6 +60,7 @@ from .reservations import (
     reservations_expire,
 )
 from .restore import balance_sequences_skip
+from .terms import terms_announce
 
 __all__ = [
     "balances_lock",
@@ -74,6 +77,7 @@ __all__ = [
     "Outcome",
     "balances_rebuild",
     "balance_sequences_skip",
+    "terms_announce",
     "conflict_resolve",
     "demand_refused_record",
     "location_upsert",
