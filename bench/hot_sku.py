@@ -14,7 +14,11 @@ Prints b/a and c/a, and c at 64 workers against c at 8. Exits 1 only when a
 correctness check fails: every unit held must be in the balance and in the ledger,
 units held + units left = units at start, and no reservation beyond the stock.
 
-    python -m bench.hot_sku [--seconds 5] [--workers 1 8 64]
+    python -m bench.hot_sku [--seconds 5] [--workers 1 8 64] [--allocation 4]
+
+``--allocation N`` protects N units of the hot SKU at the warehouse for a marketplace:
+every web hold then reads the protections in force and keeps off them (issue 40's
+"with a protected allocation in place").
 """
 
 import sys
@@ -37,10 +41,17 @@ def main() -> int:
     parser = harness.arguments(__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 8, 64])
+    parser.add_argument(
+        "--allocation", type=int, default=0, help="units protected for a marketplace"
+    )
     args = parser.parse_args()
     harness.prepare_django(args.database)
     shop = Shop.open(stock=STOCK)
-    print(f"# Hot SKU: {harness.machine()}; {args.seconds:g} s per cell\n")
+    protected = shop.protect(args.allocation) if args.allocation else "none"
+    print(
+        f"# Hot SKU: {harness.machine()}; {args.seconds:g} s per cell; "
+        f"protected: {protected}\n"
+    )
 
     rates: dict[tuple[str, int], float] = {}
     failures: list[str] = []
@@ -138,6 +149,21 @@ class Shop:
         shop.raw_held = 0
         shop.summary = ""
         return shop
+
+    def protect(self, units: int) -> str:
+        """Units of the hot SKU protected for a marketplace: the web's holds keep
+        off them."""
+        from catalog.models import Channel
+        from inventory.models import Allocation
+
+        marketplace, _ = Channel.objects.get_or_create(
+            code="marketplace",
+            defaults={"name": "Marketplace", "kind": "marketplace"},
+        )
+        Allocation.objects.create(
+            channel=marketplace, sku=self.sku, location=self.location, units=units
+        )
+        return f"{units} units for the marketplace"
 
     def measure(self, reserver, workers: int, seconds: float) -> float:
         reports, _ = harness.run_workers(workers, reserver, seconds)

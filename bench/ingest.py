@@ -18,6 +18,11 @@ the balances agree with the ledger (``balances_rebuild(repair=False)``), the res
 batch changed nothing, and every read answered 100 rows.
 
     python -m bench.ingest [--entries 1000000] [--seconds 10] [--posters 1 2 4]
+                           [--allocation 2]
+
+``--allocation N`` protects N units of each of the 100 SKUs read at every store for a
+marketplace: the reads (for the tills' channel) then work out the protections in
+force (issue 40's "with a protected allocation in place").
 """
 
 import hashlib
@@ -51,10 +56,14 @@ def main() -> int:
     )
     parser.add_argument("--posters", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--reads", type=int, default=200)
+    parser.add_argument(
+        "--allocation", type=int, default=0, help="units protected for a marketplace"
+    )
     args = parser.parse_args()
     harness.prepare_django(args.database)
     fleet = Fleet.open()
-    print(f"# Ingest and availability: {harness.machine()}\n")
+    protected = fleet.protect(args.allocation) if args.allocation else "none"
+    print(f"# Ingest and availability: {harness.machine()}; protected: {protected}\n")
 
     failures: list[str] = []
     reads: dict[int, list[float]] = {}
@@ -121,6 +130,23 @@ class Fleet:
         fleet.first_batch: list[dict] | None = None
         fleet.summary = ""
         return fleet
+
+    def protect(self, units: int) -> str:
+        """Units of each SKU read protected at every store for a marketplace."""
+        from catalog.models import Channel
+        from inventory.models import Allocation
+
+        marketplace = Channel.objects.create(
+            code="marketplace", name="Marketplace", kind="marketplace"
+        )
+        Allocation.objects.bulk_create(
+            Allocation(
+                channel=marketplace, sku_id=sku, location_id=place, units=units
+            )
+            for sku in self.shop.sku_ids[:READ_SKUS]
+            for place in self.shop.location_ids
+        )
+        return f"{units} units of {READ_SKUS} SKUs at each store, for a marketplace"
 
     # -- availability --------------------------------------------------------------
 

@@ -111,7 +111,8 @@ def test_an_api_read_is_answered_from_the_replica_it_chose(replica, shop):
         answer = api.get("/api/v1/availability/", asked)
     assert answer.status_code == 200, answer.content
     assert answer.json()["results"][0]["on_hand"] == 3
-    assert len(on_replica) == 2  # the records and the sources, the balances
+    # The records and the sources, the balances, the channel's terms there.
+    assert len(on_replica) == 3
     # The primary: the token (its look-up and its last use), nothing of the read.
     assert not [q for q in on_primary if "inventory_stockbalance" in q["sql"]]
 
