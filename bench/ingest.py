@@ -140,9 +140,7 @@ class Fleet:
             code="marketplace", name="Marketplace", kind="marketplace"
         )
         Allocation.objects.bulk_create(
-            Allocation(
-                channel=marketplace, sku_id=sku, location_id=place, units=units
-            )
+            Allocation(channel=marketplace, sku_id=sku, location_id=place, units=units)
             for sku in self.shop.sku_ids[:READ_SKUS]
             for place in self.shop.location_ids
         )

@@ -117,9 +117,13 @@ class Channel(models.Model):
         validators=[MaxValueValidator(MAX_SAFETY_BUFFER)],
         help_text="Units held back from this channel's available-to-promise.",
     )
+
     class BufferPolicy(models.TextChoices):
         FIXED = "fixed", "Fixed: the channel's safety buffer everywhere"
-        VELOCITY = "velocity", "Velocity: each SKU-location's buffer from its rate of sale"
+        VELOCITY = (
+            "velocity",
+            "Velocity: each SKU-location's buffer from its rate of sale",
+        )
 
     buffer_policy = models.CharField(
         max_length=8,

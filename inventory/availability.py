@@ -122,7 +122,9 @@ SAFETY_BUFFER_SQL = (
     "ELSE COALESCE(sku_buffer, velocity_buffer, channel_buffer) END"
 )
 # ``promisable`` and ``protection_in_force`` in SQL.
-PROMISABLE_SQL = "GREATEST(0, GREATEST(LEAST(own, available), available - others) - keep)"
+PROMISABLE_SQL = (
+    "GREATEST(0, GREATEST(LEAST(own, available), available - others) - keep)"
+)
 PROTECTION_IN_FORCE_SQL = "GREATEST(0, {units} - {held})"
 # Units of a channel's active holds at a SKU and location, by the partial index on its
 # active holds (``{now}``, ``{channel}``, ``{sku}``, ``{location}``: SQL). The same
@@ -227,7 +229,6 @@ def _in_force_sql() -> str:
         now="p_now",
     )
     return PROTECTION_IN_FORCE_SQL.format(units="allocation.units", held=held)
-
 
 
 if __name__ == "__main__":

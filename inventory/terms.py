@@ -107,9 +107,7 @@ def channel_terms(
     }
 
 
-def _allocations(
-    keys: set[BalanceKey], now: datetime, params: list, using: str
-) -> str:
+def _allocations(keys: set[BalanceKey], now: datetime, params: list, using: str) -> str:
     """The allocations counting at these pairs (or more: callers keep the pairs they
     asked for), as (channel, SKU, location, units, held)."""
     held = HELD_SQL.format(

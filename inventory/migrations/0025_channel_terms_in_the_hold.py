@@ -1,6 +1,7 @@
 """A hold's promise check reads the channel's terms at each SKU and location (its
 velocity buffer, the protections in force) and keeps to its network:
-inventory/sql/availability.sql and place_hold.sql applied again. The two-argument
+inventory/sql/availability.sql and place_hold.sql applied again; on SQLite (the demo)
+a jump of the sequence alone is announced too (balance_outbox.sql). The two-argument
 ``onestock_safety_buffer`` gives way to the three-argument one."""
 
 from django.db import migrations
@@ -16,11 +17,13 @@ def drop_two_argument_buffer(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [
-        ("inventory", "0024_channel_networks_allocations_velocity_buffers")
-    ]
+    dependencies = [("inventory", "0024_channel_networks_allocations_velocity_buffers")]
 
     operations = [
-        apply_sql_files(availability="7ffe62edeb77", place_hold="60b636212abc"),
+        apply_sql_files(
+            availability="7ffe62edeb77",
+            place_hold="60b636212abc",
+            balance_outbox="a2ba28593421",
+        ),
         migrations.RunPython(drop_two_argument_buffer, migrations.RunPython.noop),
     ]

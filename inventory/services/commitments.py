@@ -18,9 +18,9 @@ from catalog.models import Channel, Sku
 from config.access import Actor
 from config.errors import Conflict
 
+from ..availability import safety_buffer_for
 from ..errors import InsufficientStock
 from ..models import Location, MovementType, StockMovement
-from ..availability import safety_buffer_for
 from ..terms import NO_TERMS, Terms, channel_terms
 from .ledger import MovementInput, applied_entries, movements_record, shortages_of
 

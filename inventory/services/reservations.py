@@ -47,6 +47,7 @@ from config.transitions import (
     refusal,
 )
 
+from ..availability import safety_buffer_for
 from ..errors import InsufficientStock
 from ..locking import balances_lock
 from ..models import (
@@ -58,7 +59,6 @@ from ..models import (
     StockMovement,
 )
 from ..movements import MAX_MOVEMENT_QUANTITY
-from ..availability import safety_buffer_for
 from ..networks import not_in_network_message, outside_network
 from ..terms import NO_TERMS, Terms, channel_terms
 from .demand import demand_refused_record
@@ -194,7 +194,9 @@ def _check_cart(
         ]
     if not channel.is_active:
         errors["channel"] = [f"Channel {channel.code!r} is closed."]
-    outside = outside_network(channel=channel, locations=[l.location for l in lines])
+    outside = outside_network(
+        channel=channel, locations=[line.location for line in lines]
+    )
     if not lines:
         errors["lines"] = ["At least one line."]
     elif len(lines) > MAX_LINES:

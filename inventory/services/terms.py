@@ -10,6 +10,7 @@ from collections.abc import Collection
 
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 
 from ..locking import BalanceKey
 from ..models import StockBalance
@@ -35,6 +36,8 @@ def terms_announce(*, keys: Collection[BalanceKey]) -> int:
             .values_list("pk", "sku_id", "location_id")
         )
         ids = [pk for pk, sku, place in rows if (sku, place) in keys]
+        # Stamped, so SQLite's trigger (the demo) tells this jump from its own
+        # count-up (inventory/sql/sqlite/balance_outbox.sql).
         return StockBalance.objects.filter(pk__in=ids).update(
-            sequence=F("sequence") + 1
+            sequence=F("sequence") + 1, updated_at=timezone.now()
         )

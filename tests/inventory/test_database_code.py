@@ -127,6 +127,13 @@ def test_the_sqlite_files_run_twice_and_their_triggers_work():
     assert database.execute(
         "SELECT sequence FROM inventory_stockbalance"
     ).fetchall() == [(2,)]
+    # A channel's terms changed: the sequence alone jumps, stamped, and is announced.
+    database.execute(
+        "UPDATE inventory_stockbalance SET sequence = sequence + 1, updated_at = 'later'"
+    )
+    assert database.execute(
+        "SELECT sequence, reserved FROM inventory_availabilitychange ORDER BY id"
+    ).fetchall()[2:] == [(3, 2)]
 
 
 def test_a_sqlite_file_splits_where_sqlite_says_a_statement_ends():
@@ -287,9 +294,7 @@ def test_the_safety_buffer_in_sql_is_the_one_in_python(db):
 def test_what_a_channel_may_promise_in_sql_is_the_rule_in_python(db):
     """Available (negative, none, short of the protections, plenty) against the
     units kept back, the channel's own protection and the others'."""
-    cases = list(
-        itertools.product((-2, 0, 3, 10), (0, 1), (0, 2, 5), (0, 4, 12))
-    )
+    cases = list(itertools.product((-2, 0, 3, 10), (0, 1), (0, 2, 5), (0, 4, 12)))
     rows = ", ".join(["(%s::bigint, %s::bigint, %s::bigint, %s::bigint)"] * len(cases))
     with connection.cursor() as cursor:
         cursor.execute(

@@ -221,9 +221,7 @@ def test_two_channels_race_for_the_last_unprotected_unit_one_wins(db):
             .status_code
         )
 
-    statuses = all_at_once(
-        20, lambda n: buy("web" if n % 2 else "app", f"CART-{n}", 1)
-    )
+    statuses = all_at_once(20, lambda n: buy("web" if n % 2 else "app", f"CART-{n}", 1))
     assert Counter(statuses) == {201: 1, 409: 19}
     assert buy("amazon", "AMZ-1", 4) == 201
     assert balance_of(tee, place).available == 0
