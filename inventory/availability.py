@@ -130,7 +130,8 @@ PROTECTION_IN_FORCE_SQL = "GREATEST(0, {units} - {held})"
 # active holds (``{now}``, ``{channel}``, ``{sku}``, ``{location}``: SQL). The same
 # text in inventory.terms (Python's read) and in onestock_channel_terms.
 HELD_SQL = (
-    "(SELECT COALESCE(SUM(line.quantity), 0) FROM inventory_reservation hold "
+    "(SELECT CAST(COALESCE(SUM(line.quantity), 0) AS BIGINT) "
+    "FROM inventory_reservation hold "
     "JOIN inventory_reservationline line ON line.reservation_id = hold.id "
     "AND line.sku_id = {sku} AND line.location_id = {location} "
     "WHERE hold.channel_id = {channel} AND hold.status = 'active' "

@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
 
     operations = [
         apply_sql_files(
-            availability="7ffe62edeb77",
+            availability="9842f14643c7",
             place_hold="60b636212abc",
             balance_outbox="a2ba28593421",
         ),

@@ -113,6 +113,8 @@ def test_a_released_or_lapsed_owner_hold_protects_its_units_again(market):
         channel_id=m["web"].pk, keys={(m["tee"].pk, m["place"].pk)}, now=timezone.now()
     )
     assert terms[(m["tee"].pk, m["place"].pk)].others == 4
+    # Whole units, as every figure is (a webhook's body is encoded from them).
+    assert {type(value) for value in terms[(m["tee"].pk, m["place"].pk)][1:]} == {int}
     assert atp(m["web"], m["tee"], m["place"]) == 1
 
 
