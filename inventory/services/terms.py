@@ -27,7 +27,7 @@ def terms_announce(*, keys: Collection[BalanceKey]) -> int:
         return 0
     with transaction.atomic():
         rows = (
-            StockBalance.objects.select_for_update()
+            StockBalance.objects.select_for_update(no_key=True)
             .filter(
                 sku_id__in={sku for sku, _ in keys},
                 location_id__in={place for _, place in keys},
