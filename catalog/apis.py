@@ -1,14 +1,14 @@
-"""Catalogue API: products, SKUs and channels, created or updated by code with PUT."""
+"""Catalogue API: products and SKUs, created or updated by code with PUT. The
+channels' endpoint is inventory's (``inventory.channel_apis``): a channel's network
+is a list of locations, which the catalogue does not know."""
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 
 from config.api import UpsertByCodeViewSet
 
 from . import selectors, services
-from .filters import ChannelFilter, ProductFilter, SkuFilter
+from .filters import ProductFilter, SkuFilter
 from .serializers import (
-    ChannelInputSerializer,
-    ChannelSerializer,
     ProductInputSerializer,
     ProductSerializer,
     SkuInputSerializer,
@@ -16,7 +16,8 @@ from .serializers import (
 )
 
 
-def _upsert_schema(input_serializer, output_serializer, what: str):
+def upsert_schema(input_serializer, output_serializer, what: str):
+    """The schema of ``PUT /<resource>/{code}/`` (``UpsertByCodeViewSet.update``)."""
     return extend_schema(
         summary=f"Create or update a {what} by code",
         description=(
@@ -33,7 +34,7 @@ def _upsert_schema(input_serializer, output_serializer, what: str):
 
 
 @extend_schema_view(
-    update=_upsert_schema(ProductInputSerializer, ProductSerializer, "product")
+    update=upsert_schema(ProductInputSerializer, ProductSerializer, "product")
 )
 class ProductViewSet(UpsertByCodeViewSet):
     serializer_class = ProductSerializer
@@ -46,7 +47,7 @@ class ProductViewSet(UpsertByCodeViewSet):
         return selectors.product_queryset()
 
 
-@extend_schema_view(update=_upsert_schema(SkuInputSerializer, SkuSerializer, "SKU"))
+@extend_schema_view(update=upsert_schema(SkuInputSerializer, SkuSerializer, "SKU"))
 class SkuViewSet(UpsertByCodeViewSet):
     serializer_class = SkuSerializer
     input_serializer_class = SkuInputSerializer
@@ -56,17 +57,3 @@ class SkuViewSet(UpsertByCodeViewSet):
 
     def get_queryset(self):
         return selectors.sku_queryset()
-
-
-@extend_schema_view(
-    update=_upsert_schema(ChannelInputSerializer, ChannelSerializer, "channel")
-)
-class ChannelViewSet(UpsertByCodeViewSet):
-    serializer_class = ChannelSerializer
-    input_serializer_class = ChannelInputSerializer
-    upsert_service = staticmethod(services.channel_upsert)
-    filterset_class = ChannelFilter
-    ordering_fields = ["code", "name"]
-
-    def get_queryset(self):
-        return selectors.channel_queryset()

@@ -198,6 +198,13 @@ class ChannelInputSerializer(StrictInputSerializer):
         min_value=MIN_RESERVATION_TTL_SECONDS,
         max_value=MAX_RESERVATION_TTL_SECONDS,
     )
+    buffer_policy = serializers.ChoiceField(
+        choices=Channel.BufferPolicy.choices,
+        required=False,
+        help_text="`fixed`: the channel's safety buffer everywhere; `velocity`: each "
+        "SKU-location's buffer from the channel's rate of sale there (a SKU's own "
+        "buffer always wins).",
+    )
     is_active = StrictBooleanField(required=False)
 
 
@@ -209,6 +216,7 @@ class ChannelSerializer(serializers.ModelSerializer):
             "name",
             "kind",
             "safety_buffer",
+            "buffer_policy",
             "reservation_ttl_seconds",
             "is_active",
             "created_at",

@@ -57,13 +57,17 @@ def channel_upsert(
     name: str,
     kind: str = UNSET,
     safety_buffer: int = UNSET,
+    buffer_policy: str = UNSET,
     reservation_ttl_seconds: int = UNSET,
     is_active: bool = UNSET,
 ) -> tuple[Channel, bool]:
+    """The channel's own fields. Its network (``sells_from``) is inventory's, written
+    with it in one transaction by ``inventory.services.networks``."""
     fields = {
         "name": name,
         "kind": kind,
         "safety_buffer": safety_buffer,
+        "buffer_policy": buffer_policy,
         "reservation_ttl_seconds": reservation_ttl_seconds,
         "is_active": is_active,
     }

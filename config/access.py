@@ -56,19 +56,28 @@ class Scope(StrEnum):
     SNAPSHOTS = "snapshots"
     EXCEPTIONS = "exceptions"  # the exception queue; never a channel's token's
     WEBHOOKS = "webhooks"
+    # Units protected for a channel (PUT/DELETE /allocations/); a channel's token
+    # holding it manages its own channel's only.
+    MANAGE_ALLOCATIONS = "manage_allocations"
 
 
 # The retailer's own: a token bound to a channel never holds these. Master data is
 # every channel's; the exception queue is the retailer's work, across channels.
 NEVER_FOR_A_CHANNEL = frozenset({Scope.WRITE_MASTER_DATA, Scope.EXCEPTIONS})
+# Held only when the token is issued with it (``--scopes``), bound or not: by
+# default only the back office protects units for a channel.
+ONLY_WHEN_GRANTED = frozenset({Scope.MANAGE_ALLOCATIONS})
 
 
 def default_scopes(*, bound: bool) -> list[str]:
     """What a token may do unless it is issued with fewer: everything an integration
     did before scopes existed, and no more: a channel's token writes no master data
-    and reads no exception queue."""
+    and reads no exception queue, and no token manages allocations unless granted."""
     return [
-        scope.value for scope in Scope if not (bound and scope in NEVER_FOR_A_CHANNEL)
+        scope.value
+        for scope in Scope
+        if scope not in ONLY_WHEN_GRANTED
+        and not (bound and scope in NEVER_FOR_A_CHANNEL)
     ]
 
 

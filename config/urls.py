@@ -6,8 +6,11 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from catalog.apis import ChannelViewSet, ProductViewSet, SkuViewSet
+from catalog.apis import ProductViewSet, SkuViewSet
+from inventory.allocation_apis import AllocationListView, AllocationView
 from inventory.apis import AvailabilityView, LocationViewSet, MovementViewSet
+from inventory.buffer_apis import BufferView
+from inventory.channel_apis import ChannelViewSet
 from inventory.reservation_apis import ReservationViewSet
 from orders.apis import OrderViewSet, ReturnToStockTaskViewSet
 from reconciliation.apis import ExceptionViewSet, SnapshotViewSet
@@ -17,6 +20,7 @@ from sync.apis import (
     SyncHealthView,
     WebhookSubscriptionViewSet,
 )
+from sync.network_apis import NetworkAvailabilityView
 
 from .health import live, ready
 from .metrics import metrics_view
@@ -56,6 +60,11 @@ urlpatterns = [
     path("store/", include("pickup.urls")),
     path("store/", include("sync.urls")),
     path("store/support/", include("support.urls")),
+    path(
+        "api/v1/availability/network/",
+        NetworkAvailabilityView.as_view(),
+        name="availability-network",
+    ),
     path("api/v1/availability/", AvailabilityView.as_view(), name="availability"),
     path(
         "api/v1/availability/changes/",
@@ -63,6 +72,13 @@ urlpatterns = [
         name="availability-changes",
     ),
     path("api/v1/sync-health/", SyncHealthView.as_view(), name="sync-health"),
+    path("api/v1/buffers/", BufferView.as_view(), name="buffers"),
+    path("api/v1/allocations/", AllocationListView.as_view(), name="allocations"),
+    path(
+        "api/v1/allocations/<str:channel>/<str:sku>/<str:location>/",
+        AllocationView.as_view(),
+        name="allocation",
+    ),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script from its own URL, and the

@@ -8,6 +8,7 @@ from config.access import Actor
 from config.errors import DomainError
 
 from .models import (
+    Allocation,
     AvailabilityChange,
     Location,
     RefusedDemand,
@@ -319,3 +320,17 @@ class SourceHealthAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+@admin.register(Allocation)
+class AllocationAdmin(ReadOnlyAdmin):
+    """Units protected for a channel: set and lifted through the API
+    (``/api/v1/allocations/``, ``inventory.services.allocations``), which announces
+    each change; here they are read."""
+
+    list_display = [
+        "channel", "sku", "location", "units", "updated_by", "updated_at",
+    ]  # fmt: skip
+    list_filter = ["channel", ("location", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["sku__code", "location__code", "channel__code"]
+    list_select_related = ["channel", "sku", "location"]

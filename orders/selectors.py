@@ -9,6 +9,7 @@ from django.db.models import Count, Prefetch, QuerySet
 
 from catalog.models import Channel, Sku
 from inventory.models import Location
+from inventory.networks import network_locations
 from inventory.selectors import availability_rows
 
 from .models import (
@@ -53,9 +54,11 @@ def ships_for(location: Location, method: str) -> bool:
 def routing_candidates(
     *, channel: Channel, skus: Sequence[Sku], method: str, now: datetime
 ) -> list[Candidate]:
-    """Every open location as routing sees it for ``channel``: what it may promise of
-    each SKU, what it weighs, and how many orders it has taken today (its own day)."""
-    locations = list(Location.objects.filter(is_active=True))
+    """Every open location of the channel's network (``inventory.networks``: none
+    named, every open location) as routing sees it for ``channel``: what it may
+    promise of each SKU, what it weighs, and how many orders it has taken today (its
+    own day). A location outside the network is no candidate at all."""
+    locations = network_locations(channel=channel)
     rows = availability_rows(
         pairs=[(sku, location) for location in locations for sku in skus],
         channel=channel,

@@ -1,10 +1,12 @@
 """The managers' dashboard, /store/dashboard/: what a head of stores opens every
 morning. It leads with the losses (shrink by store and reason, lost sales, the
-SKU-locations at risk) in units and money; the other figures sit folded under them,
-the two heaviest computed only when opened (``ON_OPENING``).
+SKU-locations at risk) in units and money, then the protections short of stock;
+the other figures sit folded under them, the two heaviest computed only when opened
+(``ON_OPENING``).
 Filters (location, period) live in the URL and swap the figures by HTMX; every table
 downloads as CSV (``?export=<table>``) with all its rows. Store staff see their own
-stores' figures only. Thin: the figures come from ``losses`` and ``dashboard``."""
+stores' figures only. Thin: the figures come from ``losses``, ``protections`` and
+``dashboard``."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +20,7 @@ from config.exports import csv_download
 from config.replicas import reads_from_replica
 from config.screens import render, staff_screen
 
-from . import dashboard, losses
+from . import dashboard, losses, protections
 from .selectors import exceptions_visible_to
 from .views import period_asked
 
@@ -68,6 +70,12 @@ FIGURES: dict[str, tuple[str | None, Callable[[Asked], object]]] = {
             locations=a.locations,
             rate_days=settings.SALES_RATE_DAYS,
             limit=a.rows(AT_RISK_ROWS),
+        ),
+    ),
+    "protections_short": (
+        None,
+        lambda a: protections.protections_short_table(
+            locations=a.locations, limit=a.limit
         ),
     ),
     "accuracy": (

@@ -1,9 +1,9 @@
-"""The exception queue, counts, accuracy, reconciliation runs and the managers'
-dashboard, under /store/."""
+"""The exception queue, counts, accuracy, reconciliation runs, the managers'
+dashboard and the channels' velocity buffers, under /store/."""
 
 from django.urls import path
 
-from . import dashboard_views, run_views, views
+from . import buffer_views, dashboard_views, run_views, views
 
 app_name = "reconciliation"
 
@@ -27,4 +27,11 @@ urlpatterns = [
     path("reconciliation/", run_views.runs, name="runs"),
     path("reconciliation/start/", run_views.run_start, name="run-start"),
     path("reconciliation/<int:run_id>/", run_views.run_page, name="run"),
+    path("buffers/", buffer_views.buffers, name="buffers"),
+    path("buffers/<str:code>/", buffer_views.buffer_channel, name="buffer-channel"),
+    path(
+        "buffers/<str:code>/recompute/",
+        buffer_views.buffer_recompute,
+        name="buffer-recompute",
+    ),
 ]

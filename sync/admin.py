@@ -64,12 +64,16 @@ class SubscriptionForm(forms.ModelForm):
         choices=EventKind.choices,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="None ticked: every kind.",
+        help_text="None ticked: every kind but network availability, which is "
+        "sent only when ticked.",
     )
 
     class Meta:
         model = WebhookSubscription
-        fields = ["channel", "url", "event_kinds", "is_active", "secret"]
+        fields = [
+            "channel", "url", "event_kinds", "is_active", "low_stock_threshold",
+            "secret",
+        ]  # fmt: skip
 
 
 class ResendForm(forms.Form):
@@ -120,6 +124,7 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
                 event_kinds=list(obj.event_kinds),
                 is_active=obj.is_active,
                 secret=obj.secret,
+                low_stock_threshold=obj.low_stock_threshold,
             ),
             actor=actor,
         )
@@ -173,8 +178,8 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(ReadOnlyAdmin):
     list_display = [
-        "id", "subscription", "sku", "location", "change", "status", "attempts",
-        "created_at", "delivered_at",
+        "id", "subscription", "sku", "location", "change", "network_change",
+        "status", "attempts", "created_at", "delivered_at",
     ]  # fmt: skip
     list_filter = ["status", "subscription"]
     search_fields = ["sku__code", "location__code"]

@@ -8,11 +8,15 @@
 - ``GET /api/v1/sync-health/``: how each source is keeping in touch.
 """
 
+from collections.abc import Callable
+from typing import NamedTuple
+
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
+    PolymorphicProxySerializer,
     extend_schema,
     extend_schema_view,
 )
@@ -35,7 +39,9 @@ from config.errors import Gone, PermissionRefused
 from config.replicas import ReadsFromReplica
 from inventory.renderers import STOCK_RENDERERS
 
+from .network_selectors import network_change_events, network_feed_changes
 from .selectors import (
+    FeedBounds,
     change_events,
     feed_bounds,
     feed_changes,
@@ -46,6 +52,7 @@ from .selectors import (
 from .serializers import (
     ChangeFeedSerializer,
     CursorExpiredSerializer,
+    NetworkChangeFeedSerializer,
     ResendSerializer,
     SourceHealthSerializer,
     WebhookAttemptSerializer,
@@ -125,6 +132,7 @@ class WebhookSubscriptionViewSet(
                 event_kinds=data["event_kinds"],
                 is_active=data["is_active"],
                 secret=data.get("secret", ""),
+                low_stock_threshold=data["low_stock_threshold"],
             ),
             actor=Actor.of_request(request),
         )
@@ -141,7 +149,8 @@ class WebhookSubscriptionViewSet(
         )
 
     @extend_schema(
-        summary="Change a webhook subscription's URL, kinds, active flag or secret",
+        summary="Change a webhook subscription's URL, kinds, active flag, secret or "
+        "low-stock threshold",
         request=WebhookSubscriptionChangeSerializer,
         responses={200: WebhookSubscriptionSerializer},
     )
@@ -190,6 +199,35 @@ class WebhookSubscriptionViewSet(
         return Response(WebhookAttemptSerializer(attempts, many=True).data)
 
 
+class _FeedKind(NamedTuple):
+    """One kind of the change feed: its bounds among the feed's, where to read it
+    whole after a 410, a page of it, and its events."""
+
+    bounds: Callable[[FeedBounds], tuple[int, int]]
+    whole: str
+    page: Callable[..., list]
+    events: Callable[..., list[dict]]
+
+
+FEED_KINDS = {
+    "availability": _FeedKind(
+        bounds=lambda b: (b.pruned_through, b.last_position),
+        whole="/api/v1/availability/",
+        page=lambda *, after, limit, channel: feed_changes(after=after, limit=limit),
+        events=change_events,
+    ),
+    # A channel's network figures (every channel's, with no channel named).
+    "network": _FeedKind(
+        bounds=lambda b: (b.network_pruned_through, b.network_last_position),
+        whole="/api/v1/availability/network/",
+        page=lambda *, after, limit, channel: network_feed_changes(
+            after=after, limit=limit, channel_id=channel.pk if channel else None
+        ),
+        events=lambda *, changes, channel: network_change_events(changes=changes),
+    ),
+}
+
+
 class AvailabilityChangesView(ReadsFromReplica, APIView):
     """The change feed: every change of availability, in order, from a cursor."""
 
@@ -209,10 +247,21 @@ class AvailabilityChangesView(ReadsFromReplica, APIView):
             "changes after the cursor are no longer kept: take its `latest_cursor`, "
             "read `/api/v1/availability/` whole (each row has its `sequence`), then "
             "follow the feed from `latest_cursor`, dropping what is not newer. 400 "
-            "for a cursor ahead of the feed."
+            "for a cursor ahead of the feed. `kind=network`: the changes of the "
+            "channels' network figures instead (`network_availability.changed`), "
+            "in a feed with positions of its own; read "
+            "`/api/v1/availability/network/` whole after a 410."
         ),
         parameters=[
             OpenApiParameter("cursor", OpenApiTypes.STR),
+            OpenApiParameter(
+                "kind",
+                OpenApiTypes.STR,
+                enum=list(FEED_KINDS),
+                description="`availability` (default): changes at a location; "
+                "`network`: a channel's network figures (every channel's when no "
+                "channel is named), each cursor of its own.",
+            ),
             OpenApiParameter(
                 "channel",
                 OpenApiTypes.STR,
@@ -226,7 +275,11 @@ class AvailabilityChangesView(ReadsFromReplica, APIView):
             ),
         ],
         responses={
-            200: ChangeFeedSerializer,
+            200: PolymorphicProxySerializer(
+                component_name="AvailabilityChangesPage",
+                serializers=[ChangeFeedSerializer, NetworkChangeFeedSerializer],
+                resource_type_field_name=None,
+            ),
             410: OpenApiResponse(
                 CursorExpiredSerializer,
                 description="`cursor_expired`: changes after the cursor are no "
@@ -242,6 +295,9 @@ class AvailabilityChangesView(ReadsFromReplica, APIView):
         limit = _number(given.get("limit", "100"), "limit", errors, minimum=1)
         if limit is not None and limit > settings.SYNC_FEED_PAGE_MAX:
             errors["limit"] = [f"At most {settings.SYNC_FEED_PAGE_MAX}."]
+        kind = given.get("kind", "availability")
+        if kind not in FEED_KINDS:
+            errors["kind"] = [f"One of {', '.join(FEED_KINDS)}."]
         code = given.get("channel") or bound_channel_code(request)
         channel = None
         if code:
@@ -253,10 +309,13 @@ class AvailabilityChangesView(ReadsFromReplica, APIView):
         if bounds.unplaced:
             # Reading places what has committed, so the feed is current even while
             # no worker runs. Only when something waits: placing takes the feed's
-            # lock, on which every reader would otherwise queue.
+            # lock, on which every reader would otherwise queue. Placing sums the
+            # networks too, so the network kind is as current.
             changes_place()
             bounds = feed_bounds()
-        pruned_through, last = bounds.pruned_through, bounds.last_position
+        # Each kind has positions of its own (docs/sync.md).
+        bounded = FEED_KINDS.get(kind, FEED_KINDS["availability"])
+        pruned_through, last = bounded.bounds(bounds)
         if after is not None and after > last:
             errors["cursor"] = [f"Ahead of the feed, whose latest cursor is {last}."]
         if errors:
@@ -266,12 +325,12 @@ class AvailabilityChangesView(ReadsFromReplica, APIView):
         elif after < pruned_through:
             raise CursorExpired(
                 f"Changes after {after} are no longer kept: read "
-                "/api/v1/availability/ whole, then follow the feed from "
+                f"{bounded.whole} whole, then follow the feed from "
                 f"latest_cursor ({last}).",
                 latest_cursor=str(last),
             )
-        changes = feed_changes(after=after, limit=limit + 1)
-        if after < feed_bounds().pruned_through:
+        changes = bounded.page(after=after, limit=limit + 1, channel=channel)
+        if after < bounded.bounds(feed_bounds())[0]:
             # Pruned between the look at the bounds and the read: some are gone.
             raise CursorExpired(
                 f"Changes after {after} are no longer kept.", latest_cursor=str(last)
@@ -280,7 +339,7 @@ class AvailabilityChangesView(ReadsFromReplica, APIView):
         changes = changes[:limit]
         return Response(
             {
-                "changes": change_events(changes=changes, channel=channel),
+                "changes": bounded.events(changes=changes, channel=channel),
                 "next_cursor": str(changes[-1].position if changes else after),
                 "has_more": more,
             }

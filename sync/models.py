@@ -22,7 +22,10 @@ class EventKind(models.TextChoices):
         "network_availability.changed",
         "Network availability changed",
     )
-    AVAILABILITY_LOW = "availability.low", "Availability fell to the low-stock threshold"
+    AVAILABILITY_LOW = (
+        "availability.low",
+        "Availability fell to the low-stock threshold",
+    )
     AVAILABILITY_RESTOCKED = (
         "availability.restocked",
         "Availability rose above the low-stock threshold",
@@ -58,7 +61,9 @@ class WebhookSubscription(models.Model):
         help_text="Signs every delivery (HMAC-SHA256); shared with the receiver.",
     )
     event_kinds = models.JSONField(
-        default=list, help_text="Which kinds of event to send; empty means all."
+        default=list,
+        help_text="Which kinds of event to send; empty means every kind but "
+        "network_availability.changed, which is sent only when named.",
     )
     is_active = models.BooleanField(default=True)
     low_stock_threshold = models.PositiveIntegerField(
@@ -87,7 +92,11 @@ class WebhookSubscription(models.Model):
         return f"{self.channel.code} → {self.url}"
 
     def wants(self, kind: str) -> bool:
-        return not self.event_kinds or kind in self.event_kinds
+        """Whether ``kind`` is sent. None named: every kind there was before the
+        network kind, which a receiver must ask for (its body is another shape)."""
+        if self.event_kinds:
+            return kind in self.event_kinds
+        return kind != EventKind.NETWORK_AVAILABILITY_CHANGED
 
 
 class WebhookSubscriptionEvent(TimelineEvent):
@@ -104,10 +113,12 @@ class WebhookSubscriptionEvent(TimelineEvent):
 
 class WebhookDelivery(models.Model):
     """One event for one subscription: the latest change of a SKU at a location not
-    yet delivered. While it is ``pending`` a newer change of the same SKU and
-    location takes its place (the unique index), so a burst (the changes committed
-    within ``WEBHOOK_COALESCE_SECONDS`` of the first, before the push runs), or an
-    outage, is sent as one event with the latest numbers."""
+    yet delivered (``change``), or of a SKU across the subscription's channel's
+    network (``network_change``, no location). While it is ``pending`` a newer change
+    of the same SKU and location, or of the same SKU's network figure, takes its
+    place (the unique indexes), so a burst (the changes committed within
+    ``WEBHOOK_COALESCE_SECONDS`` of the first, before the push runs), or an outage,
+    is sent as one event with the latest numbers."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -119,13 +130,30 @@ class WebhookDelivery(models.Model):
     # The database refuses to drop a change a delivery still points at; DO_NOTHING
     # lets the nightly pruning delete in one statement rather than row by row.
     change = models.ForeignKey(
-        "inventory.AvailabilityChange", on_delete=models.DO_NOTHING, related_name="+"
+        "inventory.AvailabilityChange",
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    network_change = models.ForeignKey(
+        "NetworkChange",
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        null=True,
+        blank=True,
     )
     sku = models.ForeignKey(
         "catalog.Sku", on_delete=models.PROTECT, related_name="+", db_index=False
     )
     location = models.ForeignKey(
-        "inventory.Location", on_delete=models.PROTECT, related_name="+", db_index=False
+        "inventory.Location",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        null=True,
+        blank=True,
+        help_text="Empty for the network kind.",
     )
     status = models.CharField(
         max_length=10, choices=Status.choices, default=Status.PENDING
@@ -142,7 +170,26 @@ class WebhookDelivery(models.Model):
                 fields=["subscription", "sku", "location"],
                 condition=models.Q(status="pending"),
                 name="webhook_delivery_one_pending",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["subscription", "sku"],
+                condition=models.Q(status="pending", location__isnull=True),
+                name="webhook_delivery_one_pending_for_the_network",
+            ),
+            # A change of a SKU at a location, or of its network figure: one of two.
+            models.CheckConstraint(
+                condition=models.Q(
+                    change__isnull=False,
+                    location__isnull=False,
+                    network_change__isnull=True,
+                )
+                | models.Q(
+                    change__isnull=True,
+                    location__isnull=True,
+                    network_change__isnull=False,
+                ),
+                name="webhook_delivery_one_kind",
+            ),
         ]
         indexes = [
             models.Index(
@@ -153,7 +200,11 @@ class WebhookDelivery(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.subscription_id}: change {self.change_id} ({self.status})"
+        if self.network_change_id is not None:
+            what = f"network change {self.network_change_id}"
+        else:
+            what = f"change {self.change_id}"
+        return f"{self.subscription_id}: {what} ({self.status})"
 
 
 class WebhookAttempt(models.Model):
@@ -187,12 +238,15 @@ class WebhookAttempt(models.Model):
 
 class FeedState(models.Model):
     """The feed's one row: the last position given, and the highest position pruned
-    (a cursor before it may have missed changes). Its row lock makes placing one at
-    a time; kept apart from the changes so a feed pruned empty never starts again
-    from 1."""
+    (a cursor before it may have missed changes), for the changes at a location and,
+    apart (``network_``), for the network figures' changes (``NetworkChange``). Its
+    row lock makes placing one at a time; kept apart from the changes so a feed
+    pruned empty never starts again from 1."""
 
     last_position = models.BigIntegerField(default=0)
     pruned_through = models.BigIntegerField(default=0)
+    network_last_position = models.BigIntegerField(default=0)
+    network_pruned_through = models.BigIntegerField(default=0)
 
     def __str__(self) -> str:
         return f"feed at {self.last_position}"
@@ -237,3 +291,79 @@ class LowStockMark(models.Model):
     def __str__(self) -> str:
         where = self.location_id or "network"
         return f"{self.subscription_id}: {self.sku_id}@{where} low={self.is_low}"
+
+
+class NetworkFigure(models.Model):
+    """One SKU's availability across one selling channel's network, as last summed
+    (``sync.services.network``): the figures ``GET /api/v1/availability/network/``
+    answers with, and its ``sequence``, which moves whenever ``available_to_promise``
+    does (and only then). No row: never summed, or nothing there yet (all 0,
+    sequence 0)."""
+
+    channel = models.ForeignKey(
+        "catalog.Channel", on_delete=models.CASCADE, related_name="+"
+    )
+    sku = models.ForeignKey("catalog.Sku", on_delete=models.CASCADE, related_name="+")
+    available_to_promise = models.BigIntegerField(default=0)
+    on_hand = models.BigIntegerField(default=0)
+    available = models.BigIntegerField(default=0)
+    locations = models.PositiveIntegerField(
+        default=0, help_text="Locations of the network with any available-to-promise."
+    )
+    status = models.CharField(
+        max_length=12,
+        default="confirmed",
+        help_text="The least certain of its locations' statuses.",
+    )
+    sequence = models.BigIntegerField(
+        default=0, help_text="Moves by one whenever available_to_promise moves."
+    )
+    as_of = models.DateTimeField(null=True, blank=True)
+    changed_at = models.DateTimeField(help_text="When it was last summed differently.")
+
+    class Meta:
+        ordering = ["channel_id", "sku_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "sku"], name="network_figure_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.sku_id} across {self.channel_id}'s network: "
+            f"{self.available_to_promise} (#{self.sequence})"
+        )
+
+
+class NetworkChange(models.Model):
+    """A network figure's total moved: the outbox of the network kind, one row per
+    step of its ``sequence``, in a feed of its own (``position``, given with no gaps
+    under the feed's lock, ``FeedState.network_last_position``). Pruned with the
+    changes at a location, after ``SYNC_FEED_RETENTION_DAYS``."""
+
+    position = models.BigIntegerField(unique=True)
+    channel = models.ForeignKey(
+        "catalog.Channel", on_delete=models.CASCADE, related_name="+"
+    )
+    sku = models.ForeignKey("catalog.Sku", on_delete=models.CASCADE, related_name="+")
+    sequence = models.BigIntegerField()
+    available_to_promise = models.BigIntegerField()
+    on_hand = models.BigIntegerField()
+    available = models.BigIntegerField()
+    locations = models.PositiveIntegerField()
+    status = models.CharField(max_length=12)
+    as_of = models.DateTimeField(null=True, blank=True)
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["position"]
+        indexes = [
+            models.Index(
+                fields=["channel", "position"], name="network_change_by_channel"
+            ),
+            models.Index(fields=["changed_at"], name="network_change_changed_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.position}: {self.sku_id} for {self.channel_id} #{self.sequence}"

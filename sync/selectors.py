@@ -191,11 +191,15 @@ class FeedBounds(NamedTuple):
     last_position: int
     # Committed changes wait for their position (or the feed has no row yet).
     unplaced: bool
+    # The same bounds for the network figures' changes (``?kind=network``).
+    network_pruned_through: int = 0
+    network_last_position: int = 0
 
 
 _FEED_BOUNDS = (
     "SELECT pruned_through, last_position, "
-    f"EXISTS (SELECT 1 FROM {_CHANGES} WHERE position IS NULL) "
+    f"EXISTS (SELECT 1 FROM {_CHANGES} WHERE position IS NULL), "
+    "network_pruned_through, network_last_position "
     f"FROM {FeedState._meta.db_table} WHERE id = 1"
 )
 
@@ -208,8 +212,8 @@ def feed_bounds() -> FeedBounds:
         row = cursor.fetchone()
     if row is None:
         return FeedBounds(0, 0, True)  # placing makes the row
-    pruned_through, last_position, unplaced = row
-    return FeedBounds(pruned_through, last_position, bool(unplaced))
+    pruned_through, last_position, unplaced, *network = row
+    return FeedBounds(pruned_through, last_position, bool(unplaced), *network)
 
 
 class OutboxState(NamedTuple):

@@ -8,6 +8,7 @@ from config.api import (
     StrictBooleanField,
     StrictCharField,
     StrictInputSerializer,
+    StrictIntegerField,
 )
 from config.schema import ErrorSerializer
 from inventory.models import SourceHealth
@@ -26,8 +27,8 @@ class WebhookSubscriptionSerializer(serializers.ModelSerializer):
     class Meta:
         model = WebhookSubscription
         fields = [
-            "id", "channel", "url", "event_kinds", "is_active", "state",
-            "state_changed_at", "consecutive_failures", "retry_at",
+            "id", "channel", "url", "event_kinds", "is_active", "low_stock_threshold",
+            "state", "state_changed_at", "consecutive_failures", "retry_at",
             "last_success_at", "last_failure_at", "pending", "created_at",
         ]  # fmt: skip
 
@@ -42,14 +43,23 @@ class WebhookSubscriptionCreatedSerializer(WebhookSubscriptionSerializer):
         fields = [*WebhookSubscriptionSerializer.Meta.fields, "secret"]
 
 
+LOW_STOCK_HELP = (
+    "Units. Set: also sends availability.low when the channel's available-to-promise "
+    "falls to or below it, and availability.restocked when it rises above, once per "
+    "crossing (if event_kinds is empty or names them). Null: none."
+)
+
+
 class WebhookSubscriptionInputSerializer(StrictInputSerializer):
+    writes = WebhookSubscription
     channel = CodeField(help_text="The channel the events are for.")
     url = serializers.URLField(max_length=500)
     event_kinds = serializers.ListField(
         child=serializers.ChoiceField(choices=EventKind.choices),
         required=False,
         default=list,
-        help_text="Empty (or left out): every kind.",
+        help_text="Empty (or left out): every kind but "
+        "network_availability.changed, which is sent only when named.",
     )
     is_active = StrictBooleanField(required=False, default=True)
     secret = StrictCharField(
@@ -58,15 +68,26 @@ class WebhookSubscriptionInputSerializer(StrictInputSerializer):
         max_length=100,
         help_text="Left out: one is made and answered once.",
     )
+    low_stock_threshold = StrictIntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=0,
+        help_text=LOW_STOCK_HELP,
+    )
 
 
 class WebhookSubscriptionChangeSerializer(StrictInputSerializer):
+    writes = WebhookSubscription
     url = serializers.URLField(max_length=500, required=False)
     event_kinds = serializers.ListField(
         child=serializers.ChoiceField(choices=EventKind.choices), required=False
     )
     is_active = StrictBooleanField(required=False)
     secret = StrictCharField(required=False, min_length=16, max_length=100)
+    low_stock_threshold = StrictIntegerField(
+        required=False, allow_null=True, min_value=0, help_text=LOW_STOCK_HELP
+    )
 
 
 class ResendSerializer(StrictInputSerializer):
@@ -156,3 +177,59 @@ class SourceHealthSerializer(serializers.ModelSerializer):
             "lag_p95_seconds", "rejected_last_hour", "duplicates_last_hour",
             "clashes_last_hour", "refused_last_hour", "delayed", "checked_at",
         ]  # fmt: skip
+
+
+class NetworkAvailabilitySerializer(serializers.Serializer):
+    """One row of ``GET /api/v1/availability/network/``, and the ``data`` of a
+    ``network_availability.changed`` event (there with its ``position``)."""
+
+    sku = serializers.CharField()
+    channel = serializers.CharField()
+    available_to_promise = serializers.IntegerField(
+        help_text="The sum over the channel's network of what it may promise at each "
+        "location."
+    )
+    on_hand = serializers.IntegerField(help_text="The sum over the network.")
+    available = serializers.IntegerField(help_text="The sum over the network.")
+    locations = serializers.IntegerField(
+        help_text="How many locations of the network have any available-to-promise."
+    )
+    status = serializers.ChoiceField(
+        choices=AvailabilityStatus.choices,
+        help_text="The least certain of its locations' statuses.",
+    )
+    sequence = serializers.IntegerField(
+        help_text="Moves whenever `available_to_promise` moves, per SKU and channel: "
+        "drop any event at or below the highest you have applied."
+    )
+    as_of = serializers.DateTimeField(
+        allow_null=True, help_text="The latest as-of among its locations."
+    )
+
+    class Meta:
+        ref_name = "NetworkAvailability"
+
+
+class NetworkChangeDataSerializer(NetworkAvailabilitySerializer):
+    position = serializers.IntegerField(help_text="Its place in the network feed.")
+
+    class Meta:
+        ref_name = "NetworkChangeData"
+
+
+class NetworkChangeEventSerializer(serializers.Serializer):
+    """A `network_availability.changed` webhook's body, and a `?kind=network` feed
+    entry."""
+
+    id = serializers.CharField(help_text="The same change has the same id, always.")
+    type = serializers.ChoiceField(choices=EventKind.choices)
+    created_at = serializers.DateTimeField()
+    data = NetworkChangeDataSerializer()
+
+
+class NetworkChangeFeedSerializer(serializers.Serializer):
+    changes = NetworkChangeEventSerializer(many=True)
+    next_cursor = serializers.CharField(
+        help_text="Send it back as `cursor` (with `kind=network`) to read on."
+    )
+    has_more = serializers.BooleanField()

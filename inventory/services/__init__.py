@@ -27,6 +27,13 @@ them as the keyword ``actor`` (``config.access.Actor``); the ledger records
 - ``demand``: demand turned away for lack of stock, recorded after the refusal.
 - ``terms``: a channel's terms changed (protections, velocity buffers, networks):
   the balances concerned are announced again, without touching their quantities.
+- ``buffers``: a velocity channel's buffers from its rate of sale, previewed and
+  recomputed (``buffers_preview``, ``buffers_recompute``; imported from there).
+- ``allocations``: units protected for a channel at a SKU and location, set and
+  lifted (each change announced again through ``terms``).
+- ``networks``: a channel's network redrawn (``network_set``), and the channel
+  written with it in one transaction (``channel_network_upsert``; imported from
+  there); the stock at the locations that entered or left is announced again.
 
 ``balances_lock`` (inventory.locking) is here for a request that posts several
 batches: it locks every balance it will touch at once, in the one lock order, right
@@ -34,6 +41,7 @@ after its document, so its batches never take them one by one.
 """
 
 from ..locking import balances_lock
+from .allocations import allocation_remove, allocation_set
 from .checkout import reservation_place_by_codes
 from .conflicts import conflict_resolve
 from .corrections import (
@@ -63,6 +71,8 @@ from .restore import balance_sequences_skip
 from .terms import terms_announce
 
 __all__ = [
+    "allocation_remove",
+    "allocation_set",
     "balances_lock",
     "source_health_measure",
     "CorrectionRefused",

@@ -17,6 +17,7 @@ from config.access import Actor
 from config.errors import InvalidInput, NotFound
 from config.transitions import check, lock, refusal
 from inventory.models import Location, MovementType
+from inventory.networks import not_in_network_message, outside_network
 from inventory.services.commitments import (
     SHORT_FACTS,
     CommitmentLine,
@@ -279,7 +280,8 @@ def order_add_line(
     reason: str,
 ) -> tuple[Order, OrderLine]:
     """A line added to an order still being picked (a substitute the customer
-    accepted): committed at ``location`` or refused with ``insufficient_stock``."""
+    accepted): committed at ``location`` or refused with ``insufficient_stock``; a
+    location outside the order's channel's network is refused (400)."""
     if quantity < 1:
         raise InvalidInput({"quantity": ["Add at least one unit."]})
     with transaction.atomic():
@@ -289,6 +291,14 @@ def order_add_line(
                 f"Order {order.reference!r} is {order.status}: lines are added only "
                 "while it is being picked; nothing was changed.",
                 status=order.status,
+            )
+        if outside_network(channel=order.channel, locations=[location]):
+            raise InvalidInput(
+                {
+                    "location": [
+                        not_in_network_message(channel=order.channel, location=location)
+                    ]
+                }
             )
         line = OrderLine.objects.create(
             order=order, sku=sku, location=location, quantity=quantity

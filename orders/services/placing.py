@@ -17,6 +17,7 @@ from config.access import Actor
 from config.errors import InvalidInput
 from inventory.errors import InsufficientStock
 from inventory.models import Location, MovementType, RefusedDemand, Reservation
+from inventory.networks import not_in_network_message, outside_network
 from inventory.selectors import pickup_ready_by
 from inventory.services import demand_refused_record, reservation_transition
 from inventory.services.commitments import CommitmentLine, commitments_place
@@ -189,7 +190,23 @@ def _check_order(
                 ]
     elif not lines:
         errors["lines"] = ["Give the lines, or the reservation they were held by."]
+    # The channel sells only from its network: a line or a pickup elsewhere is
+    # refused here, before anything is routed or committed.
+    outside = outside_network(
+        channel=channel,
+        locations=[line.location for line in lines if line.location is not None]
+        + [place for place in (pickup_location,) if place is not None],
+    )
+    if pickup_location in outside and "pickup_location" not in errors:
+        errors["pickup_location"] = [
+            not_in_network_message(channel=channel, location=pickup_location)
+        ]
     line_errors = _line_errors(lines, collected, pickup_location)
+    for line, problem in zip(lines, line_errors, strict=True):
+        if line.location in outside and "location" not in problem:
+            problem["location"] = [
+                not_in_network_message(channel=channel, location=line.location)
+            ]
     if any(line_errors):
         errors["lines"] = line_errors
     if errors:

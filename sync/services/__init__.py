@@ -1,9 +1,11 @@
-"""Channel sync's writes: placing changes in the feed (``feed``), webhook
-subscriptions and their deliveries (``webhooks``), and the sources' health
-(``health``)."""
+"""Channel sync's writes: placing changes in the feed (``feed``, under the feed's
+lock, ``feed_state``), webhook subscriptions and their deliveries (``webhooks``),
+the channels' network figures and their changes (``network``), and the sources'
+health (``health``)."""
 
 from .feed import changes_place, feed_prune, feed_skip_after_restore
 from .health import sync_health_check
+from .network import network_figures_refresh
 from .webhooks import (
     SubscriptionInput,
     webhook_deliveries_send,
@@ -18,6 +20,7 @@ __all__ = [
     "changes_place",
     "feed_prune",
     "feed_skip_after_restore",
+    "network_figures_refresh",
     "sync_health_check",
     "webhook_deliveries_send",
     "webhook_resend",

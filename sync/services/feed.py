@@ -13,20 +13,24 @@ so:
   after the first committed, and no placer sees the second without the first.
 
 The same pass makes each subscription's deliveries: the latest change per SKU and
-location, merged into a pending delivery when there is one (the coalescing).
+location, merged into a pending delivery when there is one (the coalescing); then it
+sums the channels' networks again for the SKUs placed (``network``), in the same
+transaction, so a network total that moved is never left unannounced.
 """
 
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from inventory.models import AvailabilityChange, EventTally
 
 from ..models import EventKind, FeedState, WebhookDelivery, WebhookSubscription
+from . import low_stock, network
+from .feed_state import changes_prune, feed_state_locked
 
 CHANGES = AvailabilityChange._meta.db_table
 DELIVERIES = WebhookDelivery._meta.db_table
@@ -45,12 +49,16 @@ def changes_place(*, limit: int | None = None) -> Placed:
     with transaction.atomic(), connection.cursor() as cursor:
         state = feed_state_locked()
         cursor.execute(_PLACE, [limit, state.last_position])
-        placed = [row[0] for row in cursor.fetchall()]
-        if not placed:
+        rows = cursor.fetchall()
+        if not rows:
             return Placed(0, [])
+        placed = [change_id for change_id, _ in rows]
         state.last_position += len(placed)
         state.save(update_fields=["last_position"])
         subscriptions = _queue_for_subscriptions(cursor, placed)
+        # The networks' sums of the SKUs that changed, in the same transaction: a
+        # total that moved gets its next sequence and goes out (sync.services.network).
+        network.network_figures_refresh(sku_ids={sku_id for _, sku_id in rows})
         return Placed(len(placed), subscriptions)
 
 
@@ -66,23 +74,16 @@ def feed_skip_after_restore(*, by: int) -> FeedState:
         state = feed_state_locked()
         state.last_position += by
         state.pruned_through = state.last_position
-        state.save(update_fields=["last_position", "pruned_through"])
+        network.network_feed_skip(state=state, by=by)
+        state.save(
+            update_fields=[
+                "last_position",
+                "pruned_through",
+                "network_last_position",
+                "network_pruned_through",
+            ]
+        )
     return state
-
-
-def feed_state_locked() -> FeedState:
-    """The feed's row, locked until the transaction ends: one placer (or pruner) at a
-    time. Made if missing (a test that empties every table removes it)."""
-    try:
-        return FeedState.objects.select_for_update(no_key=True).get(pk=1)
-    except FeedState.DoesNotExist:
-        placed = AvailabilityChange.objects.aggregate(last=Max("position"))["last"]
-        try:
-            with transaction.atomic():
-                FeedState.objects.create(pk=1, last_position=placed or 0)
-        except IntegrityError:
-            pass  # another placer made it first
-        return FeedState.objects.select_for_update(no_key=True).get(pk=1)
 
 
 _PLACE = f"""
@@ -92,17 +93,20 @@ WITH picked AS (
 )
 UPDATE {CHANGES} SET position = %s + picked.number
 FROM picked WHERE {CHANGES}.id = picked.id
-RETURNING {CHANGES}.id
+RETURNING {CHANGES}.id, {CHANGES}.sku_id
 """
 
 
 def _queue_for_subscriptions(cursor, placed: list[int]) -> list[int]:
     # Switched off too: its changes wait, one per SKU and location, and go out when
     # it is switched on again; nothing is lost meanwhile.
+    # One that wants only low-stock events is queued too: its crossings are decided
+    # when its deliveries are sent (low_stock.py).
     subscriptions = [
         subscription.pk
         for subscription in WebhookSubscription.objects.all()
         if subscription.wants(EventKind.AVAILABILITY_CHANGED)
+        or low_stock.watches(subscription)
     ]
     if subscriptions:
         deliveries_queue(
@@ -159,20 +163,14 @@ def feed_prune(*, now=None) -> int:
     now = now or timezone.now()
     before = now - timedelta(days=settings.SYNC_FEED_RETENTION_DAYS)
     state = feed_state_locked()
-    old = AvailabilityChange.objects.filter(
-        changed_at__lt=before, position__isnull=False
+    deleted, highest = changes_prune(
+        old=AvailabilityChange.objects.filter(
+            changed_at__lt=before, position__isnull=False
+        ),
+        link="change",
     )
-    WebhookDelivery.objects.filter(
-        change__in=old, status=WebhookDelivery.Status.DELIVERED
-    ).delete()
-    waiting = WebhookDelivery.objects.filter(
-        status=WebhookDelivery.Status.PENDING
-    ).values("change_id")
-    dropped = old.exclude(pk__in=waiting)
-    highest = dropped.aggregate(highest=Max("position"))["highest"]
-    deleted, _ = dropped.delete()
     if highest is not None and highest > state.pruned_through:
         state.pruned_through = highest
         state.save(update_fields=["pruned_through"])
     EventTally.objects.filter(minute__lt=before).delete()
-    return deleted
+    return deleted + network.network_changes_prune(state=state, before=before)

@@ -26,6 +26,7 @@ import orjson
 import requests
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from catalog.models import Channel
@@ -36,7 +37,13 @@ from inventory.models import AvailabilityChange
 from reconciliation.models import ExceptionKind
 from reconciliation.services import Raised, exception_raise, exception_settle
 
-from ..models import EventKind, WebhookAttempt, WebhookDelivery, WebhookSubscription
+from ..models import (
+    EventKind,
+    NetworkChange,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 from ..selectors import change_events, changes_by_id
 from ..signing import EVENT_ID_HEADER, SIGNATURE_HEADER, signature_for
 from ..targets import (
@@ -46,6 +53,8 @@ from ..targets import (
     webhook_address,
 )
 from .feed import deliveries_queue
+from .low_stock import Crossing, LowStockMarks
+from .network import network_deliveries_queue, network_due_send
 
 log = logging.getLogger(__name__)
 State = WebhookSubscription.State
@@ -78,6 +87,7 @@ class SubscriptionInput:
     event_kinds: list[str]
     is_active: bool = True
     secret: str = ""
+    low_stock_threshold: int | None = None
 
 
 @transaction.atomic
@@ -92,6 +102,7 @@ def webhook_subscription_create(
         url=subscription.url,
         event_kinds=subscription.event_kinds,
         is_active=subscription.is_active,
+        low_stock_threshold=subscription.low_stock_threshold,
         state_changed_at=now,
         state_changed_by=actor.name,
     )
@@ -112,15 +123,18 @@ def webhook_subscription_create(
 def webhook_subscription_update(
     *, subscription_id: int, changes: dict, actor: Actor
 ) -> WebhookSubscription:
-    """Change the URL, event kinds, active flag or secret (the channel stays)."""
+    """Change the URL, event kinds, active flag, secret or low-stock threshold (the
+    channel stays). A threshold taken away forgets the marks (docs/sync.md)."""
     record = _locked(subscription_id)
     if "event_kinds" in changes:
         _check_kinds(changes["event_kinds"])
     if changes.get("url"):
         _check_url(changes["url"])
-    for name in ("url", "event_kinds", "is_active", "secret"):
+    for name in ("url", "event_kinds", "is_active", "secret", "low_stock_threshold"):
         if name in changes and changes[name] != "":
             setattr(record, name, changes[name])
+    if record.low_stock_threshold is None:
+        record.low_stock_marks.all().delete()
     record.save()
     return record
 
@@ -153,6 +167,11 @@ def webhook_resend(
             changes=AvailabilityChange.objects.filter(
                 changed_at__gte=since, position__isnull=False
             ),
+        )
+        network_deliveries_queue(
+            cursor,
+            subscriptions=[record.pk],
+            changes=NetworkChange.objects.filter(changed_at__gte=since),
         )
     resent = f"Re-sent from {since.isoformat()} by {actor.name}."
     if record.state != State.HEALTHY:
@@ -206,7 +225,8 @@ def _send_due(subscription_id: int) -> int:
             return delivered
         due = list(_due(subscription_id)[: settings.WEBHOOK_SEND_BATCH])
         if not due:
-            return delivered
+            # Then the network kind's, in its own feed's order (sync.services.network).
+            return delivered + network_due_send(subscription, deliver=_deliver)
         changes = changes_by_id(ids={delivery.change_id for delivery in due})
         # A delivery whose change was replaced by a newer one and then pruned since
         # the read above is due again, with the newer change, on the next round.
@@ -215,14 +235,54 @@ def _send_due(subscription_id: int) -> int:
             changes=[changes[delivery.change_id] for delivery in due],
             channel=subscription.channel,
         )
+        marks = LowStockMarks(
+            subscription, keys={(item.sku_id, item.location_id) for item in due}
+        )
         for delivery, event in zip(due, events, strict=True):
-            if not _post(subscription, delivery, event):
+            crossing = marks.crossing(
+                sku_id=delivery.sku_id, location_id=delivery.location_id, event=event
+            )
+            if not _deliver(subscription, delivery, event, crossing):
                 return delivered
             metrics.webhook_delivered(changed_at=changes[delivery.change_id].changed_at)
             delivered += 1
 
 
-def _post(subscription: WebhookSubscription, delivery, event: dict) -> bool:
+def _deliver(subscription, delivery, event: dict, crossing: Crossing | None) -> bool:
+    """The change's event (at a location, or a network figure's), then the low-stock
+    crossing it makes, if any, right after it (sync/services/low_stock.py); the
+    delivery is done once both are. A retry does not send again the event of the
+    same change it already delivered."""
+    send = subscription.wants(event["type"]) and not (
+        delivery.attempts
+        and delivery.attempt_records.filter(
+            event_id=event["id"], succeeded=True
+        ).exists()
+    )
+    if send and not _post(subscription, delivery, event, last=crossing is None):
+        return False
+    if crossing is not None and crossing.event is not None:
+        return _post(subscription, delivery, crossing.event, then=crossing.record)
+    if crossing is not None or not send:  # nothing (more) to POST
+        with transaction.atomic():
+            if crossing is not None:
+                crossing.record()
+            _done(WebhookDelivery.objects.filter(pk=delivery.pk), delivery)
+    return True
+
+
+def _done(attempts, delivery) -> None:
+    # Unless a newer change replaced the one sent meanwhile.
+    attempts.filter(
+        change_id=delivery.change_id, network_change_id=delivery.network_change_id
+    ).update(status=WebhookDelivery.Status.DELIVERED, delivered_at=timezone.now())
+
+
+def _post(
+    subscription: WebhookSubscription, delivery, event: dict, *, last=True, then=None
+) -> bool:
+    """POST one event for ``delivery``; its success runs ``then`` and, if it was the
+    ``last`` event of the delivery, marks it delivered, in the attempt's transaction."""
     body = orjson.dumps(event)
     timestamp = int(time.time())
     headers = {
@@ -270,15 +330,14 @@ def _post(subscription: WebhookSubscription, delivery, event: dict) -> bool:
         # A newer change may have replaced the one sent meanwhile: then the delivery
         # stays pending and the newer one goes next.
         attempts = WebhookDelivery.objects.filter(pk=delivery.pk)
+        attempts.update(attempts=F("attempts") + 1)
         if succeeded:
-            attempts.filter(change_id=delivery.change_id).update(
-                status=WebhookDelivery.Status.DELIVERED,
-                delivered_at=timezone.now(),
-                attempts=delivery.attempts + 1,
-            )
+            if then is not None:
+                then()
+            if last:
+                _done(attempts, delivery)
             _succeeded(subscription.pk)
         else:
-            attempts.update(attempts=delivery.attempts + 1)
             _failed(subscription.pk, error)
     return succeeded
 
@@ -383,9 +442,11 @@ def _may_send(subscription: WebhookSubscription) -> bool:
 
 
 def _due(subscription_id: int):
+    """Due deliveries of changes at a location (the network kind's: ``network``)."""
     return WebhookDelivery.objects.filter(
         subscription_id=subscription_id,
         status=WebhookDelivery.Status.PENDING,
+        change__isnull=False,
     ).order_by("change__position")
 
 
@@ -394,7 +455,9 @@ def _has_due(subscription_id: int) -> bool:
     return (
         subscription is not None
         and _may_send(subscription)
-        and _due(subscription_id).exists()
+        and WebhookDelivery.objects.filter(
+            subscription_id=subscription_id, status=WebhookDelivery.Status.PENDING
+        ).exists()
     )
 
 

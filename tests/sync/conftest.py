@@ -61,7 +61,7 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802 (http.server's name)
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                status = receiver.answer
+                status = receiver.answer_to(body)
                 if status == 200:
                     with receiver.arrived:
                         receiver.received.append(Received(dict(self.headers), body))
@@ -77,6 +77,10 @@ class Receiver:
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def answer_to(self, body: bytes) -> int:
+        """The status this event is answered with (a test's receiver may pick)."""
+        return self.answer
 
     def stop(self) -> None:
         self.server.shutdown()

@@ -18,7 +18,8 @@ class Command(BaseCommand):
             "--scopes",
             help=(
                 "Comma-separated scopes, of: " + ", ".join(Scope) + ". Default: all "
-                "of them (a channel's token: all but write_master_data)."
+                "but manage_allocations (a channel's token: also not "
+                "write_master_data or exceptions)."
             ),
         )
 
