@@ -20,8 +20,9 @@ generated.
   columns, for queries that compute it in the database (reconciliation.dashboard).
 - ``availability_sql_file()``: the text of ``inventory/sql/availability.sql``, which
   defines ``onestock_available(inventory_stockbalance)``,
-  ``onestock_safety_buffer(integer, integer, integer)``, ``onestock_promisable`` and
-  ``onestock_channel_terms`` for the functions that run inside PostgreSQL (the hold).
+  ``onestock_safety_buffer(integer, integer, integer)``, ``onestock_promisable``,
+  ``onestock_velocity_buffer`` and ``onestock_protections`` for the functions that
+  run inside PostgreSQL (the hold).
 
 Change the rule here, then regenerate the file and apply it with a one-line migration
 (``operations = [apply_sql_files(availability="<digest>")]``, see ``inventory.sql``;
@@ -127,21 +128,29 @@ PROMISABLE_SQL = (
 )
 PROTECTION_IN_FORCE_SQL = "GREATEST(0, {units} - {held})"
 # Units of a channel's active holds at a SKU and location, by the partial index on its
-# active holds (``{now}``, ``{channel}``, ``{sku}``, ``{location}``: SQL). The same
-# text in inventory.terms (Python's read) and in onestock_channel_terms.
+# active holds (``{now}``, ``{channel}``, ``{sku}``, ``{location}``: SQL), leaving out
+# one hold (``{except_hold}``: the one being placed, whose lines exist already in the
+# checkout's function; 0 for none). The same text in inventory.terms (Python's read)
+# and in onestock_protections.
 HELD_SQL = (
     "(SELECT CAST(COALESCE(SUM(line.quantity), 0) AS BIGINT) "
     "FROM inventory_reservation hold "
     "JOIN inventory_reservationline line ON line.reservation_id = hold.id "
     "AND line.sku_id = {sku} AND line.location_id = {location} "
     "WHERE hold.channel_id = {channel} AND hold.status = 'active' "
-    "AND hold.expires_at > {now})"
+    "AND hold.expires_at > {now} AND hold.id <> {except_hold})"
 )
-# An allocation counts while its channel is open and it protects something.
+# An allocation counts while its channel is open, it protects something, and its
+# location is in the channel's network (one that names none sells from everywhere):
+# a protection left outside a redrawn network keeps nothing from anyone.
 ALLOCATIONS_FROM_SQL = (
     "inventory_allocation allocation JOIN catalog_channel owner "
     "ON owner.id = allocation.channel_id AND owner.is_active "
-    "WHERE allocation.units > 0"
+    "WHERE allocation.units > 0 AND (NOT EXISTS (SELECT 1 FROM "
+    "inventory_networklocation network WHERE network.channel_id = owner.id) "
+    "OR EXISTS (SELECT 1 FROM inventory_networklocation network "
+    "WHERE network.channel_id = owner.id "
+    "AND network.location_id = allocation.location_id))"
 )
 # A velocity buffer counts while its channel's policy is velocity.
 VELOCITY_BUFFERS_FROM_SQL = (
@@ -153,8 +162,9 @@ VELOCITY_BUFFERS_FROM_SQL = (
 
 def availability_sql_file() -> str:
     """The text of inventory/sql/availability.sql, generated from this module. Each
-    function is one expression, IMMUTABLE, so the planner inlines it into the query
-    that calls it: calling it costs what the written-out formula costs."""
+    rule is one expression, IMMUTABLE, so the planner inlines it into the query that
+    calls it: calling it costs what the written-out formula costs. The two reads of a
+    channel's terms are PL/pgSQL, their plans kept for the session."""
     return f"""\
 -- Availability in the database: what can be sold from a balance, and the units a
 -- channel keeps back. GENERATED from inventory/availability.py: do not edit. Change
@@ -164,7 +174,8 @@ def availability_sql_file() -> str:
 -- Owns: onestock_available(inventory_stockbalance),
 --       onestock_safety_buffer(integer, integer, integer),
 --       onestock_promisable(bigint, bigint, bigint, bigint),
---       onestock_channel_terms(bigint, bigint, bigint, timestamptz).
+--       onestock_velocity_buffer(bigint, bigint, bigint),
+--       onestock_protections(bigint, bigint, bigint, timestamptz, bigint).
 -- Applied by: inventory migration 0017 and every later migration that applies
 -- "availability". PostgreSQL only (the demo's SQLite computes it in Python).
 
@@ -198,26 +209,44 @@ AS $$
 SELECT {PROMISABLE_SQL}
 $$;
 
--- inventory.terms.channel_terms for one channel at one SKU and location: its velocity
--- buffer (NULL unless its policy is velocity and one was computed), its protection in
--- force, and the other channels' protections in force.
-CREATE OR REPLACE FUNCTION onestock_channel_terms(
-    p_channel bigint, p_sku bigint, p_location bigint, p_now timestamptz,
-    OUT velocity_buffer integer, OUT own bigint, OUT others bigint
+-- A channel's velocity buffer at one SKU and location: NULL unless its policy is
+-- velocity and one was computed (inventory.terms.channel_terms reads the same rows).
+-- PL/pgSQL, so its plan is kept for the session: a SQL function that cannot be
+-- inlined is planned again on every call, in the checkout's hot path.
+CREATE OR REPLACE FUNCTION onestock_velocity_buffer(
+    p_channel bigint, p_sku bigint, p_location bigint
 )
-LANGUAGE sql STABLE PARALLEL SAFE
+RETURNS integer
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 AS $$
-SELECT
-    (SELECT buffer.units FROM {VELOCITY_BUFFERS_FROM_SQL}
-         AND buffer.channel_id = p_channel AND buffer.sku_id = p_sku
-         AND buffer.location_id = p_location),
-    COALESCE(SUM(terms.in_force) FILTER (WHERE terms.channel_id = p_channel), 0),
-    COALESCE(SUM(terms.in_force) FILTER (WHERE terms.channel_id <> p_channel), 0)
-FROM (
-    SELECT allocation.channel_id, {_in_force_sql()} AS in_force
-    FROM {ALLOCATIONS_FROM_SQL}
-        AND allocation.sku_id = p_sku AND allocation.location_id = p_location
-) terms
+BEGIN
+    RETURN (SELECT buffer.units FROM {VELOCITY_BUFFERS_FROM_SQL}
+                AND buffer.channel_id = p_channel AND buffer.sku_id = p_sku
+                AND buffer.location_id = p_location);
+END
+$$;
+
+-- The protections in force at one SKU and location, as inventory.terms.channel_terms
+-- reads them: the channel's own, the other channels' together, and how many
+-- allocations count there (0: nothing is protected, nothing to read again under the
+-- lock). ``p_except_hold``: a hold whose lines must not count as taken (0: none).
+CREATE OR REPLACE FUNCTION onestock_protections(
+    p_channel bigint, p_sku bigint, p_location bigint, p_now timestamptz,
+    p_except_hold bigint, OUT own bigint, OUT others bigint, OUT counted integer
+)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+AS $$
+BEGIN
+    SELECT COALESCE(SUM(terms.in_force) FILTER (WHERE terms.channel_id = p_channel), 0),
+           COALESCE(SUM(terms.in_force) FILTER (WHERE terms.channel_id <> p_channel), 0),
+           count(*)
+    INTO own, others, counted
+    FROM (
+        SELECT allocation.channel_id, {_in_force_sql()} AS in_force
+        FROM {ALLOCATIONS_FROM_SQL}
+            AND allocation.sku_id = p_sku AND allocation.location_id = p_location
+    ) terms;
+END
 $$;
 """
 
@@ -228,6 +257,7 @@ def _in_force_sql() -> str:
         location="allocation.location_id",
         channel="allocation.channel_id",
         now="p_now",
+        except_hold="p_except_hold",
     )
     return PROTECTION_IN_FORCE_SQL.format(units="allocation.units", held=held)
 

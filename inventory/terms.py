@@ -3,10 +3,15 @@
 
 ``channel_terms`` reads them for a set of balances in one statement, on PostgreSQL and
 SQLite alike, from the same SQL fragments the database's own
-``onestock_channel_terms`` is generated from (``inventory.availability``): the
-checkout's fast path reads them there, every other promise and every read here. Both
-tables are sparse (a row only where a manager protected units, or a channel's rate of
-sale set a buffer), so a read that names none costs one probe of each index.
+``onestock_velocity_buffer`` and ``onestock_protections`` are generated from
+(``inventory.availability``): the checkout's fast path reads them there, every other
+promise and every read here. Allocations are sparse (a row only where a manager
+protected units); a velocity channel has a buffer at every SKU-location of its
+network. Each is read by its (sku, location) index, the exact pairs asked for.
+
+A promise reads them once the balances are locked (``reservations``,
+``commitments``): a hold placed or released meanwhile is then counted, so no channel
+takes units protected for another.
 """
 
 from collections.abc import Collection
@@ -15,7 +20,7 @@ from typing import NamedTuple
 
 from django.db import DEFAULT_DB_ALIAS, connections
 
-from config.database import among, read_rows
+from config.database import among, can_prepare, read_rows
 
 from .availability import (
     ALLOCATIONS_FROM_SQL,
@@ -115,6 +120,7 @@ def _allocations(keys: set[BalanceKey], now: datetime, params: list, using: str)
         location="allocation.location_id",
         channel="allocation.channel_id",
         now="%s",
+        except_hold="0",
     )
     return (
         "SELECT allocation.channel_id, allocation.sku_id, allocation.location_id, "
@@ -132,9 +138,20 @@ def _allocations(keys: set[BalanceKey], now: datetime, params: list, using: str)
 def _pairs(
     alias: str, keys: set[BalanceKey], first: list, params: list, using: str
 ) -> str:
-    """``alias``'s SKU among the keys' SKUs and its location among their locations,
-    after the parameters ``first``."""
+    """``alias``'s (SKU, location) one of ``keys``, after the parameters ``first``.
+    On PostgreSQL exactly the pairs, as two arrays (one probe of the (sku, location)
+    index each: a channel's velocity buffers cover its whole network, and every SKU
+    of a page against every location would read far more than the page); elsewhere
+    (SQLite) the two lists, every pair of them: callers keep the pairs they asked
+    for."""
     params.extend(first)
+    if can_prepare(using):
+        params += [[sku for sku, _ in keys], [place for _, place in keys]]
+        return (
+            f"({alias}.sku_id, {alias}.location_id) IN (SELECT wanted.sku_id, "
+            "wanted.location_id FROM unnest(%s::bigint[], %s::bigint[]) "
+            "AS wanted(sku_id, location_id))"
+        )
     skus = among(f"{alias}.sku_id", {sku for sku, _ in keys}, params, using=using)
     places = among(
         f"{alias}.location_id", {place for _, place in keys}, params, using=using

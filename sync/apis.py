@@ -64,6 +64,7 @@ from .serializers import (
 from .services import (
     SubscriptionInput,
     changes_place,
+    networks_behind,
     webhook_resend,
     webhook_subscription_create,
     webhook_subscription_delete,
@@ -306,12 +307,13 @@ class AvailabilityChangesView(ReadsFromReplica, APIView):
             if channel is None:
                 errors["channel"] = ["No such channel."]
         bounds = feed_bounds()
-        if bounds.unplaced:
+        network = kind == "network"
+        if bounds.unplaced or (network and networks_behind()):
             # Reading places what has committed, so the feed is current even while
             # no worker runs. Only when something waits: placing takes the feed's
-            # lock, on which every reader would otherwise queue. Placing sums the
-            # networks too, so the network kind is as current.
-            changes_place()
+            # lock, on which every reader would otherwise queue. A reader of the
+            # network kind has the networks summed for it too.
+            changes_place(networks=network)
             bounds = feed_bounds()
         # Each kind has positions of its own (docs/sync.md).
         bounded = FEED_KINDS.get(kind, FEED_KINDS["availability"])

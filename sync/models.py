@@ -247,6 +247,10 @@ class FeedState(models.Model):
     pruned_through = models.BigIntegerField(default=0)
     network_last_position = models.BigIntegerField(default=0)
     network_pruned_through = models.BigIntegerField(default=0)
+    # The highest position whose SKUs the network figures were summed for
+    # (sync.services.network.network_figures_catch_up): the networks trail the feed
+    # by at most one catch-up, and never miss a placed change.
+    network_through = models.BigIntegerField(default=0)
 
     def __str__(self) -> str:
         return f"feed at {self.last_position}"

@@ -21,8 +21,8 @@ class Migration(migrations.Migration):
 
     operations = [
         apply_sql_files(
-            availability="9842f14643c7",
-            place_hold="60b636212abc",
+            availability="ae02f5539b58",
+            place_hold="b3e5e71a3c80",
             balance_outbox="a2ba28593421",
         ),
         migrations.RunPython(drop_two_argument_buffer, migrations.RunPython.noop),

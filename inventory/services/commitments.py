@@ -20,6 +20,7 @@ from config.errors import Conflict
 
 from ..availability import safety_buffer_for
 from ..errors import InsufficientStock
+from ..locking import balances_lock
 from ..models import Location, MovementType, StockMovement
 from ..terms import NO_TERMS, Terms, channel_terms
 from .ledger import MovementInput, applied_entries, movements_record, shortages_of
@@ -70,12 +71,11 @@ def commitments_place(
     as for a reservation, and nothing is committed. Each line keeps the channel's
     buffer there (the SKU's own, else its velocity buffer, else its own) and the
     walk-in units available, and leaves the other channels' protections alone."""
-    now = timezone.now()
-    terms = channel_terms(
-        channel_id=channel.pk,
-        keys={(line.sku.pk, line.location.pk) for line in lines},
-        now=now,
-    )
+    keys = {(line.sku.pk, line.location.pk) for line in lines}
+    # The terms once the balances are locked: a hold placed or released meanwhile is
+    # counted. The ledger's batch finds them locked by this transaction already.
+    balances_lock(keys=keys)
+    terms = channel_terms(channel_id=channel.pk, keys=keys, now=timezone.now())
     outcomes = movements_record(
         movements=[
             _promise(channel, line, terms.get((line.sku.pk, line.location.pk)))

@@ -281,13 +281,13 @@ def _place(
     digest: str,
 ) -> Reservation:
     now = timezone.now()
-    # The channel's terms, read before this hold's lines exist: they would count as
-    # taken from its protection already.
-    terms = channel_terms(
-        channel_id=channel.pk,
-        keys={(line.sku.pk, line.location.pk) for line in lines},
-        now=now,
-    )
+    keys = {(line.sku.pk, line.location.pk) for line in lines}
+    # The channel's terms, read once the balances are locked (a hold placed or
+    # released meanwhile is counted) and before this hold's lines exist (they would
+    # count as taken from its protection already). The ledger's batch below finds
+    # the balances locked by this transaction already.
+    balances_lock(keys=keys)
+    terms = channel_terms(channel_id=channel.pk, keys=keys, now=now)
     reservation = Reservation.objects.create(
         channel=channel,
         reference=reference,

@@ -25,17 +25,19 @@ def terms_announce(*, keys: Collection[BalanceKey]) -> int:
     keys = set(keys)
     if not keys:
         return 0
+    candidates = StockBalance.objects.filter(
+        sku_id__in={sku for sku, _ in keys},
+        location_id__in={place for _, place in keys},
+    ).values_list("pk", "sku_id", "location_id")
+    wanted = [pk for pk, sku, place in candidates if (sku, place) in keys]
     with transaction.atomic():
-        rows = (
+        # Exactly those rows, not every SKU asked for at every location asked for.
+        ids = list(
             StockBalance.objects.select_for_update(no_key=True)
-            .filter(
-                sku_id__in={sku for sku, _ in keys},
-                location_id__in={place for _, place in keys},
-            )
+            .filter(pk__in=wanted)
             .order_by("sku_id", "location_id")
-            .values_list("pk", "sku_id", "location_id")
+            .values_list("pk", flat=True)
         )
-        ids = [pk for pk, sku, place in rows if (sku, place) in keys]
         # Stamped, so SQLite's trigger (the demo) tells this jump from its own
         # count-up (inventory/sql/sqlite/balance_outbox.sql).
         return StockBalance.objects.filter(pk__in=ids).update(

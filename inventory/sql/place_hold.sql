@@ -10,8 +10,10 @@
 -- then commits one durable record whose flush covers it, all in one CALL.
 -- A line's promise check is the channel's: its buffer (the SKU's own, else its velocity
 -- buffer there, else its own) and the protections in force there, by
--- onestock_channel_terms and onestock_promisable (generated from
--- inventory/availability.py).
+-- onestock_velocity_buffer, onestock_protections and onestock_promisable (generated
+-- from inventory/availability.py). Where anything is protected, the protections are
+-- read again once the balance is locked: a hold placed or released meanwhile is
+-- counted, so no channel takes units protected for another.
 -- Errors: OS001 a line is short on the plain figures; OS002 a code is unknown or
 -- closed, or the TTL out of bounds. Either way nothing written survives.
 
@@ -25,19 +27,10 @@ LANGUAGE plpgsql AS $$
 DECLARE
     v_hold bigint;
     v_number bigint;
-    v_own bigint[];
-    v_others bigint[];
+    v_own bigint;
+    v_others bigint;
+    v_counted integer;
 BEGIN
-    -- The protections in force at each line, read before this hold's own lines
-    -- exist (they would count as taken from the channel's protection already) and
-    -- before the lock: a protection changed meanwhile is a manager's setting, a
-    -- moment late.
-    SELECT array_agg(terms.own ORDER BY asked.number),
-           array_agg(terms.others ORDER BY asked.number)
-    INTO v_own, v_others
-    FROM unnest(p_skus, p_locations) WITH ORDINALITY AS asked(sku, place, number)
-    CROSS JOIN LATERAL onestock_channel_terms(p_channel, asked.sku, asked.place, p_now)
-        AS terms;
     IF p_unflushed THEN
         -- Let the commit release the hot balance without waiting for the disk: the
         -- procedure below waits for it afterwards, unlocked.
@@ -103,6 +96,22 @@ BEGIN
         FROM unnest(p_skus, p_locations) WITH ORDINALITY AS a(sku, place, number)
         ORDER BY a.sku, a.place
     LOOP
+        -- The protections in force there, this hold's own lines left out.
+        SELECT terms.own, terms.others, terms.counted
+        INTO v_own, v_others, v_counted
+        FROM onestock_protections(p_channel, p_skus[v_number], p_locations[v_number],
+                                  p_now, v_hold) AS terms;
+        IF v_counted > 0 THEN
+            -- Something is protected here: lock the balance, then read them again
+            -- (a new statement sees what committed while it waited).
+            PERFORM 1 FROM inventory_stockbalance AS balance
+            WHERE balance.sku_id = p_skus[v_number]
+              AND balance.location_id = p_locations[v_number]
+            FOR NO KEY UPDATE;
+            SELECT terms.own, terms.others INTO v_own, v_others
+            FROM onestock_protections(p_channel, p_skus[v_number],
+                                      p_locations[v_number], p_now, v_hold) AS terms;
+        END IF;
         UPDATE inventory_stockbalance AS balance
         SET reserved = balance.reserved + p_quantities[v_number],
             last_event_at = GREATEST(balance.last_event_at, p_now),
@@ -110,8 +119,7 @@ BEGIN
         WHERE balance.sku_id = p_skus[v_number]
           AND balance.location_id = p_locations[v_number]
           AND onestock_promisable(onestock_available(balance), p_keep[v_number],
-                                  v_own[v_number], v_others[v_number])
-              >= p_quantities[v_number];
+                                  v_own, v_others) >= p_quantities[v_number];
         IF NOT FOUND THEN
             -- Undoes everything above: the general path decides (lapsed holds, or
             -- the shortages to report).
@@ -134,6 +142,7 @@ DECLARE
     v_channel bigint;
     v_ttl integer;
     v_buffer integer;
+    v_policy text;
     v_skus bigint[];
     v_locations bigint[];
     v_keep bigint[];
@@ -141,16 +150,19 @@ DECLARE
     v_entry_digests text[];
 BEGIN
     SELECT channel.id, COALESCE(p_ttl, channel.reservation_ttl_seconds),
-           channel.safety_buffer
-    INTO v_channel, v_ttl, v_buffer
+           channel.safety_buffer, channel.buffer_policy
+    INTO v_channel, v_ttl, v_buffer, v_policy
     FROM catalog_channel AS channel
     WHERE channel.code = p_channel_code AND channel.is_active;
     -- The cart's lines, one JSON document: {"sku", "location", "quantity",
     -- "digest" (of its ledger entry)} each, in the cart's order.
     SELECT array_agg(sku.id ORDER BY asked.number),
            array_agg(place.id ORDER BY asked.number),
-           array_agg(onestock_safety_buffer(sku.safety_buffer, v_buffer,
-                                            terms.velocity_buffer)
+           array_agg(onestock_safety_buffer(
+                         sku.safety_buffer, v_buffer,
+                         CASE WHEN v_policy = 'velocity' THEN
+                             onestock_velocity_buffer(v_channel, sku.id, place.id)
+                         END)
                      ORDER BY asked.number),
            array_agg(asked.quantity ORDER BY asked.number),
            array_agg(asked.digest ORDER BY asked.number)
@@ -160,9 +172,7 @@ BEGIN
             WITH ORDINALITY AS asked(sku_code, location_code, quantity, digest, number)
     JOIN catalog_sku AS sku ON sku.code = asked.sku_code AND sku.is_active
     JOIN inventory_location AS place
-        ON place.code = asked.location_code AND place.is_active
-    CROSS JOIN LATERAL onestock_channel_terms(v_channel, sku.id, place.id, p_now)
-        AS terms;
+        ON place.code = asked.location_code AND place.is_active;
     IF v_channel IS NULL OR v_ttl NOT BETWEEN p_ttl_min AND p_ttl_max
        OR cardinality(v_skus) IS DISTINCT FROM jsonb_array_length(p_lines)
        -- A location outside the channel's network, when it names one.

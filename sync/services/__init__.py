@@ -5,7 +5,7 @@ health (``health``)."""
 
 from .feed import changes_place, feed_prune, feed_skip_after_restore
 from .health import sync_health_check
-from .network import network_figures_refresh
+from .network import network_figures_catch_up, network_figures_refresh, networks_behind
 from .webhooks import (
     SubscriptionInput,
     webhook_deliveries_send,
@@ -20,7 +20,9 @@ __all__ = [
     "changes_place",
     "feed_prune",
     "feed_skip_after_restore",
+    "network_figures_catch_up",
     "network_figures_refresh",
+    "networks_behind",
     "sync_health_check",
     "webhook_deliveries_send",
     "webhook_resend",

@@ -14,8 +14,9 @@ so:
 
 The same pass makes each subscription's deliveries: the latest change per SKU and
 location, merged into a pending delivery when there is one (the coalescing); then it
-sums the channels' networks again for the SKUs placed (``network``), in the same
-transaction, so a network total that moved is never left unannounced.
+and the network figures catch up with the feed (``network``: sums for the SKUs of
+the changes placed since), in the same transaction or, for the push job, in a job of
+their own, so a network total that moved is never left unannounced.
 """
 
 from dataclasses import dataclass
@@ -42,23 +43,24 @@ class Placed:
     subscriptions: list[int]
 
 
-def changes_place(*, limit: int | None = None) -> Placed:
+def changes_place(*, limit: int | None = None, networks: bool = True) -> Placed:
     """Give the committed, unplaced changes their positions (at most ``limit``) and
-    queue them for every subscription (``deliveries_queue``)."""
+    queue them for every subscription (``deliveries_queue``). With ``networks``, the
+    network figures then catch up with the feed in the same transaction
+    (``network.network_figures_catch_up``); the push job leaves them to a job of their
+    own, so summing networks never holds a change at a location up."""
     limit = limit or settings.SYNC_PLACE_BATCH
     with transaction.atomic(), connection.cursor() as cursor:
         state = feed_state_locked()
         cursor.execute(_PLACE, [limit, state.last_position])
         rows = cursor.fetchall()
-        if not rows:
-            return Placed(0, [])
         placed = [change_id for change_id, _ in rows]
-        state.last_position += len(placed)
-        state.save(update_fields=["last_position"])
-        subscriptions = _queue_for_subscriptions(cursor, placed)
-        # The networks' sums of the SKUs that changed, in the same transaction: a
-        # total that moved gets its next sequence and goes out (sync.services.network).
-        network.network_figures_refresh(sku_ids={sku_id for _, sku_id in rows})
+        if placed:
+            state.last_position += len(placed)
+            state.save(update_fields=["last_position"])
+        subscriptions = _queue_for_subscriptions(cursor, placed) if placed else []
+        if networks:
+            network.network_figures_catch_up()
         return Placed(len(placed), subscriptions)
 
 
@@ -74,11 +76,13 @@ def feed_skip_after_restore(*, by: int) -> FeedState:
         state = feed_state_locked()
         state.last_position += by
         state.pruned_through = state.last_position
+        state.network_through = state.last_position  # nothing there to sum
         network.network_feed_skip(state=state, by=by)
         state.save(
             update_fields=[
                 "last_position",
                 "pruned_through",
+                "network_through",
                 "network_last_position",
                 "network_pruned_through",
             ]

@@ -14,9 +14,12 @@ delivery for each subscription of its channel that asked for the network kind
 other numbers moved (on hand, available, status, the locations with stock) is
 rewritten without a new sequence: the sequence counts the total's moves only.
 
-When it runs: the feed's placing pass, for the SKUs placed (``feed.changes_place``),
-in the placing transaction; and ``network_figures_current``, when a read finds a
-stored total that differs from the live one.
+When it runs: ``network_figures_catch_up``, for the SKUs of the changes placed
+since it last ran (``FeedState.network_through``): the push job's own job
+(``sync.sum_networks``, kicked at most once a second while changes are placed, and
+by beat's sweep), a read of the network feed, and the feed's placing when called
+directly; and ``network_figures_current``, when a read finds a stored total that
+differs from the live one.
 """
 
 from collections.abc import Collection, Sequence
@@ -28,6 +31,7 @@ from django.utils import timezone
 
 from catalog.models import Channel, Sku
 from config import metrics
+from inventory.models import AvailabilityChange
 from inventory.network_selectors import NetworkRow, network_figures
 
 from ..models import (
@@ -106,6 +110,39 @@ def network_figures_refresh(*, sku_ids: Collection[int]) -> dict[Key, NetworkFig
         if moved:
             _announce(state, moved, now)
     return figures
+
+
+def network_figures_catch_up(*, limit: int | None = None) -> int:
+    """Sum the networks again for the SKUs of the changes placed since the last
+    catch-up (``FeedState.network_through``), at most ``limit`` changes, under the
+    feed's lock; how many changes it covered (0: the networks are current). Placing
+    and summing are apart so that a change at a location goes out without waiting
+    for every channel's network to be summed."""
+    limit = limit or settings.SYNC_PLACE_BATCH
+    with transaction.atomic():
+        state = feed_state_locked()
+        through = min(state.last_position, state.network_through + limit)
+        if through <= state.network_through:
+            return 0
+        sku_ids = set(
+            AvailabilityChange.objects.filter(
+                position__gt=state.network_through, position__lte=through
+            ).values_list("sku_id", flat=True)
+        )
+        covered = through - state.network_through
+        state.network_through = through
+        state.save(update_fields=["network_through"])
+        network_figures_refresh(sku_ids=sku_ids)
+    return covered
+
+
+def networks_behind() -> bool:
+    """Whether changes were placed that the network figures have not been summed
+    for: one read of the feed's row, unlocked."""
+    state = FeedState.objects.filter(pk=1).values_list(
+        "last_position", "network_through"
+    )
+    return any(last > through for last, through in state)
 
 
 def network_figures_current(*, channel: Channel, skus: Sequence[Sku]) -> list[dict]:

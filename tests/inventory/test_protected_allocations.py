@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from config.access import Actor
 from inventory.errors import InsufficientStock
-from inventory.models import Allocation, Reservation, VelocityBuffer
+from inventory.models import Allocation, NetworkLocation, Reservation, VelocityBuffer
 from inventory.selectors import availability_rows
 from inventory.services import reservation_place_by_codes, reservation_transition
 from inventory.services.commitments import CommitmentLine, commitments_place
@@ -268,3 +268,51 @@ def test_the_fast_path_and_the_general_path_keep_the_same_protection(db):
     )
     assert balance_of(tee, place).available == 1
     assert atp(amazon, tee, place) == 1
+
+
+def test_a_protection_outside_the_owners_network_keeps_nothing_back(market):
+    """The marketplace stops selling from Leeds: its four protected units there are
+    the web shop's to sell again."""
+    m = market
+    elsewhere = LocationFactory(code="DC-MID", kind="distribution_centre")
+    NetworkLocation.objects.create(channel=m["amazon"], location=elsewhere)
+    assert atp(m["web"], m["tee"], m["place"]) == 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_holds_of_the_owner_at_once_never_take_another_channels_protection(db):
+    """Six tees: four protected for the marketplace, two for the app. The
+    marketplace's checkouts of four and of two press the button at the same moment:
+    only one of them fits in its own protection, and the app keeps its two."""
+    place = LocationFactory(code="LDS-WH", kind="warehouse")
+    tee = SkuFactory(code="TEE-BLK-M")
+    app = ChannelFactory(code="app", kind="app", safety_buffer=0)
+    amazon = ChannelFactory(code="amazon", kind="marketplace", safety_buffer=0)
+    StockEvents.post("receipt", sku=tee, location=place, quantity=6)
+    protect(amazon, tee, place, 4)
+    protect(app, tee, place, 2)
+    token = ApiTokenFactory.issue(name="amazon-checkout", channel_code="amazon")[1]
+
+    def buy(n):
+        return (
+            client_for(token)
+            .post(
+                "/api/v1/reservations/",
+                {
+                    "reference": f"AMZ-{n}",
+                    "lines": [
+                        {
+                            "sku": "TEE-BLK-M",
+                            "location": "LDS-WH",
+                            "quantity": (4, 2)[n],
+                        }
+                    ],
+                },
+                format="json",
+            )
+            .status_code
+        )
+
+    assert sorted(all_at_once(2, buy)) == [201, 409]
+    assert atp(app, tee, place) == 2
+    Holds.place(channel=app, lines=[(tee, place, 2)])
