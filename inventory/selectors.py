@@ -39,7 +39,7 @@ from config.database import among, can_prepare, moment_from_row, read_rows
 from config.replicas import reading_alias, replica_staleness
 
 # Availability, the buffer and what a channel may promise: defined in one place.
-from .availability import available_from, promisable, safety_buffer
+from .availability import available_from
 from .locking import BalanceKey
 from .models import (
     Location,
@@ -51,7 +51,7 @@ from .models import (
     StockMovement,
 )
 from .movements import BUCKETS
-from .terms import NO_TERMS, Terms, channel_terms
+from .terms import NO_TERMS, Terms, channel_terms, promise_under
 
 
 class AvailabilityStatus(models.TextChoices):
@@ -325,11 +325,11 @@ def _rows(
         # Read as of now: a lapsed hold holds nothing, swept or not.
         row.reserved -= lapsed
         row.available = available = available_from(row)
-        velocity, own, others = terms.get(key, NO_TERMS) if terms else NO_TERMS
-        buffer = safety_buffer(sku.safety_buffer, channel_buffer, velocity)
-        row.safety_buffer = buffer
-        row.available_to_promise = promisable(
-            available=available, keep=buffer, own=own, others=others
+        row.safety_buffer, row.available_to_promise = promise_under(
+            terms.get(key, NO_TERMS) if terms else NO_TERMS,
+            available=available,
+            sku_buffer=sku.safety_buffer,
+            channel_buffer=channel_buffer,
         )
         if under_review:
             row.status = AvailabilityStatus.UNDER_REVIEW.value

@@ -26,7 +26,9 @@ from .availability import (
     ALLOCATIONS_FROM_SQL,
     HELD_SQL,
     VELOCITY_BUFFERS_FROM_SQL,
+    promisable,
     protection_in_force,
+    safety_buffer,
 )
 from .locking import BalanceKey
 
@@ -37,6 +39,8 @@ class Terms(NamedTuple):
     velocity_buffer: int | None = None  # None: the channel's own buffer applies
     own: int = 0  # its protection in force
     others: int = 0  # the other channels' protections in force
+    # False at a location outside the channel's network: it promises nothing there.
+    sells_here: bool = True
 
 
 NO_TERMS = Terms()
@@ -87,28 +91,38 @@ def channel_terms(
     if channel_id is None or not keys:
         return {}
     params: list = []
-    # The velocity buffers as rows of their own: no channel, their units, no holds.
+    # The velocity buffers as rows of their own (no channel, their units, no holds),
+    # and the locations of the channel's network (no SKU).
     statement = (
         f"{_allocations(keys, now, params, using)} UNION ALL "
         f"SELECT NULL, buffer.sku_id, buffer.location_id, buffer.units, NULL "
         f"FROM {VELOCITY_BUFFERS_FROM_SQL} AND buffer.channel_id = %s "
-        f"AND {_pairs('buffer', keys, [channel_id], params, using)}"
+        f"AND {_pairs('buffer', keys, [channel_id], params, using)} UNION ALL "
+        "SELECT NULL, NULL, network.location_id, NULL, NULL "
+        "FROM inventory_networklocation network WHERE network.channel_id = %s"
     )
+    params.append(channel_id)
     own: dict[BalanceKey, int] = {}
     others: dict[BalanceKey, int] = {}
     velocity: dict[BalanceKey, int] = {}
+    network: set[int] = set()
     for owner, sku, place, units, held in read_rows(statement, params, using=using):
         key = (sku, place)
-        if key not in keys:
+        if sku is None:
+            network.add(place)
+        elif key not in keys:
             continue
-        if owner is None:
+        elif owner is None:
             velocity[key] = units
         else:
             side = own if owner == channel_id else others
             side[key] = side.get(key, 0) + protection_in_force(units, held)
+    outside = {key for key in keys if network and key[1] not in network}
     return {
-        key: Terms(velocity.get(key), own.get(key, 0), others.get(key, 0))
-        for key in velocity.keys() | own.keys() | others.keys()
+        key: Terms(
+            velocity.get(key), own.get(key, 0), others.get(key, 0), key not in outside
+        )
+        for key in velocity.keys() | own.keys() | others.keys() | outside
     }
 
 
@@ -157,3 +171,17 @@ def _pairs(
         f"{alias}.location_id", {place for _, place in keys}, params, using=using
     )
     return f"{skus} AND {places}"
+
+
+def promise_under(
+    terms: Terms, *, available: int, sku_buffer: int | None, channel_buffer: int | None
+) -> tuple[int, int]:
+    """The units a channel keeps back at one SKU and location, and what it may
+    promise there (``inventory.availability``'s rule, under its ``terms``): nothing
+    outside its network."""
+    buffer = safety_buffer(sku_buffer, channel_buffer, terms.velocity_buffer)
+    if not terms.sells_here:
+        return buffer, 0
+    return buffer, promisable(
+        available=available, keep=buffer, own=terms.own, others=terms.others
+    )

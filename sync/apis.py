@@ -64,7 +64,6 @@ from .serializers import (
 from .services import (
     SubscriptionInput,
     changes_place,
-    networks_behind,
     webhook_resend,
     webhook_subscription_create,
     webhook_subscription_delete,
@@ -308,7 +307,9 @@ class AvailabilityChangesView(ReadsFromReplica, APIView):
                 errors["channel"] = ["No such channel."]
         bounds = feed_bounds()
         network = kind == "network"
-        if bounds.unplaced or (network and networks_behind()):
+        if bounds.unplaced or (
+            network and bounds.network_through < bounds.last_position
+        ):
             # Reading places what has committed, so the feed is current even while
             # no worker runs. Only when something waits: placing takes the feed's
             # lock, on which every reader would otherwise queue. A reader of the

@@ -19,11 +19,11 @@ from django.utils import timezone
 from catalog.models import Channel, Sku
 from config.database import moment_from_row
 from config.replicas import reading_alias
-from inventory.availability import available_sql, promisable, safety_buffer
+from inventory.availability import available_sql
 from inventory.models import AvailabilityChange, Location, SourceHealth
 from inventory.movements import BUCKETS
 from inventory.selectors import LocationRef, SkuRef, availability_statuses
-from inventory.terms import NO_TERMS, channel_terms
+from inventory.terms import NO_TERMS, channel_terms, promise_under
 
 from .models import (
     EventKind,
@@ -137,13 +137,15 @@ def change_events(
     kind = EventKind.AVAILABILITY_CHANGED.value
     events = []
     for change in changes:
-        velocity, own, others = (
+        available = change.available
+        buffer, promised = promise_under(
             terms.get((change.sku_id, change.location_id), NO_TERMS)
             if terms
-            else NO_TERMS
+            else NO_TERMS,
+            available=available,
+            sku_buffer=change.sku.safety_buffer,
+            channel_buffer=channel_buffer,
         )
-        buffer = safety_buffer(change.sku.safety_buffer, channel_buffer, velocity)
-        available = change.available
         quantities = dict(zip(BUCKETS, change[_QUANTITIES], strict=False))
         quantities["available"] = available
         events.append(
@@ -159,9 +161,7 @@ def change_events(
                     "channel": channel_code,
                     "quantities": quantities,
                     "safety_buffer": buffer,
-                    "available_to_promise": promisable(
-                        available=available, keep=buffer, own=own, others=others
-                    ),
+                    "available_to_promise": promised,
                     "status": statuses[(change.sku_id, change.location_id)],
                 },
             }
@@ -191,15 +191,17 @@ class FeedBounds(NamedTuple):
     last_position: int
     # Committed changes wait for their position (or the feed has no row yet).
     unplaced: bool
-    # The same bounds for the network figures' changes (``?kind=network``).
+    # The same bounds for the network figures' changes (``?kind=network``), and the
+    # position the network figures were last summed through.
     network_pruned_through: int = 0
     network_last_position: int = 0
+    network_through: int = 0
 
 
 _FEED_BOUNDS = (
     "SELECT pruned_through, last_position, "
     f"EXISTS (SELECT 1 FROM {_CHANGES} WHERE position IS NULL), "
-    "network_pruned_through, network_last_position "
+    "network_pruned_through, network_last_position, network_through "
     f"FROM {FeedState._meta.db_table} WHERE id = 1"
 )
 

@@ -3,9 +3,10 @@
 ``sync.push_availability`` is queued after every commit that moved stock (and every
 10 seconds by beat, migration 0002, for anything a kick missed and for retries
 falling due); ``sync.sum_networks`` sums the channels' networks for what the push
-placed, at most once every ``NETWORK_SUM_SECONDS`` (a network's sum reads every
-location of each SKU, for every channel: done per push, it held the changes at a
-location up by a second under a till's steady sales); ``sync.check_sources``
+placed, at most once every ``NETWORK_SUM_SECONDS`` and only while a subscription asks
+for the network kind (a network's sum reads every location of each SKU, for every
+channel: done with every push, it held the changes at a location up by half a
+second under a till's steady sales; bench/push_latency.py); ``sync.check_sources``
 measures the sources' health every minute; ``sync.prune_feed`` drops old changes
 nightly."""
 

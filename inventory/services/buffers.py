@@ -375,7 +375,7 @@ def _promise(
         channel_id=channel.pk, keys={row.key for row in chunk}, now=now
     )
     for row, read in zip(chunk, rows, strict=True):
-        _, own, others = terms.get(row.key, NO_TERMS)
+        _, own, others, _ = terms.get(row.key, NO_TERMS)
         after_keep = safety_buffer(row.sku_buffer, channel.safety_buffer, row.units)
         unbuffered = promisable(
             available=read.available, keep=0, own=own, others=others

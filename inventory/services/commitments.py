@@ -141,7 +141,7 @@ def commitments_short(
 def _promise(
     channel: Channel, line: CommitmentLine, terms: Terms | None
 ) -> MovementInput:
-    velocity, own, others = terms or NO_TERMS
+    velocity, own, others, _ = terms or NO_TERMS
     keep = safety_buffer_for(sku=line.sku, channel=channel, velocity_buffer=velocity)
     return replace(
         _input(channel, MovementType.COMMIT, line),

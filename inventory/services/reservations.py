@@ -247,7 +247,7 @@ def _reserve_move(
 ) -> MovementInput:
     """The ledger's ``reserve`` move for one line of a hold, keeping the selling
     channel's buffer available and the other channels' protections alone."""
-    velocity, own, others = terms or NO_TERMS
+    velocity, own, others, _ = terms or NO_TERMS
     return MovementInput(
         reference=reference,
         type=MovementType.RESERVE,

@@ -16,9 +16,9 @@ rewritten without a new sequence: the sequence counts the total's moves only.
 
 When it runs: ``network_figures_catch_up``, for the SKUs of the changes placed
 since it last ran (``FeedState.network_through``): the push job's own job
-(``sync.sum_networks``, kicked at most once a second while changes are placed, and
-by beat's sweep), a read of the network feed, and the feed's placing when called
-directly; and ``network_figures_current``, when a read finds a stored total that
+(``sync.sum_networks``, kicked at most once a second while changes are placed and
+a subscription asks for the network kind, and by beat's sweep), a read of the
+network feed, and the feed's placing when called directly; and ``network_figures_current``, when a read finds a stored total that
 differs from the live one.
 """
 
@@ -138,11 +138,21 @@ def network_figures_catch_up(*, limit: int | None = None) -> int:
 
 def networks_behind() -> bool:
     """Whether changes were placed that the network figures have not been summed
-    for: one read of the feed's row, unlocked."""
+    for, while some active subscription asks for the network kind: two short reads.
+    Nobody listening, the sums wait for a reader (a read of the network feed, or of
+    network availability, sums what it reads first), and the push job pays
+    nothing."""
     state = FeedState.objects.filter(pk=1).values_list(
         "last_position", "network_through"
     )
-    return any(last > through for last, through in state)
+    if not any(last > through for last, through in state):
+        return False
+    return any(
+        subscription.wants(EventKind.NETWORK_AVAILABILITY_CHANGED)
+        for subscription in WebhookSubscription.objects.filter(is_active=True).only(
+            "event_kinds"
+        )
+    )
 
 
 def network_figures_current(*, channel: Channel, skus: Sequence[Sku]) -> list[dict]:

@@ -114,7 +114,7 @@ def test_a_released_or_lapsed_owner_hold_protects_its_units_again(market):
     )
     assert terms[(m["tee"].pk, m["place"].pk)].others == 4
     # Whole units, as every figure is (a webhook's body is encoded from them).
-    assert {type(value) for value in terms[(m["tee"].pk, m["place"].pk)][1:]} == {int}
+    assert {type(value) for value in terms[(m["tee"].pk, m["place"].pk)][1:3]} == {int}
     assert atp(m["web"], m["tee"], m["place"]) == 1
 
 
@@ -316,3 +316,13 @@ def test_two_holds_of_the_owner_at_once_never_take_another_channels_protection(d
     assert sorted(all_at_once(2, buy)) == [201, 409]
     assert atp(app, tee, place) == 2
     Holds.place(channel=app, lines=[(tee, place, 2)])
+
+
+def test_a_channel_promises_nothing_where_it_does_not_sell(market):
+    """The web shop sells from the distribution centre only: at the Leeds warehouse
+    it may promise nothing, whatever is on the shelf; the app still may."""
+    m = market
+    centre = LocationFactory(code="DC-MID", kind="distribution_centre")
+    NetworkLocation.objects.create(channel=m["web"], location=centre)
+    assert atp(m["web"], m["tee"], m["place"]) == 0
+    assert atp(m["app"], m["tee"], m["place"]) == 1
