@@ -18,8 +18,9 @@ When it runs: ``network_figures_catch_up``, for the SKUs of the changes placed
 since it last ran (``FeedState.network_through``): the push job's own job
 (``sync.sum_networks``, kicked at most once a second while changes are placed and
 a subscription asks for the network kind, and by beat's sweep), a read of the
-network feed, and the feed's placing when called directly; and ``network_figures_current``, when a read finds a stored total that
-differs from the live one.
+network feed, and the feed's placing when called directly; and
+``network_figures_current``, when a read finds a stored total that differs from the
+live one.
 """
 
 from collections.abc import Collection, Sequence
