@@ -227,20 +227,18 @@ END
 $$;
 
 -- The protections in force at one SKU and location, as inventory.terms.channel_terms
--- reads them: the channel's own, the other channels' together, and how many
--- allocations count there (0: nothing is protected, nothing to read again under the
--- lock). ``p_except_hold``: a hold whose lines must not count as taken (0: none).
+-- reads them: the channel's own, and the other channels' together.
+-- ``p_except_hold``: a hold whose lines must not count as taken (0: none).
 CREATE OR REPLACE FUNCTION onestock_protections(
     p_channel bigint, p_sku bigint, p_location bigint, p_now timestamptz,
-    p_except_hold bigint, OUT own bigint, OUT others bigint, OUT counted integer
+    p_except_hold bigint, OUT own bigint, OUT others bigint
 )
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 AS $$
 BEGIN
     SELECT COALESCE(SUM(terms.in_force) FILTER (WHERE terms.channel_id = p_channel), 0),
-           COALESCE(SUM(terms.in_force) FILTER (WHERE terms.channel_id <> p_channel), 0),
-           count(*)
-    INTO own, others, counted
+           COALESCE(SUM(terms.in_force) FILTER (WHERE terms.channel_id <> p_channel), 0)
+    INTO own, others
     FROM (
         SELECT allocation.channel_id, {_in_force_sql()} AS in_force
         FROM {ALLOCATIONS_FROM_SQL}

@@ -21,8 +21,8 @@ class Migration(migrations.Migration):
 
     operations = [
         apply_sql_files(
-            availability="ae02f5539b58",
-            place_hold="b3e5e71a3c80",
+            availability="399a52c30c5c",
+            place_hold="ae43da095179",
             balance_outbox="a2ba28593421",
         ),
         migrations.RunPython(drop_two_argument_buffer, migrations.RunPython.noop),

@@ -59,20 +59,18 @@ END
 $$;
 
 -- The protections in force at one SKU and location, as inventory.terms.channel_terms
--- reads them: the channel's own, the other channels' together, and how many
--- allocations count there (0: nothing is protected, nothing to read again under the
--- lock). ``p_except_hold``: a hold whose lines must not count as taken (0: none).
+-- reads them: the channel's own, and the other channels' together.
+-- ``p_except_hold``: a hold whose lines must not count as taken (0: none).
 CREATE OR REPLACE FUNCTION onestock_protections(
     p_channel bigint, p_sku bigint, p_location bigint, p_now timestamptz,
-    p_except_hold bigint, OUT own bigint, OUT others bigint, OUT counted integer
+    p_except_hold bigint, OUT own bigint, OUT others bigint
 )
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 AS $$
 BEGIN
     SELECT COALESCE(SUM(terms.in_force) FILTER (WHERE terms.channel_id = p_channel), 0),
-           COALESCE(SUM(terms.in_force) FILTER (WHERE terms.channel_id <> p_channel), 0),
-           count(*)
-    INTO own, others, counted
+           COALESCE(SUM(terms.in_force) FILTER (WHERE terms.channel_id <> p_channel), 0)
+    INTO own, others
     FROM (
         SELECT allocation.channel_id, GREATEST(0, allocation.units - (SELECT CAST(COALESCE(SUM(line.quantity), 0) AS BIGINT) FROM inventory_reservation hold JOIN inventory_reservationline line ON line.reservation_id = hold.id AND line.sku_id = allocation.sku_id AND line.location_id = allocation.location_id WHERE hold.channel_id = allocation.channel_id AND hold.status = 'active' AND hold.expires_at > p_now AND hold.id <> p_except_hold)) AS in_force
         FROM inventory_allocation allocation JOIN catalog_channel owner ON owner.id = allocation.channel_id AND owner.is_active WHERE allocation.units > 0 AND (NOT EXISTS (SELECT 1 FROM inventory_networklocation network WHERE network.channel_id = owner.id) OR EXISTS (SELECT 1 FROM inventory_networklocation network WHERE network.channel_id = owner.id AND network.location_id = allocation.location_id))

@@ -29,7 +29,6 @@ DECLARE
     v_number bigint;
     v_own bigint;
     v_others bigint;
-    v_counted integer;
 BEGIN
     IF p_unflushed THEN
         -- Let the commit release the hot balance without waiting for the disk: the
@@ -96,14 +95,15 @@ BEGIN
         FROM unnest(p_skus, p_locations) WITH ORDINALITY AS a(sku, place, number)
         ORDER BY a.sku, a.place
     LOOP
-        -- The protections in force there, this hold's own lines left out.
-        SELECT terms.own, terms.others, terms.counted
-        INTO v_own, v_others, v_counted
-        FROM onestock_protections(p_channel, p_skus[v_number], p_locations[v_number],
-                                  p_now, v_hold) AS terms;
-        IF v_counted > 0 THEN
-            -- Something is protected here: lock the balance, then read them again
-            -- (a new statement sees what committed while it waited).
+        v_own := 0;
+        v_others := 0;
+        IF EXISTS (SELECT 1 FROM inventory_allocation AS allocation
+                   WHERE allocation.sku_id = p_skus[v_number]
+                     AND allocation.location_id = p_locations[v_number]
+                     AND allocation.units > 0) THEN
+            -- Something is protected here: lock the balance, then read the
+            -- protections in force (a new statement sees what committed while it
+            -- waited), this hold's own lines left out.
             PERFORM 1 FROM inventory_stockbalance AS balance
             WHERE balance.sku_id = p_skus[v_number]
               AND balance.location_id = p_locations[v_number]
