@@ -284,9 +284,12 @@ class AvailabilityView(ReadsFromReplica, GenericAPIView):
         summary="Available-to-promise per SKU and location, with every quantity",
         description=(
             "One row per SKU and location: `available = on_hand - committed - "
-            "picked - reserved - damaged - quality_control`; `available_to_promise = "
-            "max(0, available - safety_buffer)`, the SKU's own buffer overriding "
-            "the channel's. `status`: `under_review` while an open stock conflict "
+            "picked - reserved - damaged - quality_control`; `available_to_promise`: "
+            "what the channel may promise, `max(0, available - safety_buffer)` less "
+            "the units protected there for other channels (it may take its own "
+            "protection), 0 at a location outside its network; the buffer is the "
+            "SKU's own, else the channel's velocity buffer there, else the "
+            "channel's (docs/channels.md). `status`: `under_review` while an open stock conflict "
             "exists there, `delayed` when the store's tills have not reported for "
             "longer than the configured threshold, else `confirmed`."
         ),

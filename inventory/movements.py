@@ -27,6 +27,10 @@ MAX_MOVEMENT_QUANTITY = 1_000_000
 # sales reports, rates of sale and the weighted count sample add up. The partial index
 # ``stock_movement_sold`` is on these.
 SOLD = (MovementType.SALE, MovementType.FULFIL, MovementType.FULFIL_PICKED)
+# The statuses of an entry that was a sale: a sale older than the latest count is
+# superseded in the balance (the count already saw the shelf without it) but was a
+# sale all the same. Rates of sale count both.
+SOLD_STATUSES = ("applied", "superseded")
 
 
 @dataclass(frozen=True)

@@ -37,12 +37,11 @@ from inventory.models import (
     StockConflict,
     StockMovement,
 )
-from inventory.movements import SOLD
+from inventory.movements import SOLD, SOLD_STATUSES
 from orders.models import OrderLine
 
 from .models import ExceptionCase, ExceptionKind, SalesRate
 from .selectors import record_accuracy, target_hours
-from .services.rates import SOLD_STATUSES
 
 AT_RISK_DAYS = 7
 # A location in a table: its code (what the CSV is joined on) and its name (what

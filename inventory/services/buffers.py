@@ -46,7 +46,7 @@ from config.errors import Conflict
 from ..availability import promisable, safety_buffer
 from ..locking import BalanceKey
 from ..models import Location, StockBalance, StockMovement, VelocityBuffer
-from ..movements import SOLD
+from ..movements import SOLD, SOLD_STATUSES
 from ..networks import network_locations
 from ..selectors import (
     LocationRef,
@@ -61,8 +61,6 @@ from .terms import terms_announce
 
 log = logging.getLogger(__name__)
 
-# A sale older than the latest count is superseded in the balance but was a sale.
-SOLD_STATUSES = (StockMovement.Status.APPLIED, StockMovement.Status.SUPERSEDED)
 # Pairs read for availability at a time in a preview.
 PREVIEW_CHUNK = 2_000
 

@@ -9,13 +9,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from inventory.models import StockMovement
-from inventory.movements import SOLD
+from inventory.movements import SOLD, SOLD_STATUSES
 
 from ..models import SalesRate
-
-# A sale older than the latest count is superseded in the balance (the count already
-# saw the shelf without it) but was a sale all the same.
-SOLD_STATUSES = (StockMovement.Status.APPLIED, StockMovement.Status.SUPERSEDED)
 
 
 @transaction.atomic
