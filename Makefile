@@ -53,7 +53,7 @@ test: install
 	DATABASE_URL=$${DATABASE_URL:-$(DATABASE_URL_TEST)} $(VENV)/bin/pytest -q \
 		-n $(TEST_WORKERS) --dist load --maxschedchunk 1 $(TEST_ARGS)
 
-# A simulated trading day, every policy compared (docs/simulation.md): about 20 minutes.
+# A simulated trading day, every policy compared (docs/simulation.md): about 25 minutes.
 simulate: install
 	DATABASE_URL=$${DATABASE_URL:-$(DATABASE_URL_TEST)} $(PY) manage.py simulate --compare
 

@@ -7,6 +7,13 @@ from datetime import UTC, datetime
 BUFFERS = ("0", "1", "2", "velocity")
 POS_SYNCS = ("realtime", "hourly", "nightly")
 RESERVE_AT = ("cart", "checkout")
+# The channels a protection may be for, the first the one a bare ``allocation=N``
+# names: the marketplace, whose cancellations cost the most (a marketplace suspends
+# a seller above a few per cent), then the web shop and app, then the tills' walk-in
+# trade at the stores.
+ALLOCATION_CHANNELS = ("marketplace", "web", "app", "pos")
+# More units than a store ever holds of one SKU is a typing error, not a plan.
+MAX_ALLOCATION_UNITS = 99
 
 
 class PolicyError(ValueError):
@@ -24,11 +31,15 @@ class Policy:
       day ("nightly").
     - ``reserve_at``: an online shopper's units are held when they go in the cart
       ("cart") or only when the order is placed ("checkout").
+    - ``allocation``: "none", or "CHANNEL:N": N units of every SKU protected for
+      CHANNEL (``ALLOCATION_CHANNELS``) at each location it sells from in the day
+      (``network.allocation_locations``); a bare "N" is for the marketplace.
     """
 
     buffer: str = "velocity"
     pos_sync: str = "realtime"
     reserve_at: str = "cart"
+    allocation: str = "none"
 
     def __post_init__(self):
         for name, allowed in (
@@ -41,31 +52,73 @@ class Policy:
                     f"{name} must be one of {', '.join(allowed)}, "
                     f"not {getattr(self, name)!r}."
                 )
+        # Frozen, so the one spelling is set through object.__setattr__.
+        object.__setattr__(self, "allocation", _allocation(self.allocation))
+
+    @property
+    def allocation_channel(self) -> str | None:
+        """The channel the units are protected for; None under ``allocation=none``."""
+        return None if self.allocation == "none" else self.allocation.split(":")[0]
+
+    @property
+    def allocation_units(self) -> int:
+        return 0 if self.allocation == "none" else int(self.allocation.split(":")[1])
 
     @property
     def label(self) -> str:
-        return f"buffer {self.buffer}, POS {self.pos_sync}, hold at {self.reserve_at}"
+        label = f"buffer {self.buffer}, POS {self.pos_sync}, hold at {self.reserve_at}"
+        if self.allocation_channel:
+            label += (
+                f", {self.allocation_units} protected for {self.allocation_channel}"
+            )
+        return label
 
     @classmethod
     def parse(cls, text: str) -> "Policy":
-        """``buffer=velocity,pos=hourly,reserve=checkout``; anything left out keeps
-        the default."""
+        """``buffer=velocity,pos=hourly,reserve=checkout,allocation=marketplace:1``;
+        anything left out keeps the default."""
         aliases = {"pos": "pos_sync", "reserve": "reserve_at", "sync": "pos_sync"}
+        keys = ("buffer", "pos_sync", "reserve_at", "allocation")
         values: dict[str, str] = {}
         for part in filter(None, (p.strip() for p in text.split(","))):
             key, sep, value = part.partition("=")
             key = aliases.get(key.strip(), key.strip())
-            if not sep or key not in ("buffer", "pos_sync", "reserve_at"):
+            if not sep or key not in keys:
                 raise PolicyError(
-                    f"{part!r}: say buffer=…, pos=… or reserve=… (e.g. buffer=2,pos=hourly)."
+                    f"{part!r}: say buffer=…, pos=…, reserve=… or allocation=… "
+                    "(e.g. buffer=2,pos=hourly or allocation=marketplace:1)."
                 )
             values[key] = value.strip()
         return cls(**values)
 
 
+def _allocation(text: str) -> str:
+    """``none``, or ``CHANNEL:N`` (a bare ``N`` is the marketplace's), spelt one way."""
+    value = str(text).strip().lower()
+    if value == "none":
+        return value
+    channel, sep, units = value.rpartition(":")
+    channel = channel.strip() if sep else ALLOCATION_CHANNELS[0]
+    units = units.strip()
+    if (
+        channel in ALLOCATION_CHANNELS
+        and units.isascii()
+        and units.isdigit()
+        and 1 <= int(units) <= MAX_ALLOCATION_UNITS
+    ):
+        return f"{channel}:{int(units)}"
+    raise PolicyError(
+        f"allocation must be none, N or CHANNEL:N (N units from 1 to "
+        f"{MAX_ALLOCATION_UNITS}, CHANNEL one of {', '.join(ALLOCATION_CHANNELS)}; "
+        f"a bare N is for {ALLOCATION_CHANNELS[0]}), not {text!r}."
+    )
+
+
 # The comparison the simulate command runs with --compare. The fourth row is the
 # chosen default (docs/simulation.md); every other row changes one thing from it, so
-# a difference has one cause.
+# a difference has one cause. The last two protect a unit of every SKU, for the
+# marketplace and for the tills: what protection costs in lost sales against what it
+# saves in oversells.
 COMPARISON = (
     Policy(buffer="0", pos_sync="realtime", reserve_at="cart"),
     Policy(buffer="1", pos_sync="realtime", reserve_at="cart"),
@@ -74,6 +127,8 @@ COMPARISON = (
     Policy(buffer="velocity", pos_sync="hourly", reserve_at="cart"),
     Policy(buffer="velocity", pos_sync="nightly", reserve_at="cart"),
     Policy(buffer="velocity", pos_sync="realtime", reserve_at="checkout"),
+    Policy(allocation="marketplace:1"),
+    Policy(allocation="pos:1"),
 )
 
 

@@ -64,6 +64,7 @@ class TradingDay(Tills, OnlineShoppers, StoreStaff, NightCounts):
         self.skus: dict[str, Sku] = network.skus
         self.till_batch: list[dict] = []
         self.last_till_event: dict[str, datetime] = {}
+        self.return_decided: set[int] = set()  # orders, see StoreStaff
         self.steps = 0
 
     # ------------------------------------------------------------------ the clock

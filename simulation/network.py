@@ -1,7 +1,8 @@
 """The simulated retail network: stores across Britain, a warehouse, a catalogue whose
 SKUs sell at a spread of speeds (many slow movers, a few fast), the four sales
 channels and a store team. Drawn from the seed, then written through the catalogue
-and inventory services like any integration's master data."""
+and inventory services like any integration's master data, with the units a policy
+protects for one channel (``allocations_protect``) set as a manager sets them."""
 
 import math
 import random
@@ -11,11 +12,14 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
+from django.db import transaction
 
 from catalog.models import Channel, Sku
 from catalog.services import channel_upsert, product_upsert, sku_upsert
+from config.access import Actor
 from inventory.models import Location, StaffMembership
-from inventory.services import location_upsert
+from inventory.services import allocation_set, location_upsert
+from inventory.velocity import velocity_buffer
 
 from .config import DayConfig, Policy
 
@@ -60,15 +64,9 @@ class SkuSpec:
     def velocity_buffer(self) -> int:
         """The velocity policy's buffer: nothing on a slow mover (a unit a week is
         rarely sold twice in an hour), more as sales speed up and the chance grows
-        that the till sells the last unit before the back office hears of it."""
-        daily = self.store_rate
-        if daily < 0.5:
-            return 0
-        if daily < 2:
-            return 1
-        if daily < 5:
-            return 2
-        return 3
+        that the till sells the last unit before the back office hears of it: the
+        tiers of ``inventory.velocity``, the ones the live buffers use."""
+        return velocity_buffer(self.store_rate)
 
 
 @dataclass(frozen=True)
@@ -236,7 +234,7 @@ def network_build(*, spec: NetworkSpec, policy: Policy) -> Network:
         manager.user_permissions.add(
             Permission.objects.get(codename="act_at_every_location")
         )
-    return Network(
+    network = Network(
         spec=spec,
         stores=stores,
         warehouse=warehouse,
@@ -245,3 +243,43 @@ def network_build(*, spec: NetworkSpec, policy: Policy) -> Network:
         staff=staff,
         manager=manager,
     )
+    allocations_protect(network=network, policy=policy)
+    return network
+
+
+def allocation_locations(network: Network, channel: str) -> list[Location]:
+    """Where ``channel`` sells from in the simulated day, so where a protection for it
+    counts: the marketplace's orders are routed to the warehouse and the stores that
+    ship; the web shop's and the app's are held at the warehouse (shipped) or at a
+    store (collected); the tills sell at the stores."""
+    if channel == "marketplace":
+        stores = [store for store in network.stores if store.ship_from_store_enabled]
+        return [network.warehouse, *stores]
+    if channel == "pos":
+        return list(network.stores)
+    return network.locations
+
+
+def allocations_protect(*, network: Network, policy: Policy) -> int:
+    """``policy``'s protection: ``allocation_units`` of every SKU for its channel at
+    each of its ``allocation_locations``, set by the area manager through the service
+    the allocations API calls; how many were set. Runs before the opening stock, so
+    no balance is announced again yet."""
+    name = policy.allocation_channel
+    if name is None:
+        return 0
+    channel, actor = network.channels[name], Actor.of_user(network.manager)
+    places = allocation_locations(network, name)
+    # One transaction for the lot: tens of thousands of commits would take longer
+    # than the day itself.
+    with transaction.atomic():
+        for location in places:
+            for sku in network.skus.values():
+                allocation_set(
+                    channel=channel,
+                    sku=sku,
+                    location=location,
+                    units=policy.allocation_units,
+                    actor=actor,
+                )
+    return len(places) * len(network.skus)

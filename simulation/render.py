@@ -72,7 +72,7 @@ CHARTS = [
     ),
     (
         "lost_sales_units",
-        "Lost sales from buffers",
+        "Lost sales from buffers and protections",
         "Units refused online while they were on the shelf, free of other promises.",
     ),
     (

@@ -17,6 +17,7 @@ from pickup.models import PickupTask
 from reconciliation.models import ExceptionCase, ExceptionEvent, ExceptionKind
 from reconciliation.selectors import record_accuracy
 
+from .network import ONLINE_CHANNELS
 from .outcome import DayResult
 
 
@@ -56,6 +57,23 @@ class DayReport:
         return all(check.passed for check in self.checks)
 
 
+# How the table names the online channels, in its per-channel rows.
+CHANNEL_NAMES = {
+    "web": "the web shop",
+    "app": "the app",
+    "marketplace": "the marketplace",
+}
+
+
+def _by_channel(key: str, label: str, kind: str) -> list[tuple[str, str, str, str]]:
+    """A figure's rows for each online channel: what a protection for one channel
+    costs the others shows here."""
+    return [
+        (f"{key}_{channel}", f"  … {label} {CHANNEL_NAMES[channel]}", kind, "low")
+        for channel in ONLINE_CHANNELS
+    ]
+
+
 # The figures in the order the table shows them: key, label, format, and which way is
 # better ("low", "high", or "" where neither is).
 FIGURES = [
@@ -71,14 +89,17 @@ FIGURES = [
     ("stock_cancelled_units", "Units cancelled for stock", "int", "low"),
     ("customer_cancelled_units", "Units cancelled by customers", "int", ""),
     ("stock_cancellation_rate", "Cancellation rate caused by stock", "pct", "low"),
+    *_by_channel("stock_cancellation_rate", "of orders from", "pct"),
     ("refused_units", "Units refused to online shoppers", "int", "low"),
-    ("buffer_refused_units", "… refused by the safety buffer alone", "int", "low"),
+    *_by_channel("refused_units", "refused to", "int"),
+    ("buffer_refused_units", "… refused by buffers or protections alone", "int", "low"),
     (
         "lost_sales_units",
-        "Lost sales from buffers (refused, units were there)",
+        "Lost sales from buffers and protections (refused, units were there)",
         "int",
         "low",
     ),
+    *_by_channel("lost_sales_units", "lost by", "int"),
     ("walk_in_units_sold", "Units sold at the tills", "int", ""),
     ("walk_in_units_missed", "Walk-in units wanted, shelf empty", "int", ""),
     ("pickup_orders", "Pickup orders", "int", ""),
@@ -165,6 +186,7 @@ def day_report(result: DayResult) -> DayReport:
         "lost_sales_units": sum(
             r.units for r in refused if r.by_buffer and r.physically_there
         ),
+        **_channel_figures(refused, tallies.stock_cancelled_orders),
         "walk_in_units_sold": tallies.walk_in_units_sold,
         "walk_in_units_missed": tallies.walk_in_units_wanted
         - tallies.walk_in_units_sold,
@@ -197,6 +219,26 @@ def day_report(result: DayResult) -> DayReport:
 
 
 _QUANTITIES = ("quantity", "cancelled_quantity", "fulfilled_quantity")
+
+
+def _channel_figures(refused: list, stock_cancelled_orders: set) -> dict:
+    """Per online channel: units refused, units lost to buffers and protections, and
+    the share of its orders with units cancelled for stock (the rate a marketplace
+    judges a seller by)."""
+    channel_of = dict(Order.objects.values_list("pk", "channel__code"))
+    placed = Counter(channel_of.values())
+    cancelled = Counter(channel_of[pk] for pk in stock_cancelled_orders)
+    figures = {}
+    for channel in ONLINE_CHANNELS:
+        mine = [r for r in refused if r.channel == channel]
+        figures[f"refused_units_{channel}"] = sum(r.units for r in mine)
+        figures[f"lost_sales_units_{channel}"] = sum(
+            r.units for r in mine if r.by_buffer and r.physically_there
+        )
+        figures[f"stock_cancellation_rate_{channel}"] = _share(
+            cancelled[channel], placed[channel]
+        )
+    return figures
 
 
 def _verdict(order: Order) -> str:

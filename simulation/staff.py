@@ -191,6 +191,11 @@ class StoreStaff:
     # ------------------------------------------------------------------ returns
 
     def _maybe_brought_back(self, order_id: int, store: Location) -> None:
+        # A routed order split across locations is shipped in parts; its customer
+        # decides once whether to bring it back.
+        if order_id in self.return_decided:
+            return
+        self.return_decided.add(order_id)
         draws = own_draws(self.config.seed, "return", order_id)
         if draws.random() >= self.config.return_rate:
             return

@@ -209,3 +209,40 @@ def test_the_demo_has_a_night_of_reconciliation_and_a_dashboard_to_read():
     assert OrderLine.objects.filter(cancelled_quantity__gt=0).count() == 2
     assert "0 new disagreement(s)" in seed()  # once
     assert ReconciliationRun.objects.count() == 1
+
+
+@pytest.mark.sqlite_too
+def test_the_demo_marketplace_sells_from_its_warehouses_with_units_protected():
+    """The marketplace's network, its protected T-shirts at Daventry (the web shop
+    sees them gone), the app's velocity buffers, and the printed network read."""
+    output = seed()
+    token = printed_token(output)
+    marketplace = Channel.objects.get(code="marketplace")
+    assert sorted(marketplace.network.values_list("location__code", flat=True)) == [
+        "DC-MID",
+        "WH-DAV",
+    ]
+    assert marketplace.allocations.filter(location__code="WH-DAV").count() > 0
+    assert Channel.objects.get(code="app").velocity_buffers.exists()
+    network = client_for(token).get(
+        "/api/v1/availability/network/",
+        {"sku": "TEE-WHI-M", "channel": "marketplace"},
+    )
+    assert network.status_code == 200, network.content
+    (row,) = network.json()["results"]
+    assert row["sku"] == "TEE-WHI-M" and row["channel"] == "marketplace"
+    web = client_for(token).get(
+        "/api/v1/availability/",
+        {"sku": "TEE-WHI-M", "location": "WH-DAV", "channel": "web"},
+    )
+    market = client_for(token).get(
+        "/api/v1/availability/",
+        {"sku": "TEE-WHI-M", "location": "WH-DAV", "channel": "marketplace"},
+    )
+    (web_row,), (market_row,) = web.json()["results"], market.json()["results"]
+    available = web_row["available"]
+    # The web keeps two back and leaves the marketplace's three alone; the
+    # marketplace keeps five back and may take its own three.
+    assert web_row["available_to_promise"] == max(0, available - 3 - 2)
+    assert market_row["available_to_promise"] == max(0, available - 5)
+    assert "/api/v1/availability/network/" in output

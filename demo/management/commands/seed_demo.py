@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from demo.channels import demo_channels_build
 from demo.counts import demo_counts_build
 from demo.network import (
     CHANNEL_TOKENS,
@@ -43,6 +44,8 @@ class Command(BaseCommand):
             returned = demo_returns_build()
             counted = demo_counts_build()
             disagreeing = demo_reconciliation_build()
+            # Last: the protections it sets would otherwise stand in the holds' way.
+            channels = demo_channels_build()
             # What /store/sync/ shows until beat measures it every minute.
             sources = sync_health_check()
             for name, channel_code in CHANNEL_TOKENS.items():
@@ -65,6 +68,9 @@ class Command(BaseCommand):
             f"{disagreeing} new disagreement(s) in the queue.\n"
             f"Sync: {len(sources)} source(s) measured; the change feed holds every "
             f"change above.\n"
+            f"Channels: the marketplace sells from {' and '.join(channels.network)}, "
+            f"{channels.protected_skus} T-shirt SKUs with units protected for it; the "
+            f"app's {channels.velocity_buffers} buffers follow its rate of sale.\n"
             f"\n"
             f"  URL:        {url}\n"
             f"  Login:      {DEMO_USERNAME} / {DEMO_PASSWORD}  (back-office admin)\n"
@@ -77,7 +83,8 @@ class Command(BaseCommand):
             f"{url.rstrip('/')}/store/accuracy/)\n"
             f"  Managers:   {url.rstrip('/')}/store/dashboard/  (runs: "
             f"{url.rstrip('/')}/store/reconciliation/, sync: "
-            f"{url.rstrip('/')}/store/sync/)\n"
+            f"{url.rstrip('/')}/store/sync/, velocity buffers: "
+            f"{url.rstrip('/')}/store/buffers/)\n"
             f"  Support:    {url.rstrip('/')}/store/support/  (an order's whole story, "
             "by its number, the customer's email or phone)\n"
             f"  API docs:   {url.rstrip('/')}/api/docs/\n"
@@ -85,6 +92,9 @@ class Command(BaseCommand):
             f"  Try:        curl -H 'Authorization: Token {raw_token}' '{api}'\n"
             f"  Feed:       curl -H 'Authorization: Token {raw_token}' "
             f"'{url.rstrip('/')}/api/v1/availability/changes/?channel=web&limit=5'\n"
+            f"  Network:    curl -H 'Authorization: Token {raw_token}' "
+            f"'{url.rstrip('/')}/api/v1/availability/network/"
+            f"?sku=TEE-WHI-M&sku=TEE-BLA-M&channel=marketplace'\n"
         )
 
     def _ensure_staff_superuser(self) -> None:

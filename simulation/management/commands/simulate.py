@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from simulation.config import (
+    ALLOCATION_CHANNELS,
     BUFFERS,
     COMPARISON,
     POS_SYNCS,
@@ -100,14 +101,18 @@ class Command(BaseCommand):
             default=[],
             metavar="SPEC",
             help=f"buffer={'|'.join(BUFFERS)},pos={'|'.join(POS_SYNCS)},"
-            f"reserve={'|'.join(RESERVE_AT)}; repeat to compare. "
-            "Default: buffer=velocity,pos=realtime,reserve=cart.",
+            f"reserve={'|'.join(RESERVE_AT)},"
+            f"allocation=none|N|{'|'.join(ALLOCATION_CHANNELS)}:N "
+            "(N units of every SKU protected for the channel; a bare N for the "
+            f"{ALLOCATION_CHANNELS[0]}); repeat to compare. "
+            "Default: buffer=velocity,pos=realtime,reserve=cart,allocation=none.",
         )
         policy.add_argument(
             "--compare",
             action="store_true",
             help="The standard comparison: buffers 0, 1, 2 and velocity; "
-            "real-time, hourly and nightly till sync; hold at cart or at checkout.",
+            "real-time, hourly and nightly till sync; hold at cart or at checkout; "
+            "a unit of every SKU protected for the marketplace or for the tills.",
         )
         parser.add_argument(
             "--html",
