@@ -25,6 +25,7 @@ from config.replicas import reading_alias
 from .availability import available_from
 from .locking import BalanceKey
 from .models import Allocation, Location, StockBalance
+from .selectors import lapsed_holds
 from .terms import protections
 
 
@@ -112,7 +113,7 @@ def protections_short(
     available there, the most units short first (then channel, SKU and location
     codes), at most ``limit`` of them (None: all); and how many there are in all.
     Allocations are few (a manager sets each one), so every one at the locations is
-    read, in three statements."""
+    read, in four statements."""
     ids = [location.pk for location in locations]
     if not ids:
         return [], 0
@@ -127,13 +128,17 @@ def protections_short(
 
 
 def _available(keys: set[BalanceKey], using: str) -> dict[BalanceKey, int]:
-    """What is available at each of ``keys`` that has a balance."""
+    """What is available at each of ``keys`` that has a balance, as of now: the
+    units of holds past their expiry given back, swept or not, as the protections in
+    force leave them out (``inventory.selectors.lapsed_holds``)."""
     balances = StockBalance.objects.using(using).filter(
         sku_id__in={sku for sku, _ in keys},
         location_id__in={place for _, place in keys},
     )
+    lapsed = lapsed_holds(keys=keys, now=timezone.now(), using=using)
     return {
         (balance.sku_id, balance.location_id): available_from(balance)
+        + lapsed.get((balance.sku_id, balance.location_id), 0)
         for balance in balances
         if (balance.sku_id, balance.location_id) in keys
     }

@@ -12,6 +12,7 @@ import pytest
 from django.utils import timezone
 
 from config.access import Actor
+from inventory.allocations import allocation_rows
 from inventory.errors import InsufficientStock
 from inventory.models import Allocation, NetworkLocation, Reservation, VelocityBuffer
 from inventory.selectors import availability_rows
@@ -326,3 +327,20 @@ def test_a_channel_promises_nothing_where_it_does_not_sell(market):
     NetworkLocation.objects.create(channel=m["web"], location=centre)
     assert atp(m["web"], m["tee"], m["place"]) == 0
     assert atp(m["app"], m["tee"], m["place"]) == 1
+
+
+def test_a_lapsed_hold_leaves_no_protection_short_on_the_dashboard(db):
+    """A web checkout held three of five tees, then the marketplace was given four:
+    one short. The checkout lapses (the sweep has not run): nothing is short."""
+    place = LocationFactory(code="LDS-WH", kind="warehouse")
+    tee = SkuFactory(code="TEE-BLK-M")
+    web = ChannelFactory(code="web", kind="web", safety_buffer=0)
+    amazon = ChannelFactory(code="amazon", kind="marketplace", safety_buffer=0)
+    StockEvents.post("receipt", sku=tee, location=place, quantity=5)
+    checkout = Holds.place(channel=web, lines=[(tee, place, 3)])
+    protected = protect(amazon, tee, place, 4)
+    assert allocation_rows(allocations=[protected])[0].shortfall == 2
+    Reservation.objects.filter(pk=checkout.pk).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    assert allocation_rows(allocations=[protected])[0].shortfall == 0

@@ -129,4 +129,5 @@ def test_the_figure_costs_the_same_however_many_are_short(protected):
         )
     with CaptureQueriesContext(connection) as six:
         assert len(protections_short_table(locations=places, limit=25).rows) == 6
-    assert len(six) == len(one) <= 3
+    # The allocations, their protections in force, the balances, the lapsed holds.
+    assert len(six) == len(one) <= 4
