@@ -244,3 +244,21 @@ class UpsertByCodeViewSet(
         return Response(
             body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
+
+
+def stock_query(
+    request: Request, serializer_class: type[serializers.Serializer], *, repeated
+) -> dict[str, Any]:
+    """The validated query of a stock read (availability, network availability,
+    buffers): the parameters named in ``repeated`` as lists (``?sku=A&sku=B``), and
+    ``channel`` once (two is a 400, not a silent choice). Raises DRF's
+    ValidationError, a 400 by field."""
+    params = request.query_params
+    if len(params.getlist("channel")) > 1:
+        raise serializers.ValidationError({"channel": ["Give one channel."]})
+    query = serializer_class(
+        data={key: params.getlist(key) for key in repeated if key in params}
+        | ({"channel": params["channel"]} if "channel" in params else {})
+    )
+    query.is_valid(raise_exception=True)
+    return query.validated_data

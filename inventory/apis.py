@@ -21,7 +21,7 @@ from config.access import (
     stores_of,
     with_bound_channel,
 )
-from config.api import CodeField, UpsertByCodeViewSet, status_for
+from config.api import CodeField, UpsertByCodeViewSet, status_for, stock_query
 from config.errors import PermissionRefused
 from config.fast_serializers import FastSerializer
 from config.replicas import ReadsFromReplica
@@ -300,17 +300,9 @@ class AvailabilityView(ReadsFromReplica, GenericAPIView):
         },
     )
     def get(self, request: Request) -> Response:
-        params = request.query_params
-        if len(params.getlist("channel")) > 1:
-            raise serializers.ValidationError({"channel": ["Give one channel."]})
-        query = AvailabilityQuerySerializer(
-            data={
-                key: params.getlist(key) for key in ("sku", "location") if key in params
-            }
-            | ({"channel": params["channel"]} if "channel" in params else {})
+        wanted = stock_query(
+            request, AvailabilityQuerySerializer, repeated=("sku", "location")
         )
-        query.is_valid(raise_exception=True)
-        wanted = query.validated_data
         found, skus, locations = _records(request, wanted)
         if skus is not None:
             every_location = locations or list(found.locations.values())

@@ -17,7 +17,7 @@ from rest_framework.response import Response
 
 from catalog.models import Channel, Sku
 from config.access import Scope, bound_channel_code, ensure_may_act_for_channel
-from config.api import CodeField
+from config.api import CodeField, stock_query
 from config.replicas import ReadsFromReplica, reading_alias
 
 from .buffers import BufferSource, buffer_rows
@@ -100,17 +100,10 @@ class BufferView(ReadsFromReplica, GenericAPIView):
         },
     )
     def get(self, request: Request) -> Response:
-        params = request.query_params
-        if len(params.getlist("channel")) > 1:
-            raise serializers.ValidationError({"channel": ["Give one channel."]})
-        query = BufferQuerySerializer(
-            data={
-                key: params.getlist(key) for key in ("sku", "location") if key in params
-            }
-            | ({"channel": params["channel"]} if "channel" in params else {})
+        wanted = stock_query(
+            request, BufferQuerySerializer, repeated=("sku", "location")
         )
-        query.is_valid(raise_exception=True)
-        channel, skus, locations = _records(request, query.validated_data)
+        channel, skus, locations = _records(request, wanted)
         if skus is not None:
             pairs = [(sku, place) for sku in skus for place in locations]
         else:

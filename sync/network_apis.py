@@ -11,7 +11,7 @@ from rest_framework.generics import GenericAPIView
 from catalog.models import Sku
 from catalog.selectors import channels_by_code, skus_by_code
 from config.access import Scope, bound_channel_code, ensure_may_act_for_channel
-from config.api import CodeField
+from config.api import CodeField, stock_query
 from config.fast_serializers import FastSerializer
 from config.replicas import ReadsFromReplica
 from inventory.apis import MAX_CODES_PER_QUERY
@@ -63,15 +63,9 @@ class NetworkAvailabilityView(ReadsFromReplica, GenericAPIView):
         },
     )
     def get(self, request):
-        params = request.query_params
-        if len(params.getlist("channel")) > 1:
-            raise serializers.ValidationError({"channel": ["Give one channel."]})
-        query = NetworkAvailabilityQuerySerializer(
-            data=({"sku": params.getlist("sku")} if "sku" in params else {})
-            | ({"channel": params["channel"]} if "channel" in params else {})
+        wanted = stock_query(
+            request, NetworkAvailabilityQuerySerializer, repeated=("sku",)
         )
-        query.is_valid(raise_exception=True)
-        wanted = query.validated_data
         channel, skus = _records(request, wanted)
         page = self.paginate_queryset(skus)
         rows = network_figures_current(channel=channel, skus=page)
