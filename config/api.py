@@ -262,3 +262,22 @@ def stock_query(
     )
     query.is_valid(raise_exception=True)
     return query.validated_data
+
+
+def in_order_asked(
+    wanted: dict[str, Any],
+    field: str,
+    label: str,
+    found: dict[str, Any],
+    errors: dict[str, list[str]],
+) -> list | None:
+    """The records ``found`` (by code) for the codes asked under ``field`` (None if
+    not asked), once each, in the order asked; unknown codes are named in
+    ``errors[field]``, for a 400 by field."""
+    if field not in wanted:
+        return None
+    codes = list(dict.fromkeys(wanted[field]))
+    unknown = [code for code in codes if code not in found]
+    if unknown:
+        errors[field] = [f"Unknown {label} {code!r}." for code in unknown]
+    return [found[code] for code in codes if code in found]

@@ -21,7 +21,13 @@ from config.access import (
     stores_of,
     with_bound_channel,
 )
-from config.api import CodeField, UpsertByCodeViewSet, status_for, stock_query
+from config.api import (
+    CodeField,
+    UpsertByCodeViewSet,
+    in_order_asked,
+    status_for,
+    stock_query,
+)
 from config.errors import PermissionRefused
 from config.fast_serializers import FastSerializer
 from config.replicas import ReadsFromReplica
@@ -336,22 +342,10 @@ def _records(request: Request, wanted: dict[str, Any]):
         every_location="sku" in wanted and "location" not in wanted,
     )
     errors: dict[str, list[str]] = {}
-    skus = _in_order(wanted, "sku", "SKU", found.skus, errors)
-    locations = _in_order(wanted, "location", "location", found.locations, errors)
+    skus = in_order_asked(wanted, "sku", "SKU", found.skus, errors)
+    locations = in_order_asked(wanted, "location", "location", found.locations, errors)
     if channel_code and found.channel is None:
         errors["channel"] = [f"Unknown channel {channel_code!r}."]
     if errors:
         raise serializers.ValidationError(errors)
     return found, skus, locations
-
-
-def _in_order(wanted, field, label, found, errors) -> list | None:
-    """The records for the codes under ``field`` (None if not asked), once each, in
-    the order asked; unknown codes are noted in ``errors``."""
-    if field not in wanted:
-        return None
-    codes = list(dict.fromkeys(wanted[field]))
-    unknown = [code for code in codes if code not in found]
-    if unknown:
-        errors[field] = [f"Unknown {label} {code!r}." for code in unknown]
-    return [found[code] for code in codes if code in found]

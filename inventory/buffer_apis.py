@@ -17,7 +17,7 @@ from rest_framework.response import Response
 
 from catalog.models import Channel, Sku
 from config.access import Scope, bound_channel_code, ensure_may_act_for_channel
-from config.api import CodeField, stock_query
+from config.api import CodeField, in_order_asked, stock_query
 from config.replicas import ReadsFromReplica, reading_alias
 
 from .buffers import BufferSource, buffer_rows
@@ -143,11 +143,5 @@ def _records(request: Request, wanted: dict[str, Any]):
 
 
 def _in_order(wanted, field, label, records, errors) -> list | None:
-    if field not in wanted:
-        return None
-    codes = list(dict.fromkeys(wanted[field]))
-    found = records.in_bulk(codes, field_name="code")
-    unknown = [code for code in codes if code not in found]
-    if unknown:
-        errors[field] = [f"Unknown {label} {code!r}." for code in unknown]
-    return [found[code] for code in codes if code in found]
+    found = records.in_bulk(set(wanted.get(field, ())), field_name="code")
+    return in_order_asked(wanted, field, label, found, errors)

@@ -30,7 +30,7 @@ from catalog.models import Channel, Sku
 from catalog.selectors import channel_queryset
 
 from .models import Location, NetworkLocation, StockBalance
-from .networks import network_location_ids
+from .networks import networks_of
 from .selectors import (
     AvailabilityStatus,
     SourceStates,
@@ -133,8 +133,9 @@ def network_figures(
     }
     if sources is None:
         sources = source_states()
+    networks = networks_of(channel_ids=[channel.pk for channel in channels])
     for channel in channels:
-        network = network_location_ids(channel_id=channel.pk)
+        network = networks[channel.pk]
         pairs = [
             (by_id[sku], places[place])
             for sku, place in held

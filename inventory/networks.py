@@ -13,12 +13,21 @@ from .models import Location, NetworkLocation
 def network_location_ids(*, channel_id: int) -> frozenset[int] | None:
     """The ids of the locations the channel sells from; None when it names none (it
     sells from every active location)."""
-    ids = frozenset(
-        NetworkLocation.objects.filter(channel_id=channel_id).values_list(
-            "location_id", flat=True
-        )
-    )
-    return ids or None
+    return networks_of(channel_ids=[channel_id])[channel_id]
+
+
+def networks_of(*, channel_ids: Iterable[int]) -> dict[int, frozenset[int] | None]:
+    """``network_location_ids`` of each channel, in one query."""
+    channel_ids = list(channel_ids)
+    named: dict[int, set[int]] = {}
+    for channel_id, location_id in NetworkLocation.objects.filter(
+        channel_id__in=set(channel_ids)
+    ).values_list("channel_id", "location_id"):
+        named.setdefault(channel_id, set()).add(location_id)
+    return {
+        channel_id: frozenset(named[channel_id]) if channel_id in named else None
+        for channel_id in channel_ids
+    }
 
 
 def network_locations(*, channel: Channel) -> list[Location]:

@@ -11,7 +11,7 @@ from rest_framework.generics import GenericAPIView
 from catalog.models import Sku
 from catalog.selectors import channels_by_code, skus_by_code
 from config.access import Scope, bound_channel_code, ensure_may_act_for_channel
-from config.api import CodeField, stock_query
+from config.api import CodeField, in_order_asked, stock_query
 from config.fast_serializers import FastSerializer
 from config.replicas import ReadsFromReplica
 from inventory.apis import MAX_CODES_PER_QUERY
@@ -93,12 +93,8 @@ def _records(request, wanted: dict):
             ]
     skus = Sku.objects.only("id", "code", "safety_buffer").order_by("code")
     if "sku" in wanted:
-        codes = list(dict.fromkeys(wanted["sku"]))
-        found = skus_by_code(codes=set(codes))
-        unknown = [code for code in codes if code not in found]
-        if unknown:
-            errors["sku"] = [f"Unknown SKU {code!r}." for code in unknown]
-        skus = [found[code] for code in codes if code in found]
+        found = skus_by_code(codes=set(wanted["sku"]))
+        skus = in_order_asked(wanted, "sku", "SKU", found, errors)
     if errors:
         raise serializers.ValidationError(errors)
     return channel, skus
