@@ -96,8 +96,12 @@ def test_refusals_land_where_the_picker_is(shop, phone):
     expect(page.get_by_label("Scan an item")).to_be_focused()  # two lines still to pick
     problem = task.problems.get()
 
-    # A search for a substitute in two words; Enter goes to what it found.
+    # A search for a substitute in two words; Enter goes to what it found. The page
+    # settles first: its scan field takes the focus once loaded, which may come
+    # after the first check of it above.
+    page.wait_for_load_state("networkidle")
     tab_to(page, "Or find another item")
+    expect(page.get_by_label("Or find another item")).to_be_focused()
     page.keyboard.type("hood gre")
     page.keyboard.press("Enter")
     found = page.get_by_label(re.compile("Hoodie green L"))
