@@ -71,6 +71,11 @@ class Sku(models.Model):
         validators=[MinValueValidator(0)],
         help_text="What one unit sells for; empty if not known.",
     )
+    future_promise_limit = models.PositiveIntegerField(
+        default=0,
+        help_text="Units that may be promised against dated supply (pre-orders and "
+        "back-orders) at any one time, across every location; 0: none.",
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -140,6 +145,11 @@ class Channel(models.Model):
             MaxValueValidator(MAX_RESERVATION_TTL_SECONDS),
         ],
         help_text="How long a checkout hold lasts unless the request says otherwise.",
+    )
+    allow_future_by_default = models.BooleanField(
+        default=False,
+        help_text="Holds and order lines that do not say allow_future may promise "
+        "what the shelf cannot cover against dated supply (pre-orders).",
     )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -142,6 +142,11 @@ RULES: dict[str, MovementRule] = {
     MovementType.RETURN_EXPECTED_CLOSED: MovementRule(
         {}, physical=False, sent_by_integrations=False, settles="incoming"
     ),
+    # A purchase order called off (inventory.services.supply): what it still had to
+    # bring is no longer incoming, as far as incoming holds it.
+    MovementType.SUPPLY_CALLED_OFF: MovementRule(
+        {}, physical=False, sent_by_integrations=False, settles="incoming"
+    ),
 }
 
 

@@ -142,13 +142,28 @@ class OrderLine(models.Model):
         PICKING = "picking", "Picking: some units picked"
         PICKED = "picked", "Picked"
         SHORT = "short", "Short: waiting for a decision"
+        AWAITING_SUPPLY = "awaiting_supply", "Pre-ordered: waiting for supply"
         PARTIALLY_FULFILLED = "partially_fulfilled", "Partially fulfilled"
         FULFILLED = "fulfilled", "Fulfilled"
         CANCELLED = "cancelled", "Cancelled"
 
     TRANSITIONS: dict[str, frozenset[str]] = {
+        # Units promised against supply: they move on when it lands (allocated), or
+        # are cancelled.
+        Status.AWAITING_SUPPLY: frozenset(
+            {
+                Status.ALLOCATED,
+                Status.PICKING,
+                Status.PICKED,
+                Status.SHORT,
+                Status.PARTIALLY_FULFILLED,
+                Status.FULFILLED,
+                Status.CANCELLED,
+            }
+        ),
         Status.ALLOCATED: frozenset(
             {
+                Status.AWAITING_SUPPLY,
                 Status.PICKING,
                 Status.PICKED,
                 Status.SHORT,
@@ -203,6 +218,17 @@ class OrderLine(models.Model):
         help_text="Not found or damaged when picking, waiting for a decision: "
         "neither committed nor picked.",
     )
+    awaiting_supply_quantity = models.PositiveIntegerField(
+        default=0,
+        help_text="Promised against dated supply (a pre-order or back-order): not "
+        "committed until the supply lands.",
+    )
+    supply_expected_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="The promise date of the units awaiting supply: the latest of the "
+        "supply they are promised against.",
+    )
     status = models.CharField(
         max_length=20, choices=Status.choices, default=Status.ALLOCATED
     )
@@ -222,7 +248,18 @@ class OrderLine(models.Model):
     @property
     def unpicked_quantity(self) -> int:
         """Open units still on the shelf (committed)."""
-        return self.open_quantity - self.picked_quantity - self.short_quantity
+        return (
+            self.open_quantity
+            - self.picked_quantity
+            - self.short_quantity
+            - self.awaiting_supply_quantity
+        )
+
+    @property
+    def promised_from(self) -> str:
+        """Where the line's open units are promised from: ``supply`` while some wait
+        for dated supply, else ``shelf``."""
+        return "supply" if self.awaiting_supply_quantity else "shelf"
 
 
 class OrderEvent(TimelineEvent):
@@ -245,6 +282,10 @@ class OrderEvent(TimelineEvent):
         LINE_ADDED = "line_added", "Line added"
         RETURN_TO_STOCK = "return_to_stock", "Return to stock asked"
         PUT_AWAY = "put_away", "Put back on the shelf"
+        SUPPLY_PROMISED = "supply_promised", "Units promised against supply"
+        SUPPLY_ARRIVED = "supply_arrived", "Supply arrived: units committed"
+        PROMISE_DATE_CHANGED = "promise_date_changed", "Promise date changed"
+        SUPPLY_DELAYED = "supply_delayed", "No supply left for the promise"
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)

@@ -38,6 +38,7 @@ class ExceptionKind(models.TextChoices):
     SNAPSHOT_DISAGREEMENT = "snapshot_disagreement", "External snapshot disagrees"
     SYNC_DELAYED = "sync_delayed", "Sync delayed"
     WEBHOOK_FAILING = "webhook_failing", "Webhook delivery failing"
+    SUPPLY_DELAYED = "supply_delayed", "Pre-ordered units without supply"
 
 
 class Resolution(models.TextChoices):

@@ -9,6 +9,8 @@ and ``from inventory.models import X`` reads as it always did.
 - ``sources``: how sources keep in touch (EventTally, SourceHealth).
 - ``channels``: what a channel sells from and keeps for itself (NetworkLocation,
   Allocation, VelocityBuffer).
+- ``supply``: future supply (Supply, its timeline SupplyEvent), what is promised
+  against it (SupplyPromise) and the lead time between two locations (TransferRoute).
 - ``demand``: demand turned away for lack of stock (RefusedDemand), the sales lost.
 """
 
@@ -24,6 +26,7 @@ from .stock import (
     StockConflict,
     StockMovement,
 )
+from .supply import Supply, SupplyEvent, SupplyPromise, TransferRoute
 from .transfers import TransferEvent, TransferRequest
 
 __all__ = [
@@ -43,6 +46,10 @@ __all__ = [
     "StockBalance",
     "StockConflict",
     "StockMovement",
+    "Supply",
+    "SupplyEvent",
+    "SupplyPromise",
+    "TransferRoute",
     "TransferEvent",
     "TransferRequest",
 ]

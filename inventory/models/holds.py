@@ -127,6 +127,12 @@ class ReservationLine(models.Model):
         Location, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     quantity = models.PositiveBigIntegerField()
+    future_quantity = models.PositiveBigIntegerField(
+        default=0,
+        db_default=0,
+        help_text="Of ``quantity``, units promised against dated supply (a "
+        "pre-order), not reserved on the shelf.",
+    )
 
     class Meta:
         ordering = ["id"]

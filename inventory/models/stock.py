@@ -108,6 +108,9 @@ class MovementType(models.TextChoices):
     # will arrive, until it arrives or is called off.
     RETURN_EXPECTED = "return_expected", "Return expected"
     RETURN_EXPECTED_CLOSED = "return_expected_closed", "Return expectation closed"
+    # Future supply (inventory.services.supply): a purchase order called off, its
+    # outstanding units no longer incoming.
+    SUPPLY_CALLED_OFF = "supply_called_off", "Expected supply called off"
 
 
 class StockMovement(models.Model):
@@ -153,6 +156,18 @@ class StockMovement(models.Model):
     )
     quantity = models.BigIntegerField()
     reason = models.CharField(max_length=200, blank=True)
+    expected_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="For expected receipts and transfers out: when the units are due.",
+    )
+    supply_reference = models.CharField(
+        max_length=100,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The purchase order an expected receipt (or its receipt) belongs to.",
+    )
     occurred_at = models.DateTimeField(help_text="When it happened at the source.")
     recorded_at = models.DateTimeField(help_text="When this ledger recorded it.")
     status = models.CharField(max_length=12, choices=Status.choices)

@@ -35,6 +35,11 @@ class MovementInput:
     keep_available: int = 0
     own_protection: int = 0
     others_protection: int = 0
+    # Future supply (inventory.services.supply): when an expected receipt or a
+    # transfer out is due, and the purchase order an expected receipt (or a receipt)
+    # belongs to.
+    expected_at: datetime | None = None
+    supply_reference: str = ""
 
     def digest(self) -> str:
         """Fingerprint of everything but the key, so a resend can be told from a clash
@@ -48,6 +53,8 @@ class MovementInput:
             occurred_at=self.occurred_at,
             reason=self.reason,
             other_location_code=other.code if other is not None else None,
+            expected_at=self.expected_at,
+            supply_reference=self.supply_reference,
         )
 
 
@@ -60,18 +67,31 @@ def movement_digest(
     occurred_at: datetime,
     reason: str = "",
     other_location_code: str | None = None,
+    expected_at: datetime | None = None,
+    supply_reference: str = "",
 ) -> str:
     """An event's fingerprint, everything but its key. Times are compared in UTC:
     10:00+01:00 and 09:00Z are the same event.
 
     The SHA-256 of ``json.dumps([type, sku code, location code, quantity, occurred_at
     in UTC, reason, other location code or None])``, the text spelled out here as
-    json.dumps spells it (a thousand events a batch)."""
+    json.dumps spells it (a thousand events a batch). A due date or a purchase order,
+    when the event has one, adds ``[expected_at in UTC or None, supply reference]``
+    to the list, so the digests of every event without them stay as they were."""
+    other = _quoted(other_location_code) if other_location_code is not None else "null"
+    supply = ""
+    if expected_at is not None or supply_reference:
+        due = (
+            _quoted(expected_at.astimezone(UTC).isoformat())
+            if expected_at is not None
+            else "null"
+        )
+        supply = f", [{due}, {_quoted(supply_reference)}]"
     text = (
         f"[{_quoted(type)}, {_quoted(sku_code)}, {_quoted(location_code)}, "
         f"{int.__repr__(quantity)}, "
         f"{_quoted(occurred_at.astimezone(UTC).isoformat())}, {_quoted(reason)}, "
-        f"{_quoted(other_location_code) if other_location_code is not None else 'null'}]"
+        f"{other}{supply}]"
     )
     return hashlib.sha256(text.encode()).hexdigest()
 

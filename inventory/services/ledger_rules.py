@@ -189,6 +189,8 @@ def _entry(
         "other_location_id": other.pk if other is not None else None,
         "quantity": event.quantity,
         "reason": event.reason,
+        "expected_at": event.expected_at,
+        "supply_reference": event.supply_reference,
         "occurred_at": event.occurred_at,
         "recorded_at": posting.recorded_at,
         "status": status,
