@@ -18,3 +18,9 @@ order_changed = Signal()
 # what other apps keep for it (a pickup task, its problems, their transfers) is locked
 # now, documents before stock as the lock order says (inventory.locking).
 order_locked = Signal()
+
+# Sent with ``order`` (locked, as it now stands), ``event`` (the OrderEvent of kind
+# ``supply_arrived`` just recorded: its ``detail`` names the lines and units) and
+# ``actor``, when dated supply a pre-order waited for landed and its units became the
+# order's committed stock. The channel sync sends it as ``order.supply_arrived``.
+order_supply_arrived = Signal()

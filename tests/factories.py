@@ -9,7 +9,13 @@ from catalog.models import Channel, Product, Sku
 from config.access import Actor
 from integrations.models import ApiToken
 from integrations.services import api_token_create
-from inventory.models import Location, MovementType, Reservation, StockBalance
+from inventory.models import (
+    Location,
+    MovementType,
+    Reservation,
+    StockBalance,
+    Supply,
+)
 from inventory.services import (
     MovementInput,
     MovementOutcome,
@@ -94,6 +100,8 @@ class StockEvents:
         reference: str | None = None,
         reason: str = "",
         other_location: Location | None = None,
+        expected_at: datetime | None = None,
+        supply_reference: str = "",
         actor: Actor = AN_INTEGRATION,
     ) -> MovementOutcome:
         cls._counter += 1
@@ -107,8 +115,31 @@ class StockEvents:
             channel=channel or ChannelFactory(code="erp", name="ERP", kind="web"),
             reason=reason,
             other_location=other_location,
+            expected_at=expected_at,
+            supply_reference=supply_reference,
         )
         return movements_record(movements=[event], actor=actor)[0]
+
+
+def purchase_order(
+    sku: Sku,
+    location: Location,
+    quantity: int,
+    *,
+    due: datetime,
+    reference: str = "PO-1",
+) -> Supply:
+    """A purchase order's units announced as due at ``location`` on ``due`` (an
+    expected receipt through the ledger, as the ERP sends it): its Supply."""
+    outcome = StockEvents.post(
+        "receipt_expected",
+        sku=sku,
+        location=location,
+        quantity=quantity,
+        expected_at=due,
+        supply_reference=reference,
+    )
+    return Supply.objects.get(movement=outcome.movement)
 
 
 def balance_of(sku: Sku, location: Location) -> StockBalance:
