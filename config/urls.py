@@ -12,6 +12,7 @@ from inventory.apis import AvailabilityView, LocationViewSet, MovementViewSet
 from inventory.buffer_apis import BufferView
 from inventory.channel_apis import ChannelViewSet
 from inventory.reservation_apis import ReservationViewSet
+from inventory.timeline_apis import AvailabilityTimelineView
 from orders.apis import OrderViewSet, ReturnToStockTaskViewSet
 from reconciliation.apis import ExceptionViewSet, SnapshotViewSet
 from returns.apis import ReturnViewSet
@@ -60,6 +61,11 @@ urlpatterns = [
     path("store/", include("pickup.urls")),
     path("store/", include("sync.urls")),
     path("store/support/", include("support.urls")),
+    path(
+        "api/v1/availability/timeline/",
+        AvailabilityTimelineView.as_view(),
+        name="availability-timeline",
+    ),
     path(
         "api/v1/availability/network/",
         NetworkAvailabilityView.as_view(),

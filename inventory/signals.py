@@ -22,3 +22,17 @@ def announce_stock_moved() -> None:
 
 def _send_stock_moved() -> None:
     stock_moved.send_robust(sender=None)
+
+
+# Future supply (inventory.services.supply), sent inside the transaction that moved
+# it, so a receiver's writes land with it or not at all:
+#
+# ``supply_landed``, with ``landings`` (``supply.Landing``: units of a promise that
+# became the owner's committed or reserved stock, when the supply they waited for was
+# received) and ``actor`` (who recorded the receipt).
+supply_landed = Signal()
+
+# ``supply_promises_moved``, with ``moves`` (``supply.PromiseMoved``: an owner whose
+# promise date changed, or whose units no longer have supply to come from, after a
+# reschedule, a call-off or a short receipt) and ``actor``.
+supply_promises_moved = Signal()

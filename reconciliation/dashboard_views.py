@@ -1,12 +1,13 @@
 """The managers' dashboard, /store/dashboard/: what a head of stores opens every
 morning. It leads with the losses (shrink by store and reason, lost sales, the
-SKU-locations at risk) in units and money, then the protections short of stock;
-the other figures sit folded under them, the two heaviest computed only when opened
+SKU-locations at risk) in units and money, then the protections short of stock, the
+late supply and the pre-orders waiting for supply; the other figures (incoming by
+expected date first) sit folded under them, the two heaviest computed only when opened
 (``ON_OPENING``).
 Filters (location, period) live in the URL and swap the figures by HTMX; every table
 downloads as CSV (``?export=<table>``) with all its rows. Store staff see their own
-stores' figures only. Thin: the figures come from ``losses``, ``protections`` and
-``dashboard``."""
+stores' figures only. Thin: the figures come from ``losses``, ``protections``,
+``supply_dashboard`` and ``dashboard``."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from config.exports import csv_download
 from config.replicas import reads_from_replica
 from config.screens import render, staff_screen
 
-from . import dashboard, losses, protections
+from . import dashboard, losses, protections, supply_dashboard
 from .selectors import exceptions_visible_to
 from .views import period_asked
 
@@ -77,6 +78,20 @@ FIGURES: dict[str, tuple[str | None, Callable[[Asked], object]]] = {
         lambda a: protections.protections_short_table(
             locations=a.locations, limit=a.limit
         ),
+    ),
+    "late_supply": (
+        None,
+        lambda a: supply_dashboard.late_supply(locations=a.locations, limit=a.limit),
+    ),
+    "incoming": (
+        None,
+        lambda a: supply_dashboard.incoming_by_date(
+            locations=a.locations, limit=a.limit
+        ),
+    ),
+    "preorders": (
+        "preorders",
+        lambda a: supply_dashboard.preorders(locations=a.locations, limit=a.limit),
     ),
     "accuracy": (
         "accuracy",

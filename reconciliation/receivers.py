@@ -1,10 +1,13 @@
 """Reconciliation's answers to what inventory announces (inventory.signals), connected
 in ``ReconciliationConfig.ready``: every oversell conflict the ledger records opens
-(or adds to) the case for its SKU at its location."""
+(or adds to) the case for its SKU at its location; pre-ordered units left without
+supply (rescheduled or called off) open a ``supply_delayed`` case per order line."""
 
 from config.access import Actor
 from config.words import units
-from inventory.signals import conflicts_recorded
+from inventory.models import SupplyPromise
+from inventory.signals import conflicts_recorded, supply_promises_moved
+from orders.models import OrderLine
 
 from .models import ExceptionKind
 from .services import Raised, exception_raise
@@ -38,7 +41,52 @@ def raise_oversell_conflicts(sender, *, conflicts, **kwargs) -> None:
         )
 
 
+def raise_supply_delayed(sender, *, moves, actor, **kwargs) -> None:
+    """A pre-order's units with no supply left to come from: someone must tell the
+    customer, find other stock or cancel. One case per order line."""
+    unsupplied = {
+        move.owner_id: move
+        for move in moves
+        if move.unsupplied and move.owner_kind == SupplyPromise.Owner.ORDER_LINE
+    }
+    lines = OrderLine.objects.select_related("order", "order__channel").in_bulk(
+        list(unsupplied)
+    )
+    for line_id, move in unsupplied.items():
+        line = lines[line_id]
+        order = line.order
+        exception_raise(
+            raised=Raised(
+                kind=ExceptionKind.SUPPLY_DELAYED,
+                key=f"supply_delayed:order_line:{line_id}",
+                title=f"Order {order.reference}: {units(move.unsupplied)} of "
+                f"{move.sku.code} pre-ordered with no supply to come from",
+                detail=f"{move.why} {units(move.unsupplied)} of {move.sku.code} at "
+                f"{move.location.code} were promised to {order.channel.code} order "
+                f"{order.reference} and no supply on its way covers them. Tell the "
+                "customer, find the units elsewhere, or cancel them.",
+                sku=move.sku,
+                location=move.location,
+                link=f"/store/support/orders/{order.pk}/",
+                facts={
+                    "order": order.reference,
+                    "line": line_id,
+                    "unsupplied": move.unsupplied,
+                    "was_expected_at": (
+                        move.was_expected_at.isoformat()
+                        if move.was_expected_at
+                        else None
+                    ),
+                },
+            ),
+            actor=actor,
+        )
+
+
 def connect() -> None:
     conflicts_recorded.connect(
         raise_oversell_conflicts, dispatch_uid="reconciliation.oversell_conflicts"
+    )
+    supply_promises_moved.connect(
+        raise_supply_delayed, dispatch_uid="reconciliation.supply_delayed"
     )

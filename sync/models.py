@@ -30,6 +30,16 @@ class EventKind(models.TextChoices):
         "availability.restocked",
         "Availability rose above the low-stock threshold",
     )
+    ORDER_SUPPLY_ARRIVED = (
+        "order.supply_arrived",
+        "A pre-order's supply arrived: its units are committed",
+    )
+
+
+# Kinds whose body is another shape than availability's: sent only when named.
+NAMED_ONLY = frozenset(
+    {EventKind.NETWORK_AVAILABILITY_CHANGED, EventKind.ORDER_SUPPLY_ARRIVED}
+)
 
 
 class WebhookSubscription(models.Model):
@@ -63,7 +73,8 @@ class WebhookSubscription(models.Model):
     event_kinds = models.JSONField(
         default=list,
         help_text="Which kinds of event to send; empty means every kind but "
-        "network_availability.changed, which is sent only when named.",
+        "network_availability.changed and order.supply_arrived, which are sent "
+        "only when named.",
     )
     is_active = models.BooleanField(default=True)
     low_stock_threshold = models.PositiveIntegerField(
@@ -93,10 +104,11 @@ class WebhookSubscription(models.Model):
 
     def wants(self, kind: str) -> bool:
         """Whether ``kind`` is sent. None named: every kind there was before the
-        network kind, which a receiver must ask for (its body is another shape)."""
+        network kind; that one and the orders' kind a receiver must ask for (their
+        bodies are other shapes)."""
         if self.event_kinds:
             return kind in self.event_kinds
-        return kind != EventKind.NETWORK_AVAILABILITY_CHANGED
+        return kind not in NAMED_ONLY
 
 
 class WebhookSubscriptionEvent(TimelineEvent):
@@ -114,11 +126,13 @@ class WebhookSubscriptionEvent(TimelineEvent):
 class WebhookDelivery(models.Model):
     """One event for one subscription: the latest change of a SKU at a location not
     yet delivered (``change``), or of a SKU across the subscription's channel's
-    network (``network_change``, no location). While it is ``pending`` a newer change
+    network (``network_change``, no location), or one entry of an order's timeline
+    (``order_event``, no SKU nor location). While it is ``pending`` a newer change
     of the same SKU and location, or of the same SKU's network figure, takes its
     place (the unique indexes), so a burst (the changes committed within
     ``WEBHOOK_COALESCE_SECONDS`` of the first, before the push runs), or an outage,
-    is sent as one event with the latest numbers."""
+    is sent as one event with the latest numbers. An order's event is never
+    replaced: each is a delivery of its own."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -143,8 +157,22 @@ class WebhookDelivery(models.Model):
         null=True,
         blank=True,
     )
+    # Sent as it was recorded; deleted with it (an order's events go with the order).
+    order_event = models.ForeignKey(
+        "orders.OrderEvent",
+        on_delete=models.CASCADE,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
     sku = models.ForeignKey(
-        "catalog.Sku", on_delete=models.PROTECT, related_name="+", db_index=False
+        "catalog.Sku",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        null=True,
+        blank=True,
+        help_text="Empty for an order's event.",
     )
     location = models.ForeignKey(
         "inventory.Location",
@@ -153,7 +181,7 @@ class WebhookDelivery(models.Model):
         db_index=False,
         null=True,
         blank=True,
-        help_text="Empty for the network kind.",
+        help_text="Empty for the network kind and an order's event.",
     )
     status = models.CharField(
         max_length=10, choices=Status.choices, default=Status.PENDING
@@ -176,17 +204,37 @@ class WebhookDelivery(models.Model):
                 condition=models.Q(status="pending", location__isnull=True),
                 name="webhook_delivery_one_pending_for_the_network",
             ),
-            # A change of a SKU at a location, or of its network figure: one of two.
+            # An order's event waits once per subscription (a re-send while it
+            # waits adds none); its NULL SKU and location keep it out of the two
+            # indexes above, so two events are never one delivery.
+            models.UniqueConstraint(
+                fields=["subscription", "order_event"],
+                condition=models.Q(status="pending", order_event__isnull=False),
+                name="webhook_delivery_order_event_once",
+            ),
+            # A change of a SKU at a location, of its network figure, or an order's
+            # event: one of three.
             models.CheckConstraint(
                 condition=models.Q(
                     change__isnull=False,
+                    sku__isnull=False,
                     location__isnull=False,
                     network_change__isnull=True,
+                    order_event__isnull=True,
                 )
                 | models.Q(
                     change__isnull=True,
+                    sku__isnull=False,
                     location__isnull=True,
                     network_change__isnull=False,
+                    order_event__isnull=True,
+                )
+                | models.Q(
+                    change__isnull=True,
+                    sku__isnull=True,
+                    location__isnull=True,
+                    network_change__isnull=True,
+                    order_event__isnull=False,
                 ),
                 name="webhook_delivery_one_kind",
             ),
@@ -202,6 +250,8 @@ class WebhookDelivery(models.Model):
     def __str__(self) -> str:
         if self.network_change_id is not None:
             what = f"network change {self.network_change_id}"
+        elif self.order_event_id is not None:
+            what = f"order event {self.order_event_id}"
         else:
             what = f"change {self.change_id}"
         return f"{self.subscription_id}: {what} ({self.status})"

@@ -59,7 +59,8 @@ class WebhookSubscriptionInputSerializer(StrictInputSerializer):
         required=False,
         default=list,
         help_text="Empty (or left out): every kind but "
-        "network_availability.changed, which is sent only when named.",
+        "network_availability.changed and order.supply_arrived, which are sent "
+        "only when named.",
     )
     is_active = StrictBooleanField(required=False, default=True)
     secret = StrictCharField(

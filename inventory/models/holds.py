@@ -133,6 +133,12 @@ class ReservationLine(models.Model):
         help_text="Of ``quantity``, units promised against dated supply (a "
         "pre-order), not reserved on the shelf.",
     )
+    supply_expected_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="The promise date of the future units: the latest of the supply "
+        "they are promised against.",
+    )
 
     class Meta:
         ordering = ["id"]
@@ -148,6 +154,15 @@ class ReservationLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.sku_id}@{self.location_id}"
+
+    @property
+    def held_quantity(self) -> int:
+        """Units reserved on the shelf: the rest waits for supply."""
+        return self.quantity - self.future_quantity
+
+    @property
+    def promised_from(self) -> str:
+        return "supply" if self.future_quantity else "shelf"
 
 
 class ReservationTransition(TimelineEvent):

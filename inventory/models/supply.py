@@ -8,7 +8,7 @@ without one.
 Written only by ``inventory.services.supply``, from the ledger's own entries
 (``receipt_expected``, ``transfer_out``, ``receipt``, ``transfer_in``) and the
 supply calls (reschedule, call-off). Read by the timeline of availability by date
-(``inventory.supply_selectors``) and the managers' dashboard."""
+(``inventory.timeline_selectors``) and the managers' dashboard."""
 
 from django.db import models
 

@@ -2,6 +2,9 @@
 placed, picked into the pickup-hold area, fulfilled (shipped or collected), released
 before picking, or put back on the shelf after a cancelled pick.
 
+A pre-order's line (``commitments_place_or_promise``) commits what the shelf covers
+and promises the rest against dated supply (``supply_promises``).
+
 The orders app owns the order and decides what moves; this module is how it asks,
 because only ``inventory.services`` changes stock. Each call is one batch of
 ``movements_record`` (balance locks in one order, references idempotent), all or
@@ -10,6 +13,7 @@ nothing.
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
@@ -23,7 +27,14 @@ from ..errors import InsufficientStock
 from ..locking import balances_lock
 from ..models import Location, MovementType, StockMovement
 from ..terms import NO_TERMS, Terms, channel_terms
-from .ledger import MovementInput, applied_entries, movements_record, shortages_of
+from .ledger import (
+    MovementInput,
+    Outcome,
+    applied_entries,
+    movements_record,
+    shortages_of,
+)
+from .supply_promises import supply_cover_date, supply_promise
 
 # What an order may do to its units after they are committed.
 ORDER_MOVES = frozenset(
@@ -61,6 +72,17 @@ class CommitmentLine:
     # Units that must stay available after a commitment beyond the channel's own
     # terms: what a store keeps for walk-ins, when routing ships from it.
     walk_in_buffer: int = 0
+    # A pre-order's line (``SupplyPromise.Owner``, id): what the shelf cannot cover
+    # may be promised against dated supply (``commitments_place_or_promise``).
+    future_owner: tuple[str, int] | None = None
+
+
+@dataclass(frozen=True)
+class FuturePromise:
+    """Units of a line promised against dated supply, due by ``expected_at``."""
+
+    units: int
+    expected_at: datetime
 
 
 @transaction.atomic
@@ -71,6 +93,82 @@ def commitments_place(
     as for a reservation, and nothing is committed. Each line keeps the channel's
     buffer there (the SKU's own, else its velocity buffer, else its own) and the
     walk-in units available, and leaves the other channels' protections alone."""
+    outcomes, _ = _commit(channel, lines, actor)
+    return _applied(outcomes)
+
+
+@transaction.atomic
+def commitments_place_or_promise(
+    *, channel: Channel, lines: Sequence[CommitmentLine], actor: Actor
+) -> dict[str, FuturePromise]:
+    """As ``commitments_place``, and a line with a ``future_owner`` (a pre-order)
+    the shelf cannot cover commits what the shelf can and promises the rest against
+    the earliest dated supply (``supply_promises``). The units promised per line's
+    reference; 409 ``insufficient_stock`` when neither covers a line, its shortage
+    saying the earliest date supply could (``earliest_available_at``)."""
+    outcomes, terms = _commit(channel, lines, actor, future=True)
+    _applied([outcome for outcome in outcomes if outcome.outcome != Outcome.REFUSED])
+    now = timezone.now()
+    futures: dict[str, FuturePromise] = {}
+    shelf_parts: list[CommitmentLine] = []
+    short: list[dict] = []
+    for line, outcome in zip(lines, outcomes, strict=True):
+        if outcome.outcome != Outcome.REFUSED:
+            continue
+        shelf = max(0, outcome.available_to_promise or 0)
+        later = line.quantity - shelf
+        kind, owner_id = line.future_owner
+        due = supply_promise(
+            channel=channel,
+            sku=line.sku,
+            location=line.location,
+            units=later,
+            owner_kind=kind,
+            owner_id=owner_id,
+            now=now,
+        )
+        if due is None:
+            short.append(
+                {
+                    **shortages_of([line], [outcome])[0],
+                    "earliest_available_at": supply_cover_date(
+                        sku=line.sku, location=line.location, units=later
+                    ),
+                }
+            )
+            continue
+        futures[line.reference] = FuturePromise(units=later, expected_at=due)
+        if shelf:
+            shelf_parts.append(replace(line, quantity=shelf))
+    if short:
+        raise InsufficientStock(
+            "Neither the shelf nor the supply on its way covers every line; nothing "
+            "was committed or promised.",
+            shortages=short,
+        )
+    if shelf_parts:
+        _applied(
+            movements_record(
+                movements=[
+                    _promise(channel, line, terms.get((line.sku.pk, line.location.pk)))
+                    for line in shelf_parts
+                ],
+                actor=actor,
+            )
+        )
+    return futures
+
+
+def _commit(
+    channel: Channel,
+    lines: Sequence[CommitmentLine],
+    actor: Actor,
+    *,
+    future: bool = False,
+) -> tuple[list, dict]:
+    """Commit every line on the locked figures; refused lines raise 409, unless
+    ``future`` and each refused line is a pre-order's. The outcomes, and the terms
+    read."""
     keys = {(line.sku.pk, line.location.pk) for line in lines}
     # The terms once the balances are locked: a hold placed or released meanwhile is
     # counted. The ledger's batch finds them locked by this transaction already.
@@ -83,13 +181,17 @@ def commitments_place(
         ],
         actor=actor,
     )
-    shortages = shortages_of(lines, outcomes)
-    if shortages:
+    refused = [
+        line
+        for line, outcome in zip(lines, outcomes, strict=True)
+        if outcome.outcome == Outcome.REFUSED
+    ]
+    if refused and not (future and all(line.future_owner for line in refused)):
         raise InsufficientStock(
             "Not enough stock to commit every line; nothing was committed.",
-            shortages=shortages,
+            shortages=shortages_of(lines, outcomes),
         )
-    return _applied(outcomes)
+    return outcomes, terms
 
 
 @transaction.atomic

@@ -12,6 +12,8 @@ transaction:
    and a conflict if a physical fact drove availability below zero);
 4. writes the entries, the conflicts and the changed balances with one statement each
    (``ledger_writes``);
+5. moves future supply by what the entries say (``supply``: an expected receipt or a
+   transfer announces it, a receipt settles it and lands the pre-orders it keeps);
 
 and then, once the balances are free again, moves the tills' marker of the stores it
 heard from and waits for the disk (``movements_record`` says how), and tallies the
@@ -42,6 +44,7 @@ from .ledger_inputs import (
 )
 from .ledger_rules import Posting, post_event, promise_refusal, stored_on_hand_after
 from .ledger_writes import event_tally_add, posting_write
+from .supply import supply_follow
 
 __all__ = [
     "MovementInput",
@@ -172,6 +175,10 @@ def _record_batch(
         known[(event.channel.pk, event.reference)] = entry
         results.append(MovementOutcome(Outcome.CREATED, entry))
     posting_write(posting)
+    if posting.entries:
+        # Expected receipts, transfers and receipts move future supply (and land the
+        # pre-orders it keeps) in the same transaction, under the same locks.
+        supply_follow(entries=posting.entries, actor=Actor.recorded(actor))
     return results, posting.pos_events, bool(posting.entries or posting.conflicts)
 
 

@@ -57,12 +57,18 @@ from ..models import (
     Reservation,
     ReservationLine,
     StockMovement,
+    SupplyPromise,
 )
 from ..movements import MAX_MOVEMENT_QUANTITY
 from ..networks import not_in_network_message, outside_network
 from ..terms import NO_TERMS, Terms, channel_terms
 from .demand import demand_refused_record
 from .ledger import MovementInput, Outcome, movements_record, shortages_of
+from .supply_promises import (
+    supply_cover_date,
+    supply_promise,
+    supply_promises_release,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +90,12 @@ MOVE_INTO: dict[str, str] = {
     # From committed, an order takes over units already committed: nothing moves.
     Status.ORDERED: MovementType.RESERVATION_COMMIT,
 }
+
+# A hold that ends gives back the supply its pre-ordered units were promised; one
+# with units still waiting cannot be committed or fulfilled on its own (it becomes
+# an order, which waits for them).
+GIVES_BACK_THE_FUTURE = frozenset({Status.RELEASED, Status.EXPIRED, Status.CANCELLED})
+NEEDS_EVERY_UNIT_HERE = frozenset({Status.COMMITTED, Status.FULFILLED})
 
 # Each move's key on the hold's timeline (``action``), placing it included.
 ACTION_INTO: dict[str, str] = {
@@ -138,9 +150,12 @@ def reservation_place(
     lines: Sequence[ReservationLineInput],
     actor: Actor,
     ttl_seconds: int | None = None,
+    allow_future: bool | None = None,
 ) -> tuple[Reservation, bool]:
     """Hold every line, or none: ``(reservation, True)`` when placed now,
     ``(reservation, False)`` when this reference already holds the same lines.
+    ``allow_future`` (None: the channel's default): what the shelf cannot cover is
+    promised against dated supply (a pre-order), the line's ``future_quantity``.
 
     Raises InvalidInput for a malformed cart, InsufficientStock (with ``shortages``)
     when any line cannot be held, ReservationReferenceClash when the reference was
@@ -159,8 +174,10 @@ def reservation_place(
     existing = _existing(channel, reference, digest)
     if existing is not None:
         return existing, False
+    if allow_future is None:
+        allow_future = channel.allow_future_by_default
     try:
-        placed = _place(channel, reference, lines, actor, ttl, digest)
+        placed = _place(channel, reference, lines, actor, ttl, digest, allow_future)
         metrics.hold_placed()
         return placed, True
     except InsufficientStock as short:
@@ -253,7 +270,7 @@ def _reserve_move(
         type=MovementType.RESERVE,
         sku=line.sku,
         location=line.location,
-        quantity=line.quantity,
+        quantity=line.held_quantity,
         occurred_at=now,
         channel=channel,
         keep_available=safety_buffer_for(
@@ -279,6 +296,7 @@ def _place(
     actor: Actor,
     ttl_seconds: int,
     digest: str,
+    allow_future: bool = False,
 ) -> Reservation:
     now = timezone.now()
     keys = {(line.sku.pk, line.location.pk) for line in lines}
@@ -322,7 +340,9 @@ def _place(
         actor=actor,
     )
     shortages = shortages_of(rows, outcomes)
-    if shortages:
+    if shortages and allow_future:
+        outcomes = _promise_the_rest(channel, rows, outcomes, terms, now, actor)
+    elif shortages:
         # Raising rolls back the reservation and every line already held.
         raise InsufficientStock(
             "Not enough stock to hold every line; nothing was held.",
@@ -340,6 +360,64 @@ def _place(
     reservation.held_lines = rows
     reservation.history = [placed]
     return reservation
+
+
+def _promise_the_rest(
+    channel: Channel,
+    rows: list[ReservationLine],
+    outcomes: list,
+    terms: dict,
+    now: datetime,
+    actor: Actor,
+) -> list:
+    """A pre-order's hold: each line the shelf cannot cover holds what it can and
+    promises the rest against dated supply; 409 when neither covers a line. The
+    outcomes of every line's reserve (a line with nothing on the shelf has none)."""
+    short: list[dict] = []
+    kept = []
+    for row, outcome in zip(rows, outcomes, strict=True):
+        if outcome.outcome != Outcome.REFUSED:
+            kept.append(outcome)
+            continue
+        shelf = max(0, outcome.available_to_promise or 0)
+        later = row.quantity - shelf
+        due = supply_promise(
+            channel=channel,
+            sku=row.sku,
+            location=row.location,
+            units=later,
+            owner_kind=SupplyPromise.Owner.RESERVATION_LINE,
+            owner_id=row.pk,
+            now=now,
+        )
+        if due is None:
+            short.append(
+                {
+                    **shortages_of([row], [outcome])[0],
+                    "earliest_available_at": supply_cover_date(
+                        sku=row.sku, location=row.location, units=later
+                    ),
+                }
+            )
+            continue
+        row.future_quantity, row.supply_expected_at = later, due
+        row.save(update_fields=["future_quantity", "supply_expected_at"])
+        if shelf:
+            held = _reserve_move(
+                channel,
+                row,
+                now,
+                terms.get((row.sku_id, row.location_id)),
+                reference=_entry_reference(row.reservation, row, MovementType.RESERVE),
+            )
+            kept += movements_record(movements=[held], actor=actor)
+    if short:
+        raise InsufficientStock(
+            "Neither the shelf nor the supply on its way covers every line; nothing "
+            "was held.",
+            shortages=short,
+        )
+    return kept
 
 
 def reservation_transition(
@@ -368,6 +446,15 @@ def reservation_transition(
             _move(reservation, rows, Status.EXPIRED, EXPIRY_ACTOR, now)
         elif not may_move(reservation, to_status):
             raise _refusal(reservation, to_status)
+        elif to_status in NEEDS_EVERY_UNIT_HERE and any(
+            row.future_quantity for row in rows
+        ):
+            # A pre-order's hold cannot commit or leave with units not here yet: it
+            # becomes an order (``POST /api/v1/orders/``), which waits for them.
+            waiting = sum(row.future_quantity for row in rows)
+            raise _refusal(
+                reservation, to_status, why=f"{waiting} of its units wait for supply"
+            )
         else:
             _move(reservation, rows, to_status, actor, now)
     if lapsed:
@@ -375,10 +462,14 @@ def reservation_transition(
     return reservation
 
 
-def _refusal(reservation: Reservation, to_status: str) -> ReservationTransitionRefused:
+def _refusal(
+    reservation: Reservation, to_status: str, why: str = ""
+) -> ReservationTransitionRefused:
     """The 409 of a move the table does not allow, with the current ``status`` and
     what is ``allowed``; a hold that has expired says when."""
-    if reservation.status == Status.EXPIRED:
+    if why:
+        why += " (place the order from it instead)"
+    elif reservation.status == Status.EXPIRED:
         why = f"it expired at {reservation.expires_at.isoformat()}"
     else:
         why = f"it is {reservation.status}"
@@ -414,14 +505,23 @@ def _move(
             type=ledger_move,
             sku=row.sku,
             location=row.location,
-            quantity=row.quantity,
+            quantity=row.held_quantity,
             occurred_at=occurred_at,
             channel=reservation.channel,
         )
         for row in rows
+        if row.held_quantity
     ]
     outcomes = [] if hand_over_only else movements_record(movements=moves, actor=actor)
     _check_applied(outcomes)
+    if to_status in GIVES_BACK_THE_FUTURE:
+        for row in rows:
+            if row.future_quantity:
+                supply_promises_release(
+                    owner_kind=SupplyPromise.Owner.RESERVATION_LINE,
+                    owner_id=row.pk,
+                    now=now,
+                )
     move(
         reservation,
         to=to_status,

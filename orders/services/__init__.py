@@ -3,7 +3,9 @@ committed in one step, routed to the location that fulfils it: ``placing``), and
 moving its lines on (pick, ship, collect, cancel in whole or in part, the units a
 picker could not find, a line added, ready, close, a cancelled pick put back on the
 shelf: ``lines``, through the one engine in ``moves``), each change recorded on
-the order's timeline with its request reference (``timeline``).
+the order's timeline with its request reference (``timeline``); pre-ordered units
+waiting for dated supply, and what becomes of them when it lands or moves
+(``preorders``).
 
 Each service is one transaction; every change after placing is made under the
 order's row lock. Stock moves only through ``inventory.services``; the order's

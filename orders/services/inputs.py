@@ -58,6 +58,9 @@ class OrderLineInput:
     sku: Sku
     quantity: int
     location: Location | None = None
+    # What the shelf cannot cover may be promised against dated supply (a pre-order
+    # or back-order); None: the channel's default.
+    allow_future: bool | None = None
 
 
 @dataclass(frozen=True)

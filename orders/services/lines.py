@@ -104,7 +104,8 @@ def order_ship(
             action="order_ship",
             kind=Kind.SHIPPED,
             words="shipped",
-            room=lambda line: line.open_quantity,
+            # Units waiting for supply are not here to ship.
+            room=lambda line: line.open_quantity - line.awaiting_supply_quantity,
             step=ship,
         ),
         detail=detail,
@@ -122,12 +123,16 @@ def order_cancel(
         raise InvalidInput({"reason": ["Say why the order is cancelled."]})
 
     def cancel(order: Order, line: OrderLine, units: int) -> Step:
-        on_shelf = min(units, line.unpicked_quantity)
+        # Units waiting for supply go first: they are not here, and their promise
+        # is given back to the next customer.
+        awaiting = min(units, line.awaiting_supply_quantity)
+        on_shelf = min(units - awaiting, line.unpicked_quantity)
         # Units short at picking hold no stock: cancelling them moves nothing.
-        short = min(units - on_shelf, line.short_quantity)
-        picked = units - on_shelf - short
+        short = min(units - awaiting - on_shelf, line.short_quantity)
+        picked = units - awaiting - on_shelf - short
         return Step(
             ledger=((MovementType.COMMITMENT_RELEASE, on_shelf),),
+            unpromised=awaiting,
             to_put_away=picked,
             picked=-picked,
             short=-short,

@@ -16,7 +16,7 @@ from config import words
 from config.access import Actor
 from config.errors import InvalidInput
 from config.transitions import may_move
-from inventory.models import MovementType
+from inventory.models import MovementType, SupplyPromise
 from inventory.services import balances_lock
 from inventory.services.commitments import (
     CommitmentLine,
@@ -24,6 +24,7 @@ from inventory.services.commitments import (
     commitments_place,
     commitments_short,
 )
+from inventory.services.supply_promises import supply_promises_release
 
 from ..models import Order, OrderLine, ReturnToStockTask
 from .inputs import LineQuantity, OrderTransitionRefused
@@ -48,6 +49,9 @@ class Step:
 
     ledger: tuple[tuple[str, int], ...] = ()
     short_fact: tuple[str, int] | None = None
+    # Units waiting for supply that no longer want it (cancelled): their promises
+    # are given back.
+    unpromised: int = 0
     recommitted: int = 0
     to_put_away: int = 0
     picked: int = 0
@@ -78,10 +82,11 @@ class _Posting:
     short: list[tuple[OrderLine, int, str]]
     recommitted: list[tuple[OrderLine, int]]
     to_put_away: list[tuple[OrderLine, int]]
+    unpromised: list[tuple[OrderLine, int]]
 
     @classmethod
     def of(cls, steps: list[tuple[OrderLine, Step]]) -> "_Posting":
-        posting = cls(moved={}, short=[], recommitted=[], to_put_away=[])
+        posting = cls(moved={}, short=[], recommitted=[], to_put_away=[], unpromised=[])
         for line, step in steps:
             for movement, units in step.ledger:
                 if units:
@@ -93,6 +98,8 @@ class _Posting:
                 posting.recommitted.append((line, step.recommitted))
             if step.to_put_away:
                 posting.to_put_away.append((line, step.to_put_away))
+            if step.unpromised:
+                posting.unpromised.append((line, step.unpromised))
         return posting
 
     def balances(self) -> list[tuple[int, int]]:
@@ -100,6 +107,7 @@ class _Posting:
             *(line for moved in self.moved.values() for line, _ in moved),
             *(line for line, *_ in self.short),
             *(line for line, _ in self.recommitted),
+            *(line for line, _ in self.unpromised),
         ]
         return [(line.sku_id, line.location_id) for line in lines if line.location_id]
 
@@ -122,6 +130,7 @@ def lines_move(
         if order_request_replayed(order, actor, request, words=move.words):
             return order
         rows = {row.pk: row for row in order.lines.select_related("sku", "location")}
+        _supply_counts_fresh(rows)
         wanted = _wanted(order, rows, lines, move)
         was = {row.pk: row.status for row in rows.values()}
         steps = [(row, move.step(order, row, units)) for row, units in wanted]
@@ -169,6 +178,26 @@ def lines_move(
     return order
 
 
+def _supply_counts_fresh(rows: dict[int, OrderLine]) -> None:
+    """Units waiting for supply land with a receipt, which holds the balances, not
+    the order (inventory.services.supply): an order with such units locks every
+    line's balance first (all at once, the one lock order) and reads its counts
+    again, so it moves them as they stand."""
+    if not any(row.awaiting_supply_quantity for row in rows.values()):
+        return
+    balances_lock(keys=[(row.sku_id, row.location_id) for row in rows.values()])
+    fresh = OrderLine.objects.filter(pk__in=list(rows)).values_list(
+        "pk", "awaiting_supply_quantity", "supply_expected_at", "status"
+    )
+    for pk, awaiting, due, status in fresh:
+        row = rows[pk]
+        row.awaiting_supply_quantity, row.supply_expected_at, row.status = (
+            awaiting,
+            due,
+            status,
+        )
+
+
 def _wanted(
     order: Order,
     rows: dict[int, OrderLine],
@@ -212,6 +241,7 @@ def _wanted(
 
 
 def _count(line: OrderLine, step: Step) -> None:
+    line.awaiting_supply_quantity -= step.unpromised
     line.picked_quantity += step.picked
     line.short_quantity += step.short
     line.cancelled_quantity += step.cancelled
@@ -237,6 +267,15 @@ def _post(order: Order, posting: _Posting, actor: Actor, *, sequence: int) -> No
             lines=[commitment(line, units, movement) for line, units in moved],
             actor=actor,
         )
+    for line, units in posting.unpromised:
+        supply_promises_release(
+            owner_kind=SupplyPromise.Owner.ORDER_LINE,
+            owner_id=line.pk,
+            units=units,
+            now=timezone.now(),
+        )
+        if not line.awaiting_supply_quantity:
+            line.supply_expected_at = None
     for line, units, condition in posting.short:
         commitments_short(
             channel=order.channel,
@@ -259,7 +298,7 @@ def _post(order: Order, posting: _Posting, actor: Actor, *, sequence: int) -> No
 
 def _line_status_record(order: Order, line: OrderLine, units: int, was: str) -> dict:
     """The line's status as its counts now stand, saved; what the timeline shows."""
-    status = _line_status(line)
+    status = line_status(line)
     if status != line.status and not may_move(line, status):
         raise OrderTransitionRefused(
             f"Line {line.pk} cannot go from {line.status} to {status}.",
@@ -277,7 +316,8 @@ def _line_status_record(order: Order, line: OrderLine, units: int, was: str) -> 
     }
 
 
-def _line_status(line: OrderLine) -> str:
+def line_status(line: OrderLine) -> str:
+    """The status a line's counts say it is at."""
     open_units = line.open_quantity
     if open_units == 0:
         return LineStatus.FULFILLED if line.fulfilled_quantity else LineStatus.CANCELLED
@@ -285,6 +325,8 @@ def _line_status(line: OrderLine) -> str:
         return LineStatus.PARTIALLY_FULFILLED
     if line.short_quantity:
         return LineStatus.SHORT
+    if line.awaiting_supply_quantity:
+        return LineStatus.AWAITING_SUPPLY
     if line.picked_quantity == open_units:
         return LineStatus.PICKED
     if line.picked_quantity:
@@ -303,7 +345,10 @@ def _order_status(order: Order, rows: list[OrderLine]) -> str:
         return Status.COLLECTED if order.is_collected_by_customer else Status.SHIPPED
     if fulfilled:
         return Status.PARTIALLY_SHIPPED
-    all_picked = all(row.unpicked_quantity == 0 for row in rows)
+    # Units waiting for supply are not here to be picked: never ready without them.
+    all_picked = all(
+        row.unpicked_quantity == 0 and not row.awaiting_supply_quantity for row in rows
+    )
     if order.status == Status.READY and all_picked:
         return Status.READY
     if order.status in (Status.IN_PROGRESS, Status.READY) or any(

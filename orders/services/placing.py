@@ -16,16 +16,27 @@ from catalog.models import Channel, Sku
 from config.access import Actor
 from config.errors import InvalidInput
 from inventory.errors import InsufficientStock
-from inventory.models import Location, MovementType, RefusedDemand, Reservation
+from inventory.models import (
+    Location,
+    MovementType,
+    RefusedDemand,
+    Reservation,
+    SupplyPromise,
+)
 from inventory.networks import not_in_network_message, outside_network
 from inventory.selectors import pickup_ready_by
 from inventory.services import demand_refused_record, reservation_transition
-from inventory.services.commitments import CommitmentLine, commitments_place
+from inventory.services.commitments import (
+    CommitmentLine,
+    commitments_place,
+    commitments_place_or_promise,
+)
 
 from .. import selectors
 from ..models import COLLECTED_METHODS, Method, Order, OrderEvent, OrderLine
 from ..routing import RoutingLine, Weights, nearest_that_can_fill, route
 from ..signals import order_placed
+from . import preorders
 from .inputs import (
     Customer,
     Delivery,
@@ -42,6 +53,7 @@ ACTION = "order_place"
 # is routed again on fresh figures, this many times in all.
 ROUTING_ATTEMPTS = 3
 ROUTING_WEIGHTS = Weights()
+ORDER_LINE = SupplyPromise.Owner.ORDER_LINE
 # A pickup, or an order the channel gave no address for.
 NOT_DELIVERED = Delivery()
 
@@ -319,26 +331,44 @@ def _place(
             actor=actor,
         )
         why = f"Took over checkout hold {reservation.reference!r}: its units are this order's."
+        preorders.hold_taken_over(order=order, rows=rows, actor=actor, at=now)
     else:
-        commitments_place(
-            channel=channel,
-            lines=[
-                CommitmentLine(
-                    reference=ledger_reference(order, row, MovementType.COMMIT),
-                    sku=row.sku,
-                    location=row.location,
-                    quantity=row.quantity,
-                    walk_in_buffer=(
-                        row.location.walk_in_buffer
-                        if row.location_id in plan.walk_in_kept
-                        else 0
-                    ),
-                )
-                for row in rows
-            ],
-            actor=actor,
-        )
+        allowed = _future_allowed(channel, lines, plan)
+        commitments = [
+            CommitmentLine(
+                reference=ledger_reference(order, row, MovementType.COMMIT),
+                sku=row.sku,
+                location=row.location,
+                quantity=row.quantity,
+                walk_in_buffer=(
+                    row.location.walk_in_buffer
+                    if row.location_id in plan.walk_in_kept
+                    else 0
+                ),
+                future_owner=(ORDER_LINE, row.pk) if future else None,
+            )
+            for row, future in zip(rows, allowed, strict=True)
+        ]
+        if any(allowed):
+            futures = commitments_place_or_promise(
+                channel=channel, lines=commitments, actor=actor
+            )
+            preorders.lines_promised(
+                order=order,
+                rows=rows,
+                futures={
+                    row.pk: futures[line.reference]
+                    for row, line in zip(rows, commitments, strict=True)
+                    if line.reference in futures
+                },
+                actor=actor,
+                at=now,
+            )
+        else:
+            commitments_place(channel=channel, lines=commitments, actor=actor)
         why = "Every unit committed at the location that fulfils it."
+        if any(row.awaiting_supply_quantity for row in rows):
+            why = "Committed what the shelf holds; the rest waits for supply."
     order_status_record(
         order,
         Status.ALLOCATED,
@@ -350,6 +380,23 @@ def _place(
     )
     order_placed.send(sender=Order, order=order, actor=actor)
     return order
+
+
+def _future_allowed(
+    channel: Channel, lines: Sequence[OrderLineInput], plan: _Plan
+) -> list[bool]:
+    """Per planned line, whether what the shelf cannot cover may be promised against
+    dated supply: the line's ``allow_future``, else the channel's default. A routed
+    order is planned on the shelf only (its lines are the routing's, not the
+    channel's)."""
+    if plan.routing.get("strategy") not in ("pickup", "chosen_by_channel"):
+        return [False] * len(plan.lines)
+    return [
+        channel.allow_future_by_default
+        if line.allow_future is None
+        else line.allow_future
+        for line in lines
+    ]
 
 
 def _plan(

@@ -30,7 +30,7 @@ from django.utils import timezone
 from inventory.models import AvailabilityChange, EventTally
 
 from ..models import EventKind, FeedState, WebhookDelivery, WebhookSubscription
-from . import low_stock, network
+from . import low_stock, network, order_events
 from .feed_state import changes_prune, feed_state_locked
 
 CHANGES = AvailabilityChange._meta.db_table
@@ -177,4 +177,5 @@ def feed_prune(*, now=None) -> int:
         state.pruned_through = highest
         state.save(update_fields=["pruned_through"])
     EventTally.objects.filter(minute__lt=before).delete()
+    order_events.order_event_deliveries_prune(before=before)
     return deleted + network.network_changes_prune(state=state, before=before)

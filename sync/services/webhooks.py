@@ -55,6 +55,10 @@ from ..targets import (
 from .feed import deliveries_queue
 from .low_stock import Crossing, LowStockMarks
 from .network import network_deliveries_queue, network_due_send
+from .order_events import (
+    order_event_deliveries_queue_again,
+    order_event_deliveries_send,
+)
 
 log = logging.getLogger(__name__)
 State = WebhookSubscription.State
@@ -144,8 +148,9 @@ def webhook_resend(
     *, subscription_id: int, since: datetime, actor: Actor
 ) -> WebhookSubscription:
     """Queue again the latest change of every SKU and location that changed since
-    ``since`` (one event each, its latest numbers), and send again: a failing
-    subscription is healthy again, its case settled."""
+    ``since`` (one event each, its latest numbers), and the orders' events recorded
+    since, and send again: a failing subscription is healthy again, its case
+    settled."""
     record = _locked(subscription_id)
     now = timezone.now()
     if since > now:
@@ -173,6 +178,7 @@ def webhook_resend(
             subscriptions=[record.pk],
             changes=NetworkChange.objects.filter(changed_at__gte=since),
         )
+    order_event_deliveries_queue_again(subscription=record, since=since)
     resent = f"Re-sent from {since.isoformat()} by {actor.name}."
     if record.state != State.HEALTHY:
         _move(record, State.HEALTHY, actor, action="webhook_resend", note=resent)
@@ -225,8 +231,12 @@ def _send_due(subscription_id: int) -> int:
             return delivered
         due = list(_due(subscription_id)[: settings.WEBHOOK_SEND_BATCH])
         if not due:
-            # Then the network kind's, in its own feed's order (sync.services.network).
-            return delivered + network_due_send(subscription, deliver=_deliver)
+            # Then the orders' events (order_events.py), then the network kind's, in
+            # its own feed's order (network.py); nothing overtakes a failed POST.
+            sent, finished = order_event_deliveries_send(subscription, deliver=_deliver)
+            if finished:
+                sent += network_due_send(subscription, deliver=_deliver)
+            return delivered + sent
         changes = changes_by_id(ids={delivery.change_id for delivery in due})
         # A delivery whose change was replaced by a newer one and then pruned since
         # the read above is due again, with the newer change, on the next round.
@@ -249,10 +259,10 @@ def _send_due(subscription_id: int) -> int:
 
 
 def _deliver(subscription, delivery, event: dict, crossing: Crossing | None) -> bool:
-    """The change's event (at a location, or a network figure's), then the low-stock
-    crossing it makes, if any, right after it (sync/services/low_stock.py); the
-    delivery is done once both are. A retry does not send again the event of the
-    same change it already delivered."""
+    """The change's event (at a location, a network figure's, or an order's), then
+    the low-stock crossing it makes, if any, right after it (low_stock.py; none for
+    an order's); the delivery is done once both are. A retry does not send again the
+    event of the same change it already delivered."""
     send = subscription.wants(event["type"]) and not (
         delivery.attempts
         and delivery.attempt_records.filter(
@@ -320,7 +330,7 @@ def _post(
             subscription=subscription,
             delivery=delivery,
             event_id=event["id"],
-            sequence=event["data"]["sequence"],
+            sequence=event["data"].get("sequence", 0),  # none for an order's event
             attempted_at=attempted_at,
             status_code=status_code,
             latency_ms=latency_ms,
