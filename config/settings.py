@@ -93,6 +93,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from config.schema_enums import SCHEMA_ENUM_NAMES
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
@@ -355,22 +357,8 @@ SPECTACULAR_SETTINGS = {
         "config.schema.defaults_a_client_may_send",
         "config.schema.times_of_day_as_written",
     ],
-    "ENUM_NAME_OVERRIDES": {
-        "ChannelKindEnum": "catalog.models.Channel.Kind",
-        "LocationKindEnum": "inventory.models.Location.Kind",
-        "MovementTypeEnum": "inventory.models.MovementType",
-        "MovementStatusEnum": "inventory.models.StockMovement.Status",
-        "SentMovementTypeEnum": "inventory.movements.INTEGRATION_TYPE_CHOICES",
-        "AvailabilityStatusEnum": "inventory.selectors.AvailabilityStatus",
-        "ReservationStatusEnum": "inventory.models.Reservation.Status",
-        "OrderStatusEnum": "orders.models.Order.Status",
-        "OrderLineStatusEnum": "orders.models.OrderLine.Status",
-        "ReturnToStockStatusEnum": "orders.models.ReturnToStockTask.Status",
-        "FulfilmentMethodEnum": "orders.models.Method",
-        "OrderEventKindEnum": "orders.models.OrderEvent.Kind",
-        "WebhookEventKindEnum": "sync.models.EventKind",
-        "WebhookStateEnum": "sync.models.WebhookSubscription.State",
-    },
+    # One name per set of choices in the schema (config/schema_enums.py).
+    "ENUM_NAME_OVERRIDES": SCHEMA_ENUM_NAMES,
 }
 
 # Stock ledger.
@@ -496,6 +484,7 @@ EXCEPTION_TARGET_HOURS = {
     "snapshot_disagreement": 24,
     "sync_delayed": 1,
     "webhook_failing": 4,
+    "supply_delayed": 24,
 }
 # Counts and adjustments people state in the back office come from this source.
 ONESTOCK_STAFF_CHANNEL = "back-office-staff"

@@ -12,6 +12,11 @@ from inventory.apis import AvailabilityView, LocationViewSet, MovementViewSet
 from inventory.buffer_apis import BufferView
 from inventory.channel_apis import ChannelViewSet
 from inventory.reservation_apis import ReservationViewSet
+from inventory.supply_apis import (
+    SupplyCallOffView,
+    SupplyListView,
+    SupplyRescheduleView,
+)
 from inventory.timeline_apis import AvailabilityTimelineView
 from orders.apis import OrderViewSet, ReturnToStockTaskViewSet
 from reconciliation.apis import ExceptionViewSet, SnapshotViewSet
@@ -80,6 +85,17 @@ urlpatterns = [
     path("api/v1/sync-health/", SyncHealthView.as_view(), name="sync-health"),
     path("api/v1/buffers/", BufferView.as_view(), name="buffers"),
     path("api/v1/allocations/", AllocationListView.as_view(), name="allocations"),
+    path("api/v1/supply/", SupplyListView.as_view(), name="supply"),
+    path(
+        "api/v1/supply/<path:reference>/reschedule/",
+        SupplyRescheduleView.as_view(),
+        name="supply-reschedule",
+    ),
+    path(
+        "api/v1/supply/<path:reference>/call-off/",
+        SupplyCallOffView.as_view(),
+        name="supply-call-off",
+    ),
     path(
         "api/v1/allocations/<str:channel>/<str:sku>/<str:location>/",
         AllocationView.as_view(),

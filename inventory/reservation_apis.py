@@ -21,7 +21,7 @@ from . import selectors, services
 from .filters import ReservationFilter
 from .models import Reservation
 from .renderers import STOCK_RENDERERS
-from .serializers import (
+from .reservation_serializers import (
     ReservationCodes,
     ReservationConflictSerializer,
     ReservationInputSerializer,
@@ -132,6 +132,7 @@ class ReservationViewSet(
             reference=cart["reference"],
             lines=codes.lines(),
             ttl_seconds=cart.get("ttl_seconds"),
+            allow_future=cart.get("allow_future"),
             actor=Actor.of_request(request),
         )
         if placed:

@@ -29,15 +29,11 @@ from config.moments import validate_moment
 from .models import (
     Location,
     MovementType,
-    Reservation,
-    ReservationLine,
-    ReservationTransition,
     StockMovement,
 )
 from .movements import INTEGRATION_TYPE_CHOICES, MAX_MOVEMENT_QUANTITY, RULES
 from .selectors import AvailabilityStatus, locations_by_code
-from .services import MovementInput, ReservationLineInput
-from .services.reservations import MAX_LINES, MAX_TTL_SECONDS, MIN_TTL_SECONDS
+from .services import MovementInput
 
 
 @cache
@@ -162,6 +158,16 @@ def source_moment(raw: str) -> datetime:
     """A moment a source states (when it happened, when a snapshot was taken): ISO
     8601 with an offset, one the database can hold (``config.moments``), not in the
     future beyond the clock skew allowed."""
+    moment = stated_moment(raw)
+    skew = timedelta(seconds=settings.ONESTOCK_CLOCK_SKEW_SECONDS)
+    if moment > timezone.now() + skew:
+        raise serializers.ValidationError("Lies in the future.")
+    return moment
+
+
+def stated_moment(raw: str) -> datetime:
+    """ISO 8601 with an offset, one the database can hold (``config.moments``), past
+    or future (when supply is due)."""
     try:
         moment = parse_datetime(raw)
     except ValueError:
@@ -178,9 +184,6 @@ def source_moment(raw: str) -> datetime:
         validate_moment(moment)
     except DjangoValidationError as error:
         raise serializers.ValidationError(error.messages) from error
-    skew = timedelta(seconds=settings.ONESTOCK_CLOCK_SKEW_SECONDS)
-    if moment > timezone.now() + skew:
-        raise serializers.ValidationError("Lies in the future.")
     return moment
 
 
@@ -222,6 +225,22 @@ class MovementInputSerializer(FastSerializer, StrictInputSerializer):
         required=False,
         help_text="For transfer_out, where to; for transfer_in, where from.",
     )
+    expected_at = StrictCharField(
+        max_length=40,
+        required=False,
+        help_text="When the units are due (ISO 8601 with a UTC offset): required for "
+        "receipt_expected; for transfer_out, else the route's lead time dates it.",
+    )
+    supply_reference = StrictCharField(
+        max_length=100,
+        required=False,
+        validators=[REFERENCE_VALIDATOR],
+        help_text="The purchase order: on receipt_expected, and on the receipt that "
+        "delivers it (else a receipt settles the earliest supply due there).",
+    )
+
+    def validate_expected_at(self, raw: str) -> datetime:
+        return stated_moment(raw)
 
     def validate_reference(self, reference: str) -> str:
         if reference.startswith(INTERNAL_REFERENCE_MARK):
@@ -255,9 +274,29 @@ class MovementInputSerializer(FastSerializer, StrictInputSerializer):
                 errors["other_location"] = ["Must differ from location."]
         elif other:
             errors["other_location"] = ["Only for transfers."]
+        errors.update(_supply_errors(attrs))
         if errors:
             raise serializers.ValidationError(errors)
         return attrs
+
+
+# Future supply (docs/supply.md): which types carry a due date and a purchase order.
+DATED = (MovementType.RECEIPT_EXPECTED, MovementType.TRANSFER_OUT)
+OF_A_PURCHASE_ORDER = (MovementType.RECEIPT_EXPECTED, MovementType.RECEIPT)
+
+
+def _supply_errors(attrs: dict[str, Any]) -> dict[str, list[str]]:
+    kind = attrs["type"]
+    errors = {}
+    if "expected_at" in attrs and kind not in DATED:
+        errors["expected_at"] = ["Only for receipt_expected and transfer_out."]
+    elif kind == MovementType.RECEIPT_EXPECTED and "expected_at" not in attrs:
+        errors["expected_at"] = [
+            "Required for receipt_expected: when the units are due."
+        ]
+    if attrs.get("supply_reference") and kind not in OF_A_PURCHASE_ORDER:
+        errors["supply_reference"] = ["Only for receipt_expected and receipt."]
+    return errors
 
 
 class MovementCodes:
@@ -311,6 +350,8 @@ class MovementCodes:
             channel=channel,
             reason=event.get("reason", ""),
             other_location=other,
+            expected_at=event.get("expected_at"),
+            supply_reference=event.get("supply_reference", ""),
         )
 
 
@@ -354,6 +395,8 @@ class MovementSerializer(FastSerializer, serializers.ModelSerializer):
             "recorded_at",
             "channel",
             "reason",
+            "expected_at",
+            "supply_reference",
             "status",
             "status_reason",
             "actor",
@@ -404,152 +447,3 @@ class AvailabilitySerializer(FastSerializer, serializers.Serializer):
         help_text="How many times these figures changed: the webhooks and the change "
         "feed carry the same number, so a channel can tell which is newer.",
     )
-
-
-class ReservationLineInputSerializer(StrictInputSerializer):
-    sku = CodeField(help_text="SKU code.")
-    location = CodeField(help_text="Location code.")
-    quantity = StrictIntegerField(min_value=1, max_value=MAX_MOVEMENT_QUANTITY)
-
-
-class ReservationInputSerializer(FastSerializer, StrictInputSerializer):
-    """A checkout's cart. Codes are resolved afterwards (``ReservationCodes``). Fast
-    (``config.fast_serializers``): it is checked on the flash sale's path."""
-
-    reference = StrictCharField(
-        max_length=100,
-        trim_whitespace=False,
-        validators=[REFERENCE_VALIDATOR],
-        help_text="The checkout's own key (a cart or order id), unique per channel: "
-        "sending it again answers with the reservation it placed.",
-    )
-    channel = CodeField(
-        required=False,
-        help_text="The selling channel; defaults to the token's own channel.",
-    )
-    ttl_seconds = StrictIntegerField(
-        min_value=MIN_TTL_SECONDS,
-        max_value=MAX_TTL_SECONDS,
-        required=False,
-        help_text="How long to hold; defaults to the channel's reservation TTL.",
-    )
-    lines = ReservationLineInputSerializer(
-        many=True, allow_empty=False, max_length=MAX_LINES
-    )
-
-
-class ReservationCodes:
-    """A cart's lines with the records behind their codes (read beforehand, with the
-    channel, by ``selectors.checkout_records``); unknown codes are field errors in the
-    cart's shape."""
-
-    def __init__(
-        self,
-        cart: dict[str, Any],
-        *,
-        skus: dict[str, Sku],
-        locations: dict[str, Location],
-    ) -> None:
-        self.cart = cart
-        self.skus = skus
-        self.locations = locations
-
-    def lines(self) -> list[ReservationLineInput]:
-        errors: list[dict[str, list[str]]] = []
-        for line in self.cart["lines"]:
-            problems = {}
-            if line["sku"] not in self.skus:
-                problems["sku"] = [f"Unknown SKU {line['sku']!r}."]
-            if line["location"] not in self.locations:
-                problems["location"] = [f"Unknown location {line['location']!r}."]
-            errors.append(problems)
-        if any(errors):
-            raise serializers.ValidationError({"lines": errors})
-        return [
-            ReservationLineInput(
-                self.skus[line["sku"]],
-                self.locations[line["location"]],
-                line["quantity"],
-            )
-            for line in self.cart["lines"]
-        ]
-
-
-class ReservationLineSerializer(serializers.ModelSerializer):
-    sku = serializers.CharField(source="sku.code")
-    location = serializers.CharField(source="location.code")
-
-    class Meta:
-        model = ReservationLine
-        fields = ["sku", "location", "quantity"]
-
-
-class ReservationTransitionSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = ReservationTransition
-        fields = ["from_status", "to_status", "actor", "at"]
-
-
-class ReservationSerializer(FastSerializer, serializers.ModelSerializer):
-    """A hold as stored, with its lines and its history. Fast
-    (``config.fast_serializers``): it is the answer on the flash sale's path."""
-
-    channel = serializers.CharField(source="channel.code")
-    status = serializers.ChoiceField(
-        source="current_status",
-        choices=Reservation.Status.choices,
-        read_only=True,
-        help_text="`expired` as soon as `expires_at` passes, swept or not.",
-    )
-    # Read once each (``Reservation.held_lines`` and ``history``): prefetched by the
-    # selectors, or handed over by the service that has just written them.
-    lines = ReservationLineSerializer(many=True, source="held_lines")
-    transitions = ReservationTransitionSerializer(many=True, source="history")
-
-    class Meta:
-        model = Reservation
-        fields = [
-            "id",
-            "reference",
-            "channel",
-            "status",
-            "ttl_seconds",
-            "expires_at",
-            "created_at",
-            "updated_at",
-            "created_by",
-            "lines",
-            "transitions",
-        ]
-
-
-class ShortageSerializer(serializers.Serializer):
-    sku = serializers.CharField()
-    location = serializers.CharField()
-    requested = serializers.IntegerField()
-    available_to_promise = serializers.IntegerField()
-
-
-class ReservationConflictSerializer(serializers.Serializer):
-    """A 409 from placing a hold."""
-
-    detail = serializers.CharField()
-    code = serializers.CharField(
-        help_text="`insufficient_stock` (with `shortages`; nothing was held) or "
-        "`reference_clash` (with `reservation_id`: the reference holds other lines)."
-    )
-    shortages = ShortageSerializer(many=True, required=False)
-    reservation_id = serializers.IntegerField(required=False)
-
-
-class TransitionRefusedSerializer(serializers.Serializer):
-    """A 409 from a transition; nothing was moved."""
-
-    detail = serializers.CharField()
-    code = serializers.CharField(
-        help_text="`reservation_transition_refused` (with the current `status` and the "
-        "transitions it `allowed`) or `reservation_out_of_step` (the balances no "
-        "longer hold what the reservation holds: a person should look)."
-    )
-    status = serializers.ChoiceField(choices=Reservation.Status.choices, required=False)
-    allowed = serializers.ListField(child=serializers.CharField(), required=False)

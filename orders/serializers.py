@@ -10,6 +10,7 @@ from catalog.models import Channel, Sku
 from config.api import (
     CodeField,
     CoordinateField,
+    StrictBooleanField,
     StrictCharField,
     StrictInputSerializer,
     StrictIntegerField,
@@ -34,6 +35,15 @@ class OrderLineInputSerializer(StrictInputSerializer):
         required=False,
         help_text="The location that fulfils it; leave out to have the order routed "
         "(ship methods) or fulfilled at the pickup store.",
+    )
+    allow_future = StrictBooleanField(
+        required=False,
+        help_text="A pre-order or back-order: what the shelf cannot cover is promised "
+        "against the earliest dated supply at the line's location (never beyond the "
+        "SKU's future_promise_limit); the line then says promised_from `supply` and "
+        "its expected_at. Defaults to the channel's allow_future_by_default. Honoured "
+        "where the location is known (named, the pickup store, or a hold's); a routed "
+        "line is routed on the shelf only.",
     )
 
 
@@ -151,6 +161,7 @@ def order_arguments(data: dict) -> dict:
                 sku=skus[line["sku"]],
                 quantity=line["quantity"],
                 location=places.get(line.get("location")),
+                allow_future=line.get("allow_future"),
             )
             for line in lines
         ],
@@ -205,6 +216,20 @@ class OrderLineSerializer(serializers.ModelSerializer):
     sku = serializers.CharField(source="sku.code")
     location = serializers.CharField(source="location.code")
     open_quantity = serializers.IntegerField()
+    promised_from = serializers.ChoiceField(
+        choices=["shelf", "supply"],
+        read_only=True,
+        help_text="`supply` while some units wait for dated supply (a pre-order or "
+        "back-order): committed only when it lands.",
+    )
+    awaiting_supply_quantity = serializers.IntegerField(read_only=True)
+    expected_at = serializers.DateTimeField(
+        source="supply_expected_at",
+        allow_null=True,
+        read_only=True,
+        help_text="The promise date of the units waiting for supply; null while "
+        "none does, or while no supply covers them (a supply_delayed case).",
+    )
 
     class Meta:
         model = OrderLine
@@ -217,8 +242,11 @@ class OrderLineSerializer(serializers.ModelSerializer):
             "picked_quantity",
             "fulfilled_quantity",
             "short_quantity",
+            "awaiting_supply_quantity",
             "open_quantity",
             "status",
+            "promised_from",
+            "expected_at",
         ]
 
 

@@ -3,6 +3,8 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from inventory.sql import apply_sql_files
+
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -431,4 +433,7 @@ class Migration(migrations.Migration):
                 fields=("from_location", "to_location"), name="transfer_route_once"
             ),
         ),
+        # On SQLite (the demo) the new ledger columns rebuild its table, which drops
+        # the triggers that keep it append-only: applied again.
+        apply_sql_files(ledger_append_only="6c195ae71738"),
     ]

@@ -167,6 +167,10 @@ def _handed_back(
             sku_id=line.sku.pk,
             location_id=line.location.pk,
             quantity=line.quantity,
+            # The fast path holds what the shelf covers, or steps aside: no unit of
+            # its holds waits for supply.
+            future_quantity=0,
+            supply_expected_at=None,
         )
         row.reservation, row.sku, row.location = reservation, line.sku, line.location
         reservation.held_lines.append(row)

@@ -79,7 +79,13 @@ def test_the_schema_describes_reservations_and_their_transitions(anonymous):
     refused = place["responses"]["409"]["content"]["application/json"]["schema"]
     assert refused == {"$ref": "#/components/schemas/ReservationConflict"}
     shortage = schema["components"]["schemas"]["Shortage"]["properties"]
-    assert set(shortage) == {"sku", "location", "requested", "available_to_promise"}
+    assert set(shortage) == {
+        "sku",
+        "location",
+        "requested",
+        "available_to_promise",
+        "earliest_available_at",  # a pre-order's, when supply could cover it
+    }
     for action in ("release", "commit", "fulfil", "cancel"):
         path = schema["paths"][f"/api/v1/reservations/{{id}}/{action}/"]["post"]
         assert {"200", "404", "409"} <= set(path["responses"])

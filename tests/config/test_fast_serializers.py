@@ -27,12 +27,12 @@ from inventory.models import (
     ReservationTransition,
     StockMovement,
 )
-from inventory.selectors import reservation_queryset
-from inventory.serializers import (
-    MovementSerializer,
+from inventory.reservation_serializers import (
     ReservationInputSerializer,
     ReservationSerializer,
 )
+from inventory.selectors import reservation_queryset
+from inventory.serializers import MovementSerializer
 from tests.factories import ChannelFactory, LocationFactory, SkuFactory
 
 # -- what a serializer writes ---------------------------------------------------------

@@ -40,9 +40,10 @@ def test_a_checkout_holds_its_cart_and_reads_it_back(api, stocked):
     assert body["ttl_seconds"] == 600
     assert body["channel"] == "web"
     assert body["created_by"] == "token:erp"
+    on_the_shelf = {"promised_from": "shelf", "future_quantity": 0, "expected_at": None}
     assert body["lines"] == [
-        {"sku": "TEE-BLK-M", "location": "LON-OXF", "quantity": 2},
-        {"sku": "HOOD-GRE-L", "location": "LON-OXF", "quantity": 1},
+        {"sku": "TEE-BLK-M", "location": "LON-OXF", "quantity": 2, **on_the_shelf},
+        {"sku": "HOOD-GRE-L", "location": "LON-OXF", "quantity": 1, **on_the_shelf},
     ]
     assert [t["to_status"] for t in body["transitions"]] == ["active"]
     assert api.get(f"{URL}{body['id']}/").json() == body

@@ -19,8 +19,8 @@ from inventory.models import (
     ReservationTransition,
     StockMovement,
 )
+from inventory.reservation_serializers import ReservationSerializer
 from inventory.selectors import reservation_queryset
-from inventory.serializers import ReservationSerializer
 from inventory.services import (
     MovementInput,
     balances_rebuild,
