@@ -25,6 +25,13 @@ in a circle:
    that posts several batches (an order's picks, shorts and commits; a transfer's
    release and dispatch) locks every balance it will touch first, at once. The
    rebuild locks the balances it repairs in that order too.
+   A promise against future supply (a pre-order, inventory.services
+   .supply_promises) then locks the SKU's row (FOR NO KEY UPDATE), for its cap across
+   every location; the supply of a SKU at a location and the promises against it are
+   serialized by that balance's lock, whoever changes them (a receipt landing them, a
+   reschedule or call-off, an order cancelling its pre-ordered units: an order with
+   units waiting for supply locks every line's balance and reads their counts again,
+   ``orders.services.moves``).
 3. **The ledger entries**, inserted in (channel, reference) order, so two batches that
    share references wait on the unique index instead of deadlocking; then the
    conflicts and the exception cases: a case is always locked after the stock it is

@@ -590,5 +590,9 @@ def _expire_one(pk: int, now: datetime) -> int:
     if reservation is None:
         return 0
     rows = list(reservation.lines.select_related("sku", "location"))
+    if any(row.future_quantity for row in rows):
+        # Its promises against supply are given back under the balances' lock, which
+        # a receipt landing them holds (inventory.locking).
+        balances_lock(keys=[(row.sku_id, row.location_id) for row in rows])
     _move(reservation, rows, Status.EXPIRED, EXPIRY_ACTOR, now)
     return 1

@@ -341,8 +341,10 @@ def order_mark_ready(*, order_id: int, actor: Actor) -> Order:
         if order_request_replayed(order, actor, request, words="ready"):
             return order
         rows = list(order.lines.all())
+        # Units waiting for supply are not here: never ready without them.
         if order.status != Status.IN_PROGRESS or any(
-            r.unpicked_quantity or r.short_quantity for r in rows
+            r.unpicked_quantity or r.short_quantity or r.awaiting_supply_quantity
+            for r in rows
         ):
             raise refusal(order, Status.READY, error=OrderTransitionRefused)
         order_status_record(

@@ -369,6 +369,8 @@ def _place(
         why = "Every unit committed at the location that fulfils it."
         if any(row.awaiting_supply_quantity for row in rows):
             why = "Committed what the shelf holds; the rest waits for supply."
+    if method in COLLECTED_METHODS and promised_by is None:
+        _ready_after_supply(order, rows)
     order_status_record(
         order,
         Status.ALLOCATED,
@@ -380,6 +382,17 @@ def _place(
     )
     order_placed.send(sender=Order, order=order, actor=actor)
     return order
+
+
+def _ready_after_supply(order: Order, rows: Sequence[OrderLine]) -> None:
+    """A pre-order collected at the store is ready once its supply is there: the
+    customer is told the store's ready-by from the latest promise date."""
+    due = [row.supply_expected_at for row in rows if row.awaiting_supply_quantity]
+    if due:
+        order.promised_by = pickup_ready_by(
+            location=rows[0].location, placed_at=max(due)
+        )
+        order.save(update_fields=["promised_by"])
 
 
 def _future_allowed(

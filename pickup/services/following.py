@@ -141,7 +141,12 @@ def by_units(task: PickupTask, lines: list[OrderLine]) -> str | None:
         return None
     if task.problems.filter(status=PickupProblem.Status.WAITING).exists():
         return Status.ON_HOLD
-    if all(line.unpicked_quantity == 0 and not line.short_quantity for line in lines):
+    if all(
+        line.unpicked_quantity == 0
+        and not line.short_quantity
+        and not line.awaiting_supply_quantity  # a pre-order's units still to come
+        for line in lines
+    ):
         return Status.PICKED
     return Status.PICKING
 

@@ -308,3 +308,31 @@ def test_a_transfer_is_due_after_its_routes_lead_time_and_lands_when_received(
     )
     supply.refresh_from_db()
     assert (supply.status, supply.received) == ("received", 3)
+
+
+def test_an_expired_pre_order_hold_gives_its_supply_back(shop):
+    from config.access import Actor
+    from inventory.services import (
+        ReservationLineInput,
+        reservation_place,
+        reservations_expire,
+    )
+    from tests.factories import purchase_order
+
+    purchase_order(shop["tee"], shop["dc"], 2, due=timezone.now() + timedelta(days=3))
+    hold, _ = reservation_place(
+        channel=shop["web"],
+        reference="CART-LAPSE",
+        lines=[ReservationLineInput(shop["tee"], shop["dc"], 2)],
+        actor=Actor(name="token:web"),
+        ttl_seconds=60,
+        allow_future=True,
+    )
+    assert SupplyPromise.objects.get(status="open").units == 2
+
+    assert reservations_expire(now=timezone.now() + timedelta(minutes=5)) == 1
+
+    hold.refresh_from_db()
+    assert hold.status == "expired"
+    assert not SupplyPromise.objects.filter(status="open").exists()
+    assert balance_of(shop["tee"], shop["dc"]).reserved == 0

@@ -277,3 +277,23 @@ def test_two_pre_orders_for_the_last_unit_of_supply_at_once_one_wins(shop):
 
     assert sorted(outcomes) == ["placed", "refused"]
     assert SupplyPromise.objects.filter(status="open").count() == 1
+
+
+def test_a_click_and_collect_pre_order_is_ready_after_its_supply_comes(shop):
+    tee, store = shop["tee"], shop["oxford_st"]
+    due = next_week()
+    purchase_order(tee, store, 2, due=due, reference="PO-STORE")
+
+    order, _ = orders.order_place(
+        channel=shop["web"],
+        reference="WEB-COLLECT",
+        method="pickup",
+        customer=orders.Customer(name="Ada Byron"),
+        actor=WEB,
+        lines=[orders.OrderLineInput(sku=tee, quantity=1, allow_future=True)],
+        pickup_location=store,
+    )
+
+    assert line_of(order).status == "awaiting_supply"
+    # Not ready today: the customer is told a time after the delivery is due.
+    assert order.promised_by >= due
