@@ -177,8 +177,9 @@ class ShortageSerializer(serializers.Serializer):
     earliest_available_at = serializers.DateTimeField(
         allow_null=True,
         required=False,
-        help_text="For a pre-order (allow_future): the earliest date dated supply "
-        "could cover the line; null when none on its way could.",
+        help_text="For a SKU that takes pre-orders (future_promise_limit): the "
+        "earliest date dated supply could cover what the shelf cannot, as a "
+        "pre-order (allow_future); null when none on its way could.",
     )
 
 

@@ -139,7 +139,11 @@ class SupplyListView(ReadsFromReplica, ListAPIView):
         supplies = supply_queryset()
         if getattr(self, "swagger_fake_view", False):
             return supplies
-        asked = SupplyFilter(data=self.request.query_params.dict())
+        # The list's own paging parameters are the paginator's.
+        params = self.request.query_params.dict()
+        for paging in ("page", "page_size"):
+            params.pop(paging, None)
+        asked = SupplyFilter(data=params)
         asked.is_valid(raise_exception=True)
         wanted = {
             "sku__code": asked.validated_data.get("sku"),

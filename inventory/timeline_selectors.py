@@ -152,7 +152,9 @@ def availability_timeline(
             undated=undated_outstanding,
         ),
         undated_supply=undated,
-        preorderable=max(0, min(free, sku.future_promise_limit - _promised(sku=sku))),
+        preorderable=max(
+            0, min(free, sku.future_promise_limit - promised_ahead(sku=sku))
+        ),
     )
 
 
@@ -212,10 +214,12 @@ def _undated_units(
     )
 
 
-def _promised(*, sku: Sku) -> int:
-    """Units of the SKU promised against supply and still waiting, everywhere."""
+def promised_ahead(*, sku: Sku) -> int:
+    """Units of the SKU promised against supply and still waiting, everywhere: what
+    its ``future_promise_limit`` caps (those without supply left count too)."""
     total = SupplyPromise.objects.filter(
-        sku=sku, status=SupplyPromise.Status.OPEN
+        sku=sku,
+        status__in=(SupplyPromise.Status.OPEN, SupplyPromise.Status.UNSUPPLIED),
     ).aggregate(units=Sum("units"))["units"]
     return total or 0
 

@@ -32,9 +32,8 @@ from .ledger import (
     Outcome,
     applied_entries,
     movements_record,
-    shortages_of,
 )
-from .supply_promises import supply_cover_date, supply_promise
+from .supply_promises import dated_shortages, supply_promise
 
 # What an order may do to its units after they are committed.
 ORDER_MOVES = frozenset(
@@ -128,14 +127,7 @@ def commitments_place_or_promise(
             now=now,
         )
         if due is None:
-            short.append(
-                {
-                    **shortages_of([line], [outcome])[0],
-                    "earliest_available_at": supply_cover_date(
-                        sku=line.sku, location=line.location, units=later
-                    ),
-                }
-            )
+            short += dated_shortages([line], [outcome])
             continue
         futures[line.reference] = FuturePromise(units=later, expected_at=due)
         if shelf:
@@ -189,7 +181,7 @@ def _commit(
     if refused and not (future and all(line.future_owner for line in refused)):
         raise InsufficientStock(
             "Not enough stock to commit every line; nothing was committed.",
-            shortages=shortages_of(lines, outcomes),
+            shortages=dated_shortages(lines, outcomes),
         )
     return outcomes, terms
 

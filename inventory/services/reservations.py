@@ -65,7 +65,7 @@ from ..terms import NO_TERMS, Terms, channel_terms
 from .demand import demand_refused_record
 from .ledger import MovementInput, Outcome, movements_record, shortages_of
 from .supply_promises import (
-    supply_cover_date,
+    dated_shortages,
     supply_promise,
     supply_promises_release,
 )
@@ -346,7 +346,7 @@ def _place(
         # Raising rolls back the reservation and every line already held.
         raise InsufficientStock(
             "Not enough stock to hold every line; nothing was held.",
-            shortages=shortages,
+            shortages=dated_shortages(rows, outcomes),
         )
     _check_applied(outcomes)
     placed = record_event(
@@ -391,14 +391,7 @@ def _promise_the_rest(
             now=now,
         )
         if due is None:
-            short.append(
-                {
-                    **shortages_of([row], [outcome])[0],
-                    "earliest_available_at": supply_cover_date(
-                        sku=row.sku, location=row.location, units=later
-                    ),
-                }
-            )
+            short += dated_shortages([row], [outcome])
             continue
         row.future_quantity, row.supply_expected_at = later, due
         row.save(update_fields=["future_quantity", "supply_expected_at"])

@@ -102,7 +102,9 @@ def supply_follow(*, entries: Sequence[StockMovement], actor: Actor) -> None:
         entry
         for entry in entries
         if entry.type in FOLLOWED
-        and entry.status == StockMovement.Status.APPLIED
+        # A receipt older than the latest count is superseded on the shelf (the count
+        # saw its units) but arrived all the same: it settles its supply.
+        and entry.status != StockMovement.Status.REJECTED
         and not entry.reference.startswith(ORDER_TRANSFER_PREFIX)
     ]
     arriving = {

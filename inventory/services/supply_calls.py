@@ -112,7 +112,7 @@ def supply_call_off(
             )
         _rearranged(
             calling,
-            why=f"Purchase order {reference} called off: {reason.strip()}",
+            why=f"Purchase order {reference} called off: {reason.strip().rstrip('.')}.",
             actor=actor,
             now=now,
         )

@@ -11,6 +11,7 @@ lock serializes every change of its supply and promises, with receipts landing t
 cap: two pre-orders for the last unit of supply queue there, and one is refused.
 """
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from django.db.models import Q, Sum
@@ -18,6 +19,8 @@ from django.db.models import Q, Sum
 from catalog.models import Channel, Sku
 
 from ..models import Location, Supply, SupplyPromise
+from ..timeline_selectors import promised_ahead
+from .ledger_inputs import Outcome, shortages_of
 from .supply import OPEN_PROMISES
 
 
@@ -41,13 +44,7 @@ def supply_promise(
         .values_list("future_promise_limit", flat=True)
         .get()
     )
-    promised = (
-        SupplyPromise.objects.filter(sku=sku, status__in=OPEN_PROMISES).aggregate(
-            total=Sum("units")
-        )["total"]
-        or 0
-    )
-    if units > limit - promised:
+    if units > limit - promised_ahead(sku=sku):
         return None
     taken: list[tuple[Supply, int]] = []
     wanted = units
@@ -138,17 +135,33 @@ def supply_promises_hand_over(
     ).update(owner_kind=to_kind, owner_id=to_id)
 
 
+def dated_shortages(lines: Sequence, outcomes: Sequence) -> list[dict]:
+    """Each promise the ledger refused, as a 409 names it (``shortages_of``); for a
+    SKU that takes pre-orders (a ``future_promise_limit``), with the earliest date
+    dated supply could cover what the shelf could not (``earliest_available_at``):
+    what a pre-order (``allow_future``) could be promised, or None when no supply on
+    its way could."""
+    dated = []
+    for line, outcome in zip(lines, outcomes, strict=True):
+        if outcome.outcome != Outcome.REFUSED:
+            continue
+        (shortage,) = shortages_of([line], [outcome])
+        dated.append(shortage)
+        if not line.sku.future_promise_limit:
+            continue
+        shelf = max(0, outcome.available_to_promise or 0)
+        shortage["earliest_available_at"] = supply_cover_date(
+            sku=line.sku, location=line.location, units=line.quantity - shelf
+        )
+    return dated
+
+
 def supply_cover_date(*, sku: Sku, location: Location, units: int) -> datetime | None:
     """The earliest date by which dated supply at ``location`` not yet promised could
-    cover ``units`` more, within the SKU's cap; None if it never could. What a refused
-    pre-order is told."""
-    promised = (
-        SupplyPromise.objects.filter(sku=sku, status__in=OPEN_PROMISES).aggregate(
-            total=Sum("units")
-        )["total"]
-        or 0
-    )
-    if units > sku.future_promise_limit - promised:
+    cover ``units`` more, within the SKU's cap; None if it never could."""
+    if not sku.future_promise_limit:
+        return None
+    if units > sku.future_promise_limit - promised_ahead(sku=sku):
         return None
     covered = 0
     for supply, free in _free_supply(sku.pk, location.pk):

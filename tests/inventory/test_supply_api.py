@@ -170,7 +170,8 @@ def test_a_web_shop_pre_orders_through_a_hold_and_an_order(api, shop):
     }
     refused = api.post("/api/v1/reservations/", cart, format="json")
     assert refused.status_code == 409
-    assert "earliest_available_at" not in refused.json()["shortages"][0]
+    # Not a pre-order: refused, saying when the purchase order could cover it.
+    assert refused.json()["shortages"][0]["earliest_available_at"][:10] == iso(7)[:10]
 
     held = api.post(
         "/api/v1/reservations/", {**cart, "allow_future": True}, format="json"
@@ -336,3 +337,14 @@ def test_an_expired_pre_order_hold_gives_its_supply_back(shop):
     assert hold.status == "expired"
     assert not SupplyPromise.objects.filter(status="open").exists()
     assert balance_of(shop["tee"], shop["dc"]).reserved == 0
+
+
+def test_the_supply_list_pages_like_every_list(api, shop):
+    for number in range(3):
+        announce(api, reference=f"ASN-{number}", po=f"PO-{number}")
+
+    first = api.get("/api/v1/supply/", {"page_size": 2}).json()
+
+    assert len(first["results"]) == 2
+    assert api.get(first["next"]).status_code == 200
+    assert api.get("/api/v1/supply/", {"colour": "red"}).status_code == 400
