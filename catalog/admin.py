@@ -29,6 +29,7 @@ class SkuAdmin(admin.ModelAdmin):
         "product",
         "barcode",
         "safety_buffer",
+        "future_promise_limit",
         "cost",
         "price",
         "is_active",
@@ -48,7 +49,8 @@ class ChannelAdmin(admin.ModelAdmin):
         "kind",
         "safety_buffer",
         "reservation_ttl_seconds",
+        "allow_future_by_default",
         "is_active",
     ]
-    list_filter = ["kind", "is_active"]
+    list_filter = ["kind", "is_active", "allow_future_by_default"]
     search_fields = ["code", "name"]

@@ -25,6 +25,8 @@ from .models import (
 )
 
 MAX_ATTRIBUTES = 50
+# More units promised ahead of supply than a chain sells of a SKU in years is a typo.
+MAX_FUTURE_PROMISE_LIMIT = 1_000_000
 
 
 def _storable_text(text: str) -> bool:
@@ -110,6 +112,14 @@ class SkuInputSerializer(StrictInputSerializer):
         help_text="What one unit sells for (lost sales are valued at it), as a "
         "number or a decimal string; null: not known."
     )
+    future_promise_limit = StrictIntegerField(
+        required=False,
+        min_value=0,
+        max_value=MAX_FUTURE_PROMISE_LIMIT,
+        help_text="Units that may be promised against dated supply (pre-orders and "
+        "back-orders) at any one time, across every location; 0 (the default): no "
+        "pre-orders.",
+    )
     is_active = StrictBooleanField(required=False)
 
     def validate_product(self, code: str | None) -> Product | None:
@@ -180,6 +190,7 @@ class SkuSerializer(serializers.ModelSerializer):
             "safety_buffer",
             "cost",
             "price",
+            "future_promise_limit",
             "is_active",
             "created_at",
             "updated_at",
@@ -205,6 +216,11 @@ class ChannelInputSerializer(StrictInputSerializer):
         "SKU-location's buffer from the channel's rate of sale there (a SKU's own "
         "buffer always wins).",
     )
+    allow_future_by_default = StrictBooleanField(
+        required=False,
+        help_text="Holds and order lines that leave out `allow_future` may promise "
+        "what the shelf cannot cover against dated supply (pre-orders).",
+    )
     is_active = StrictBooleanField(required=False)
 
 
@@ -218,6 +234,7 @@ class ChannelSerializer(serializers.ModelSerializer):
             "safety_buffer",
             "buffer_policy",
             "reservation_ttl_seconds",
+            "allow_future_by_default",
             "is_active",
             "created_at",
             "updated_at",

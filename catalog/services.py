@@ -36,6 +36,7 @@ def sku_upsert(
     safety_buffer: int | None = UNSET,
     cost: Decimal | None = UNSET,
     price: Decimal | None = UNSET,
+    future_promise_limit: int = UNSET,
     is_active: bool = UNSET,
 ) -> tuple[Sku, bool]:
     fields = {
@@ -46,6 +47,7 @@ def sku_upsert(
         "safety_buffer": safety_buffer,
         "cost": cost,
         "price": price,
+        "future_promise_limit": future_promise_limit,
         "is_active": is_active,
     }
     return upsert_by_code(Sku, code=code, fields=fields)
@@ -59,6 +61,7 @@ def channel_upsert(
     safety_buffer: int = UNSET,
     buffer_policy: str = UNSET,
     reservation_ttl_seconds: int = UNSET,
+    allow_future_by_default: bool = UNSET,
     is_active: bool = UNSET,
 ) -> tuple[Channel, bool]:
     """The channel's own fields. Its network (``sells_from``) is inventory's, written
@@ -69,6 +72,7 @@ def channel_upsert(
         "safety_buffer": safety_buffer,
         "buffer_policy": buffer_policy,
         "reservation_ttl_seconds": reservation_ttl_seconds,
+        "allow_future_by_default": allow_future_by_default,
         "is_active": is_active,
     }
     return upsert_by_code(Channel, code=code, fields=fields)

@@ -334,3 +334,8 @@ class AllocationAdmin(ReadOnlyAdmin):
     list_filter = ["channel", ("location", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["sku__code", "location__code", "channel__code"]
     list_select_related = ["channel", "sku", "location"]
+
+
+# Future supply's pages live beside these; importing them here is how the admin finds
+# them (it discovers each app's ``admin`` module only).
+from . import supply_admin  # noqa: E402, F401

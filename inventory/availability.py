@@ -130,10 +130,10 @@ PROTECTION_IN_FORCE_SQL = "GREATEST(0, {units} - {held})"
 # Units of a channel's active holds at a SKU and location, by the partial index on its
 # active holds (``{now}``, ``{channel}``, ``{sku}``, ``{location}``: SQL), leaving out
 # one hold (``{except_hold}``: the one being placed, whose lines exist already in the
-# checkout's function; 0 for none). The same text in inventory.terms (Python's read)
-# and in onestock_protections.
+# checkout's function; 0 for none); a pre-order's units still to come hold nothing.
+# The same text in inventory.terms (Python's read) and in onestock_protections.
 HELD_SQL = (
-    "(SELECT CAST(COALESCE(SUM(line.quantity), 0) AS BIGINT) "
+    "(SELECT CAST(COALESCE(SUM(line.quantity - line.future_quantity), 0) AS BIGINT) "
     "FROM inventory_reservation hold "
     "JOIN inventory_reservationline line ON line.reservation_id = hold.id "
     "AND line.sku_id = {sku} AND line.location_id = {location} "

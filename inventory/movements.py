@@ -147,6 +147,10 @@ RULES: dict[str, MovementRule] = {
     MovementType.SUPPLY_CALLED_OFF: MovementRule(
         {}, physical=False, sent_by_integrations=False, settles="incoming"
     ),
+    # A purchase order rescheduled: its new date on the trail, nothing moved.
+    MovementType.SUPPLY_RESCHEDULED: MovementRule(
+        {}, physical=False, sent_by_integrations=False
+    ),
 }
 
 

@@ -287,11 +287,11 @@ _OPEN_CONFLICT = (
     f"WHERE conflict.status = '{StockConflict.Status.OPEN.value}' "
     "AND conflict.sku_id = {at}.sku_id AND conflict.location_id = {at}.location_id)"
 )
-# Units of active holds past their expiry (the one parameter: now) at the balance
-# ``at``: still in its reserved bucket until the sweep writes their release, but
-# holding nothing. Availability and new promises add them back.
+# Units of active holds past their expiry (parameter: now) at the balance ``at``:
+# reserved until the sweep writes their release, but holding nothing. Availability and
+# new promises add them back (a pre-order's units still to come were never reserved).
 _LAPSED_UNITS = (
-    f"(SELECT CAST(COALESCE(SUM(line.quantity), 0) AS BIGINT) "
+    f"(SELECT CAST(COALESCE(SUM(line.quantity - line.future_quantity), 0) AS BIGINT) "
     f"FROM {ReservationLine._meta.db_table} line "
     f"JOIN {Reservation._meta.db_table} hold ON hold.id = line.reservation_id "
     f"WHERE hold.status = '{Reservation.Status.ACTIVE.value}' "
@@ -484,10 +484,14 @@ def checkout_records(
                     "is_active",
                     "safety_buffer",
                     "reservation_ttl_seconds",
+                    "allow_future_by_default",
                 ),
                 {channel_code},
             ),
-            Sku: (("id", "code", "is_active", "safety_buffer"), sku_codes),
+            Sku: (
+                ("id", "code", "is_active", "safety_buffer", "future_promise_limit"),
+                sku_codes,
+            ),
             Location: (("id", "code", "kind", "is_active"), location_codes),
         }  # fmt: skip
     )

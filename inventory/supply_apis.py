@@ -28,10 +28,10 @@ from config.access import (
     is_store_staff_only,
 )
 from config.api import CodeField, StrictCharField, StrictInputSerializer
-from config.moments import MomentField
 from config.replicas import ReadsFromReplica
 
 from .models import Supply, SupplyEvent, SupplyPromise
+from .serializers import stated_moment
 from .services.supply_calls import supply_call_off, supply_reschedule
 
 
@@ -96,7 +96,15 @@ class SupplyFilter(StrictInputSerializer):
 
 
 class RescheduleSerializer(StrictInputSerializer):
-    expected_at = MomentField(help_text="When the purchase order's units are due now.")
+    expected_at = StrictCharField(
+        max_length=40,
+        help_text="When the purchase order's units are due now: ISO 8601 with a UTC "
+        "offset, e.g. 2027-01-14T09:00:00Z.",
+    )
+
+    def validate_expected_at(self, raw: str):
+        return stated_moment(raw)
+
     channel = CodeField(
         required=False,
         help_text="The source that announced it; defaults to the token's own "

@@ -174,6 +174,7 @@ class OrderLine(models.Model):
         ),
         Status.PICKING: frozenset(
             {
+                Status.AWAITING_SUPPLY,
                 Status.PICKED,
                 Status.SHORT,
                 Status.PARTIALLY_FULFILLED,
@@ -186,13 +187,19 @@ class OrderLine(models.Model):
         Status.SHORT: frozenset(
             {
                 Status.ALLOCATED,
+                Status.AWAITING_SUPPLY,
                 Status.PICKING,
                 Status.PICKED,
                 Status.CANCELLED,
             }
         ),
         Status.PICKED: frozenset(
-            {Status.PARTIALLY_FULFILLED, Status.FULFILLED, Status.CANCELLED}
+            {
+                Status.AWAITING_SUPPLY,
+                Status.PARTIALLY_FULFILLED,
+                Status.FULFILLED,
+                Status.CANCELLED,
+            }
         ),
         Status.PARTIALLY_FULFILLED: frozenset({Status.FULFILLED}),
         Status.FULFILLED: frozenset(),

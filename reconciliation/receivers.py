@@ -10,7 +10,7 @@ from inventory.signals import conflicts_recorded, supply_promises_moved
 from orders.models import OrderLine
 
 from .models import ExceptionKind
-from .services import Raised, exception_raise
+from .services import Raised, exception_raise, exception_settle
 
 
 def raise_oversell_conflicts(sender, *, conflicts, **kwargs) -> None:
@@ -44,11 +44,16 @@ def raise_oversell_conflicts(sender, *, conflicts, **kwargs) -> None:
 def raise_supply_delayed(sender, *, moves, actor, **kwargs) -> None:
     """A pre-order's units with no supply left to come from: someone must tell the
     customer, find other stock or cancel. One case per order line."""
-    unsupplied = {
-        move.owner_id: move
-        for move in moves
-        if move.unsupplied and move.owner_kind == SupplyPromise.Owner.ORDER_LINE
-    }
+    of_lines = [m for m in moves if m.owner_kind == SupplyPromise.Owner.ORDER_LINE]
+    for move in of_lines:
+        if not move.unsupplied:
+            # Supply covers them again, or the customer gave them up.
+            exception_settle(
+                key=f"supply_delayed:order_line:{move.owner_id}",
+                note=move.why,
+                actor=actor,
+            )
+    unsupplied = {move.owner_id: move for move in of_lines if move.unsupplied}
     lines = OrderLine.objects.select_related("order", "order__channel").in_bulk(
         list(unsupplied)
     )

@@ -218,7 +218,7 @@ def order_story(*, order: Order, user) -> Story:
         status_words=order_status_words(order),
         zone=names.zone,
         where=where(order),
-        lines=_lines(order),
+        lines=_lines(order, names),
         steps=steps,
         task=task,
         returns=returns,
@@ -233,18 +233,26 @@ LINE_WORDS = {
     "picking": "Being picked",
     "picked": "Picked",
     "short": "Missing: waiting for a decision",
+    "awaiting_supply": "Pre-ordered: waiting for a delivery",
     "partially_fulfilled": "Partly with the customer",
     "fulfilled": "With the customer",
     "cancelled": "Cancelled",
 }
 
 
-def _lines(order: Order) -> list:
+def _lines(order: Order, names: Names) -> list:
     lines = list(order.lines.all())
     returned = _returned_units(lines)
     for line in lines:
         line.status_words = LINE_WORDS.get(line.status, line.get_status_display())
         line.returned = returned.get(line.pk, 0)
+        # A pre-order's units not here yet, and the date the customer was promised.
+        line.awaiting_words = (
+            f"{line.awaiting_supply_quantity} waiting for a delivery, due "
+            f"{names.day(line.supply_expected_at)}"
+            if line.awaiting_supply_quantity
+            else ""
+        )
     return lines
 
 
@@ -263,9 +271,12 @@ def _returned_units(lines) -> dict[int, int]:
 # Which source tells a moment first when several record it at once.
 def _cases(order, task, problems, returns, user) -> list[ExceptionCase]:
     """The exception cases this order raised, by the causes pickup and returns name
-    them with (pickup/services/cases.py, returns/services/moves.py), and oversell
+    them with (pickup/services/cases.py, returns/services/moves.py), pre-orders left
+    without a delivery (reconciliation/receivers.py), and oversell
     conflicts its own ledger entries caused; as far as ``user`` may see them."""
     keys = [expired_key(order.pk)] + [overdue_key(found) for found in returns]
+    # Pre-ordered units left with no delivery (reconciliation/receivers.py).
+    keys += [f"supply_delayed:order_line:{line.pk}" for line in order.lines.all()]
     for problem in problems:
         keys += [not_found_key(problem.pk), undecided_key(problem.pk)]
     if task is not None:

@@ -1,8 +1,9 @@
 """How each record that holds part of an order's story is told as steps of it, in a
 service agent's words: the order's own timeline, its pickup task's steps (the
 decisions about missing items among them), the messages sent to the customer, its
-returns and their grades, and its exception cases. Reads only; ``support.selectors``
-gathers the records and puts the steps in time order.
+returns and their grades, and its exception cases; a pre-order's units told with the
+delivery they wait for (promised, arrived, a new date, no delivery left). Reads only;
+``support.selectors`` gathers the records and puts the steps in time order.
 
 Items and places are named as people name them (``Names``); a step the order's
 timeline already tells is not told again from the task's."""
@@ -10,10 +11,13 @@ timeline already tells is not told again from the task's."""
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
-from inventory.models import Location
+from inventory.models import Location, Supply, SupplyPromise
 from orders.models import COLLECTED_METHODS, Order, OrderEvent
 from pickup.models import PickupNotice, PickupTask
 from reconciliation.models import ExceptionCase
@@ -34,6 +38,10 @@ ORDER_WORDS = {
 
 def order_status_words(order: Order) -> str:
     """The order's state as a person says it."""
+    if order.status in (Order.Status.PLACED, Order.Status.ALLOCATED) and _all_awaiting(
+        order
+    ):
+        return "Waiting for supply"
     if order.status == Order.Status.READY:
         return (
             "Ready to collect"
@@ -41,6 +49,18 @@ def order_status_words(order: Order) -> str:
             else "Ready to send"
         )
     return ORDER_WORDS.get(order.status, order.get_status_display())
+
+
+def _all_awaiting(order: Order) -> bool:
+    """Every unit still to send waits for a delivery (a pre-order): nothing to pick."""
+    still_to_send = [
+        (line.quantity - line.cancelled_quantity - line.fulfilled_quantity, line)
+        for line in order.lines.all()
+    ]
+    waiting = [(units, line) for units, line in still_to_send if units > 0]
+    return bool(waiting) and all(
+        line.awaiting_supply_quantity >= units for units, line in waiting
+    )
 
 
 @dataclass
@@ -86,6 +106,7 @@ class Names:
         self.places = {place.code: place.name for place in places}
         self.split = len({line.location_id for line in lines}) > 1
         self.zone = store_zone(order)
+        self.supplies = _supplies_by_reference(lines)
 
     def item(self, code: str) -> str:
         name = self.skus.get(code)
@@ -105,6 +126,33 @@ class Names:
             parts.append(part)
         return ", ".join(parts)
 
+    def day(self, when: datetime | str | None) -> str:
+        """A date as people say it, in the store's time: "Mon 14 Dec" (with the year
+        when it is not this one); "no date yet" for none."""
+        if isinstance(when, str):
+            when = parse_datetime(when)
+        if when is None:
+            return "no date yet"
+        local = timezone.localtime(when, ZoneInfo(self.zone))
+        year = f" {local.year}" if local.year != timezone.now().year else ""
+        return f"{local:%a} {local.day} {local:%b}{year}"
+
+    def delivery(self, reference: str, kind: str = "") -> str:
+        """The delivery units come with, as people name it: a purchase order by its
+        number, a transfer by where it comes from (``kind``: as a timeline entry
+        names it, for a delivery no line is promised from any more)."""
+        supply = self.supplies.get(reference)
+        if supply is None:
+            if kind == Supply.Kind.PURCHASE and reference:
+                return f"purchase order {reference}"
+            if kind == Supply.Kind.TRANSFER:
+                return "a transfer"
+            return f"delivery {reference}" if reference else "a delivery"
+        if supply.kind == Supply.Kind.TRANSFER:
+            sender = supply.from_location.name if supply.from_location else ""
+            return f"a transfer from {sender}" if sender else "a transfer"
+        return f"purchase order {reference}"
+
     def in_words(self, text: str) -> str:
         """A recorded sentence with its place and item codes given as names."""
         for code, name in sorted(
@@ -114,6 +162,23 @@ class Names:
             # ("Bag 1\2" would be a group reference and fail).
             text = re.sub(rf"\b{re.escape(code)}\b", lambda _, name=name: name, text)
         return text
+
+
+def _supplies_by_reference(lines) -> dict[str, Supply]:
+    """The deliveries the order's lines were ever promised from, by reference (what
+    the order's timeline names them by)."""
+    supply_ids = SupplyPromise.objects.filter(
+        owner_kind=SupplyPromise.Owner.ORDER_LINE,
+        owner_id__in=[line.pk for line in lines],
+        supply__isnull=False,
+    ).values("supply_id")
+    return {
+        supply.reference: supply
+        for supply in Supply.objects.filter(pk__in=supply_ids).select_related(
+            "sku", "location", "from_location"
+        )
+        if supply.reference
+    }
 
 
 def codes_in(value) -> list[str]:
@@ -146,13 +211,38 @@ ORDER, TASK, NOTICE, RETURN, CASE = range(5)
 
 def order_steps(order: Order, names: Names, *, has_task: bool) -> list[Step]:
     steps = []
-    for event in order.events.all():
+    events = list(order.events.all())
+    # Units promised against a delivery when the order was placed (or added to): what
+    # was set aside then was the rest.
+    promised = _units_at(events, {OrderEvent.Kind.SUPPLY_PROMISED})
+    ordered = _units_at(events, {OrderEvent.Kind.PLACED, OrderEvent.Kind.LINE_ADDED})
+    for event in events:
         step = _order_step(order, event, names, has_task)
         if step is not None:
             step.at, step.rank = event.at, ORDER
             step.actor = step.actor or event.actor
+            if step.tag == "Set aside" and promised.get(event.at):
+                step.words = (
+                    "What was on the shelf set aside for the customer; the rest "
+                    "waits for a delivery"
+                    if ordered.get(event.at, 0) > promised[event.at]
+                    else "Nothing on the shelf yet: every item waits for a delivery"
+                )
             steps.append(step)
     return steps
+
+
+def _units_at(events: list[OrderEvent], kinds) -> dict[datetime, int]:
+    """Units the entries of these kinds name, by the moment they were recorded."""
+    units: dict[datetime, int] = {}
+    for event in events:
+        if event.kind in kinds and isinstance(event.detail, dict):
+            units[event.at] = units.get(event.at, 0) + sum(
+                int(row.get("quantity") or 0)
+                for row in event.detail.get("lines", [])
+                if isinstance(row, dict)
+            )
+    return units
 
 
 def _order_step(
@@ -204,7 +294,92 @@ def _order_step(
         )
     if event.kind == Kind.PUT_AWAY:
         return Step(event.at, "Put back", f"Back on the shelf: {units}")
+    if event.kind in SUPPLY_KINDS:
+        return _supply_step(event, rows, names, why)
     return _order_status_step(order, event, why, has_task)
+
+
+SUPPLY_KINDS = {
+    OrderEvent.Kind.SUPPLY_PROMISED,
+    OrderEvent.Kind.SUPPLY_ARRIVED,
+    OrderEvent.Kind.PROMISE_DATE_CHANGED,
+    OrderEvent.Kind.SUPPLY_DELAYED,
+}
+# The reason recorded after a new date or a lost delivery (orders.services.preorders
+# writes "... now due <date> (was <date>): <why>" and "... come from: <why>").
+AFTER_DATE = re.compile(r" now due \S+(?: \(was \S+\))?: (?P<why>.*)$", re.S)
+AFTER_NO_SUPPLY = re.compile(r" left to come from: (?P<why>.*)$", re.S)
+
+
+def _supply_step(event: OrderEvent, rows: list[dict], names: Names, why: str) -> Step:
+    """A pre-order's units: promised against a delivery, arrived, given a new date,
+    or left with no delivery to come from."""
+    Kind = OrderEvent.Kind
+    detail = event.detail if isinstance(event.detail, dict) else {}
+    if event.kind == Kind.SUPPLY_PROMISED:
+        said = [
+            f"{row.get('quantity', '')} × {names.item(row.get('sku', ''))} at "
+            f"{names.place(row.get('location', ''))}, promised from "
+            f"{_promised_from(names, row)} due {names.day(row.get('expected_at'))}"
+            for row in rows
+        ]
+        return Step(
+            event.at, "Pre-ordered", "Pre-ordered " + "; ".join(said),
+            detail="Not on the shelf yet: set aside for the customer when it arrives",
+        )  # fmt: skip
+    if event.kind == Kind.SUPPLY_ARRIVED:
+        said = [
+            f"{row.get('quantity', '')} × {names.item(row.get('sku', ''))} arrived at "
+            f"{names.place(row.get('location', ''))} with "
+            + " and ".join(
+                names.delivery(supply.get("reference", ""))
+                for supply in row.get("supply") or [{}]
+            )
+            for row in rows
+        ]
+        return Step(
+            event.at, "Arrived", "; ".join(said),
+            detail="Set aside for the customer: on its way to them like any order",
+        )  # fmt: skip
+    item = names.item(str(detail.get("sku", "")))
+    place = names.place(str(detail.get("location", "")))
+    if event.kind == Kind.PROMISE_DATE_CHANGED:
+        was = f" (was {names.day(detail['from'])})" if detail.get("from") else ""
+        found = AFTER_DATE.search(event.note)
+        return Step(
+            event.at, "New date",
+            f"{item} at {place} now due {names.day(detail.get('to'))}{was}",
+            detail=names.in_words(found["why"]) if found else why,
+        )  # fmt: skip
+    found = AFTER_NO_SUPPLY.search(event.note)
+    return Step(
+        event.at, "Delayed",
+        f"{detail.get('unsupplied', '')} × {item} at {place}: no delivery left to "
+        "come from",
+        detail=names.in_words(found["why"]) if found else why,
+    )  # fmt: skip
+
+
+def _promised_from(names: Names, row: dict) -> str:
+    """The delivery a line was first promised from: as the entry names it, else the
+    one delivery the line's promises lie on that was due that date; else "a
+    delivery"."""
+    named = [
+        names.delivery(supply.get("reference", ""), supply.get("kind", ""))
+        for supply in row.get("supply") or []
+        if isinstance(supply, dict) and supply.get("reference")
+    ]
+    if named:
+        return " and ".join(named)
+    due = parse_datetime(str(row.get("expected_at") or ""))
+    matching = [
+        reference
+        for reference, supply in names.supplies.items()
+        if supply.sku.code == row.get("sku")
+        and supply.location.code == row.get("location")
+        and supply.expected_at == due
+    ]
+    return names.delivery(matching[0]) if len(matching) == 1 else "a delivery"
 
 
 def _order_status_step(

@@ -422,7 +422,7 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="supplypromise",
             index=models.Index(
-                condition=models.Q(("status", "open")),
+                condition=models.Q(("status__in", ["open", "unsupplied"])),
                 fields=["sku"],
                 name="supply_promise_open_sku",
             ),
@@ -436,4 +436,6 @@ class Migration(migrations.Migration):
         # On SQLite (the demo) the new ledger columns rebuild its table, which drops
         # the triggers that keep it append-only: applied again.
         apply_sql_files(ledger_append_only="6c195ae71738"),
+        # A hold's units still to come hold nothing of a channel's protection.
+        apply_sql_files(availability="cafc5311cabc"),
     ]

@@ -108,9 +108,12 @@ class MovementType(models.TextChoices):
     # will arrive, until it arrives or is called off.
     RETURN_EXPECTED = "return_expected", "Return expected"
     RETURN_EXPECTED_CLOSED = "return_expected_closed", "Return expectation closed"
-    # Future supply (inventory.services.supply): a purchase order called off, its
-    # outstanding units no longer incoming.
+    # Future supply (inventory.services.supply_calls): a purchase order called off,
+    # its outstanding units no longer incoming.
     SUPPLY_CALLED_OFF = "supply_called_off", "Expected supply called off"
+    # A purchase order's new due date (``expected_at``), on the ledger's trail: no
+    # bucket moves.
+    SUPPLY_RESCHEDULED = "supply_rescheduled", "Expected supply rescheduled"
 
 
 class StockMovement(models.Model):

@@ -5,7 +5,8 @@ rescheduled, received, called off), and the
 default lead time between two locations (TransferRoute) that dates a transfer sent
 without one.
 
-Written only by ``inventory.services.supply``, from the ledger's own entries
+Written only by ``inventory.services`` (``supply``, ``supply_promises``,
+``supply_calls``), from the ledger's own entries
 (``receipt_expected``, ``transfer_out``, ``receipt``, ``transfer_in``) and the
 supply calls (reschedule, call-off). Read by the timeline of availability by date
 (``inventory.timeline_selectors``) and the managers' dashboard."""
@@ -175,9 +176,10 @@ class SupplyPromise(models.Model):
                 name="supply_promise_open",
             ),
             models.Index(fields=["owner_kind", "owner_id"], name="supply_promise_of"),
+            # The SKU's cap counts its promises waiting, with or without supply.
             models.Index(
                 fields=["sku"],
-                condition=models.Q(status="open"),
+                condition=models.Q(status__in=["open", "unsupplied"]),
                 name="supply_promise_open_sku",
             ),
         ]

@@ -33,7 +33,7 @@ from .ledger import (
     applied_entries,
     movements_record,
 )
-from .supply_promises import dated_shortages, supply_promise
+from .supply_promises import dated_shortages, promise_the_rest
 
 # What an order may do to its units after they are committed.
 ORDER_MOVES = frozenset(
@@ -107,37 +107,16 @@ def commitments_place_or_promise(
     saying the earliest date supply could (``earliest_available_at``)."""
     outcomes, terms = _commit(channel, lines, actor, future=True)
     _applied([outcome for outcome in outcomes if outcome.outcome != Outcome.REFUSED])
-    now = timezone.now()
-    futures: dict[str, FuturePromise] = {}
-    shelf_parts: list[CommitmentLine] = []
-    short: list[dict] = []
-    for line, outcome in zip(lines, outcomes, strict=True):
-        if outcome.outcome != Outcome.REFUSED:
-            continue
-        shelf = max(0, outcome.available_to_promise or 0)
-        later = line.quantity - shelf
-        kind, owner_id = line.future_owner
-        due = supply_promise(
-            channel=channel,
-            sku=line.sku,
-            location=line.location,
-            units=later,
-            owner_kind=kind,
-            owner_id=owner_id,
-            now=now,
-        )
-        if due is None:
-            short += dated_shortages([line], [outcome])
-            continue
-        futures[line.reference] = FuturePromise(units=later, expected_at=due)
-        if shelf:
-            shelf_parts.append(replace(line, quantity=shelf))
-    if short:
-        raise InsufficientStock(
-            "Neither the shelf nor the supply on its way covers every line; nothing "
-            "was committed or promised.",
-            shortages=short,
-        )
+    promised = promise_the_rest(
+        channel=channel,
+        lines=lines,
+        outcomes=outcomes,
+        owner_of=lambda line: line.future_owner,
+        now=timezone.now(),
+    )
+    shelf_parts = [
+        replace(each.line, quantity=each.shelf) for each in promised if each.shelf
+    ]
     if shelf_parts:
         _applied(
             movements_record(
@@ -148,7 +127,10 @@ def commitments_place_or_promise(
                 actor=actor,
             )
         )
-    return futures
+    return {
+        each.line.reference: FuturePromise(units=each.later, expected_at=each.due)
+        for each in promised
+    }
 
 
 def _commit(

@@ -66,7 +66,7 @@ from .demand import demand_refused_record
 from .ledger import MovementInput, Outcome, movements_record, shortages_of
 from .supply_promises import (
     dated_shortages,
-    supply_promise,
+    promise_the_rest,
     supply_promises_release,
 )
 
@@ -373,29 +373,18 @@ def _promise_the_rest(
     """A pre-order's hold: each line the shelf cannot cover holds what it can and
     promises the rest against dated supply; 409 when neither covers a line. The
     outcomes of every line's reserve (a line with nothing on the shelf has none)."""
-    short: list[dict] = []
-    kept = []
-    for row, outcome in zip(rows, outcomes, strict=True):
-        if outcome.outcome != Outcome.REFUSED:
-            kept.append(outcome)
-            continue
-        shelf = max(0, outcome.available_to_promise or 0)
-        later = row.quantity - shelf
-        due = supply_promise(
-            channel=channel,
-            sku=row.sku,
-            location=row.location,
-            units=later,
-            owner_kind=SupplyPromise.Owner.RESERVATION_LINE,
-            owner_id=row.pk,
-            now=now,
-        )
-        if due is None:
-            short += dated_shortages([row], [outcome])
-            continue
-        row.future_quantity, row.supply_expected_at = later, due
+    kept = [outcome for outcome in outcomes if outcome.outcome != Outcome.REFUSED]
+    for each in promise_the_rest(
+        channel=channel,
+        lines=rows,
+        outcomes=outcomes,
+        owner_of=lambda row: (SupplyPromise.Owner.RESERVATION_LINE, row.pk),
+        now=now,
+    ):
+        row = each.line
+        row.future_quantity, row.supply_expected_at = each.later, each.due
         row.save(update_fields=["future_quantity", "supply_expected_at"])
-        if shelf:
+        if each.shelf:
             held = _reserve_move(
                 channel,
                 row,
@@ -404,12 +393,6 @@ def _promise_the_rest(
                 reference=_entry_reference(row.reservation, row, MovementType.RESERVE),
             )
             kept += movements_record(movements=[held], actor=actor)
-    if short:
-        raise InsufficientStock(
-            "Neither the shelf nor the supply on its way covers every line; nothing "
-            "was held.",
-            shortages=short,
-        )
     return kept
 
 
@@ -427,12 +410,11 @@ def reservation_transition(
             related=("channel",),
             missing=f"No reservation {reservation_id}.",
         )
-        rows = list(reservation.lines.select_related("sku", "location"))
-        # Lock the stock before reading the clock. A placement that held these
+        rows = _lines_locked(reservation)
+        # The stock was locked before reading the clock. A placement that held these
         # balances first may have given this hold's units away as lapsed; reading the
         # time after it has committed, this request sees the lapse too, and does not
         # commit units another cart now holds.
-        balances_lock(keys=[(row.sku_id, row.location_id) for row in rows])
         now = timezone.now()
         lapsed = reservation.is_lapsed(now) and to_status != Status.EXPIRED
         if lapsed:
@@ -514,6 +496,7 @@ def _move(
                     owner_kind=SupplyPromise.Owner.RESERVATION_LINE,
                     owner_id=row.pk,
                     now=now,
+                    actor=actor,
                 )
     move(
         reservation,
@@ -582,10 +565,14 @@ def _expire_one(pk: int, now: datetime) -> int:
     )
     if reservation is None:
         return 0
-    rows = list(reservation.lines.select_related("sku", "location"))
-    if any(row.future_quantity for row in rows):
-        # Its promises against supply are given back under the balances' lock, which
-        # a receipt landing them holds (inventory.locking).
-        balances_lock(keys=[(row.sku_id, row.location_id) for row in rows])
-    _move(reservation, rows, Status.EXPIRED, EXPIRY_ACTOR, now)
+    _move(reservation, _lines_locked(reservation), Status.EXPIRED, EXPIRY_ACTOR, now)
     return 1
+
+
+def _lines_locked(reservation: Reservation) -> list[ReservationLine]:
+    """The hold's lines, read once their balances are locked: a receipt landing a
+    pre-order's units holds those balances while it moves them from the line's
+    future to its reserved units (inventory.services.supply)."""
+    keys = reservation.lines.values_list("sku_id", "location_id")
+    balances_lock(keys=list(keys))
+    return list(reservation.lines.select_related("sku", "location"))

@@ -93,6 +93,9 @@ class PromiseMoved:
     expected_at: datetime | None
     unsupplied: int
     why: str
+    # The owner gave its units up (cancelled): nothing to tell its customer, only
+    # its ``supply_delayed`` case to settle.
+    released: bool = False
 
 
 def supply_follow(*, entries: Sequence[StockMovement], actor: Actor) -> None:
@@ -137,7 +140,7 @@ def supply_follow(*, entries: Sequence[StockMovement], actor: Actor) -> None:
     # New dated supply may cover promises that had none; a receipt's promises that
     # its units did not keep (short, or the shelf no longer held them) move on.
     moved: list[PromiseMoved] = []
-    for key in sorted(received | {key for key in announced if _has_unsupplied(key)}):
+    for key in sorted(received | {key for key in announced if has_unsupplied(key)}):
         why = "Supply received." if key in received else "New supply announced."
         moved += promises_rearrange(key=key, why=why, now=now)
     if landings:
@@ -223,9 +226,11 @@ def _received(
     if is_transfer:
         matching = matching.filter(from_location_id=entry.other_location_id)
     elif entry.supply_reference:
-        matching = matching.filter(
-            channel_id=entry.channel_id, reference=entry.supply_reference
-        )
+        # The source's own purchase order first; else the one of that reference
+        # another source announced (the ERP orders, the warehouse receives).
+        named = matching.filter(reference=entry.supply_reference)
+        own = named.filter(channel_id=entry.channel_id)
+        matching = own if own.exists() else named
     left = entry.quantity
     settled = False
     for supply in matching.order_by(F("expected_at").asc(nulls_last=True), "id"):
@@ -258,13 +263,14 @@ def _received(
 
 def _holds_landed(landings: Sequence[Landing]) -> None:
     """A checkout hold's landed units are reserved now, no longer future."""
-    for landed in landings:
-        if landed.owner_kind == Owner.RESERVATION_LINE:
-            line = ReservationLine.objects.get(pk=landed.owner_id)
-            line.future_quantity -= min(landed.units, line.future_quantity)
-            if not line.future_quantity:
-                line.supply_expected_at = None
-            line.save(update_fields=["future_quantity", "supply_expected_at"])
+    held = [one for one in landings if one.owner_kind == Owner.RESERVATION_LINE]
+    lines = ReservationLine.objects.in_bulk([landed.owner_id for landed in held])
+    for landed in held:
+        line = lines[landed.owner_id]
+        line.future_quantity -= min(landed.units, line.future_quantity)
+        if not line.future_quantity:
+            line.supply_expected_at = None
+        line.save(update_fields=["future_quantity", "supply_expected_at"])
 
 
 def _land(supply: Supply, units: int, actor: Actor, now: datetime) -> list[Landing]:
@@ -351,7 +357,7 @@ def _land(supply: Supply, units: int, actor: Actor, now: datetime) -> list[Landi
     return landings
 
 
-def _has_unsupplied(key: Key) -> bool:
+def has_unsupplied(key: Key) -> bool:
     sku_id, location_id = key
     return SupplyPromise.objects.filter(
         sku_id=sku_id, location_id=location_id, status=SupplyPromise.Status.UNSUPPLIED

@@ -1,7 +1,8 @@
 """What a buyer (or the ERP) decides about a purchase order on its way: a new date for
 all of it (``supply_reschedule``), or calling off what has not come
-(``supply_call_off``). Neither changes a quantity on the shelf; a call-off takes its
-outstanding units out of ``incoming`` with a ``supply_called_off`` entry. Either way
+(``supply_call_off``). Neither changes a quantity on the shelf; each is on the
+ledger's trail: a ``supply_rescheduled`` entry with the new date, or a
+``supply_called_off`` entry taking the outstanding units out of ``incoming``. Either way
 the promises made against it are laid again over the supply left
 (``supply.promises_rearrange``): the owners' apps are told the new promise date, or
 that no supply is left for some units (a ``supply_delayed`` case for a person).
@@ -17,7 +18,7 @@ from django.utils import timezone
 
 from catalog.models import Channel
 from config.access import Actor
-from config.errors import InvalidInput, NotFound
+from config.errors import Conflict, InvalidInput, NotFound
 from config.transitions import record_event
 
 from ..locking import balances_lock
@@ -44,6 +45,26 @@ def supply_reschedule(
         supplies = _locked(reference, channel, statuses=(Status.OPEN,))
         now = timezone.now()
         changed = [supply for supply in supplies if supply.expected_at != expected_at]
+        # Each line's new date on the ledger's trail (nothing moves).
+        changed and movements_record(
+            movements=[
+                MovementInput(
+                    reference=f"#supply/{supply.pk}/reschedule/"
+                    f"{supply.events.filter(action='supply_reschedule').count() + 1}",
+                    type=MovementType.SUPPLY_RESCHEDULED,
+                    sku=supply.sku,
+                    location=supply.location,
+                    quantity=supply.outstanding,
+                    occurred_at=now,
+                    channel=supply.channel,
+                    reason=(note or f"Rescheduled to {_day(expected_at)}")[:200],
+                    expected_at=expected_at,
+                    supply_reference=reference,
+                )
+                for supply in changed
+            ],
+            actor=actor,
+        )
         for supply in changed:
             was = supply.expected_at
             supply.expected_at = expected_at
@@ -127,7 +148,9 @@ def _locked(
     found = Supply.objects.filter(kind=Supply.Kind.PURCHASE, reference=reference)
     if channel is not None:
         found = found.filter(channel=channel)
-    sources = set(found.values_list("channel__code", flat=True))
+    sources = set(
+        found.filter(status__in=statuses).values_list("channel__code", flat=True)
+    )
     if len(sources) > 1:
         raise InvalidInput(
             {
@@ -141,16 +164,23 @@ def _locked(
     if not keys:
         raise NotFound(
             f"No purchase order {reference!r} on its way"
-            + ("" if not sources else " (every line is received or called off)")
+            + (" (every line is received or called off)" if found.exists() else "")
             + "."
         )
     balances_lock(keys=keys)
-    return list(
+    rows = list(
         found.filter(status__in=statuses)
         .select_for_update(no_key=True, of=("self",))
         .select_related("sku", "location", "channel")
         .order_by("id")
     )
+    if not {(row.sku_id, row.location_id) for row in rows} <= keys:
+        # A line announced between the look and the lock, at a balance not locked:
+        # locking it now would break the one lock order. Nothing was changed.
+        raise Conflict(
+            f"Purchase order {reference!r} changed while this was asked; send it again."
+        )
+    return rows
 
 
 def _rearranged(

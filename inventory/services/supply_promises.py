@@ -8,20 +8,26 @@ from a checkout hold's line to its order's line (``supply_promises_hand_over``).
 The caller holds the balance of the SKU at the location (inventory.locking): that
 lock serializes every change of its supply and promises, with receipts landing them
 (``supply``). A new promise also locks the SKU's row, after the balances, for the
-cap: two pre-orders for the last unit of supply queue there, and one is refused.
+cap across locations (``promise_the_rest`` locks every SKU a request promises at
+once, in one order). Two pre-orders for the last unit of supply queue on the
+balance, and one is refused.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Q, Sum
+from django.db.models import F, Q, Sum
 
 from catalog.models import Channel, Sku
+from config.access import Actor
 
+from ..errors import InsufficientStock
 from ..models import Location, Supply, SupplyPromise
+from ..signals import supply_promises_moved
 from ..timeline_selectors import promised_ahead
 from .ledger_inputs import Outcome, shortages_of
-from .supply import OPEN_PROMISES
+from .supply import OPEN_PROMISES, PromiseMoved, has_unsupplied, promises_rearrange
 
 
 def supply_promise(
@@ -102,19 +108,34 @@ def _free_supply(sku_id: int, location_id: int) -> list[tuple[Supply, int]]:
 
 
 def supply_promises_release(
-    *, owner_kind: str, owner_id: int, units: int | None = None, now: datetime
+    *,
+    owner_kind: str,
+    owner_id: int,
+    now: datetime,
+    actor: Actor,
+    units: int | None = None,
 ) -> int:
-    """Give back ``units`` (None: all) of an owner's open promises, the latest supply
-    first; how many were released. The caller holds the balance's lock."""
-    released = 0
-    rows = SupplyPromise.objects.filter(
-        owner_kind=owner_kind, owner_id=owner_id, status__in=OPEN_PROMISES
-    ).order_by("-expected_at", "-id")
+    """Give back ``units`` (None: all) of an owner's promises, those without supply
+    first, then the latest supply; how many were released. Units freed on a supply go
+    to whoever waits without supply there (oldest first); an owner left with none
+    without supply is told so (its ``supply_delayed`` case settles). The caller holds
+    the balance's lock."""
+    released = unsupplied = 0
+    rows = (
+        SupplyPromise.objects.filter(
+            owner_kind=owner_kind, owner_id=owner_id, status__in=OPEN_PROMISES
+        )
+        .select_related("sku", "location")
+        .order_by(F("expected_at").desc(nulls_first=True), "-id")
+    )
+    keys: dict[tuple[int, int], SupplyPromise] = {}
     for row in rows:
         left = None if units is None else units - released
         if left is not None and left <= 0:
             break
         take = row.units if left is None else min(left, row.units)
+        if row.status == SupplyPromise.Status.UNSUPPLIED:
+            unsupplied += take
         if take < row.units:
             row.units -= take
             row.save(update_fields=["units"])
@@ -123,16 +144,75 @@ def supply_promises_release(
             row.closed_at = now
             row.save(update_fields=["status", "closed_at"])
         released += take
+        keys[(row.sku_id, row.location_id)] = row
+    moved = [
+        change
+        for key in sorted(keys)
+        if has_unsupplied(key)
+        for change in promises_rearrange(
+            key=key, why="Units another pre-order gave back.", now=now
+        )
+    ]
+    if unsupplied and not _still_unsupplied(owner_kind, owner_id):
+        row = next(iter(keys.values()))
+        moved.append(
+            PromiseMoved(
+                owner_kind=owner_kind,
+                owner_id=owner_id,
+                sku=row.sku,
+                location=row.location,
+                was_expected_at=None,
+                expected_at=None,
+                unsupplied=0,
+                why="Its units without supply were given up.",
+                released=True,
+            )
+        )
+    if moved:
+        supply_promises_moved.send(sender=Supply, moves=moved, actor=actor)
     return released
 
 
+def _still_unsupplied(owner_kind: str, owner_id: int) -> bool:
+    return SupplyPromise.objects.filter(
+        owner_kind=owner_kind,
+        owner_id=owner_id,
+        status=SupplyPromise.Status.UNSUPPLIED,
+    ).exists()
+
+
 def supply_promises_hand_over(
-    *, owner_kind: str, owner_id: int, to_kind: str, to_id: int
+    *, owner_kind: str, owner_id: int, to_kind: str, to_id: int, actor: Actor
 ) -> None:
-    """A checkout hold's promises become its order line's (the hold became the order)."""
-    SupplyPromise.objects.filter(
+    """A checkout hold's promises become its order line's (the hold became the
+    order); units with no supply left to come from are the order's to chase (a
+    ``supply_delayed`` case)."""
+    handed = SupplyPromise.objects.filter(
         owner_kind=owner_kind, owner_id=owner_id, status__in=OPEN_PROMISES
-    ).update(owner_kind=to_kind, owner_id=to_id)
+    )
+    waiting = list(
+        handed.filter(status=SupplyPromise.Status.UNSUPPLIED).select_related(
+            "sku", "location"
+        )
+    )
+    handed.update(owner_kind=to_kind, owner_id=to_id)
+    if waiting:
+        supply_promises_moved.send(
+            sender=Supply,
+            moves=[
+                PromiseMoved(
+                    owner_kind=to_kind,
+                    owner_id=to_id,
+                    sku=waiting[0].sku,
+                    location=waiting[0].location,
+                    was_expected_at=None,
+                    expected_at=None,
+                    unsupplied=sum(row.units for row in waiting),
+                    why="The checkout hold's pre-ordered units had no supply left.",
+                )
+            ],
+            actor=actor,
+        )
 
 
 def dated_shortages(lines: Sequence, outcomes: Sequence) -> list[dict]:
@@ -169,3 +249,66 @@ def supply_cover_date(*, sku: Sku, location: Location, units: int) -> datetime |
         if covered >= units:
             return supply.expected_at
     return None
+
+
+@dataclass(frozen=True)
+class Promised:
+    """A pre-order's line the shelf could not cover: ``shelf`` units the shelf
+    can still take, ``later`` promised against supply due by ``due``."""
+
+    line: object
+    shelf: int
+    later: int
+    due: datetime
+
+
+def promise_the_rest(
+    *,
+    channel: Channel,
+    lines: Sequence,
+    outcomes: Sequence,
+    owner_of: Callable[[object], tuple[str, int]],
+    now: datetime,
+) -> list[Promised]:
+    """For each line the ledger refused (``lines`` with ``sku``, ``location`` and
+    ``quantity``, in the order posted): what the shelf can take, and the rest promised
+    against dated supply for ``owner_of(line)``; 409 ``insufficient_stock`` (nothing
+    promised: the caller's transaction rolls back) when neither covers a line. Every
+    SKU's row is locked first, in one order (inventory.locking)."""
+    refused = [
+        (line, outcome)
+        for line, outcome in zip(lines, outcomes, strict=True)
+        if outcome.outcome == Outcome.REFUSED
+    ]
+    list(
+        Sku.objects.select_for_update(no_key=True)
+        .filter(pk__in={line.sku.pk for line, _ in refused})
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    promised: list[Promised] = []
+    short: list[dict] = []
+    for line, outcome in refused:
+        shelf = max(0, outcome.available_to_promise or 0)
+        later = line.quantity - shelf
+        kind, owner_id = owner_of(line)
+        due = supply_promise(
+            channel=channel,
+            sku=line.sku,
+            location=line.location,
+            units=later,
+            owner_kind=kind,
+            owner_id=owner_id,
+            now=now,
+        )
+        if due is None:
+            short += dated_shortages([line], [outcome])
+        else:
+            promised.append(Promised(line=line, shelf=shelf, later=later, due=due))
+    if short:
+        raise InsufficientStock(
+            "Neither the shelf nor the supply on its way covers every line; nothing "
+            "was held, committed or promised.",
+            shortages=short,
+        )
+    return promised

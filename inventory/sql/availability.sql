@@ -72,7 +72,7 @@ BEGIN
            COALESCE(SUM(terms.in_force) FILTER (WHERE terms.channel_id <> p_channel), 0)
     INTO own, others
     FROM (
-        SELECT allocation.channel_id, GREATEST(0, allocation.units - (SELECT CAST(COALESCE(SUM(line.quantity), 0) AS BIGINT) FROM inventory_reservation hold JOIN inventory_reservationline line ON line.reservation_id = hold.id AND line.sku_id = allocation.sku_id AND line.location_id = allocation.location_id WHERE hold.channel_id = allocation.channel_id AND hold.status = 'active' AND hold.expires_at > p_now AND hold.id <> p_except_hold)) AS in_force
+        SELECT allocation.channel_id, GREATEST(0, allocation.units - (SELECT CAST(COALESCE(SUM(line.quantity - line.future_quantity), 0) AS BIGINT) FROM inventory_reservation hold JOIN inventory_reservationline line ON line.reservation_id = hold.id AND line.sku_id = allocation.sku_id AND line.location_id = allocation.location_id WHERE hold.channel_id = allocation.channel_id AND hold.status = 'active' AND hold.expires_at > p_now AND hold.id <> p_except_hold)) AS in_force
         FROM inventory_allocation allocation JOIN catalog_channel owner ON owner.id = allocation.channel_id AND owner.is_active WHERE allocation.units > 0 AND (NOT EXISTS (SELECT 1 FROM inventory_networklocation network WHERE network.channel_id = owner.id) OR EXISTS (SELECT 1 FROM inventory_networklocation network WHERE network.channel_id = owner.id AND network.location_id = allocation.location_id))
             AND allocation.sku_id = p_sku AND allocation.location_id = p_location
     ) terms;

@@ -273,6 +273,7 @@ def _post(order: Order, posting: _Posting, actor: Actor, *, sequence: int) -> No
             owner_id=line.pk,
             units=units,
             now=timezone.now(),
+            actor=actor,
         )
         if not line.awaiting_supply_quantity:
             line.supply_expected_at = None

@@ -387,7 +387,11 @@ def _place(
 def _ready_after_supply(order: Order, rows: Sequence[OrderLine]) -> None:
     """A pre-order collected at the store is ready once its supply is there: the
     customer is told the store's ready-by from the latest promise date."""
-    due = [row.supply_expected_at for row in rows if row.awaiting_supply_quantity]
+    due = [
+        row.supply_expected_at
+        for row in rows
+        if row.awaiting_supply_quantity and row.supply_expected_at
+    ]
     if due:
         order.promised_by = pickup_ready_by(
             location=rows[0].location, placed_at=max(due)

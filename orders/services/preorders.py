@@ -82,6 +82,7 @@ def hold_taken_over(
             owner_id=held_line.pk,
             to_kind=ORDER_LINE,
             to_id=row.pk,
+            actor=actor,
         )
         row.awaiting_supply_quantity = held_line.future_quantity
         row.supply_expected_at = held_line.supply_expected_at
@@ -106,8 +107,12 @@ def _promised_event(
         at=at,
         note="; ".join(
             f"{row.awaiting_supply_quantity} × {row.sku.code} at "
-            f"{row.location.code} promised from supply due "
-            f"{row.supply_expected_at:%Y-%m-%d}"
+            f"{row.location.code} promised from supply "
+            + (
+                f"due {row.supply_expected_at:%Y-%m-%d}"
+                if row.supply_expected_at
+                else "not dated yet: no supply left to come from"
+            )
             for row in rows
         ),
         detail={
@@ -117,12 +122,29 @@ def _promised_event(
                     "sku": row.sku.code,
                     "location": row.location.code,
                     "quantity": row.awaiting_supply_quantity,
-                    "expected_at": row.supply_expected_at.isoformat(),
+                    "expected_at": _iso(row.supply_expected_at),
+                    "supply": _supply_of(row),
                 }
                 for row in rows
             ]
         },
     )
+
+
+def _supply_of(row: OrderLine) -> list[dict]:
+    """The supply a line's units are promised against, as it stands."""
+    promises = SupplyPromise.objects.filter(
+        owner_kind=ORDER_LINE, owner_id=row.pk, status=SupplyPromise.Status.OPEN
+    ).select_related("supply")
+    return [
+        {
+            "reference": promise.supply.reference,
+            "kind": promise.supply.kind,
+            "expected_at": _iso(promise.supply.expected_at),
+            "units": promise.units,
+        }
+        for promise in promises
+    ]
 
 
 def supply_landed(sender, *, landings, actor: Actor, **kwargs) -> None:
@@ -183,7 +205,17 @@ def supply_landed(sender, *, landings, actor: Actor, **kwargs) -> None:
                 "and committed to this order"
                 for line in shown
             ),
-            detail={"lines": shown},
+            detail={
+                "lines": shown,
+                "supply": [
+                    dict(arrived)
+                    for arrived in {
+                        tuple(sorted(supply.items()))
+                        for line in shown
+                        for supply in line["supply"]
+                    }
+                ],
+            },
         )
         order_supply_arrived.send(sender=Order, order=order, event=event, actor=actor)
 
@@ -191,7 +223,12 @@ def supply_landed(sender, *, landings, actor: Actor, **kwargs) -> None:
 def promises_moved(sender, *, moves, actor: Actor, **kwargs) -> None:
     """The supply under some lines' promises moved: each line's promise date as it
     stands now, on its order's timeline."""
-    moved = {move.owner_id: move for move in moves if move.owner_kind == ORDER_LINE}
+    # A line that gave its units up (cancelled) has nothing more to tell.
+    moved = {
+        move.owner_id: move
+        for move in moves
+        if move.owner_kind == ORDER_LINE and not move.released
+    }
     if not moved:
         return
     now = timezone.now()

@@ -1,6 +1,7 @@
 """The demo network can be built, and built again, and its printed token works."""
 
 import time
+from datetime import timedelta
 from io import StringIO
 
 import pytest
@@ -246,3 +247,47 @@ def test_the_demo_marketplace_sells_from_its_warehouses_with_units_protected():
     assert web_row["available_to_promise"] == max(0, available - 3 - 2)
     assert market_row["available_to_promise"] == max(0, available - 5)
     assert "/api/v1/availability/network/" in output
+
+
+@pytest.mark.sqlite_too
+def test_the_demo_has_supply_on_its_way_and_pre_orders_waiting_for_it():
+    from django.test import Client
+
+    from inventory.models import Supply, SupplyPromise, TransferRoute
+    from orders.models import Order
+
+    output = seed()
+    now = timezone.now()
+    next_week = Supply.objects.get(reference="PO-DEMO-1041")
+    assert (next_week.status, next_week.kind) == ("open", "purchase")
+    assert now < next_week.expected_at < now + timedelta(days=7)
+    three_weeks = Supply.objects.get(reference="PO-DEMO-1043")
+    assert three_weeks.expected_at > now + timedelta(days=14)
+    late = Supply.objects.get(reference="PO-DEMO-1038")
+    assert late.status == "open" and late.expected_at < now - timedelta(days=1)
+    assert TransferRoute.objects.filter(from_location__code="DC-MID").count() == 2
+    on_the_road = Supply.objects.filter(kind="transfer", from_location__code="DC-MID")
+    assert on_the_road.count() == 2
+    assert all(supply.expected_at > now for supply in on_the_road)  # by the routes
+    assert Sku.objects.filter(future_promise_limit__gt=0).count() == 3
+    promised = SupplyPromise.objects.filter(supply=next_week, status="open")
+    assert sum(promised.values_list("units", flat=True)) == 3
+    pre_order = Order.objects.get(reference="DEMO-PREORDER-1")
+    assert pre_order.lines.get().status == "awaiting_supply"
+    assert balances_rebuild(repair=False) == []
+
+    again = seed()
+    assert "0 new web pre-order(s)" in again
+    assert Supply.objects.filter(reference__startswith="PO-DEMO-").count() == 5
+    assert SupplyPromise.objects.count() == promised.count()
+
+    timeline = "/api/v1/availability/timeline/?sku=TEE-BLA-M&location=DC-MID"
+    assert timeline in output
+    read = client_for(printed_token(again)).get(timeline + "&channel=web")
+    assert read.status_code == 200, read.content
+    manager = Client()
+    assert manager.login(username="morgan", password="onestock-demo")
+    dashboard = manager.get("/store/dashboard/").content.decode()
+    assert "PO-DEMO-1041" in dashboard and "PO-DEMO-1038" in dashboard
+    story = manager.get(f"/store/support/orders/{pre_order.pk}/").content.decode()
+    assert "purchase order PO-DEMO-1041" in story

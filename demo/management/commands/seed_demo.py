@@ -16,6 +16,7 @@ from demo.network import (
 from demo.pickup import demo_pickups_build, demo_staff_build
 from demo.reconciliation import demo_reconciliation_build
 from demo.returns import demo_returns_build
+from demo.supply import TRY_PURCHASE_ORDER, demo_supply_build
 from integrations.models import ApiToken
 from integrations.services import api_token_create, api_token_reissue
 from sync.services import sync_health_check
@@ -46,6 +47,9 @@ class Command(BaseCommand):
             disagreeing = demo_reconciliation_build()
             # Last: the protections it sets would otherwise stand in the holds' way.
             channels = demo_channels_build()
+            # After the stores' stock and orders: it empties the distribution
+            # centre's black M T-shirts onto the road and pre-orders them.
+            supply = demo_supply_build()
             # What /store/sync/ shows until beat measures it every minute.
             sources = sync_health_check()
             for name, channel_code in CHANNEL_TOKENS.items():
@@ -55,6 +59,7 @@ class Command(BaseCommand):
             # Only a digest of a token is stored, so each run issues a new one to print.
             _, raw_token = api_token_reissue(name=DEMO_TOKEN_NAME)
         api = url.rstrip("/") + "/api/v1/availability/?location=LON-OXF&channel=web"
+        po, po_sku, po_location = TRY_PURCHASE_ORDER
         self.stdout.write(
             f"Demo network: {network.locations} locations, {network.channels} channels, "
             f"{network.products} products, {network.skus} SKUs.\n"
@@ -71,6 +76,9 @@ class Command(BaseCommand):
             f"Channels: the marketplace sells from {' and '.join(channels.network)}, "
             f"{channels.protected_skus} T-shirt SKUs with units protected for it; the "
             f"app's {channels.velocity_buffers} buffers follow its rate of sale.\n"
+            f"Supply: {supply.purchase_orders} purchase orders (one late), "
+            f"{supply.transfers} transfers on the road, {supply.pre_orders} new web "
+            f"pre-order(s) waiting for {po}.\n"
             f"\n"
             f"  URL:        {url}\n"
             f"  Login:      {DEMO_USERNAME} / {DEMO_PASSWORD}  (back-office admin)\n"
@@ -95,6 +103,10 @@ class Command(BaseCommand):
             f"  Network:    curl -H 'Authorization: Token {raw_token}' "
             f"'{url.rstrip('/')}/api/v1/availability/network/"
             f"?sku=TEE-WHI-M&sku=TEE-BLA-M&channel=marketplace'\n"
+            f"  Supply:     curl -H 'Authorization: Token {raw_token}' "
+            f"'{url.rstrip('/')}/api/v1/availability/timeline/"
+            f"?sku={po_sku}&location={po_location}&channel=web'  ({po}, "
+            "pre-ordered: DEMO-PREORDER-1 in Support as morgan)\n"
         )
 
     def _ensure_staff_superuser(self) -> None:
