@@ -9,7 +9,6 @@ bound to a channel reads and decides only the supply its channel announced; anyo
 else names the ``channel`` when two sources use the same reference.
 """
 
-from django.db.models import Q, Sum
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -30,7 +29,7 @@ from config.access import (
 from config.api import CodeField, StrictCharField, StrictInputSerializer
 from config.replicas import ReadsFromReplica
 
-from .models import Supply, SupplyEvent, SupplyPromise
+from .models import Supply, SupplyEvent, promised_units
 from .serializers import stated_moment
 from .services.supply_calls import supply_call_off, supply_reschedule
 
@@ -127,13 +126,7 @@ def supply_queryset():
     return (
         Supply.objects.select_related("channel", "sku", "location", "from_location")
         .prefetch_related("events")
-        .annotate(
-            promised=Sum(
-                "promises__units",
-                filter=Q(promises__status=SupplyPromise.Status.OPEN),
-                default=0,
-            )
-        )
+        .annotate(promised=promised_units())
         .order_by("expected_at", "id")
     )
 

@@ -25,13 +25,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import BigIntegerField, Q, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Sum
 from django.utils import timezone
 
 from catalog.models import Channel, Sku
 
-from .models import Location, StockBalance, Supply, SupplyPromise
+from .models import Location, StockBalance, Supply, SupplyPromise, promised_units
 from .network_selectors import network_availability
 from .networks import network_locations
 from .selectors import availability_rows
@@ -165,16 +164,7 @@ def _open_supply(*, sku: Sku, location_ids) -> list[Supply]:
         Supply.objects.filter(
             sku=sku, location_id__in=list(location_ids), status=Supply.Status.OPEN
         )
-        .annotate(
-            promised=Coalesce(
-                Sum(
-                    "promises__units",
-                    filter=Q(promises__status=SupplyPromise.Status.OPEN),
-                ),
-                Value(0),
-                output_field=BigIntegerField(),
-            )
-        )
+        .annotate(promised=promised_units())
         .order_by("expected_at", "id")
     )
 

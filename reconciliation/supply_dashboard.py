@@ -25,7 +25,6 @@ from datetime import date, datetime, time
 from django.db.models import (
     Count,
     F,
-    IntegerField,
     Min,
     Q,
     QuerySet,
@@ -35,7 +34,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Greatest, TruncDate
 from django.utils import timezone
 
-from inventory.models import Location, Supply, SupplyPromise
+from inventory.models import Location, Supply, SupplyPromise, promised_units
 
 from .dashboard import LOCATION_COLUMNS, Table, location_cells
 
@@ -188,9 +187,7 @@ def late_supply(*, locations: list[Location], limit: int | None) -> SupplyTable:
         .filter(expected_at__lt=_start_of(today))
         .annotate(
             due=OUTSTANDING,
-            preordered=Coalesce(
-                Sum("promises__units", filter=PROMISED), 0, output_field=IntegerField()
-            ),
+            preordered=promised_units(),
         )
         .select_related("sku", "location", "from_location")
         .order_by("expected_at", "id")
@@ -250,7 +247,7 @@ def preorders(
         _open_at(locations)
         .annotate(
             due=OUTSTANDING,
-            promised=Sum("promises__units", filter=PROMISED),
+            promised=promised_units(),
             order_lines=Count(
                 "promises__owner_id",
                 distinct=True,

@@ -26,7 +26,13 @@ from .stock import (
     StockConflict,
     StockMovement,
 )
-from .supply import Supply, SupplyEvent, SupplyPromise, TransferRoute
+from .supply import (
+    Supply,
+    SupplyEvent,
+    SupplyPromise,
+    TransferRoute,
+    promised_units,
+)
 from .transfers import TransferEvent, TransferRequest
 
 __all__ = [
@@ -50,6 +56,7 @@ __all__ = [
     "SupplyEvent",
     "SupplyPromise",
     "TransferRoute",
+    "promised_units",
     "TransferEvent",
     "TransferRequest",
 ]

@@ -12,10 +12,22 @@ supply calls (reschedule, call-off). Read by the timeline of availability by dat
 (``inventory.timeline_selectors``) and the managers' dashboard."""
 
 from django.db import models
+from django.db.models.functions import Coalesce
 
 from config.timeline import TimelineEvent
 
 from .locations import Location
+
+
+def promised_units() -> Coalesce:
+    """A supply's units promised and still waiting for it (its open promises), as an
+    annotation of a Supply query: 0 when none. Its free units are ``outstanding``
+    less these."""
+    return Coalesce(
+        models.Sum("promises__units", filter=models.Q(promises__status="open")),
+        models.Value(0),
+        output_field=models.BigIntegerField(),
+    )
 
 
 class Supply(models.Model):

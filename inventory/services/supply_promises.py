@@ -17,13 +17,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import F, Q, Sum
+from django.db.models import F
 
 from catalog.models import Channel, Sku
 from config.access import Actor
 
 from ..errors import InsufficientStock
-from ..models import Location, Supply, SupplyPromise
+from ..models import Location, Supply, SupplyPromise, promised_units
 from ..signals import supply_promises_moved
 from ..timeline_selectors import promised_ahead
 from .ledger_inputs import Outcome, shortages_of
@@ -93,13 +93,7 @@ def _free_supply(sku_id: int, location_id: int) -> list[tuple[Supply, int]]:
             status=Supply.Status.OPEN,
             expected_at__isnull=False,
         )
-        .annotate(
-            promised=Sum(
-                "promises__units",
-                filter=Q(promises__status=SupplyPromise.Status.OPEN),
-                default=0,
-            )
-        )
+        .annotate(promised=promised_units())
         .order_by("expected_at", "id")
     )
     return [

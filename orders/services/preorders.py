@@ -57,12 +57,7 @@ def lines_promised(
         future = futures.get(row.pk)
         if future is None:
             continue
-        row.awaiting_supply_quantity = future.units
-        row.supply_expected_at = future.expected_at
-        row.status = LineStatus.AWAITING_SUPPLY
-        row.save(
-            update_fields=["awaiting_supply_quantity", "supply_expected_at", "status"]
-        )
+        _waits(row, future.units, future.expected_at)
         waiting.append(row)
     _promised_event(order, waiting, actor=actor, at=at)
 
@@ -84,14 +79,15 @@ def hold_taken_over(
             to_id=row.pk,
             actor=actor,
         )
-        row.awaiting_supply_quantity = held_line.future_quantity
-        row.supply_expected_at = held_line.supply_expected_at
-        row.status = LineStatus.AWAITING_SUPPLY
-        row.save(
-            update_fields=["awaiting_supply_quantity", "supply_expected_at", "status"]
-        )
+        _waits(row, held_line.future_quantity, held_line.supply_expected_at)
         waiting.append(row)
     _promised_event(order, waiting, actor=actor, at=at)
+
+
+def _waits(row: OrderLine, units: int, due: datetime | None) -> None:
+    row.awaiting_supply_quantity, row.supply_expected_at = units, due
+    row.status = LineStatus.AWAITING_SUPPLY
+    row.save(update_fields=["awaiting_supply_quantity", "supply_expected_at", "status"])
 
 
 def _promised_event(
