@@ -145,3 +145,45 @@ def test_an_order_at_another_store_is_not_found(shop, phone):
     expect(
         page.get_by_role("heading", name="No order matches “WEB-7001”")
     ).to_be_visible()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_agent_tells_a_pre_order_customer_when_the_delivery_comes(shop, phone):
+    """A customer phones about a pre-order: the agent types the order number and
+    reads, in words, what waits for which purchase order and when."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.factories import LocationFactory, purchase_order
+    from tests.support.test_pre_order_story import pre_order
+
+    shop["tee"].future_promise_limit = 20
+    shop["tee"].save()
+    dc = LocationFactory(
+        code="DC-NORTH", name="Northern DC", kind="distribution_centre"
+    )
+    purchase_order(
+        shop["tee"], dc, 8, due=timezone.now() + timedelta(days=6), reference="PO-77"
+    )
+    pre_order(shop, dc, reference="WEB-PRE-9", quantity=3)
+    page = phone
+
+    sign_in(page, "maria")
+    page.goto("/store/support/")
+    expect(
+        page.get_by_label("Order number, the customer's email or phone")
+    ).to_be_focused()
+    page.keyboard.type("WEB-PRE-9", delay=8)
+    page.keyboard.press("Enter")
+
+    expect(
+        page.get_by_role("heading", name=re.compile("Order WEB-PRE-9"))
+    ).to_be_visible()
+    story = page.locator("ol.story")
+    expect(story).to_contain_text("Pre-ordered 3 × Tee black M")
+    expect(story).to_contain_text("PO-77")
+    expect(page.locator("main")).to_contain_text("waiting for a delivery")
+    axe_clean(page)
+    no_sideways_scroll(page)
+    page.shot("pre-order-story")
