@@ -170,8 +170,12 @@ class ReservationSerializer(FastSerializer, serializers.ModelSerializer):
 
 
 class ShortageSerializer(serializers.Serializer):
+    """One line that could not be promised (a hold's or an order's)."""
+
     sku = serializers.CharField()
-    location = serializers.CharField()
+    location = serializers.CharField(
+        allow_null=True, help_text="Null for a routed order's line: no location could."
+    )
     requested = serializers.IntegerField()
     available_to_promise = serializers.IntegerField()
     earliest_available_at = serializers.DateTimeField(

@@ -19,6 +19,7 @@ from config.errors import NotFound
 from config.moments import MomentField
 from inventory.models import Location, Reservation
 from inventory.movements import MAX_MOVEMENT_QUANTITY
+from inventory.reservation_serializers import ShortageSerializer
 
 from .models import Method, Order, OrderEvent, OrderLine, ReturnToStockTask
 from .services import MAX_LINES, Customer, Delivery, LineQuantity, OrderLineInput
@@ -388,7 +389,7 @@ class OrderConflictSerializer(serializers.Serializer):
         "`nearest_stores` that could fill it), `reference_clash` (with `order_id`), "
         "`reservation_already_ordered`, `reservation_transition_refused`."
     )
-    shortages = serializers.ListField(child=serializers.DictField(), required=False)
+    shortages = ShortageSerializer(many=True, required=False)
     nearest_stores = serializers.ListField(
         child=serializers.DictField(), required=False
     )
