@@ -352,8 +352,9 @@ def time_now():
 # ------------------------------------------------ gunicorn's several processes
 
 
-def workers_of(master: int) -> set[int]:
-    """gunicorn's worker processes: the master's children."""
+def workers_of(master: int) -> set[tuple[int, int]]:
+    """gunicorn's worker processes: the master's children, each as (pid, start
+    time), so a new worker is told from an old one even if it got a reused pid."""
     children = set()
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -362,7 +363,7 @@ def workers_of(master: int) -> set[int]:
             except OSError:
                 continue
             if int(fields[1]) == master:
-                children.add(int(entry.name))
+                children.add((int(entry.name), int(fields[19])))
     return children
 
 
@@ -430,7 +431,7 @@ def test_gunicorns_processes_and_the_worker_are_scraped_as_one(
             served.hold(f"CART-{number}")
         # Every worker stops; gunicorn starts new ones. What they counted stays.
         first = workers_of(server.pid)
-        for pid in first:
+        for pid, _ in first:
             os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + 60
         while len(workers_of(server.pid) - first) < 2:
