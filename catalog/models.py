@@ -1,4 +1,5 @@
-"""Catalogue records: what is sold (Product, Sku) and where it is sold from (Channel)."""
+"""Catalogue records: what is sold (Product, Sku, a kit's KitComponent) and where it is
+sold from (Channel)."""
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -71,6 +72,16 @@ class Sku(models.Model):
         validators=[MinValueValidator(0)],
         help_text="What one unit sells for; empty if not known.",
     )
+    # Kept by ``inventory.services.kits`` with the SKU's components: a kit is sold as
+    # one SKU while the shelves hold its parts, so it holds no stock of its own.
+    is_kit = models.BooleanField(
+        default=False,
+        editable=False,
+        help_text="Sold as one SKU, made of its components; holds no stock itself.",
+    )
+    # Bumped whenever the components change: a kit's sequence at a location is this
+    # times KIT_REVISION_STEP plus its components' sequences there, so it only rises.
+    kit_revision = models.PositiveIntegerField(default=0, editable=False)
     future_promise_limit = models.PositiveIntegerField(
         default=0,
         help_text="Units that may be promised against dated supply (pre-orders and "
@@ -100,6 +111,42 @@ class Sku(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} · {self.name}"
+
+
+MAX_KIT_COMPONENTS = 20
+MAX_COMPONENT_QUANTITY = 1_000
+# A kit's sequence steps this far at each redefinition: far above any sum of its
+# components' sequences, so a receiver never drops a new definition's rows as older.
+KIT_REVISION_STEP = 10**12
+
+
+class KitComponent(models.Model):
+    """One part of a kit: ``quantity`` units of ``component`` go into one ``kit``.
+    A component is never itself a kit; the same part twice is one row."""
+
+    kit = models.ForeignKey(Sku, on_delete=models.CASCADE, related_name="components")
+    component = models.ForeignKey(Sku, on_delete=models.PROTECT, related_name="in_kits")
+    quantity = models.PositiveIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_COMPONENT_QUANTITY)]
+    )
+
+    class Meta:
+        ordering = ["kit", "component"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kit", "component"], name="kit_component_once"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity__gte=1), name="kit_component_quantity_positive"
+            ),
+            models.CheckConstraint(
+                condition=~Q(kit=models.F("component")), name="kit_not_its_own_part"
+            ),
+        ]
+        indexes = [models.Index(fields=["component"], name="kit_component_part")]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.component_id} in {self.kit_id}"
 
 
 class Channel(models.Model):
@@ -150,6 +197,11 @@ class Channel(models.Model):
         default=False,
         help_text="Holds and order lines that do not say allow_future may promise "
         "what the shelf cannot cover against dated supply (pre-orders).",
+    )
+    allow_kit_split = models.BooleanField(
+        default=False,
+        help_text="A kit line may be routed from more than one location and "
+        "cancelled part by part; otherwise every kit goes whole.",
     )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)

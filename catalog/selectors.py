@@ -14,7 +14,9 @@ def product_queryset() -> QuerySet[Product]:
 
 
 def sku_queryset() -> QuerySet[Sku]:
-    return Sku.objects.select_related("product")
+    return Sku.objects.select_related("product").prefetch_related(
+        "components__component"
+    )
 
 
 def channel_queryset() -> QuerySet[Channel]:

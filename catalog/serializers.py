@@ -14,6 +14,8 @@ from config.api import (
 
 from .gtin import gtin_problem
 from .models import (
+    MAX_COMPONENT_QUANTITY,
+    MAX_KIT_COMPONENTS,
     MAX_RESERVATION_TTL_SECONDS,
     MAX_SAFETY_BUFFER,
     MIN_RESERVATION_TTL_SECONDS,
@@ -79,6 +81,15 @@ class ProductSerializer(serializers.ModelSerializer):
         ]
 
 
+class KitComponentInputSerializer(StrictInputSerializer):
+    sku = StrictCharField(max_length=64, help_text="The component's SKU code.")
+    quantity = StrictIntegerField(
+        min_value=1,
+        max_value=MAX_COMPONENT_QUANTITY,
+        help_text="Units of the component in one kit.",
+    )
+
+
 class SkuInputSerializer(StrictInputSerializer):
     writes = Sku
     name = StrictCharField(max_length=200)
@@ -121,6 +132,28 @@ class SkuInputSerializer(StrictInputSerializer):
         "pre-orders.",
     )
     is_active = StrictBooleanField(required=False)
+    components = KitComponentInputSerializer(
+        many=True,
+        required=False,
+        help_text="Makes the SKU a kit: sold as one, made of these components (each "
+        "a SKU that is not a kit; the same SKU twice is summed). A kit holds no stock "
+        "of its own: its availability is its components'. `[]`: a plain SKU again. "
+        "Left out: unchanged. Holds and orders keep the components they took.",
+    )
+
+    def validate_components(self, components: list[dict]) -> list[tuple[Sku, int]]:
+        if len(components) > MAX_KIT_COMPONENTS:
+            raise serializers.ValidationError(
+                f"At most {MAX_KIT_COMPONENTS} components."
+            )
+        codes = {part["sku"] for part in components}
+        found = {sku.code: sku for sku in Sku.objects.filter(code__in=codes)}
+        unknown = sorted(codes - found.keys())
+        if unknown:
+            raise serializers.ValidationError(
+                [f"Unknown SKU {code!r}." for code in unknown]
+            )
+        return [(found[part["sku"]], part["quantity"]) for part in components]
 
     def validate_product(self, code: str | None) -> Product | None:
         if code is None:
@@ -174,9 +207,20 @@ class SkuInputSerializer(StrictInputSerializer):
         return attributes
 
 
+class KitComponentSerializer(serializers.Serializer):
+    sku = serializers.CharField(source="component.code")
+    quantity = serializers.IntegerField()
+
+
 class SkuSerializer(serializers.ModelSerializer):
     product = serializers.SlugRelatedField(
         slug_field="code", read_only=True, allow_null=True
+    )
+    components = KitComponentSerializer(
+        many=True,
+        read_only=True,
+        help_text="A kit's components, each with its units per kit; empty for a "
+        "plain SKU.",
     )
 
     class Meta:
@@ -191,6 +235,8 @@ class SkuSerializer(serializers.ModelSerializer):
             "cost",
             "price",
             "future_promise_limit",
+            "is_kit",
+            "components",
             "is_active",
             "created_at",
             "updated_at",
@@ -221,6 +267,11 @@ class ChannelInputSerializer(StrictInputSerializer):
         help_text="Holds and order lines that leave out `allow_future` may promise "
         "what the shelf cannot cover against dated supply (pre-orders).",
     )
+    allow_kit_split = StrictBooleanField(
+        required=False,
+        help_text="A kit line may be routed from more than one location and "
+        "cancelled part by part (false, the default: every kit goes whole).",
+    )
     is_active = StrictBooleanField(required=False)
 
 
@@ -235,6 +286,7 @@ class ChannelSerializer(serializers.ModelSerializer):
             "buffer_policy",
             "reservation_ttl_seconds",
             "allow_future_by_default",
+            "allow_kit_split",
             "is_active",
             "created_at",
             "updated_at",

@@ -22,3 +22,10 @@ class InsufficientStock(Conflict):
 
     code = "insufficient_stock"
     message = "Not enough stock is available."
+
+
+class KitHoldsStock(Conflict):
+    """A SKU with stock, or held or ordered somewhere, cannot become a kit: a kit
+    holds no stock of its own."""
+
+    code = "kit_holds_stock"

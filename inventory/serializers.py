@@ -307,7 +307,7 @@ class MovementCodes:
         # Only what a ledger entry reads of a SKU (its key and code): a batch names up
         # to a thousand, and a whole catalogue row each costs more than its entry.
         self.skus = records_by_code(
-            wanted={Sku: (("id", "code"), {event["sku"] for event in events})}
+            wanted={Sku: (("id", "code", "is_kit"), {event["sku"] for event in events})}
         )[Sku]
         self.locations = locations_by_code(
             codes={event["location"] for event in events}
@@ -323,6 +323,11 @@ class MovementCodes:
         sku = self.skus.get(event["sku"])
         if sku is None:
             errors["sku"] = [f"Unknown SKU {event['sku']!r}."]
+        elif sku.is_kit:
+            errors["sku"] = [
+                f"{sku.code} is a kit: it holds no stock of its own. Record the "
+                "movements of its components."
+            ]
         location = self.locations.get(event["location"])
         if location is None:
             errors["location"] = [f"Unknown location {event['location']!r}."]

@@ -133,6 +133,28 @@ class Order(models.Model):
         return self.fulfilment_method in COLLECTED_METHODS
 
 
+class OrderKitLine(models.Model):
+    """Kits of one SKU an order sells from one location (a routed kit line split
+    across locations, where its channel allows it, is one per location). The units
+    move on its component lines (``OrderLine.kit_line``), each made of
+    ``OrderLine.per_kit`` units per kit as the kit stood when the order took it: a kit
+    redefined later changes nothing ordered. Its figures are the component lines':
+    a kit is fulfilled, cancelled or open as far as every component is."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="kit_lines")
+    sku = models.ForeignKey("catalog.Sku", on_delete=models.PROTECT, related_name="+")
+    location = models.ForeignKey(
+        "inventory.Location", on_delete=models.PROTECT, related_name="+"
+    )
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} kits × {self.sku_id} @ {self.location_id}"
+
+
 class OrderLine(models.Model):
     """Units of one SKU from one location. Quantities carry the truth; ``status`` is
     derived from them through its own table of transitions."""
@@ -239,10 +261,28 @@ class OrderLine(models.Model):
     status = models.CharField(
         max_length=20, choices=Status.choices, default=Status.ALLOCATED
     )
+    kit_line = models.ForeignKey(
+        OrderKitLine,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="components",
+        help_text="The kit this line is a component of; empty for a SKU sold alone.",
+    )
+    per_kit = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Units of this component in one kit."
+    )
 
     class Meta:
         ordering = ["id"]
         indexes = [models.Index(fields=["location", "order"], name="order_line_at")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kit_line__isnull=True, per_kit__isnull=True)
+                | models.Q(kit_line__isnull=False, per_kit__gte=1),
+                name="order_line_kit_part_has_per_kit",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.sku_id} @ {self.location_id}"

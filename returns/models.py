@@ -125,6 +125,15 @@ class ReturnLine(models.Model):
         related_name="return_lines",
     )
     sku = models.ForeignKey("catalog.Sku", on_delete=models.PROTECT, related_name="+")
+    kit = models.ForeignKey(
+        "catalog.Sku",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The kit these units came back in: a kit is received and graded "
+        "by component.",
+    )
     expected_quantity = models.PositiveIntegerField(default=0)
     quantity = models.PositiveIntegerField(default=0)
     graded_quantity = models.PositiveIntegerField(default=0)

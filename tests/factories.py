@@ -201,6 +201,15 @@ class StaffFactory:
         return user
 
 
+def kit(code: str, *parts: tuple[Sku, int], name: str = "") -> Sku:
+    """A kit made of ``parts`` ((component, units per kit), …), as the catalogue's
+    ``PUT /api/v1/skus/{code}/`` makes it."""
+    from catalog.services import sku_upsert
+
+    made, _ = sku_upsert(code=code, name=name or f"Kit {code}", components=list(parts))
+    return made
+
+
 def stock(sku, location, quantity):
     StockEvents.post(
         MovementType.RECEIPT, sku=sku, location=location, quantity=quantity

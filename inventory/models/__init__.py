@@ -4,7 +4,8 @@ and ``from inventory.models import X`` reads as it always did.
 - ``locations``: Location, StaffMembership.
 - ``stock``: the ledger (StockMovement, MovementType), its balances (StockBalance),
   conflicts (StockConflict) and the availability outbox (AvailabilityChange).
-- ``holds``: Reservation, ReservationLine and their timeline (ReservationTransition).
+- ``holds``: Reservation, ReservationLine, the kits a hold took (ReservationKit) and
+  their timeline (ReservationTransition).
 - ``transfers``: TransferRequest and its timeline (TransferEvent).
 - ``sources``: how sources keep in touch (EventTally, SourceHealth).
 - ``channels``: what a channel sells from and keeps for itself (NetworkLocation,
@@ -16,7 +17,12 @@ and ``from inventory.models import X`` reads as it always did.
 
 from .channels import Allocation, NetworkLocation, VelocityBuffer
 from .demand import RefusedDemand
-from .holds import Reservation, ReservationLine, ReservationTransition
+from .holds import (
+    Reservation,
+    ReservationKit,
+    ReservationLine,
+    ReservationTransition,
+)
 from .locations import Location, StaffMembership
 from .sources import EventTally, SourceHealth
 from .stock import (
@@ -44,6 +50,7 @@ __all__ = [
     "Location",
     "MovementType",
     "Reservation",
+    "ReservationKit",
     "RefusedDemand",
     "ReservationLine",
     "ReservationTransition",

@@ -165,6 +165,40 @@ class ReservationLine(models.Model):
         return "supply" if self.future_quantity else "shelf"
 
 
+class ReservationKit(models.Model):
+    """A kit a hold took: ``quantity`` kits at ``location``. Its units are held on
+    the hold's component lines (``ReservationLine``, summed with any units of the
+    same SKU the cart asked for besides); ``components`` keeps what one kit was
+    made of when it was taken, ``[{"sku_id", "sku", "quantity"}, …]``, so a kit
+    redefined later changes nothing held."""
+
+    reservation = models.ForeignKey(
+        Reservation, on_delete=models.CASCADE, related_name="kits"
+    )
+    sku = models.ForeignKey("catalog.Sku", on_delete=models.PROTECT, related_name="+")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveBigIntegerField()
+    components = models.JSONField()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reservation", "sku", "location"],
+                name="reservation_kit_unique_sku_location",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} kits {self.sku_id}@{self.location_id}"
+
+    def units_of(self, sku_id: int) -> int:
+        """Units of one component these kits hold."""
+        return self.quantity * sum(
+            part["quantity"] for part in self.components if part["sku_id"] == sku_id
+        )
+
+
 class ReservationTransition(TimelineEvent):
     """One move of a reservation on its timeline (``Reservation.events``): the status
     it left (empty for the hold being placed) and reached, who moved it and from
