@@ -16,7 +16,7 @@ from .serializers import (
 )
 
 
-def upsert_schema(input_serializer, output_serializer, what: str):
+def upsert_schema(input_serializer, output_serializer, what: str, refusals=None):
     """The schema of ``PUT /<resource>/{code}/`` (``UpsertByCodeViewSet.update``)."""
     return extend_schema(
         summary=f"Create or update a {what} by code",
@@ -29,6 +29,7 @@ def upsert_schema(input_serializer, output_serializer, what: str):
             200: output_serializer,
             201: output_serializer,
             400: OpenApiResponse(description="Field errors; nothing was written."),
+            **(refusals or {}),
         },
     )
 
@@ -47,7 +48,20 @@ class ProductViewSet(UpsertByCodeViewSet):
         return selectors.product_queryset()
 
 
-@extend_schema_view(update=upsert_schema(SkuInputSerializer, SkuSerializer, "SKU"))
+@extend_schema_view(
+    update=upsert_schema(
+        SkuInputSerializer,
+        SkuSerializer,
+        "SKU",
+        refusals={
+            409: OpenApiResponse(
+                description="`kit_holds_stock`: `components` would make a kit of a "
+                "SKU that holds stock (the `locations` it holds stock at are named); "
+                "a kit holds none of its own. Nothing was written."
+            )
+        },
+    )
+)
 class SkuViewSet(UpsertByCodeViewSet):
     serializer_class = SkuSerializer
     input_serializer_class = SkuInputSerializer

@@ -1,7 +1,9 @@
 """Kits: SKUs sold as one while the shelves hold their parts. Which SKUs a kit is
 made of is written here (``kit_components_set``, from ``sku_upsert``) and read here
-(``kit_parts``); what a kit can sell, and holds and orders of one, are inventory's
-and orders' (``inventory.kits``).
+(``kit_parts``; ``kit_definitions`` with the revision); what a kit can sell, and
+holds, orders and returns of one, are inventory's, orders' and returns'
+(``inventory.kit_availability``, ``inventory.services.kits``, ``orders.services.kits``,
+``returns.services.kits``).
 
 The rules of a definition:
 
@@ -11,7 +13,9 @@ The rules of a definition:
 - a SKU that holds stock, or is held or ordered anywhere, does not become a kit
   (``catalog.signals.sku_becoming_kit``, answered by inventory);
 - a definition changed later never changes a hold or an order, which keep the
-  components they took; ``Sku.kit_revision`` moves, so the kit's sequence does.
+  components they took; ``Sku.kit_revision`` moves, so the kit's sequence does;
+- a kit stays a kit (its components may change, never to none): closed
+  (``is_active``), it stops selling.
 """
 
 from collections.abc import Collection, Sequence
@@ -22,7 +26,7 @@ from django.db import transaction
 from config.errors import InvalidInput
 
 from .models import MAX_COMPONENT_QUANTITY, MAX_KIT_COMPONENTS, KitComponent, Sku
-from .signals import sku_becoming_kit
+from .signals import kit_redefined, sku_becoming_kit
 
 
 class Part(NamedTuple):
@@ -33,8 +37,9 @@ class Part(NamedTuple):
 
 
 def kit_components_set(*, kit: Sku, components: Sequence[tuple[Sku, int]]) -> bool:
-    """Make ``kit`` (a locked row of this transaction) a kit of ``components``, or a
-    plain SKU again with none. True when the definition changed. InvalidInput, naming
+    """Make ``kit`` (a locked row of this transaction) a kit of ``components`` (none:
+    it stays a plain SKU, or is refused if it is a kit). True when the definition
+    changed. InvalidInput, naming
     the components, for a definition the rules refuse; nothing is written then."""
     summed: dict[int, list] = {}
     for sku, quantity in components:
@@ -65,6 +70,7 @@ def kit_components_set(*, kit: Sku, components: Sequence[tuple[Sku, int]]) -> bo
         kit.is_kit = bool(wanted)
         kit.kit_revision += 1
         kit.save(update_fields=["is_kit", "kit_revision", "updated_at"])
+        kit_redefined.send(sender=Sku, sku=kit, components=set(wanted) | set(current))
         return True
 
 
@@ -81,6 +87,13 @@ def _check(kit: Sku, parts: list[tuple[Sku, int]]) -> None:
             errors.append(
                 f"{sku.code}: from 1 to {MAX_COMPONENT_QUANTITY:,} units per kit."
             )
+    if kit.is_kit and not parts:
+        # Its rows would stay with the channels, unannounced: a kit that should
+        # stop selling is closed (is_active), and another SKU sells the parts.
+        errors.append(
+            f"{kit.code} is a kit and stays one: change its components, or set "
+            "is_active to false to stop selling it."
+        )
     if parts:
         within = (
             KitComponent.objects.filter(component=kit)
@@ -97,20 +110,44 @@ def _check(kit: Sku, parts: list[tuple[Sku, int]]) -> None:
         raise InvalidInput({"components": errors})
 
 
-def kit_parts(*, sku_ids: Collection[int]) -> dict[int, list[Part]]:
-    """The components of each kit among ``sku_ids`` (a SKU that is not a kit is left
-    out), in component code order: one query."""
-    parts: dict[int, list[Part]] = {}
+class Definition(NamedTuple):
+    """A kit as one read found it: its code, its ``kit_revision`` and its parts, all
+    of one moment (a redefinition moves the revision)."""
+
+    code: str
+    revision: int
+    parts: list[Part]
+
+
+def kit_definitions(*, sku_ids: Collection[int]) -> dict[int, Definition]:
+    """Each kit among ``sku_ids`` (a SKU that is not a kit is left out), with its
+    revision and its components in component code order: one query, so the revision
+    and the parts belong together."""
+    found: dict[int, Definition] = {}
     if not sku_ids:
-        return parts
+        return found
     rows = (
         KitComponent.objects.filter(kit_id__in=sku_ids)
-        .select_related("component")
+        .select_related("component", "kit")
         .order_by("kit_id", "component__code")
     )
     for row in rows:
-        parts.setdefault(row.kit_id, []).append(Part(row.component, row.quantity))
-    return parts
+        definition = found.get(row.kit_id)
+        if definition is None:
+            definition = found[row.kit_id] = Definition(
+                row.kit.code, row.kit.kit_revision, []
+            )
+        definition.parts.append(Part(row.component, row.quantity))
+    return found
+
+
+def kit_parts(*, sku_ids: Collection[int]) -> dict[int, list[Part]]:
+    """The components of each kit among ``sku_ids`` (a SKU that is not a kit is left
+    out), in component code order: one query."""
+    return {
+        kit_id: definition.parts
+        for kit_id, definition in kit_definitions(sku_ids=sku_ids).items()
+    }
 
 
 def kits_containing(*, sku_ids: Collection[int]) -> dict[int, set[int]]:

@@ -137,8 +137,9 @@ class SkuInputSerializer(StrictInputSerializer):
         required=False,
         help_text="Makes the SKU a kit: sold as one, made of these components (each "
         "a SKU that is not a kit; the same SKU twice is summed). A kit holds no stock "
-        "of its own: its availability is its components'. `[]`: a plain SKU again. "
-        "Left out: unchanged. Holds and orders keep the components they took.",
+        "of its own: its availability is its components'. A kit's components may "
+        "change, never to none (close it with `is_active: false`). Left out: "
+        "unchanged. Holds and orders keep the components they took.",
     )
 
     def validate_components(self, components: list[dict]) -> list[tuple[Sku, int]]:

@@ -33,6 +33,7 @@ from config.fast_serializers import FastSerializer
 from config.replicas import ReadsFromReplica
 
 from . import selectors, services
+from .availability_records import availability_records
 from .errors import InsufficientStock, MovementRejected, ReferenceClash
 from .filters import LocationFilter, MovementFilter
 from .models import StockMovement
@@ -45,6 +46,7 @@ from .serializers import (
     MovementCodes,
     MovementInputSerializer,
     MovementSerializer,
+    availability_data,
 )
 from .services import MovementInput, MovementOutcome, Outcome
 
@@ -297,7 +299,12 @@ class AvailabilityView(ReadsFromReplica, GenericAPIView):
             "SKU's own, else the channel's velocity buffer there, else the "
             "channel's (docs/channels.md). `status`: `under_review` while an open stock conflict "
             "exists there, `delayed` when the store's tills have not reported for "
-            "longer than the configured threshold, else `confirmed`."
+            "longer than the configured threshold, else `confirmed`. A kit (asked "
+            "for by its code: it has no stock records of its own, so a list by "
+            "location alone leaves it out): the minimum over its components of "
+            "floor(the component's figure ÷ units per kit), each component with "
+            "its own buffer; its buckets and `safety_buffer` 0, `status` the least "
+            "certain of its components', `components` their figures."
         ),
         parameters=[AvailabilityQuerySerializer],
         responses={
@@ -324,7 +331,7 @@ class AvailabilityView(ReadsFromReplica, GenericAPIView):
             rows = selectors.availability_rows_for_balances(
                 balances=page, channel=found.channel, sources=found.sources
             )
-        return self.get_paginated_response(self.get_serializer(rows, many=True).data)
+        return self.get_paginated_response(availability_data(rows))
 
 
 def _records(request: Request, wanted: dict[str, Any]):
@@ -335,7 +342,7 @@ def _records(request: Request, wanted: dict[str, Any]):
     if channel_code:
         # Another channel's view (its buffer, its allocations) is its own.
         ensure_may_act_for_channel(request, channel_code)
-    found = selectors.availability_records(
+    found = availability_records(
         sku_codes=set(wanted.get("sku", ())),
         location_codes=set(wanted.get("location", ())),
         channel_code=channel_code,

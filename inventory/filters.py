@@ -67,7 +67,8 @@ class ReservationFilter(django_filters.FilterSet):
     channel = django_filters.CharFilter(field_name="channel__code")
     reference = django_filters.CharFilter(help_text="The checkout's reference.")
     sku = django_filters.CharFilter(
-        field_name="lines__sku__code", distinct=True, help_text="Holds this SKU."
+        method="holding",
+        help_text="Holds this SKU: on a line, or a kit the cart named.",
     )
     location = django_filters.CharFilter(
         field_name="lines__location__code",
@@ -83,3 +84,9 @@ class ReservationFilter(django_filters.FilterSet):
     class Meta:
         model = Reservation
         fields = []
+
+    def holding(self, queryset, name, value):
+        # A kit has no line of its own: its holds are found by the kits they took.
+        return queryset.filter(
+            Q(lines__sku__code=value) | Q(kits__sku__code=value)
+        ).distinct()

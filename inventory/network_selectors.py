@@ -16,6 +16,11 @@ Only the locations where the SKU has a balance are read: a location where it nev
 moved has nothing to add, and its status says nothing about this SKU. With none,
 every figure is 0, the status ``confirmed`` and ``as_of`` empty.
 
+A kit is never split across locations: its network figures are the sums of its
+rows at each location (``inventory.kit_availability``: its ``on_hand`` 0), read at
+the locations where every one of its components has a balance (anywhere else it
+has nothing to add).
+
 The ``sequence`` a network figure is answered with is sync's (``sync.models.
 NetworkFigure``): this module reads stock, not what channels were told.
 """
@@ -29,29 +34,16 @@ from django.db.models import Prefetch, QuerySet
 from catalog.models import Channel, Sku
 from catalog.selectors import channel_queryset
 
+from .kit_availability import availability_rows_with_kits, kits_defined
 from .models import Location, NetworkLocation, StockBalance
 from .networks import networks_of
 from .selectors import (
     AvailabilityStatus,
     SourceStates,
     availability_rows,
+    least_certain,
     source_states,
 )
-
-# The least certain status wins: the higher the rank, the less certain.
-STATUS_RANK = {
-    AvailabilityStatus.CONFIRMED.value: 0,
-    AvailabilityStatus.ESTIMATED.value: 1,
-    AvailabilityStatus.DELAYED.value: 2,
-    AvailabilityStatus.UNDER_REVIEW.value: 3,
-}
-
-
-def least_certain(statuses) -> str:
-    """The least certain of ``statuses``; ``confirmed`` when there are none."""
-    return max(
-        statuses, key=STATUS_RANK.__getitem__, default=AvailabilityStatus.CONFIRMED
-    )
 
 
 @dataclass
@@ -108,7 +100,8 @@ def network_figures(
     sources: SourceStates | None = None,
 ) -> dict[tuple[int, int], NetworkRow]:
     """The network row of every (channel id, SKU id) pair of ``channels`` and
-    ``skus``: the balances and the locations read once for them all, then one
+    ``skus`` (each with its ``is_kit``): the balances and the locations read once
+    for them all (and a kit's definition, when one is a kit), then one
     ``availability_rows`` read per channel over the pairs of its network."""
     figures = {
         (channel.pk, sku.pk): NetworkRow(sku.pk, sku.code, channel.pk, channel.code)
@@ -118,11 +111,17 @@ def network_figures(
     if not figures:
         return figures
     by_id = {sku.pk: sku for sku in skus}
+    kits = kits_defined(kit_ids=[sku.pk for sku in skus if sku.is_kit])
+    components = {part.pk for kit in kits.values() for part, _ in kit.parts}
     held = list(
-        StockBalance.objects.filter(sku_id__in=by_id, location__is_active=True)
+        StockBalance.objects.filter(
+            sku_id__in=by_id.keys() | components, location__is_active=True
+        )
         .order_by("sku_id", "location_id")
         .values_list("sku_id", "location_id")
     )
+    if kits:
+        held = _with_kits(held, by_id, kits)
     if not held:
         return figures
     places = {
@@ -141,7 +140,12 @@ def network_figures(
             for sku, place in held
             if network is None or place in network
         ]
-        rows = availability_rows(pairs=pairs, channel=channel, sources=sources)
+        if kits:  # their definitions read once for every channel
+            rows = availability_rows_with_kits(
+                pairs=pairs, channel=channel, sources=sources, kits=kits
+            )
+        else:
+            rows = availability_rows(pairs=pairs, channel=channel, sources=sources)
         statuses: dict[int, list[str]] = {}
         for row in rows:
             figure = figures[(channel.pk, row.sku.pk)]
@@ -157,3 +161,21 @@ def network_figures(
         for sku_id, seen in statuses.items():
             figures[(channel.pk, sku_id)].status = least_certain(seen)
     return figures
+
+
+def _with_kits(
+    held: list[tuple[int, int]], asked: dict, kits: dict
+) -> list[tuple[int, int]]:
+    """The (SKU, location) pairs of the SKUs ``asked`` that have a balance, and of
+    each kit among them the locations where all its components have one, in the
+    same order."""
+    balances = set(held)
+    places = sorted({place for _, place in held})
+    kept = [(sku, place) for sku, place in held if sku in asked]
+    for kit_id, kit in kits.items():
+        kept += [
+            (kit_id, place)
+            for place in places
+            if all((part.pk, place) in balances for part, _ in kit.parts)
+        ]
+    return sorted(kept)

@@ -198,5 +198,6 @@ def _placed_from_codes(cart: dict, caller) -> Reservation | None:
             (line["sku"], line["location"], line["quantity"]) for line in cart["lines"]
         ],
         ttl_seconds=cart.get("ttl_seconds"),
+        allow_future=cart.get("allow_future"),
         actor=Actor.of_request(caller),
     )

@@ -18,7 +18,13 @@ from config.api import (
 )
 from config.fast_serializers import FastSerializer
 
-from .models import Location, Reservation, ReservationLine, ReservationTransition
+from .models import (
+    Location,
+    Reservation,
+    ReservationKit,
+    ReservationLine,
+    ReservationTransition,
+)
 from .movements import MAX_MOVEMENT_QUANTITY
 from .serializers import REFERENCE_VALIDATOR
 from .services import ReservationLineInput
@@ -130,6 +136,26 @@ class ReservationLineSerializer(serializers.ModelSerializer):
         ]
 
 
+class KitPartSerializer(serializers.Serializer):
+    sku = serializers.CharField()
+    quantity = serializers.IntegerField(help_text="Units of it in one kit.")
+
+
+class ReservationKitSerializer(serializers.ModelSerializer):
+    sku = serializers.CharField(source="sku.code")
+    location = serializers.CharField(source="location.code")
+    components = KitPartSerializer(
+        many=True,
+        help_text="What one kit was made of when the hold took it; its units are "
+        "on the hold's `lines` (summed with any units of the same SKU asked for "
+        "alone).",
+    )
+
+    class Meta:
+        model = ReservationKit
+        fields = ["sku", "location", "quantity", "components"]
+
+
 class ReservationTransitionSerializer(serializers.ModelSerializer):
     class Meta:
         model = ReservationTransition
@@ -150,6 +176,12 @@ class ReservationSerializer(FastSerializer, serializers.ModelSerializer):
     # Read once each (``Reservation.held_lines`` and ``history``): prefetched by the
     # selectors, or handed over by the service that has just written them.
     lines = ReservationLineSerializer(many=True, source="held_lines")
+    kits = ReservationKitSerializer(
+        many=True,
+        source="held_kits",
+        help_text="The kits the cart named, each held as its components' units on "
+        "`lines`; empty when it named none.",
+    )
     transitions = ReservationTransitionSerializer(many=True, source="history")
 
     class Meta:
@@ -165,6 +197,7 @@ class ReservationSerializer(FastSerializer, serializers.ModelSerializer):
             "updated_at",
             "created_by",
             "lines",
+            "kits",
             "transitions",
         ]
 
@@ -184,6 +217,12 @@ class ShortageSerializer(serializers.Serializer):
         help_text="For a SKU that takes pre-orders (future_promise_limit): the "
         "earliest date dated supply could cover what the shelf cannot, as a "
         "pre-order (allow_future); null when none on its way could.",
+    )
+    kits = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="The kits in the cart whose components need this SKU there (a "
+        "kit holds its components' units); empty for units asked for alone.",
     )
 
 

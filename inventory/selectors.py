@@ -44,6 +44,7 @@ from .locking import BalanceKey
 from .models import (
     Location,
     Reservation,
+    ReservationKit,
     ReservationLine,
     SourceHealth,
     StockBalance,
@@ -59,6 +60,21 @@ class AvailabilityStatus(models.TextChoices):
     ESTIMATED = "estimated", "Estimated: its source reports late"
     DELAYED = "delayed", "Delayed: its source has not synced recently"
     UNDER_REVIEW = "under_review", "Under review: an open stock conflict"
+
+
+# The least certain status wins: the higher the rank (the order declared above),
+# the less certain.
+STATUS_RANK = {status: rank for rank, status in enumerate(AvailabilityStatus.values)}
+
+
+def least_certain(statuses: Iterable[str]) -> str:
+    """The least certain of ``statuses`` (a network's locations, a kit's
+    components); ``confirmed`` when there are none."""
+    return max(
+        statuses,
+        key=STATUS_RANK.__getitem__,
+        default=AvailabilityStatus.CONFIRMED.value,
+    )
 
 
 def pickup_ready_by(*, location: Location, placed_at: datetime) -> datetime:
@@ -99,6 +115,9 @@ def reservation_queryset() -> QuerySet[Reservation]:
             models.Prefetch(
                 "lines", ReservationLine.objects.select_related("sku", "location")
             ),
+            models.Prefetch(
+                "kits", ReservationKit.objects.select_related("sku", "location")
+            ),
             "events",
         )
         .order_by("-created_at", "-id")
@@ -138,12 +157,14 @@ class SourceStates:
 
 
 class SkuRef(NamedTuple):
-    """What availability reads of a SKU: its code and its own buffer. A read of a
-    hundred SKUs builds these, not models (a model costs about 10 µs)."""
+    """What availability reads of a SKU: its code, its own buffer and whether it is
+    a kit. A read of a hundred SKUs builds these, not models (a model costs about
+    10 µs)."""
 
     pk: int
     code: str
     safety_buffer: int | None
+    is_kit: bool = False
 
 
 class LocationRef(NamedTuple):
@@ -206,14 +227,21 @@ def availability_rows(
     sources: SourceStates | None = None,
 ) -> list[AvailabilityRow]:
     """Availability of each (SKU, location) pair, in that order; a pair with no
-    balance yet reads all zeros. The SKUs need their ``safety_buffer``, the locations
-    their ``kind`` and ``pos_last_event_at`` (records, or ``SkuRef`` and
-    ``LocationRef``). One statement whatever the number of pairs (the balances with
-    their open conflicts and lapsed holds), and one for the sources' health unless
-    given (``availability_records`` reads it with the codes), on the database this
-    request reads from (config.replicas)."""
+    balance yet reads all zeros. The SKUs need their ``safety_buffer`` and
+    ``is_kit``, the locations their ``kind`` and ``pos_last_event_at`` (records, or
+    ``SkuRef`` and ``LocationRef``). One statement whatever the number of pairs (the
+    balances with their open conflicts and lapsed holds), and one for the sources'
+    health unless given (``availability_records`` reads it with the codes), on the
+    database this request reads from (config.replicas). A kit's row is made from its
+    components' (``inventory.kit_availability``, which calls back here)."""
     if not pairs:
         return []
+    if any(sku.is_kit for sku, _ in pairs):
+        from .kit_availability import availability_rows_with_kits
+
+        return availability_rows_with_kits(
+            pairs=pairs, channel=channel, sources=sources
+        )
     using = reading_alias()
     now = timezone.now()
     params: list = [connections[using].ops.adapt_datetimefield_value(now)]
@@ -345,7 +373,7 @@ def _rows(
 # Each active source's kind, whether it is delayed and its lag's 95th percentile,
 # from the minute's health check. A source switched off is no longer measured: its
 # last state says nothing.
-_SOURCES_FROM = (
+SOURCES_FROM = (
     f"FROM {SourceHealth._meta.db_table} health "
     f"JOIN {Channel._meta.db_table} channel ON channel.id = health.channel_id "
     f"WHERE channel.is_active"
@@ -356,12 +384,12 @@ def source_states(*, using: str = DEFAULT_DB_ALIAS) -> SourceStates:
     """The kinds of location whose sources are delayed or late: one short statement
     of a row per source."""
     statement = (
-        f"SELECT channel.kind, health.delayed, health.lag_p95_seconds {_SOURCES_FROM}"
+        f"SELECT channel.kind, health.delayed, health.lag_p95_seconds {SOURCES_FROM}"
     )
-    return _source_states_of(read_rows(statement, [], using=using), using)
+    return source_states_of(read_rows(statement, [], using=using), using)
 
 
-def _source_states_of(sources: Iterable[tuple], using: str) -> SourceStates:
+def source_states_of(sources: Iterable[tuple], using: str) -> SourceStates:
     """From each source's (kind, delayed, lag p95). Read on a replica that may trail
     by more than ``READ_REPLICA_MAX_LAG_SECONDS``, every kind is late."""
     delayed: set[str] = set()
@@ -489,7 +517,14 @@ def checkout_records(
                 {channel_code},
             ),
             Sku: (
-                ("id", "code", "is_active", "safety_buffer", "future_promise_limit"),
+                (
+                    "id",
+                    "code",
+                    "is_active",
+                    "is_kit",
+                    "safety_buffer",
+                    "future_promise_limit",
+                ),
                 sku_codes,
             ),
             Location: (("id", "code", "kind", "is_active"), location_codes),
@@ -500,73 +535,6 @@ def checkout_records(
         skus=found[Sku],
         locations=found[Location],
     )
-
-
-@dataclass(frozen=True)
-class AvailabilityRecords:
-    """What an availability read names, and the sources' health it reads them by."""
-
-    channel: ChannelRef | None
-    skus: dict[str, SkuRef]
-    locations: dict[str, LocationRef]  # in code order
-    sources: SourceStates
-
-
-def availability_records(
-    *,
-    sku_codes: set[str],
-    location_codes: set[str],
-    channel_code: str | None,
-    every_location: bool = False,
-) -> AvailabilityRecords:
-    """The SKUs, locations (or ``every_location``) and channel an availability read
-    names, as ``SkuRef``, ``LocationRef`` and ``ChannelRef``, and the sources' health:
-    one statement. Codes not found are absent."""
-    using = reading_alias()
-    parts, params = [], []
-    # Columns: which, id, code, a buffer, then a location's kind and its tills' last
-    # event; for a source ("h"): its kind, whether it is delayed, its lag (as text).
-    for which, model, codes, rest in (
-        ("s", Sku, sku_codes, "safety_buffer, NULL, NULL"),
-        ("l", Location, location_codes, "NULL, kind, CAST(pos_last_event_at AS TEXT)"),
-        ("c", Channel, {channel_code} - {None}, "safety_buffer, NULL, NULL"),
-    ):
-        if codes or (which == "l" and every_location):
-            where = (
-                ""
-                if not codes
-                else f" WHERE {among('code', codes, params, using=using)}"
-            )
-            parts.append(
-                f"SELECT '{which}', id, code, {rest} FROM {model._meta.db_table}{where}"
-            )
-    parts.append(
-        "SELECT 'h', NULL, channel.kind, NULL, CAST(health.delayed AS TEXT), "
-        f"CAST(health.lag_p95_seconds AS TEXT) {_SOURCES_FROM}"
-    )
-    skus, locations, channels, sources = {}, [], {}, []
-    for which, pk, code, buffer, kind, last in read_rows(
-        " UNION ALL ".join(parts), params, using=using
-    ):
-        if which == "s":
-            skus[code] = SkuRef(pk, code, buffer)
-        elif which == "l":
-            locations.append(LocationRef(pk, code, kind, moment_from_row(last)))
-        elif which == "c":
-            channels[code] = ChannelRef(pk, code, buffer)
-        else:
-            lag = None if last is None else float(last)
-            sources.append((code, kind in ("true", "1"), lag))
-    return AvailabilityRecords(
-        channel=channels.get(channel_code),
-        skus=skus,
-        locations={ref.code: ref for ref in sorted(locations, key=_by_code)},
-        sources=_source_states_of(sources, using),
-    )
-
-
-def _by_code(ref) -> str:
-    return ref.code
 
 
 def on_hand_as_of(

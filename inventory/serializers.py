@@ -26,6 +26,7 @@ from config.api import (
 from config.fast_serializers import FastSerializer
 from config.moments import validate_moment
 
+from .kit_availability import KitRow
 from .models import (
     Location,
     MovementType,
@@ -425,6 +426,16 @@ class MovementBatchResponseSerializer(serializers.Serializer):
     results = MovementResultSerializer(many=True)
 
 
+class KitComponentAvailabilitySerializer(FastSerializer, serializers.Serializer):
+    """One component's figures in a kit's row, at the kit's location."""
+
+    sku = serializers.CharField(help_text="The component's code.")
+    quantity = serializers.IntegerField(help_text="Units of it in one kit.")
+    available = serializers.IntegerField()
+    available_to_promise = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=AvailabilityStatus.choices)
+
+
 class AvailabilitySerializer(FastSerializer, serializers.Serializer):
     """One row of ``inventory.selectors.availability_rows``. Fast
     (``config.fast_serializers``): a product list reads a hundred rows at a time."""
@@ -450,5 +461,34 @@ class AvailabilitySerializer(FastSerializer, serializers.Serializer):
     )
     sequence = serializers.IntegerField(
         help_text="How many times these figures changed: the webhooks and the change "
-        "feed carry the same number, so a channel can tell which is newer.",
+        "feed carry the same number, so a channel can tell which is newer. A kit's: "
+        "its revision × 10^12 plus its components' sequences there (it only rises).",
     )
+    components = KitComponentAvailabilitySerializer(
+        many=True,
+        required=False,
+        help_text="A kit's row only (absent from a plain SKU's): each component's "
+        "figures at this location. The kit's own are the minimum over them of "
+        "floor(the component's figure ÷ units per kit); its buckets and "
+        "`safety_buffer` are 0 (a kit holds no stock; the components' buffers are "
+        "inside their available-to-promise) and its `status` is the least certain "
+        "of theirs.",
+    )
+
+
+class PlainAvailabilitySerializer(AvailabilitySerializer):
+    """A plain SKU's row: every field but ``components``."""
+
+    components = None
+
+
+def availability_data(rows: list) -> list[dict]:
+    """The rows as answered: a list of plain SKUs' rows in one pass of
+    ``PlainAvailabilitySerializer``, then each kit's row again with its
+    components."""
+    data = PlainAvailabilitySerializer(rows, many=True).data
+    if any(type(row) is KitRow for row in rows):
+        for index, row in enumerate(rows):
+            if type(row) is KitRow:
+                data[index] = AvailabilitySerializer(row).data
+    return data

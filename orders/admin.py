@@ -7,7 +7,7 @@ from config.access import Actor
 from inventory.admin import ReadOnlyAdmin
 
 from . import services
-from .models import Order, OrderEvent, OrderLine, ReturnToStockTask
+from .models import Order, OrderEvent, OrderKitLine, OrderLine, ReturnToStockTask
 
 
 class OrderLineInline(admin.TabularInline):
@@ -17,12 +17,27 @@ class OrderLineInline(admin.TabularInline):
     fields = [
         "sku",
         "location",
+        "kit_line",
+        "per_kit",
         "quantity",
         "cancelled_quantity",
         "picked_quantity",
         "fulfilled_quantity",
         "status",
     ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class OrderKitLineInline(admin.TabularInline):
+    """The kits ordered; their units are on the component lines above."""
+
+    model = OrderKitLine
+    extra = 0
+    can_delete = False
+    fields = ["id", "sku", "location", "quantity"]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None) -> bool:
@@ -60,7 +75,7 @@ class OrderAdmin(ReadOnlyAdmin):
     list_filter = ["status", "fulfilment_method", "channel"]
     search_fields = ["reference", "customer_name", "customer_email"]
     date_hierarchy = "placed_at"
-    inlines = [OrderLineInline, OrderEventInline]
+    inlines = [OrderLineInline, OrderKitLineInline, OrderEventInline]
 
 
 @admin.register(ReturnToStockTask)

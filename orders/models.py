@@ -154,6 +154,11 @@ class OrderKitLine(models.Model):
     def __str__(self) -> str:
         return f"{self.quantity} kits × {self.sku_id} @ {self.location_id}"
 
+    def kits(self, components: list["OrderLine"], units) -> int:
+        """Whole kits as far as ``units(line)`` of every component go (open, picked,
+        cancelled, fulfilled): the scarcest component decides."""
+        return min((units(line) // line.per_kit for line in components), default=0)
+
 
 class OrderLine(models.Model):
     """Units of one SKU from one location. Quantities carry the truth; ``status`` is

@@ -18,10 +18,15 @@ The rules, in order:
 4. Only when no candidate can fill it, the order is split: the candidate covering the
    most units first (lower score on a tie), and so on until every unit is placed. What
    no candidate has is a shortage.
+5. A kit line (``RoutingLine.parts``) is counted in kits: a location can give as many
+   as its scarcest component allows, each component's walk-in units kept back. A kit
+   goes whole to one location unless the channel allows splitting kits
+   (``kit_split``); a unit one line takes (a kit's component, a plain line of the same
+   SKU, another kit sharing it) is not counted again for another: kits first.
 """
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 EARTH_RADIUS_KM = 6371.0088
@@ -40,9 +45,13 @@ class Weights:
 
 @dataclass(frozen=True)
 class RoutingLine:
+    """Units of a SKU, or kits of a kit SKU: ``parts`` (component id, units per kit)
+    when it is one."""
+
     sku_id: int
     sku_code: str
     quantity: int
+    parts: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -134,6 +143,7 @@ def route(
     candidates: Sequence[Candidate],
     destination: tuple[float, float] | None,
     weights: Weights = Weights(),
+    kit_split: bool = False,
 ) -> RoutingDecision:
     """Decide which location(s) fulfil ``lines``; see the module's rules."""
     wanted = {line.sku_id: line.quantity for line in lines}
@@ -143,7 +153,7 @@ def route(
     whole: list[tuple[float, str, Candidate, Verdict]] = []
     for candidate in candidates:
         distance = _distance(candidate, destination)
-        units = sum(min(candidate.shippable(s), q) for s, q in wanted.items())
+        units = sum(_given(lines, wanted, candidate.shippable, kit_split).values())
         fills = units == total
         ruled_out = _ruled_out(candidate, distance, units, total)
         score = None
@@ -177,7 +187,43 @@ def route(
             verdicts=verdicts,
             reason=_why_single(whole, eligible, by_code, weights),
         )
-    return _split(lines, eligible, verdicts)
+    return _split(lines, eligible, verdicts, kit_split)
+
+
+def _given(
+    lines: Sequence[RoutingLine],
+    wanted: Mapping[int, int],
+    stock: Callable[[int], int],
+    kit_split: bool,
+) -> dict[int, int]:
+    """What one location can give of each line still ``wanted`` (sku id: units, or
+    kits of a kit line), out of ``stock`` (its units of a SKU), each unit given once.
+    Kit lines take first: a kit goes whole (unless ``kit_split``), a plain line takes
+    whatever is left."""
+    left: dict[int, int] = {}
+
+    def have(sku_id: int) -> int:
+        if sku_id not in left:
+            left[sku_id] = stock(sku_id)
+        return left[sku_id]
+
+    given: dict[int, int] = {}
+    for line in sorted(lines, key=lambda line: not line.parts):
+        want = wanted.get(line.sku_id, 0)
+        if want <= 0:
+            continue
+        if line.parts:
+            units = min(want, *(have(part) // per for part, per in line.parts))
+            if units < want and not kit_split:
+                units = 0
+            for part, per in line.parts:
+                left[part] -= units * per
+        else:
+            units = min(have(line.sku_id), want)
+            left[line.sku_id] -= units
+        if units:
+            given[line.sku_id] = units
+    return given
 
 
 def _ruled_out(
@@ -275,6 +321,7 @@ def _split(
     lines: Sequence[RoutingLine],
     eligible: list[tuple[float, Candidate]],
     verdicts: list[Verdict],
+    kit_split: bool,
 ) -> RoutingDecision:
     remaining = {line.sku_id: line.quantity for line in lines}
     pool = sorted(eligible, key=lambda item: (item[0], item[1].code))
@@ -282,19 +329,17 @@ def _split(
     while any(remaining.values()) and pool:
 
         def covers(item: tuple[float, Candidate]) -> int:
-            return sum(min(item[1].shippable(s), q) for s, q in remaining.items())
+            given = _given(lines, remaining, item[1].shippable, kit_split)
+            return sum(given.values())
 
         best = max(pool, key=lambda item: (covers(item), -item[0]))
         if covers(best) == 0:
             break
         pool.remove(best)
         candidate = best[1]
-        units = {}
-        for sku_id, quantity in remaining.items():
-            taken = min(candidate.shippable(sku_id), quantity)
-            if taken:
-                units[sku_id] = taken
-                remaining[sku_id] = quantity - taken
+        units = _given(lines, remaining, candidate.shippable, kit_split)
+        for sku_id, taken in units.items():
+            remaining[sku_id] -= taken
         allocations.append(Allocation(candidate.location_id, candidate.code, units))
     shortages = [
         {
@@ -333,13 +378,15 @@ def nearest_that_can_fill(
     """For a short pickup: the other stores that could fill the order, nearest to the
     customer's chosen store first (walk-in units included: the customer walks in)."""
     found = []
+    wanted = {line.sku_id: line.quantity for line in lines}
     for candidate in candidates:
         if not candidate.ships:
             continue
-        if all(
-            candidate.available_to_promise.get(line.sku_id, 0) >= line.quantity
-            for line in lines
-        ):
+        stock = candidate.available_to_promise
+        given = _given(
+            lines, wanted, lambda sku_id, stock=stock: stock.get(sku_id, 0), False
+        )
+        if given == wanted:
             found.append((_distance(candidate, origin), candidate.code))
     found.sort(key=lambda item: (item[0] is None, item[0] or 0.0, item[1]))
     return [

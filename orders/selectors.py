@@ -17,6 +17,7 @@ from .models import (
     Method,
     Order,
     OrderEvent,
+    OrderKitLine,
     OrderLine,
     ReturnToStockTask,
 )
@@ -26,6 +27,7 @@ from .routing import Candidate
 def order_queryset() -> QuerySet[Order]:
     return Order.objects.select_related("channel", "pickup_location").prefetch_related(
         Prefetch("lines", OrderLine.objects.select_related("sku", "location")),
+        Prefetch("kit_lines", OrderKitLine.objects.select_related("sku", "location")),
         Prefetch("events", OrderEvent.objects.order_by("at", "id")),
         Prefetch(
             "return_to_stock_tasks",

@@ -4,6 +4,7 @@ here, in a few queries, and the services decide everything else."""
 
 from collections import defaultdict
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from catalog.models import Channel, Sku
@@ -21,8 +22,22 @@ from inventory.models import Location, Reservation
 from inventory.movements import MAX_MOVEMENT_QUANTITY
 from inventory.reservation_serializers import ShortageSerializer
 
-from .models import Method, Order, OrderEvent, OrderLine, ReturnToStockTask
-from .services import MAX_LINES, Customer, Delivery, LineQuantity, OrderLineInput
+from .models import (
+    Method,
+    Order,
+    OrderEvent,
+    OrderKitLine,
+    OrderLine,
+    ReturnToStockTask,
+)
+from .services import (
+    MAX_LINES,
+    Customer,
+    Delivery,
+    KitQuantity,
+    LineQuantity,
+    OrderLineInput,
+)
 
 
 def _reference_field(**kwargs) -> StrictCharField:
@@ -30,7 +45,10 @@ def _reference_field(**kwargs) -> StrictCharField:
 
 
 class OrderLineInputSerializer(StrictInputSerializer):
-    sku = CodeField()
+    sku = CodeField(
+        help_text="A SKU, or a kit: its components are ordered with it, from one "
+        "location (`kit_lines` on the order)."
+    )
     quantity = StrictIntegerField(min_value=1, max_value=MAX_MOVEMENT_QUANTITY)
     location = CodeField(
         required=False,
@@ -200,8 +218,47 @@ class LinesActionSerializer(StrictInputSerializer):
         return [LineQuantity(line["line"], line.get("quantity")) for line in lines]
 
 
+class CancelLineInputSerializer(StrictInputSerializer):
+    line = StrictIntegerField(min_value=1, required=False, help_text="The line's id.")
+    kit_line = StrictIntegerField(
+        min_value=1,
+        required=False,
+        help_text="Or a kit line's id: `quantity` is then in kits, and each of its "
+        "component lines cancels its units per kit.",
+    )
+    quantity = StrictIntegerField(
+        min_value=1, required=False, help_text="Leave out for every unit that can."
+    )
+
+    def validate(self, attrs):
+        if ("line" in attrs) == ("kit_line" in attrs):
+            raise serializers.ValidationError(
+                {"line": ["Name either a line or a kit_line."]}
+            )
+        return attrs
+
+
 class CancelSerializer(LinesActionSerializer):
+    lines = CancelLineInputSerializer(
+        many=True,
+        required=False,
+        allow_empty=False,
+        max_length=MAX_LINES,
+        help_text="Leave out for every line. Part of a kit is refused "
+        "(`kit_split_refused`) unless the channel splits kits: name its kit line.",
+    )
     reason = StrictCharField(max_length=500, help_text="Why it is cancelled.")
+
+    def line_quantities(self) -> list[LineQuantity | KitQuantity] | None:
+        lines = self.validated_data.get("lines")
+        if lines is None:
+            return None
+        return [
+            KitQuantity(line["kit_line"], line.get("quantity"))
+            if "kit_line" in line
+            else LineQuantity(line["line"], line.get("quantity"))
+            for line in lines
+        ]
 
 
 class ShipSerializer(LinesActionSerializer):
@@ -224,6 +281,16 @@ class OrderLineSerializer(serializers.ModelSerializer):
         "back-order): committed only when it lands.",
     )
     awaiting_supply_quantity = serializers.IntegerField(read_only=True)
+    kit_line = serializers.IntegerField(
+        source="kit_line_id",
+        allow_null=True,
+        read_only=True,
+        help_text="The kit line this is a component of (`kit_lines`); null for a SKU "
+        "sold alone.",
+    )
+    per_kit = serializers.IntegerField(
+        allow_null=True, read_only=True, help_text="Units of it in one kit."
+    )
     expected_at = serializers.DateTimeField(
         source="supply_expected_at",
         allow_null=True,
@@ -238,6 +305,8 @@ class OrderLineSerializer(serializers.ModelSerializer):
             "id",
             "sku",
             "location",
+            "kit_line",
+            "per_kit",
             "quantity",
             "cancelled_quantity",
             "picked_quantity",
@@ -249,6 +318,59 @@ class OrderLineSerializer(serializers.ModelSerializer):
             "promised_from",
             "expected_at",
         ]
+
+
+class OrderKitLineSerializer(serializers.ModelSerializer):
+    """Kits of one kit SKU from one location; its figures are its components'."""
+
+    sku = serializers.CharField(source="sku.code")
+    location = serializers.CharField(source="location.code")
+    open_kits = serializers.IntegerField(help_text="Kits still to leave.")
+    picked_kits = serializers.IntegerField()
+    cancelled_kits = serializers.IntegerField()
+    fulfilled_kits = serializers.IntegerField()
+    lines = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Its component lines' ids."
+    )
+
+    class Meta:
+        model = OrderKitLine
+        fields = [
+            "id",
+            "sku",
+            "location",
+            "quantity",
+            "open_kits",
+            "picked_kits",
+            "cancelled_kits",
+            "fulfilled_kits",
+            "lines",
+        ]
+
+
+def kit_lines_shown(order: Order) -> list[dict]:
+    """Each kit line with its figures, from the order's (prefetched) lines."""
+    components: dict[int, list[OrderLine]] = defaultdict(list)
+    for line in order.lines.all():
+        if line.kit_line_id is not None:
+            components[line.kit_line_id].append(line)
+    shown = []
+    for kit_line in order.kit_lines.all():
+        parts = components[kit_line.pk]
+        shown.append(
+            {
+                "id": kit_line.pk,
+                "sku": kit_line.sku,
+                "location": kit_line.location,
+                "quantity": kit_line.quantity,
+                "open_kits": kit_line.kits(parts, lambda x: x.open_quantity),
+                "picked_kits": kit_line.kits(parts, lambda x: x.picked_quantity),
+                "cancelled_kits": kit_line.kits(parts, lambda x: x.cancelled_quantity),
+                "fulfilled_kits": kit_line.kits(parts, lambda x: x.fulfilled_quantity),
+                "lines": [line.pk for line in parts],
+            }
+        )
+    return OrderKitLineSerializer(shown, many=True).data
 
 
 class OrderEventSerializer(serializers.ModelSerializer):
@@ -318,6 +440,10 @@ class OrderSerializer(serializers.ModelSerializer):
     delivery_address = serializers.SerializerMethodField()
     reservation = serializers.IntegerField(source="reservation_id", allow_null=True)
     lines = OrderLineSerializer(many=True)
+    kit_lines = serializers.SerializerMethodField(
+        help_text="The kits ordered: each made of its component `lines` (a line's "
+        "`kit_line`), whole kits open, picked, cancelled and fulfilled."
+    )
     fulfilments = serializers.SerializerMethodField()
     timeline = OrderEventSerializer(many=True, source="events")
     return_to_stock_tasks = ReturnToStockTaskSerializer(many=True)
@@ -338,6 +464,7 @@ class OrderSerializer(serializers.ModelSerializer):
             "placed_at",
             "placed_by",
             "lines",
+            "kit_lines",
             "fulfilments",
             "routing",
             "timeline",
@@ -350,6 +477,10 @@ class OrderSerializer(serializers.ModelSerializer):
             "email": order.customer_email,
             "phone": order.customer_phone,
         }
+
+    @extend_schema_field(OrderKitLineSerializer(many=True))
+    def get_kit_lines(self, order: Order) -> list[dict]:
+        return kit_lines_shown(order)
 
     def get_delivery_address(self, order: Order) -> dict | None:
         if order.is_collected_by_customer:
@@ -382,6 +513,19 @@ class OrderSerializer(serializers.ModelSerializer):
         ).data
 
 
+class OrderShortageSerializer(ShortageSerializer):
+    """A shortage of an order: every unit of the SKU the order asked for at the
+    location, checked as one."""
+
+    kit = serializers.CharField(
+        allow_null=True,
+        required=False,
+        help_text="The kit line that needed this component (the first, when `kits` "
+        "names more); null when only lines of the SKU alone did. A routed kit no "
+        "location could fill names the kit itself as `sku`.",
+    )
+
+
 class OrderConflictSerializer(serializers.Serializer):
     detail = serializers.CharField()
     code = serializers.CharField(
@@ -389,7 +533,7 @@ class OrderConflictSerializer(serializers.Serializer):
         "`nearest_stores` that could fill it), `reference_clash` (with `order_id`), "
         "`reservation_already_ordered`, `reservation_transition_refused`."
     )
-    shortages = ShortageSerializer(many=True, required=False)
+    shortages = OrderShortageSerializer(many=True, required=False)
     nearest_stores = serializers.ListField(
         child=serializers.DictField(), required=False
     )
@@ -400,10 +544,13 @@ class OrderRefusedSerializer(serializers.Serializer):
     detail = serializers.CharField()
     code = serializers.CharField(
         help_text="`order_transition_refused` (with `status` and `allowed`), "
-        "`request_reference_clash`, or `order_out_of_step`."
+        "`request_reference_clash`, `order_out_of_step`, or `kit_split_refused` "
+        "(with `kit_line` and `kit`: cancel whole kits)."
     )
     status = serializers.ChoiceField(choices=Order.Status.choices, required=False)
     allowed = serializers.ListField(child=serializers.CharField(), required=False)
+    kit_line = serializers.IntegerField(required=False)
+    kit = serializers.CharField(required=False)
 
 
 def _float(value) -> float | None:

@@ -379,7 +379,9 @@ def _first_messages(errors) -> dict[str, str]:
 
 def _task_context(task: PickupTask, user, result: Result | None = None) -> dict:
     problems = list(
-        task.problems.select_related("line__sku", "transfer__from_location")
+        task.problems.select_related(
+            "line__sku", "line__kit_line__sku", "transfer__from_location"
+        )
     )
     # Decisions are asked for only while the order is still being worked.
     undecided = [

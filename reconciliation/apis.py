@@ -225,6 +225,9 @@ def _figures(rows: list[tuple[str, str, int]]) -> list[SnapshotFigure]:
     for index, (sku, location, _) in enumerate(rows):
         if sku not in skus:
             problems.append(f"Row {index}: unknown SKU {sku!r}.")
+        elif skus[sku].is_kit:
+            # A kit holds no stock: the shelf's count is its components'.
+            problems.append(f"Row {index}: {sku} is a kit; report its components.")
         if location not in locations:
             problems.append(f"Row {index}: unknown location {location!r}.")
     if problems:

@@ -12,6 +12,7 @@ class ReturnLineInline(ReadOnlyInline):
     model = ReturnLine
     fields = [
         "sku",
+        "kit",
         "order_line",
         "expected_quantity",
         "quantity",

@@ -1,6 +1,7 @@
 """Filters for the returns list."""
 
 import django_filters
+from django.db.models import Q
 
 from config.moments import MomentFilter
 
@@ -20,7 +21,8 @@ class ReturnFilter(django_filters.FilterSet):
         field_name="order__reference", help_text="The channel's order number."
     )
     sku = django_filters.CharFilter(
-        field_name="lines__sku__code", distinct=True, help_text="Has a line of it."
+        method="filter_sku",
+        help_text="Has a line of it; a kit's code: a line that came back in the kit.",
     )
     reason = django_filters.ChoiceFilter(
         field_name="lines__reason", choices=ReturnReason.choices, distinct=True
@@ -41,3 +43,7 @@ class ReturnFilter(django_filters.FilterSet):
     class Meta:
         model = Return
         fields = []
+
+    def filter_sku(self, queryset, name: str, value: str):
+        of_it = Q(lines__sku__code=value) | Q(lines__kit__code=value)
+        return queryset.filter(pk__in=Return.objects.filter(of_it).values("pk"))

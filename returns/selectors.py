@@ -1,5 +1,6 @@
 """Reads of returns: for the API, the store's screens (what is expected, what waits
-for inspection, finding the purchase at the counter) and the managers' insight."""
+for inspection, finding the purchase at the counter, what a kit comes back as) and
+the managers' insight."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -7,7 +8,8 @@ from datetime import datetime
 from django.db.models import Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
-from catalog.models import Channel
+from catalog.kits import kit_parts
+from catalog.models import Channel, Sku
 from inventory.models import Location, StockMovement
 from inventory.movements import SOLD
 from orders.models import Order, OrderLine
@@ -42,12 +44,24 @@ def returnable_quantity(line: OrderLine) -> int:
 
 
 def returnable_lines(order: Order) -> list[OrderLine]:
-    """The order's lines, each with ``returnable``: units that may still come back."""
-    lines = list(order.lines.select_related("sku").order_by("id"))
+    """The order's lines, each with ``returnable``: units that may still come back;
+    the lines sold alone first, then each kit's component lines together, kit by
+    kit (the counter shows them under their kit)."""
+    lines = sorted(
+        order.lines.select_related("sku", "kit_line__sku"),
+        key=lambda line: (line.kit_line_id is not None, line.kit_line_id or 0, line.pk),
+    )
     room = returnable_quantities(lines)
     for line in lines:
         line.returnable = max(room[line.pk], 0)
     return lines
+
+
+def kit_contents(kit: Sku) -> str:
+    """What a kit comes back as, in words: "1 × BODY-X, 2 × LENS-50"; empty for a
+    SKU that is not a kit."""
+    parts = kit_parts(sku_ids=[kit.pk]).get(kit.pk, [])
+    return ", ".join(f"{part.quantity} × {part.sku.code}" for part in parts)
 
 
 def open_announcements(order: Order) -> list[Return]:
@@ -64,7 +78,9 @@ def return_queryset() -> QuerySet[Return]:
     ).prefetch_related(
         Prefetch(
             "lines",
-            ReturnLine.objects.select_related("sku", "order_line").prefetch_related(
+            ReturnLine.objects.select_related(
+                "sku", "kit", "order_line"
+            ).prefetch_related(
                 Prefetch(
                     "inspections",
                     ReturnInspection.objects.select_related("graded_by"),
@@ -108,7 +124,10 @@ def purchases_matching(*, search: str) -> list[Order]:
         return []
     fulfilled = OrderLine.objects.filter(fulfilled_quantity__gt=0)
     by_item = fulfilled.filter(
-        Q(sku__barcode=search) | Q(sku__code__iexact=search)
+        Q(sku__barcode=search)
+        | Q(sku__code__iexact=search)
+        | Q(kit_line__sku__barcode=search)
+        | Q(kit_line__sku__code__iexact=search)
     ).values("order_id")
     return list(
         Order.objects.filter(

@@ -11,6 +11,7 @@ from config.api import (
     StrictInputSerializer,
     StrictIntegerField,
 )
+from config.records import CODE_HELP
 from inventory.models import Location
 from inventory.movements import MAX_MOVEMENT_QUANTITY
 from orders.models import Order
@@ -22,8 +23,15 @@ MAX_LINES = 200
 
 
 class ReturnLineInputSerializer(StrictInputSerializer):
-    sku = CodeField()
-    quantity = StrictIntegerField(min_value=1, max_value=MAX_MOVEMENT_QUANTITY)
+    sku = CodeField(
+        help_text=f"The item coming back; a kit's code brings back whole kits, one "
+        f"line per component, each naming the kit. {CODE_HELP}"
+    )
+    quantity = StrictIntegerField(
+        min_value=1,
+        max_value=MAX_MOVEMENT_QUANTITY,
+        help_text="Units; for a kit, kits.",
+    )
     reason = serializers.ChoiceField(choices=ReturnReason.choices)
     reason_text = StrictCharField(
         max_length=300,
@@ -150,6 +158,13 @@ class ReturnInspectionSerializer(serializers.ModelSerializer):
 
 class ReturnLineSerializer(serializers.ModelSerializer):
     sku = serializers.CharField(source="sku.code")
+    kit = serializers.CharField(
+        source="kit.code",
+        allow_null=True,
+        default=None,
+        help_text="The kit these units came back in (or were sold in), or null: a "
+        "kit is received and graded by component.",
+    )
     order_line = serializers.IntegerField(source="order_line_id", allow_null=True)
     inspections = ReturnInspectionSerializer(many=True)
 
@@ -158,6 +173,7 @@ class ReturnLineSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "sku",
+            "kit",
             "order_line",
             "expected_quantity",
             "quantity",

@@ -2,13 +2,13 @@
 
 from django.urls import path
 
-from . import views
+from . import insight, views
 
 app_name = "returns"
 
 urlpatterns = [
     path("", views.returns_home, name="home"),
-    path("insight/", views.insight, name="insight"),
+    path("insight/", insight.insight, name="insight"),
     path("receive/till/", views.receive_till, name="receive-till"),
     path("receive/till/item/", views.till_item, name="till-item"),
     path("receive/order/<int:order_id>/", views.receive_order, name="receive-order"),

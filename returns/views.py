@@ -1,7 +1,7 @@
 """The store team's returns screens: find the purchase at the counter and receive
 what comes back (by order, or by till receipt with a scanner), the inspection queue
 and one return with its grading, and the managers' insight (return rates, overdue
-inspections, CSV). Thin: each action calls one service. Who may see what is decided
+inspections, CSV: ``insight.py``). Thin: each action calls one service. Who may see what is decided
 in ``config.access``: a return at another store is a 404.
 
 The queue and a return's page follow what colleagues do (``config.screens.live``:
@@ -10,14 +10,11 @@ the page). Focus goes to the next thing to do: a region rendered for a poll name
 no ``autofocus``, so a poll never moves the cursor."""
 
 from collections.abc import Callable
-from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
-from django.utils import timezone
-from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from catalog.models import Channel
@@ -25,9 +22,6 @@ from catalog.selectors import skus_by_code_or_barcode
 from config import access, words
 from config.access import Actor
 from config.errors import DomainError, InvalidInput, NotFound
-from config.exports import csv_download
-from config.moments import FIRST_DAY, LAST_DAY
-from config.replicas import reads_from_replica
 from config.screens import (
     chosen_store,
     live,
@@ -42,8 +36,6 @@ from orders.models import Order
 from . import forms, selectors, services
 from .models import Return, ReturnInspection, ReturnReason
 from .services import Customer, Purchase, ReturnLineInput
-
-INSIGHT_DEFAULT_DAYS = 30
 
 
 def _actor(request: HttpRequest) -> Actor:
@@ -224,7 +216,10 @@ def till_item(request: HttpRequest) -> HttpResponse:
             },
             status=404,
         )
-    return JsonResponse({"code": sku.code, "name": sku.name, "barcode": sku.barcode})
+    found = {"code": sku.code, "name": sku.name, "barcode": sku.barcode}
+    if sku.is_kit:  # a kit comes back as its items: the row says which
+        found["parts"] = selectors.kit_contents(sku)
+    return JsonResponse(found)
 
 
 def _receive_till(request, location, tills, receipt, rows) -> Return:
@@ -476,124 +471,3 @@ def _next_step(found: Return, lines: list) -> str:
     if found.status == Return.Status.GRADED:
         return "close"
     return ""
-
-
-# ---------------------------------------------------------------- managers
-
-
-@require_GET
-@staff_screen
-@reads_from_replica
-def insight(request: HttpRequest) -> HttpResponse:
-    if not access.sees_every_location(request.user):
-        return render(request, "returns/managers_only.html", status=403)
-    since, until, errors = _period(request.GET)
-    group = request.GET.get("group", "channel")
-    if group not in selectors.GROUPINGS:
-        group = "channel"
-    rows = selectors.return_rates(since=since, until=until, group=group)
-    if request.GET.get("format") == "csv":
-        return _csv(rows, group, since, until)
-    locations = access.stores_of(request)
-    chart_top = max((row.rate or 0 for row in rows), default=0) or 1
-    return render(
-        request,
-        "returns/insight.html",
-        {
-            "rows": rows,
-            "group": group,
-            "groupings": selectors.GROUPINGS,
-            "since": since.date(),
-            "until": (until - timedelta(days=1)).date(),
-            "errors": errors,
-            "chart": [
-                {"row": row, "width": round(100 * (row.rate or 0) / chart_top, 1)}
-                for row in rows[:-1][:15]
-            ],
-            "overdue": selectors.overdue_returns(locations=locations),
-            "target_hours": settings.RETURNS_INSPECTION_TARGET_HOURS,
-            "query": request.GET.urlencode(),
-        },
-        status=400 if errors else 200,
-    )
-
-
-def _period(query) -> tuple[datetime, datetime, list[str]]:
-    """``since`` to ``until`` as whole days, both included; the last 30 days when
-    left out. A date that does not read is said so, and the default used."""
-    today = timezone.localdate()
-    errors = []
-
-    def day(name: str, default):
-        raw = query.get(name, "")
-        if not raw:
-            return default
-        try:
-            value = parse_date(raw)
-        except ValueError:
-            value = None
-        if value is None:
-            errors.append(f"{name.capitalize()}: {raw!r} is not a date (YYYY-MM-DD).")
-            return default
-        if not FIRST_DAY <= value <= LAST_DAY:
-            errors.append(
-                f"{name.capitalize()}: {value:%Y-%m-%d} is outside "
-                f"{FIRST_DAY:%Y}–{LAST_DAY:%Y}."
-            )
-            return default
-        return value
-
-    first = day("since", today - timedelta(days=INSIGHT_DEFAULT_DAYS - 1))
-    last = day("until", today)
-    if first > last:
-        errors.append("Since must be on or before until.")
-        first, last = last, first
-    zone = timezone.get_current_timezone()
-    return (
-        datetime.combine(first, time.min, tzinfo=zone),
-        datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone),
-        errors,
-    )
-
-
-def _csv(rows, group: str, since: datetime, until: datetime) -> HttpResponse:
-    name = f"return-rates-by-{group}-{since:%Y%m%d}-{until - timedelta(days=1):%Y%m%d}"
-    heading = [
-        group,
-        "name",
-        "sold",
-        "returned",
-        "return_rate_pct",
-        "sold_online",
-        "returned_online",
-        "return_rate_online_pct",
-        "sold_in_store",
-        "returned_in_store",
-        "return_rate_in_store_pct",
-    ]
-    return csv_download(
-        filename=f"{name}.csv",
-        rows=[
-            heading,
-            *(
-                [
-                    row.key or "all",
-                    row.label,
-                    row.sold,
-                    row.returned,
-                    _pct(row.rate),
-                    row.sold_online,
-                    row.returned_online,
-                    _pct(row.rate_online),
-                    row.sold_in_store,
-                    row.returned_in_store,
-                    _pct(row.rate_in_store),
-                ]
-                for row in rows
-            ),
-        ],
-    )
-
-
-def _pct(rate: float | None) -> str:
-    return "" if rate is None else f"{rate:.1f}"

@@ -254,7 +254,8 @@ def _order_step(
     Kind = OrderEvent.Kind
     if event.kind == Kind.PLACED:
         return Step(
-            event.at, "Placed", f"Placed through {order.channel.name}: {units}",
+            event.at, "Placed",
+            f"Placed through {order.channel.name}: {_placed(event, rows, names)}",
             detail=where(order),
         )  # fmt: skip
     if event.kind == Kind.ROUTED:
@@ -297,6 +298,25 @@ def _order_step(
     if event.kind in SUPPLY_KINDS:
         return _supply_step(event, rows, names, why)
     return _order_status_step(order, event, why, has_task)
+
+
+def _placed(event: OrderEvent, rows: list[dict], names: Names) -> str:
+    """What was ordered, a kit with its parts: "1 × CAM-KIT (BODY-X, 2 × LENS-50)"."""
+    kits = event.detail.get("kits", [])
+    in_kits = {part["line"] for kit in kits for part in kit["components"]}
+    plain = names.units(
+        [r for r in rows if r.get("line") not in in_kits], at_place=True
+    )
+    told = [
+        f"{kit['quantity']} × {names.item(kit['sku'])} ("
+        + ", ".join(
+            (f"{part['per_kit']} × " if part["per_kit"] > 1 else "") + part["sku"]
+            for part in kit["components"]
+        )
+        + ")"
+        for kit in kits
+    ]
+    return ", ".join(([plain] if plain else []) + told)
 
 
 SUPPLY_KINDS = {

@@ -109,7 +109,8 @@ class WebhookSubscriptionViewSet(
         summary="Subscribe a channel to availability changes",
         description=(
             "Every change of a SKU's availability at a location is POSTed to `url` "
-            "as JSON, signed with `secret` (docs/sync.md shows how to check it). The "
+            "as JSON, signed with `secret` (docs/sync.md shows how to check it), "
+            "followed by the row of each kit containing that SKU there. The "
             "secret is answered here once; keep it."
         ),
         request=WebhookSubscriptionInputSerializer,
@@ -250,7 +251,11 @@ class AvailabilityChangesView(ReadsFromReplica, APIView):
             "for a cursor ahead of the feed. `kind=network`: the changes of the "
             "channels' network figures instead (`network_availability.changed`), "
             "in a feed with positions of its own; read "
-            "`/api/v1/availability/network/` whole after a 410."
+            "`/api/v1/availability/network/` whole after a 410. A kit: after the "
+            "page's last change of one of its components at a location, the kit's "
+            "row there (read now, with its `components`), at that change's "
+            "`position`, its id that change's and the kit's (`evt_<change>.<kit>`); "
+            "a page may so hold more events than `limit`."
         ),
         parameters=[
             OpenApiParameter("cursor", OpenApiTypes.STR),

@@ -52,7 +52,9 @@ class NetworkAvailabilityView(ReadsFromReplica, GenericAPIView):
             "`locations`: how many have any available-to-promise; `status`: the "
             "least certain of theirs; `as_of`: the latest of theirs; `sequence`: "
             "moves whenever the total moves, as in the `network_availability."
-            "changed` webhooks and the change feed's `?kind=network`. A "
+            "changed` webhooks and the change feed's `?kind=network`. A kit's: "
+            "the sums of its rows at each location (a kit is never made of parts "
+            "from two locations; its `on_hand` 0), moving with its components'. A "
             "back-office system's channel, or a closed one, has no network "
             "availability (400)."
         ),
@@ -91,7 +93,7 @@ def _records(request, wanted: dict):
             errors["channel"] = [
                 f"Channel {code!r} {what}: it has no network availability."
             ]
-    skus = Sku.objects.only("id", "code", "safety_buffer").order_by("code")
+    skus = Sku.objects.only("id", "code", "safety_buffer", "is_kit").order_by("code")
     if "sku" in wanted:
         found = skus_by_code(codes=set(wanted["sku"]))
         skus = in_order_asked(wanted, "sku", "SKU", found, errors)

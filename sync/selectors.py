@@ -1,6 +1,6 @@
 """Reads of channel sync: the events a change becomes (one shape for a webhook and
-for the feed), a page of the feed, subscriptions with something to send, and the
-sources' health.
+for the feed; the rows of the kits containing its SKU ride on it), a page of the
+feed, subscriptions with something to send, and the sources' health.
 
 A change is read as a ``ChangeRow``: its figures with the few fields of its SKU and
 location that an event names, in one query and without model instances. A page of the
@@ -16,10 +16,17 @@ from django.db import connection, connections
 from django.db.models import Count, Min
 from django.utils import timezone
 
-from catalog.models import Channel, Sku
+from catalog.models import Channel, KitComponent, Sku
 from config.database import moment_from_row
 from config.replicas import reading_alias
 from inventory.availability import available_sql
+from inventory.kit_availability import (
+    Kit,
+    KitRow,
+    kit_rows,
+    kits_by_component,
+    kits_defined,
+)
 from inventory.models import AvailabilityChange, Location, SourceHealth
 from inventory.movements import BUCKETS
 from inventory.selectors import LocationRef, SkuRef, availability_statuses
@@ -56,10 +63,13 @@ class ChangeRow(NamedTuple):
     location_id: int
     sku: SkuRef
     location: LocationRef
+    # Whether its SKU is a component of some kit: the kits' rows ride on its event.
+    in_kits: bool = False
 
 
 _FIGURES = ("id", "position", "sequence", *BUCKETS)
 _CHANGES = AvailabilityChange._meta.db_table
+_PARTS = KitComponent._meta.db_table
 # The same statement on PostgreSQL and SQLite, its columns in ChangeRow's order; plain
 # SQL, since the ORM took about a millisecond a page to compile it. ``available`` is
 # computed by the database, from the one definition (inventory.availability). The
@@ -69,7 +79,11 @@ _CHANGES = AvailabilityChange._meta.db_table
 _CHANGE_ROWS = (
     f"SELECT {', '.join(f'c.{name}' for name in _FIGURES)}, {available_sql('c')}, "
     "CAST(c.changed_at AS text), c.sku_id, c.location_id, s.code, s.safety_buffer, "
-    "l.code, l.kind, CAST(l.pos_last_event_at AS text) "
+    "l.code, l.kind, CAST(l.pos_last_event_at AS text), "
+    # Whether the SKU is a component: asked per change only when any kit exists
+    # (read once for the page), so a chain without kits pays nothing for it.
+    f"CASE WHEN (SELECT EXISTS (SELECT 1 FROM {_PARTS})) THEN EXISTS (SELECT 1 "
+    f"FROM {_PARTS} part WHERE part.component_id = c.sku_id) ELSE false END "
     f"FROM {_CHANGES} c JOIN {Sku._meta.db_table} s ON s.id = c.sku_id "
     f"JOIN {Location._meta.db_table} l ON l.id = c.location_id "
 )
@@ -85,7 +99,7 @@ def _change_rows(where: str, params: Sequence) -> list[ChangeRow]:
     rows = []
     for value in values:
         (changed, sku_id, location_id, sku_code, buffer, location_code, kind, pos) = (
-            value[figures:]
+            value[figures:-1]
         )
         sku = skus.get(sku_id)
         if sku is None:
@@ -103,6 +117,7 @@ def _change_rows(where: str, params: Sequence) -> list[ChangeRow]:
                 location_id,
                 sku,
                 location,
+                bool(value[-1]),
             )
         )
     return rows
@@ -115,9 +130,81 @@ _QUANTITIES = slice(_FIGURES.index(BUCKETS[0]), _FIGURES.index(BUCKETS[-1]) + 1)
 assert ChangeRow._fields[_QUANTITIES] == BUCKETS
 
 
+class KitEvent(NamedTuple):
+    """The event of a kit's row at a location, riding on a change of one of its
+    components there."""
+
+    kit_id: int
+    location_id: int
+    event: dict
+
+
 def change_events(
     *, changes: Sequence[ChangeRow], channel: Channel | None
 ) -> list[dict]:
+    """Each change as the event a channel is sent, followed by the events of the
+    kits that ride on it (``change_events_with_kits``): the feed's page."""
+    events = []
+    for event, kits in change_events_with_kits(changes=changes, channel=channel):
+        events.append(event)
+        events += [kit.event for kit in kits]
+    return events
+
+
+def change_events_with_kits(
+    *, changes: Sequence[ChangeRow], channel: Channel | None
+) -> list[tuple[dict, list[KitEvent]]]:
+    """Each change's event, with the events of the kits that ride on it: each kit
+    containing a changed SKU, at each location where one of its components changed,
+    once, on the last of those changes (``inventory.kit_availability``, read now,
+    like the status; its ``position`` that change's, its id the change's and the
+    kit's). No query more when no change names a component (``ChangeRow.in_kits``);
+    else the kits' definitions and their components' rows."""
+    events = _change_events(changes, channel)
+    riders: list[list[KitEvent]] = [[] for _ in changes]
+    if not any(change.in_kits for change in changes):
+        return list(zip(events, riders, strict=True))
+    containing = kits_by_component(
+        kits_defined(
+            component_ids={change.sku_id for change in changes if change.in_kits}
+        ).values()
+    )
+    last: dict[tuple[int, int], tuple[int, Kit, LocationRef]] = {}
+    for index, change in enumerate(changes):
+        for kit in containing.get(change.sku_id, ()):
+            last[(kit.ref.pk, change.location_id)] = (index, kit, change.location)
+    wanted = sorted(last.values(), key=lambda item: (item[0], item[1].ref.code))
+    rows = kit_rows(pairs=[(kit, place) for _, kit, place in wanted], channel=channel)
+    for (index, kit, place), row in zip(wanted, rows, strict=True):
+        event = _kit_event(changes[index], row, channel)
+        riders[index].append(KitEvent(kit.ref.pk, place.pk, event))
+    return list(zip(events, riders, strict=True))
+
+
+def _kit_event(change: ChangeRow, row: KitRow, channel: Channel | None) -> dict:
+    """A kit's row as an ``availability.changed`` event, on ``change``."""
+    quantities = dict.fromkeys(BUCKETS, 0)
+    quantities["available"] = row.available
+    return {
+        "id": f"evt_{change.id}.{row.sku.pk}",
+        "type": EventKind.AVAILABILITY_CHANGED.value,
+        "created_at": change.changed_at.isoformat(),
+        "data": {
+            "position": change.position,
+            "sku": row.sku.code,
+            "location": row.location.code,
+            "sequence": row.sequence,
+            "channel": channel.code if channel else None,
+            "quantities": quantities,
+            "safety_buffer": row.safety_buffer,
+            "available_to_promise": row.available_to_promise,
+            "status": row.status,
+            "components": [part._asdict() for part in row.components],
+        },
+    }
+
+
+def _change_events(changes: Sequence[ChangeRow], channel: Channel | None) -> list[dict]:
     """Each change as the event a channel is sent: every quantity as of the change,
     what the channel may promise from it, and the status read now."""
     statuses = availability_statuses(

@@ -13,7 +13,7 @@ from config.api import (
 from config.schema import ErrorSerializer
 from inventory.models import SourceHealth
 from inventory.selectors import AvailabilityStatus
-from inventory.serializers import source_moment
+from inventory.serializers import KitComponentAvailabilitySerializer, source_moment
 
 from .models import EventKind, WebhookAttempt, WebhookSubscription
 
@@ -128,19 +128,30 @@ class ChangeDataSerializer(serializers.Serializer):
     location = serializers.CharField()
     sequence = serializers.IntegerField(
         help_text="Counts this SKU's changes at this location: drop anything at or "
-        "below the highest you have applied."
+        "below the highest you have applied. A kit's rises with any of its "
+        "components' (its revision × 10^12 plus their sequences there)."
     )
     channel = serializers.CharField(allow_null=True)
     quantities = QuantitiesSerializer()
     safety_buffer = serializers.IntegerField()
     available_to_promise = serializers.IntegerField()
     status = serializers.ChoiceField(choices=AvailabilityStatus.choices)
+    components = KitComponentAvailabilitySerializer(
+        many=True,
+        required=False,
+        help_text="A kit's event only (absent from a plain SKU's): its components' "
+        "figures, read when the event was made, like the kit's own; its quantities "
+        "are 0 but `available`.",
+    )
 
 
 class ChangeEventSerializer(serializers.Serializer):
     """The shape of a webhook's body and of a feed entry."""
 
-    id = serializers.CharField(help_text="The same change has the same id, always.")
+    id = serializers.CharField(
+        help_text="The same change has the same id, always. A kit's row riding on a "
+        "change of one of its components: that change's id, a dot and the kit's."
+    )
     type = serializers.ChoiceField(choices=EventKind.choices)
     created_at = serializers.DateTimeField()
     data = ChangeDataSerializer()

@@ -111,6 +111,10 @@ class Reservation(models.Model):
         return list(self.lines.all())
 
     @cached_property
+    def held_kits(self) -> list["ReservationKit"]:
+        return list(self.kits.all())
+
+    @cached_property
     def history(self) -> list["ReservationTransition"]:
         return list(self.events.all())
 

@@ -3,7 +3,12 @@ names, in one server call (``promises``: the one fast path in the code base). It
 writes what the general path (``reservations.reservation_place``) writes, the hold's
 first timeline entry included, and steps aside, having written nothing, whenever it
 cannot decide alone; the caller then reads the records and places the hold through
-the general path, which says exactly what happens."""
+the general path, which says exactly what happens.
+
+A cart naming a kit this process has read before is taken apart first, by the one
+rule (``kits.cart_expand``); the server call writes the hold only while each kit is
+as it was read. A kit not read yet steps aside: the general path reads it, holds it,
+and remembers it for the next cart."""
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -12,17 +17,20 @@ from django.utils import timezone
 
 from catalog.models import Channel, Sku
 from config.access import Actor
+from config.errors import InvalidInput
 from config.records import built
 
 from ..models import (
     Location,
     MovementType,
     Reservation,
+    ReservationKit,
     ReservationLine,
     ReservationTransition,
 )
 from ..movements import MAX_MOVEMENT_QUANTITY
 from . import promises
+from .kits import KitTaken, cart_expand, kits_known
 from .ledger import movement_digest
 from .reservations import (
     ACTION_INTO,
@@ -42,6 +50,7 @@ def reservation_place_by_codes(
     lines: Sequence[tuple[str, str, int]],
     actor: Actor,
     ttl_seconds: int | None = None,
+    allow_future: bool | None = None,
 ) -> Reservation | None:
     """The API's checkout, first try: a new hold placed from the codes its cart
     names, the records behind them read in the same server call (``promises``: the
@@ -53,13 +62,21 @@ def reservation_place_by_codes(
     and calls ``reservation_place``, which says exactly what happens."""
     if not (promises.is_available() and _is_plain(lines, ttl_seconds)):
         return None
+    # The resend check compares the cart as asked, kits and all.
     digest = cart_digest(lines)
+    try:
+        cart, kits = _kits_taken_apart(lines)
+    except InvalidInput:
+        return None  # the general path says what is wrong
+    if kits and allow_future:
+        return None  # a kit is never pre-ordered: the general path refuses it
     now = timezone.now()
     try:
         posted = _place_lean_by_codes(
             channel_code=channel_code,
             reference=reference,
-            cart=lines,
+            cart=cart,
+            kits=kits,
             actor=actor,
             ttl_seconds=ttl_seconds,
             digest=digest,
@@ -71,6 +88,12 @@ def reservation_place_by_codes(
         return None
     # Only the ids and the codes are at hand; anything else a caller reads loads on
     # access (deferred).
+    locations = {
+        location_code: built(Location, id=location_id, code=location_code)
+        for (_, location_code, _), location_id in zip(
+            cart, posted.location_ids, strict=True
+        )
+    }
     return _handed_back(
         posted,
         now,
@@ -78,17 +101,53 @@ def reservation_place_by_codes(
         reference=reference,
         lines=[
             ReservationLineInput(
-                built(Sku, id=sku_id, code=sku_code),
-                built(Location, id=location_id, code=location_code),
-                quantity,
+                built(Sku, id=sku_id, code=sku_code), locations[location_code], quantity
             )
-            for (sku_code, location_code, quantity), sku_id, location_id in zip(
-                lines, posted.sku_ids, posted.location_ids, strict=True
+            for (sku_code, location_code, quantity), sku_id in zip(
+                cart, posted.sku_ids, strict=True
             )
+        ],
+        kits=[
+            (
+                built(Sku, id=kit.sku.pk, code=kit.sku.code),
+                locations[kit.location.code],
+                kit,
+            )
+            for kit in kits
         ],
         actor=actor,
         digest=digest,
     )
+
+
+def _kits_taken_apart(
+    lines: Sequence[tuple[str, str, int]],
+) -> tuple[list[tuple[str, str, int]], list[KitTaken]]:
+    """The cart with the kits this process knows taken apart into their components'
+    lines (``kits.cart_expand``, by the one rule), and what each kit took. A kit it
+    does not know goes as a line: the server call steps aside, and the general path
+    reads it (and remembers it for the next cart)."""
+    known = kits_known(codes={sku_code for sku_code, _, _ in lines})
+    if not known:
+        return list(lines), []
+    expanded = cart_expand(
+        lines=[
+            ReservationLineInput(
+                built(Sku, id=known[sku_code][0], code=sku_code, is_kit=True)
+                if sku_code in known
+                else built(Sku, code=sku_code, is_kit=False),
+                built(Location, code=location_code),
+                quantity,
+            )
+            for sku_code, location_code, quantity in lines
+        ],
+        line_type=ReservationLineInput,
+        known=known,
+    )
+    cart = [
+        (line.sku.code, line.location.code, line.quantity) for line in expanded.lines
+    ]
+    return cart, expanded.kits
 
 
 def _place_lean_by_codes(
@@ -96,6 +155,7 @@ def _place_lean_by_codes(
     channel_code: str,
     reference: str,
     cart: Sequence[tuple[str, str, int]],
+    kits: Sequence[KitTaken],
     actor: Actor,
     ttl_seconds: int | None,
     digest: str,
@@ -123,6 +183,17 @@ def _place_lean_by_codes(
             )
             for sku_code, location_code, quantity in cart
         ],
+        kits=[
+            promises.CartKit(
+                kit_code=kit.sku.code,
+                kit_id=kit.sku.pk,
+                location_code=kit.location.code,
+                quantity=kit.quantity,
+                revision=kit.revision,
+                components=kit.components,
+            )
+            for kit in kits
+        ],
         actor=actor,
         ttl_seconds=ttl_seconds,
         ttl_bounds=(MIN_TTL_SECONDS, MAX_TTL_SECONDS),
@@ -138,12 +209,13 @@ def _handed_back(
     channel: Channel,
     reference: str,
     lines: Sequence[ReservationLineInput],
+    kits: Sequence[tuple[Sku, Location, KitTaken]],
     actor: Actor,
     digest: str,
 ) -> Reservation:
     """The reservation the fast path wrote, built from what it was given and what the
-    database chose, with its lines and first timeline entry, without reading it
-    back."""
+    database chose, with its lines, its kits and first timeline entry, without
+    reading it back."""
     reservation = built(
         Reservation,
         id=posted.reservation_id,
@@ -158,6 +230,18 @@ def _handed_back(
         updated_at=now,
     )
     reservation.channel = channel
+    reservation.held_kits = []
+    for sku, location, taken in kits:
+        kit = built(
+            ReservationKit,
+            reservation_id=reservation.pk,
+            sku_id=sku.pk,
+            location_id=location.pk,
+            quantity=taken.quantity,
+            components=taken.components,
+        )
+        kit.reservation, kit.sku, kit.location = reservation, sku, location
+        reservation.held_kits.append(kit)
     reservation.held_lines = []
     for line_id, line in zip(posted.line_ids, lines, strict=True):
         row = built(

@@ -37,8 +37,10 @@ forgets them on a rollback: a refused hold never leaves a statement the server d
 not know.
 
 If any line is short on the plain figures (or has no balance yet), the function raises
-``SHORT_SQLSTATE`` and nothing it wrote survives; if a code is unknown or closed, it
-raises ``NEEDS_CHECK_SQLSTATE`` before writing anything. ``HoldNeedsFullCheck`` tells
+``SHORT_SQLSTATE`` and nothing it wrote survives; if a code is unknown or closed (or a
+kit's: a cart's kits come taken apart into their components' lines, with the
+definition they were taken apart by, which must still be the kit's), it raises
+``NEEDS_CHECK_SQLSTATE`` before writing anything. ``HoldNeedsFullCheck`` tells
 the caller to read the records and place the hold through the general service, which
 gives lapsed holds back and reports the shortages, or says what is wrong. Either way
 the ledger entries and the balances are the ones ``movements_record`` would have
@@ -83,6 +85,20 @@ class CartLine:
 
 
 @dataclass(frozen=True)
+class CartKit:
+    """A kit the caller took apart into the cart's lines (``services.kits``): written
+    beside the hold only while the SKU of that code is still that kit (``kit_id``) at
+    ``revision``."""
+
+    kit_code: str
+    kit_id: int
+    location_code: str
+    quantity: int
+    revision: int
+    components: list[dict]
+
+
+@dataclass(frozen=True)
 class PostedHold:
     """What the database chose and wrote; lists in the order of the lines given."""
 
@@ -108,9 +124,11 @@ def hold_post_by_codes(
     ttl_bounds: tuple[int, int],
     digest: str,
     now: datetime,
+    kits: Sequence[CartKit] = (),
 ) -> PostedHold | None:
     """Write a new hold from the codes a cart names and take its units, in one server
-    call; ``ttl_seconds`` None for the channel's own. None when the reference is
+    call; ``ttl_seconds`` None for the channel's own; ``kits``: what the kits the
+    cart named took (their units are on ``lines``), written beside it. None when the reference is
     already taken (nothing written); HoldNeedsFullCheck when a line is short on the
     plain figures, a code is unknown or closed, or the TTL out of ``ttl_bounds``
     (nothing written either). Between transactions the call commits by itself, so the
@@ -137,6 +155,18 @@ def hold_post_by_codes(
                     "digest": line.entry_digest,
                 }
                 for line in lines
+            ]
+            # After the lines, so each line keeps its number.
+            + [
+                {
+                    "kit": kit.kit_code,
+                    "kit_id": kit.kit_id,
+                    "location": kit.location_code,
+                    "quantity": kit.quantity,
+                    "revision": kit.revision,
+                    "components": kit.components,
+                }
+                for kit in kits
             ]
         ).decode(),
     ]

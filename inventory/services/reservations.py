@@ -63,6 +63,7 @@ from ..movements import MAX_MOVEMENT_QUANTITY
 from ..networks import not_in_network_message, outside_network
 from ..terms import NO_TERMS, Terms, channel_terms
 from .demand import demand_refused_record
+from .kits import KitTaken, cart_expand, kits_record, shortages_for_kits
 from .ledger import MovementInput, Outcome, movements_record, shortages_of
 from .supply_promises import (
     dated_shortages,
@@ -165,6 +166,8 @@ def reservation_place(
     ttl = channel.reservation_ttl_seconds if ttl_seconds is None else ttl_seconds
     try:
         _check_cart(channel=channel, lines=lines, ttl_seconds=ttl)
+        # Kits taken apart: every unit of a SKU at a location on one line.
+        cart = cart_expand(lines=lines, line_type=ReservationLineInput)
     except InvalidInput:
         # A resend answers with what it placed, even if a SKU has since stopped selling.
         existing = _existing(channel, reference, digest)
@@ -174,15 +177,29 @@ def reservation_place(
     existing = _existing(channel, reference, digest)
     if existing is not None:
         return existing, False
+    if allow_future and cart.kits:
+        # A kit sells from the shelf: its parts are never promised against supply.
+        raise InvalidInput(
+            {
+                "allow_future": [
+                    f"{', '.join(kit.sku.code for kit in cart.kits)}: a kit is sold "
+                    "from the shelf, not pre-ordered."
+                ]
+            }
+        )
     if allow_future is None:
-        allow_future = channel.allow_future_by_default
+        allow_future = channel.allow_future_by_default and not cart.kits
     try:
-        placed = _place(channel, reference, lines, actor, ttl, digest, allow_future)
+        placed = _place(
+            channel, reference, cart.lines, actor, ttl, digest, allow_future, cart.kits
+        )
         metrics.hold_placed()
         return placed, True
     except InsufficientStock as short:
         # The hold rolled back; the demand it turned away is kept for the dashboard.
         metrics.hold_refused()
+        if cart.kits:
+            shortages_for_kits(short.extra.get("shortages", []), cart)
         demand_refused_record(
             channel=channel,
             kind=RefusedDemand.Kind.HOLD,
@@ -297,6 +314,7 @@ def _place(
     ttl_seconds: int,
     digest: str,
     allow_future: bool = False,
+    kits: Sequence[KitTaken] = (),
 ) -> Reservation:
     now = timezone.now()
     keys = {(line.sku.pk, line.location.pk) for line in lines}
@@ -358,6 +376,7 @@ def _place(
     )
     # The answer needs no read back: every row was just written here.
     reservation.held_lines = rows
+    reservation.held_kits = kits_record(reservation=reservation, kits=kits)
     reservation.history = [placed]
     return reservation
 

@@ -1,8 +1,8 @@
 -- A checkout's hold in one server call: the API's fast path (inventory.services.promises
 -- says why, and how Python calls it). Applied by migrations inventory 0018 and 0020
 -- (which gave it the actor's source: a new argument, so 0020 drops the former
--- signatures first); a change of text alone edits this file and adds a one-line
--- migration that applies it again.
+-- signatures first), 0025 and 0030 (kits); a change of text alone edits this file and
+-- adds a one-line migration that applies it again.
 --
 -- onestock_place_hold writes a new hold (by ids) and takes its units;
 -- onestock_place_hold_by_codes reads the records behind a cart's codes first;
@@ -15,7 +15,9 @@
 -- read again once the balance is locked: a hold placed or released meanwhile is
 -- counted, so no channel takes units protected for another.
 -- Errors: OS001 a line is short on the plain figures; OS002 a code is unknown or
--- closed, or the TTL out of bounds. Either way nothing written survives.
+-- closed (or a kit's, which the caller did not take apart or took apart from a
+-- definition since changed), or the TTL out of bounds. Either way nothing written
+-- survives.
 
 CREATE OR REPLACE FUNCTION onestock_place_hold(
     p_channel bigint, p_reference text, p_ttl integer, p_expires_at timestamptz,
@@ -148,6 +150,11 @@ DECLARE
     v_keep bigint[];
     v_quantities bigint[];
     v_entry_digests text[];
+    v_asked integer;
+    v_kits_asked integer;
+    v_kits_current integer;
+    v_hold bigint;
+    v_lines bigint[];
 BEGIN
     SELECT channel.id, COALESCE(p_ttl, channel.reservation_ttl_seconds),
            channel.safety_buffer, channel.buffer_policy
@@ -155,7 +162,10 @@ BEGIN
     FROM catalog_channel AS channel
     WHERE channel.code = p_channel_code AND channel.is_active;
     -- The cart's lines, one JSON document: {"sku", "location", "quantity",
-    -- "digest" (of its ledger entry)} each, in the cart's order.
+    -- "digest" (of its ledger entry)} each, in the cart's order; then the kits the
+    -- caller took apart into those lines (inventory.services.kits), {"kit",
+    -- "kit_id", "location", "quantity", "revision", "components"} each. A kit named as a line
+    -- is not found (a kit holds no stock): the general path takes it apart.
     SELECT array_agg(sku.id ORDER BY asked.number),
            array_agg(place.id ORDER BY asked.number),
            array_agg(onestock_safety_buffer(
@@ -170,11 +180,29 @@ BEGIN
     FROM ROWS FROM (jsonb_to_recordset(p_lines)
             AS (sku text, location text, quantity bigint, digest text))
             WITH ORDINALITY AS asked(sku_code, location_code, quantity, digest, number)
-    JOIN catalog_sku AS sku ON sku.code = asked.sku_code AND sku.is_active
+    JOIN catalog_sku AS sku
+        ON sku.code = asked.sku_code AND sku.is_active AND NOT sku.is_kit
     JOIN inventory_location AS place
         ON place.code = asked.location_code AND place.is_active;
+    SELECT count(*) FILTER (WHERE asked.kit IS NULL),
+           count(*) FILTER (WHERE asked.kit IS NOT NULL)
+    INTO v_asked, v_kits_asked
+    FROM jsonb_to_recordset(p_lines) AS asked(kit text);
+    v_kits_current := 0;
+    IF v_kits_asked > 0 THEN
+        -- Each kit only as the caller read it: a kit redefined since steps aside.
+        -- LATERAL: one probe of the unique code per kit, whatever the catalogue.
+        SELECT count(*) INTO v_kits_current
+        FROM jsonb_to_recordset(p_lines)
+                AS asked(kit text, kit_id bigint, revision integer),
+        LATERAL (SELECT 1 FROM catalog_sku AS sku
+                 WHERE sku.code = asked.kit AND sku.id = asked.kit_id AND sku.is_kit
+                   AND sku.is_active AND sku.kit_revision = asked.revision) AS current
+        WHERE asked.kit IS NOT NULL;
+    END IF;
     IF v_channel IS NULL OR v_ttl NOT BETWEEN p_ttl_min AND p_ttl_max
-       OR cardinality(v_skus) IS DISTINCT FROM jsonb_array_length(p_lines)
+       OR cardinality(v_skus) IS DISTINCT FROM v_asked
+       OR v_kits_current <> v_kits_asked
        -- A location outside the channel's network, when it names one.
        OR EXISTS (
            SELECT 1 FROM unnest(v_locations) AS wanted(location_id)
@@ -189,15 +217,30 @@ BEGIN
             MESSAGE = 'the cart needs its records read';
     END IF;
 
-    RETURN QUERY
     SELECT min(placed.out_reservation),
-           array_agg(placed.out_line ORDER BY placed.out_number),
-           v_channel, v_ttl, v_skus, v_locations
+           array_agg(placed.out_line ORDER BY placed.out_number)
+    INTO v_hold, v_lines
     FROM onestock_place_hold(
         v_channel, p_reference, v_ttl, p_now + make_interval(secs => v_ttl), p_actor,
         p_source, p_digest, p_now, v_skus, v_locations, v_quantities, v_keep,
-        v_entry_digests, p_unflushed) AS placed
-    HAVING count(*) > 0;  -- no row: the reference is taken, nothing was written
+        v_entry_digests, p_unflushed) AS placed;
+    IF v_hold IS NULL THEN
+        RETURN;  -- the reference is taken: nothing was written
+    END IF;
+    IF v_kits_asked > 0 THEN
+        -- What each kit took, beside the lines that hold its units.
+        INSERT INTO inventory_reservationkit (
+            reservation_id, sku_id, location_id, quantity, components)
+        SELECT v_hold, sku.id, place.id, asked.quantity, asked.components
+        FROM ROWS FROM (jsonb_to_recordset(p_lines)
+                AS (kit text, location text, quantity bigint, components jsonb))
+                WITH ORDINALITY AS asked(kit, location, quantity, components, number),
+        LATERAL (SELECT id FROM catalog_sku WHERE code = asked.kit) AS sku,
+        LATERAL (SELECT id FROM inventory_location WHERE code = asked.location) AS place
+        WHERE asked.kit IS NOT NULL
+        ORDER BY asked.number;
+    END IF;
+    RETURN QUERY SELECT v_hold, v_lines, v_channel, v_ttl, v_skus, v_locations;
 END
 $$;
 

@@ -1,11 +1,12 @@
 """Writes to orders: placing an order (from a checkout's hold, or reserved and
-committed in one step, routed to the location that fulfils it: ``placing``), and
+committed in one step, each line given the location that fulfils it, routed or not:
+``placing``, ``planning``; a kit line as its component lines: ``kits``), and
 moving its lines on (pick, ship, collect, cancel in whole or in part, the units a
 picker could not find, a line added, ready, close, a cancelled pick put back on the
-shelf: ``lines``, through the one engine in ``moves``), each change recorded on
-the order's timeline with its request reference (``timeline``); pre-ordered units
-waiting for dated supply, and what becomes of them when it lands or moves
-(``preorders``).
+shelf: ``lines``, through the one engine in ``moves``; kits cancelled whole:
+``kit_moves``), each change recorded on the order's timeline with its request
+reference (``timeline``); pre-ordered units waiting for dated supply, and what
+becomes of them when it lands or moves (``preorders``).
 
 Each service is one transaction; every change after placing is made under the
 order's row lock. Stock moves only through ``inventory.services``; the order's
@@ -20,6 +21,8 @@ from .inputs import (
     MAX_LINES,
     Customer,
     Delivery,
+    KitQuantity,
+    KitSplitRefused,
     LineQuantity,
     OrderLineInput,
     OrderReferenceClash,
@@ -40,7 +43,8 @@ from .lines import (
     order_ship,
     return_to_stock_confirm,
 )
-from .placing import ROUTING_ATTEMPTS, ROUTING_WEIGHTS, order_place
+from .placing import ROUTING_ATTEMPTS, order_place
+from .planning import ROUTING_WEIGHTS
 
 __all__ = [
     "MAX_LINES",
@@ -48,6 +52,8 @@ __all__ = [
     "ROUTING_WEIGHTS",
     "Customer",
     "Delivery",
+    "KitQuantity",
+    "KitSplitRefused",
     "LineQuantity",
     "OrderLineInput",
     "OrderReferenceClash",

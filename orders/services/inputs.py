@@ -30,6 +30,13 @@ class ReservationAlreadyOrdered(Conflict):
     code = "reservation_already_ordered"
 
 
+class KitSplitRefused(Conflict):
+    """A change that would leave part of a kit: kits go whole unless the channel
+    allows splitting them."""
+
+    code = "kit_split_refused"
+
+
 @dataclass(frozen=True)
 class Customer:
     name: str
@@ -68,4 +75,13 @@ class LineQuantity:
     """A line of the order, and how many of its units (None: every unit that can)."""
 
     line_id: int
+    quantity: int | None = None
+
+
+@dataclass(frozen=True)
+class KitQuantity:
+    """Kits of a kit line of the order (None: every kit that can): ``per_kit`` units
+    of each of its component lines per kit."""
+
+    kit_line_id: int
     quantity: int | None = None

@@ -5,7 +5,8 @@ return-to-stock task confirmed when picked units are back on the shelf.
 
 Each is one transaction under the order's lock (``timeline``); the moves of units
 say here what they do to one line (a ``Step``) and go through ``moves.lines_move``.
-Every call records its own ``action`` key on the timeline."""
+Every call records its own ``action`` key on the timeline. A kit is cancelled whole
+(``kit_moves``); its component lines otherwise move like any others."""
 
 from collections.abc import Sequence
 
@@ -27,7 +28,8 @@ from inventory.services.commitments import (
 
 from ..models import Order, OrderEvent, OrderLine, ReturnToStockTask
 from ..signals import order_changed
-from .inputs import LineQuantity, OrderTransitionRefused
+from .inputs import KitQuantity, LineQuantity, OrderTransitionRefused
+from .kit_moves import kits_cancelled_whole, kits_kept_whole
 from .moves import Move, Step, lines_move
 from .timeline import (
     ledger_reference,
@@ -113,31 +115,22 @@ def order_ship(
 
 
 def order_cancel(
-    *, order_id: int, lines: Sequence[LineQuantity] | None, reason: str, actor: Actor
+    *,
+    order_id: int,
+    lines: Sequence[LineQuantity | KitQuantity] | None,
+    reason: str,
+    actor: Actor,
 ) -> Order:
-    """Cancel the whole order (``lines`` None) or some units of some lines. Units
-    still on the shelf are released at once; units already picked stay out of
-    availability until staff confirm they are back on the shelf (a
-    ReturnToStockTask)."""
+    """Cancel the whole order (``lines`` None) or some units of some lines, or some
+    kits of a kit line (``KitQuantity``). Units still on the shelf are released at
+    once; units already picked stay out of availability until staff confirm they are
+    back on the shelf (a ReturnToStockTask). Part of a kit is refused
+    (``kit_split_refused``) unless the channel splits kits."""
     if not reason.strip():
         raise InvalidInput({"reason": ["Say why the order is cancelled."]})
 
     def cancel(order: Order, line: OrderLine, units: int) -> Step:
-        # Units waiting for supply go first: they are not here, and their promise
-        # is given back to the next customer.
-        awaiting = min(units, line.awaiting_supply_quantity)
-        on_shelf = min(units - awaiting, line.unpicked_quantity)
-        # Units short at picking hold no stock: cancelling them moves nothing.
-        short = min(units - awaiting - on_shelf, line.short_quantity)
-        picked = units - awaiting - on_shelf - short
-        return Step(
-            ledger=((MovementType.COMMITMENT_RELEASE, on_shelf),),
-            unpromised=awaiting,
-            to_put_away=picked,
-            picked=-picked,
-            short=-short,
-            cancelled=units,
-        )
+        return _cancelled(line, units)
 
     return lines_move(
         order_id=order_id,
@@ -149,8 +142,30 @@ def order_cancel(
             words="cancelled",
             room=lambda line: line.open_quantity,
             step=cancel,
+            kits=kits_kept_whole,
         ),
         note=reason.strip(),
+    )
+
+
+def _cancelled(line: OrderLine, units: int, *, short_first: bool = False) -> Step:
+    """Units of a line cancelled: those short at picking first when asked (they hold
+    no stock: cancelling them moves nothing), then those waiting for supply (not
+    here: their promise is given back to the next customer), then those on the
+    shelf (released), then those picked (put back once staff confirm)."""
+    short = min(units, line.short_quantity) if short_first else 0
+    awaiting = min(units - short, line.awaiting_supply_quantity)
+    on_shelf = min(units - short - awaiting, line.unpicked_quantity)
+    if not short_first:
+        short = min(units - awaiting - on_shelf, line.short_quantity)
+    picked = units - awaiting - on_shelf - short
+    return Step(
+        ledger=((MovementType.COMMITMENT_RELEASE, on_shelf),),
+        unpromised=awaiting,
+        to_put_away=picked,
+        picked=-picked,
+        short=-short,
+        cancelled=units,
     )
 
 
@@ -226,12 +241,14 @@ def order_cancel_short(
     customer gets a substitute, a later shipment, or nothing). ``served_by`` says
     when the customer is served another way (``substitute``, ``later_delivery``):
     those units are no sale lost, and the timeline's detail keeps it for the
-    managers' dashboard."""
+    managers' dashboard. A kit's component cancelled with nothing in its place
+    cancels the rest of its kit (``kit_moves.kits_cancelled_whole``): the other
+    components' units released, or put back if picked."""
     if not reason.strip():
         raise InvalidInput({"reason": ["Say why the units are cancelled."]})
 
     def cancel(order: Order, line: OrderLine, units: int) -> Step:
-        return Step(short=-units, cancelled=units)
+        return _cancelled(line, units, short_first=True)
 
     return lines_move(
         order_id=order_id,
@@ -243,6 +260,7 @@ def order_cancel_short(
             words="cancelled",
             room=lambda line: line.short_quantity,
             step=cancel,
+            kits=None if served_by else kits_cancelled_whole,
         ),
         note=reason.strip(),
         detail={"served_by": served_by} if served_by else None,

@@ -4,7 +4,9 @@ do in the ledger and to the line's counts). ``lines_move`` does the rest, the sa
 for every move: lock the order, answer a resent request, check what is asked
 against each line's room, post every ledger move, derive each line's status and
 the order's (``Order.TRANSITIONS`` must allow it), open return-to-stock tasks, and
-record one timeline event."""
+record one timeline event. A request may name kits of a kit line as well as lines;
+a move with kit rules (``Move.kits``, ``kit_moves``) applies them to the units asked
+before anything moves."""
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,7 +29,8 @@ from inventory.services.commitments import (
 from inventory.services.supply_promises import supply_promises_release
 
 from ..models import Order, OrderLine, ReturnToStockTask
-from .inputs import LineQuantity, OrderTransitionRefused
+from .inputs import KitQuantity, LineQuantity, OrderTransitionRefused
+from .kit_moves import kit_units
 from .timeline import (
     ledger_reference,
     order_locked_for_change,
@@ -71,6 +74,10 @@ class Move:
     words: str
     room: Callable[[OrderLine], int]
     step: Callable[[Order, OrderLine, int], Step]
+    # What the move does to kits: the units asked, checked or widened to whole kits
+    # (given the order, its lines by id and the units asked of each); None: kits'
+    # component lines move like any others.
+    kits: Callable[[Order, dict, list], list] | None = None
 
 
 @dataclass
@@ -115,7 +122,7 @@ class _Posting:
 def lines_move(
     *,
     order_id: int,
-    lines: Sequence[LineQuantity] | None,
+    lines: Sequence[LineQuantity | KitQuantity] | None,
     actor: Actor,
     move: Move,
     note: str = "",
@@ -123,15 +130,20 @@ def lines_move(
 ) -> Order:
     """Move the units asked (``lines`` None: every unit each line has room for), in
     one transaction under the order's lock; nothing moves if any of it is refused."""
-    asked = None if lines is None else [(line.line_id, line.quantity) for line in lines]
+    asked = None if lines is None else [_asked(line) for line in lines]
     request = {"action": move.action, "lines": asked, "reason": note, **(detail or {})}
     with transaction.atomic():
         order = order_locked_for_change(order_id)
         if order_request_replayed(order, actor, request, words=move.words):
             return order
-        rows = {row.pk: row for row in order.lines.select_related("sku", "location")}
+        rows = {
+            row.pk: row
+            for row in order.lines.select_related("sku", "location", "kit_line__sku")
+        }
         _supply_counts_fresh(rows)
         wanted = _wanted(order, rows, lines, move)
+        if move.kits is not None and lines is not None:
+            wanted = move.kits(order, rows, wanted)
         was = {row.pk: row.status for row in rows.values()}
         steps = [(row, move.step(order, row, units)) for row, units in wanted]
         for row, step in steps:
@@ -198,10 +210,18 @@ def _supply_counts_fresh(rows: dict[int, OrderLine]) -> None:
         )
 
 
+def _asked(line: LineQuantity | KitQuantity) -> tuple:
+    """A request's line as its digest keeps it: a line's id (as it always was), or
+    a kit line's."""
+    if isinstance(line, KitQuantity):
+        return ("kit_line", line.kit_line_id, line.quantity)
+    return (line.line_id, line.quantity)
+
+
 def _wanted(
     order: Order,
     rows: dict[int, OrderLine],
-    lines: Sequence[LineQuantity] | None,
+    lines: Sequence[LineQuantity | KitQuantity] | None,
     move: Move,
 ) -> list[tuple[OrderLine, int]]:
     room = move.room
@@ -218,8 +238,17 @@ def _wanted(
     wanted = []
     seen: set[int] = set()
     for line in lines:
+        if isinstance(line, KitQuantity):
+            units, problem = kit_units(line, rows, room, move.words)
+            twice = [row.pk for row, _ in units if row.pk in seen]
+            if twice and not problem:
+                problem = {"kit_line": [f"Its line {twice[0]} is named twice."]}
+            seen.update(row.pk for row, _ in units)
+            wanted += units
+            errors.append(problem)
+            continue
         row = rows.get(line.line_id)
-        problem: dict[str, list[str]] = {}
+        problem = {}
         if row is None:
             problem["line"] = [f"No line {line.line_id} on this order."]
         elif line.line_id in seen:

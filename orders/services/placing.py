@@ -2,17 +2,18 @@
 when the same order comes again, each line given the location that fulfils it (the
 checkout's hold, the pickup store, the channel's choice, or routed on fresh
 figures), then every unit committed or none, in one transaction, with the first
-entries of its timeline (placed, routed, allocated)."""
+entries of its timeline (placed, routed, allocated). A kit line is planned whole at
+one location and written as its component lines (``kits``)."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from catalog.models import Channel, Sku
+from catalog.kits import Part
+from catalog.models import Channel
 from config.access import Actor
 from config.errors import InvalidInput
 from inventory.errors import InsufficientStock
@@ -32,11 +33,9 @@ from inventory.services.commitments import (
     commitments_place_or_promise,
 )
 
-from .. import selectors
 from ..models import COLLECTED_METHODS, Method, Order, OrderEvent, OrderLine
-from ..routing import RoutingLine, Weights, nearest_that_can_fill, route
 from ..signals import order_placed
-from . import preorders
+from . import kits, preorders
 from .inputs import (
     Customer,
     Delivery,
@@ -44,6 +43,7 @@ from .inputs import (
     OrderReferenceClash,
     ReservationAlreadyOrdered,
 )
+from .planning import Plan, plan_lines, stores_that_can_fill
 from .timeline import digest_of, ledger_reference, order_event, order_status_record
 
 Status = Order.Status
@@ -52,19 +52,9 @@ ACTION = "order_place"
 # A routed order whose chosen location sold out between the snapshot and the commit
 # is routed again on fresh figures, this many times in all.
 ROUTING_ATTEMPTS = 3
-ROUTING_WEIGHTS = Weights()
 ORDER_LINE = SupplyPromise.Owner.ORDER_LINE
 # A pickup, or an order the channel gave no address for.
 NOT_DELIVERED = Delivery()
-
-
-@dataclass
-class _Plan:
-    """Where each line's units come from, and the decision to show for it."""
-
-    lines: list[tuple[Sku, Location, int]]
-    routing: dict
-    walk_in_kept: set[int] = field(default_factory=set)  # location ids
 
 
 def order_place(
@@ -94,10 +84,13 @@ def order_place(
     existing = _existing(channel, reference, digest)
     if existing is not None:
         return existing, False
+    # The kits as they stand now: every attempt places them so.
+    parts = kits.parts_of(lines)
     _check_order(
         channel=channel,
         method=method,
         lines=lines,
+        parts=parts,
         reservation=reservation,
         pickup_location=pickup_location,
     )
@@ -113,6 +106,7 @@ def order_place(
                 customer=customer,
                 actor=actor,
                 lines=lines,
+                parts=parts,
                 reservation=reservation,
                 pickup_location=pickup_location,
                 delivery=delivery,
@@ -132,8 +126,8 @@ def order_place(
             if attempt < attempts:
                 continue
             if pickup_location is not None and reservation is None:
-                short.extra["nearest_stores"] = _stores_that_can_fill(
-                    channel, lines, pickup_location
+                short.extra["nearest_stores"] = stores_that_can_fill(
+                    channel, lines, parts, pickup_location
                 )
             # Nothing was committed; the demand turned away is kept for the dashboard.
             demand_refused_record(
@@ -165,6 +159,7 @@ def _check_order(
     channel: Channel,
     method: str,
     lines: Sequence[OrderLineInput],
+    parts: dict[int, list[Part]],
     reservation: Reservation | None,
     pickup_location: Location | None,
 ) -> None:
@@ -213,7 +208,7 @@ def _check_order(
         errors["pickup_location"] = [
             not_in_network_message(channel=channel, location=pickup_location)
         ]
-    line_errors = _line_errors(lines, collected, pickup_location)
+    line_errors = _line_errors(lines, parts, collected, pickup_location)
     for line, problem in zip(lines, line_errors, strict=True):
         if line.location in outside and "location" not in problem:
             problem["location"] = [
@@ -226,7 +221,10 @@ def _check_order(
 
 
 def _line_errors(
-    lines: Sequence[OrderLineInput], collected: bool, pickup: Location | None
+    lines: Sequence[OrderLineInput],
+    parts: dict[int, list[Part]],
+    collected: bool,
+    pickup: Location | None,
 ) -> list[dict]:
     errors: list[dict] = []
     seen: set[tuple[int, int | None]] = set()
@@ -238,6 +236,8 @@ def _line_errors(
         seen.add(key)
         if not line.sku.is_active:
             problem["sku"] = [f"{line.sku.code} is no longer sold."]
+        elif kit_problem := kits.kit_line_errors(line, parts):
+            problem["sku"] = kit_problem
         if line.location is not None:
             if not line.location.is_active:
                 problem["location"] = [f"{line.location.code} is closed."]
@@ -258,6 +258,7 @@ def _place(
     customer: Customer,
     actor: Actor,
     lines: Sequence[OrderLineInput],
+    parts: dict[int, list[Part]],
     reservation: Reservation | None,
     pickup_location: Location | None,
     delivery: Delivery,
@@ -286,13 +287,13 @@ def _place(
         placed_by=actor.name,
         placed_at=now,
     )
-    plan = _plan(order, lines, delivery, now)
+    plan = plan_lines(order, lines, parts, delivery, now)
     order.routing = plan.routing
     if method in COLLECTED_METHODS and promised_by is None:
         # The customer is told when to come: the store's cut-off and preparation
         # time decide it, unless the channel already promised a time.
         order.promised_by = pickup_ready_by(
-            location=pickup_location or plan.lines[0][1], placed_at=now
+            location=pickup_location or _first_location(plan), placed_at=now
         )
     try:
         # The unique index makes a twin request wait here until this one commits.
@@ -306,6 +307,8 @@ def _place(
             for sku, location, quantity in plan.lines
         ]
     )
+    kit_lines, components = kits.kit_lines_create(order, plan.kits)
+    rows += components
     order_event(
         order,
         kind=Kind.PLACED,
@@ -314,6 +317,7 @@ def _place(
         at=now,
         to_status=Status.PLACED,
         lines=rows,
+        detail={"kits": kits.kits_shown(kit_lines, components)} if kit_lines else None,
     )
     order_event(
         order,
@@ -333,39 +337,14 @@ def _place(
         why = f"Took over checkout hold {reservation.reference!r}: its units are this order's."
         preorders.hold_taken_over(order=order, rows=rows, actor=actor, at=now)
     else:
-        allowed = _future_allowed(channel, lines, plan)
-        commitments = [
-            CommitmentLine(
-                reference=ledger_reference(order, row, MovementType.COMMIT),
-                sku=row.sku,
-                location=row.location,
-                quantity=row.quantity,
-                walk_in_buffer=(
-                    row.location.walk_in_buffer
-                    if row.location_id in plan.walk_in_kept
-                    else 0
-                ),
-                future_owner=(ORDER_LINE, row.pk) if future else None,
-            )
-            for row, future in zip(rows, allowed, strict=True)
-        ]
-        if any(allowed):
-            futures = commitments_place_or_promise(
-                channel=channel, lines=commitments, actor=actor
-            )
-            preorders.lines_promised(
-                order=order,
-                rows=rows,
-                futures={
-                    row.pk: futures[line.reference]
-                    for row, line in zip(rows, commitments, strict=True)
-                    if line.reference in futures
-                },
-                actor=actor,
-                at=now,
-            )
-        else:
-            commitments_place(channel=channel, lines=commitments, actor=actor)
+        _commit(
+            order,
+            rows,
+            _future_allowed(channel, lines, parts, plan, len(rows)),
+            plan,
+            actor=actor,
+            at=now,
+        )
         why = "Every unit committed at the location that fulfils it."
         if any(row.awaiting_supply_quantity for row in rows):
             why = "Committed what the shelf holds; the rest waits for supply."
@@ -384,6 +363,72 @@ def _place(
     return order
 
 
+def _commit(
+    order: Order,
+    rows: list[OrderLine],
+    allowed: list[bool],
+    plan: Plan,
+    *,
+    actor: Actor,
+    at: datetime,
+) -> None:
+    """Every row's units committed in one batch, or none; a row ``allowed`` a
+    pre-order promises against supply what the shelf cannot cover."""
+    commitments = {
+        ledger_reference(order, row, MovementType.COMMIT): (row, future)
+        for row, future in zip(rows, allowed, strict=True)
+    }
+    batch = [
+        CommitmentLine(
+            reference=reference,
+            sku=row.sku,
+            location=row.location,
+            quantity=row.quantity,
+            walk_in_buffer=(
+                row.location.walk_in_buffer
+                if row.location_id in plan.walk_in_kept
+                else 0
+            ),
+            future_owner=(ORDER_LINE, row.pk) if future else None,
+        )
+        for reference, (row, future) in commitments.items()
+    ]
+    # Each SKU and location's units in ascending quantity: a refusal then says what
+    # the one check of them all was (kits.shortages_checked_together).
+    batch.sort(key=lambda line: (line.sku.pk, line.location.pk, line.quantity))
+    channel = order.channel
+    try:
+        if not any(allowed):
+            commitments_place(channel=channel, lines=batch, actor=actor)
+            return
+        futures = commitments_place_or_promise(
+            channel=channel, lines=batch, actor=actor
+        )
+    except InsufficientStock as short:
+        if not plan.kits:
+            raise  # one line per SKU and location: the ledger's shortages say it
+        short.extra["shortages"] = kits.shortages_checked_together(
+            short.extra.get("shortages", []),
+            batch,
+            {
+                reference: row.kit_line.sku.code
+                for reference, (row, _) in commitments.items()
+                if row.kit_line is not None
+            },
+        )
+        raise
+    preorders.lines_promised(
+        order=order,
+        rows=rows,
+        futures={
+            commitments[reference][0].pk: promise
+            for reference, promise in futures.items()
+        },
+        actor=actor,
+        at=at,
+    )
+
+
 def _ready_after_supply(order: Order, rows: Sequence[OrderLine]) -> None:
     """A pre-order collected at the store is ready once its supply is there: the
     customer is told the store's ready-by from the latest promise date."""
@@ -400,137 +445,30 @@ def _ready_after_supply(order: Order, rows: Sequence[OrderLine]) -> None:
 
 
 def _future_allowed(
-    channel: Channel, lines: Sequence[OrderLineInput], plan: _Plan
+    channel: Channel,
+    lines: Sequence[OrderLineInput],
+    parts: dict[int, list[Part]],
+    plan: Plan,
+    rows: int,
 ) -> list[bool]:
-    """Per planned line, whether what the shelf cannot cover may be promised against
-    dated supply: the line's ``allow_future``, else the channel's default. A routed
-    order is planned on the shelf only (its lines are the routing's, not the
-    channel's)."""
+    """Per order line (the plain ones first, then the kits' components), whether
+    what the shelf cannot cover may be promised against dated supply: the line's
+    ``allow_future``, else the channel's default. A routed order is planned on the
+    shelf only (its lines are the routing's, not the channel's); a kit always is."""
     if plan.routing.get("strategy") not in ("pickup", "chosen_by_channel"):
-        return [False] * len(plan.lines)
-    return [
+        return [False] * rows
+    plain = [
         channel.allow_future_by_default
         if line.allow_future is None
         else line.allow_future
         for line in lines
+        if line.sku.pk not in parts
     ]
+    return plain + [False] * (rows - len(plain))
 
 
-def _plan(
-    order: Order, lines: Sequence[OrderLineInput], delivery: Delivery, now: datetime
-) -> _Plan:
-    """Which location fulfils each line, and the decision shown on the timeline."""
-    if order.reservation is not None:
-        held = list(order.reservation.lines.select_related("sku", "location"))
-        places = sorted({row.location.code for row in held})
-        return _Plan(
-            lines=[(row.sku, row.location, row.quantity) for row in held],
-            routing={
-                "strategy": "reservation",
-                "reason": f"The checkout held these units at {', '.join(places)}; "
-                "the order is fulfilled from there.",
-            },
-        )
-    if order.pickup_location is not None:
-        store = order.pickup_location
-        return _Plan(
-            lines=[(line.sku, store, line.quantity) for line in lines],
-            routing={
-                "strategy": "pickup",
-                "reason": f"The customer collects at {store.code}, so it fulfils "
-                "the order.",
-            },
-        )
-    shipped_from_stores = {
-        line.location.pk
-        for line in lines
-        if line.location is not None and line.location.kind == Location.Kind.STORE
-    }
-    if all(line.location is not None for line in lines):
-        places = sorted({line.location.code for line in lines})
-        return _Plan(
-            lines=[(line.sku, line.location, line.quantity) for line in lines],
-            routing={
-                "strategy": "chosen_by_channel",
-                "reason": f"The channel named the location: {', '.join(places)}.",
-            },
-            walk_in_kept=shipped_from_stores,
-        )
-    return _routed(order, lines, delivery, now)
-
-
-def _routed(
-    order: Order, lines: Sequence[OrderLineInput], delivery: Delivery, now: datetime
-) -> _Plan:
-    if any(line.location is not None for line in lines):
-        raise InvalidInput(
-            {"lines": ["Name a location on every line, or on none to have it routed."]}
-        )
-    skus = {line.sku.pk: line.sku for line in lines}
-    candidates = selectors.routing_candidates(
-        channel=order.channel,
-        skus=list(skus.values()),
-        method=order.fulfilment_method,
-        now=now,
-    )
-    decision = route(
-        lines=[
-            RoutingLine(line.sku.pk, line.sku.code, line.quantity) for line in lines
-        ],
-        candidates=candidates,
-        destination=delivery.point,
-        weights=ROUTING_WEIGHTS,
-    )
-    if decision.shortages:
-        raise InsufficientStock(
-            "No location, alone or with others, can fill every line; nothing was "
-            "committed.",
-            shortages=[
-                {
-                    "sku": short["sku"],
-                    "location": None,
-                    "requested": short["requested"],
-                    "available_to_promise": short["requested"] - short["short"],
-                }
-                for short in decision.shortages
-            ],
-        )
-    locations = Location.objects.in_bulk([a.location_id for a in decision.allocations])
-    planned = [
-        (skus[sku_id], locations[allocation.location_id], units)
-        for allocation in decision.allocations
-        for sku_id, units in allocation.units.items()
-    ]
-    return _Plan(
-        lines=planned,
-        routing=decision.as_json(),
-        walk_in_kept={
-            location.pk
-            for location in locations.values()
-            if location.kind == Location.Kind.STORE
-        },
-    )
-
-
-def _stores_that_can_fill(
-    channel: Channel, lines: Sequence[OrderLineInput], store: Location
-) -> list[dict]:
-    candidates = selectors.routing_candidates(
-        channel=channel,
-        skus=list({line.sku.pk: line.sku for line in lines}.values()),
-        method=Method.PICKUP,
-        now=timezone.now(),
-    )
-    origin = None
-    if store.latitude is not None and store.longitude is not None:
-        origin = (float(store.latitude), float(store.longitude))
-    return nearest_that_can_fill(
-        lines=[
-            RoutingLine(line.sku.pk, line.sku.code, line.quantity) for line in lines
-        ],
-        candidates=[c for c in candidates if c.location_id != store.pk],
-        origin=origin,
-    )
+def _first_location(plan: Plan) -> Location:
+    return plan.lines[0][1] if plan.lines else plan.kits[0].location
 
 
 def _order_digest(

@@ -65,13 +65,25 @@ def lines_promised(
 def hold_taken_over(
     *, order: Order, rows: Sequence[OrderLine], actor: Actor, at: datetime
 ) -> None:
-    """An order from a checkout hold: its lines were made from the hold's, in order;
-    a hold line's promise against supply becomes the order line's."""
+    """An order from a checkout hold: its lines were made from the hold's; a hold
+    line's promise against supply becomes the order line's of the same SKU and
+    location, the plain one (a held line the hold's kits took units of is more than
+    one order line there, but such a hold has no units to come)."""
     held = list(order.reservation.lines.order_by("id"))
+    by_place: dict[tuple[int, int], list[OrderLine]] = defaultdict(list)
+    for row in rows:
+        by_place[(row.sku_id, row.location_id)].append(row)
     waiting = []
-    for held_line, row in zip(held, rows, strict=True):
+    for held_line in held:
         if not held_line.future_quantity:
             continue
+        # A hold that took a kit promises nothing against supply (a kit sells
+        # from the shelf): units to come are always one plain line's.
+        (row,) = [
+            row
+            for row in by_place[(held_line.sku_id, held_line.location_id)]
+            if row.kit_line_id is None
+        ]
         supply_promises_hand_over(
             owner_kind=SupplyPromise.Owner.RESERVATION_LINE,
             owner_id=held_line.pk,

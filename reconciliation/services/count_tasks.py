@@ -58,8 +58,14 @@ def count_task_start(
         errors["sku_codes"] = [f"At most {MAX_LINES} SKUs on one count."]
     skus = skus_by_code_or_barcode(codes=set(codes))
     unknown = [code for code in codes if code not in skus]
+    kits = [code for code in codes if code in skus and skus[code].is_kit]
     if unknown:
         errors["sku_codes"] = [f"No SKU {', '.join(unknown[:5])}."]
+    elif kits:
+        # A kit holds no stock of its own: the shelves hold its components.
+        errors["sku_codes"] = [
+            f"{', '.join(kits[:5])}: a kit is counted as its components."
+        ]
     if len(note) > 300:
         errors["note"] = ["Keep the note under 300 characters."]
     busy = list(

@@ -6,6 +6,7 @@
 - ``grading``: inspection started, units of each line graded, the return closed;
 - ``overdue``: the job that flags a return waiting too long for inspection;
 - ``lines``: what may come back of a purchase, and the records a return is made of;
+- ``kits``: a kit coming back as its components, off the order's kit lines;
 - ``moves``: every change of status, on ``config.transitions`` (checked against
   ``Return.TRANSITIONS``, recorded as a ReturnEvent with who, when and why).
 

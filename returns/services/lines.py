@@ -6,11 +6,16 @@ till purchase is not known line by line here (the till sends stock events, not
 receipts), so its return is taken as the counter states it. Every return of an
 order locks the order first, so two returns of the same line cannot both take its
 last returnable unit.
+
+A line naming a kit comes back as its components (``kits``). A line of an order's
+kit component, however it was named, records the kit it was sold in.
 """
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+
+from django.db.models import F
 
 from catalog.models import Channel, Sku
 from config.access import Actor
@@ -22,19 +27,22 @@ from orders.models import Order, OrderLine
 
 from ..models import Return, ReturnLine, ReturnReason
 from ..selectors import returnable_quantities
+from .kits import kit_taken, kits_named
 
 
 @dataclass(frozen=True)
 class ReturnLineInput:
     """Units of one SKU coming back. ``order_line`` pins them to a line of the order
     (the counter screen); without it they are matched to the order's lines of that
-    SKU, oldest first."""
+    SKU, the lines sold alone first, then the kits' (oldest first). A kit's code
+    means that many kits: one line per component (``kit``: the kit it came in)."""
 
     sku: Sku
     quantity: int
     reason: str
     reason_text: str = ""
     order_line: OrderLine | None = None
+    kit: Sku | None = None
 
 
 @dataclass(frozen=True)
@@ -83,7 +91,8 @@ def checked_lines(
     if not lines:
         errors["lines"] = ["Choose at least one item coming back."]
     line_errors: list[dict] = []
-    resolved = []
+    resolved: Resolved = []
+    kits = kits_named(lines, None if errors.get("order") else order)
     # Units this request already takes from each order line: two lines of the same
     # SKU must not both claim the same unit.
     claimed: dict[int, int] = {}
@@ -97,15 +106,20 @@ def checked_lines(
             problem["quantity"] = ["At least 1."]
         elif line.quantity > MAX_MOVEMENT_QUANTITY:
             problem["quantity"] = [f"At most {MAX_MOVEMENT_QUANTITY:,}."]
-        elif order is not None and not errors.get("order"):
-            taken, refusal = _on_order(order, line, claimed)
+        else:
+            of_order = order if order is not None and not errors.get("order") else None
+            if line.sku.pk in kits:
+                taken, refusal = kit_taken(of_order, line, kits[line.sku.pk], claimed)
+            elif of_order is not None:
+                taken, refusal = _on_order(of_order, line, claimed)
+            else:
+                taken, refusal = [(line, None, line.quantity)], ""
             if refusal:
                 problem["quantity"] = [refusal]
-            for order_line, units in taken:
-                claimed[order_line.pk] = claimed.get(order_line.pk, 0) + units
-            resolved.extend((line, order_line, units) for order_line, units in taken)
-        else:
-            resolved.append((line, None, line.quantity))
+            for _, order_line, units in taken:
+                if order_line is not None:
+                    claimed[order_line.pk] = claimed.get(order_line.pk, 0) + units
+            resolved.extend(taken)
         line_errors.append(problem)
     if any(line_errors):
         errors["lines"] = line_errors
@@ -123,13 +137,19 @@ def lock_order(order: Order | None) -> Order | None:
 
 def _on_order(
     order: Order, line: ReturnLineInput, claimed: dict[int, int]
-) -> tuple[list, str]:
+) -> tuple[Resolved, str]:
     """The order lines the units come off, or why they cannot; ``claimed`` holds
-    what earlier lines of the same return take."""
+    what earlier lines of the same return take. A unit brought back alone comes off
+    a line that sold it alone before a kit's: the kits stay whole as long as they
+    can."""
     if line.order_line is not None:
         candidates = [line.order_line] if line.order_line.order_id == order.pk else []
     else:
-        candidates = list(order.lines.filter(sku=line.sku).order_by("id"))
+        candidates = list(
+            order.lines.filter(sku=line.sku)
+            .select_related("kit_line")
+            .order_by(F("kit_line_id").asc(nulls_first=True), "id")
+        )
     if not candidates:
         return [], f"{line.sku.code} is not on order {order.reference}."
     taken, wanted = [], line.quantity
@@ -138,7 +158,7 @@ def _on_order(
         room = returnable[order_line.pk] - claimed.get(order_line.pk, 0)
         units = min(wanted, max(room, 0))
         if units:
-            taken.append((order_line, units))
+            taken.append((line, order_line, units))
             wanted -= units
     if wanted:
         left = line.quantity - wanted
@@ -185,6 +205,7 @@ def make_lines(
                 customer_return=found,
                 order_line=order_line,
                 sku=line.sku,
+                kit_id=_kit_of(line, order_line),
                 expected_quantity=units if expected else 0,
                 quantity=0 if expected else units,
                 reason=line.reason,
@@ -193,6 +214,16 @@ def make_lines(
             for line, order_line, units in resolved
         ]
     )
+
+
+def _kit_of(line: ReturnLineInput, order_line: OrderLine | None) -> int | None:
+    """The kit the units came in: the one named, or the one the order sold them
+    in (a part of a kit brought back alone says so too)."""
+    if line.kit is not None:
+        return line.kit.pk
+    if order_line is not None and order_line.kit_line_id is not None:
+        return order_line.kit_line.sku_id
+    return None
 
 
 def units_of(

@@ -7,7 +7,9 @@
 //   empty row (adding one), coming back to a code that is no item, selected, for
 //   the next scan to replace; on the order's scan field it counts the item on its
 //   line, or keeps a refused code there, selected and marked, for the next scan to
-//   replace. Only the form's button, or Ctrl+Enter, sends it.
+//   replace. A kit's code on an order's scan field counts one kit on its items' lines
+//   (the first kit line of it with room for a whole kit). Only the form's button,
+//   or Ctrl+Enter, sends it.
 // - form[data-grade-form]: a grade that writes units off is asked first
 //   (data-confirm, static/js/screens.js) and its button turns red.
 // - form[data-short-confirm]: receiving a parcel with units missing is asked first.
@@ -135,7 +137,9 @@
           field.dataset.sku = result.body.code;
           field.removeAttribute("aria-invalid");
           row.classList.remove("invalid");
-          say(rowSaid, result.body.name + " (" + result.body.code + ")", "success");
+          // A kit comes back as its items: the row says which.
+          var parts = result.body.parts ? ": a kit, back as " + result.body.parts : "";
+          say(rowSaid, result.body.name + " (" + result.body.code + ")" + parts, "success");
           say(said, "Item " + row.dataset.row + ": " + result.body.name + ".", "success");
         } else {
           field.setAttribute("aria-invalid", "true");
@@ -214,29 +218,73 @@
       return;
     }
     var wanted = code.toLowerCase();
-    var line = Array.prototype.filter.call(form.querySelectorAll("[data-codes]"), function (each) {
-      return each.dataset.codes.toLowerCase().split(/\s+/).indexOf(wanted) >= 0;
-    })[0];
-    if (!line) {
+    function named(codes) {
+      return codes.toLowerCase().split(/\s+/).indexOf(wanted) >= 0;
+    }
+    var kits = Array.prototype.filter.call(form.querySelectorAll("[data-kit-codes]"), function (each) {
+      return named(each.dataset.kitCodes);
+    });
+    if (kits.length) {
+      kitScanned(field, said, kits);
+      return;
+    }
+    // The item may be on several lines (sold alone, and in a kit): the first with
+    // room takes it.
+    var lines = Array.prototype.filter.call(form.querySelectorAll("[data-codes]"), function (each) {
+      return named(each.dataset.codes);
+    });
+    if (!lines.length) {
       refused(field, said, code + " is not on this order.");
       return;
     }
+    var line = lines.filter(function (each) {
+      return room(each, 1);
+    })[0] || lines[0];
     var quantity = line.querySelector("[data-quantity]");
     var sku = line.dataset.codes.split(/\s+/)[0];
     if (!quantity) {
       refused(field, said, sku + ": nothing left to return on this line.");
       return;
     }
-    var now = parseInt(quantity.value, 10) || 0;
-    var most = parseInt(quantity.max, 10);
-    if (now >= most) {
-      refused(field, said, "Only " + most + " of " + sku + " can come back.");
+    if (!room(line, 1)) {
+      refused(field, said, "Only " + quantity.max + " of " + sku + " can come back.");
       return;
     }
-    quantity.value = String(now + 1);
+    quantity.value = String((parseInt(quantity.value, 10) || 0) + 1);
     field.value = "";
     field.removeAttribute("aria-invalid");
     say(said, sku + ": " + quantity.value + " returning. Say why on its line.", "success");
+  }
+
+  // Whether a line's units returning can grow by ``units``.
+  function room(line, units) {
+    var quantity = line.querySelector("[data-quantity]");
+    if (!quantity) return false;
+    return (parseInt(quantity.value, 10) || 0) + units <= parseInt(quantity.max, 10);
+  }
+
+  // A whole kit: its per-kit units on each of its items' lines, on the first kit
+  // line of it where every item has room; else refused, nothing counted.
+  function kitScanned(field, said, kits) {
+    var kit = kits[0].dataset.kit;
+    var group = kits.filter(function (each) {
+      var lines = each.querySelectorAll("[data-per-kit]");
+      return lines.length && Array.prototype.every.call(lines, function (line) {
+        return room(line, parseInt(line.dataset.perKit, 10));
+      });
+    })[0];
+    if (!group) {
+      refused(field, said, "No whole " + kit + " left to come back: scan its items one by one.");
+      return;
+    }
+    var counted = Array.prototype.map.call(group.querySelectorAll("[data-per-kit]"), function (line) {
+      var quantity = line.querySelector("[data-quantity]");
+      quantity.value = String((parseInt(quantity.value, 10) || 0) + parseInt(line.dataset.perKit, 10));
+      return line.dataset.codes.split(/\s+/)[0] + " " + quantity.value;
+    });
+    field.value = "";
+    field.removeAttribute("aria-invalid");
+    say(said, kit + ": one kit, its items returning (" + counted.join(", ") + "). Say why on each line.", "success");
   }
 
   function refused(field, said, text) {

@@ -13,7 +13,8 @@ so:
   after the first committed, and no placer sees the second without the first.
 
 The same pass makes each subscription's deliveries: the latest change per SKU and
-location, merged into a pending delivery when there is one (the coalescing); then it
+location, merged into a pending delivery when there is one (the coalescing; a kit
+has none of its own: its row rides on its components', webhooks.py); then it
 and the network figures catch up with the feed (``network``: sums for the SKUs of
 the changes placed since), in the same transaction or, for the push job, in a job of
 their own, so a network total that moved is never left unannounced.

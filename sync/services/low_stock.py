@@ -19,6 +19,10 @@ caused it. The mark moves only in the transaction that records that POST's succe
   it could be sent is then no crossing, as a burst coalesces into its latest
   numbers).
 
+A kit's row riding on a component's delivery (``webhooks._deliver``) is watched
+the same way, under the kit's own mark at that location, its crossing sent right
+after the kit's row.
+
 No mark yet counts as "not low": the first figure at or below the threshold is a
 crossing, the first above it is none and writes nothing (marks exist only for what
 has been low once). A subscription that wants only one of the two kinds still moves

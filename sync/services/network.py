@@ -3,8 +3,9 @@ network, summed (``inventory.network_selectors``, from the one rule), kept
 (``NetworkFigure``) and announced when its total moves (``NetworkChange``, the
 ``network_availability.changed`` events and the feed's ``?kind=network``).
 
-``network_figures_refresh`` sums the networks again for some SKUs, for every
-selling channel (open, not a back-office system), under the feed's lock
+``network_figures_refresh`` sums the networks again for some SKUs (and the kits
+containing any of them: a kit's figures are its components'), for every selling
+channel (open, not a back-office system), under the feed's lock
 (``feed_state_locked``): refreshes never interleave, so a later sum is never
 overwritten by an earlier one, and the network feed's positions are given in commit
 order with no gaps. A figure whose ``available_to_promise`` moved takes the next
@@ -30,6 +31,7 @@ from django.db import connection, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
+from catalog.kits import kits_containing
 from catalog.models import Channel, Sku
 from config import metrics
 from inventory.models import AvailabilityChange
@@ -60,8 +62,9 @@ Key = tuple[int, int]  # (channel id, SKU id)
 
 
 def network_figures_refresh(*, sku_ids: Collection[int]) -> dict[Key, NetworkFigure]:
-    """Sum every selling channel's network again for these SKUs and keep the sums;
-    a total that moved takes its next sequence and is announced. Returns every
+    """Sum every selling channel's network again for these SKUs, and the kits
+    containing any of them, and keep the sums; a total that moved takes its next
+    sequence and is announced. Returns every
     (channel, SKU) figure as it now stands (one never stored: all 0, sequence 0).
     One transaction, under the feed's lock, then the figures' rows in key order;
     reads on the primary."""
@@ -71,8 +74,13 @@ def network_figures_refresh(*, sku_ids: Collection[int]) -> dict[Key, NetworkFig
     with transaction.atomic():
         state = feed_state_locked()
         channels = selling_channels()
+        # A component's kits are summed with it: their figures are made of its.
+        for kits in kits_containing(sku_ids=sku_ids).values():
+            sku_ids |= kits
         skus = list(
-            Sku.objects.filter(pk__in=sku_ids).only("id", "code", "safety_buffer")
+            Sku.objects.filter(pk__in=sku_ids).only(
+                "id", "code", "safety_buffer", "is_kit"
+            )
         )
         summed = network_figures(channels=channels, skus=skus)
         stored = {

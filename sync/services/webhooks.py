@@ -6,10 +6,11 @@ delivery pending and puts the whole subscription back by the next step of
 ``WEBHOOK_RETRY_SCHEDULE``: a receiver that is down is not hammered, and nothing
 overtakes the event that failed. While it waits, newer changes of a SKU and location
 still replace its pending delivery, so a receiver back after an hour gets the latest
-numbers, one event per SKU and location. When the schedule has run out (about a day)
-the subscription is ``failing``: nothing more is sent, a ``webhook_failing`` case
-opens for the managers, and a person re-sends from a point in time once the receiver
-is fixed (``webhook_resend``). Every change of state is checked by
+numbers, one event per SKU and location (then the rows of the kits containing that
+SKU there, read when sent). When the schedule has run out (about a day) the
+subscription is ``failing``: nothing more is sent, a ``webhook_failing`` case opens
+for the managers, and a person re-sends from a point in time once the receiver is
+fixed (``webhook_resend``). Every change of state is checked by
 ``config.transitions`` against ``WebhookSubscription.TRANSITIONS`` and recorded on
 the subscription's timeline (``WebhookSubscriptionEvent``). docs/sync.md describes
 the signing, the retries and the failing state for those who run a receiver.
@@ -18,6 +19,7 @@ the signing, the retries and the failing state for those who run a receiver.
 import logging
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -44,7 +46,7 @@ from ..models import (
     WebhookDelivery,
     WebhookSubscription,
 )
-from ..selectors import change_events, changes_by_id
+from ..selectors import change_events_with_kits, changes_by_id
 from ..signing import EVENT_ID_HEADER, SIGNATURE_HEADER, signature_for
 from ..targets import (
     DEFAULT_PORTS,
@@ -241,44 +243,72 @@ def _send_due(subscription_id: int) -> int:
         # A delivery whose change was replaced by a newer one and then pruned since
         # the read above is due again, with the newer change, on the next round.
         due = [delivery for delivery in due if delivery.change_id in changes]
-        events = change_events(
+        # The rows of kits containing a changed component ride on its delivery.
+        events = change_events_with_kits(
             changes=[changes[delivery.change_id] for delivery in due],
             channel=subscription.channel,
         )
         marks = LowStockMarks(
-            subscription, keys={(item.sku_id, item.location_id) for item in due}
+            subscription,
+            keys={(item.sku_id, item.location_id) for item in due}
+            | {(kit.kit_id, kit.location_id) for _, kits in events for kit in kits},
         )
-        for delivery, event in zip(due, events, strict=True):
+        for delivery, (event, kits) in zip(due, events, strict=True):
             crossing = marks.crossing(
                 sku_id=delivery.sku_id, location_id=delivery.location_id, event=event
             )
-            if not _deliver(subscription, delivery, event, crossing):
+            riders = [
+                (
+                    kit.event,
+                    marks.crossing(
+                        sku_id=kit.kit_id, location_id=kit.location_id, event=kit.event
+                    ),
+                )
+                for kit in kits
+            ]
+            if not _deliver(subscription, delivery, event, crossing, riders):
                 return delivered
             metrics.webhook_delivered(changed_at=changes[delivery.change_id].changed_at)
             delivered += 1
 
 
-def _deliver(subscription, delivery, event: dict, crossing: Crossing | None) -> bool:
+def _deliver(
+    subscription,
+    delivery,
+    event: dict,
+    crossing: Crossing | None,
+    riders: Sequence[tuple[dict, Crossing | None]] = (),
+) -> bool:
     """The change's event (at a location, a network figure's, or an order's), then
-    the low-stock crossing it makes, if any, right after it (low_stock.py; none for
-    an order's); the delivery is done once both are. A retry does not send again the
-    event of the same change it already delivered."""
-    send = subscription.wants(event["type"]) and not (
-        delivery.attempts
-        and delivery.attempt_records.filter(
-            event_id=event["id"], succeeded=True
-        ).exists()
-    )
-    if send and not _post(subscription, delivery, event, last=crossing is None):
-        return False
-    if crossing is not None and crossing.event is not None:
-        return _post(subscription, delivery, crossing.event, then=crossing.record)
-    if crossing is not None or not send:  # nothing (more) to POST
-        with transaction.atomic():
-            if crossing is not None:
-                crossing.record()
-            _done(WebhookDelivery.objects.filter(pk=delivery.pk), delivery)
+    the low-stock crossing it makes, if any (low_stock.py; none for an order's),
+    then likewise each of the ``riders`` (kits' rows, with their crossings): done
+    once all are, in order; a failed POST stops it, and its retry sends none it
+    delivered already. An unwanted crossing moves its mark without a POST."""
+    steps: list[tuple[dict | None, Callable[[], None] | None]] = []
+    for body, its_crossing in ((event, crossing), *riders):
+        if subscription.wants(body["type"]) and not _delivered_before(delivery, body):
+            steps.append((body, None))
+        if its_crossing is not None:
+            steps.append((its_crossing.event, its_crossing.record))
+    last = len(steps) - 1
+    for index, (body, then) in enumerate(steps):
+        if body is not None:
+            if not _post(subscription, delivery, body, last=index == last, then=then):
+                return False
+            continue
+        with transaction.atomic():  # a mark moved without a POST
+            then()
+            if index == last:
+                _done(WebhookDelivery.objects.filter(pk=delivery.pk), delivery)
+    if not steps:  # nothing (more) to POST
+        _done(WebhookDelivery.objects.filter(pk=delivery.pk), delivery)
     return True
+
+
+def _delivered_before(delivery, event: dict) -> bool:
+    return bool(delivery.attempts) and (
+        delivery.attempt_records.filter(event_id=event["id"], succeeded=True).exists()
+    )
 
 
 def _done(attempts, delivery) -> None:

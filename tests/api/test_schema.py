@@ -85,6 +85,7 @@ def test_the_schema_describes_reservations_and_their_transitions(anonymous):
         "requested",
         "available_to_promise",
         "earliest_available_at",  # a pre-order's, when supply could cover it
+        "kits",  # the cart's kits that needed the SKU there
     }
     for action in ("release", "commit", "fulfil", "cancel"):
         path = schema["paths"][f"/api/v1/reservations/{{id}}/{action}/"]["post"]

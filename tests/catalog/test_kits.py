@@ -98,6 +98,21 @@ def test_unknown_components_and_bad_quantities_are_field_errors(api, parts):
     assert not Sku.objects.filter(code="CAM-KIT").exists()
 
 
+def test_a_sku_that_ever_held_stock_does_not_become_a_kit(api, parts):
+    shelf = SkuFactory(code="OLD-SET")
+    oxford = LocationFactory(code="oxford")
+    stock(shelf, oxford, 1)
+    from tests.factories import StockEvents
+
+    StockEvents.post("sale", sku=shelf, location=oxford, quantity=1)
+    answer = api.put(
+        URL.format(code="OLD-SET"),
+        {"name": "Old set", "components": [{"sku": "LENS-50", "quantity": 1}]},
+        format="json",
+    )
+    assert answer.status_code == 409 and answer.json()["code"] == "kit_holds_stock"
+
+
 def test_a_sku_with_stock_does_not_become_a_kit(api, parts):
     lens, body = parts
     shelf = SkuFactory(code="GIFT-SET")
@@ -135,7 +150,7 @@ def test_movements_naming_a_kit_are_refused(api, parts):
     assert "is a kit" in str(answer.json())
 
 
-def test_a_kit_made_plain_again_and_redefined_moves_its_revision(api, parts):
+def test_a_redefined_kit_moves_its_revision_and_stays_a_kit(api, parts):
     lens, body = parts
     made = kit("CAM-KIT", (lens, 1), (body, 1))
     revision = made.kit_revision
@@ -147,7 +162,11 @@ def test_a_kit_made_plain_again_and_redefined_moves_its_revision(api, parts):
     assert answer.status_code == 200
     made.refresh_from_db()
     assert made.kit_revision == revision + 1
+    # A kit stays a kit: its rows are with the channels.
     plain = api.put(
         URL.format(code="CAM-KIT"), {"name": "Camera", "components": []}, format="json"
     )
-    assert plain.json()["is_kit"] is False and plain.json()["components"] == []
+    assert plain.status_code == 400
+    assert "stays one" in str(plain.json()["components"])
+    made.refresh_from_db()
+    assert made.is_kit and made.kit_revision == revision + 1

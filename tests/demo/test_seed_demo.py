@@ -149,6 +149,7 @@ def test_the_demo_has_checkout_holds_in_every_state_placed_once():
         "DEMO-ORDER-3": "cancelled",
         "DEMO-CART-ABANDONED": "released",
         "DEMO-CART-LAPSED": "expired",
+        "DEMO-KIT-CART": "active",  # an outfit (demo/kits.py)
     }
     assert StockBalance.objects.filter(reserved__gt=0).count() >= 3
     assert balances_rebuild(repair=False) == []
@@ -291,3 +292,20 @@ def test_the_demo_has_supply_on_its_way_and_pre_orders_waiting_for_it():
     assert "PO-DEMO-1041" in dashboard and "PO-DEMO-1038" in dashboard
     story = manager.get(f"/store/support/orders/{pre_order.pk}/").content.decode()
     assert "purchase order PO-DEMO-1041" in story
+
+
+def test_the_demo_sells_kits_from_their_parts():
+    output = seed()
+    assert "Kits: 2 kits sold as one SKU" in output and "1 new web checkout" in output
+    outfit = Sku.objects.get(code="OUTFIT-BLA-M-32")
+    assert outfit.is_kit and outfit.components.count() == 2
+    held = Reservation.objects.get(reference="DEMO-KIT-CART")
+    assert [kit.sku.code for kit in held.kits.all()] == ["OUTFIT-BLA-M-32"]
+    assert sorted(line.sku.code for line in held.lines.all()) == [
+        "JEAN-IND-32",
+        "TEE-BLA-M",
+    ]
+    again = seed()
+    assert "0 new web checkout hold(s)" in again
+    assert Reservation.objects.filter(reference="DEMO-KIT-CART").count() == 1
+    assert balances_rebuild(repair=False) == []

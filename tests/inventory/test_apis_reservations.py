@@ -1,4 +1,9 @@
-"""Reservations over the API, as a web checkout and an order system use them."""
+"""Reservations over the API, as a web checkout and an order system use them.
+
+The main flows run twice: with carts naming the tee and the hoodie (``[plain]``) and
+naming a one-component kit of each (``[kit]``, the ``sold`` fixture); the hold's lines,
+the balances and availability name the tee and the hoodie either way.
+"""
 
 from datetime import timedelta
 
@@ -7,9 +12,16 @@ from django.utils import timezone
 
 from inventory.models import Reservation, StockMovement
 from tests.conftest import client_for
-from tests.factories import ApiTokenFactory, SkuFactory, StockEvents, balance_of
+from tests.factories import (
+    ApiTokenFactory,
+    SkuFactory,
+    StockEvents,
+    balance_of,
+    kit,
+)
 
 URL = "/api/v1/reservations/"
+PLAIN = {"tee": "TEE-BLK-M", "hoodie": "HOOD-GRE-L"}
 
 
 @pytest.fixture
@@ -19,21 +31,47 @@ def stocked(shop):
     return shop
 
 
-def cart(reference="CART-100", channel="web", **extra):
+@pytest.fixture(params=["plain", "kit"])
+def sold(request, stocked):
+    """The codes a cart names for the tee and the hoodie: the SKUs themselves, or a
+    kit of one of each."""
+    if request.param == "plain":
+        return PLAIN
+    kit("TEE-KIT", (stocked["tee"], 1))
+    kit("HOOD-KIT", (stocked["hoodie"], 1))
+    return {"tee": "TEE-KIT", "hoodie": "HOOD-KIT"}
+
+
+def cart(reference="CART-100", channel="web", sold=PLAIN, **extra):
     return {
         "reference": reference,
         "channel": channel,
         "lines": [
-            {"sku": "TEE-BLK-M", "location": "LON-OXF", "quantity": 2},
-            {"sku": "HOOD-GRE-L", "location": "LON-OXF", "quantity": 1},
+            {"sku": sold["tee"], "location": "LON-OXF", "quantity": 2},
+            {"sku": sold["hoodie"], "location": "LON-OXF", "quantity": 1},
         ],
         **extra,
     }
 
 
+def kits_of(sold, **quantities):
+    """A hold's ``kits`` for ``quantities`` of each sold SKU: none when sold as they
+    are, one kit of one component each otherwise."""
+    return [
+        {
+            "sku": sold[key],
+            "location": "LON-OXF",
+            "quantity": quantity,
+            "components": [{"sku": PLAIN[key], "quantity": 1}],
+        }
+        for key, quantity in quantities.items()
+        if sold[key] != PLAIN[key]
+    ]
+
+
 @pytest.mark.sqlite_too
-def test_a_checkout_holds_its_cart_and_reads_it_back(api, stocked):
-    response = api.post(URL, cart(ttl_seconds=600), format="json")
+def test_a_checkout_holds_its_cart_and_reads_it_back(api, sold):
+    response = api.post(URL, cart(ttl_seconds=600, sold=sold), format="json")
     assert response.status_code == 201, response.json()
     body = response.json()
     assert body["status"] == "active"
@@ -45,6 +83,7 @@ def test_a_checkout_holds_its_cart_and_reads_it_back(api, stocked):
         {"sku": "TEE-BLK-M", "location": "LON-OXF", "quantity": 2, **on_the_shelf},
         {"sku": "HOOD-GRE-L", "location": "LON-OXF", "quantity": 1, **on_the_shelf},
     ]
+    assert body["kits"] == kits_of(sold, tee=2, hoodie=1)
     assert [t["to_status"] for t in body["transitions"]] == ["active"]
     assert api.get(f"{URL}{body['id']}/").json() == body
 
@@ -54,13 +93,14 @@ def test_a_checkout_holds_its_cart_and_reads_it_back(api, stocked):
     assert (availability["reserved"], availability["available_to_promise"]) == (2, 1)
 
 
-def test_the_same_cart_sent_again_answers_200_with_the_same_hold(api, stocked):
-    first = api.post(URL, cart(), format="json")
-    again = api.post(URL, cart(), format="json")
+def test_the_same_cart_sent_again_answers_200_with_the_same_hold(api, stocked, sold):
+    first = api.post(URL, cart(sold=sold), format="json")
+    again = api.post(URL, cart(sold=sold), format="json")
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.json()["id"] == first.json()["id"]
+    assert again.json()["kits"] == kits_of(sold, tee=2, hoodie=1)
     assert balance_of(stocked["tee"], stocked["store"]).reserved == 2
-    other = cart()
+    other = cart(sold=sold)
     other["lines"][0]["quantity"] = 1
     clash = api.post(URL, other, format="json")
     assert clash.status_code == 409
@@ -69,9 +109,9 @@ def test_the_same_cart_sent_again_answers_200_with_the_same_hold(api, stocked):
 
 @pytest.mark.sqlite_too
 def test_a_cart_too_big_for_the_shelf_holds_nothing_and_says_what_is_short(
-    api, stocked
+    api, stocked, sold
 ):
-    big = cart()
+    big = cart(sold=sold)
     big["lines"][1]["quantity"] = 3  # 3 hoodies, but the web keeps 2 back
     response = api.post(URL, big, format="json")
     assert response.status_code == 409
@@ -83,6 +123,8 @@ def test_a_cart_too_big_for_the_shelf_holds_nothing_and_says_what_is_short(
             "location": "LON-OXF",
             "requested": 3,
             "available_to_promise": 1,
+            # Which kits of the cart needed the hoodie, when it named any.
+            **({"kits": ["HOOD-KIT"]} if sold["hoodie"] == "HOOD-KIT" else {}),
         }
     ]
     assert not Reservation.objects.exists()
@@ -90,8 +132,8 @@ def test_a_cart_too_big_for_the_shelf_holds_nothing_and_says_what_is_short(
 
 
 @pytest.mark.sqlite_too
-def test_release_commit_fulfil_and_cancel_follow_the_state_machine(api, stocked):
-    held = api.post(URL, cart(), format="json").json()
+def test_release_commit_fulfil_and_cancel_follow_the_state_machine(api, stocked, sold):
+    held = api.post(URL, cart(sold=sold), format="json").json()
     released = api.post(f"{URL}{held['id']}/release/")
     assert released.status_code == 200
     assert released.json()["status"] == "released"
@@ -101,10 +143,11 @@ def test_release_commit_fulfil_and_cancel_follow_the_state_machine(api, stocked)
     assert again.json()["code"] == "reservation_transition_refused"
     assert StockMovement.objects.filter(type="reservation_release").count() == 2
 
-    order = api.post(URL, cart("CART-101"), format="json").json()
+    order = api.post(URL, cart("CART-101", sold=sold), format="json").json()
     assert api.post(f"{URL}{order['id']}/cancel/").json()["status"] == "active"
     committed = api.post(f"{URL}{order['id']}/commit/").json()
     assert committed["status"] == "committed"
+    assert committed["kits"] == kits_of(sold, tee=2, hoodie=1)
     tee = balance_of(stocked["tee"], stocked["store"])
     assert (tee.reserved, tee.committed) == (0, 2)
     fulfilled = api.post(f"{URL}{order['id']}/fulfil/").json()
@@ -117,15 +160,15 @@ def test_release_commit_fulfil_and_cancel_follow_the_state_machine(api, stocked)
     tee = balance_of(stocked["tee"], stocked["store"])
     assert (tee.on_hand, tee.committed) == (3, 0)
 
-    second = api.post(URL, cart("CART-102", "pos"), format="json").json()
+    second = api.post(URL, cart("CART-102", "pos", sold=sold), format="json").json()
     api.post(f"{URL}{second['id']}/commit/")
     cancelled = api.post(f"{URL}{second['id']}/cancel/")
     assert cancelled.json()["status"] == "cancelled"
     assert balance_of(stocked["tee"], stocked["store"]).available == 3
 
 
-def test_a_lapsed_hold_reads_expired_and_cannot_be_committed(api, stocked):
-    held = api.post(URL, cart(), format="json").json()
+def test_a_lapsed_hold_reads_expired_and_cannot_be_committed(api, stocked, sold):
+    held = api.post(URL, cart(sold=sold), format="json").json()
     Reservation.objects.filter(pk=held["id"]).update(
         expires_at=timezone.now() - timedelta(seconds=1)
     )
@@ -140,12 +183,12 @@ def test_a_lapsed_hold_reads_expired_and_cannot_be_committed(api, stocked):
     assert balance_of(stocked["tee"], stocked["store"]).committed == 0
 
 
-def test_the_list_filters_by_status_sku_and_reference(api, stocked):
-    api.post(URL, cart("CART-1"), format="json")
+def test_the_list_filters_by_status_sku_and_reference(api, sold):
+    api.post(URL, cart("CART-1", sold=sold), format="json")
     only_tee = {
         "reference": "CART-2",
         "channel": "pos",
-        "lines": [{"sku": "TEE-BLK-M", "location": "LON-OXF", "quantity": 1}],
+        "lines": [{"sku": sold["tee"], "location": "LON-OXF", "quantity": 1}],
     }
     second = api.post(URL, only_tee, format="json").json()
     api.post(f"{URL}{second['id']}/release/")
@@ -269,7 +312,8 @@ def test_a_cart_of_forty_lines_costs_the_same_queries_as_a_cart_of_one(
     with django_assert_max_num_queries(5):
         assert api.post(URL, big, format="json").status_code == 201
     held = Reservation.objects.get(reference="CART-BIG")
-    with django_assert_max_num_queries(18):
+    # (and the kits the hold took, read for its answer)
+    with django_assert_max_num_queries(19):
         assert api.post(f"{URL}{held.pk}/commit/").status_code == 200
     with django_assert_max_num_queries(8):
         assert api.get(URL).status_code == 200

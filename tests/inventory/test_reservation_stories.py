@@ -1,5 +1,10 @@
 """Checkout holds, told through the service: what a cart holds, what becomes of it,
-and what the ledger says about every step."""
+and what the ledger says about every step.
+
+Every story is told twice: with the tee and the hoodie sold as they are (``[plain]``),
+and sold as kits of one (``[kit]``). The customer holds ``tee_sold``/``hoodie_sold``;
+the shelf, the balances and the ledger only ever know the tee and the hoodie.
+"""
 
 from datetime import timedelta
 
@@ -11,6 +16,7 @@ from config.errors import InvalidInput
 from inventory.errors import InsufficientStock
 from inventory.models import (
     Reservation,
+    ReservationKit,
     ReservationTransition,
     StockBalance,
     StockConflict,
@@ -28,17 +34,54 @@ from inventory.services.reservations import (
     ReservationReferenceClash,
     ReservationTransitionRefused,
 )
-from tests.factories import Holds, StockEvents, balance_of
+from tests.factories import Holds, StockEvents, balance_of, kit
 
 Status = Reservation.Status
 
 
-@pytest.fixture
-def stocked(shop):
-    """Five tees and three hoodies on the store's shelves."""
+@pytest.fixture(params=["plain", "kit"])
+def stocked(request, shop):
+    """Five tees and three hoodies on the store's shelves, sold as they are or each
+    as a one-component kit (``tee_sold``, ``hoodie_sold``: what a cart names)."""
     StockEvents.post("receipt", sku=shop["tee"], location=shop["store"], quantity=5)
     StockEvents.post("receipt", sku=shop["hoodie"], location=shop["store"], quantity=3)
-    return shop
+    if request.param == "plain":
+        return {**shop, "tee_sold": shop["tee"], "hoodie_sold": shop["hoodie"]}
+    return {
+        **shop,
+        "tee_sold": kit("TEE-KIT", (shop["tee"], 1)),
+        "hoodie_sold": kit("HOOD-KIT", (shop["hoodie"], 1)),
+    }
+
+
+def kits_held(reservation):
+    """What the hold says each of its kits took: (kit, location, kits, per kit)."""
+    return sorted(
+        (
+            k.sku.code,
+            k.location.code,
+            k.quantity,
+            [(p["sku"], p["quantity"]) for p in k.components],
+        )
+        for k in reservation.kits.all()
+    )
+
+
+def kits_sold(shop, *lines):
+    """The kits a cart of ``(sold SKU key, quantity)`` lines takes: none when the
+    SKUs are sold as they are, one of one component per line otherwise."""
+    return sorted(
+        (shop[f"{key}_sold"].code, "LON-OXF", quantity, [(shop[key].code, 1)])
+        for key, quantity in lines
+        if shop[f"{key}_sold"].is_kit
+    )
+
+
+def needing(shop, key):
+    """A shortage's ``kits``: which kits of the cart needed the component there
+    (only said when the cart named a kit)."""
+    sold = shop[f"{key}_sold"]
+    return {"kits": [sold.code]} if sold.is_kit else {}
 
 
 def available(shop, sku, channel=None):
@@ -57,7 +100,10 @@ def test_a_cart_holds_every_line_and_the_ledger_says_who_held_it(stocked):
     shop = stocked
     cart = Holds.place(
         channel=shop["pos"],
-        lines=[(shop["tee"], shop["store"], 2), (shop["hoodie"], shop["store"], 1)],
+        lines=[
+            (shop["tee_sold"], shop["store"], 2),
+            (shop["hoodie_sold"], shop["store"], 1),
+        ],
         reference="CART-1",
         actor=Actor(name="token:web-checkout"),
     )
@@ -75,6 +121,12 @@ def test_a_cart_holds_every_line_and_the_ledger_says_who_held_it(stocked):
         ("TEE-BLK-M", 2, "token:web-checkout"),
     ]
     assert {e.channel.code for e in entries} == {"pos"}
+    # Held on the components' lines, as the plain SKUs are; a kit is said beside them.
+    assert sorted((line.sku.code, line.quantity) for line in cart.lines.all()) == [
+        ("HOOD-GRE-L", 1),
+        ("TEE-BLK-M", 2),
+    ]
+    assert kits_held(cart) == kits_sold(shop, ("tee", 2), ("hoodie", 1))
     (placed,) = cart.events.all()
     assert (placed.from_status, placed.to_status) == ("", Status.ACTIVE)
 
@@ -84,7 +136,10 @@ def test_one_short_line_holds_nothing_at_all(stocked):
     with pytest.raises(InsufficientStock) as refused:
         Holds.place(
             channel=shop["pos"],
-            lines=[(shop["tee"], shop["store"], 2), (shop["hoodie"], shop["store"], 4)],
+            lines=[
+                (shop["tee_sold"], shop["store"], 2),
+                (shop["hoodie_sold"], shop["store"], 4),
+            ],
         )
     assert refused.value.extra["shortages"] == [
         {
@@ -92,16 +147,18 @@ def test_one_short_line_holds_nothing_at_all(stocked):
             "location": "LON-OXF",
             "requested": 4,
             "available_to_promise": 3,
+            **needing(shop, "hoodie"),
         }
     ]
     assert not Reservation.objects.exists()
+    assert not ReservationKit.objects.exists()
     assert not StockMovement.objects.filter(type="reserve").exists()
     assert balance_of(shop["tee"], shop["store"]).reserved == 0
 
 
 def test_the_same_cart_sent_twice_is_held_once(stocked):
     shop = stocked
-    line = [ReservationLineInput(shop["tee"], shop["store"], 2)]
+    line = [ReservationLineInput(shop["tee_sold"], shop["store"], 2)]
     first, created = reservation_place(
         channel=shop["pos"],
         reference="CART-9",
@@ -117,18 +174,22 @@ def test_the_same_cart_sent_twice_is_held_once(stocked):
     assert (created, created_again) == (True, False)
     assert again.pk == first.pk
     assert balance_of(shop["tee"], shop["store"]).reserved == 2
+    assert kits_held(again) == kits_sold(shop, ("tee", 2))
+    assert ReservationKit.objects.count() == len(kits_sold(shop, ("tee", 2)))
     with pytest.raises(ReservationReferenceClash):
         reservation_place(
             channel=shop["pos"],
             reference="CART-9",
-            lines=[ReservationLineInput(shop["tee"], shop["store"], 3)],
+            lines=[ReservationLineInput(shop["tee_sold"], shop["store"], 3)],
             actor=Actor(name="token:web"),
         )
 
 
 def test_a_second_release_moves_nothing(stocked):
     shop = stocked
-    cart = Holds.place(channel=shop["pos"], lines=[(shop["tee"], shop["store"], 2)])
+    cart = Holds.place(
+        channel=shop["pos"], lines=[(shop["tee_sold"], shop["store"], 2)]
+    )
     released = reservation_transition(
         reservation_id=cart.pk, to_status=Status.RELEASED, actor=Actor(name="token:web")
     )
@@ -147,7 +208,9 @@ def test_a_second_release_moves_nothing(stocked):
 
 def test_commit_then_fulfil_the_units_leave_the_shelf(stocked):
     shop = stocked
-    cart = Holds.place(channel=shop["pos"], lines=[(shop["tee"], shop["store"], 2)])
+    cart = Holds.place(
+        channel=shop["pos"], lines=[(shop["tee_sold"], shop["store"], 2)]
+    )
     reservation_transition(
         reservation_id=cart.pk,
         to_status=Status.COMMITTED,
@@ -171,7 +234,9 @@ def test_commit_then_fulfil_the_units_leave_the_shelf(stocked):
 
 def test_a_cancelled_commitment_puts_the_units_back_on_sale(stocked):
     shop = stocked
-    cart = Holds.place(channel=shop["pos"], lines=[(shop["tee"], shop["store"], 2)])
+    cart = Holds.place(
+        channel=shop["pos"], lines=[(shop["tee_sold"], shop["store"], 2)]
+    )
     with pytest.raises(ReservationTransitionRefused):
         # An uncommitted hold is released, not cancelled.
         reservation_transition(
@@ -205,7 +270,9 @@ def test_a_lapsed_hold_holds_nothing_before_any_sweep_and_the_sweep_writes_it_on
     stocked,
 ):
     shop = stocked
-    cart = Holds.place(channel=shop["pos"], lines=[(shop["tee"], shop["store"], 4)])
+    cart = Holds.place(
+        channel=shop["pos"], lines=[(shop["tee_sold"], shop["store"], 4)]
+    )
     assert available(shop, "tee").available == 1
     lapse(cart)
     # No job has run: the figures already ignore the hold...
@@ -214,7 +281,7 @@ def test_a_lapsed_hold_holds_nothing_before_any_sweep_and_the_sweep_writes_it_on
     cart.refresh_from_db()
     assert cart.current_status() == Status.EXPIRED
     # ...and so does the next checkout.
-    Holds.place(channel=shop["pos"], lines=[(shop["tee"], shop["store"], 5)])
+    Holds.place(channel=shop["pos"], lines=[(shop["tee_sold"], shop["store"], 5)])
     assert available(shop, "tee").available == 0
 
     assert reservations_expire() == 1
@@ -237,7 +304,9 @@ def test_a_lapsed_hold_holds_nothing_before_any_sweep_and_the_sweep_writes_it_on
 
 def test_a_lapsed_hold_cannot_be_committed(stocked):
     shop = stocked
-    cart = Holds.place(channel=shop["pos"], lines=[(shop["tee"], shop["store"], 2)])
+    cart = Holds.place(
+        channel=shop["pos"], lines=[(shop["tee_sold"], shop["store"], 2)]
+    )
     lapse(cart)
     with pytest.raises(ReservationTransitionRefused) as refused:
         reservation_transition(
@@ -258,19 +327,24 @@ def test_a_lapsed_hold_cannot_be_committed(stocked):
 
 def test_the_web_keeps_its_buffer_but_the_till_may_sell_the_last_units(stocked):
     shop = stocked  # the web channel keeps 2 units back
-    Holds.place(channel=shop["web"], lines=[(shop["tee"], shop["store"], 3)])
+    Holds.place(channel=shop["web"], lines=[(shop["tee_sold"], shop["store"], 3)])
     assert available(shop, "tee", shop["web"]).available_to_promise == 0
     with pytest.raises(InsufficientStock) as refused:
-        Holds.place(channel=shop["web"], lines=[(shop["tee"], shop["store"], 1)])
+        Holds.place(channel=shop["web"], lines=[(shop["tee_sold"], shop["store"], 1)])
     assert refused.value.extra["shortages"][0]["available_to_promise"] == 0
-    till = Holds.place(channel=shop["pos"], lines=[(shop["tee"], shop["store"], 2)])
+    assert refused.value.extra["shortages"][0].get("kits") == needing(shop, "tee").get(
+        "kits"
+    )
+    till = Holds.place(
+        channel=shop["pos"], lines=[(shop["tee_sold"], shop["store"], 2)]
+    )
     assert till.status == Status.ACTIVE
     assert available(shop, "tee").available == 0
 
 
 def test_a_till_sale_of_a_held_unit_is_recorded_and_raised_for_review(stocked):
     shop = stocked
-    Holds.place(channel=shop["pos"], lines=[(shop["hoodie"], shop["store"], 3)])
+    Holds.place(channel=shop["pos"], lines=[(shop["hoodie_sold"], shop["store"], 3)])
     sale = StockEvents.post(
         "sale", sku=shop["hoodie"], location=shop["store"], quantity=1
     )
@@ -282,7 +356,9 @@ def test_a_till_sale_of_a_held_unit_is_recorded_and_raised_for_review(stocked):
 
 def test_a_till_sale_of_a_unit_whose_hold_lapsed_contradicts_nothing(stocked):
     shop = stocked
-    cart = Holds.place(channel=shop["pos"], lines=[(shop["hoodie"], shop["store"], 3)])
+    cart = Holds.place(
+        channel=shop["pos"], lines=[(shop["hoodie_sold"], shop["store"], 3)]
+    )
     lapse(cart)
     StockEvents.post("sale", sku=shop["hoodie"], location=shop["store"], quantity=1)
     assert not StockConflict.objects.exists()
@@ -305,7 +381,10 @@ def test_a_malformed_cart_is_refused_and_holds_nothing(stocked, ttl, lines, fiel
         reservation_place(
             channel=shop["pos"],
             reference="CART-BAD",
-            lines=[ReservationLineInput(shop[s], shop["store"], q) for s, q in lines],
+            lines=[
+                ReservationLineInput(shop[f"{s}_sold"], shop["store"], q)
+                for s, q in lines
+            ],
             actor=Actor(name="token:web"),
             ttl_seconds=ttl,
         )
@@ -316,7 +395,7 @@ def test_a_malformed_cart_is_refused_and_holds_nothing(stocked, ttl, lines, fiel
 
 def test_a_hold_placed_at_the_till_is_not_taken_for_the_tills_reporting(stocked):
     shop = stocked  # the store's tills have never sent a sale or a count
-    Holds.place(channel=shop["pos"], lines=[(shop["tee"], shop["store"], 1)])
+    Holds.place(channel=shop["pos"], lines=[(shop["tee_sold"], shop["store"], 1)])
     shop["store"].refresh_from_db()
     assert shop["store"].pos_last_event_at is None
     assert available(shop, "tee").status == AvailabilityStatus.DELAYED
@@ -324,9 +403,11 @@ def test_a_hold_placed_at_the_till_is_not_taken_for_the_tills_reporting(stocked)
 
 def test_a_hold_the_ledger_cannot_release_does_not_stop_the_sweep(stocked, caplog):
     shop = stocked
-    tees = Holds.place(channel=shop["pos"], lines=[(shop["tee"], shop["store"], 2)])
+    tees = Holds.place(
+        channel=shop["pos"], lines=[(shop["tee_sold"], shop["store"], 2)]
+    )
     hoodies = Holds.place(
-        channel=shop["pos"], lines=[(shop["hoodie"], shop["store"], 1)]
+        channel=shop["pos"], lines=[(shop["hoodie_sold"], shop["store"], 1)]
     )
     lapse(tees)
     lapse(hoodies)

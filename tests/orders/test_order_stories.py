@@ -1,14 +1,80 @@
 """Orders on the shop floor: placed from a checkout or directly, cancelled before and
-after picking, shipped, collected; every unit a claim on real stock."""
+after picking, shipped, collected; every unit a claim on real stock.
+
+Every story is told twice: with the tee and the hoodie sold as they are (``[plain]``),
+and sold as kits of one (``[kit]``). The customer orders ``tee_sold``/``hoodie_sold``;
+the shelf, the balances and the order's lines only ever know the tee and the hoodie
+(a kit's lines are its components'). No story here pre-orders (a kit never is).
+"""
+
+import pytest
 
 from inventory.models import Reservation
 from orders.models import Order, ReturnToStockTask
-from tests.factories import Holds, balance_of
+from tests.factories import Holds, balance_of, kit
 from tests.orders.conftest import stock, web_order
+
+
+@pytest.fixture(params=["plain", "kit"])
+def network(request, network):
+    """The London network, its tee and hoodie sold as they are or each as a
+    one-component kit (``tee_sold``, ``hoodie_sold``: what an order names)."""
+    if request.param == "plain":
+        return {**network, "tee_sold": network["tee"], "hoodie_sold": network["hoodie"]}
+    return {
+        **network,
+        "tee_sold": kit("TEE-KIT", (network["tee"], 1)),
+        "hoodie_sold": kit("HOOD-KIT", (network["hoodie"], 1)),
+    }
+
+
+def sold(network, key):
+    """An order line of ``key`` (tee, hoodie) as ``as_sold`` shows it."""
+    bought = network[f"{key}_sold"]
+    return (network[key].code, bought.code, 1 if bought.is_kit else None)
+
+
+def as_sold(order):
+    """Each line: (SKU on the shelf, what was bought: its kit if any, units per kit)."""
+    kits = {k["id"]: k["sku"] for k in order["kit_lines"]}
+    return [
+        (x["sku"], kits.get(x["kit_line"], x["sku"]), x["per_kit"])
+        for x in order["lines"]
+    ]
+
+
+KIT_FIGURES = (
+    "sku",
+    "location",
+    "quantity",
+    "open_kits",
+    "cancelled_kits",
+    "fulfilled_kits",
+)
+
+
+def kits_of(order):
+    return [tuple(k[figure] for figure in KIT_FIGURES) for k in order["kit_lines"]]
+
+
+def kits_sold(network, *lines):
+    """The kit lines ``(key, *KIT_FIGURES[1:])`` lines make: none when sold as is."""
+    return [
+        (network[f"{key}_sold"].code, *figures)
+        for key, *figures in lines
+        if network[f"{key}_sold"].is_kit
+    ]
 
 
 def available(sku, location):
     return balance_of(sku, location).available
+
+
+def needing(network, key):
+    """A shortage's ``kit``/``kits``: the kits of the order that needed the component
+    there (only said when the order named a kit)."""
+    bought = network[f"{key}_sold"]
+    return {"kit": bought.code, "kits": [bought.code]} if bought.is_kit else {}
 
 
 def kinds(order_body):
@@ -18,7 +84,7 @@ def kinds(order_body):
 def test_a_web_order_from_a_checkout_hold_takes_over_its_units(api, network):
     tee, store = network["tee"], network["oxford_st"]
     stock(tee, store, 3)
-    hold = Holds.place(channel=network["web"], lines=[(tee, store, 2)])
+    hold = Holds.place(channel=network["web"], lines=[(network["tee_sold"], store, 2)])
 
     answer = api.post("/api/v1/orders/", web_order(reservation=hold.pk), format="json")
 
@@ -29,6 +95,9 @@ def test_a_web_order_from_a_checkout_hold_takes_over_its_units(api, network):
     assert [
         (line["sku"], line["location"], line["quantity"]) for line in order["lines"]
     ] == [("TEE-BLK-M", "LON-OXF", 2)]
+    # The hold's kit, if it took one, is the order's kit line over the tee's line.
+    assert as_sold(order) == [sold(network, "tee")]
+    assert kits_of(order) == kits_sold(network, ("tee", "LON-OXF", 2, 2, 0, 0))
     assert order["routing"]["strategy"] == "reservation"
     assert kinds(order) == ["placed", "routed", "status"]
     assert order["timeline"][-1]["from_status"] == "placed"
@@ -57,13 +126,15 @@ def test_an_order_placed_directly_is_routed_reserved_and_committed_in_one_step(
 
     answer = api.post(
         "/api/v1/orders/",
-        web_order(lines=[{"sku": "TEE-BLK-M", "quantity": 2}]),
+        web_order(lines=[{"sku": network["tee_sold"].code, "quantity": 2}]),
         format="json",
     )
 
     assert answer.status_code == 201, answer.json()
     order = answer.json()
     assert order["lines"][0]["location"] == "DC-NORTH"
+    assert as_sold(order) == [sold(network, "tee")]
+    assert kits_of(order) == kits_sold(network, ("tee", "DC-NORTH", 2, 2, 0, 0))
     assert order["routing"]["reason"].startswith("DC-NORTH is the only location")
     ruled_out = {c["location"]: c["ruled_out"] for c in order["routing"]["candidates"]}
     assert ruled_out["LON-OXF"] == "not enough stock: 0 of 2 units"
@@ -75,13 +146,13 @@ def test_an_order_placed_directly_is_routed_reserved_and_committed_in_one_step(
 
 def test_the_same_order_sent_twice_is_placed_once(api, network):
     stock(network["tee"], network["dc"], 10)
-    body = web_order(lines=[{"sku": "TEE-BLK-M", "quantity": 2}])
+    body = web_order(lines=[{"sku": network["tee_sold"].code, "quantity": 2}])
 
     first = api.post("/api/v1/orders/", body, format="json")
     again = api.post("/api/v1/orders/", body, format="json")
     other = api.post(
         "/api/v1/orders/",
-        web_order(lines=[{"sku": "TEE-BLK-M", "quantity": 3}]),
+        web_order(lines=[{"sku": network["tee_sold"].code, "quantity": 3}]),
         format="json",
     )
 
@@ -98,7 +169,11 @@ def test_a_partial_cancellation_releases_only_the_cancelled_units(api, network):
     stock(tee, store, 5)
     order = api.post(
         "/api/v1/orders/",
-        web_order(lines=[{"sku": "TEE-BLK-M", "quantity": 3, "location": "LON-OXF"}]),
+        web_order(
+            lines=[
+                {"sku": network["tee_sold"].code, "quantity": 3, "location": "LON-OXF"}
+            ]
+        ),
         format="json",
     ).json()
     line = order["lines"][0]["id"]
@@ -117,6 +192,8 @@ def test_a_partial_cancellation_releases_only_the_cancelled_units(api, network):
     assert body["status"] == "allocated"
     assert body["lines"][0]["cancelled_quantity"] == 1
     assert body["lines"][0]["open_quantity"] == 2
+    # A kit of one tee: one tee cancelled is one whole kit, so it may go alone.
+    assert kits_of(body) == kits_sold(network, ("tee", "LON-OXF", 3, 2, 1, 0))
     assert (balance_of(tee, store).committed, available(tee, store)) == (2, 3)
     cancelled = body["timeline"][-1]
     assert cancelled["kind"] == "cancelled"
@@ -129,7 +206,11 @@ def test_cancelled_before_picking_the_units_are_available_at_once(api, network):
     stock(tee, store, 2)
     order = api.post(
         "/api/v1/orders/",
-        web_order(lines=[{"sku": "TEE-BLK-M", "quantity": 2, "location": "LON-OXF"}]),
+        web_order(
+            lines=[
+                {"sku": network["tee_sold"].code, "quantity": 2, "location": "LON-OXF"}
+            ]
+        ),
         format="json",
     ).json()
     assert available(tee, store) == 0
@@ -141,6 +222,7 @@ def test_cancelled_before_picking_the_units_are_available_at_once(api, network):
     )
 
     assert answer.json()["status"] == "cancelled"
+    assert kits_of(answer.json()) == kits_sold(network, ("tee", "LON-OXF", 2, 0, 2, 0))
     assert available(tee, store) == 2
     assert not ReturnToStockTask.objects.exists()
     again = api.post(
@@ -158,7 +240,7 @@ def test_cancelled_after_picking_the_units_come_back_only_once_put_away(api, net
         web_order(
             method="pickup",
             pickup_location="LON-OXF",
-            lines=[{"sku": "TEE-BLK-M", "quantity": 2}],
+            lines=[{"sku": network["tee_sold"].code, "quantity": 2}],
         ),
         format="json",
     ).json()
@@ -208,7 +290,7 @@ def test_a_pickup_order_is_picked_made_ready_collected_and_closed(api, network):
         web_order(
             method="pickup",
             pickup_location="LON-CAM",
-            lines=[{"sku": "TEE-BLK-M", "quantity": 3}],
+            lines=[{"sku": network["tee_sold"].code, "quantity": 3}],
             promised_by="2026-11-24T16:00:00Z",
         ),
         format="json",
@@ -233,6 +315,8 @@ def test_a_pickup_order_is_picked_made_ready_collected_and_closed(api, network):
     assert collected["status"] == "collected"
     assert closed["status"] == "closed"
     assert closed["promised_by"] == "2026-11-24T16:00:00Z"
+    assert as_sold(closed) == [sold(network, "tee")]
+    assert kits_of(closed) == kits_sold(network, ("tee", "LON-CAM", 3, 0, 0, 3))
     balance = balance_of(tee, store)
     assert (balance.on_hand, balance.committed, balance.picked, balance.available) == (
         1,
@@ -261,8 +345,8 @@ def test_shipping_in_two_parcels(api, network):
         "/api/v1/orders/",
         web_order(
             lines=[
-                {"sku": "TEE-BLK-M", "quantity": 2},
-                {"sku": "HOOD-GRE-L", "quantity": 1},
+                {"sku": network["tee_sold"].code, "quantity": 2},
+                {"sku": network["hoodie_sold"].code, "quantity": 1},
             ]
         ),
         format="json",
@@ -284,6 +368,10 @@ def test_shipping_in_two_parcels(api, network):
 
     assert rest["status"] == "shipped"
     assert [line["status"] for line in rest["lines"]] == ["fulfilled", "fulfilled"]
+    assert as_sold(rest) == [sold(network, "tee"), sold(network, "hoodie")]
+    assert kits_of(rest) == kits_sold(
+        network, ("tee", "DC-NORTH", 2, 0, 0, 2), ("hoodie", "DC-NORTH", 1, 0, 0, 1)
+    )
     assert (balance_of(tee, dc).on_hand, balance_of(tee, dc).committed) == (3, 0)
 
 
@@ -292,7 +380,11 @@ def test_a_request_reference_makes_a_partial_cancel_safe_to_resend(api, network)
     stock(tee, store, 5)
     order = api.post(
         "/api/v1/orders/",
-        web_order(lines=[{"sku": "TEE-BLK-M", "quantity": 3, "location": "LON-OXF"}]),
+        web_order(
+            lines=[
+                {"sku": network["tee_sold"].code, "quantity": 3, "location": "LON-OXF"}
+            ]
+        ),
         format="json",
     ).json()
     body = {
@@ -330,7 +422,7 @@ def test_a_short_pickup_store_names_the_nearest_stores_that_can_fill_it(api, net
         web_order(
             method="pickup",
             pickup_location="LON-OXF",
-            lines=[{"sku": "TEE-BLK-M", "quantity": 2}],
+            lines=[{"sku": network["tee_sold"].code, "quantity": 2}],
         ),
         format="json",
     )
@@ -344,6 +436,8 @@ def test_a_short_pickup_store_names_the_nearest_stores_that_can_fill_it(api, net
             "location": "LON-OXF",
             "requested": 2,
             "available_to_promise": 1,
+            # Which kits of the order needed the tee there (said only for a kit).
+            **needing(network, "tee"),
         }
     ]
     assert [store["location"] for store in body["nearest_stores"]] == [
@@ -362,7 +456,7 @@ def test_channel_bound_tokens_see_and_place_only_their_own_orders(network, api):
     stock(network["tee"], network["dc"], 5)
     api.post(
         "/api/v1/orders/",
-        web_order(lines=[{"sku": "TEE-BLK-M", "quantity": 1}]),
+        web_order(lines=[{"sku": network["tee_sold"].code, "quantity": 1}]),
         format="json",
     )
     _, raw = ApiTokenFactory.issue(name="app-shop", channel_code="app")
@@ -371,11 +465,11 @@ def test_channel_bound_tokens_see_and_place_only_their_own_orders(network, api):
     assert app.get("/api/v1/orders/").json()["results"] == []
     refused = app.post(
         "/api/v1/orders/",
-        web_order("APP-1", lines=[{"sku": "TEE-BLK-M", "quantity": 1}]),
+        web_order("APP-1", lines=[{"sku": network["tee_sold"].code, "quantity": 1}]),
         format="json",
     )
     assert refused.status_code == 403
-    body = web_order("APP-1", lines=[{"sku": "TEE-BLK-M", "quantity": 1}])
+    body = web_order("APP-1", lines=[{"sku": network["tee_sold"].code, "quantity": 1}])
     del body["channel"]
     placed = app.post("/api/v1/orders/", body, format="json")
     assert placed.status_code == 201
@@ -387,7 +481,7 @@ def test_orders_are_listed_by_channel_status_location_and_date(api, network):
     stock(network["tee"], network["dc"], 5)
     api.post(
         "/api/v1/orders/",
-        web_order("W-1", lines=[{"sku": "TEE-BLK-M", "quantity": 1}]),
+        web_order("W-1", lines=[{"sku": network["tee_sold"].code, "quantity": 1}]),
         format="json",
     )
     stock(network["tee"], network["camden"], 5)
@@ -397,7 +491,7 @@ def test_orders_are_listed_by_channel_status_location_and_date(api, network):
             "W-2",
             method="pickup",
             pickup_location="LON-CAM",
-            lines=[{"sku": "TEE-BLK-M", "quantity": 1}],
+            lines=[{"sku": network["tee_sold"].code, "quantity": 1}],
         ),
         format="json",
     ).json()
@@ -431,7 +525,10 @@ def test_routing_keeps_a_stores_walk_in_units_and_its_daily_capacity(api, networ
     def order_of(reference, quantity):
         return api.post(
             "/api/v1/orders/",
-            web_order(reference, lines=[{"sku": "TEE-BLK-M", "quantity": quantity}]),
+            web_order(
+                reference,
+                lines=[{"sku": network["tee_sold"].code, "quantity": quantity}],
+            ),
             format="json",
         ).json()
 
@@ -442,7 +539,11 @@ def test_routing_keeps_a_stores_walk_in_units_and_its_daily_capacity(api, networ
     # 5 on the shelf, 2 kept for walk-ins: 4 is too many for Camden, 2 is not.
     assert walk_in["lines"][0]["location"] == "DC-NORTH"
     why = {c["location"]: c["ruled_out"] for c in walk_in["routing"]["candidates"]}
-    assert why["LON-CAM"] == "not enough stock: 3 of 4 units (walk-in units kept back)"
+    # A kit line goes whole from one location: Camden's 3 tees fill none of 4 kits.
+    can = 0 if network["tee_sold"].is_kit else 3
+    assert why["LON-CAM"] == (
+        f"not enough stock: {can} of 4 units (walk-in units kept back)"
+    )
     assert near["lines"][0]["location"] == "LON-CAM"
     assert (
         "LON-CAM fills the whole order and wins on distance"
@@ -466,8 +567,8 @@ def test_a_split_order_shows_one_fulfilment_per_location(api, network):
         "/api/v1/orders/",
         web_order(
             lines=[
-                {"sku": "TEE-BLK-M", "quantity": 1},
-                {"sku": "HOOD-GRE-L", "quantity": 1},
+                {"sku": network["tee_sold"].code, "quantity": 1},
+                {"sku": network["hoodie_sold"].code, "quantity": 1},
             ]
         ),
         format="json",
@@ -481,33 +582,3 @@ def test_a_split_order_shows_one_fulfilment_per_location(api, network):
         ("LON-CAM", 1),
         ("LON-OXF", 1),
     ]
-
-
-def test_a_location_is_given_what_routing_weighs_through_the_api(api, network):
-    answer = api.put(
-        "/api/v1/locations/LON-CAM/",
-        {
-            "name": "Camden",
-            "shipping_cost": "4.50",
-            "daily_order_capacity": 30,
-            "walk_in_buffer": 2,
-            "service_radius_km": 25,
-        },
-        format="json",
-    )
-    refused = api.put(
-        "/api/v1/locations/LON-CAM/",
-        {"name": "Camden", "walk_in_buffer": -1},
-        format="json",
-    )
-
-    assert answer.status_code == 200, answer.json()
-    shown = answer.json()
-    assert (
-        shown["shipping_cost"],
-        shown["daily_order_capacity"],
-        shown["walk_in_buffer"],
-        shown["service_radius_km"],
-    ) == ("4.50", 30, 2, 25)
-    assert refused.status_code == 400
-    assert "walk_in_buffer" in refused.json()

@@ -244,3 +244,116 @@ def test_haversine_london_to_paris():
     assert haversine_km((51.5072, -0.1276), (48.8566, 2.3522)) == pytest.approx(
         343.5, abs=1
     )
+
+
+# A camera kit: one body and two lenses per kit. A kit line counts in kits.
+BODY, LENS, CAM_KIT, BAG, TRAVEL_KIT = 11, 12, 13, 14, 15
+
+
+def kits(quantity, *, lenses=0, travel=0):
+    lines = [RoutingLine(CAM_KIT, "CAM-KIT", quantity, ((BODY, 1), (LENS, 2)))]
+    if lenses:
+        lines.append(RoutingLine(LENS, "LENS", lenses))
+    if travel:
+        lines.append(
+            RoutingLine(TRAVEL_KIT, "TRAVEL-KIT", travel, ((LENS, 1), (BAG, 1)))
+        )
+    return lines
+
+
+def test_a_kit_goes_to_the_one_location_that_has_every_component():
+    decision = route(
+        lines=kits(1),
+        candidates=[
+            place("BODIES", 1, stock={BODY: 5}),
+            place("LENSES", 2, stock={LENS: 5}),
+            place("DC", 150, stock={BODY: 1, LENS: 2}, store=False),
+        ],
+        destination=CUSTOMER,
+    )
+
+    assert [(a.code, a.units) for a in decision.allocations] == [("DC", {CAM_KIT: 1})]
+    why = {v.code: v.ruled_out for v in decision.verdicts}
+    assert why["BODIES"] == "not enough stock: 0 of 1 units"
+
+
+def test_a_kit_is_never_split_across_locations_unless_the_channel_allows():
+    """Two kits wanted, each of two stores has one."""
+    stores = [
+        place("OXF", 1, stock={BODY: 1, LENS: 2}),
+        place("CAM", 2, stock={BODY: 1, LENS: 3}),
+    ]
+
+    whole = route(lines=kits(2), candidates=stores, destination=CUSTOMER)
+    split = route(
+        lines=kits(2), candidates=stores, destination=CUSTOMER, kit_split=True
+    )
+
+    assert whole.allocations == []
+    assert whole.shortages == [{"sku": "CAM-KIT", "requested": 2, "short": 2}]
+    assert [(a.code, a.units) for a in split.allocations] == [
+        ("OXF", {CAM_KIT: 1}),
+        ("CAM", {CAM_KIT: 1}),
+    ]
+
+
+def test_the_walk_in_buffer_is_kept_for_each_component():
+    """The shop keeps one of everything for walk-ins: two lenses on its shelf are
+    one it may ship, not a kit's two."""
+    decision = route(
+        lines=kits(1),
+        candidates=[
+            place("SHOP", 1, stock={BODY: 3, LENS: 2}, walk_in=1),
+            place("DC", 200, stock={BODY: 1, LENS: 2}, store=False),
+        ],
+        destination=CUSTOMER,
+    )
+
+    assert [a.code for a in decision.allocations] == ["DC"]
+
+
+def test_a_lens_the_kit_takes_is_not_counted_again_for_the_lens_besides():
+    decision = route(
+        lines=kits(1, lenses=1),
+        candidates=[
+            place("SHOP", 1, stock={BODY: 1, LENS: 2}),
+            place("DC", 200, stock={LENS: 1}, store=False),
+        ],
+        destination=CUSTOMER,
+    )
+
+    assert [(a.code, a.units) for a in decision.allocations] == [
+        ("SHOP", {CAM_KIT: 1}),
+        ("DC", {LENS: 1}),
+    ]
+    assert not decision.verdicts[0].fills_whole_order
+
+
+def test_two_kits_sharing_a_lens_are_filled_from_one_shelf_only_if_it_has_both():
+    lines = kits(1, travel=1)
+    short = route(
+        lines=lines,
+        candidates=[place("SHOP", 1, stock={BODY: 1, LENS: 2, BAG: 1})],
+        destination=CUSTOMER,
+    )
+    enough = route(
+        lines=lines,
+        candidates=[place("SHOP", 1, stock={BODY: 1, LENS: 3, BAG: 1})],
+        destination=CUSTOMER,
+    )
+
+    assert short.shortages == [{"sku": "TRAVEL-KIT", "requested": 1, "short": 1}]
+    assert [(a.code, a.units) for a in enough.allocations] == [
+        ("SHOP", {CAM_KIT: 1, TRAVEL_KIT: 1})
+    ]
+
+
+def test_nearest_stores_that_can_fill_a_short_kit_pickup():
+    stores = [
+        place("HALF", 1, stock={BODY: 1, LENS: 1}),
+        place("WHOLE", 5, stock={BODY: 1, LENS: 2}),
+    ]
+
+    found = nearest_that_can_fill(lines=kits(1), candidates=stores, origin=CUSTOMER)
+
+    assert [store["location"] for store in found] == ["WHOLE"]

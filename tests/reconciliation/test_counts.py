@@ -361,3 +361,17 @@ def test_a_sku_on_an_open_count_is_not_put_on_another(shop, tee_count):
     assert shop["tee"].pk not in nightly_sample(
         location=shop["oxford"], day=timezone.localdate()
     )
+
+
+def test_a_kit_is_counted_as_its_components(shop):
+    from tests.factories import kit
+
+    kit("TEE-TWIN", (shop["tee"], 2))
+    with pytest.raises(InvalidInput) as refused:
+        count_task_start(
+            location=shop["oxford"],
+            sku_codes=["TEE-TWIN"],
+            actor=Actor.of_user(shop["maria"]),
+        )
+    assert "a kit is counted as its components" in str(refused.value.field_errors)
+    assert not CountTask.objects.exists()

@@ -135,3 +135,13 @@ def test_store_staff_signed_in_cannot_send_or_read_snapshots(shop, client):
     body = {**page([("TEE-BLK-M", "LON-OXF", 5)]), "channel": "web"}
     answer = client.post(SNAPSHOTS, body, content_type="application/json")
     assert answer.status_code == 403 and not StockSnapshot.objects.exists()
+
+
+def test_a_kit_in_a_snapshot_is_named_and_nothing_is_written(shop, till):
+    from tests.factories import kit
+
+    kit("TEE-TWIN", (shop["tee"], 2))
+    answer = send(till, page([("TEE-BLK-M", "LON-OXF", 5), ("TEE-TWIN", "LON-OXF", 1)]))
+    assert answer.status_code == 400
+    assert answer.json()["rows"] == ["Row 1: TEE-TWIN is a kit; report its components."]
+    assert not StockSnapshot.objects.exists()

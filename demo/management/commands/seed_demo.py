@@ -7,6 +7,7 @@ from django.db import transaction
 
 from demo.channels import demo_channels_build
 from demo.counts import demo_counts_build
+from demo.kits import demo_kits_build
 from demo.network import (
     CHANNEL_TOKENS,
     demo_holds_build,
@@ -50,6 +51,7 @@ class Command(BaseCommand):
             # After the stores' stock and orders: it empties the distribution
             # centre's black M T-shirts onto the road and pre-orders them.
             supply = demo_supply_build()
+            kits = demo_kits_build()
             # What /store/sync/ shows until beat measures it every minute.
             sources = sync_health_check()
             for name, channel_code in CHANNEL_TOKENS.items():
@@ -79,6 +81,8 @@ class Command(BaseCommand):
             f"Supply: {supply.purchase_orders} purchase orders (one late), "
             f"{supply.transfers} transfers on the road, {supply.pre_orders} new web "
             f"pre-order(s) waiting for {po}.\n"
+            f"Kits: {kits.kits} kits sold as one SKU (OUTFIT-BLA-M-32, "
+            f"TEE-3PACK-WHI-M), {kits.holds} new web checkout hold(s) of one.\n"
             f"\n"
             f"  URL:        {url}\n"
             f"  Login:      {DEMO_USERNAME} / {DEMO_PASSWORD}  (back-office admin)\n"
