@@ -125,9 +125,7 @@ def task_for_staff(*, user, task_id: int) -> PickupTask | None:
 
 def task_lines(*, task: PickupTask) -> list:
     """The order's lines to pick, each with the kit it is a part of, if any."""
-    return list(
-        task.order.lines.select_related("sku", "kit_line__sku").order_by("id")
-    )
+    return list(task.order.lines.select_related("sku", "kit_line__sku").order_by("id"))
 
 
 def problems_for(*, user, escalated_only: bool = False) -> QuerySet[PickupProblem]:
