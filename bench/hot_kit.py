@@ -8,24 +8,35 @@ Kits held per second under each worker count, for
       location) order, autocommit off (a transaction a kit): the database's ceiling
       for a hold of two rows;
   (b) the checkout's service in-process, as the API calls it: the fast path first
-      (``reservation_place_by_codes``: a kit has no balance, so it steps aside every
-      time), then ``reservation_place``, which takes the kit apart; and
-      ``reservation_place`` alone, for the kit and for the plain SKU, to show what
-      the fast path's try costs a kit and what taking a kit apart costs the general
-      path;
+      (``reservation_place_by_codes``, which takes a kit this process has read apart
+      and sends its components' lines with the kit to the one server call), then
+      ``reservation_place`` when it steps aside; and ``reservation_place`` alone (the
+      general path), for the kit and for the plain SKU, for comparison;
   (c) POST /api/v1/reservations/ on gunicorn, a kit line in each cart;
 
 and hot_sku's three figures for the plain SKU, cell by cell beside the kit's.
 
+A process knows a kit only once its general path has held one (``inventory.services.
+kits``: the first kit cart in a process steps aside). So in (b) every worker first
+places one hold off the clock, its warm-up (for the kit: by the general path, which
+teaches the process the kit; for the plain SKU, its connection and statements), and
+the clock starts once every worker has; each hold says which path placed it (the
+fast path returns the hold, or None when it steps aside), and the share the fast
+path placed is printed. gunicorn's workers learn the kit in the API's warm-up.
+Warm-up holds count in the books, not in the rates.
+
 Exits 1 only when a correctness check fails: the plain SKU's books and sell-out as
 hot_sku checks them; every kit held took exactly one unit of each component (each
-component's reserved units, active hold lines and ledger entries all equal the kits
-held, the hold's kit rows too, and nothing is held or written under the kit's own
-SKU); and 64 buyers for kits of 50 bodies and 40 lenses hold exactly 40 kits: never
-more than the scarcer component allows.
+component's reserved units, active hold lines, holds and ledger entries all equal
+the kits held; every such hold has one kit row naming the kit at the warehouse, one
+kit, its components ``[{"sku_id", "sku", "quantity"}]`` exactly the kit's parts x1;
+nothing held or written under the kit's own SKU); and 64 buyers for kits of 50
+bodies and 40 lenses hold exactly 40 kits: never more than the scarcer component
+allows.
 """
 
 import json
+import multiprocessing
 import time
 
 import psycopg
@@ -35,11 +46,11 @@ from bench.hot_sku import (
     CONDITIONAL_UPDATE,
     LAST_UNITS,
     STOCK,
+    TTL_SECONDS,
     Shop,
     api_reserver,
     raw_reserver,
     sell_out,
-    service_reserver,
 )
 
 PARTS = ("BODY", "LENS")  # one of each per kit
@@ -56,7 +67,7 @@ def run(args) -> int:
     )
 
     rates: dict[tuple[str, str, int], float] = {}
-    aside: dict[int, tuple[int, float, float]] = {}
+    paths: dict[tuple[str, str, int], dict[str, int]] = {}
     failures: list[str] = []
     # The kit's holds take references of their own ("k…"): both sell on the web.
     for workers in args.workers:
@@ -67,27 +78,31 @@ def run(args) -> int:
         rates["kit", "raw", workers] = kit.measure(
             raw_kit_reserver(kit), workers, args.seconds
         )
-        rates["plain", "service", workers] = plain.measure(
-            service_reserver(plain, f"s{workers}"), workers, args.seconds
-        )
-        rates["kit", "service", workers] = kit.measure(
-            service_reserver(kit, f"ks{workers}"), workers, args.seconds
-        )
-        aside[workers] = _tries(kit.last_reports)
-        rates["kit", "general", workers] = kit.measure(
-            service_reserver(kit, f"kg{workers}", fast_path=False),
-            workers,
-            args.seconds,
-        )
-        rates["plain", "general", workers] = plain.measure(
-            service_reserver(plain, f"g{workers}", fast_path=False),
-            workers,
-            args.seconds,
-        )
+        for kind, shop, run_name in (("plain", plain, "s"), ("kit", kit, "ks")):
+            rates[kind, "service", workers], paths[kind, "service", workers] = _warmed(
+                shop,
+                checkout_reserver(shop, f"{run_name}{workers}", workers, args.seconds),
+                workers,
+                args.seconds,
+            )
+        for kind, shop, run_name in (("kit", kit, "kg"), ("plain", plain, "g")):
+            rates[kind, "general", workers], paths[kind, "general", workers] = _warmed(
+                shop,
+                checkout_reserver(
+                    shop,
+                    f"{run_name}{workers}",
+                    workers,
+                    args.seconds,
+                    fast_path=False,
+                ),
+                workers,
+                args.seconds,
+            )
     with harness.served_api(args.database) as port:
-        # Warm, as hot_sku warms it; the kit's own queries too.
+        # Warm, as hot_sku warms it; the kit's too, so that each gunicorn worker's
+        # first kit cart (by the general path) has taught it the kit.
         plain.measure(api_reserver(plain, port, "warm"), 64, 2.0)
-        kit.measure(api_reserver(kit, port, "kwarm"), 64, 1.0)
+        kit.measure(api_reserver(kit, port, "kwarm"), 64, 2.0)
         for workers in args.workers:
             rates["plain", "api", workers] = plain.measure(
                 api_reserver(plain, port, f"c{workers}"), workers, args.seconds
@@ -100,18 +115,105 @@ def run(args) -> int:
         failures += sell_out(port)
         failures += kit_sell_out(port)
 
-    print(_tables(rates, aside, args.workers))
+    print(_tables(rates, paths, args.workers))
     print(f"\nBooks, plain: {plain.summary}\nBooks, kit: {kit.summary}")
     for failure in failures:
         print(f"FAILED: {failure}")
     return 1 if failures else 0
 
 
-def _tables(rates: dict, aside: dict, worker_counts) -> str:
+def _warmed(
+    shop: Shop, reserver, workers: int, seconds: float
+) -> tuple[float, dict[str, int]]:
+    """A cell of ``checkout_reserver``: its clocked rate, and how many holds each
+    path placed, warm-ups apart (which count in the books, not in the rate)."""
+    rate = shop.measure(reserver, workers, seconds)
+    counts = {
+        counter: sum(report[counter] for report in shop.last_reports)
+        for counter in ("ok", "fast", "warm", "warm_fast")
+    }
+    shop.held += counts["warm"]
+    return rate, counts
+
+
+def checkout_reserver(
+    shop: Shop, run: str, workers: int, seconds: float, *, fast_path: bool = True
+):
+    """The checkout's service in-process, as the API calls it: the fast path first,
+    ``reservation_place`` when it steps aside; ``fast_path`` False, the general path
+    alone. Each worker first places one hold off the clock (its warm-up), then waits
+    for every other worker's; its clock starts then and runs ``seconds`` (run_workers'
+    own deadline is left unused: it was set before the warm-up). Counted: ``ok``,
+    the clocked holds, and ``fast``, those the fast path placed; ``warm`` and
+    ``warm_fast``, the same for the warm-up."""
+    warmed = multiprocessing.get_context("fork").Barrier(workers)
+
+    @harness.measured("ok", "refused", "fast", "warm", "warm_fast")
+    def checkout(worker, index, deadline, report):
+        from config.access import Actor
+        from inventory.errors import InsufficientStock
+        from inventory.services import (
+            ReservationLineInput,
+            reservation_place,
+            reservation_place_by_codes,
+        )
+
+        line = ReservationLineInput(shop.sku, shop.location, 1)
+        codes = [(shop.sku.code, shop.location.code, 1)]
+
+        def hold(number: int) -> str | None:
+            """The path that placed the hold ("fast" or "general"), None if short."""
+            reference = f"{run}-{index}-{number}"
+            if fast_path:
+                placed = reservation_place_by_codes(
+                    channel_code=shop.channel.code,
+                    reference=reference,
+                    lines=codes,
+                    actor=Actor(name="token:bench"),
+                    ttl_seconds=TTL_SECONDS,
+                )
+                if placed is not None:
+                    return "fast"
+            try:
+                reservation_place(
+                    channel=shop.channel,
+                    reference=reference,
+                    lines=[line],
+                    actor=Actor(name="token:bench"),
+                    ttl_seconds=TTL_SECONDS,
+                )
+            except InsufficientStock:
+                return None
+            return "general"
+
+        try:
+            path = hold(0)
+        except BaseException:
+            warmed.abort()  # the other workers stop waiting, and say so
+            raise
+        report["warm"] += path is not None
+        report["warm_fast"] += path == "fast"
+        warmed.wait(timeout=300)
+        report["started"] = time.time()
+        deadline = report["started"] + seconds
+        number = 0
+        while time.time() < deadline:
+            number += 1
+            path = hold(number)
+            if path is None:
+                report["refused"] += 1
+                continue
+            report["ok"] += 1
+            report["fast"] += path == "fast"
+
+    return checkout
+
+
+def _tables(rates: dict, paths: dict, worker_counts) -> str:
     def rate(kind, path, workers):
         return rates[kind, path, workers]
 
-    figures, ratios, tries = [], [], []
+    figures, ratios, shares = [], [], []
     for workers in worker_counts:
         figures.append(
             [workers]
@@ -133,19 +235,22 @@ def _tables(rates: dict, aside: dict, worker_counts) -> str:
                 for path in ("raw", "service", "api")
             ]
         )
-        count, seconds, busy = aside[workers]
+        kit_paths, plain_paths = (
+            paths[kind, "service", workers] for kind in ("kit", "plain")
+        )
         kit_general, plain_general = (
             rate(kind, "general", workers) for kind in ("kit", "plain")
         )
-        tries.append(
+        shares.append(
             [
                 workers,
-                rate("kit", "service", workers),
+                f"{kit_paths['fast']:,} of {kit_paths['ok']:,}",
+                f"{plain_paths['fast']:,} of {plain_paths['ok']:,}",
+                f"{kit_paths['warm'] - kit_paths['warm_fast']} of {kit_paths['warm']}",
                 kit_general,
                 plain_general,
                 f"{kit_general / plain_general:.0%}",
-                f"{seconds / count * 1000:.2f}" if count else "-",
-                f"{seconds / busy:.0%}" if busy else "-",
+                f"{rate('kit', 'service', workers) / kit_general:.0%}",
             ]
         )
     parts = [
@@ -176,19 +281,21 @@ def _tables(rates: dict, aside: dict, worker_counts) -> str:
             ],
             ratios,
         ),
-        "\nThe general path alone (reservation_place, no fast path's try first), and "
-        "what the fast path's try costs a kit cart (it steps aside every time):\n",
+        "\nWhich path placed (b)'s holds (the fast path returns the hold, or None when "
+        "it steps aside), the workers' warm-ups that stepped aside (a process's first "
+        "kit cart), and the general path alone (reservation_place):\n",
         harness.table(
             [
                 "workers",
-                "(b) kit, try first/s",
+                "(b) kit holds, fast path",
+                "(b) plain holds, fast path",
+                "kit warm-ups aside",
                 "(b) kit, general only/s",
                 "(b) plain, general only/s",
                 "kit/plain general",
-                "ms a kit's try",
-                "of the kit workers' time",
+                "kit b/general",
             ],
-            tries,
+            shares,
         ),
     ]
     if all(("kit", "api", workers) in rates for workers in (8, 64)):
@@ -197,16 +304,6 @@ def _tables(rates: dict, aside: dict, worker_counts) -> str:
             f"{rates['kit', 'api', 64] / rates['kit', 'api', 8]:.0%} of (c) kit at 8."
         )
     return "\n".join(parts)
-
-
-def _tries(reports: list[dict]) -> tuple[int, float, float]:
-    """The fast path's tries that stepped aside in one cell: how many, their
-    seconds, and the workers' busy seconds."""
-    return (
-        sum(report["aside"] for report in reports),
-        sum(report["aside_seconds"] for report in reports),
-        sum(report["finished"] - report["started"] for report in reports),
-    )
 
 
 class KitShop(Shop):
@@ -296,8 +393,10 @@ class KitShop(Shop):
 
     def check_books(self) -> list[str]:
         """Every kit held took one unit of each part: each part's reserved units,
-        active hold lines and ledger entries equal the kits held, and so do the holds'
-        kit rows; units held + units left = units at start; nothing under the kit's
+        active hold lines, holds and ledger entries equal the kits held; every such
+        hold has one kit row, naming the kit at the warehouse, one kit, made of
+        ``[{"sku_id", "sku", "quantity"}]`` exactly the parts x1 (whichever path
+        wrote it); units held + units left = units at start; nothing under the kit's
         own SKU."""
         from django.db.models import Count, Sum
 
@@ -316,21 +415,42 @@ class KitShop(Shop):
             self.parts, self.stocks, self.raw_balances, strict=True
         ):
             balance = StockBalance.objects.get(sku=part, location=self.location)
-            in_lines = ReservationLine.objects.filter(
+            lines = ReservationLine.objects.filter(
                 sku=part, location=self.location, reservation__status=active
-            ).aggregate(units=Sum("quantity"))["units"]
+            ).aggregate(
+                units=Sum("quantity"), holds=Count("reservation", distinct=True)
+            )
             in_ledger = StockMovement.objects.filter(
                 sku=part, location=self.location
             ).aggregate(units=Sum("reserved_delta"))["units"]
-            if not balance.reserved == in_lines == in_ledger == self.held:
+            if not (
+                balance.reserved
+                == lines["units"]
+                == lines["holds"]
+                == in_ledger
+                == self.held
+            ):
                 failures.append(
                     f"{part.code}: kits held {self.held}, balance {balance.reserved}, "
-                    f"lines {in_lines}, ledger {in_ledger}"
+                    f"lines {lines['units']} on {lines['holds']} holds, "
+                    f"ledger {in_ledger}"
                 )
             if balance.reserved + balance.available != stock:
                 failures.append(
                     f"{part.code}: held {balance.reserved} + left "
                     f"{balance.available} != {stock}"
+                )
+            without_kit = (
+                Reservation.objects.filter(
+                    status=active, lines__sku=part, lines__location=self.location
+                )
+                .exclude(kits__sku=self.sku)
+                .count()
+            )
+            if without_kit:
+                failures.append(
+                    f"{without_kit} holds of {part.code} without a kit row for "
+                    f"{self.sku.code}"
                 )
             left.append(f"{part.code} {balance.available:,}")
             raw = StockBalance.objects.get(pk=raw_balance.pk)
@@ -341,21 +461,41 @@ class KitShop(Shop):
                 )
         kits = ReservationKit.objects.filter(
             sku=self.sku, location=self.location, reservation__status=active
-        ).aggregate(kits=Sum("quantity"), holds=Count("id"))
-        if not kits["kits"] == kits["holds"] == self.held:
+        ).aggregate(
+            kits=Sum("quantity"),
+            rows=Count("id"),
+            holds=Count("reservation", distinct=True),
+        )
+        if not kits["kits"] == kits["rows"] == kits["holds"] == self.held:
             failures.append(
-                f"kit rows: {kits['kits']} kits on {kits['holds']} holds, "
-                f"{self.held} held"
+                f"kit rows: {kits['kits']} kits in {kits['rows']} rows on "
+                f"{kits['holds']} holds, {self.held} held"
             )
-        one_kit = sorted((part.code, 1) for part in self.parts)
-        made_of = {
-            json.dumps(sorted((part["sku"], part["quantity"]) for part in components))
-            for components in ReservationKit.objects.filter(sku=self.sku)
+        elsewhere = (
+            ReservationKit.objects.filter(sku=self.sku)
+            .exclude(location=self.location, quantity=1)
+            .count()
+        )
+        if elsewhere:
+            failures.append(f"{elsewhere} kit rows not of one kit at the warehouse")
+        one_kit = [
+            {"sku_id": part.pk, "sku": part.code, "quantity": 1} for part in self.parts
+        ]
+        # order_by(): the model's ordering by id would make every row distinct.
+        for components in (
+            ReservationKit.objects.filter(sku=self.sku)
+            .order_by()
             .values_list("components", flat=True)
             .distinct()
-        }
-        if made_of - {json.dumps(one_kit)}:
-            failures.append(f"a kit held as {sorted(made_of)}, not {one_kit}")
+        ):
+            if _canonical(components) != _canonical(one_kit):
+                rows = ReservationKit.objects.filter(
+                    sku=self.sku, components=components
+                ).count()
+                failures.append(
+                    f"{rows} kit rows made of {json.dumps(components)}, not "
+                    f"{json.dumps(one_kit)}"
+                )
         if (
             ReservationLine.objects.filter(sku=self.sku).exists()
             or StockMovement.objects.filter(sku=self.sku).exists()
@@ -367,6 +507,16 @@ class KitShop(Shop):
             f"raw SQL held {self.raw_held:,}"
         )
         return failures
+
+
+def _canonical(components) -> list[str] | None:
+    """A kit row's components in an order of their own (the contract names the keys
+    and values, not the order); None when not a list of objects."""
+    if not (
+        isinstance(components, list) and all(isinstance(p, dict) for p in components)
+    ):
+        return None
+    return sorted(json.dumps(part, sort_keys=True) for part in components)
 
 
 def raw_kit_reserver(shop: KitShop):

@@ -246,13 +246,8 @@ def raw_reserver(shop: Shop):
     return raw_sql
 
 
-def service_reserver(shop: Shop, run: str, *, fast_path: bool = True):
-    """``fast_path`` False: the general service alone, as a checkout that knew the
-    fast path would step aside would call it. Each try the fast path stepped aside
-    from is counted (``aside``) and timed (``aside_seconds``): a round trip spent for
-    nothing."""
-
-    @harness.measured("ok", "refused", "aside", "aside_seconds")
+def service_reserver(shop: Shop, run: str):
+    @harness.measured("ok", "refused")
     def services(worker, index, deadline, report):
         from config.access import Actor
         from inventory.errors import InsufficientStock
@@ -270,20 +265,16 @@ def service_reserver(shop: Shop, run: str, *, fast_path: bool = True):
         while time.time() < deadline:
             number += 1
             reference = f"{run}-{index}-{number}"
-            if fast_path:
-                tried_at = time.perf_counter()
-                placed = reservation_place_by_codes(
-                    channel_code=shop.channel.code,
-                    reference=reference,
-                    lines=codes,
-                    actor=Actor(name="token:bench"),
-                    ttl_seconds=TTL_SECONDS,
-                )
-                if placed is not None:
-                    report["ok"] += 1
-                    continue
-                report["aside"] += 1
-                report["aside_seconds"] += time.perf_counter() - tried_at
+            placed = reservation_place_by_codes(
+                channel_code=shop.channel.code,
+                reference=reference,
+                lines=codes,
+                actor=Actor(name="token:bench"),
+                ttl_seconds=TTL_SECONDS,
+            )
+            if placed is not None:
+                report["ok"] += 1
+                continue
             try:
                 reservation_place(
                     channel=shop.channel,

@@ -155,7 +155,7 @@ def route(
         distance = _distance(candidate, destination)
         units = sum(_given(lines, wanted, candidate.shippable, kit_split).values())
         fills = units == total
-        ruled_out = _ruled_out(candidate, distance, units, total)
+        ruled_out = _ruled_out(candidate, distance, units, total, _counted(lines))
         score = None
         if not ruled_out or (not fills and _only_short(candidate, distance)):
             score = _score(candidate, distance, weights)
@@ -226,8 +226,20 @@ def _given(
     return given
 
 
+def _counted(lines: Sequence[RoutingLine]) -> str:
+    """What routing's figures count: units, or with a kit line, items where a kit
+    counts as one (its components come with it)."""
+    return (
+        "items (a kit counts as one)" if any(line.parts for line in lines) else "units"
+    )
+
+
 def _ruled_out(
-    candidate: Candidate, distance: float | None, units: int, total: int
+    candidate: Candidate,
+    distance: float | None,
+    units: int,
+    total: int,
+    counted: str = "units",
 ) -> str:
     if not candidate.ships:
         return "does not ship orders of this kind"
@@ -239,7 +251,7 @@ def _ruled_out(
         return f"too far: {distance:.0f} km, ships within {radius:.0f} km"
     if units < total:
         kept = " (walk-in units kept back)" if candidate.walk_in_buffer else ""
-        return f"not enough stock: {units} of {total} units{kept}"
+        return f"not enough stock: {units} of {total} {counted}{kept}"
     return ""
 
 
@@ -353,8 +365,9 @@ def _split(
     if shortages:
         reason = "No location, alone or together with others, has every unit."
     else:
+        counted = "units" if not any(line.parts for line in lines) else "items"
         parts = ", ".join(
-            f"{a.code} ({sum(a.units.values())} units)" for a in allocations
+            f"{a.code} ({sum(a.units.values())} {counted})" for a in allocations
         )
         reason = (
             "No single location can fill the whole order: split across "

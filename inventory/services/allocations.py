@@ -40,7 +40,8 @@ def allocation_set(
 
     Refused with ``InvalidInput`` (400), nothing written: units outside 0 to
     ``MAX_ALLOCATION_UNITS``; a closed channel, or a back-office system (it reports
-    stock, it sells none); a closed location, or one outside the channel's network.
+    stock, it sells none); a closed location, or one outside the channel's network;
+    a kit (it holds no stock: its components are protected).
     Lifting (0) is refused for none of these: a protection can always be lifted."""
     if not 0 <= units <= MAX_ALLOCATION_UNITS:
         raise InvalidInput(
@@ -51,6 +52,11 @@ def allocation_set(
         with transaction.atomic():
             _lift(channel=channel, sku=sku, location=location, actor=actor)
         return None, False
+    if sku.is_kit:
+        # A kit holds no stock: what it sells is its components', protected as such.
+        raise InvalidInput(
+            {"sku": [f"{sku.code} is a kit: protect units of its components."]}
+        )
     _ensure_may_protect(channel=channel, location=location)
     key = {(sku.pk, location.pk)}
     with transaction.atomic():

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from catalog.kits import Part, kit_parts
 from catalog.models import Sku
 from inventory.models import Location, Reservation
+from inventory.movements import MAX_MOVEMENT_QUANTITY
 
 from ..models import Order, OrderKitLine, OrderLine
 from ..routing import RoutingLine
@@ -53,6 +54,16 @@ def kit_line_errors(line: OrderLineInput, parts: Mapping[int, list[Part]]) -> li
     if line.allow_future:
         return [
             f"{line.sku.code} is a kit: it is sold from the shelf, not pre-ordered."
+        ]
+    too_many = [
+        part.sku.code
+        for part in found
+        if part.quantity * line.quantity > MAX_MOVEMENT_QUANTITY
+    ]
+    if too_many:
+        return [
+            f"{line.quantity} kits take more than {MAX_MOVEMENT_QUANTITY:,} units of "
+            f"{', '.join(too_many)}."
         ]
     return []
 

@@ -164,7 +164,8 @@ def test_the_demo_has_a_store_team_with_a_pickup_queue():
     seed()  # again: nothing duplicated
     assert "sam / onestock-demo" in output
     states = sorted(PickupTask.objects.values_list("status", flat=True))
-    assert states == ["new", "new", "picking", "ready"]
+    # The fourth new one: a three-pack of T-shirts, a kit (demo/kits.py).
+    assert states == ["new", "new", "new", "picking", "ready"]
     picker = Client()
     assert picker.login(username="sam", password="onestock-demo")
     queue = picker.get("/store/").content.decode()
@@ -305,7 +306,16 @@ def test_the_demo_sells_kits_from_their_parts():
         "JEAN-IND-32",
         "TEE-BLA-M",
     ]
+    assert "1 new pickup order(s) of one" in output
+    from orders.models import Order
+
+    pack = Order.objects.get(reference="DEMO-KIT-ORDER-1")
+    (kit_line,) = pack.kit_lines.all()
+    assert (kit_line.sku.code, kit_line.quantity) == ("TEE-3PACK-WHI-M", 1)
+    assert [(line.sku.code, line.quantity) for line in pack.lines.all()] == [
+        ("TEE-WHI-M", 3)
+    ]
     again = seed()
-    assert "0 new web checkout hold(s)" in again
+    assert "0 new web checkout hold(s) and 0 new pickup order(s)" in again
     assert Reservation.objects.filter(reference="DEMO-KIT-CART").count() == 1
     assert balances_rebuild(repair=False) == []

@@ -401,3 +401,13 @@ def test_the_admin_lists_protections_and_changes_none(market, back_office, clien
     )
     assert change.status_code == 403
     assert Allocation.objects.get().units == 4
+
+
+def test_a_kit_is_protected_through_its_components(market, back_office):
+    from tests.factories import kit
+
+    kit("TEE-TWIN", (market["tee"], 2))
+    refused = protect(back_office, 2, URL.format("amazon", "TEE-TWIN", "LDS-WH"))
+    assert refused.status_code == 400
+    assert "protect units of its components" in refused.json()["sku"][0]
+    assert not Allocation.objects.exists()

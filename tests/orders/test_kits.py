@@ -211,6 +211,15 @@ def test_a_kit_whose_component_is_no_longer_sold_is_refused(api, camera):
     assert not Order.objects.exists()
 
 
+def test_more_kits_than_a_line_may_take_is_a_400_not_a_shortage(api, camera):
+    answer = api.post("/api/v1/orders/", pickup(**{"CAM-KIT": 600_000}), format="json")
+
+    assert answer.status_code == 400
+    (said,) = answer.json()["lines"][0]["sku"]
+    assert "600000 kits take more than" in said and "LENS-50" in said
+    assert not Order.objects.exists()
+
+
 def test_a_routed_kit_goes_whole_to_one_location(api, camera):
     """One camera body at Oxford Street, lenses only at the DC: no location has a
     whole kit, so nothing is split and nothing is committed."""

@@ -137,7 +137,8 @@ def test_an_order_placed_directly_is_routed_reserved_and_committed_in_one_step(
     assert kits_of(order) == kits_sold(network, ("tee", "DC-NORTH", 2, 2, 0, 0))
     assert order["routing"]["reason"].startswith("DC-NORTH is the only location")
     ruled_out = {c["location"]: c["ruled_out"] for c in order["routing"]["candidates"]}
-    assert ruled_out["LON-OXF"] == "not enough stock: 0 of 2 units"
+    counted = "items (a kit counts as one)" if network["tee_sold"].is_kit else "units"
+    assert ruled_out["LON-OXF"] == f"not enough stock: 0 of 2 {counted}"
     assert balance_of(tee, network["dc"]).committed == 2
     assert [e for e in order["timeline"] if e["kind"] == "routed"][0][
         "reason"
@@ -540,9 +541,10 @@ def test_routing_keeps_a_stores_walk_in_units_and_its_daily_capacity(api, networ
     assert walk_in["lines"][0]["location"] == "DC-NORTH"
     why = {c["location"]: c["ruled_out"] for c in walk_in["routing"]["candidates"]}
     # A kit line goes whole from one location: Camden's 3 tees fill none of 4 kits.
-    can = 0 if network["tee_sold"].is_kit else 3
+    kits = network["tee_sold"].is_kit
+    can, counted = (0, "items (a kit counts as one)") if kits else (3, "units")
     assert why["LON-CAM"] == (
-        f"not enough stock: {can} of 4 units (walk-in units kept back)"
+        f"not enough stock: {can} of 4 {counted} (walk-in units kept back)"
     )
     assert near["lines"][0]["location"] == "LON-CAM"
     assert (

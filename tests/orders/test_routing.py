@@ -274,7 +274,7 @@ def test_a_kit_goes_to_the_one_location_that_has_every_component():
 
     assert [(a.code, a.units) for a in decision.allocations] == [("DC", {CAM_KIT: 1})]
     why = {v.code: v.ruled_out for v in decision.verdicts}
-    assert why["BODIES"] == "not enough stock: 0 of 1 units"
+    assert why["BODIES"] == "not enough stock: 0 of 1 items (a kit counts as one)"
 
 
 def test_a_kit_is_never_split_across_locations_unless_the_channel_allows():
