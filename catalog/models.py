@@ -72,7 +72,7 @@ class Sku(models.Model):
         validators=[MinValueValidator(0)],
         help_text="What one unit sells for; empty if not known.",
     )
-    # Kept by ``inventory.services.kits`` with the SKU's components: a kit is sold as
+    # Kept by ``catalog.kits`` with the SKU's components: a kit is sold as
     # one SKU while the shelves hold its parts, so it holds no stock of its own.
     is_kit = models.BooleanField(
         default=False,

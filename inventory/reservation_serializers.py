@@ -1,8 +1,8 @@
 """The shapes of a checkout's hold under /api/v1/reservations/: the cart asked for
 (ReservationInputSerializer, its codes resolved by ReservationCodes), the hold as
-stored with its lines and history (ReservationSerializer: a pre-order's line says how
-many of its units wait for supply and when they are due), and the 409s a hold or a
-transition answers."""
+stored with its lines, the kits it took and its history (ReservationSerializer: a
+pre-order's line says how many of its units wait for supply and when they are due),
+and the 409s a hold or a transition answers."""
 
 from typing import Any
 

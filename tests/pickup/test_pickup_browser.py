@@ -441,3 +441,39 @@ def test_at_the_till_the_task_follows_others_and_cancelling_asks_first(shop, til
     assert order.lines.get(sku=shop["hoodie"]).cancelled_quantity == 1
     axe_clean(page)
     page.shot("cancelled")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_picker_sees_a_kits_parts_go_together_and_picks_them_by_scans(shop, tablet):
+    """A lounge set (a tee and a hoodie, sold as one): its parts are picked like any
+    items, each labelled as part of the set, by the keyboard and the scanner."""
+    from tests.factories import kit
+
+    lounge = kit("LOUNGE-SET", (shop["tee"], 1), (shop["hoodie"], 1))
+    stock(shop["tee"], shop["oxford"], 1)
+    stock(shop["hoodie"], shop["oxford"], 1)
+    task = pickup_order(shop, "WEB-5301", lines=[(lounge, 1)]).pickup_task
+    page = tablet
+
+    sign_in_by_keyboard(page, "alice")
+    page.goto(f"/store/tasks/{task.pk}/")
+    expect(page.get_by_role("button", name="Claim this order")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#result-start")).to_have_text("Claimed: it is yours to pick.")
+    page.get_by_role("button", name="Start picking").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_label("Scan an item")).to_be_focused()
+    parts = page.locator(".kit-part")
+    expect(parts).to_have_count(2)
+    expect(parts.first).to_have_text("part of LOUNGE-SET")
+    axe_clean(page)
+    no_sideways_scroll(page)
+    page.shot("kit-parts")
+
+    scan(page, "5012345678900")  # the tee's barcode
+    expect(page.locator("#scan-result")).to_have_text("Tee black M: 1 of 1 picked.")
+    scan(page, "HOOD-GRE-L")
+    expect(page.get_by_label("Hold shelf or bin")).to_be_focused()
+    page.shot("kit-picked")
+    assert balance_of(shop["tee"], shop["oxford"]).picked == 1
+    assert balance_of(shop["hoodie"], shop["oxford"]).picked == 1
