@@ -13,6 +13,7 @@ from .models import (
     Location,
     RefusedDemand,
     Reservation,
+    ReservationKit,
     ReservationLine,
     ReservationTransition,
     SourceHealth,
@@ -194,6 +195,14 @@ class ReservationLineInline(admin.TabularInline):
         return False
 
 
+class ReservationKitInline(ReservationLineInline):
+    """The kits the cart named: their units are on the lines above."""
+
+    model = ReservationKit
+    fields = ["sku", "location", "quantity", "components"]
+    readonly_fields = fields
+
+
 class ReservationTransitionInline(admin.TabularInline):
     model = ReservationTransition
     fields = ["at", "from_status", "to_status", "actor"]
@@ -233,7 +242,7 @@ class ReservationAdmin(ReadOnlyAdmin):
     list_filter = [ReservationStatusFilter, "channel"]
     search_fields = ["reference", "created_by"]
     list_select_related = ["channel"]
-    inlines = [ReservationLineInline, ReservationTransitionInline]
+    inlines = [ReservationLineInline, ReservationKitInline, ReservationTransitionInline]
     actions = ["release"]
 
     def has_change_permission(self, request, obj=None) -> bool:

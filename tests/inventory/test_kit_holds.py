@@ -328,3 +328,13 @@ def test_a_kit_is_sold_from_the_shelf_never_pre_ordered(camera_shop):
     short = buy(camera_shop["token"], "CART-2", [("CAM-KIT", 2)])
     assert short.status_code == 409
     assert not Reservation.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_admin_shows_the_kits_a_hold_took(camera_shop, admin_client):
+    stock(camera_shop["lens"], camera_shop["store"], 1)
+    stock(camera_shop["body"], camera_shop["store"], 1)
+    placed = buy(camera_shop["token"], "CART-1", [("CAM-KIT", 1)]).json()
+    page = admin_client.get(f"/admin/inventory/reservation/{placed['id']}/change/")
+    assert page.status_code == 200
+    assert "CAM-KIT" in page.content.decode()
