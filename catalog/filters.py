@@ -39,6 +39,17 @@ class SkuFilter(django_filters.FilterSet):
         field_name="price", lookup_expr="isnull", help_text="true: SKUs with no price."
     )
 
+    # A kit has no stock of its own, so a list of a location's availability never
+    # names it: an integrator lists its kits here and reads them by code.
+    is_kit = django_filters.BooleanFilter(
+        help_text="true: kits only (read their availability with `?sku=`)."
+    )
+    component = django_filters.CharFilter(
+        field_name="components__component__code",
+        distinct=True,
+        help_text="Kits with this SKU among their components.",
+    )
+
     class Meta:
         model = Sku
         fields = ["barcode", "is_active"]

@@ -170,3 +170,15 @@ def test_a_redefined_kit_moves_its_revision_and_stays_a_kit(api, parts):
     assert "stays one" in str(plain.json()["components"])
     made.refresh_from_db()
     assert made.is_kit and made.kit_revision == revision + 1
+
+
+def test_an_integrator_lists_the_kits_and_the_kits_a_part_goes_into(api, parts):
+    lens, body = parts
+    kit("CAM-KIT", (lens, 1), (body, 1))
+    kit("TWIN-LENS", (lens, 2))
+    kits = api.get("/api/v1/skus/", {"is_kit": "true"}).json()["results"]
+    assert [sku["code"] for sku in kits] == ["CAM-KIT", "TWIN-LENS"]
+    with_body = api.get("/api/v1/skus/", {"component": "BODY-X"}).json()["results"]
+    assert [sku["code"] for sku in with_body] == ["CAM-KIT"]
+    plain = api.get("/api/v1/skus/", {"is_kit": "false"}).json()["results"]
+    assert {sku["code"] for sku in plain} == {"LENS-50", "BODY-X"}
