@@ -5,8 +5,10 @@ warehouse), while the plain hot SKU is measured beside it in the same run.
 Kits held per second under each worker count, for
 
   (a) raw SQL: both components' conditional UPDATEs in one transaction, in (SKU,
-      location) order, autocommit off (a transaction a kit): the database's ceiling
-      for a hold of two rows;
+      location) order, autocommit off (a transaction a kit): the plain transaction
+      for a hold of two rows, three round trips with both rows locked until the
+      commit's flush (the service's one call lets them go before it, so at many
+      workers it can pass this figure);
   (b) the checkout's service in-process, as the API calls it: the fast path first
       (``reservation_place_by_codes``, which takes a kit this process has read apart
       and sends its components' lines with the kit to the one server call), then
