@@ -181,6 +181,12 @@ def _records(request: Request, wanted: dict):
     sku = skus_by_code(codes={wanted["sku"]}).get(wanted["sku"])
     if sku is None:
         errors["sku"] = [f"Unknown SKU {wanted['sku']!r}."]
+    elif sku.is_kit:
+        # A kit is sold from the shelf, never against supply: it has no dates.
+        errors["sku"] = [
+            f"{sku.code} is a kit: it is sold from the shelf, never against supply. "
+            "Read its components' timelines, or its availability now."
+        ]
     location = None
     if "location" in wanted:
         code = wanted["location"]

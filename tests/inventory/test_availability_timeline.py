@@ -305,3 +305,12 @@ def test_the_schema_describes_the_timeline(anonymous):
     assert {"200", "400", "403"} <= set(operation["responses"])
     answer = schema["components"]["schemas"]["AvailabilityTimeline"]["properties"]
     assert {"timeline", "undated_incoming", "preorderable"} <= set(answer)
+
+
+def test_a_kit_has_no_timeline_it_sells_from_the_shelf(api, stocked):
+    from tests.factories import kit
+
+    kit("TEE-TWIN", (stocked["tee"], 2))
+    answer = api.get(URL, {"sku": "TEE-TWIN", "location": "LON-OXF", "channel": "web"})
+    assert answer.status_code == 400
+    assert "is a kit" in answer.json()["sku"][0]
