@@ -196,12 +196,6 @@ class ReservationKit(models.Model):
     def __str__(self) -> str:
         return f"{self.quantity} kits {self.sku_id}@{self.location_id}"
 
-    def units_of(self, sku_id: int) -> int:
-        """Units of one component these kits hold."""
-        return self.quantity * sum(
-            part["quantity"] for part in self.components if part["sku_id"] == sku_id
-        )
-
 
 class ReservationTransition(TimelineEvent):
     """One move of a reservation on its timeline (``Reservation.events``): the status
