@@ -49,6 +49,10 @@ Environment:
                             for a new one (default 3).
     RECONCILIATION_QUEUE    the Celery queue a run started on the screen goes to.
     SALES_RATE_DAYS         the trailing days of the dashboard's rate of sale (28).
+    TRANSFER_SURPLUS_DAYS   a location whose stock outlasts this many days of its
+                            rate of sale may send the rest to another (default 56).
+    TRANSFER_SHORTAGE_DAYS  a location that runs out within this many days of its
+                            rate of sale is proposed units from another (default 7).
     ONESTOCK_CURRENCY_SYMBOL  what the dashboard writes money with (£).
     ONESTOCK_TOKEN_CACHE_SECONDS  how long a server process keeps a live API token
                             before reading it again (default 5): a token revoked
@@ -510,6 +514,10 @@ RECONCILIATION_CHUNK_ROWS = int(os.environ.get("RECONCILIATION_CHUNK_ROWS", "500
 # The dashboard's days of supply use the rate of sale over this many trailing days,
 # computed nightly (reconciliation.refresh_sales_rates).
 SALES_RATE_DAYS = int(os.environ.get("SALES_RATE_DAYS", "28"))
+# Transfer proposals (reconciliation.services.proposals): what counts as a surplus and
+# as a coming shortage, in days of a location's own rate of sale.
+TRANSFER_SURPLUS_DAYS = int(os.environ.get("TRANSFER_SURPLUS_DAYS", "56"))
+TRANSFER_SHORTAGE_DAYS = int(os.environ.get("TRANSFER_SHORTAGE_DAYS", "7"))
 # The symbol the dashboard writes money with (shrink at cost, lost sales at price).
 # SKU costs and prices carry no currency of their own: the retailer has one.
 CURRENCY_SYMBOL = os.environ.get("ONESTOCK_CURRENCY_SYMBOL", "£")

@@ -19,7 +19,9 @@ from inventory.supply_apis import (
 )
 from inventory.timeline_apis import AvailabilityTimelineView
 from orders.apis import OrderViewSet, ReturnToStockTaskViewSet
+from pickup.apis import ChangePickupLocationView
 from reconciliation.apis import ExceptionViewSet, SnapshotViewSet
+from reconciliation.proposal_apis import TransferProposalViewSet
 from returns.apis import ReturnViewSet
 from sync.apis import (
     AvailabilityChangesView,
@@ -42,6 +44,9 @@ router.register("returns", ReturnViewSet, basename="return")
 router.register("exceptions", ExceptionViewSet, basename="exception")
 router.register("snapshots", SnapshotViewSet, basename="snapshot")
 router.register("webhooks", WebhookSubscriptionViewSet, basename="webhook")
+router.register(
+    "transfer-proposals", TransferProposalViewSet, basename="transfer-proposal"
+)
 router.register(
     "return-to-stock-tasks", ReturnToStockTaskViewSet, basename="return-to-stock-task"
 )
@@ -66,6 +71,7 @@ urlpatterns = [
     path("store/", include("pickup.urls")),
     path("store/", include("sync.urls")),
     path("store/support/", include("support.urls")),
+    path("store/packing/", include("orders.urls")),
     path(
         "api/v1/availability/timeline/",
         AvailabilityTimelineView.as_view(),
@@ -100,6 +106,11 @@ urlpatterns = [
         "api/v1/allocations/<str:channel>/<str:sku>/<str:location>/",
         AllocationView.as_view(),
         name="allocation",
+    ),
+    path(
+        "api/v1/orders/<int:pk>/change-pickup-location/",
+        ChangePickupLocationView.as_view(),
+        name="order-change-pickup-location",
     ),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

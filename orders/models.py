@@ -2,7 +2,8 @@
 fulfils each line, the routing decision behind it, and one timeline of everything
 that happened to it (OrderEvent). ReturnToStockTask is the unit picked for an order
 that will not leave with it: it becomes available again only when staff confirm it
-is back on the shelf."""
+is back on the shelf. PackingProblem is the units a packer of a shipped order could
+not find or found damaged, and what became of them."""
 
 from django.db import models
 
@@ -48,8 +49,11 @@ class Order(models.Model):
         Status.IN_PROGRESS: frozenset(
             {Status.READY, Status.PARTIALLY_SHIPPED, Status.SHIPPED, Status.CANCELLED}
         ),
+        # Ready back to in progress: the customer changed the pickup store, and the
+        # new store picks the order again.
         Status.READY: frozenset(
             {
+                Status.IN_PROGRESS,
                 Status.COLLECTED,
                 Status.PARTIALLY_SHIPPED,
                 Status.SHIPPED,
@@ -338,9 +342,14 @@ class OrderEvent(TimelineEvent):
         SUPPLY_ARRIVED = "supply_arrived", "Supply arrived: units committed"
         PROMISE_DATE_CHANGED = "promise_date_changed", "Promise date changed"
         SUPPLY_DELAYED = "supply_delayed", "No supply left for the promise"
+        PICKUP_LOCATION_CHANGED = (
+            "pickup_location_changed",
+            "Pickup store changed",
+        )
+        REROUTED = "rerouted", "Short units re-routed"
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
-    kind = models.CharField(max_length=20, choices=Kind.choices)
+    kind = models.CharField(max_length=24, choices=Kind.choices)
     request_reference = models.CharField(
         max_length=100,
         blank=True,
@@ -402,3 +411,87 @@ class ReturnToStockTask(models.Model):
 
     def __str__(self) -> str:
         return f"Put back {self.quantity} × {self.sku_id} @ {self.location_id}"
+
+
+class PackingProblem(models.Model):
+    """Units of a shipped order's line (ship, ship from store, local delivery) the
+    packer could not find, or found damaged. The stock fact is recorded when reported
+    (the ledger corrects the shelf); the units are re-routed at once to the next best
+    location that can fill them, else they wait for a person's decision: ship them
+    later on a follow-up order, offer a substitute, or cancel them."""
+
+    class Condition(models.TextChoices):
+        NOT_FOUND = "not_found", "Not found"
+        DAMAGED = "damaged", "Damaged"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open: waiting for a decision"
+        RESOLVED = "resolved", "Resolved"
+
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        Status.OPEN: frozenset({Status.RESOLVED}),
+        Status.RESOLVED: frozenset(),
+    }
+
+    class Resolution(models.TextChoices):
+        REROUTED = "rerouted", "Re-routed to another location"
+        SHIP_LATER = "ship_later", "Ship to the customer later"
+        SUBSTITUTE = "substitute", "Offer a substitute"
+        CANCEL = "cancel", "Cancel these units and tell the customer"
+
+    class Answer(models.TextChoices):
+        ACCEPTED = "accepted", "Customer accepted"
+        DECLINED = "declined", "Customer declined"
+
+    order = models.ForeignKey(
+        Order, on_delete=models.CASCADE, related_name="packing_problems"
+    )
+    line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="+")
+    location = models.ForeignKey(
+        "inventory.Location",
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Where the packer could not find them.",
+    )
+    quantity = models.PositiveIntegerField()
+    condition = models.CharField(max_length=12, choices=Condition.choices)
+    note = models.CharField(max_length=300, blank=True)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.OPEN
+    )
+    resolution = models.CharField(max_length=20, choices=Resolution.choices, blank=True)
+    rerouted_line = models.ForeignKey(
+        OrderLine,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        help_text="The line that fills the units now, at the location routed to.",
+    )
+    substitute_sku = models.ForeignKey(
+        "catalog.Sku", on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    customer_answer = models.CharField(
+        max_length=10, choices=Answer.choices, blank=True
+    )
+    follow_up_order = models.ForeignKey(
+        Order,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        help_text="The order that ships the units later.",
+    )
+    reported_by = models.CharField(max_length=160)
+    reported_at = models.DateTimeField()
+    resolved_by = models.CharField(max_length=160, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["reported_at", "id"]
+        indexes = [
+            models.Index(fields=["status", "location"], name="packing_problem_open")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} {self.condition} on order {self.order_id}"

@@ -201,8 +201,10 @@ class SupplyPromise(models.Model):
 
 
 class TransferRoute(models.Model):
-    """How long units take from one location to another: a transfer sent without an
-    ``expected_at`` is due this long after it left."""
+    """A lane the retailer set between two locations: how long units take from one to
+    the other (a transfer sent without an ``expected_at`` is due this long after it
+    left) and what moving one unit costs. Transfer proposals pair only locations with
+    a lane between them, and a changed pickup store sends units along one."""
 
     from_location = models.ForeignKey(
         Location, on_delete=models.CASCADE, related_name="+"
@@ -212,6 +214,12 @@ class TransferRoute(models.Model):
     )
     lead_time_hours = models.PositiveIntegerField(
         help_text="Hours from dispatch to arrival."
+    )
+    cost_per_unit = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        default=0,
+        help_text="What moving one unit along this lane costs (carrier, handling).",
     )
 
     class Meta:
