@@ -1,5 +1,6 @@
-"""Orders in the back-office for support: read-only, with their lines and timeline;
-return-to-stock tasks confirmed through the service, never edited by hand."""
+"""Orders in the back-office for support: read-only, with their lines, timeline and
+packing problems; return-to-stock tasks confirmed through the service, never edited
+by hand; packing problems read-only (decided on the packing bench or the API)."""
 
 from django.contrib import admin, messages
 
@@ -7,7 +8,14 @@ from config.access import Actor
 from inventory.admin import ReadOnlyAdmin
 
 from . import services
-from .models import Order, OrderEvent, OrderKitLine, OrderLine, ReturnToStockTask
+from .models import (
+    Order,
+    OrderEvent,
+    OrderKitLine,
+    OrderLine,
+    PackingProblem,
+    ReturnToStockTask,
+)
 
 
 class OrderLineInline(admin.TabularInline):
@@ -60,6 +68,48 @@ class OrderEventInline(admin.TabularInline):
         return event.note
 
 
+class PackingProblemInline(admin.TabularInline):
+    """Units a packer could not find or found damaged, and what became of them."""
+
+    model = PackingProblem
+    fk_name = "order"
+    extra = 0
+    can_delete = False
+    fields = [
+        "line",
+        "location",
+        "quantity",
+        "condition",
+        "status",
+        "resolution",
+        "rerouted_line",
+        "follow_up_order",
+        "reported_by",
+        "reported_at",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(PackingProblem)
+class PackingProblemAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "order",
+        "location",
+        "quantity",
+        "condition",
+        "status",
+        "resolution",
+        "reported_at",
+    ]
+    list_filter = ["status", "condition", "resolution", "location"]
+    search_fields = ["order__reference"]
+    list_select_related = ["order", "location"]
+
+
 @admin.register(Order)
 class OrderAdmin(ReadOnlyAdmin):
     list_display = [
@@ -75,7 +125,12 @@ class OrderAdmin(ReadOnlyAdmin):
     list_filter = ["status", "fulfilment_method", "channel"]
     search_fields = ["reference", "customer_name", "customer_email"]
     date_hierarchy = "placed_at"
-    inlines = [OrderLineInline, OrderKitLineInline, OrderEventInline]
+    inlines = [
+        OrderLineInline,
+        OrderKitLineInline,
+        OrderEventInline,
+        PackingProblemInline,
+    ]
 
 
 @admin.register(ReturnToStockTask)

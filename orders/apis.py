@@ -1,8 +1,15 @@
 """Orders API: place an order, read it with its timeline, and move it along (pick,
-ready, ship, collect, cancel, close); and the return-to-stock tasks staff confirm.
+ready, ship, collect, cancel, close); a packer's units not found or damaged, and
+the decision on those no location could take (``report-short``,
+``packing-problems/{id}/decide``); and the return-to-stock tasks staff confirm.
 The rules live in ``orders.services``; this module only translates."""
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -15,11 +22,13 @@ from config.access import (
     ensure_may_act_for_channel,
     with_bound_channel,
 )
+from config.errors import NotFound
 from config.replicas import ReadsFromReplica
 
 from . import selectors, services
 from .filters import OrderFilter, ReturnToStockFilter
-from .models import Order
+from .models import Order, PackingProblem
+from .packing_serializers import DecideSerializer, ReportShortSerializer
 from .serializers import (
     CancelSerializer,
     LinesActionSerializer,
@@ -32,6 +41,7 @@ from .serializers import (
     ShipSerializer,
     order_arguments,
 )
+from .services import packing, packing_decisions
 
 REFUSALS = {
     200: OrderSerializer,
@@ -214,6 +224,93 @@ class OrderViewSet(
                 order_id=order.pk, actor=actor
             ),
         )
+
+    @extend_schema(
+        summary="A packer could not find units of a line, or found them damaged",
+        description=(
+            "For a shipped order (`ship`, `ship_from_store`, `local_delivery`; a "
+            "pickup's are reported on its pickup task: 409 `packing_refused`), on "
+            "units still on the shelf. In one step: the ledger corrects the shelf "
+            "(not found: on-hand −q; damaged: damaged +q), a packing problem is "
+            "recorded (units not found open an `item_not_found` case), and the "
+            "units are re-routed to the next best location that can fill them "
+            "alone, routed as placing routes (a new line committed there, the old "
+            "line's units cancelled as served, a `rerouted` timeline entry with the "
+            "decision). If none can, the problem stays `open` for a decision "
+            "(`packing-problems/{id}/decide/`); its `routing` says why. 200 with the "
+            "order: `packing_problems` shows it. 400 for fields (a `quantity` over "
+            "the units on the shelf included); nothing is written on any refusal."
+        ),
+        request=ReportShortSerializer,
+        responses=REFUSALS,
+    )
+    @action(detail=True, methods=["post"], url_path="report-short")
+    def report_short(self, request: Request, pk: str) -> Response:
+        return self._lines_action(
+            request,
+            ReportShortSerializer,
+            lambda order, given, actor: packing.packing_report_short(
+                order_id=order.pk,
+                line_id=given.validated_data["line"],
+                quantity=given.validated_data["quantity"],
+                condition=given.validated_data["condition"],
+                note=given.validated_data["note"],
+                actor=actor,
+            ),
+        )
+
+    @extend_schema(
+        summary="Decide what becomes of units a packer could not find",
+        description=(
+            "On an `open` packing problem of this order: `ship_later` (a follow-up "
+            "order to the same address for those units, routed; 409 "
+            "`insufficient_stock` if no location can ship them), `substitute` with "
+            "`substitute` and `customer_answer` (`accepted`: a line of it added at "
+            "`location`, or routed, and the missing units cancelled as served; "
+            "`declined`: they are cancelled), or `cancel`. 200 with the order; 409 "
+            "`packing_problem_transition_refused` when it is decided already."
+        ),
+        request=DecideSerializer,
+        responses=REFUSALS,
+        parameters=[
+            OpenApiParameter(
+                "problem_id",
+                int,
+                OpenApiParameter.PATH,
+                description="The packing problem's id (the order's "
+                "`packing_problems`).",
+            )
+        ],
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path=r"packing-problems/(?P<problem_id>[0-9]{1,18})/decide",
+    )
+    def decide(self, request: Request, pk: str, problem_id: str) -> Response:
+        def act(order: Order, given: DecideSerializer, actor: Actor) -> None:
+            if not PackingProblem.objects.filter(pk=problem_id, order=order).exists():
+                raise NotFound(f"No packing problem {problem_id} on this order.")
+            decision = given.validated_data["decision"]
+            if decision == PackingProblem.Resolution.SUBSTITUTE:
+                found = given.records()
+                packing_decisions.packing_problem_substitute(
+                    problem_id=int(problem_id),
+                    actor=actor,
+                    substitute=found["substitute"],
+                    customer_answer=given.validated_data["customer_answer"],
+                    location=found.get("location"),
+                )
+            elif decision == PackingProblem.Resolution.SHIP_LATER:
+                packing_decisions.packing_problem_ship_later(
+                    problem_id=int(problem_id), actor=actor
+                )
+            else:
+                packing_decisions.packing_problem_cancel(
+                    problem_id=int(problem_id), actor=actor
+                )
+
+        return self._lines_action(request, DecideSerializer, act)
 
     @extend_schema(
         summary="Close a shipped or collected order",

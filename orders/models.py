@@ -418,7 +418,10 @@ class PackingProblem(models.Model):
     packer could not find, or found damaged. The stock fact is recorded when reported
     (the ledger corrects the shelf); the units are re-routed at once to the next best
     location that can fill them, else they wait for a person's decision: ship them
-    later on a follow-up order, offer a substitute, or cancel them."""
+    later on a follow-up order, offer a substitute, or cancel them. ``routing`` keeps
+    the re-routing decision made when reported (where they went, or why nowhere);
+    the caller's keys for the report and the decision make a resend change nothing
+    (orders.services.packing)."""
 
     class Condition(models.TextChoices):
         NOT_FOUND = "not_found", "Not found"
@@ -486,11 +489,36 @@ class PackingProblem(models.Model):
     reported_at = models.DateTimeField()
     resolved_by = models.CharField(max_length=160, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    routing = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The re-routing decision made when reported: the location that "
+        "took the units and why, or why none could.",
+    )
+    request_reference = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="The reporter's key for the report: the same key again changes "
+        "nothing.",
+    )
+    decision_reference = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="The key the decision was sent with: the same key again changes "
+        "nothing.",
+    )
 
     class Meta:
         ordering = ["reported_at", "id"]
         indexes = [
             models.Index(fields=["status", "location"], name="packing_problem_open")
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "request_reference"],
+                condition=~models.Q(request_reference=""),
+                name="packing_problem_reported_once",
+            )
         ]
 
     def __str__(self) -> str:

@@ -1,11 +1,13 @@
-"""Reads for orders: the order as staff, support and the API see it, and the snapshot
-of locations and stock that routing decides over."""
+"""Reads for orders: the order as staff, support and the API see it, the snapshot
+of locations and stock that routing decides over, and the packing bench (the
+shipped orders with units to pack at a location, and the units waiting for a
+decision there)."""
 
 from collections.abc import Sequence
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, F, Prefetch, QuerySet
 
 from catalog.models import Channel, Sku
 from inventory.models import Location
@@ -19,6 +21,7 @@ from .models import (
     OrderEvent,
     OrderKitLine,
     OrderLine,
+    PackingProblem,
     ReturnToStockTask,
 )
 from .routing import Candidate
@@ -33,6 +36,93 @@ def order_queryset() -> QuerySet[Order]:
             "return_to_stock_tasks",
             ReturnToStockTask.objects.select_related("sku", "location"),
         ),
+        Prefetch("packing_problems", packing_problem_queryset()),
+    )
+
+
+def packing_problem_queryset() -> QuerySet[PackingProblem]:
+    return PackingProblem.objects.select_related(
+        "line__sku",
+        "location",
+        "rerouted_line__location",
+        "substitute_sku",
+        "follow_up_order",
+    )
+
+
+# Orders with units still to leave: what a packer may still report short or ship.
+BEING_PACKED = (
+    Order.Status.ALLOCATED,
+    Order.Status.IN_PROGRESS,
+    Order.Status.READY,
+    Order.Status.PARTIALLY_SHIPPED,
+)
+BENCH_SIZE = 50
+
+
+def packing_bench(*, location: Location) -> list[Order]:
+    """The shipped orders (not collected by the customer) with units still to pack
+    at ``location``, due first then oldest first (at most ``BENCH_SIZE``); each
+    with ``here``, its lines at the location with units still to leave, and
+    ``open_problems``, its units there waiting for a decision."""
+    orders = (
+        Order.objects.filter(
+            status__in=BEING_PACKED,
+            lines__location=location,
+            lines__status__in=_TO_PACK,
+        )
+        .exclude(fulfilment_method__in=COLLECTED_METHODS)
+        .select_related("channel")
+        .prefetch_related(
+            Prefetch(
+                "lines",
+                OrderLine.objects.filter(location=location).select_related(
+                    "sku", "kit_line__sku"
+                ),
+                to_attr="here",
+            ),
+            Prefetch(
+                "packing_problems",
+                packing_problem_queryset().filter(
+                    location=location, status=PackingProblem.Status.OPEN
+                ),
+                to_attr="open_problems",
+            ),
+        )
+        .distinct()
+        .order_by(F("promised_by").asc(nulls_last=True), "placed_at", "id")
+    )
+    bench = []
+    for order in orders[:BENCH_SIZE]:
+        order.here = [line for line in order.here if line.open_quantity]
+        bench.append(order)
+    return bench
+
+
+# Line statuses with units still to leave.
+_TO_PACK = (
+    OrderLine.Status.ALLOCATED,
+    OrderLine.Status.PICKING,
+    OrderLine.Status.PICKED,
+    OrderLine.Status.SHORT,
+    OrderLine.Status.AWAITING_SUPPLY,
+    OrderLine.Status.PARTIALLY_FULFILLED,
+)
+
+
+def packing_problems_open(*, location: Location) -> list[PackingProblem]:
+    """Units short at ``location`` still waiting for a decision, oldest first; a
+    problem whose units the order no longer waits for (cancelled meanwhile) is not
+    shown: nothing is left to decide."""
+    return list(
+        packing_problem_queryset()
+        .select_related("order", "line__kit_line__sku")
+        .filter(
+            location=location,
+            status=PackingProblem.Status.OPEN,
+            line__short_quantity__gt=0,
+            order__status__in=BEING_PACKED,
+        )
     )
 
 

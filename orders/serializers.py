@@ -30,6 +30,7 @@ from .models import (
     OrderLine,
     ReturnToStockTask,
 )
+from .packing_serializers import PackingProblemSerializer
 from .services import (
     MAX_LINES,
     Customer,
@@ -447,6 +448,11 @@ class OrderSerializer(serializers.ModelSerializer):
     fulfilments = serializers.SerializerMethodField()
     timeline = OrderEventSerializer(many=True, source="events")
     return_to_stock_tasks = ReturnToStockTaskSerializer(many=True)
+    packing_problems = PackingProblemSerializer(
+        many=True,
+        help_text="Units a packer could not find or found damaged, oldest first, "
+        "and what became of them (docs/orders.md, A short at packing).",
+    )
 
     class Meta:
         model = Order
@@ -469,6 +475,7 @@ class OrderSerializer(serializers.ModelSerializer):
             "routing",
             "timeline",
             "return_to_stock_tasks",
+            "packing_problems",
         ]
 
     def get_customer(self, order: Order) -> dict[str, str]:

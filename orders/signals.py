@@ -1,6 +1,7 @@
 """What orders tells the apps that build on it, without knowing them: the pickup app
 opens a task at the store for every click-and-collect order, and keeps it where
-its order stands. Each is sent inside the transaction of the change, so a
+its order stands; reconciliation opens a case for units a packer could not find.
+Each is sent inside the transaction of the change, so a
 receiver's writes land with the order's or not at all."""
 
 from django.dispatch import Signal
@@ -24,3 +25,9 @@ order_locked = Signal()
 # ``actor``, when dated supply a pre-order waited for landed and its units became the
 # order's committed stock. The channel sync sends it as ``order.supply_arrived``.
 order_supply_arrived = Signal()
+
+# Sent with ``order`` (locked), ``problem`` (the ``PackingProblem`` just recorded:
+# units a packer of a shipped order could not find, or found damaged) and ``actor``,
+# inside the report's transaction, before the units are re-routed. Reconciliation
+# opens an *item not found* case for units not found (damaged ones are a known fact).
+order_short_reported = Signal()

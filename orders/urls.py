@@ -6,4 +6,13 @@ from . import views
 
 app_name = "orders"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.bench, name="packing"),
+    path("report/", views.report, name="packing-report"),
+    path(
+        "problems/<int:problem_id>/<slug:action>/",
+        views.decide,
+        name="packing-decide",
+    ),
+    path("orders/<int:order_id>/ship/", views.ship, name="packing-ship"),
+]

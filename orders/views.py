@@ -1,2 +1,332 @@
-"""The packing bench: shipped orders at the packer's location, and the units a packer
-could not find (stub: built by the packing work)."""
+"""The packing bench (/store/packing/): the shipped orders with units to pack at the
+packer's location, each with its lines; one keyboard-first form to report units
+not found or damaged (the order's number, the item's code or barcode, the units,
+what happened, Enter); the units no location could take, each with its three
+decisions; and "Shipped" for an order packed here.
+
+Thin: each action calls one service (``orders.services.packing``,
+``packing_decisions``, ``order_ship``) and comes back to the bench (a plain form
+post, then a redirect), its result at the top of the page where a screen reader
+reads it, the focus on the next thing to do.
+A refusal comes back on the bench itself (400 or 409) with what was typed kept, the
+message under the field to put right, and the focus there. Who may see what is
+decided in ``config.access``: a location the person does not work at is a 404."""
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from catalog.selectors import skus_by_code_or_barcode
+from config import access
+from config.access import Actor
+from config.errors import DomainError, InvalidInput, NotFound
+from config.screens import chosen_store, readable, render, staff_screen, whole_number
+from config.words import units
+from inventory.models import Location
+
+from . import selectors
+from .models import COLLECTED_METHODS, Order, OrderLine, PackingProblem
+from .services import LineQuantity, order_ship
+from .services.packing import packing_report_short
+from .services.packing_decisions import (
+    decision_words,
+    packing_problem_cancel,
+    packing_problem_ship_later,
+    packing_problem_substitute,
+)
+
+
+@require_GET
+@staff_screen
+def bench(request: HttpRequest) -> HttpResponse:
+    locations = access.stores_of(request)
+    location = chosen_store(request, locations)
+    if location is None:
+        return render(request, "no_store.html", status=403)
+    kept = {"order": request.GET.get("order", "")[:100], "quantity": "1"}
+    return _bench(request, location, locations, kept=kept)
+
+
+@require_POST
+@staff_screen
+def report(request: HttpRequest) -> HttpResponse:
+    """Units of an order's line reported short, from the bench's one form."""
+    location, locations = _location(request)
+    form = request.POST
+    try:
+        order, line = _line_reported(form, location)
+        problem = packing_report_short(
+            order_id=order.pk,
+            line_id=line.pk,
+            quantity=whole_number(form, "quantity"),
+            condition=form.get("condition", ""),
+            note=form.get("note", "")[:300],
+            actor=_actor(request),
+        )
+    except NotFound:
+        raise
+    except DomainError as refused:
+        return _refused(request, location, locations, refused, form, on="report")
+    messages.success(request, _reported_words(problem))
+    if problem.status == PackingProblem.Status.OPEN:
+        return _back(location, focus=f"problem-{problem.pk}")
+    return _back(location)
+
+
+@require_POST
+@staff_screen
+def decide(request: HttpRequest, problem_id: int, action: str) -> HttpResponse:
+    """A decision on units no location could take: ship later, substitute, cancel."""
+    location, locations = _location(request)
+    problem = (
+        PackingProblem.objects.select_related("line__sku")
+        .filter(pk=problem_id, location=location)
+        .first()
+    )
+    if problem is None:
+        raise Http404("No such packing problem here.")
+    form, actor = request.POST, _actor(request)
+
+    def substitute() -> PackingProblem:
+        code = form.get("substitute", "").strip()[:100]
+        if not code:
+            raise InvalidInput({"substitute": ["Scan or type the item offered."]})
+        sku = skus_by_code_or_barcode(codes={code}).get(code)
+        if sku is None:
+            raise InvalidInput(
+                {"substitute": [f"{code} is not in the catalogue: check the code."]}
+            )
+        return packing_problem_substitute(
+            problem_id=problem.pk,
+            actor=actor,
+            substitute=sku,
+            customer_answer=form.get("customer_answer", ""),
+        )
+
+    actions = {
+        "ship-later": lambda: packing_problem_ship_later(
+            problem_id=problem.pk, actor=actor
+        ),
+        "substitute": substitute,
+        "cancel": lambda: packing_problem_cancel(problem_id=problem.pk, actor=actor),
+    }
+    if action not in actions:
+        raise Http404("No such decision.")
+    try:
+        decided = actions[action]()
+    except NotFound:
+        raise
+    except DomainError as refused:
+        return _refused(
+            request, location, locations, refused, form, on=action, target=problem.pk
+        )
+    messages.success(
+        request,
+        f"{decided.quantity} × {problem.line.sku.name}: {decision_words(decided)}.",
+    )
+    return _back(location)
+
+
+@require_POST
+@staff_screen
+def ship(request: HttpRequest, order_id: int) -> HttpResponse:
+    """Every unit of the order packed here left with the carrier."""
+    location, locations = _location(request)
+    order = Order.objects.filter(pk=order_id).first()
+    here = list(OrderLine.objects.filter(order_id=order_id, location=location))
+    if order is None or order.fulfilment_method in COLLECTED_METHODS or not here:
+        raise Http404("No such order to pack here.")
+    # The units in hand: those short wait for a decision, those pre-ordered are not
+    # here yet.
+    lines = [
+        LineQuantity(line.pk, line.unpicked_quantity + line.picked_quantity)
+        for line in here
+        if line.unpicked_quantity + line.picked_quantity
+    ]
+    try:
+        if not lines:
+            raise InvalidInput({"ship": ["Nothing of this order is here to ship."]})
+        order_ship(order_id=order.pk, lines=lines, actor=_actor(request))
+    except DomainError as refused:
+        return _refused(
+            request, location, locations, refused, {}, on="ship", target=order.pk
+        )
+    shipped = sum(line.quantity for line in lines)
+    messages.success(
+        request,
+        f"Order {order.reference}: {units(shipped)} shipped from {location.code}.",
+    )
+    return _back(location)
+
+
+# ---------------------------------------------------------------- the page
+
+DECISIONS = ("ship-later", "substitute", "cancel")
+# Where an order on the bench is, in a word.
+STAGES = {
+    Order.Status.ALLOCATED: "To pick",
+    Order.Status.IN_PROGRESS: "Picking",
+    Order.Status.READY: "Picked",
+    Order.Status.PARTIALLY_SHIPPED: "Partly shipped",
+}
+
+
+def _bench(
+    request: HttpRequest,
+    location: Location,
+    locations: list,
+    *,
+    kept: dict,
+    result: dict | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    orders = selectors.packing_bench(location=location)
+    for order in orders:
+        order.stage = STAGES.get(order.status, order.status)
+    problems = selectors.packing_problems_open(location=location)
+    focus = request.GET.get("focus", "") if result is None else result["on"]
+    for problem in problems:
+        # The problem just reported has the focus on its heading; a refused
+        # decision keeps it on the form used, the refusal beside it.
+        mine = result if result and result["target"] == problem.pk else None
+        problem.result = mine if mine and mine["form"] in DECISIONS else None
+        problem.focus = problem.result["form"] if problem.result else ""
+        if focus == f"problem-{problem.pk}":
+            problem.focus = "heading"
+    shown = {f"problem-{p.pk}" for p in problems}
+    shown |= {f"{p.focus}-{p.pk}" for p in problems if p.result}
+    shown |= {f"ship-{order.pk}" for order in orders}
+    if focus not in shown | {"order", "item", "quantity", "condition"}:
+        focus = "item" if kept.get("order") else "order"
+    context = {
+        "location": location,
+        "locations": locations,
+        "orders": orders,
+        "problems": problems,
+        "conditions": PackingProblem.Condition.choices,
+        "kept": kept,
+        "result": result,
+        "report_said": result["said"] if result and result["form"] == "report" else {},
+        "focus": focus,
+    }
+    return render(request, "orders/packing.html", context, status=status)
+
+
+def _refused(
+    request, location, locations, refused: DomainError, form, *, on: str, target=None
+):
+    """The bench again, the refusal where it is put right: under the field it
+    names, else beside the form used (``on``: the report, or a decision or "ship"
+    on the ``target`` problem or order)."""
+    fields = refused.field_errors if isinstance(refused, InvalidInput) else {}
+    said = _first_messages(fields)
+    focus = f"{on}-{target}"
+    if on == "report":
+        # The field the person puts right has the focus; the note never refuses.
+        wrong = [n for n in ("order", "item", "quantity", "condition") if n in said]
+        focus = wrong[0] if wrong else "item"
+    result = {
+        "on": focus,
+        "form": on,
+        "target": target,
+        "text": readable(refused),
+        "said": said,
+    }
+    kept = {
+        key: form.get(key, "")[:300]
+        for key in ("order", "item", "quantity", "condition", "note", "substitute")
+    }
+    # A refused code is named in its message and not kept in its field: the next
+    # scan goes into an empty field, not after it.
+    for field in ("order", "item"):
+        if on == "report" and field in said:
+            kept[field] = ""
+    kept["customer_answer"] = form.get("customer_answer", "")
+    status = 400 if isinstance(refused, InvalidInput) else 409
+    return _bench(request, location, locations, kept=kept, result=result, status=status)
+
+
+def _first_messages(errors) -> dict[str, str]:
+    """Each field refused, to its first message, in the bench's own names: a
+    service's ``line`` is the item typed."""
+    found: dict[str, str] = {}
+    for name, value in (errors or {}).items():
+        if isinstance(value, list) and value and isinstance(value[0], str):
+            found.setdefault("item" if name == "line" else str(name), value[0])
+        elif isinstance(value, (dict, list)):
+            inner = value if isinstance(value, dict) else {}
+            for key, message in _first_messages(inner).items():
+                found.setdefault(key, message)
+    return found
+
+
+def _line_reported(form, location: Location) -> tuple[Order, OrderLine]:
+    """The order's number and the item's code or barcode, as typed or scanned, to
+    the order's line at this location with units on the shelf."""
+    reference = form.get("order", "").strip()[:100]
+    code = form.get("item", "").strip()[:100]
+    errors: dict[str, list[str]] = {}
+    if not reference:
+        errors["order"] = ["Scan or type the order's number."]
+    if not code:
+        errors["item"] = ["Scan or type the item's code."]
+    if errors:
+        raise InvalidInput(errors)
+    found = [
+        order
+        for order in selectors.packing_bench(location=location)
+        if order.reference.casefold() == reference.casefold()
+    ]
+    if not found:
+        raise InvalidInput(
+            {"order": [f"No order {reference} to pack at {location.code}."]}
+        )
+    if len(found) > 1:
+        raise InvalidInput(
+            {"order": [f"Two channels have an order {reference}: use its Report link."]}
+        )
+    order = found[0]
+    sku = skus_by_code_or_barcode(codes={code}).get(code)
+    lines = [line for line in order.here if sku is not None and line.sku_id == sku.pk]
+    if not lines:
+        raise InvalidInput(
+            {"item": [f"{code} is not on order {order.reference} at {location.code}."]}
+        )
+    # Of two lines of the item here (a kit's part and the item alone), the one with
+    # the most on the shelf.
+    return order, max(lines, key=lambda line: line.unpicked_quantity)
+
+
+def _reported_words(problem: PackingProblem) -> str:
+    what = (
+        f"{problem.quantity} × {problem.line.sku.name} "
+        f"{problem.get_condition_display().lower()}: recorded, the stock corrected"
+    )
+    if problem.resolution == PackingProblem.Resolution.REROUTED:
+        where = problem.rerouted_line.location.code
+        return f"{what}. Re-routed to {where}: it ships from there."
+    return f"{what}. No other location can send them: decide below."
+
+
+def _location(request: HttpRequest) -> tuple[Location, list]:
+    """The location the form was sent from: one the person works at, else 404."""
+    locations = access.stores_of(request)
+    code = request.POST.get("location", "")
+    location = next((place for place in locations if place.code == code), None)
+    if location is None:
+        raise Http404("No such location.")
+    return location, locations
+
+
+def _actor(request: HttpRequest) -> Actor:
+    # Packing is done at the store or the warehouse: its steps come from there.
+    return Actor.of_user(request.user, source="store")
+
+
+def _back(location: Location, focus: str = "") -> HttpResponse:
+    query = {"location": location.code, **({"focus": focus} if focus else {})}
+    return redirect(f"{reverse('orders:packing')}?{urlencode(query)}")

@@ -1,13 +1,16 @@
 """Reconciliation's answers to what inventory announces (inventory.signals), connected
 in ``ReconciliationConfig.ready``: every oversell conflict the ledger records opens
 (or adds to) the case for its SKU at its location; pre-ordered units left without
-supply (rescheduled or called off) open a ``supply_delayed`` case per order line."""
+supply (rescheduled or called off) open a ``supply_delayed`` case per order line;
+units a packer of a shipped order could not find (``orders.signals``) open an *item
+not found* case per packing problem."""
 
 from config.access import Actor
 from config.words import units
 from inventory.models import SupplyPromise
 from inventory.signals import conflicts_recorded, supply_promises_moved
-from orders.models import OrderLine
+from orders.models import OrderLine, PackingProblem
+from orders.signals import order_short_reported
 
 from .models import ExceptionKind
 from .services import Raised, exception_raise, exception_settle
@@ -88,10 +91,48 @@ def raise_supply_delayed(sender, *, moves, actor, **kwargs) -> None:
         )
 
 
+def packing_problem_key(problem_id: int) -> str:
+    """The case of a packing problem's units not found: found again by its key (the
+    order's story, customer service)."""
+    return f"packing_problem:{problem_id}"
+
+
+def raise_packing_not_found(sender, *, order, problem, actor, **kwargs) -> None:
+    """The records said the units were on the shelf and the packer could not find
+    them: someone should find out why, whatever became of the order (re-routed or
+    not). Damaged units are a known fact: no case."""
+    if problem.condition != PackingProblem.Condition.NOT_FOUND:
+        return
+    sku, location = problem.line.sku, problem.location
+    exception_raise(
+        raised=Raised(
+            kind=ExceptionKind.ITEM_NOT_FOUND,
+            key=packing_problem_key(problem.pk),
+            title=f"{sku.code} at {location.code}: {units(problem.quantity)} not "
+            f"found for order {order.reference}",
+            detail=f"Reported when packing by {problem.reported_by}. "
+            f"{problem.note}".strip()
+            + " The units were taken off on-hand; look for them, or recount.",
+            sku=sku,
+            location=location,
+            link=f"/store/packing/?location={location.code}",
+            facts={
+                "order": order.reference,
+                "quantity": problem.quantity,
+                "packing_problem": problem.pk,
+            },
+        ),
+        actor=actor,
+    )
+
+
 def connect() -> None:
     conflicts_recorded.connect(
         raise_oversell_conflicts, dispatch_uid="reconciliation.oversell_conflicts"
     )
     supply_promises_moved.connect(
         raise_supply_delayed, dispatch_uid="reconciliation.supply_delayed"
+    )
+    order_short_reported.connect(
+        raise_packing_not_found, dispatch_uid="reconciliation.packing_not_found"
     )

@@ -293,6 +293,12 @@ def order_collect(*, order_id: int, actor: Actor) -> Order:
     )
 
 
+def kept_for_walk_ins(location: Location) -> int:
+    """The units a location keeps for walk-in customers when it sends units away to
+    a customer elsewhere: a store's walk-in buffer; a warehouse keeps none."""
+    return location.walk_in_buffer if location.kind == Location.Kind.STORE else 0
+
+
 def order_add_line(
     *,
     order_id: int,
@@ -301,10 +307,14 @@ def order_add_line(
     quantity: int,
     actor: Actor,
     reason: str,
+    walk_in_buffer: int = 0,
 ) -> tuple[Order, OrderLine]:
     """A line added to an order still being picked (a substitute the customer
-    accepted): committed at ``location`` or refused with ``insufficient_stock``; a
-    location outside the order's channel's network is refused (400)."""
+    accepted, short units re-routed): committed at ``location`` keeping
+    ``walk_in_buffer`` units there for walk-in customers (a store sending the units
+    away keeps them; the customer's own store does not), or refused with
+    ``insufficient_stock``; a location outside the order's channel's network is
+    refused (400)."""
     if quantity < 1:
         raise InvalidInput({"quantity": ["Add at least one unit."]})
     with transaction.atomic():
@@ -334,6 +344,7 @@ def order_add_line(
                     sku=sku,
                     location=location,
                     quantity=quantity,
+                    walk_in_buffer=walk_in_buffer,
                 )
             ],
             actor=actor,
