@@ -19,4 +19,5 @@ SCHEMA_ENUM_NAMES = {
     "WebhookStateEnum": "sync.models.WebhookSubscription.State",
     "SupplyKindEnum": "inventory.models.Supply.Kind",
     "SupplyStatusEnum": "inventory.models.Supply.Status",
+    "TransferProposalStatusEnum": "reconciliation.proposal_models.TransferProposal.Status",
 }

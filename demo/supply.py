@@ -1,11 +1,14 @@
 """The demo's future supply: purchase orders due at the distribution centre and the
 warehouse (two next week, one in three weeks, one two days late and not received),
-lead times from the distribution centre to two stores, transfers on the road along
-them (one takes the centre's last black M T-shirts to Oxford Street), three SKUs that
-take pre-orders, and two web pre-orders for those T-shirts waiting for next week's
-purchase order. What the managers' dashboard shows as incoming, late and pre-ordered,
-what the availability timeline answers, and the customer service story of an order
-that waits for supply.
+lanes between locations with their lead time and cost per unit (the distribution
+centre to two stores, the warehouse to Bristol, and between stores), transfers on the
+road along two of them (one takes the centre's last black M T-shirts to Oxford
+Street), three SKUs that take pre-orders, two web pre-orders for those T-shirts
+waiting for next week's purchase order, and the night's transfer proposals along the
+lanes (the beanies Bristol and Manchester sold out of) for a manager to decide on
+/store/transfers/. What the managers' dashboard shows as incoming, late and
+pre-ordered, what the availability timeline answers, and the customer service story
+of an order that waits for supply.
 
 Through the ledger and the order service like the rest of the demo, its dates
 anchored on the first run's (``network._demo_anchor``): running again records nothing
@@ -13,14 +16,18 @@ new and places no order twice."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from catalog.selectors import channels_by_code, skus_by_code
 from catalog.services import sku_upsert
+from config.access import Actor
 from inventory.models import StockBalance, TransferRoute
 from inventory.selectors import locations_by_code, movement_queryset
 from inventory.services import MovementInput, movements_record
 from orders import services as orders
 from orders.models import Order
+from reconciliation.models import TransferProposal
+from reconciliation.services import transfer_proposals_generate
 
 from .network import DEMO, WEB_SHOP, _demo_anchor
 
@@ -28,8 +35,16 @@ from .network import DEMO, WEB_SHOP, _demo_anchor
 FIRST_RUN = 168
 DAY = 24
 
-# (from, to, lead time in hours): a transfer sent without a date is due this long after.
-ROUTES = [("DC-MID", "LON-OXF", 24), ("DC-MID", "MAN-MKT", 48)]
+# Lanes (from, to, lead time in hours, cost per unit): a transfer sent without a date
+# is due this long after it left; transfer proposals move units along them only.
+ROUTES = [
+    ("DC-MID", "LON-OXF", 24, "1.10"),
+    ("DC-MID", "MAN-MKT", 48, "1.40"),
+    ("WH-DAV", "BRS-CAB", 24, "1.20"),
+    ("LON-OXF", "BRS-CAB", 24, "0.90"),
+    ("LDS-BRG", "MAN-MKT", 12, "0.60"),
+    ("MAN-MKT", "LDS-BRG", 12, "0.60"),
+]
 
 # SKU -> units that may be promised ahead of supply (pre-orders), across the network.
 PRE_ORDER_LIMITS = {"TEE-BLA-M": 40, "HOOD-GRE-M": 15, "JEAN-IND-32": 20}
@@ -63,6 +78,7 @@ class DemoSupply:
     purchase_orders: int
     transfers: int
     pre_orders: int  # new this run
+    proposals: int  # transfer proposals waiting for a manager
 
 
 def demo_supply_build() -> DemoSupply:
@@ -73,14 +89,15 @@ def demo_supply_build() -> DemoSupply:
     locations = locations_by_code(
         codes={row[2] for row in PURCHASE_ORDERS}
         | {code for row in TRANSFERS for code in row[2:4]}
+        | {code for row in ROUTES for code in row[:2]}
     )
     for code, limit in PRE_ORDER_LIMITS.items():
         sku_upsert(code=code, name=skus[code].name, future_promise_limit=limit)
-    for sender, receiver, hours in ROUTES:
+    for sender, receiver, hours, cost in ROUTES:
         TransferRoute.objects.update_or_create(
             from_location=locations[sender],
             to_location=locations[receiver],
-            defaults={"lead_time_hours": hours},
+            defaults={"lead_time_hours": hours, "cost_per_unit": Decimal(cost)},
         )
 
     def at(hours: int) -> datetime:
@@ -123,11 +140,24 @@ def demo_supply_build() -> DemoSupply:
     new = [event for event in events if event.reference not in recorded]
     if new:
         movements_record(movements=new, actor=DEMO)
+    pre_orders = _pre_orders_place(skus, locations)
     return DemoSupply(
         purchase_orders=len(PURCHASE_ORDERS),
         transfers=len(TRANSFERS),
-        pre_orders=_pre_orders_place(skus, locations),
+        pre_orders=pre_orders,
+        proposals=_proposals_make(),
     )
+
+
+def _proposals_make() -> int:
+    """What last night's job would have proposed from the stock and rates of sale
+    (``demo.reconciliation`` refreshed them), once: seeding again keeps them and any
+    decision taken on them."""
+    if not TransferProposal.objects.exists():
+        transfer_proposals_generate(actor=Actor.system("propose_transfers"))
+    return TransferProposal.objects.filter(
+        status=TransferProposal.Status.PROPOSED
+    ).count()
 
 
 def _on_hand(sku, location) -> int:

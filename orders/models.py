@@ -203,8 +203,12 @@ class OrderLine(models.Model):
                 Status.CANCELLED,
             }
         ),
+        # Picking or picked back to allocated (or short, for units on their way from
+        # the store the customer left): a changed pickup store, whose new store picks
+        # the order again.
         Status.PICKING: frozenset(
             {
+                Status.ALLOCATED,
                 Status.AWAITING_SUPPLY,
                 Status.PICKED,
                 Status.SHORT,
@@ -226,6 +230,8 @@ class OrderLine(models.Model):
         ),
         Status.PICKED: frozenset(
             {
+                Status.ALLOCATED,
+                Status.SHORT,
                 Status.AWAITING_SUPPLY,
                 Status.PARTIALLY_FULFILLED,
                 Status.FULFILLED,

@@ -23,17 +23,31 @@ class PickupTask(models.Model):
         EXPIRED = "expired", "Expired: not collected"
 
     # The allowed transitions, and nothing else (config.transitions refuses the rest).
+    # Back to new, or to waiting for a transfer, from anywhere before collection: a
+    # changed pickup store (the task moves there and starts again).
     TRANSITIONS: dict[str, frozenset[str]] = {
-        Status.NEW: frozenset({Status.CLAIMED, Status.CANCELLED}),
+        Status.NEW: frozenset({Status.CLAIMED, Status.ON_HOLD, Status.CANCELLED}),
         # Claimed back to new: the picker let it go for someone else.
-        Status.CLAIMED: frozenset({Status.NEW, Status.PICKING, Status.CANCELLED}),
-        Status.PICKING: frozenset({Status.PICKED, Status.ON_HOLD, Status.CANCELLED}),
+        Status.CLAIMED: frozenset(
+            {Status.NEW, Status.PICKING, Status.ON_HOLD, Status.CANCELLED}
+        ),
+        Status.PICKING: frozenset(
+            {Status.NEW, Status.PICKED, Status.ON_HOLD, Status.CANCELLED}
+        ),
         Status.ON_HOLD: frozenset({Status.PICKING, Status.PICKED, Status.CANCELLED}),
         # Picked back to picking: a substitute line was added after the last pick.
         Status.PICKED: frozenset(
-            {Status.READY, Status.PICKING, Status.ON_HOLD, Status.CANCELLED}
+            {Status.NEW, Status.READY, Status.PICKING, Status.ON_HOLD, Status.CANCELLED}
         ),
-        Status.READY: frozenset({Status.COLLECTED, Status.EXPIRED, Status.CANCELLED}),
+        Status.READY: frozenset(
+            {
+                Status.NEW,
+                Status.ON_HOLD,
+                Status.COLLECTED,
+                Status.EXPIRED,
+                Status.CANCELLED,
+            }
+        ),
         Status.COLLECTED: frozenset({Status.CLOSED}),
         Status.CLOSED: frozenset(),
         Status.CANCELLED: frozenset(),
@@ -108,11 +122,16 @@ class PickupTaskEvent(TimelineEvent):
 class PickupProblem(models.Model):
     """Units of a line the picker could not take: not on the shelf, or damaged. The
     stock fact is recorded when reported; the customer's order waits for a decision,
-    and an undecided problem goes to the manager after a while."""
+    and an undecided problem goes to the manager after a while.
+
+    Also the units of an order whose customer changed pickup store that the new
+    store lacked (``on_the_way``): nothing was lost, the store the customer left
+    sends them (``transfer``), and the task waits for them as for any transfer."""
 
     class Condition(models.TextChoices):
         NOT_FOUND = "not_found", "Not found"
         DAMAGED = "damaged", "Damaged"
+        ON_THE_WAY = "on_the_way", "Coming from the store the customer left"
 
     class Resolution(models.TextChoices):
         SOURCE_ELSEWHERE = "source_elsewhere", "Source from another branch"
@@ -197,6 +216,7 @@ class PickupNotice(models.Model):
         UNITS_CANCELLED = "units_cancelled", "Some items cancelled"
         SUBSTITUTE = "substitute", "Substitute added"
         SHIP_LATER = "ship_later", "Items shipped later"
+        LOCATION_CHANGED = "location_changed", "Pickup store changed"
 
     task = models.ForeignKey(
         PickupTask, on_delete=models.CASCADE, related_name="notices"

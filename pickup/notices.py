@@ -24,6 +24,7 @@ SUBJECTS = {
     PickupNotice.Kind.UNITS_CANCELLED: "Some items of order {reference} are cancelled",
     PickupNotice.Kind.SUBSTITUTE: "A substitute for order {reference}",
     PickupNotice.Kind.SHIP_LATER: "Some items of order {reference} will be delivered",
+    PickupNotice.Kind.LOCATION_CHANGED: "Order {reference} now waits at another store",
 }
 
 

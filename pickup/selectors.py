@@ -124,8 +124,21 @@ def task_for_staff(*, user, task_id: int) -> PickupTask | None:
 
 
 def task_lines(*, task: PickupTask) -> list:
-    """The order's lines to pick, each with the kit it is a part of, if any."""
-    return list(task.order.lines.select_related("sku", "kit_line__sku").order_by("id"))
+    """The order's lines to pick, each with the kit it is a part of, if any, and its
+    short units told apart: ``coming``, on their way from the store the customer
+    left (a changed pickup store), and ``missing``, the rest."""
+    lines = list(task.order.lines.select_related("sku", "kit_line__sku").order_by("id"))
+    coming: dict[int, int] = {}
+    for line_id, units in PickupProblem.objects.filter(
+        task=task,
+        condition=PickupProblem.Condition.ON_THE_WAY,
+        status=PickupProblem.Status.WAITING,
+    ).values_list("line_id", "quantity"):
+        coming[line_id] = coming.get(line_id, 0) + units
+    for line in lines:
+        line.coming = min(coming.get(line.pk, 0), line.short_quantity)
+        line.missing = line.short_quantity - line.coming
+    return lines
 
 
 def problems_for(*, user, escalated_only: bool = False) -> QuerySet[PickupProblem]:

@@ -1,6 +1,7 @@
-"""The exception queue, the counts, the reconciliation runs and the snapshots in the
-admin, read-only: support looks here; people work cases and counts on the store
-screens, and managers start runs from /store/reconciliation/."""
+"""The exception queue, the counts, the reconciliation runs, the snapshots and the
+transfer proposals in the admin, read-only: support looks here; people work cases and
+counts on the store screens, managers start runs from /store/reconciliation/ and
+decide transfer proposals on /store/transfers/."""
 
 from django.contrib import admin
 
@@ -15,6 +16,8 @@ from .models import (
     ReconciliationRun,
     ReconciliationRunEvent,
     StockSnapshot,
+    TransferProposal,
+    TransferProposalEvent,
 )
 
 
@@ -110,3 +113,33 @@ class StockSnapshotAdmin(ReadOnlyAdmin):
     list_filter = ["status", "channel"]
     search_fields = ["snapshot_id"]
     list_select_related = ["channel"]
+
+
+class TransferProposalEventInline(ReadOnlyInline):
+    model = TransferProposalEvent
+    fields = ["at", "action", "from_status", "to_status", "actor", "note"]
+    readonly_fields = fields
+
+
+@admin.register(TransferProposal)
+class TransferProposalAdmin(ReadOnlyAdmin):
+    list_display = [
+        "proposed_at",
+        "sku",
+        "from_location",
+        "to_location",
+        "quantity",
+        "approved_quantity",
+        "status",
+        "expected_units_saved",
+        "cost",
+        "decided_by",
+    ]
+    list_filter = [
+        "status",
+        ("from_location", admin.RelatedOnlyFieldListFilter),
+        ("to_location", admin.RelatedOnlyFieldListFilter),
+    ]
+    search_fields = ["sku__code"]
+    list_select_related = ["sku", "from_location", "to_location"]
+    inlines = [TransferProposalEventInline]

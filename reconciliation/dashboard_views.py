@@ -2,12 +2,12 @@
 morning. It leads with the losses (shrink by store and reason, lost sales, the
 SKU-locations at risk) in units and money, then the protections short of stock, the
 late supply and the pre-orders waiting for supply; the other figures (incoming by
-expected date first) sit folded under them, the two heaviest computed only when opened
-(``ON_OPENING``).
+expected date first, then the transfers proposed and what became of them) sit folded
+under them, the two heaviest computed only when opened (``ON_OPENING``).
 Filters (location, period) live in the URL and swap the figures by HTMX; every table
 downloads as CSV (``?export=<table>``) with all its rows. Store staff see their own
 stores' figures only. Thin: the figures come from ``losses``, ``protections``,
-``supply_dashboard`` and ``dashboard``."""
+``supply_dashboard``, ``transfer_dashboard`` and ``dashboard``."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +21,7 @@ from config.exports import csv_download
 from config.replicas import reads_from_replica
 from config.screens import render, staff_screen
 
-from . import dashboard, losses, protections, supply_dashboard
+from . import dashboard, losses, protections, supply_dashboard, transfer_dashboard
 from .selectors import exceptions_visible_to
 from .views import period_asked
 
@@ -92,6 +92,10 @@ FIGURES: dict[str, tuple[str | None, Callable[[Asked], object]]] = {
     "preorders": (
         "preorders",
         lambda a: supply_dashboard.preorders(locations=a.locations, limit=a.limit),
+    ),
+    "transfers": (
+        "transfers",
+        lambda a: transfer_dashboard.transfers(period=a.period, locations=a.locations),
     ),
     "accuracy": (
         "accuracy",
@@ -187,6 +191,7 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
         "at_risk_days": dashboard.AT_RISK_DAYS,
         "at_risk_rule": losses.AT_RISK_RULE.format(rate_days=settings.SALES_RATE_DAYS),
         "rate_days": settings.SALES_RATE_DAYS,
+        "shortage_days": settings.TRANSFER_SHORTAGE_DAYS,
         "currency": settings.CURRENCY_SYMBOL,
         "query": request.GET.urlencode(),
     }

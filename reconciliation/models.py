@@ -14,6 +14,8 @@ a person, and what measures how accurate the records are:
 - The timelines of a case, a count and a run (``ExceptionEvent``, ``CountTaskEvent``,
   ``ReconciliationRunEvent``), each a ``config.timeline.TimelineEvent``.
 - ``SalesRate``: the nightly rate of sale per SKU and location, for days of supply.
+- ``TransferProposal`` and its timeline (``proposal_models``): units proposed from
+  where they will not sell soon to where they run out, for a manager to decide.
 """
 
 from datetime import timedelta
@@ -24,6 +26,9 @@ from django.utils import timezone
 
 from config.timeline import TimelineEvent
 from inventory.models import Location, StockConflict, StockMovement
+
+# Kept in their own module (this one is long); imported here so Django finds them.
+from .proposal_models import TransferProposal, TransferProposalEvent  # noqa: F401
 
 
 class ExceptionKind(models.TextChoices):

@@ -1,5 +1,6 @@
-"""The exception queue as the API shows it to a retailer's own tooling, and the
-channels' stock snapshots as they send and read them."""
+"""The exception queue as the API shows it to a retailer's own tooling, the
+channels' stock snapshots as they send and read them, and the transfer proposals with
+a manager's approval or rejection."""
 
 import re
 
@@ -14,10 +15,13 @@ from config.api import (
     StrictIntegerField,
 )
 from config.records import CODE_HELP, CODE_PATTERN
+from inventory.reservation_serializers import ShortageSerializer
 from inventory.serializers import source_moment
 
 from .models import ExceptionCase, ExceptionEvent, StockSnapshot
+from .proposal_models import TransferProposal, TransferProposalEvent
 from .selectors import ageing
+from .services.proposals import MOST_UNITS
 
 
 class ExceptionEventSerializer(serializers.ModelSerializer):
@@ -211,3 +215,103 @@ class SnapshotSerializer(serializers.ModelSerializer):
             "compared_in",
             "disagreements",
         ]
+
+
+# ------------------------------------------------------------ transfer proposals
+
+
+class TransferProposalEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TransferProposalEvent
+        fields = ["action", "from_status", "to_status", "actor", "note", "at"]
+
+
+class TransferProposalSerializer(serializers.ModelSerializer):
+    """A proposal by codes, with the figures it was made from and, once approved, its
+    transfer request's id and where that stands."""
+
+    sku = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    from_location = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    to_location = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    transfer = serializers.PrimaryKeyRelatedField(
+        read_only=True,
+        allow_null=True,
+        help_text="The transfer request an approval made; null until approved.",
+    )
+    transfer_status = serializers.CharField(
+        source="transfer.status",
+        read_only=True,
+        allow_null=True,
+        default=None,
+        help_text="`requested`, `dispatched`, `received` or `cancelled`; null "
+        "until approved.",
+    )
+    events = TransferProposalEventSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = TransferProposal
+        fields = [
+            "id",
+            "status",
+            "sku",
+            "from_location",
+            "to_location",
+            "quantity",
+            "approved_quantity",
+            "from_available",
+            "from_rate",
+            "from_days_cover",
+            "from_spare",
+            "to_available",
+            "to_rate",
+            "to_days_cover",
+            "to_on_the_way",
+            "to_short",
+            "lead_time_hours",
+            "distance_km",
+            "expected_units_saved",
+            "cost_per_unit",
+            "cost",
+            "transfer",
+            "transfer_status",
+            "proposed_at",
+            "proposed_by",
+            "decided_by",
+            "decided_at",
+            "note",
+            "events",
+        ]
+
+
+class TransferProposalApproveSerializer(StrictInputSerializer):
+    quantity = StrictIntegerField(
+        required=False,
+        min_value=1,
+        max_value=MOST_UNITS,
+        help_text="Approve another number of units than proposed; left out: as "
+        "proposed.",
+    )
+    note = StrictCharField(required=False, allow_blank=True, max_length=300, default="")
+
+
+class TransferProposalRejectSerializer(StrictInputSerializer):
+    reason = StrictCharField(
+        required=False, allow_blank=True, max_length=300, default=""
+    )
+
+
+class TransferProposalRefusedSerializer(serializers.Serializer):
+    """A 409 from approving or rejecting; nothing was changed."""
+
+    detail = serializers.CharField()
+    code = serializers.CharField(
+        help_text="`insufficient_stock` (with `shortages`: the source can no longer "
+        "spare the units beyond its walk-in units), "
+        "`transfer_proposal_transition_refused` (with `status` and `allowed`: "
+        "decided already, or superseded) or `no_transfer_channel`."
+    )
+    shortages = ShortageSerializer(many=True, required=False)
+    status = serializers.ChoiceField(
+        choices=TransferProposal.Status.choices, required=False
+    )
+    allowed = serializers.ListField(child=serializers.CharField(), required=False)

@@ -1,13 +1,17 @@
-"""Background jobs of reconciliation, run by beat (registered by migrations 0002 and
-0003); each calls a service and is idempotent: run twice, the second run changes
-nothing new."""
+"""Background jobs of reconciliation, run by beat (registered by migrations 0002,
+0004, 0006 and 0011); each calls a service and is idempotent: run twice, the second
+run changes nothing new (the transfer proposals of a second run replace the first's
+undecided ones with the same)."""
 
 import logging
 
 from celery import shared_task
 
+from config.access import Actor
+
 from .models import ReconciliationRun
 from .services.counts import count_tasks_generate
+from .services.proposals import transfer_proposals_generate
 from .services.rates import sales_rates_refresh
 from .services.runs import (
     SYSTEM,
@@ -20,6 +24,7 @@ GENERATE_COUNTS = "reconciliation.generate_cycle_counts"
 RECONCILE = "reconciliation.reconcile"
 PERFORM_RUN = "reconciliation.perform_run"
 REFRESH_SALES_RATES = "reconciliation.refresh_sales_rates"
+PROPOSE_TRANSFERS = "reconciliation.propose_transfers"
 
 log = logging.getLogger(__name__)
 
@@ -52,3 +57,9 @@ def perform_run(run_id: int) -> str:
 def refresh_sales_rates() -> int:
     """Each SKU-location's rate of sale for the dashboard's days of supply."""
     return sales_rates_refresh()
+
+
+@shared_task(name=PROPOSE_TRANSFERS, ignore_result=True)
+def propose_transfers() -> int:
+    """Tonight's transfer proposals, for a manager to decide in the morning."""
+    return len(transfer_proposals_generate(actor=Actor.system("propose_transfers")))

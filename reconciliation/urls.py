@@ -1,9 +1,10 @@
 """The exception queue, counts, accuracy, reconciliation runs, the managers'
-dashboard and the channels' velocity buffers, under /store/."""
+dashboard, the channels' velocity buffers and the transfer proposals, under
+/store/."""
 
 from django.urls import path
 
-from . import buffer_views, dashboard_views, run_views, views
+from . import buffer_views, dashboard_views, proposal_views, run_views, views
 
 app_name = "reconciliation"
 
@@ -33,5 +34,16 @@ urlpatterns = [
         "buffers/<str:code>/recompute/",
         buffer_views.buffer_recompute,
         name="buffer-recompute",
+    ),
+    path("transfers/", proposal_views.transfers, name="transfers"),
+    path(
+        "transfers/propose/",
+        proposal_views.transfers_propose,
+        name="transfers-propose",
+    ),
+    path(
+        "transfers/<int:proposal_id>/<slug:action>/",
+        proposal_views.transfer_decide,
+        name="transfer-decide",
     ),
 ]

@@ -3,7 +3,8 @@ or phone, within what the member of staff may see; and the order's whole story i
 time order, gathered from every record that holds part of it (the order's own
 timeline, its pickup task and the problems decided on it, the messages sent to the
 customer, its returns and their grades, and the exception cases it raised), each
-told in words by ``support.steps``.
+told in words by ``support.steps``; and, for an order the customer may still collect
+elsewhere, the stores they may choose and a refused change in words.
 
 Nothing here writes. Each app's records are read as that app keeps them."""
 
@@ -14,9 +15,13 @@ from django.db.models import F, Q, QuerySet, Value
 from django.db.models.functions import Replace
 
 from config import access
-from config.errors import InvalidInput, NotFound
+from config.errors import DomainError, InvalidInput, NotFound
+from config.screens import readable
+from inventory.models import Location
+from inventory.networks import network_locations
 from orders.models import Order
 from orders.selectors import order_queryset
+from orders.services.relocation import MAY_MOVE
 from pickup.models import PickupProblem, PickupTask
 from pickup.services.cases import (
     expired_key,
@@ -25,20 +30,19 @@ from pickup.services.cases import (
     undecided_key,
 )
 from reconciliation.models import ExceptionCase
+from reconciliation.receivers import packing_problem_key
 from reconciliation.selectors import exceptions_visible_to
 from returns.models import Return
 from returns.selectors import return_queryset
 from returns.services.moves import overdue_key
 
+from .names import Names, Step, store_zone
 from .steps import (
-    Names,
-    Step,
     case_steps,
     notice_steps,
     order_status_words,
     order_steps,
     return_steps,
-    store_zone,
     task_steps,
     where,
 )
@@ -183,6 +187,8 @@ class Story:
     cases: list[ExceptionCase] = field(default_factory=list)
     follow_ups: list[Order] = field(default_factory=list)
     follows: Order | None = None
+    # The stores the customer may collect at instead; none when it cannot change.
+    pickup_stores: list[Location] = field(default_factory=list)
 
 
 def order_story(*, order: Order, user) -> Story:
@@ -193,7 +199,10 @@ def order_story(*, order: Order, user) -> Story:
     problems = (
         list(
             PickupProblem.objects.filter(task=task).select_related(
-                "line__sku", "substitute_sku", "follow_up_order", "transfer"
+                "line__sku",
+                "substitute_sku",
+                "follow_up_order",
+                "transfer__from_location",
             )
         )
         if task
@@ -218,13 +227,14 @@ def order_story(*, order: Order, user) -> Story:
         status_words=order_status_words(order),
         zone=names.zone,
         where=where(order),
-        lines=_lines(order, names),
+        lines=_lines(order, names, problems),
         steps=steps,
         task=task,
         returns=returns,
         cases=cases,
         follow_ups=[p.follow_up_order for p in problems if p.follow_up_order_id],
         follows=follows.task.order if follows else None,
+        pickup_stores=pickup_stores(order=order),
     )
 
 
@@ -240,11 +250,20 @@ LINE_WORDS = {
 }
 
 
-def _lines(order: Order, names: Names) -> list:
+def _lines(order: Order, names: Names, problems: list[PickupProblem]) -> list:
     lines = list(order.lines.all())
     returned = _returned_units(lines)
+    # Units on their way from the store the customer left are short, not missing.
+    coming = {
+        problem.line_id: problem.transfer.from_location.name
+        for problem in problems
+        if problem.condition == PickupProblem.Condition.ON_THE_WAY
+        and problem.status == PickupProblem.Status.WAITING
+    }
     for line in lines:
         line.status_words = LINE_WORDS.get(line.status, line.get_status_display())
+        if line.status == line.Status.SHORT and line.pk in coming:
+            line.status_words = f"On its way from {coming[line.pk]}"
         line.returned = returned.get(line.pk, 0)
         # A pre-order's units not here yet, and the date the customer was promised.
         line.awaiting_words = (
@@ -279,6 +298,11 @@ def _cases(order, task, problems, returns, user) -> list[ExceptionCase]:
     keys += [f"supply_delayed:order_line:{line.pk}" for line in order.lines.all()]
     for problem in problems:
         keys += [not_found_key(problem.pk), undecided_key(problem.pk)]
+    # Units a packer could not find (reconciliation/receivers.py).
+    keys += [
+        packing_problem_key(pk)
+        for pk in order.packing_problems.values_list("pk", flat=True)
+    ]
     if task is not None:
         keys.append(out_of_step_key(task.pk))
     caused = Q(key__in=keys) | Q(
@@ -290,3 +314,66 @@ def _cases(order, task, problems, returns, user) -> list[ExceptionCase]:
         .prefetch_related("events")
         .order_by("first_raised_at", "id")
     )
+
+
+# ------------------------------------------------------------------ another store
+
+
+def pickup_stores(*, order: Order) -> list[Location]:
+    """The stores a customer collecting ``order`` may choose instead, by name: those
+    of its channel's network that hand over pickups, its own left out; none once the
+    order is past changing (or is not collected at all)."""
+    if not order.is_collected_by_customer or order.status not in MAY_MOVE:
+        return []
+    return sorted(
+        (
+            store
+            for store in network_locations(channel=order.channel)
+            if store.pickup_enabled
+            and store.kind == Location.Kind.STORE
+            and store.pk != order.pickup_location_id
+        ),
+        key=lambda store: store.name,
+    )
+
+
+def store_chosen(*, code: str) -> Location:
+    """The store a service agent chose by its code; a readable 400 otherwise."""
+    code = code.strip()
+    if not code:
+        raise InvalidInput(
+            {"pickup_location": ["Choose the store the customer will collect at."]}
+        )
+    store = Location.objects.filter(code=code).first() if len(code) <= 64 else None
+    if store is None:
+        raise InvalidInput({"pickup_location": [f"There is no store {code!r}."]})
+    return store
+
+
+def store_change_refused(error: DomainError, *, places: list[Location]) -> str:
+    """A refused change of pickup store in one paragraph, the ``places`` it names
+    by their names: the reason, and for a store that lacks the items, the stores
+    that could have them ready instead."""
+    said = readable(error)
+    for place in sorted(places, key=lambda place: -len(place.code)):
+        said = re.sub(rf"\b{re.escape(place.code)}\b", lambda _, p=place: p.name, said)
+    nearest = error.extra.get("nearest_stores") or []
+    if error.code != "insufficient_stock":
+        return said
+    if not nearest:
+        return f"{said} No store near it has every item either."
+    names = dict(
+        Location.objects.filter(
+            code__in=[found["location"] for found in nearest]
+        ).values_list("code", "name")
+    )
+    stores = ", ".join(
+        names.get(found["location"], found["location"])
+        + (
+            f" ({found['distance_km']:.1f} km)"
+            if found.get("distance_km") is not None
+            else ""
+        )
+        for found in nearest
+    )
+    return f"{said} Stores that could have every item ready: {stores}."

@@ -2,26 +2,26 @@
 service agent's words: the order's own timeline, its pickup task's steps (the
 decisions about missing items among them), the messages sent to the customer, its
 returns and their grades, and its exception cases; a pre-order's units told with the
-delivery they wait for (promised, arrived, a new date, no delivery left). Reads only;
+delivery they wait for (promised, arrived, a new date, no delivery left); a change of
+pickup store with what became of each item, and the items that came after it from the
+store the customer left. Reads only;
 ``support.selectors`` gathers the records and puts the steps in time order.
 
-Items and places are named as people name them (``Names``); a step the order's
-timeline already tells is not told again from the task's."""
+Items and places are named as people name them (``support.names``); a step the
+order's timeline already tells is not told again from the task's."""
 
 import re
-from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from inventory.models import Location, Supply, SupplyPromise
 from orders.models import COLLECTED_METHODS, Order, OrderEvent
 from pickup.models import PickupNotice, PickupTask
 from reconciliation.models import ExceptionCase
 from returns.models import Return, ReturnInspection, ReturnReason
+
+from .names import Names, Step
 
 ORDER_WORDS = {
     Order.Status.PLACED: "Placed",
@@ -63,142 +63,13 @@ def _all_awaiting(order: Order) -> bool:
     )
 
 
-@dataclass
-class Step:
-    """One moment of the story: when, what (a short tag and a sentence), who, and
-    where to read more."""
-
-    at: datetime
-    tag: str  # one word, also the step's style: Placed, Picking, Short, …
-    words: str
-    actor: str = ""  # as recorded (user:…, token:…, system:…), shown with |who
-    detail: str = ""
-    link: str = ""
-    link_text: str = ""
-    rank: int = 0  # among steps at the same moment: the order's first
-
-    @property
-    def style(self) -> str:
-        return self.tag.lower().replace(" ", "-")
-
-
-def store_zone(order: Order) -> str:
-    """The time zone of the store the order is collected at or fulfilled from:
-    its times are told in that store's time."""
-    lines = list(order.lines.all())
-    home = order.pickup_location or (lines[0].location if lines else None)
-    return (home.time_zone if home else "") or "UTC"
-
-
-class Names:
-    """Items and places by the names people use (codes kept beside items, which
-    customers read from their receipt)."""
-
-    def __init__(self, order: Order):
-        lines = list(order.lines.all())
-        self.skus = {line.sku.code: line.sku.name for line in lines}
-        places = {line.location for line in lines}
-        if order.pickup_location:
-            places.add(order.pickup_location)
-        codes = set(codes_in(order.routing))
-        known = {place.code for place in places}
-        places |= set(Location.objects.filter(code__in=codes - known))
-        self.places = {place.code: place.name for place in places}
-        self.split = len({line.location_id for line in lines}) > 1
-        self.zone = store_zone(order)
-        self.supplies = _supplies_by_reference(lines)
-
-    def item(self, code: str) -> str:
-        name = self.skus.get(code)
-        return f"{name} ({code})" if name else code
-
-    def place(self, code: str) -> str:
-        return self.places.get(code, code)
-
-    def units(self, rows: list[dict], *, at_place: bool = False) -> str:
-        """Units as "2 × Tee black M (TEE-BLK-M), 1 × …", from a timeline entry's
-        lines."""
-        parts = []
-        for row in rows:
-            part = f"{row.get('quantity', '')} × {self.item(row.get('sku', ''))}"
-            if at_place and self.split and row.get("location"):
-                part += f" at {self.place(row['location'])}"
-            parts.append(part)
-        return ", ".join(parts)
-
-    def day(self, when: datetime | str | None) -> str:
-        """A date as people say it, in the store's time: "Mon 14 Dec" (with the year
-        when it is not this one); "no date yet" for none."""
-        if isinstance(when, str):
-            when = parse_datetime(when)
-        if when is None:
-            return "no date yet"
-        local = timezone.localtime(when, ZoneInfo(self.zone))
-        year = f" {local.year}" if local.year != timezone.now().year else ""
-        return f"{local:%a} {local.day} {local:%b}{year}"
-
-    def delivery(self, reference: str, kind: str = "") -> str:
-        """The delivery units come with, as people name it: a purchase order by its
-        number, a transfer by where it comes from (``kind``: as a timeline entry
-        names it, for a delivery no line is promised from any more)."""
-        supply = self.supplies.get(reference)
-        if supply is None:
-            if kind == Supply.Kind.PURCHASE and reference:
-                return f"purchase order {reference}"
-            if kind == Supply.Kind.TRANSFER:
-                return "a transfer"
-            return f"delivery {reference}" if reference else "a delivery"
-        if supply.kind == Supply.Kind.TRANSFER:
-            sender = supply.from_location.name if supply.from_location else ""
-            return f"a transfer from {sender}" if sender else "a transfer"
-        return f"purchase order {reference}"
-
-    def in_words(self, text: str) -> str:
-        """A recorded sentence with its place and item codes given as names."""
-        for code, name in sorted(
-            [*self.places.items(), *self.skus.items()], key=lambda p: -len(p[0])
-        ):
-            # A function, not the name itself: re.sub reads a string as a template
-            # ("Bag 1\2" would be a group reference and fail).
-            text = re.sub(rf"\b{re.escape(code)}\b", lambda _, name=name: name, text)
-        return text
-
-
-def _supplies_by_reference(lines) -> dict[str, Supply]:
-    """The deliveries the order's lines were ever promised from, by reference (what
-    the order's timeline names them by)."""
-    supply_ids = SupplyPromise.objects.filter(
-        owner_kind=SupplyPromise.Owner.ORDER_LINE,
-        owner_id__in=[line.pk for line in lines],
-        supply__isnull=False,
-    ).values("supply_id")
-    return {
-        supply.reference: supply
-        for supply in Supply.objects.filter(pk__in=supply_ids).select_related(
-            "sku", "location", "from_location"
-        )
-        if supply.reference
-    }
-
-
-def codes_in(value) -> list[str]:
-    """Location codes a routing decision names (its allocations and candidates)."""
-    if isinstance(value, dict):
-        found = [
-            value[key]
-            for key in ("location", "code")
-            if isinstance(value.get(key), str)
-        ]
-        return found + [code for item in value.values() for code in codes_in(item)]
-    if isinstance(value, list):
-        return [code for item in value for code in codes_in(item)]
-    return []
-
-
-def where(order: Order) -> str:
+def where(order: Order, *, first_store: str = "") -> str:
+    """How the customer gets the order, in words: collected at its store (the one
+    they first chose, ``first_store``, when the story tells its placing), or sent to
+    their town."""
     method = order.get_fulfilment_method_display()
     if order.fulfilment_method in COLLECTED_METHODS and order.pickup_location:
-        return f"{method} at {order.pickup_location.name}"
+        return f"{method} at {first_store or order.pickup_location.name}"
     town = ", ".join(
         part for part in (order.delivery_city, order.delivery_postal_code) if part
     )
@@ -216,8 +87,11 @@ def order_steps(order: Order, names: Names, *, has_task: bool) -> list[Step]:
     # was set aside then was the rest.
     promised = _units_at(events, {OrderEvent.Kind.SUPPLY_PROMISED})
     ordered = _units_at(events, {OrderEvent.Kind.PLACED, OrderEvent.Kind.LINE_ADDED})
+    sent = _sent_after_a_move(events)
     for event in events:
         step = _order_step(order, event, names, has_task)
+        if event.kind == OrderEvent.Kind.REFILLED and _transfer_named(event) in sent:
+            step = _arrived(event, names, sent[_transfer_named(event)])
         if step is not None:
             step.at, step.rank = event.at, ORDER
             step.actor = step.actor or event.actor
@@ -230,6 +104,39 @@ def order_steps(order: Order, names: Names, *, has_task: bool) -> list[Step]:
                 )
             steps.append(step)
     return steps
+
+
+def _sent_after_a_move(events: list[OrderEvent]) -> dict[int, str]:
+    """The transfers a change of pickup store sent the order's items on, each with
+    the store it came from."""
+    sent = {}
+    for event in events:
+        if event.kind != OrderEvent.Kind.PICKUP_LOCATION_CHANGED:
+            continue
+        detail = event.detail if isinstance(event.detail, dict) else {}
+        for row in detail.get("lines", []):
+            if isinstance(row, dict) and row.get("transfer"):
+                sent[row["transfer"]] = row.get("from_location") or detail.get("from")
+    return sent
+
+
+# A transfer's units committed again on receipt (pickup.services.problems writes
+# "Transfer <id> from <store> received.").
+TRANSFER_RECEIVED = re.compile(r"^Transfer (?P<id>\d+) from ")
+
+
+def _transfer_named(event: OrderEvent) -> int | None:
+    found = TRANSFER_RECEIVED.match(event.note or "")
+    return int(found["id"]) if found else None
+
+
+def _arrived(event: OrderEvent, names: Names, sender: str) -> Step:
+    rows = event.detail.get("lines", []) if isinstance(event.detail, dict) else []
+    return Step(
+        event.at, "Arrived",
+        f"Arrived from {names.place(sender)}: {names.units(rows)}",
+        detail="Set aside for the customer at the store they chose",
+    )  # fmt: skip
 
 
 def _units_at(events: list[OrderEvent], kinds) -> dict[datetime, int]:
@@ -256,11 +163,16 @@ def _order_step(
         return Step(
             event.at, "Placed",
             f"Placed through {order.channel.name}: {_placed(event, rows, names)}",
-            detail=where(order),
+            detail=where(order, first_store=_first_store(order, names)),
         )  # fmt: skip
     if event.kind == Kind.ROUTED:
-        # Routing is the system's decision, whoever placed the order.
-        places = sorted({line.location.name for line in order.lines.all()})
+        # Routing is the system's decision, whoever placed the order; the places
+        # it chose are those the order was placed at (a change of pickup store
+        # since then tells its own step).
+        places = sorted(
+            {names.place(code) for code in _placed_at(order)}
+            or {line.location.name for line in order.lines.all()}
+        )
         return Step(
             event.at, "Routed", f"Routed to {' and '.join(places)}", detail=why,
             actor="system:routing",
@@ -270,7 +182,8 @@ def _order_step(
     if event.kind == Kind.SHORT:
         condition = str(event.detail.get("condition", "not_found")).replace("_", " ")
         return Step(
-            event.at, "Short", f"Short at picking: {units} {condition}",
+            event.at, "Short",
+            f"Short at {'picking' if has_task else 'packing'}: {units} {condition}",
             detail=f"“{event.note}”" if event.note else "",
         )  # fmt: skip
     if event.kind == Kind.REFILLED:
@@ -297,7 +210,78 @@ def _order_step(
         return Step(event.at, "Put back", f"Back on the shelf: {units}")
     if event.kind in SUPPLY_KINDS:
         return _supply_step(event, rows, names, why)
+    if event.kind == Kind.PICKUP_LOCATION_CHANGED:
+        return _moved(event, rows, names)
+    if event.kind == Kind.REROUTED:
+        return _rerouted(event, names)
     return _order_status_step(order, event, why, has_task)
+
+
+def _rerouted(event: OrderEvent, names: Names) -> Step:
+    """Units short at packing sent from another location: routing's decision, with
+    its reason (orders.services.packing)."""
+    detail = event.detail if isinstance(event.detail, dict) else {}
+    row = {"sku": detail.get("sku", ""), "quantity": detail.get("quantity", 0)}
+    return Step(
+        event.at,
+        "Re-routed",
+        f"Re-routed: {names.units([row])} from "
+        f"{names.place(str(detail.get('from_location', '')))} to "
+        f"{names.place(str(detail.get('to_location', '')))}",
+        detail=names.in_words(str(detail.get("reason", ""))),
+        actor="system:routing",
+    )
+
+
+def _first_store(order: Order, names: Names) -> str:
+    """The store the customer first chose to collect at, if they changed it since."""
+    for event in order.events.all():
+        if event.kind == OrderEvent.Kind.PICKUP_LOCATION_CHANGED:
+            detail = event.detail if isinstance(event.detail, dict) else {}
+            return names.place(detail.get("from", "")) if detail.get("from") else ""
+    return ""
+
+
+def _placed_at(order: Order) -> set[str]:
+    """The locations the order's lines had when it was placed."""
+    for event in order.events.all():
+        if event.kind == OrderEvent.Kind.PLACED and isinstance(event.detail, dict):
+            return {
+                row["location"]
+                for row in event.detail.get("lines", [])
+                if isinstance(row, dict) and row.get("location")
+            }
+    return set()
+
+
+def _moved(event: OrderEvent, rows: list[dict], names: Names) -> Step:
+    """The customer collects at another store: what became of each item, and when it
+    is ready now."""
+    detail = event.detail if isinstance(event.detail, dict) else {}
+    was, now = names.place(detail.get("from", "")), names.place(detail.get("to", ""))
+    said = []
+    for row in rows:
+        parts = []
+        if row.get("committed"):
+            parts.append(f"{row['committed']} set aside at {now}")
+        if row.get("return_to_stock"):
+            parts.append(
+                f"{row['return_to_stock']} picked at {was} goes back on its shelf"
+            )
+        if row.get("on_transfer"):
+            parts.append(f"{row['on_transfer']} on its way from {was}")
+        item = names.item(row.get("sku", ""))
+        said.append(f"{row.get('quantity', '')} × {item}: {', '.join(parts)}")
+    promise = detail.get("promised_by") or {}
+    ready = f"ready by {names.moment(promise.get('to'))}"
+    if promise.get("from") and names.moment(promise["from"]) != names.moment(
+        promise.get("to")
+    ):
+        ready += f" (was {names.moment(promise['from'])})"
+    return Step(
+        event.at, "Moved", f"Pickup store changed from {was} to {now}",
+        detail="; ".join([*said, ready]) + ".",
+    )  # fmt: skip
 
 
 def _placed(event: OrderEvent, rows: list[dict], names: Names) -> str:

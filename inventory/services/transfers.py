@@ -57,9 +57,13 @@ def transfer_request(
     channel: Channel,
     reason: str,
     actor: Actor,
+    keep_walk_in: bool = True,
 ) -> TransferRequest:
     """Ask ``from_location`` for units: refused with ``insufficient_stock`` (and
-    nothing written) when it cannot spare them beyond its walk-in units."""
+    nothing written) when it cannot spare them beyond its walk-in units. Units that
+    are the customer's already (their pickup store changed, and the store they left
+    sends what it held for them: ``keep_walk_in=False``) may take the walk-in units
+    too: the sender was never selling them to a walk-in customer."""
     if from_location.pk == to_location.pk:
         raise InvalidInput({"from_location": ["Choose another location than this."]})
     if quantity < 1:
@@ -81,7 +85,7 @@ def transfer_request(
             _line(
                 transfer,
                 "commit",
-                walk_in_buffer=from_location.walk_in_buffer,
+                walk_in_buffer=from_location.walk_in_buffer if keep_walk_in else 0,
             )
         ],
         actor=actor,

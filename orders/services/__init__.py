@@ -6,7 +6,10 @@ picker could not find, a line added, ready, close, a cancelled pick put back on 
 shelf: ``lines``, through the one engine in ``moves``; kits cancelled whole:
 ``kit_moves``), each change recorded on the order's timeline with its request
 reference (``timeline``); pre-ordered units waiting for dated supply, and what
-becomes of them when it lands or moves (``preorders``).
+becomes of them when it lands or moves (``preorders``); a click-and-collect order
+moved to another pickup store (``relocation``: the order's part; pickup moves its
+task and asks for the transfers); units a packer of a shipped order could not find,
+re-routed or decided on (``packing``, ``packing_decisions``).
 
 Each service is one transaction; every change after placing is made under the
 order's row lock. Stock moves only through ``inventory.services``; the order's
@@ -43,6 +46,12 @@ from .lines import (
     order_ship,
     return_to_stock_confirm,
 )
+from .packing import PackingRefused, packing_report_short
+from .packing_decisions import (
+    packing_problem_cancel,
+    packing_problem_ship_later,
+    packing_problem_substitute,
+)
 from .placing import ROUTING_ATTEMPTS, order_place
 from .planning import ROUTING_WEIGHTS
 
@@ -58,6 +67,7 @@ __all__ = [
     "OrderLineInput",
     "OrderReferenceClash",
     "OrderTransitionRefused",
+    "PackingRefused",
     "RequestReferenceClash",
     "ReservationAlreadyOrdered",
     "order_add_line",
@@ -71,5 +81,9 @@ __all__ = [
     "order_refill_short",
     "order_report_short",
     "order_ship",
+    "packing_problem_cancel",
+    "packing_problem_ship_later",
+    "packing_problem_substitute",
+    "packing_report_short",
     "return_to_stock_confirm",
 ]

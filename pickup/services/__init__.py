@@ -1,17 +1,19 @@
 """Writes to pickup work, one module per job: the steps of a task (``flow``), the
 units a picker could not take and the decisions about them (``problems``), the jobs
-beat runs (``jobs``), how a task follows its order (``following``) and pickup's
-cases on the exception queue (``cases``); ``shared`` holds the task's lock, its
-refusals and its timeline entries.
+beat runs (``jobs``), how a task follows its order (``following``), pickup's cases
+on the exception queue (``cases``) and a customer's change of pickup store
+(``relocation``); ``shared`` holds the task's lock, its refusals and its timeline
+entries.
 
 Each service is one transaction by an ``actor``. A step of a task takes the task's
 lock (its order's first) for a member of staff at the task's location; opening a
-task (for whoever placed the order), following the order (under the order's lock,
-``following``), a transfer's dispatch and receipt and a put-away lock what they
-change, and the jobs (``system:pickup``) lock the problems or orders they sweep. Stock moves
-only through ``orders.services`` and ``inventory.services``; every change of status
-is allowed by ``PickupTask.TRANSITIONS`` and recorded on the task's timeline with a
-stable action key (``config.transitions``)."""
+task (for whoever placed the order), following the order and changing its pickup
+store (under the order's lock: ``following``, ``relocation``), a transfer's dispatch
+and receipt and a put-away lock what they change, and the jobs (``system:pickup``)
+lock the problems or orders they sweep. Stock moves only through ``orders.services``
+and ``inventory.services``; every change of status is allowed by
+``PickupTask.TRANSITIONS`` and recorded on the task's timeline with a stable action
+key (``config.transitions``)."""
 
 from .flow import (
     Scanned,
@@ -42,6 +44,7 @@ from .problems import (
     pickup_transfer_dispatch,
     pickup_transfer_receive,
 )
+from .relocation import pickup_location_change
 from .shared import FINAL, PickupTransitionRefused, TaskClaimedByAnother
 
 __all__ = [
@@ -54,6 +57,7 @@ __all__ = [
     "pickup_documents_lock",
     "pickup_line_pick",
     "pickup_line_short",
+    "pickup_location_change",
     "pickup_problem_cancel",
     "pickup_problem_ship_later",
     "pickup_problem_source_elsewhere",

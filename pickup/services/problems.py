@@ -312,7 +312,15 @@ def pickup_transfer_receive(*, transfer_id: int, actor: Actor) -> TransferReques
             reason=f"Transfer {transfer.pk} from {transfer.from_location.code} "
             "received.",
         )
-    _decide(problem, problem.resolution, actor)
+    # Units on their way since the customer changed store were never missing: they
+    # arrived, and nothing was decided about them.
+    arrived = problem.condition == PickupProblem.Condition.ON_THE_WAY
+    _decide(
+        problem,
+        problem.resolution,
+        actor,
+        action="pickup_transfer_arrived" if arrived else "pickup_decide",
+    )
     follow(task, actor)
     return transfer
 
@@ -345,6 +353,7 @@ def _decide(
     resolution: str,
     actor: Actor,
     status: str = PickupProblem.Status.RESOLVED,
+    action: str = "pickup_decide",
 ) -> None:
     check(
         problem,
@@ -362,7 +371,7 @@ def _decide(
     noted(
         problem.task,
         actor=actor,
-        action="pickup_decide",
+        action=action,
         note=f"{problem.quantity} × {problem.line.sku.code}: {decision(problem)}.",
         at=now,
     )

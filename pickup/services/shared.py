@@ -153,7 +153,10 @@ def noted(
 def decision(problem: PickupProblem) -> str:
     """The decision on a problem, in the words the timeline shows."""
     if problem.status == PickupProblem.Status.WAITING:
-        return f"transfer asked from {problem.transfer.from_location.name}"
+        sender = problem.transfer.from_location.name
+        if problem.condition == PickupProblem.Condition.ON_THE_WAY:
+            return f"on their way from {sender}, the store the customer left"
+        return f"transfer asked from {sender}"
     if problem.resolution == PickupProblem.Resolution.SOURCE_ELSEWHERE:
         return f"transfer from {problem.transfer.from_location.name} received"
     if problem.resolution == PickupProblem.Resolution.SUBSTITUTE:

@@ -9,6 +9,8 @@
 - ``snapshots``: a channel's stock snapshot, received page by page.
 - ``checks``: the checks that raise cases themselves (ledger drift).
 - ``rates``: the nightly rate of sale per SKU and location.
+- ``proposals``: transfer proposals, made nightly or by a manager, and a manager's
+  approval (which requests the transfer) or rejection.
 
 Status moves go through ``config.transitions``; every service that records who
 acted takes them as ``actor: config.access.Actor``.
@@ -23,6 +25,11 @@ from .exceptions import (
     exception_resolve,
     exception_settle,
 )
+from .proposals import (
+    transfer_proposal_approve,
+    transfer_proposal_reject,
+    transfer_proposals_generate,
+)
 
 __all__ = [
     "ExceptionTransitionRefused",
@@ -32,4 +39,7 @@ __all__ = [
     "exception_raise",
     "exception_resolve",
     "exception_settle",
+    "transfer_proposal_approve",
+    "transfer_proposal_reject",
+    "transfer_proposals_generate",
 ]
