@@ -65,7 +65,27 @@ def packing_bench(*, location: Location) -> list[Order]:
     at ``location``, due first then oldest first (at most ``BENCH_SIZE``); each
     with ``here``, its lines at the location with units still to leave, and
     ``open_problems``, its units there waiting for a decision."""
-    orders = (
+    orders = _being_packed(location).order_by(
+        F("promised_by").asc(nulls_last=True), "placed_at", "id"
+    )
+    return _with_lines_here(orders[:BENCH_SIZE])
+
+
+def packing_orders_by_reference(
+    *, location: Location, reference: str, order_id: int | None = None
+) -> list[Order]:
+    """The orders being packed at ``location`` (as on its bench, however long the
+    bench) whose reference is ``reference`` in any case: more than one when two
+    channels use the same reference; ``order_id`` (the bench's link names it) picks
+    one of them. Each with ``here`` and ``open_problems`` as on the bench."""
+    orders = _being_packed(location).filter(reference__iexact=reference)
+    if order_id is not None:
+        orders = orders.filter(pk=order_id)
+    return _with_lines_here(orders.order_by("id")[:10])
+
+
+def _being_packed(location: Location) -> QuerySet[Order]:
+    return (
         Order.objects.filter(
             status__in=BEING_PACKED,
             lines__location=location,
@@ -83,20 +103,20 @@ def packing_bench(*, location: Location) -> list[Order]:
             ),
             Prefetch(
                 "packing_problems",
-                packing_problem_queryset().filter(
-                    location=location, status=PackingProblem.Status.OPEN
-                ),
+                packing_problems_waiting(location=location),
                 to_attr="open_problems",
             ),
         )
         .distinct()
-        .order_by(F("promised_by").asc(nulls_last=True), "placed_at", "id")
     )
-    bench = []
-    for order in orders[:BENCH_SIZE]:
+
+
+def _with_lines_here(orders: QuerySet[Order]) -> list[Order]:
+    found = []
+    for order in orders:
         order.here = [line for line in order.here if line.open_quantity]
-        bench.append(order)
-    return bench
+        found.append(order)
+    return found
 
 
 # Line statuses with units still to leave.
@@ -110,19 +130,26 @@ _TO_PACK = (
 )
 
 
+def packing_problems_waiting(*, location: Location) -> QuerySet[PackingProblem]:
+    """Units short at ``location`` still waiting for a decision: open, and the order
+    still waits for them (a problem whose units were cancelled meanwhile has nothing
+    left to decide). An order with one is not shipped from there (the bench's
+    "Shipped", ``services.packing.packing_ship_here``)."""
+    return packing_problem_queryset().filter(
+        location=location,
+        status=PackingProblem.Status.OPEN,
+        line__short_quantity__gt=0,
+    )
+
+
 def packing_problems_open(*, location: Location) -> list[PackingProblem]:
-    """Units short at ``location`` still waiting for a decision, oldest first; a
-    problem whose units the order no longer waits for (cancelled meanwhile) is not
-    shown: nothing is left to decide."""
+    """Units short at ``location`` still waiting for a decision, oldest first, on
+    orders still being packed; with the order's channel (whether it splits kits,
+    shown on a kit's part) in the same query."""
     return list(
-        packing_problem_queryset()
-        .select_related("order", "line__kit_line__sku")
-        .filter(
-            location=location,
-            status=PackingProblem.Status.OPEN,
-            line__short_quantity__gt=0,
-            order__status__in=BEING_PACKED,
-        )
+        packing_problems_waiting(location=location)
+        .select_related("order__channel", "line__kit_line__sku")
+        .filter(order__status__in=BEING_PACKED)
     )
 
 

@@ -28,6 +28,8 @@ order_supply_arrived = Signal()
 
 # Sent with ``order`` (locked), ``problem`` (the ``PackingProblem`` just recorded:
 # units a packer of a shipped order could not find, or found damaged) and ``actor``,
-# inside the report's transaction, before the units are re-routed. Reconciliation
-# opens an *item not found* case for units not found (damaged ones are a known fact).
+# inside the report's transaction, last: after the shelf is corrected and the units
+# re-routed, so the case comes after its stock (the lock order, inventory.locking).
+# Reconciliation opens an *item not found* case for units not found (damaged ones
+# are a known fact).
 order_short_reported = Signal()

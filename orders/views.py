@@ -4,15 +4,19 @@ not found or damaged (the order's number, the item's code or barcode, the units,
 what happened, Enter); the units no location could take, each with its three
 decisions; and "Shipped" for an order packed here.
 
-Thin: each action calls one service (``orders.services.packing``,
-``packing_decisions``, ``order_ship``) and comes back to the bench (a plain form
-post, then a redirect), its result at the top of the page where a screen reader
-reads it, the focus on the next thing to do.
+Thin: each action calls one service (``orders.services.packing``: the report and
+"Shipped"; ``packing_decisions``) and comes back to the bench (a plain form post,
+then a redirect), its result at the top of the page where a screen reader reads it,
+the focus on the next thing to do. Each form shown carries a one-off
+``request_reference``: sent twice (a scanner's double Enter), the second changes
+nothing.
 A refusal comes back on the bench itself (400 or 409) with what was typed kept, the
 message under the field to put right, and the focus there. Who may see what is
 decided in ``config.access``: a location the person does not work at is a 404."""
 
+from dataclasses import replace
 from urllib.parse import urlencode
+from uuid import uuid4
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
@@ -29,9 +33,8 @@ from config.words import units
 from inventory.models import Location
 
 from . import selectors
-from .models import COLLECTED_METHODS, Order, OrderLine, PackingProblem
-from .services import LineQuantity, order_ship
-from .services.packing import packing_report_short
+from .models import Order, OrderLine, PackingProblem
+from .services.packing import packing_report_short, packing_ship_here
 from .services.packing_decisions import (
     decision_words,
     packing_problem_cancel,
@@ -47,7 +50,11 @@ def bench(request: HttpRequest) -> HttpResponse:
     location = chosen_store(request, locations)
     if location is None:
         return render(request, "no_store.html", status=403)
-    kept = {"order": request.GET.get("order", "")[:100], "quantity": "1"}
+    kept = {
+        "order": request.GET.get("order", "")[:100],
+        "order_id": _order_id(request.GET),
+        "quantity": "1",
+    }
     return _bench(request, location, locations, kept=kept)
 
 
@@ -134,28 +141,19 @@ def decide(request: HttpRequest, problem_id: int, action: str) -> HttpResponse:
 @require_POST
 @staff_screen
 def ship(request: HttpRequest, order_id: int) -> HttpResponse:
-    """Every unit of the order packed here left with the carrier."""
+    """Every unit of the order packed here left with the carrier; refused while
+    units of it short here wait for a decision."""
     location, locations = _location(request)
-    order = Order.objects.filter(pk=order_id).first()
-    here = list(OrderLine.objects.filter(order_id=order_id, location=location))
-    if order is None or order.fulfilment_method in COLLECTED_METHODS or not here:
-        raise Http404("No such order to pack here.")
-    # The units in hand: those short wait for a decision, those pre-ordered are not
-    # here yet.
-    lines = [
-        LineQuantity(line.pk, line.unpicked_quantity + line.picked_quantity)
-        for line in here
-        if line.unpicked_quantity + line.picked_quantity
-    ]
     try:
-        if not lines:
-            raise InvalidInput({"ship": ["Nothing of this order is here to ship."]})
-        order_ship(order_id=order.pk, lines=lines, actor=_actor(request))
+        order, shipped = packing_ship_here(
+            order_id=order_id, location=location, actor=_actor(request)
+        )
+    except NotFound:
+        raise
     except DomainError as refused:
         return _refused(
-            request, location, locations, refused, {}, on="ship", target=order.pk
+            request, location, locations, refused, {}, on="ship", target=order_id
         )
-    shipped = sum(line.quantity for line in lines)
     messages.success(
         request,
         f"Order {order.reference}: {units(shipped)} shipped from {location.code}.",
@@ -197,11 +195,16 @@ def _bench(
         problem.focus = problem.result["form"] if problem.result else ""
         if focus == f"problem-{problem.pk}":
             problem.focus = "heading"
+        # A one-off key per form and page shown: a scanner's double Enter sends
+        # the same decision twice under one key, and the second changes nothing.
+        problem.key = uuid4().hex
     shown = {f"problem-{p.pk}" for p in problems}
     shown |= {f"{p.focus}-{p.pk}" for p in problems if p.result}
     shown |= {f"ship-{order.pk}" for order in orders}
     if focus not in shown | {"order", "item", "quantity", "condition"}:
         focus = "item" if kept.get("order") else "order"
+    for order in orders:
+        order.focus = focus == f"ship-{order.pk}"
     context = {
         "location": location,
         "locations": locations,
@@ -211,6 +214,8 @@ def _bench(
         "kept": kept,
         "result": result,
         "report_said": result["said"] if result and result["form"] == "report" else {},
+        # The report's one-off key, as the decisions' (``problem.key``).
+        "report_key": uuid4().hex,
         "focus": focus,
     }
     return render(request, "orders/packing.html", context, status=status)
@@ -240,6 +245,7 @@ def _refused(
         key: form.get(key, "")[:300]
         for key in ("order", "item", "quantity", "condition", "note", "substitute")
     }
+    kept["order_id"] = _order_id(form) if on == "report" and "order" not in said else ""
     # A refused code is named in its message and not kept in its field: the next
     # scan goes into an empty field, not after it.
     for field in ("order", "item"):
@@ -266,7 +272,10 @@ def _first_messages(errors) -> dict[str, str]:
 
 def _line_reported(form, location: Location) -> tuple[Order, OrderLine]:
     """The order's number and the item's code or barcode, as typed or scanned, to
-    the order's line at this location with units on the shelf."""
+    the order's line at this location with units on the shelf. The order is looked
+    up by its number among every order being packed here (not only those the bench
+    shows); the bench's "Report a short" link names its id too, which tells apart two
+    channels' orders of the same number."""
     reference = form.get("order", "").strip()[:100]
     code = form.get("item", "").strip()[:100]
     errors: dict[str, list[str]] = {}
@@ -276,18 +285,26 @@ def _line_reported(form, location: Location) -> tuple[Order, OrderLine]:
         errors["item"] = ["Scan or type the item's code."]
     if errors:
         raise InvalidInput(errors)
-    found = [
-        order
-        for order in selectors.packing_bench(location=location)
-        if order.reference.casefold() == reference.casefold()
-    ]
+    found = selectors.packing_orders_by_reference(
+        location=location, reference=reference
+    )
+    chosen = _order_id(form)
+    if len(found) > 1 and chosen:
+        # The id from the link counts only for the number it came with.
+        found = [order for order in found if str(order.pk) == chosen] or found
     if not found:
         raise InvalidInput(
             {"order": [f"No order {reference} to pack at {location.code}."]}
         )
     if len(found) > 1:
+        channels = " and ".join(sorted(order.channel.code for order in found))
         raise InvalidInput(
-            {"order": [f"Two channels have an order {reference}: use its Report link."]}
+            {
+                "order": [
+                    f"Channels {channels} each have an order {reference} to pack "
+                    "here: use the Report a short link on the one you mean."
+                ]
+            }
         )
     order = found[0]
     sku = skus_by_code_or_barcode(codes={code}).get(code)
@@ -299,6 +316,12 @@ def _line_reported(form, location: Location) -> tuple[Order, OrderLine]:
     # Of two lines of the item here (a kit's part and the item alone), the one with
     # the most on the shelf.
     return order, max(lines, key=lambda line: line.unpicked_quantity)
+
+
+def _order_id(form) -> str:
+    """The order's id the bench's "Report a short" link names, if any."""
+    given = form.get("order_id", "").strip()
+    return given if given.isdigit() and len(given) < 19 else ""
 
 
 def _reported_words(problem: PackingProblem) -> str:
@@ -323,8 +346,11 @@ def _location(request: HttpRequest) -> tuple[Location, list]:
 
 
 def _actor(request: HttpRequest) -> Actor:
-    # Packing is done at the store or the warehouse: its steps come from there.
-    return Actor.of_user(request.user, source="store")
+    # Packing is done at the store or the warehouse: its steps come from there. The
+    # form's one-off key (``_bench``) makes a second send of it change nothing.
+    key = request.POST.get("request_reference", "").strip()[:100]
+    actor = Actor.of_user(request.user, source="store")
+    return replace(actor, request_reference=key)
 
 
 def _back(location: Location, focus: str = "") -> HttpResponse:

@@ -58,13 +58,16 @@ class TransferProposal(models.Model):
         max_digits=12, decimal_places=1, null=True, blank=True
     )
     from_spare = models.BigIntegerField(
-        help_text="Units beyond its own needs and its walk-in units."
+        help_text="Units it can send: beyond its own needs, its walk-in units and "
+        "what the transfer channel keeps back there."
     )
     to_available = models.BigIntegerField()
     to_rate = models.DecimalField(max_digits=12, decimal_places=3)
     to_days_cover = models.DecimalField(max_digits=12, decimal_places=1)
     to_on_the_way = models.BigIntegerField(
-        default=0, help_text="Units already in transit or requested to it."
+        default=0,
+        help_text="Units already on their way to it on transfers proposals made "
+        "(requested or in transit); transfers for customers are not counted.",
     )
     to_short = models.BigIntegerField(
         help_text="Units it would be short of within the shortage days."

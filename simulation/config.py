@@ -3,6 +3,7 @@ policies it compares. Plain values: the same config and seed give the same day."
 
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 
 BUFFERS = ("0", "1", "2", "velocity")
 POS_SYNCS = ("realtime", "hourly", "nightly")
@@ -14,6 +15,10 @@ RESERVE_AT = ("cart", "checkout")
 ALLOCATION_CHANNELS = ("marketplace", "web", "app", "pos")
 # More units than a store ever holds of one SKU is a typing error, not a plan.
 MAX_ALLOCATION_UNITS = 99
+# Store-to-store transfers: "off" (the default: nobody acts on the proposals), "on"
+# (the manager approves every proposal), or "on:COST": only those whose cost per
+# unit they save (the proposal's cost over its expected units saved) is at most COST.
+TRANSFERS = ("off", "on")
 
 
 class PolicyError(ValueError):
@@ -34,12 +39,17 @@ class Policy:
     - ``allocation``: "none", or "CHANNEL:N": N units of every SKU protected for
       CHANNEL (``ALLOCATION_CHANNELS``) at each location it sells from in the day
       (``network.allocation_locations``); a bare "N" is for the marketplace.
+    - ``transfers``: "off", or "on": before opening the area manager runs the
+      transfer proposals and approves them, the sending stores dispatch at opening
+      and the receiving stores receive after the lane's lead time; "on:COST"
+      approves only the proposals whose cost per unit saved is at most COST.
     """
 
     buffer: str = "velocity"
     pos_sync: str = "realtime"
     reserve_at: str = "cart"
     allocation: str = "none"
+    transfers: str = "off"
 
     def __post_init__(self):
         for name, allowed in (
@@ -54,6 +64,7 @@ class Policy:
                 )
         # Frozen, so the one spelling is set through object.__setattr__.
         object.__setattr__(self, "allocation", _allocation(self.allocation))
+        object.__setattr__(self, "transfers", _transfers(self.transfers))
 
     @property
     def allocation_channel(self) -> str | None:
@@ -65,28 +76,42 @@ class Policy:
         return 0 if self.allocation == "none" else int(self.allocation.split(":")[1])
 
     @property
+    def transfers_on(self) -> bool:
+        return self.transfers != "off"
+
+    @property
+    def transfer_cost_limit(self) -> Decimal | None:
+        """The most a proposal may cost per unit it saves to be approved; None: any."""
+        _, sep, limit = self.transfers.partition(":")
+        return Decimal(limit) if sep else None
+
+    @property
     def label(self) -> str:
         label = f"buffer {self.buffer}, POS {self.pos_sync}, hold at {self.reserve_at}"
         if self.allocation_channel:
             label += (
                 f", {self.allocation_units} protected for {self.allocation_channel}"
             )
+        if self.transfer_cost_limit is not None:
+            label += f", transfers up to {self.transfer_cost_limit} a unit saved"
+        elif self.transfers_on:
+            label += ", transfers on"
         return label
 
     @classmethod
     def parse(cls, text: str) -> "Policy":
-        """``buffer=velocity,pos=hourly,reserve=checkout,allocation=marketplace:1``;
-        anything left out keeps the default."""
+        """``buffer=velocity,pos=hourly,reserve=checkout,allocation=marketplace:1``,
+        ``transfers=on``; anything left out keeps the default."""
         aliases = {"pos": "pos_sync", "reserve": "reserve_at", "sync": "pos_sync"}
-        keys = ("buffer", "pos_sync", "reserve_at", "allocation")
+        keys = ("buffer", "pos_sync", "reserve_at", "allocation", "transfers")
         values: dict[str, str] = {}
         for part in filter(None, (p.strip() for p in text.split(","))):
             key, sep, value = part.partition("=")
             key = aliases.get(key.strip(), key.strip())
             if not sep or key not in keys:
                 raise PolicyError(
-                    f"{part!r}: say buffer=…, pos=…, reserve=… or allocation=… "
-                    "(e.g. buffer=2,pos=hourly or allocation=marketplace:1)."
+                    f"{part!r}: say buffer=…, pos=…, reserve=…, allocation=… or "
+                    "transfers=… (e.g. buffer=2,pos=hourly or allocation=marketplace:1)."
                 )
             values[key] = value.strip()
         return cls(**values)
@@ -111,6 +136,24 @@ def _allocation(text: str) -> str:
         f"allocation must be none, N or CHANNEL:N (N units from 1 to "
         f"{MAX_ALLOCATION_UNITS}, CHANNEL one of {', '.join(ALLOCATION_CHANNELS)}; "
         f"a bare N is for {ALLOCATION_CHANNELS[0]}), not {text!r}."
+    )
+
+
+def _transfers(text: str) -> str:
+    """``off``, ``on``, or ``on:COST`` (a cost in the shop's currency), spelt one way."""
+    value = str(text).strip().lower()
+    state, sep, limit = value.partition(":")
+    if not sep and state in TRANSFERS:
+        return state
+    try:
+        cost = Decimal(limit.strip().lstrip("£"))
+    except (InvalidOperation, ValueError):
+        cost = None
+    if state == "on" and cost is not None and cost.is_finite() and cost >= 0:
+        return f"on:{cost.quantize(Decimal('0.01'))}"
+    raise PolicyError(
+        "transfers must be off, on, or on:COST (approve only the proposals costing "
+        f"at most COST a unit saved, e.g. on:1.50), not {text!r}."
     )
 
 
@@ -144,6 +187,13 @@ class DayConfig:
     opens_at: datetime = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
     # Days of its expected sales a store holds at opening (at least one unit).
     store_days_of_cover: float = 3.0
+    # The opening stock's imbalance (``network.stock_shape``), drawn from the seed
+    # like the demand, so every policy compared opens with the same shelves: the
+    # share of SKU-stores overstocked (60 to 120 days of their expected sales, at
+    # least three units: dead stock) and the share understocked (under a day of
+    # them, mostly none: sold out ahead of replenishment). None by default.
+    overstock_share: float = 0.0
+    understock_share: float = 0.0
     # Walk-in till transactions per store per hour.
     till_sales_per_store_hour: float = 14.0
     # Online shoppers (web, app, marketplace) across the network per hour.
@@ -198,9 +248,15 @@ class DayConfig:
             "count_error_rate",
             "return_rate",
             "return_sellable_rate",
+            "overstock_share",
+            "understock_share",
         ):
             if not 0 <= getattr(self, name) <= 1:
                 problems.append(f"{name} must be between 0 and 1")
+        if self.overstock_share + self.understock_share > 1:
+            problems.append(
+                "overstock_share and understock_share must not add up to more than 1"
+            )
         for name in (
             "till_sales_per_store_hour",
             "online_shoppers_per_hour",

@@ -7,8 +7,8 @@ every record carries the moment it happened in the day.
 The engine is a queue of timed events, taken in order of time and then of scheduling,
 so the same seed gives the same day. This module keeps the clock, the integrations'
 clients, the opening stock and the day's schedule; what each party does is in
-``tills``, ``shoppers``, ``staff`` and ``night``, and what the day leaves for the
-report in ``outcome``."""
+``tills``, ``shoppers``, ``staff``, ``transfers`` and ``night``, and what the day
+leaves for the report in ``outcome``."""
 
 import heapq
 import itertools
@@ -34,11 +34,12 @@ from .outcome import DayResult, Tallies
 from .shoppers import OnlineShoppers
 from .staff import StoreStaff
 from .tills import Tills, batches
+from .transfers import RATES_COMPUTED_BEFORE_OPENING, StoreTransfers, sales_rates_seed
 
 SHIP_ROUND_MINUTES = 30
 
 
-class TradingDay(Tills, OnlineShoppers, StoreStaff, NightCounts):
+class TradingDay(Tills, OnlineShoppers, StoreStaff, StoreTransfers, NightCounts):
     """One day: the shared state every party reads (the network, the shop floor,
     the tallies, the queue) and the clock that runs them."""
 
@@ -76,9 +77,8 @@ class TradingDay(Tills, OnlineShoppers, StoreStaff, NightCounts):
         start = self.opens - timedelta(hours=1)
         with time_machine.travel(start, tick=False) as clock:
             self.clock = clock
-            self._connect_integrations()
-            self.progress(0, 0, "opening stock")
-            self._open_the_shops(start)
+            self.before_opening(start)
+            self.schedule_transfers()
             self._schedule_the_day()
             while self.queue:
                 when, _, action, args = heapq.heappop(self.queue)
@@ -98,6 +98,18 @@ class TradingDay(Tills, OnlineShoppers, StoreStaff, NightCounts):
             tallies=self.tallies,
             opens=self.opens,
             closes=self.closes,
+        )
+
+    def before_opening(self, start: datetime) -> None:
+        """The integrations connected, last night's stock position booked, and the
+        nightly rates of sale in place (``transfers.sales_rates_seed``)."""
+        self._connect_integrations()
+        self.progress(0, 0, "opening stock")
+        self._open_the_shops(start)
+        sales_rates_seed(
+            network=self.network,
+            seed=self.config.seed,
+            computed_at=self.opens - RATES_COMPUTED_BEFORE_OPENING,
         )
 
     # ------------------------------------------------------------- integrations
@@ -124,6 +136,8 @@ class TradingDay(Tills, OnlineShoppers, StoreStaff, NightCounts):
         """The opening stock, received through the warehouse system's feed."""
         lines = []
         for (sku, location), units in sorted(self.network.spec.opening_stock.items()):
+            if not units:
+                continue  # sold out (an understocked shelf): nothing to receive
             self.floor.receive((sku, location), units)
             lines.append(
                 {

@@ -1,7 +1,8 @@
 """The physical truth the simulator knows and the system does not: how many units
 are really on each shelf, in each pickup-hold area, on the returns bench and in the
-damaged pile. The system only hears of them through events; the report compares the
-two. Every unit that enters or leaves is tallied, so the books always balance."""
+damaged pile, and on the road between two locations. The system only hears of them
+through events; the report compares the two. Every unit that enters or leaves is
+tallied, so the books always balance."""
 
 from collections import Counter
 from dataclasses import dataclass, field
@@ -16,6 +17,8 @@ class ShopFloor:
     held: Counter = field(default_factory=Counter)
     bench: Counter = field(default_factory=Counter)  # returns waiting for a grade
     damaged: Counter = field(default_factory=Counter)
+    # Units sent from another location, by where they are going: in no one's shop.
+    in_transit: Counter = field(default_factory=Counter)
     # Units in and out, by what moved them.
     came_in: Counter = field(default_factory=Counter)
     went_out: Counter = field(default_factory=Counter)
@@ -56,6 +59,19 @@ class ShopFloor:
         self.bench[key] -= units
         (self.shelf if resellable else self.damaged)[key] += units
 
+    def send(self, key: Key, to: Key, units: int) -> int:
+        """The sending store puts the units in the van: those on its shelf, up to
+        what the transfer says."""
+        sent = min(units, self.shelf[key])
+        self.shelf[key] -= sent
+        self.in_transit[to] += sent
+        return sent
+
+    def arrive(self, key: Key, units: int) -> None:
+        assert self.in_transit[key] >= units, key
+        self.in_transit[key] -= units
+        self.shelf[key] += units
+
     def on_hand(self, key: Key) -> int:
         """What a counter finds there: every unit at the location."""
         return self.shelf[key] + self.held[key] + self.bench[key] + self.damaged[key]
@@ -69,9 +85,16 @@ class ShopFloor:
         } | set(self.shelf)
 
     def balanced(self) -> bool:
-        """Units in = units out + units still here: none made or lost by the model."""
+        """Units in = units out + units still here (or on the road): none made or
+        lost by the model."""
         here = sum(
             sum(counter.values())
-            for counter in (self.shelf, self.held, self.bench, self.damaged)
+            for counter in (
+                self.shelf,
+                self.held,
+                self.bench,
+                self.damaged,
+                self.in_transit,
+            )
         )
         return sum(self.came_in.values()) == sum(self.went_out.values()) + here

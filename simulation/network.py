@@ -1,14 +1,17 @@
 """The simulated retail network: stores across Britain, a warehouse, a catalogue whose
 SKUs sell at a spread of speeds (many slow movers, a few fast), the four sales
-channels and a store team. Drawn from the seed, then written through the catalogue
+channels, a store team and the lanes between locations (``lanes_draw``: each store to
+its nearest stores and to and from the warehouse, with a lead time and a cost per
+unit from the distance). Drawn from the seed, then written through the catalogue
 and inventory services like any integration's master data, with the units a policy
-protects for one channel (``allocations_protect``) set as a manager sets them."""
+protects for one channel (``allocations_protect``) set as a manager sets them. The
+opening stock may be given an imbalance (``stock_shape``) that every policy meets."""
 
 import math
 import random
 from dataclasses import dataclass, field
 from datetime import time
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
@@ -17,7 +20,7 @@ from django.db import transaction
 from catalog.models import Channel, Sku
 from catalog.services import channel_upsert, product_upsert, sku_upsert
 from config.access import Actor
-from inventory.models import Location, StaffMembership
+from inventory.models import Location, StaffMembership, TransferRoute
 from inventory.services import allocation_set, location_upsert
 from inventory.velocity import velocity_buffer
 
@@ -38,6 +41,7 @@ CITIES = [
 ]  # fmt: skip
 
 WAREHOUSE = "SIM-WH"
+WAREHOUSE_AT = (52.2580, -1.1620)  # Daventry
 # (code, name, kind, reservation time-to-live in seconds)
 CHANNELS = [
     ("pos", "Store tills", "store_pos", 300),
@@ -49,6 +53,19 @@ CHANNELS = [
 ONLINE_CHANNELS = ("web", "app", "marketplace")
 # The fewest units a store shows of anything it ranges.
 STORE_MINIMUM_PRESENTATION = 1
+# The opening stock's imbalance (``stock_shape``): an overstocked SKU-store holds
+# this many days of its expected sales (dead stock), and at least this many units.
+OVERSTOCK_DAYS = (60, 120)
+OVERSTOCK_MINIMUM_UNITS = 3
+# Lanes (``lanes_draw``): each store to its nearest few, both ways; the road is this
+# much longer than the straight line; a van at this speed after an hour's handling;
+# a unit costs a fixed handling charge and a share of the van by the kilometre.
+LANE_NEIGHBOURS = 3
+ROAD_FACTOR = 1.3
+VAN_KMH = 60
+LANE_HANDLING_HOURS = 1
+LANE_COST_FIXED = Decimal("0.40")
+LANE_COST_PER_KM = Decimal("0.005")
 
 
 @dataclass(frozen=True)
@@ -79,12 +96,26 @@ class StoreSpec:
     ships: bool
 
 
+@dataclass(frozen=True)
+class LaneSpec:
+    """A lane the retailer set between two locations (``inventory.TransferRoute``)."""
+
+    sender: str
+    receiver: str
+    km: float  # by road
+    lead_time_hours: int
+    cost_per_unit: Decimal
+
+
 @dataclass
 class NetworkSpec:
     stores: list[StoreSpec]
     skus: list[SkuSpec]
     # Opening stock: (sku code, location code) -> units.
     opening_stock: dict[tuple[str, str], int] = field(default_factory=dict)
+    # Units each SKU-location is expected to sell a day: (sku, location) -> units.
+    expected_daily: dict[tuple[str, str], float] = field(default_factory=dict)
+    lanes: list[LaneSpec] = field(default_factory=list)
 
 
 def network_draw(config: DayConfig) -> NetworkSpec:
@@ -121,20 +152,99 @@ def network_draw(config: DayConfig) -> NetworkSpec:
         for n, w in enumerate(weights)
     ]
     opening: dict[tuple[str, str], int] = {}
+    daily: dict[tuple[str, str], float] = {}
     for sku in skus:
         # Pickup demand lands on stores too: a store covers its share of it.
         per_store_online = sku.online_rate * config.pickup_share / max(1, len(stores))
         for store in stores:
+            daily[(sku.code, store.code)] = sku.store_rate + per_store_online
             expected = (sku.store_rate + per_store_online) * config.store_days_of_cover
-            stock = _poisson(rng, expected)
+            stock = poisson(rng, expected)
             opening[(sku.code, store.code)] = max(STORE_MINIMUM_PRESENTATION, stock)
+        daily[(sku.code, WAREHOUSE)] = sku.online_rate * (1 - config.pickup_share)
         opening[(sku.code, WAREHOUSE)] = max(
-            2, _poisson(rng, sku.online_rate * (1 - config.pickup_share) * 5)
+            2, poisson(rng, sku.online_rate * (1 - config.pickup_share) * 5)
         )
-    return NetworkSpec(stores=stores, skus=skus, opening_stock=opening)
+    spec = NetworkSpec(
+        stores=stores,
+        skus=skus,
+        opening_stock=opening,
+        expected_daily=daily,
+        lanes=lanes_draw(stores),
+    )
+    if config.overstock_share or config.understock_share:
+        stock_shape(spec, config)
+    return spec
 
 
-def _poisson(rng: random.Random, mean: float) -> int:
+def stock_shape(spec: NetworkSpec, config: DayConfig) -> None:
+    """Unbalance the stores' opening stock: ``overstock_share`` of SKU-stores hold 60
+    to 120 days of their expected sales (at least three units), ``understock_share``
+    under a day of them (mostly none). A generator of its own, three draws for every
+    SKU-store whatever the shares, so the day without an imbalance is the day it has
+    always been, and a larger share only adds SKU-stores to those already chosen."""
+    rng = random.Random(f"stock-shape:{config.seed}")
+    for sku in spec.skus:
+        for store in spec.stores:
+            key = (sku.code, store.code)
+            point, days, part_of_a_day = (
+                rng.random(),
+                rng.uniform(*OVERSTOCK_DAYS),
+                rng.random(),
+            )
+            daily = spec.expected_daily[key]
+            if point < config.overstock_share:
+                spec.opening_stock[key] = max(
+                    spec.opening_stock[key],
+                    OVERSTOCK_MINIMUM_UNITS,
+                    math.ceil(daily * days),
+                )
+            elif point >= 1 - config.understock_share:
+                spec.opening_stock[key] = math.floor(daily * part_of_a_day)
+
+
+def lanes_draw(stores: list[StoreSpec]) -> list[LaneSpec]:
+    """Each store to its ``LANE_NEIGHBOURS`` nearest stores, and a lane back along
+    each; each store to and from the warehouse. The lead time and the cost per unit
+    follow the road distance (``ROAD_FACTOR`` times the straight line)."""
+    places = {store.code: (store.latitude, store.longitude) for store in stores}
+    pairs: set[tuple[str, str]] = set()
+    for store in stores:
+        nearest = sorted(
+            (other for other in stores if other.code != store.code),
+            key=lambda other: (_km(places[store.code], places[other.code]), other.code),
+        )[:LANE_NEIGHBOURS]
+        for other in nearest:
+            pairs |= {(store.code, other.code), (other.code, store.code)}
+        pairs |= {(store.code, WAREHOUSE), (WAREHOUSE, store.code)}
+    places[WAREHOUSE] = WAREHOUSE_AT
+    lanes = []
+    for sender, receiver in sorted(pairs):
+        road = ROAD_FACTOR * _km(places[sender], places[receiver])
+        cost = LANE_COST_FIXED + LANE_COST_PER_KM * Decimal(f"{road:.1f}")
+        lanes.append(
+            LaneSpec(
+                sender=sender,
+                receiver=receiver,
+                km=round(road, 1),
+                lead_time_hours=math.ceil(LANE_HANDLING_HOURS + road / VAN_KMH),
+                cost_per_unit=cost.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP),
+            )
+        )
+    return lanes
+
+
+def _km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """The straight-line (great-circle) distance in kilometres."""
+    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+    h = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
+    return 2 * 6371.0 * math.asin(math.sqrt(h))
+
+
+def poisson(rng: random.Random, mean: float) -> int:
     """A Poisson draw (Knuth's for small means, a rounded normal for large ones)."""
     if mean <= 0:
         return 0
@@ -191,10 +301,11 @@ def network_build(*, spec: NetworkSpec, policy: Policy) -> Network:
         kind="warehouse",
         city="Daventry",
         country="GB",
-        latitude=Decimal("52.2580"),
-        longitude=Decimal("-1.1620"),
+        latitude=Decimal(f"{WAREHOUSE_AT[0]:.4f}"),
+        longitude=Decimal(f"{WAREHOUSE_AT[1]:.4f}"),
         time_zone="UTC",
     )
+    lanes_build(spec=spec, locations={loc.code: loc for loc in [*stores, warehouse]})
     online_buffer = 0 if policy.buffer == "velocity" else int(policy.buffer)
     channels = {
         code: channel_upsert(
@@ -245,6 +356,20 @@ def network_build(*, spec: NetworkSpec, policy: Policy) -> Network:
     )
     allocations_protect(network=network, policy=policy)
     return network
+
+
+def lanes_build(*, spec: NetworkSpec, locations: dict[str, Location]) -> None:
+    """The lanes, as a manager sets them in the back-office (no service writes a
+    lane: they are master data, like a location's hours)."""
+    TransferRoute.objects.bulk_create(
+        TransferRoute(
+            from_location=locations[lane.sender],
+            to_location=locations[lane.receiver],
+            lead_time_hours=lane.lead_time_hours,
+            cost_per_unit=lane.cost_per_unit,
+        )
+        for lane in spec.lanes
+    )
 
 
 def allocation_locations(network: Network, channel: str) -> list[Location]:

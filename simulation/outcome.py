@@ -40,6 +40,8 @@ class Tallies:
     accuracy_before_counts: float = 0.0
     accuracy_after_counts: float = 0.0
     counted_lines: int = 0
+    # Approvals the system refused: the source could no longer spare the units.
+    transfer_approvals_refused: int = 0
 
 
 @dataclass

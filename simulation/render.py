@@ -15,6 +15,8 @@ def formatted(value, kind: str) -> str:
         return "–"
     if kind == "pct":
         return f"{value * 100:.1f} %"
+    if kind == "money":
+        return f"{value:,.2f}"
     return f"{value:,}"
 
 
@@ -25,6 +27,14 @@ def report_table(reports: list[DayReport], *, config: DayConfig) -> str:
         "",
         f"A simulated day: {config.stores} stores, a warehouse, {config.skus} SKUs, "
         f"{config.hours} hours, seed {config.seed}",
+        *(
+            [
+                f"Opening stock unbalanced: {config.overstock_share:.0%} of SKU-stores "
+                f"overstocked, {config.understock_share:.0%} understocked"
+            ]
+            if config.overstock_share or config.understock_share
+            else []
+        ),
         "",
     ]
     for n, report in enumerate(reports):
@@ -76,6 +86,16 @@ CHARTS = [
         "Units refused online while they were on the shelf, free of other promises.",
     ),
     (
+        "lost_sales_all_units",
+        "Lost sales, every cause",
+        "Units online shoppers were refused and walk-in shoppers did not find.",
+    ),
+    (
+        "transfer_units_received",
+        "Units received from other locations",
+        "Units a transfer proposal sent that arrived before closing.",
+    ),
+    (
         "refused_units",
         "Demand refused online",
         "Units shoppers could not have: out of stock, or kept back by a buffer.",
@@ -109,6 +129,8 @@ def report_html(reports: list[DayReport], *, config: DayConfig) -> str:
             "table": _table(reports),
             "exceptions": _exception_rows(reports),
             "locations": _location_rows(reports),
+            "overstock_percent": round(config.overstock_share * 100, 1),
+            "understock_percent": round(config.understock_share * 100, 1),
         },
     )
 

@@ -1,20 +1,35 @@
 """The day's numbers, read back from the system's own records (orders, the ledger,
-conflicts, exception cases, pickup tasks, counts) beside what the simulated people
-met on the floor, and the checks that the arithmetic holds: every order fulfilled,
-cancelled or still open; no unit counted twice; oversells equal to the exception
-records of their kind."""
+conflicts, exception cases, pickup tasks, counts, transfer proposals and transfers)
+beside what the simulated people met on the floor, and the checks that the
+arithmetic holds: every order fulfilled, cancelled or still open; no unit counted
+twice; oversells equal to the exception records of their kind; every unit sent
+between locations received or still on the road; a transfer's cost its units times
+its lane's."""
 
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.db.models import F, Sum
 
-from inventory.models import StockConflict, StockMovement
+from inventory.models import (
+    MovementType,
+    StockBalance,
+    StockConflict,
+    StockMovement,
+    TransferRequest,
+    TransferRoute,
+)
 from inventory.services import balances_rebuild
 from orders.models import Order, OrderLine
 from pickup.models import PickupTask
-from reconciliation.models import ExceptionCase, ExceptionEvent, ExceptionKind
+from reconciliation.models import (
+    ExceptionCase,
+    ExceptionEvent,
+    ExceptionKind,
+    TransferProposal,
+)
 from reconciliation.selectors import record_accuracy
 
 from .network import ONLINE_CHANNELS
@@ -101,7 +116,19 @@ FIGURES = [
     ),
     *_by_channel("lost_sales_units", "lost by", "int"),
     ("walk_in_units_sold", "Units sold at the tills", "int", ""),
-    ("walk_in_units_missed", "Walk-in units wanted, shelf empty", "int", ""),
+    ("walk_in_units_missed", "Walk-in units wanted, shelf empty", "int", "low"),
+    (
+        "lost_sales_all_units",
+        "Lost sales, every cause (refused online + walk-in shelf empty)",
+        "int",
+        "low",
+    ),
+    ("transfers_proposed", "Transfers proposed", "int", ""),
+    ("transfers_approved", "Transfers approved", "int", ""),
+    ("transfer_units_sent", "Units sent between locations", "int", ""),
+    ("transfer_units_received", "… received by close", "int", ""),
+    ("transfer_units_in_transit", "… still on the road at night", "int", ""),
+    ("transfer_cost", "Transfer cost (units × the lane's cost a unit)", "money", "low"),
     ("pickup_orders", "Pickup orders", "int", ""),
     ("pickup_ready_on_time", "Pickups due today ready on time", "pct", "high"),
     ("pickup_not_ready", "Pickups due today not ready by close", "int", "low"),
@@ -190,6 +217,11 @@ def day_report(result: DayResult) -> DayReport:
         "walk_in_units_sold": tallies.walk_in_units_sold,
         "walk_in_units_missed": tallies.walk_in_units_wanted
         - tallies.walk_in_units_sold,
+        "lost_sales_all_units": sum(r.units for r in refused)
+        + tallies.walk_in_units_wanted
+        - tallies.walk_in_units_sold,
+        **_transfer_figures(),
+        "transfer_approvals_refused": tallies.transfer_approvals_refused,
         "pickup_orders": pickups.count(),
         "pickup_ready_on_time": _share(on_time, due.count()),
         "pickup_not_ready": not_ready,
@@ -219,6 +251,51 @@ def day_report(result: DayResult) -> DayReport:
 
 
 _QUANTITIES = ("quantity", "cancelled_quantity", "fulfilled_quantity")
+
+
+def _transfer_figures() -> dict:
+    """The proposals made and approved, the units sent, received and still on the
+    road (the receivers' in-transit bucket), and what the approved ones cost."""
+    proposals = TransferProposal.objects.all()
+    approved = proposals.filter(status=TransferProposal.Status.APPROVED)
+    transfers = TransferRequest.objects.all()
+    Status = TransferRequest.Status
+    return {
+        "transfers_proposed": proposals.count(),
+        "transfers_approved": approved.count(),
+        "transfer_units_sent": _units(
+            transfers.filter(status__in=(Status.DISPATCHED, Status.RECEIVED))
+        ),
+        "transfer_units_received": _units(transfers.filter(status=Status.RECEIVED)),
+        "transfer_units_in_transit": StockBalance.objects.aggregate(
+            units=Sum("in_transit")
+        )["units"]
+        or 0,
+        "transfer_cost": approved.aggregate(cost=Sum("cost"))["cost"] or Decimal(0),
+    }
+
+
+def _units(transfers) -> int:
+    return transfers.aggregate(units=Sum("quantity"))["units"] or 0
+
+
+def _lane_costs() -> Decimal:
+    """Each approved proposal's transfer: its units times its lane's cost a unit."""
+    lanes = {
+        (lane.from_location_id, lane.to_location_id): lane.cost_per_unit
+        for lane in TransferRoute.objects.all()
+    }
+    return sum(
+        (
+            quantity * lanes[(sender, receiver)]
+            for quantity, sender, receiver in TransferRequest.objects.filter(
+                pk__in=TransferProposal.objects.filter(
+                    status=TransferProposal.Status.APPROVED
+                ).values("transfer_id")
+            ).values_list("quantity", "from_location_id", "to_location_id")
+        ),
+        Decimal(0),
+    )
 
 
 def _channel_figures(refused: list, stock_cancelled_orders: set) -> dict:
@@ -308,6 +385,13 @@ def _checks(result: DayResult, report: DayReport, verdicts: Counter) -> list[Che
         or 0
     )
     handed = floor.went_out["collected by customers"] + floor.went_out["shipped"]
+    transfer_out = (
+        StockMovement.objects.filter(type=MovementType.TRANSFER_OUT).aggregate(
+            units=Sum("quantity")
+        )["units"]
+        or 0
+    )
+    lane_costs = _lane_costs()
     return [
         Check(
             "Every order fulfilled, cancelled or still open",
@@ -350,6 +434,21 @@ def _checks(result: DayResult, report: DayReport, verdicts: Counter) -> list[Che
             "The floor's books balance (units in = units out + units here)",
             floor.balanced(),
             f"{sum(floor.came_in.values())} in, {sum(floor.went_out.values())} out",
+        ),
+        Check(
+            "Every unit sent between locations received or still on the road",
+            f["transfer_units_sent"]
+            == f["transfer_units_received"] + f["transfer_units_in_transit"]
+            and transfer_out == f["transfer_units_sent"],
+            f"{f['transfer_units_sent']} sent ({transfer_out} out in the ledger) = "
+            f"{f['transfer_units_received']} received + "
+            f"{f['transfer_units_in_transit']} in transit",
+        ),
+        Check(
+            "Transfer cost = units × the lane's cost a unit",
+            f["transfer_cost"] == lane_costs,
+            f"{f['transfer_cost']:.2f} on the approved proposals, "
+            f"{lane_costs:.2f} from their transfers and lanes",
         ),
         Check(
             "Balances agree with the ledger",

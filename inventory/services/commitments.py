@@ -74,6 +74,13 @@ class CommitmentLine:
     # A pre-order's line (``SupplyPromise.Owner``, id): what the shelf cannot cover
     # may be promised against dated supply (``commitments_place_or_promise``).
     future_owner: tuple[str, int] | None = None
+    # Units a customer's order held here, released from it in this transaction and
+    # committed again to what takes them on (a transfer: ``transfer_request
+    # (held_for_customer=True)``). They are handed over as they are: no buffer,
+    # walk-in units or protection is kept back of them (raised since or not, none
+    # can take back units already promised), and only the ledger's own rule holds:
+    # availability never below zero.
+    held_for_customer: bool = False
 
 
 @dataclass(frozen=True)
@@ -91,7 +98,8 @@ def commitments_place(
     """Commit every line, or none: 409 ``insufficient_stock`` with each short line,
     as for a reservation, and nothing is committed. Each line keeps the channel's
     buffer there (the SKU's own, else its velocity buffer, else its own) and the
-    walk-in units available, and leaves the other channels' protections alone."""
+    walk-in units available, and leaves the other channels' protections alone;
+    except a line ``held_for_customer``, which keeps nothing back."""
     outcomes, _ = _commit(channel, lines, actor)
     return _applied(outcomes)
 
@@ -217,6 +225,10 @@ def commitments_short(
 def _promise(
     channel: Channel, line: CommitmentLine, terms: Terms | None
 ) -> MovementInput:
+    if line.held_for_customer:
+        # Released just now for this: availability is up by exactly these units, so
+        # the ledger takes them again unless the shelf was short of its promises.
+        return _input(channel, MovementType.COMMIT, line)
     velocity, own, others, _ = terms or NO_TERMS
     keep = safety_buffer_for(sku=line.sku, channel=channel, velocity_buffer=velocity)
     return replace(

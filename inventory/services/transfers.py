@@ -57,13 +57,18 @@ def transfer_request(
     channel: Channel,
     reason: str,
     actor: Actor,
-    keep_walk_in: bool = True,
+    held_for_customer: bool = False,
 ) -> TransferRequest:
     """Ask ``from_location`` for units: refused with ``insufficient_stock`` (and
-    nothing written) when it cannot spare them beyond its walk-in units. Units that
-    are the customer's already (their pickup store changed, and the store they left
-    sends what it held for them: ``keep_walk_in=False``) may take the walk-in units
-    too: the sender was never selling them to a walk-in customer."""
+    nothing written) when it cannot spare them beyond its walk-in units, the
+    channel's buffer and the other channels' protections.
+
+    ``held_for_customer``: the units are committed to a customer at the source
+    already and were released from their order in this transaction (their pickup
+    store changed, and the store they left sends what it held for them). They are
+    handed over to the transfer as they are: no walk-in units, buffer or protection
+    is kept back of them, so the source's committed units are the same before and
+    after (``CommitmentLine.held_for_customer``)."""
     if from_location.pk == to_location.pk:
         raise InvalidInput({"from_location": ["Choose another location than this."]})
     if quantity < 1:
@@ -85,7 +90,8 @@ def transfer_request(
             _line(
                 transfer,
                 "commit",
-                walk_in_buffer=from_location.walk_in_buffer if keep_walk_in else 0,
+                walk_in_buffer=from_location.walk_in_buffer,
+                held_for_customer=held_for_customer,
             )
         ],
         actor=actor,
@@ -199,7 +205,10 @@ def _release(transfer: TransferRequest, actor: Actor) -> None:
 
 
 def _line(
-    transfer: TransferRequest, step: str, walk_in_buffer: int = 0
+    transfer: TransferRequest,
+    step: str,
+    walk_in_buffer: int = 0,
+    held_for_customer: bool = False,
 ) -> CommitmentLine:
     return CommitmentLine(
         reference=f"#transfer/{transfer.pk}/{step}",
@@ -207,6 +216,7 @@ def _line(
         location=transfer.from_location,
         quantity=transfer.quantity,
         walk_in_buffer=walk_in_buffer,
+        held_for_customer=held_for_customer,
     )
 
 

@@ -208,7 +208,8 @@ def order_refill_short(
     *, order_id: int, line_id: int, quantity: int, actor: Actor, reason: str
 ) -> Order:
     """Short units found again here (a transfer arrived): committed again at the
-    line's location, refused with ``insufficient_stock`` if they are not there."""
+    line's location, as they are (they came for this order: no buffer keeps them
+    back), refused with ``insufficient_stock`` if they are not there."""
 
     def refill(order: Order, line: OrderLine, units: int) -> Step:
         return Step(recommitted=units, short=-units)

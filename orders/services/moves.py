@@ -9,7 +9,7 @@ a move with kit rules (``Move.kits``, ``kit_moves``) applies them to the units a
 before anything moves."""
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.db import transaction
 from django.utils import timezone
@@ -316,10 +316,16 @@ def _post(order: Order, posting: _Posting, actor: Actor, *, sequence: int) -> No
             actor=actor,
         )
     if posting.recommitted:
+        # Units that came here for this order (a transfer received) are the
+        # order's: handed over as they are, no buffer or protection keeping them
+        # back; the ledger's floor still refuses units that are not here.
         commitments_place(
             channel=order.channel,
             lines=[
-                commitment(line, units, MovementType.COMMIT)
+                replace(
+                    commitment(line, units, MovementType.COMMIT),
+                    held_for_customer=True,
+                )
                 for line, units in posting.recommitted
             ],
             actor=actor,

@@ -2,23 +2,33 @@
 not find on the shelf, or found damaged (``PackingProblem``), and what becomes of
 them.
 
-Reported (``packing_report_short``), in one transaction under the order's lock:
+Reported (``packing_report_short``), in one transaction under the order's lock, in
+the one lock order (inventory.locking: documents, then every balance at once, then
+a case after its stock):
 
-1. the stock fact (``lines.order_report_short``: the commitment released, on-hand
-   or damaged corrected at the location);
-2. the problem, and ``signals.order_short_reported`` (reconciliation opens an *item
-   not found* case for units not found);
-3. the units re-routed at once: routed (``routing.route``) over a fresh snapshot of
-   the channel's network (``selectors.routing_candidates``: the same rules and
-   walk-in buffers as placing) without the location that was short. If one
-   location can fill them, a line is added there (committed), the decision is
-   recorded again on the timeline (``rerouted``) and the short units are cancelled
-   on the old line as served (``served_by`` ``rerouted``: no sale lost). If none
-   can, or the order cannot take a line now (part of it has left, or the line is a
-   kit's part), the problem waits for a person; ``routing`` on the problem says why.
+1. where the units would go, decided before any stock is locked: routed
+   (``routing.route``) over a fresh snapshot of the channel's network
+   (``selectors.routing_candidates``: the same rules and walk-in buffers as placing)
+   without the location that was short;
+2. the balances of the SKU at the short location and at the location chosen, locked
+   together (``inventory.services.balances_lock``), so a transfer between the two,
+   or a packer re-routing the other way, queues instead of deadlocking;
+3. the stock fact (``lines.order_report_short``: the commitment released, on-hand
+   or damaged corrected at the location) and the problem;
+4. the units re-routed: if one location can fill them, a line is added there
+   (committed), the decision is recorded again on the timeline (``rerouted``) and
+   the short units are cancelled on the old line as served (``served_by``
+   ``rerouted``: no sale lost). If none can, or the order cannot take a line now
+   (part of it has left, or the line is a kit's part), or the location chosen sold
+   them since the snapshot, the problem waits for a person; ``routing`` on the
+   problem says why;
+5. last, ``signals.order_short_reported`` (reconciliation opens an *item not found*
+   case for units not found): a case after the stock it is about.
 
 A person then decides (``packing_decisions``), as a picker's problem is decided
-(``pickup.services.problems``).
+(``pickup.services.problems``). "Shipped" on the packing bench
+(``packing_ship_here``) is refused while units of the order there wait for a
+decision.
 
 Every service takes the order's lock first (as every order service does), then the
 problem's; stock moves only through the order services. A member of staff acts only
@@ -36,22 +46,24 @@ from django.utils import timezone
 from catalog.models import Sku
 from config import access
 from config.access import Actor
-from config.errors import Conflict, InvalidInput
+from config.errors import Conflict, InvalidInput, NotFound
 from config.transitions import TransitionRefused, check
 from config.words import units
 from inventory.errors import InsufficientStock
 from inventory.models import Location
+from inventory.services import balances_lock
 
 from .. import selectors
-from ..models import COLLECTED_METHODS, Order, OrderEvent, PackingProblem
+from ..models import COLLECTED_METHODS, Order, OrderEvent, OrderLine, PackingProblem
 from ..routing import RoutingDecision, RoutingLine, route
 from ..signals import order_short_reported
-from .inputs import RequestReferenceClash
+from .inputs import LineQuantity, RequestReferenceClash
 from .lines import (
     kept_for_walk_ins,
     order_add_line,
     order_cancel_short,
     order_report_short,
+    order_ship,
 )
 from .planning import ROUTING_WEIGHTS
 from .timeline import order_event, order_locked_for_change
@@ -80,6 +92,13 @@ class PackingRefused(Conflict):
     code = "packing_refused"
 
 
+class PackingProblemsOpen(Conflict):
+    """Units of the order short here still wait for a decision: it is not shipped
+    from here yet."""
+
+    code = "packing_problems_open"
+
+
 class PackingProblemTransitionRefused(TransitionRefused):
     code = "packing_problem_transition_refused"
 
@@ -94,8 +113,8 @@ def packing_report_short(
     note: str = "",
 ) -> PackingProblem:
     """The packer could not take ``quantity`` units of the line off the shelf: the
-    stock fact, the problem, its case, and the units re-routed when a location can
-    fill them (the module's steps). Refusals write nothing."""
+    stock fact, the problem, the units re-routed when a location can fill them, and
+    its case, in the module's steps and lock order. Refusals write nothing."""
     if condition not in Condition.values:
         raise InvalidInput(
             {"condition": ["Say whether the units are not_found or damaged."]}
@@ -122,6 +141,16 @@ def packing_report_short(
                     ]
                 }
             )
+        decision = _route_first(order, line, quantity)
+        target = _one_location(decision)
+        # Every balance the report and its re-route move, at once, in the one order
+        # (inventory.locking): taken one by one (the short's, then the target's at
+        # the re-route) they would meet a transfer between the two locations, or a
+        # packer re-routing the other way, in the opposite order.
+        balances_lock(
+            keys=[(line.sku_id, line.location_id)]
+            + ([(line.sku_id, target.pk)] if target is not None else [])
+        )
         words = Condition(condition).label.lower()
         # The caller's key goes on the stock fact's timeline entry; what follows is
         # part of the same request.
@@ -145,29 +174,88 @@ def packing_report_short(
             request_reference=actor.request_reference,
         )
         inner = replace(actor, request_reference="")
+        order.refresh_from_db(fields=["status"])
+        _reroute(order, problem, decision, target, inner)
+        # Last: the case is locked after the stock it is about (inventory.locking).
         order_short_reported.send(
             sender=PackingProblem, order=order, problem=problem, actor=inner
         )
-        order.refresh_from_db(fields=["status"])
-        _reroute(order, problem, inner)
     return problem
+
+
+def packing_ship_here(
+    *, order_id: int, location: Location, actor: Actor
+) -> tuple[Order, int]:
+    """The bench's "Shipped": every unit of the order packed at ``location`` that
+    is in hand left with the carrier (units short wait for a decision, units
+    pre-ordered are not here yet). Refused (409 ``packing_problems_open``) while
+    units of the order there wait for a decision: once part of the order has left
+    it takes no re-routed or substitute line. Checked under the order's lock, which
+    a report takes too. Answers the order and the units shipped."""
+    with transaction.atomic():
+        order = order_locked_for_change(order_id)
+        here = list(order.lines.filter(location=location))
+        if order.fulfilment_method in COLLECTED_METHODS or not here:
+            raise NotFound(f"No order {order_id} to pack at {location.code}.")
+        may_act_at(actor, location.pk, order)
+        waiting = selectors.packing_problems_waiting(location=location)
+        waiting = list(waiting.filter(order=order))
+        if waiting:
+            short = sum(problem.quantity for problem in waiting)
+            raise PackingProblemsOpen(
+                f"Order {order.reference}: {units(short)} short at {location.code} "
+                "still waiting for a decision. Decide about them first; nothing was "
+                "shipped.",
+                problems=[problem.pk for problem in waiting],
+            )
+        lines = [
+            LineQuantity(line.pk, line.unpicked_quantity + line.picked_quantity)
+            for line in here
+            if line.unpicked_quantity + line.picked_quantity
+        ]
+        if not lines:
+            raise InvalidInput({"ship": ["Nothing of this order is here to ship."]})
+        order = order_ship(order_id=order.pk, lines=lines, actor=actor)
+    return order, sum(line.quantity for line in lines)
 
 
 # ------------------------------------------------------------------ re-routing
 
 
-def _reroute(order: Order, problem: PackingProblem, actor: Actor) -> None:
-    """Re-route the problem's units if one location can fill them (module step 3);
-    else keep on the problem why not, for the person who decides."""
+def _route_first(
+    order: Order, line: OrderLine, quantity: int
+) -> RoutingDecision | None:
+    """Where the units would go (module step 1), decided over the snapshot before any
+    balance is locked; None when they could not be re-routed whatever the stock: a
+    kit's part, or an order partly gone (its shipped units never come back)."""
+    if line.kit_line_id is not None or order.status == Order.Status.PARTIALLY_SHIPPED:
+        return None
+    return route_units(order, line.sku, quantity, without=line.location_id)
+
+
+def _one_location(decision: RoutingDecision | None) -> Location | None:
+    """The one location that can send them all, if there is one."""
+    if decision is None or decision.shortages or len(decision.allocations) != 1:
+        return None
+    return Location.objects.get(pk=decision.allocations[0].location_id)
+
+
+def _reroute(
+    order: Order,
+    problem: PackingProblem,
+    decision: RoutingDecision | None,
+    target: Location | None,
+    actor: Actor,
+) -> None:
+    """Re-route the problem's units where ``decision`` sent them, the balances
+    there locked already (module step 4); else keep on the problem why not, for the
+    person who decides."""
     line = problem.line
     why_not = _not_reroutable(order, problem)
-    if why_not:
+    if why_not or decision is None:
         _kept(problem, {"rerouted": False, "reason": why_not})
         return
-    decision = route_units(
-        order, line.sku, problem.quantity, without=problem.location_id
-    )
-    if decision.shortages or len(decision.allocations) != 1:
+    if target is None:
         reason = (
             f"No other location has {units(problem.quantity)} of {line.sku.code} "
             "to send alone"
@@ -177,14 +265,13 @@ def _reroute(order: Order, problem: PackingProblem, actor: Actor) -> None:
         )
         _kept(problem, {**decision.as_json(), "rerouted": False, "reason": reason})
         return
-    target = Location.objects.get(pk=decision.allocations[0].location_id)
     shown = {**decision.as_json(), "rerouted": True}
     sku, quantity, short_at = line.sku, problem.quantity, problem.location.code
     words = problem.get_condition_display().lower()
     try:
         # A savepoint: should the chosen location no longer have the units when
-        # they are committed (sold a moment ago), the report stands and the problem
-        # waits for a person.
+        # they are committed (sold since the snapshot), the report stands and the
+        # problem waits for a person.
         with transaction.atomic():
             now = timezone.now()
             event = order_event(

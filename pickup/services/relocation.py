@@ -137,8 +137,10 @@ def _sent(
     now,
 ) -> dict[int, int]:
     """Each line's units the new store lacks, asked of the store the customer left
-    along the lane (its walk-in units too: these are the customer's already), and
-    the task's wait for them; each line's transfer id."""
+    along the lane, and the task's wait for them; each line's transfer id. The units
+    are the customer's already (just released from the order): handed over to the
+    transfer as they are, nothing kept back of them for walk-ins, buffers or other
+    channels."""
     order, sent = change.order, {}
     for each in travelling:
         line = each.line
@@ -151,7 +153,7 @@ def _sent(
             reason=f"Pickup order {order.reference}: the customer now collects at "
             f"{change.to.code}",
             actor=actor,
-            keep_walk_in=False,
+            held_for_customer=True,
         )
         PickupProblem.objects.create(
             task=task,

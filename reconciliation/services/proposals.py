@@ -7,16 +7,21 @@ retailer decides which stores send to which):
 
 - r = units sold a day (``SalesRate``: units ÷ days, the dashboard's rate of sale);
   available = what the location can promise now (``inventory.availability``'s one
-  rule, read by ``proposal_selectors.transfer_figures``); walk-in = the sending
-  location's ``walk_in_buffer`` (set on stores; ``transfer_request`` keeps it).
-- **Surplus** where available > r × ``TRANSFER_SURPLUS_DAYS``:
-  spare = available − ⌈r × SURPLUS_DAYS⌉ − walk-in. A location that sold none of it
-  in the window but holds it: everything beyond its walk-in units is spare (dead
-  stock, better on a shelf that sells it).
+  rule, read by ``proposal_selectors.transfer_figures``); kept = what an approval's
+  commitment keeps at the sender (``transfer_request``): its walk-in units
+  (``walk_in_buffer``), the transfer channel's safety buffer there and the other
+  channels' protections (``Figure.sendable``, the commitment's own check).
+- **Surplus** where available > r × ``TRANSFER_SURPLUS_DAYS``: spare = what an
+  approval could commit there while also keeping ⌈r × SURPLUS_DAYS⌉ (with no
+  protections: available − ⌈r × SURPLUS_DAYS⌉ − walk-in − buffer), so a proposal is
+  approvable in full as made. A location that sold none of it in the window but
+  holds it: everything an approval could commit is spare (dead stock, better on a
+  shelf that sells it).
 - **Shortage** where r > 0 and available < r × ``TRANSFER_SHORTAGE_DAYS``:
-  short = ⌈r × SHORTAGE_DAYS⌉ − available, less the units already on their way there
-  (in transit, or requested and not yet sent: yesterday's approved proposals), so a
-  shortage being filled is not proposed again.
+  short = ⌈r × SHORTAGE_DAYS⌉ − available, less the units proposals already sent
+  its way (requested and not yet sent, or in transit: yesterday's approvals), so a
+  shortage being filled is not proposed again. A customer's transfer (a changed
+  pickup store) is not counted: its units are the customer's.
 - A SKU-location under review (an open stock conflict) is left out: its figure is in
   question.
 - **Pairing**: the biggest spare first, with the nearest shortage its lanes reach
@@ -134,28 +139,39 @@ def transfer_proposals_generate(
 
 
 def _supersede(actor: Actor, now: datetime) -> None:
-    """The undecided proposals of earlier runs give way: one statement for a night's
-    proposals (not ``move`` row by row, though the move is the table's own:
-    ``proposed`` → ``superseded``), each with its timeline entry."""
-    earlier = TransferProposal.objects.filter(status=Status.PROPOSED)
-    ids = list(earlier.values_list("pk", flat=True))
-    if not ids:
+    """The undecided proposals of earlier runs give way. One UPDATE for a night's
+    proposals, not ``move`` row by row (a save and an insert each, hundreds a
+    night), so the table is read here as ``move`` would read it: only a status
+    ``TRANSITIONS`` lets become ``superseded`` does; and each gets the timeline entry
+    ``move`` would have recorded, in one insert. The run's table lock keeps every row
+    as read until the UPDATE."""
+    giving_way = [
+        status
+        for status, allowed in TransferProposal.TRANSITIONS.items()
+        if Status.SUPERSEDED in allowed
+    ]
+    earlier = list(
+        TransferProposal.objects.filter(status__in=giving_way).values_list(
+            "pk", "status"
+        )
+    )
+    if not earlier:
         return
-    TransferProposal.objects.filter(pk__in=ids).update(
+    TransferProposal.objects.filter(pk__in=[pk for pk, _ in earlier]).update(
         status=Status.SUPERSEDED, decided_by=actor.name, decided_at=now
     )
     TransferProposalEvent.objects.bulk_create(
         TransferProposalEvent(
             proposal_id=pk,
             action=GENERATE,
-            from_status=Status.PROPOSED,
+            from_status=status,
             to_status=Status.SUPERSEDED,
             actor=actor.name,
             source=actor.source,
             note="Proposals made again from newer figures.",
             at=now,
         )
-        for pk in ids
+        for pk, status in earlier
     )
 
 
@@ -210,13 +226,15 @@ def _pair(
 
 
 def _spare(figure: Figure, days: int) -> _Side | None:
-    walk_in = figure.location.walk_in_buffer
+    """What the sender can give: what an approval could commit there (its walk-in
+    units, the transfer channel's buffer and the protections kept, as
+    ``transfer_request`` keeps them) while it also keeps its own sales' needs."""
     if figure.rate == 0:
-        # Sold none in the window: all but its walk-in units are spare (dead stock).
-        return _Side.of(figure, figure.available - walk_in)
+        # Sold none in the window: all an approval could send is spare (dead stock).
+        return _Side.of(figure, figure.sendable())
     if figure.available <= figure.rate * days:
         return None
-    return _Side.of(figure, figure.available - math.ceil(figure.rate * days) - walk_in)
+    return _Side.of(figure, figure.sendable(also_keeping=math.ceil(figure.rate * days)))
 
 
 def _short(figure: Figure, days: int) -> _Side | None:

@@ -2,13 +2,22 @@
 move on their tables through config.transitions and are refused with where they
 are and where they may go."""
 
+from dataclasses import replace
+
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import transaction
 
 from config.access import Actor
 from config.transitions import TransitionRefused
-from inventory.models import StockConflict, TransferRequest
+from inventory.errors import InsufficientStock
+from inventory.models import MovementType, StockConflict, StockMovement, TransferRequest
 from inventory.services import conflict_resolve
+from inventory.services.commitments import (
+    CommitmentLine,
+    commitments_move,
+    commitments_place,
+)
 from inventory.services.conflicts import ConflictTransitionRefused
 from inventory.services.transfers import (
     TransferTransitionRefused,
@@ -99,3 +108,83 @@ def test_a_resolved_conflict_cannot_be_resolved_again(shop):
     assert refused.value.code == "conflict_transition_refused"
     assert refused.value.extra == {"status": "resolved", "allowed": []}
     assert refused.value.message == "A resolved conflict cannot be resolved."
+
+
+def oxford_asks(shop, quantity, **held):
+    """The warehouse is asked for tees on the web shop's behalf."""
+    return transfer_request(
+        sku=shop["tee"],
+        quantity=quantity,
+        from_location=shop["store"],
+        to_location=shop["warehouse"],
+        channel=shop["web"],
+        reason="Ada's pickup order moved",
+        actor=Actor(name="user:oxford"),
+        **held,
+    )
+
+
+def test_a_plain_request_leaves_the_walk_in_units_and_the_buffer_at_the_source(shop):
+    """Oxford Street has six tees, keeps one for walk-ins and the web shop's buffer
+    of two: it can spare three, not four, and a refusal writes nothing."""
+    store = shop["store"]
+    store.walk_in_buffer = 1
+    store.save(update_fields=["walk_in_buffer"])
+    StockEvents.post("receipt", sku=shop["tee"], location=store, quantity=6)
+    entries = StockMovement.objects.count()
+
+    with pytest.raises(InsufficientStock) as refused:
+        oxford_asks(shop, 4)
+
+    assert refused.value.extra["shortages"][0]["available_to_promise"] == 3
+    assert (TransferRequest.objects.count(), StockMovement.objects.count()) == (
+        0,
+        entries,
+    )
+    oxford_asks(shop, 3)
+    assert balance_of(shop["tee"], store).committed == 3
+
+
+def test_units_held_for_a_customer_are_handed_over_as_they_are(shop):
+    """Oxford Street held two of its four tees for Ada; since then it keeps two for
+    walk-ins. Ada's two are released from her order and handed to the transfer in
+    one transaction: nothing is kept back of them, the committed units stay two, and
+    a plain request for a third tee is still refused."""
+    store, tee = shop["store"], shop["tee"]
+    StockEvents.post("receipt", sku=tee, location=store, quantity=4)
+    ada = CommitmentLine(
+        reference="#order/ada/commit", sku=tee, location=store, quantity=2
+    )
+    commitments_place(channel=shop["web"], lines=[ada], actor=Actor(name="web"))
+    store.walk_in_buffer = 2
+    store.save(update_fields=["walk_in_buffer"])
+
+    with transaction.atomic():
+        commitments_move(
+            channel=shop["web"],
+            move=MovementType.COMMITMENT_RELEASE,
+            lines=[replace(ada, reference="#order/ada/release")],
+            actor=Actor(name="web"),
+        )
+        transfer = oxford_asks(shop, 2, held_for_customer=True)
+
+    balance = balance_of(tee, store)
+    assert (balance.on_hand, balance.committed, balance.available) == (4, 2, 2)
+    assert transfer.status == Status.REQUESTED
+    with pytest.raises(InsufficientStock):
+        oxford_asks(shop, 1)
+
+
+def test_a_hand_over_never_takes_units_the_shelf_does_not_have(shop):
+    """Handing over skips the buffers, not the ledger: Oxford Street's three tees
+    cannot become four on a transfer, and nothing is written."""
+    StockEvents.post("receipt", sku=shop["tee"], location=shop["store"], quantity=3)
+    entries = StockMovement.objects.count()
+
+    with pytest.raises(InsufficientStock):
+        oxford_asks(shop, 4, held_for_customer=True)
+
+    assert (TransferRequest.objects.count(), StockMovement.objects.count()) == (
+        0,
+        entries,
+    )

@@ -17,7 +17,7 @@ from inventory.models import (
     TransferRoute,
 )
 from inventory.selectors import pickup_ready_by
-from inventory.services import balances_rebuild
+from inventory.services import allocation_set, balances_rebuild
 from orders import services as orders
 from orders.models import Order, OrderEvent, OrderLine, ReturnToStockTask
 from pickup import services as pickup
@@ -29,6 +29,7 @@ from tests.factories import (
     ApiTokenFactory,
     ChannelFactory,
     LocationFactory,
+    StockEvents,
     pickup_order,
     ready_for_collection,
     reported_short,
@@ -245,6 +246,115 @@ def test_units_camden_lacks_come_from_oxford_street_along_the_lane(
     pickup.pickup_line_pick(task_id=task.pk, line_id=line.pk, actor=carol)
     task.refresh_from_db()
     assert task.status == Status.PICKED
+    assert balances_rebuild(repair=False) == []
+
+
+def spare_tee_gone(shop, how):
+    """Oxford Street's one tee beyond Ada's two stops being spare: the tee's safety
+    buffer is raised to two, a walk-in customer buys it, or the app protects it."""
+    oxford, tee = shop["oxford"], shop["tee"]
+    if how == "buffer raised":
+        tee.safety_buffer = 2
+        tee.save(update_fields=["safety_buffer"])
+    elif how == "walk-in bought it":
+        StockEvents.post("sale", sku=tee, location=oxford, quantity=1)
+    else:
+        allocation_set(
+            channel=ChannelFactory(code="app", kind="app"),
+            sku=tee,
+            location=oxford,
+            units=3,
+            actor=Actor(name="user:maria"),
+        )
+
+
+@pytest.mark.parametrize(
+    "how", ["buffer raised", "walk-in bought it", "another channel protects it"]
+)
+def test_units_held_for_ada_travel_whatever_oxford_keeps_back_since(shop, how):
+    """Oxford Street had three tees, two set aside for Ada. Since then it keeps more
+    back (a higher safety buffer, a walk-in sale, the app's protection). Ada moves to
+    Camden, which has none: her two tees are hers already, so Oxford Street hands
+    them to the van as they are, and keeps back nothing of them."""
+    oxford, camden, tee = shop["oxford"], shop["camden"], shop["tee"]
+    lane(shop)
+    stock(tee, oxford, 3)
+    order = pickup_order(shop, lines=[(tee, 2)])
+    spare_tee_gone(shop, how)
+    before = buckets(tee, oxford)
+
+    pickup.pickup_location_change(
+        order_id=order.pk, pickup_location=camden, actor=Actor(name="token:web")
+    )
+
+    transfer = TransferRequest.objects.get()
+    assert (transfer.from_location, transfer.quantity) == (oxford, 2)
+    assert buckets(tee, oxford) == before  # the same two committed, now the van's
+    assert StockMovement.objects.filter(
+        reference=f"#transfer/{transfer.pk}/commit", location=oxford, quantity=2
+    ).exists()
+    line = order.lines.get()
+    assert (line.location, line.short_quantity) == (camden, 2)
+    assert PickupTask.objects.get(order=order).status == Status.ON_HOLD
+
+    pickup.pickup_transfer_dispatch(
+        transfer_id=transfer.pk, actor=Actor.of_user(shop["bob"])
+    )
+    assert buckets(tee, oxford)[:3] == (before[0] - 2, 0, 0)
+    assert StockBalance.objects.get(sku=tee, location=camden).in_transit == 2
+    assert balances_rebuild(repair=False) == []
+
+
+def test_ada_s_tees_are_set_aside_at_camden_when_the_van_arrives(shop):
+    """The tee's safety buffer was raised to two after Ada's order; her two tees
+    came from Oxford Street by van: they are hers at Camden too."""
+    oxford, camden, tee = shop["oxford"], shop["camden"], shop["tee"]
+    lane(shop)
+    stock(tee, oxford, 3)
+    order = pickup_order(shop, lines=[(tee, 2)])
+    spare_tee_gone(shop, "buffer raised")
+    pickup.pickup_location_change(
+        order_id=order.pk, pickup_location=camden, actor=Actor(name="token:web")
+    )
+    transfer = TransferRequest.objects.get()
+    pickup.pickup_transfer_dispatch(
+        transfer_id=transfer.pk, actor=Actor.of_user(shop["bob"])
+    )
+
+    pickup.pickup_transfer_receive(
+        transfer_id=transfer.pk, actor=Actor.of_user(shop["carol"])
+    )
+
+    assert buckets(tee, camden) == (2, 2, 0, 0)
+    assert order.lines.get().short_quantity == 0
+
+
+def test_a_picked_tee_travels_too_when_the_buffer_was_raised_since(shop):
+    """Alice had picked one of Ada's two tees at Oxford Street (three on hand) when
+    the tee's safety buffer went up to two and Ada asked for Camden, which has none:
+    the picked tee goes back on the shelf and, with the one still there, onto the
+    van; nothing waits for a return-to-stock task."""
+    oxford, camden, tee = shop["oxford"], shop["camden"], shop["tee"]
+    lane(shop)
+    stock(tee, oxford, 3)
+    order = pickup_order(shop, lines=[(tee, 2)])
+    task = order.pickup_task
+    picked_one(shop, task)
+    spare_tee_gone(shop, "buffer raised")
+    assert buckets(tee, oxford) == (3, 1, 1, 1)
+
+    pickup.pickup_location_change(
+        order_id=order.pk, pickup_location=camden, actor=Actor(name="token:web")
+    )
+
+    transfer = TransferRequest.objects.get()
+    assert (transfer.quantity, transfer.status) == (2, TransferRequest.Status.REQUESTED)
+    assert buckets(tee, oxford) == (3, 2, 0, 1)
+    assert not ReturnToStockTask.objects.exists()
+    line = order.lines.get()
+    assert (line.picked_quantity, line.short_quantity) == (0, 2)
+    task.refresh_from_db()
+    assert (task.status, task.location) == (Status.ON_HOLD, camden)
     assert balances_rebuild(repair=False) == []
 
 

@@ -3,6 +3,7 @@ tees that Camden runs out of, a lane between them, and a manager who approves, e
 or rejects what the night proposed. The rates of sale are last night's
 (``SalesRate``), written here as the nightly refresh would have."""
 
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
@@ -15,7 +16,11 @@ from rest_framework.test import APIClient
 from config.access import Actor
 from inventory.errors import InsufficientStock
 from inventory.models import MovementType, TransferRequest, TransferRoute
-from inventory.services.transfers import transfer_dispatch, transfer_receive
+from inventory.services.transfers import (
+    transfer_dispatch,
+    transfer_receive,
+    transfer_request,
+)
 from reconciliation import transfer_dashboard
 from reconciliation.dashboard import Period
 from reconciliation.models import SalesRate, TransferProposal
@@ -582,3 +587,145 @@ def test_the_dashboard_counts_the_transfers_and_what_sold_after_arrival(floor, c
     assert "Transfers proposed: 1 approved, 12 units saved" in page
     csv = client.get("/store/dashboard/", {"export": "transfers"}).content.decode()
     assert csv.splitlines()[1].startswith("LON-OXF,Oxford Street,LON-CAM,Camden,1,")
+
+
+def test_two_transfers_of_a_sku_share_its_sales_in_arrival_order(floor):
+    """Two transfers of 10 tees reached Camden, on days 1 and 2 of the period; it
+    sold 15 after the second arrived, and 6 more after the period ended: 15 came by
+    the transfers (10 by the first, 5 by the second), not 20, and not 21."""
+    lane(floor["oxford"], floor["camden"])
+    today = timezone.localdate()
+    day = {n: today - timedelta(days=5 - n) for n in range(6)}
+    transfers = []
+    for arrival in (day[1], day[2]):
+        (proposal,) = transfer_proposals_generate(actor=NIGHT)
+        approved = transfer_proposal_approve(
+            proposal_id=proposal.pk, actor=NIGHT, quantity=10
+        )
+        transfer_dispatch(transfer_id=approved.transfer_id, actor=NIGHT)
+        transfer_receive(transfer_id=approved.transfer_id, actor=NIGHT)
+        transfers.append((approved, arrival))
+    for approved, arrival in transfers:
+        TransferProposal.objects.filter(pk=approved.pk).update(
+            proposed_at=at(day[0], 9)
+        )
+        TransferRequest.objects.filter(pk=approved.transfer_id).update(
+            received_at=at(arrival, 10)
+        )
+    camden_sold(floor, 15, at(day[2], 15))
+    camden_sold(floor, 6, at(day[4], 12))  # after the period
+
+    _, totals = transfer_dashboard.transfers(
+        period=Period(since=day[0], until=day[3]), locations=[floor["camden"]]
+    )
+
+    assert (totals["received"], totals["received_units"], totals["sold"]) == (2, 20, 15)
+
+
+def test_what_sold_before_the_second_arrived_is_not_credited_to_it(floor):
+    """14 sold between the two arrivals: 10 of them came by the first transfer, 4
+    from Camden's own stock. 3 sold after the second arrived: 13 in all."""
+    lane(floor["oxford"], floor["camden"])
+    today = timezone.localdate()
+    first, second = today - timedelta(days=3), today - timedelta(days=2)
+    for arrival in (first, second):
+        (proposal,) = transfer_proposals_generate(actor=NIGHT)
+        approved = transfer_proposal_approve(
+            proposal_id=proposal.pk, actor=NIGHT, quantity=10
+        )
+        transfer_dispatch(transfer_id=approved.transfer_id, actor=NIGHT)
+        transfer_receive(transfer_id=approved.transfer_id, actor=NIGHT)
+        TransferRequest.objects.filter(pk=approved.transfer_id).update(
+            received_at=at(arrival, 10)
+        )
+    camden_sold(floor, 14, at(first, 15))
+    camden_sold(floor, 3, at(second, 15))
+
+    _, totals = transfer_dashboard.transfers(
+        period=Period(since=today, until=today), locations=[floor["camden"]]
+    )
+
+    assert totals["sold"] == 13
+
+
+def at(day, hour):
+    return timezone.make_aware(datetime.combine(day, time(hour)))
+
+
+def camden_sold(floor, units, when):
+    StockEvents.post(
+        MovementType.SALE,
+        sku=floor["tee"],
+        location=floor["camden"],
+        quantity=units,
+        channel=floor["tills"],
+        occurred_at=when,
+    )
+
+
+# ------------------------------------------------- what is on its way, what is kept
+
+
+def test_a_customers_transfer_on_its_way_does_not_hide_a_shortage(floor):
+    """Oxford sends Camden 12 tees for a customer who now collects there, and 3 for
+    a pickup problem sourced elsewhere, already in transit: those units are the
+    customers'. Camden's own shelf is still 12 short within the week."""
+    lane(floor["oxford"], floor["camden"])
+    for units in (12, 3):
+        customers = transfer_request(
+            sku=floor["tee"],
+            quantity=units,
+            from_location=floor["oxford"],
+            to_location=floor["camden"],
+            channel=floor["web"],
+            reason="Pickup order WEB-2001: the customer now collects at LON-CAM",
+            actor=NIGHT,
+        )
+    transfer_dispatch(transfer_id=customers.pk, actor=NIGHT)
+
+    (proposal,) = transfer_proposals_generate(actor=NIGHT)
+
+    assert (proposal.to_location, proposal.quantity) == (floor["camden"], 12)
+    assert (proposal.to_short, proposal.to_on_the_way) == (12, 0)
+
+
+def test_a_proposals_transfer_in_transit_is_on_its_way(floor):
+    """Yesterday's approval of 8 left Oxford: Camden is 4 short, not 12."""
+    lane(floor["oxford"], floor["camden"])
+    (first,) = transfer_proposals_generate(actor=NIGHT)
+    approved = transfer_proposal_approve(proposal_id=first.pk, actor=NIGHT, quantity=8)
+    transfer_dispatch(transfer_id=approved.transfer_id, actor=NIGHT)
+
+    (again,) = transfer_proposals_generate(actor=NIGHT)
+
+    assert (again.quantity, again.to_on_the_way) == (4, 8)
+
+
+def test_the_tills_buffer_stays_at_the_sender_so_a_proposal_is_approvable_in_full(
+    floor,
+):
+    """The tills keep 3 of every SKU back. Oxford's 9 dead-stock hoodies: 4 for
+    walk-ins and 3 for the tills stay, 2 may go (not 5, which no approval could
+    commit). Its 62 tees: 56 for its sales, 4 for walk-ins, 3 for the tills: none."""
+    floor["tills"].safety_buffer = 3
+    floor["tills"].save(update_fields=["safety_buffer"])
+    StockEvents.post(
+        MovementType.ADJUSTMENT,
+        sku=floor["tee"],
+        location=floor["oxford"],
+        quantity=-38,
+    )
+    stock(floor["hoodie"], floor["oxford"], 9)
+    sold_a_day(floor["hoodie"], floor["camden"], 1)
+    lane(floor["oxford"], floor["camden"])
+
+    (proposal,) = transfer_proposals_generate(actor=NIGHT)
+
+    assert (proposal.sku, proposal.quantity, proposal.from_spare) == (
+        floor["hoodie"],
+        2,
+        2,
+    )
+    approved = transfer_proposal_approve(proposal_id=proposal.pk, actor=NIGHT)
+    assert approved.transfer.quantity == 2
+    assert balance_of(floor["hoodie"], floor["oxford"]).committed == 2

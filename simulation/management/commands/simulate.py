@@ -16,6 +16,7 @@ from simulation.config import (
     COMPARISON,
     POS_SYNCS,
     RESERVE_AT,
+    TRANSFERS,
     DayConfig,
     Policy,
     PolicyError,
@@ -59,6 +60,18 @@ DAY_OPTIONS = [
         "store_days_of_cover",
         float,
         "Days of expected sales each store holds at opening.",
+    ),
+    (
+        "--overstock",
+        "overstock_share",
+        float,
+        "Share of SKU-stores opening overstocked (60 to 120 days of sales).",
+    ),
+    (
+        "--understock",
+        "understock_share",
+        float,
+        "Share of SKU-stores opening understocked (under a day of sales).",
     ),
     ("--shrink", "shrink_rate", float, "Units lost unrecorded, a share of till sales."),
     ("--count-errors", "count_error_rate", float, "Chance a counter miscounts a line."),
@@ -104,8 +117,11 @@ class Command(BaseCommand):
             f"reserve={'|'.join(RESERVE_AT)},"
             f"allocation=none|N|{'|'.join(ALLOCATION_CHANNELS)}:N "
             "(N units of every SKU protected for the channel; a bare N for the "
-            f"{ALLOCATION_CHANNELS[0]}); repeat to compare. "
-            "Default: buffer=velocity,pos=realtime,reserve=cart,allocation=none.",
+            f"{ALLOCATION_CHANNELS[0]}),transfers={'|'.join(TRANSFERS)}|on:COST "
+            "(the manager approves the transfer proposals before opening; with "
+            "COST only those costing at most that a unit saved); repeat to "
+            "compare. Default: buffer=velocity,pos=realtime,reserve=cart,"
+            "allocation=none,transfers=off.",
         )
         policy.add_argument(
             "--compare",
