@@ -36,6 +36,9 @@ class Tallies:
     stock_cancelled: Counter = field(default_factory=Counter)  # location -> units
     stock_cancelled_orders: set = field(default_factory=set)
     customer_cancelled_units: int = 0
+    # Units a packer could not find that the system re-routed to another location:
+    # cancelled on the first line, ordered again on the new one, no sale lost.
+    rerouted_units: int = 0
     customer_returns: int = 0
     accuracy_before_counts: float = 0.0
     accuracy_after_counts: float = 0.0

@@ -103,6 +103,7 @@ FIGURES = [
     ("stock_cancelled_orders", "Orders with units cancelled for stock", "int", "low"),
     ("stock_cancelled_units", "Units cancelled for stock", "int", "low"),
     ("customer_cancelled_units", "Units cancelled by customers", "int", ""),
+    ("rerouted_units", "Units re-routed at packing (no sale lost)", "int", ""),
     ("stock_cancellation_rate", "Cancellation rate caused by stock", "pct", "low"),
     *_by_channel("stock_cancellation_rate", "of orders from", "pct"),
     ("refused_units", "Units refused to online shoppers", "int", "low"),
@@ -205,6 +206,7 @@ def day_report(result: DayResult) -> DayReport:
         "stock_cancelled_orders": len(tallies.stock_cancelled_orders),
         "stock_cancelled_units": sum(tallies.stock_cancelled.values()),
         "customer_cancelled_units": tallies.customer_cancelled_units,
+        "rerouted_units": tallies.rerouted_units,
         "stock_cancellation_rate": _share(
             len(tallies.stock_cancelled_orders), orders.count()
         ),
@@ -417,11 +419,14 @@ def _checks(result: DayResult, report: DayReport, verdicts: Counter) -> list[Che
             f"{till_units} in the ledger, {f['walk_in_units_sold']} sold",
         ),
         Check(
-            "Every cancelled unit has one cause (stock, or the customer)",
-            f["stock_cancelled_units"] + f["customer_cancelled_units"]
+            "Every cancelled unit has one cause (stock, the customer, a re-route)",
+            f["stock_cancelled_units"]
+            + f["customer_cancelled_units"]
+            + f["rerouted_units"]
             == f["units_cancelled"],
             f"{f['stock_cancelled_units']} for stock + "
-            f"{f['customer_cancelled_units']} by customers = "
+            f"{f['customer_cancelled_units']} by customers + "
+            f"{f['rerouted_units']} re-routed = "
             f"{f['units_cancelled']} cancelled",
         ),
         Check(

@@ -1,7 +1,8 @@
 """What store and warehouse staff do in a simulated day: pickup rounds at each store
 through the pickup screens' services (picking what they find, cancelling what they
 cannot), the customers who come to collect, packing rounds that pick and ship
-through the order services, and the goods customers bring back, received and
+through the order services (reporting what they cannot find through the packing
+flow), and the goods customers bring back, received and
 inspected at the counter."""
 
 import math
@@ -12,7 +13,8 @@ from django.utils import timezone
 from config.access import Actor
 from inventory.models import Location
 from orders import services as orders
-from orders.models import Method, Order, OrderLine
+from orders.models import Method, Order, OrderLine, PackingProblem
+from orders.services import packing, packing_decisions
 from pickup import services as pickup
 from pickup.models import PickupTask
 from returns import services as returns
@@ -152,21 +154,7 @@ class StoreStaff:
                     shipped.append((line, found))
                 missing = line.unpicked_quantity - found
                 if missing:
-                    orders.order_report_short(
-                        order_id=order_id,
-                        line_id=line.pk,
-                        quantity=missing,
-                        condition="not_found",
-                        actor=actor,
-                    )
-                    orders.order_cancel_short(
-                        order_id=order_id,
-                        line_id=line.pk,
-                        quantity=missing,
-                        actor=actor,
-                        reason="Not found when picking; customer told.",
-                    )
-                    self._stock_cancelled(order_id, location, missing)
+                    self._report_short(order_id, line, location, missing, actor)
             if shipped:
                 orders.order_ship(
                     order_id=order_id,
@@ -183,6 +171,30 @@ class StoreStaff:
                     )
                 store = self._return_store(order_id)
                 self._maybe_brought_back(order_id, store)
+
+    def _report_short(
+        self,
+        order_id: int,
+        line: OrderLine,
+        location: Location,
+        missing: int,
+        actor: Actor,
+    ) -> None:
+        """The packer reports the units not found; the system re-routes them when
+        one other location can fill them all (its own ship round packs the new
+        line), else the packer cancels them and the customer is told."""
+        problem = packing.packing_report_short(
+            order_id=order_id,
+            line_id=line.pk,
+            quantity=missing,
+            condition="not_found",
+            actor=actor,
+        )
+        if problem.status == PackingProblem.Status.OPEN:
+            packing_decisions.packing_problem_cancel(problem_id=problem.pk, actor=actor)
+            self._stock_cancelled(order_id, location, missing)
+        else:
+            self.tallies.rerouted_units += missing
 
     def _return_store(self, order_id: int) -> Location:
         draws = own_draws(self.config.seed, "return-store", order_id)
