@@ -34,7 +34,7 @@ a lane from its sender to its receiver; no sender gives away its walk-in units o
 its ``TRANSFER_SURPLUS_DAYS`` of sales, no receiver gets more than it is short
 (both from the balances and rates in SQL, not from the proposals' own figures); the
 second run supersedes every proposal of the first and makes the same ones; (c) reads
-a figure for every row (a) fetched. ``--profile`` prints where a third run spends its
+no more figures than (a) fetched (only the candidates). ``--profile`` prints where a third run spends its
 time (cProfile).
 
     python -m bench.transfer_proposals [--stores 50] [--warehouses 2] [--skus 20000]
@@ -170,8 +170,10 @@ def main() -> int:
         print(f"  {seconds:6.2f} s  {' '.join(sql.split())[:110]}")
 
     failures = checks(first["made"], second["made"], settings)
-    if read != len(fetched):
-        failures.append(f"(c) read {read:,} figures, (a) fetched {len(fetched):,}")
+    if read > len(fetched):
+        failures.append(
+            f"(c) read more figures ({read:,}) than (a) fetched ({len(fetched):,})"
+        )
     if args.profile:
         profiled(lambda: transfer_proposals_generate(actor=night))
     for failure in failures:

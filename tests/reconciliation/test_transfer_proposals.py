@@ -15,13 +15,19 @@ from rest_framework.test import APIClient
 
 from config.access import Actor
 from inventory.errors import InsufficientStock
-from inventory.models import MovementType, TransferRequest, TransferRoute
+from inventory.models import (
+    MovementType,
+    Reservation,
+    StockBalance,
+    TransferRequest,
+    TransferRoute,
+)
 from inventory.services.transfers import (
     transfer_dispatch,
     transfer_receive,
     transfer_request,
 )
-from reconciliation import transfer_dashboard
+from reconciliation import proposal_selectors, transfer_dashboard
 from reconciliation.dashboard import Period
 from reconciliation.models import SalesRate, TransferProposal
 from reconciliation.services import (
@@ -35,6 +41,7 @@ from tests.conftest import client_for
 from tests.factories import (
     ApiTokenFactory,
     ChannelFactory,
+    Holds,
     LocationFactory,
     SkuFactory,
     StaffFactory,
@@ -729,3 +736,93 @@ def test_the_tills_buffer_stays_at_the_sender_so_a_proposal_is_approvable_in_ful
     approved = transfer_proposal_approve(proposal_id=proposal.pk, actor=NIGHT)
     assert approved.transfer.quantity == 2
     assert balance_of(floor["hoodie"], floor["oxford"]).committed == 2
+
+
+def every_lane_end(senders, receivers):
+    """What a run read before it asked the database for its candidates: each SKU some
+    destination sells, at every lane end where it sold or is held."""
+    ends = senders | receivers
+    selling = SalesRate.objects.filter(location_id__in=receivers, units__gt=0)
+    rates = {
+        (sku, place): (units, max(days, 1))
+        for sku, place, units, days in SalesRate.objects.filter(
+            location_id__in=ends,
+            sku_id__in=selling.values("sku_id"),
+            units__gt=0,
+        ).values_list("sku_id", "location_id", "units", "days")
+    }
+    held = StockBalance.objects.filter(
+        sku_id__in={sku for sku, _ in rates}, location_id__in=ends
+    ).values_list("sku_id", "location_id")
+    return [
+        (sku, place, *rates.get((sku, place), (None, None)))
+        for sku, place in set(rates) | set(held)
+    ]
+
+
+@pytest.mark.sqlite_too
+def test_only_the_candidates_are_read_and_the_proposals_are_the_same(
+    floor, monkeypatch
+):
+    """A run reads only the lane ends that may send or be short, yet proposes what
+    the rule proposes from every figure, on the edges of the rule: Oxford (4 walk-in
+    units) keeps exactly its 56 days of a slow SKU (no spare) or one more (1 spare);
+    holds 4 dead hoodies (only its walk-in units) or 6; holds 70 polos of which 20
+    are a hold past its expiry (available 70, not 50: 10 spare). Camden is exactly
+    at its 7 days of one SKU (not short), and sells others it holds none of (short);
+    the warehouse holds dead stock and sends both ways."""
+    oxford, camden = floor["oxford"], floor["camden"]
+    warehouse = LocationFactory(code="WH-NORTH")
+    for sender, receiver in [
+        (oxford, camden),
+        (camden, oxford),
+        (warehouse, camden),
+        (warehouse, oxford),
+    ]:
+        lane(sender, receiver)
+    slow, one_more = SkuFactory(code="SLOW-1"), SkuFactory(code="SLOW-2")
+    for sku, units in [(slow, 14), (one_more, 15)]:
+        stock(sku, oxford, units)  # ⌈5 × 56 ÷ 30⌉ = 10 kept beside 4 for walk-ins
+        sold_a_day(sku, oxford, 5 / 30, days=30)
+        sold_a_day(sku, camden, 1)  # no balance at Camden: 7 short
+    stock(floor["hoodie"], oxford, 4)
+    dead = SkuFactory(code="DEAD-6")
+    stock(dead, oxford, 6)
+    stock(dead, warehouse, 3)
+    for sku in (floor["hoodie"], dead):
+        sold_a_day(sku, camden, 1)
+    stock(floor["polo"], oxford, 70)
+    sold_a_day(floor["polo"], oxford, 1)
+    sold_a_day(floor["polo"], camden, 1)
+    lapsed = Holds.place(channel=floor["web"], lines=[(floor["polo"], oxford, 20)])
+    Reservation.objects.filter(pk=lapsed.pk).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    enough = SkuFactory(code="ENOUGH")
+    stock(enough, camden, 14)  # 14 × 28 = 56 × 7: just not short
+    sold_a_day(enough, camden, 2)
+    stock(enough, oxford, 100)
+    sold_a_day(enough, oxford, 1)
+
+    def made():
+        return sorted(
+            (p.sku.code, p.from_location.code, p.to_location.code, p.quantity,
+             p.from_available, p.from_spare, p.to_available, p.to_short)
+            for p in transfer_proposals_generate(actor=NIGHT)
+        )  # fmt: skip
+
+    from_candidates = made()
+    senders = {oxford.pk, camden.pk, warehouse.pk}
+    read = proposal_selectors._candidates(senders, {oxford.pk, camden.pk})
+    everywhere = every_lane_end(senders, {oxford.pk, camden.pk})
+    monkeypatch.setattr(proposal_selectors, "_candidates", every_lane_end)
+
+    assert made() == from_candidates
+    assert len(read) < len(everywhere)
+    assert from_candidates == [
+        ("DEAD-6", "LON-OXF", "LON-CAM", 2, 6, 2, 0, 7),
+        ("DEAD-6", "WH-NORTH", "LON-CAM", 3, 3, 3, 0, 7),
+        ("POLO-BLU-M", "LON-OXF", "LON-CAM", 7, 70, 10, 0, 7),
+        ("SLOW-2", "LON-OXF", "LON-CAM", 1, 15, 1, 0, 7),
+        ("TEE-BLK-M", "LON-OXF", "LON-CAM", 12, 100, 40, 2, 12),
+    ]
