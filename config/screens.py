@@ -61,6 +61,20 @@ def _messages(errors) -> list[str]:
     return [message for value in values for message in _messages(value)]
 
 
+def first_messages(errors) -> dict[str, str]:
+    """A refusal's field errors as field name to its first message, however deep
+    the refusal names it: what a screen shows under each field."""
+    found: dict[str, str] = {}
+    items = errors.items() if isinstance(errors, dict) else enumerate(errors)
+    for name, value in items:
+        if isinstance(value, list) and value and isinstance(value[0], str):
+            found.setdefault(str(name), value[0])
+        elif isinstance(value, (dict, list)):
+            for inner, message in first_messages(value).items():
+                found.setdefault(inner, message)
+    return found
+
+
 def chosen_store(request: HttpRequest, locations: list):
     """The store asked for (``?location=``), else the one chosen last, else the
     first the member of staff works at; None for someone with no store."""

@@ -417,6 +417,18 @@ def haversine_km(a: tuple[float, float], b: tuple[float, float]) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(h))
 
 
+def km_between(here, there) -> float | None:
+    """Kilometres between two places with ``latitude`` and ``longitude`` (two
+    locations); None when either has no coordinates."""
+    points = (here.latitude, here.longitude, there.latitude, there.longitude)
+    if any(point is None for point in points):
+        return None
+    return haversine_km(
+        (float(here.latitude), float(here.longitude)),
+        (float(there.latitude), float(there.longitude)),
+    )
+
+
 def _distance(candidate: Candidate, point: tuple[float, float] | None) -> float | None:
     if point is None or candidate.latitude is None or candidate.longitude is None:
         return None

@@ -28,7 +28,14 @@ from catalog.selectors import skus_by_code_or_barcode
 from config import access
 from config.access import Actor
 from config.errors import DomainError, InvalidInput, NotFound
-from config.screens import chosen_store, readable, render, staff_screen, whole_number
+from config.screens import (
+    chosen_store,
+    first_messages,
+    readable,
+    render,
+    staff_screen,
+    whole_number,
+)
 from config.words import units
 from inventory.models import Location
 
@@ -228,7 +235,9 @@ def _refused(
     names, else beside the form used (``on``: the report, or a decision or "ship"
     on the ``target`` problem or order)."""
     fields = refused.field_errors if isinstance(refused, InvalidInput) else {}
-    said = _first_messages(fields)
+    said = first_messages(fields)
+    if "line" in said:  # a service's ``line`` is the item typed on the bench
+        said.setdefault("item", said.pop("line"))
     focus = f"{on}-{target}"
     if on == "report":
         # The field the person puts right has the focus; the note never refuses.
@@ -254,20 +263,6 @@ def _refused(
     kept["customer_answer"] = form.get("customer_answer", "")
     status = 400 if isinstance(refused, InvalidInput) else 409
     return _bench(request, location, locations, kept=kept, result=result, status=status)
-
-
-def _first_messages(errors) -> dict[str, str]:
-    """Each field refused, to its first message, in the bench's own names: a
-    service's ``line`` is the item typed."""
-    found: dict[str, str] = {}
-    for name, value in (errors or {}).items():
-        if isinstance(value, list) and value and isinstance(value[0], str):
-            found.setdefault("item" if name == "line" else str(name), value[0])
-        elif isinstance(value, (dict, list)):
-            inner = value if isinstance(value, dict) else {}
-            for key, message in _first_messages(inner).items():
-                found.setdefault(key, message)
-    return found
 
 
 def _line_reported(form, location: Location) -> tuple[Order, OrderLine]:

@@ -29,7 +29,7 @@ from config.access import staff_locations
 from inventory.availability import AVAILABILITY_SIGN
 from inventory.models import Location, StockBalance, TransferRequest
 from orders.models import ReturnToStockTask
-from orders.routing import haversine_km
+from orders.routing import km_between
 
 from .models import PickupProblem, PickupTask
 
@@ -171,7 +171,7 @@ def branches_with_stock(*, task: PickupTask, problem: PickupProblem) -> list[dic
     for row in rows:
         if row.available - row.location.walk_in_buffer < problem.quantity:
             continue
-        distance = _km_between(here, row.location)
+        distance = km_between(here, row.location)
         options.append(
             {"location": row.location, "available": row.available, "km": distance}
         )
@@ -184,16 +184,6 @@ def branches_with_stock(*, task: PickupTask, problem: PickupProblem) -> list[dic
             -option["available"],
             option["location"].code,
         ),
-    )
-
-
-def _km_between(here: Location, there: Location) -> float | None:
-    points = (here.latitude, here.longitude, there.latitude, there.longitude)
-    if any(point is None for point in points):
-        return None
-    return haversine_km(
-        (float(here.latitude), float(here.longitude)),
-        (float(there.latitude), float(there.longitude)),
     )
 
 

@@ -26,6 +26,7 @@ from config.access import Actor
 from config.errors import DomainError, InvalidInput, NotFound
 from config.screens import (
     chosen_store,
+    first_messages,
     live,
     live_digest,
     live_region,
@@ -348,7 +349,7 @@ class Result:
         self.problem_id, self.fields, self.kept = problem_id, fields, kept
         self.kind = "error" if error else "success"
         # Each refused field's first message, shown under the field itself.
-        self.said = _first_messages(fields) if error else {}
+        self.said = first_messages(fields) if error else {}
 
     @property
     def in_status(self) -> bool:
@@ -362,19 +363,6 @@ class Result:
         """The names of the fields refused, however deep the refusal names them
         (a report's quantity is refused as ``lines[0].quantity``)."""
         return set(self.said)
-
-
-def _first_messages(errors) -> dict[str, str]:
-    """Field name to its first message, however deep the refusal names it."""
-    found: dict[str, str] = {}
-    items = errors.items() if isinstance(errors, dict) else enumerate(errors)
-    for name, value in items:
-        if isinstance(value, list) and value and isinstance(value[0], str):
-            found.setdefault(str(name), value[0])
-        elif isinstance(value, (dict, list)):
-            for inner, message in _first_messages(value).items():
-                found.setdefault(inner, message)
-    return found
 
 
 def _task_context(task: PickupTask, user, result: Result | None = None) -> dict:

@@ -68,7 +68,7 @@ def change_pickup_store(request: HttpRequest, order_id: int) -> HttpResponse:
     except NotFound:
         raise
     except DomainError as refused:
-        order = selectors.order_for_staff(user=request.user, order_id=order_id)
+        # Refused, nothing was written: the order read above is as it stands.
         places = [place for place in (order.pickup_location, store) if place]
         return render(
             request,

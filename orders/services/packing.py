@@ -142,7 +142,7 @@ def packing_report_short(
                 }
             )
         decision = _route_first(order, line, quantity)
-        target = _one_location(decision)
+        target = one_location(decision)
         # Every balance the report and its re-route move, at once, in the one order
         # (inventory.locking): taken one by one (the short's, then the target's at
         # the re-route) they would meet a transfer between the two locations, or a
@@ -233,7 +233,7 @@ def _route_first(
     return route_units(order, line.sku, quantity, without=line.location_id)
 
 
-def _one_location(decision: RoutingDecision | None) -> Location | None:
+def one_location(decision: RoutingDecision | None) -> Location | None:
     """The one location that can send them all, if there is one."""
     if decision is None or decision.shortages or len(decision.allocations) != 1:
         return None

@@ -20,7 +20,7 @@ from config.transitions import lock, refusal
 from inventory.errors import InsufficientStock
 from inventory.models import Location
 
-from ..models import Method, Order, OrderLine, PackingProblem
+from ..models import Method, Order, PackingProblem
 from .inputs import Customer, Delivery, OrderLineInput, RequestReferenceClash
 from .lines import (
     kept_for_walk_ins,
@@ -31,6 +31,7 @@ from .packing import (
     PackingProblemTransitionRefused,
     key_unused,
     may_act_at,
+    one_location,
     resolve,
     route_units,
 )
@@ -188,13 +189,13 @@ def _substitute_source(
     if named is not None:
         return named, f"From {named.code}, as chosen."
     decision = route_units(order, substitute, problem.still_short)
-    if decision.shortages or len(decision.allocations) != 1:
+    chosen = one_location(decision)
+    if chosen is None:
         raise InsufficientStock(
             f"No location can send {problem.still_short} × {substitute.code} alone: "
             "choose another item, or name the location; nothing was changed.",
             shortages=decision.shortages,
         )
-    chosen = Location.objects.get(pk=decision.allocations[0].location_id)
     return chosen, decision.reason
 
 
@@ -236,7 +237,7 @@ def _problem(
         key_unused(order, key)
     # The channel may have cancelled some of them meanwhile (a cancel takes short
     # units before picked ones): what is left is decided.
-    short_now = OrderLine.objects.get(pk=problem.line_id).short_quantity
+    short_now = problem.line.short_quantity
     problem.still_short = min(problem.quantity, short_now)
     if not problem.still_short:
         raise refusal(

@@ -59,7 +59,7 @@ from config.errors import Conflict, InvalidInput
 from config.transitions import TransitionRefused, check, lock, move
 from inventory.models import Location, TransferRoute
 from inventory.services.transfers import transfer_request
-from orders.routing import haversine_km
+from orders.routing import km_between
 
 from ..proposal_models import TransferProposal, TransferProposalEvent
 from ..proposal_selectors import Figure, transfer_channel, transfer_figures
@@ -245,21 +245,11 @@ def _short(figure: Figure, days: int) -> _Side | None:
 
 
 def _nearness(source: Location, lane: TransferRoute, to: Location) -> tuple:
-    distance = _distance(source, to)
+    distance = km_between(source, to)
     return (
         lane.lead_time_hours,
         math.inf if distance is None else distance,
         to.code,
-    )
-
-
-def _distance(one: Location, other: Location) -> float | None:
-    points = (one.latitude, one.longitude, other.latitude, other.longitude)
-    if any(value is None for value in points):
-        return None
-    return haversine_km(
-        (float(one.latitude), float(one.longitude)),
-        (float(other.latitude), float(other.longitude)),
     )
 
 
@@ -272,7 +262,7 @@ def _proposal(
     now: datetime,
 ) -> TransferProposal:
     sender, receiver = spare.figure, short.figure
-    distance = _distance(sender.location, receiver.location)
+    distance = km_between(sender.location, receiver.location)
     return TransferProposal(
         sku_id=sender.sku_id,
         from_location=sender.location,
