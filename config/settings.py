@@ -101,23 +101,7 @@ from config.schema_enums import SCHEMA_ENUM_NAMES
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-TRUE_WORDS = {"1", "true", "yes", "on"}
-
-
-def env_bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    return raw.strip().lower() in TRUE_WORDS
-
-
-def env_list(name: str, default: str) -> list[str]:
-    return [
-        item.strip()
-        for item in os.environ.get(name, default).split(",")
-        if item.strip()
-    ]
-
+from config.env import TRUE_WORDS, env_bool, env_list  # noqa: E402, F401
 
 RUNNING_TESTS = "pytest" in sys.modules or (len(sys.argv) > 1 and sys.argv[1] == "test")
 
@@ -158,6 +142,7 @@ INSTALLED_APPS = [
     "returns",
     "reconciliation",
     "sync",
+    "imports",
     "support",
     "demo",
     "simulation",
@@ -180,6 +165,9 @@ MIDDLEWARE = [
     "config.middleware.RefuseNulCharacters",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # An API POST with an Idempotency-Key answers a retry with its first answer
+    # (integrations/idempotency.py, docs/api.md).
+    "integrations.idempotency.IdempotencyKeys",
     "config.middleware.MessagesForScreens",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -373,34 +361,8 @@ ONESTOCK_TOKEN_CACHE_SECONDS = float(
     os.environ.get("ONESTOCK_TOKEN_CACHE_SECONDS", "5")
 )
 
-# Channel sync (sync app, docs/sync.md).
-# Changes of one SKU and location within this window go out as one webhook event.
-WEBHOOK_COALESCE_SECONDS = float(os.environ.get("WEBHOOK_COALESCE_SECONDS", "0.2"))
-# Seconds to wait after the 1st, 2nd, ... failed attempt; once they have run out
-# (about 24 hours with the default) the subscription is failing.
-WEBHOOK_RETRY_SCHEDULE = [
-    int(seconds)
-    for seconds in os.environ.get(
-        "WEBHOOK_RETRY_SCHEDULE",
-        "10,30,60,300,900,1800,3600,7200,14400,28800,28800",
-    ).split(",")
-]
-# Webhook URLs may point at private, loopback or link-local addresses only when set
-# (tests, a receiver on the same machine); otherwise they are refused at subscribing.
-WEBHOOK_ALLOW_PRIVATE_HOSTS = env_bool("WEBHOOK_ALLOW_PRIVATE_HOSTS", False)
-WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "5"))
-WEBHOOK_SEND_BATCH = 100
-SYNC_PLACE_BATCH = 5000
-SYNC_QUEUE = os.environ.get("SYNC_QUEUE", "celery")
-SYNC_FEED_PAGE_MAX = 1000
-# How long changes stay readable in the feed (and re-sendable).
-SYNC_FEED_RETENTION_DAYS = int(os.environ.get("SYNC_FEED_RETENTION_DAYS", "14"))
-# A source newly seen is watched at this interval until a manager says otherwise.
-SYNC_EXPECTED_INTERVAL_SECONDS = int(
-    os.environ.get("SYNC_EXPECTED_INTERVAL_SECONDS", str(ONESTOCK_POS_DELAY_SECONDS))
-)
-# Availability reads "estimated" where a source's p95 lag over the hour is above this.
-SYNC_ESTIMATED_LAG_SECONDS = int(os.environ.get("SYNC_ESTIMATED_LAG_SECONDS", "120"))
+# Channel sync, webhooks, idempotency keys and file imports: config/integration_settings.py.
+from config.integration_settings import *  # noqa: E402, F403
 
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)

@@ -72,6 +72,7 @@ urlpatterns = [
     path("store/", include("sync.urls")),
     path("store/support/", include("support.urls")),
     path("store/packing/", include("orders.urls")),
+    path("store/imports/", include("imports.urls")),
     path(
         "api/v1/availability/timeline/",
         AvailabilityTimelineView.as_view(),
@@ -112,6 +113,7 @@ urlpatterns = [
         ChangePickupLocationView.as_view(),
         name="order-change-pickup-location",
     ),
+    path("api/v1/", include("imports.api_urls")),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script from its own URL, and the

@@ -1,0 +1,3 @@
+"""The imports API under /api/v1/: jobs and exports."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""The manager's imports screen under /store/imports/."""
+
+urlpatterns: list = []
