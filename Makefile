@@ -66,6 +66,7 @@ bench: install
 	$(PY) -m bench.reconcile --entries 500000 --balances 50000 --snapshot-rows 20000
 	$(PY) -m bench.dashboard --skus 500 --locations 100 --entries 500000
 	$(PY) -m bench.transfer_proposals --stores 20 --skus 5000
+	$(PY) -m bench.imports --skus 2000
 	$(PY) -m bench.routing
 	$(PY) -m bench.push_latency --sales 300
 	$(PY) -m bench.mixed
@@ -78,6 +79,7 @@ bench-full: install
 	$(PY) -m bench.reconcile
 	$(PY) -m bench.dashboard
 	$(PY) -m bench.transfer_proposals
+	$(PY) -m bench.imports
 	$(PY) -m bench.routing --repeat 200
 	$(PY) -m bench.push_latency
 	$(PY) -m bench.mixed --seconds 10

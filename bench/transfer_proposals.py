@@ -34,8 +34,8 @@ a lane from its sender to its receiver; no sender gives away its walk-in units o
 its ``TRANSFER_SURPLUS_DAYS`` of sales, no receiver gets more than it is short
 (both from the balances and rates in SQL, not from the proposals' own figures); the
 second run supersedes every proposal of the first and makes the same ones; (c) reads
-no more figures than (a) fetched (only the candidates). ``--profile`` prints where a third run spends its
-time (cProfile).
+no more figures than (a) fetched (only the candidates). ``--profile`` prints where a
+third run spends its time (cProfile).
 
     python -m bench.transfer_proposals [--stores 50] [--warehouses 2] [--skus 20000]
         [--neighbours 5] [--surplus 0.04] [--short 0.04] [--repeat 3] [--profile]

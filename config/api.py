@@ -1,5 +1,6 @@
 """API plumbing shared by every app: pagination, strict input fields, the upsert-by-code
-view shape, and the single exception handler that turns domain errors into statuses.
+view shape, and the single exception handler that turns domain errors into statuses
+and every error into a problem (RFC 9457, ``config.problems``).
 """
 
 import functools
@@ -16,8 +17,7 @@ from django.core.validators import (
 )
 from django.db import IntegrityError, connection, models
 from django.http import Http404
-from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.exceptions import ErrorDetail
+from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -30,6 +30,12 @@ from .errors import (
     InvalidInput,
     NotFound,
     PermissionRefused,
+)
+from .problems import (
+    CODE_BY_STATUS,
+    ProblemResponse,
+    field_problem_body,
+    problem_body,
 )
 from .records import CODE_HELP, CODE_PATTERN
 from .replicas import ReadsFromReplica
@@ -56,28 +62,60 @@ def status_for(error: DomainError) -> int:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Every error a view raises as a problem (RFC 9457, ``config.problems``): a
+    domain error with its ``code`` and its extra members, a lost race on a unique
+    value as 409, and DRF's own refusals (400 by field, 401, 403, 404, 405, 406,
+    415, 429, …) with their headers (``WWW-Authenticate``, ``Retry-After``)."""
+    request = context.get("request")
+    instance = request.path if request is not None else ""
     if isinstance(exc, InvalidInput):
-        return Response(exc.field_errors, status=status.HTTP_400_BAD_REQUEST)
+        given = exc.message if exc.message != InvalidInput.message else None
+        body = field_problem_body(exc.field_errors, instance=instance, detail=given)
+        return ProblemResponse(body, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, DomainError):
-        body = {"detail": exc.message, "code": exc.code, **exc.extra}
-        return Response(body, status=status_for(exc))
+        code = status_for(exc)
+        body = problem_body(
+            status=code,
+            code=exc.code,
+            detail=exc.message,
+            instance=instance,
+            extra=exc.extra,
+        )
+        return ProblemResponse(body, status=code)
     if isinstance(exc, IntegrityError):
         # Two writers raced on a unique value; the loser may simply retry.
         logger.info("integrity conflict: %s", exc)
-        return Response(
-            {
-                "detail": "A concurrent change conflicts with this request; retry it.",
-                "code": "concurrent_conflict",
-            },
+        body = problem_body(
             status=status.HTTP_409_CONFLICT,
+            code="concurrent_conflict",
+            detail="A concurrent change conflicts with this request; retry it.",
+            instance=instance,
         )
+        return ProblemResponse(body, status=status.HTTP_409_CONFLICT)
     response = drf_exception_handler(exc, context)
-    # DRF's own refusals (401, 403, 404, 415, …) say only `detail`; every refusal
-    # but a 400 for fields carries a `code` too (the schema's `Error`).
-    data = getattr(response, "data", None)
-    if isinstance(data, dict) and isinstance(data.get("detail"), ErrorDetail):
-        data.setdefault("code", data["detail"].code)
-    return response
+    if response is None:
+        return None
+    data = response.data
+    if isinstance(exc, exceptions.ValidationError):
+        body = field_problem_body(data, instance=instance)
+    else:
+        detail = data.get("detail") if isinstance(data, dict) else data
+        extra = {}
+        if isinstance(data, dict):  # an exception raised with a map says more
+            extra = {k: v for k, v in data.items() if k not in ("detail", "code")}
+        if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+            extra["retry_after"] = math.ceil(exc.wait)
+        body = problem_body(
+            status=response.status_code,
+            code=getattr(detail, "code", None)
+            or CODE_BY_STATUS.get(response.status_code, "error"),
+            detail=str(detail),
+            instance=instance,
+            extra=extra,
+        )
+    # DRF's headers kept (WWW-Authenticate, Retry-After); the type is the problem's.
+    headers = {k: v for k, v in response.items() if k.lower() != "content-type"}
+    return ProblemResponse(body, status=response.status_code, headers=headers)
 
 
 # Strict fields: DRF coerces 123 to "123" and "yes" to True; integrations that send

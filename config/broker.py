@@ -99,6 +99,7 @@ def queues_used() -> list[str]:
             settings.CELERY_TASK_DEFAULT_QUEUE,
             settings.SYNC_QUEUE,
             settings.RECONCILIATION_QUEUE,
+            settings.IMPORT_QUEUE,
         }
     )
 

@@ -39,7 +39,10 @@ SYNC_FEED_PAGE_MAX = 1000
 SYNC_FEED_RETENTION_DAYS = int(os.environ.get("SYNC_FEED_RETENTION_DAYS", "14"))
 # A source newly seen is watched at this interval until a manager says otherwise.
 SYNC_EXPECTED_INTERVAL_SECONDS = int(
-    os.environ.get("SYNC_EXPECTED_INTERVAL_SECONDS", os.environ.get("ONESTOCK_POS_DELAY_SECONDS", "900"))
+    os.environ.get(
+        "SYNC_EXPECTED_INTERVAL_SECONDS",
+        os.environ.get("ONESTOCK_POS_DELAY_SECONDS", "900"),
+    )
 )
 # Availability reads "estimated" where a source's p95 lag over the hour is above this.
 SYNC_ESTIMATED_LAG_SECONDS = int(os.environ.get("SYNC_ESTIMATED_LAG_SECONDS", "120"))

@@ -1,39 +1,204 @@
 """Errors as problem details (RFC 9457, ``application/problem+json``): the one shape
-of every error answered under ``/api/``. ``type``, ``title``, ``status``, ``detail``
-and ``instance`` as the RFC says; ``code`` and the older extra members kept beside
-them as extension members, so clients that read ``code`` and ``detail`` still work.
+of every error answered under ``/api/``, whichever layer answers it.
 
-First draft (pre-work of issue 44): ``problem_body`` and ``problem_response`` are the
-helpers middleware and Django's error views use; DRF's answers go through
-``config.api.exception_handler``.
+- The RFC's members: ``type``, ``title``, ``status``, ``detail`` and ``instance``
+  (the request's path). ``type`` is ``about:blank`` and ``title`` the status's
+  phrase (``Conflict``), as the RFC says for a problem with no page of its own:
+  nothing serves a page per problem, and an address that answers nothing would be
+  worse than none. ``code`` tells one problem from another, as it always did.
+- Extension members: ``code`` and whatever the error carries (``shortages``,
+  ``allowed``, ``latest_cursor``, ``retry_after``, …), beside the RFC's, so that a
+  client that read ``code`` and ``detail`` still does. One that bears a name the
+  RFC takes is answered as ``current_<name>``: a refused status change's record
+  ``status`` is ``current_status`` (``status`` is the HTTP status).
+- A 400 for fields (``field_problem_body``): ``code`` ``invalid``, ``detail`` the
+  first message in one line, ``errors`` the whole map as DRF made it (for a list,
+  the list), and each field's messages also as a member of its own name where that
+  name is free, as the body was before.
+
+Who answers with them: ``config.api.exception_handler`` (DRF's answers, as a
+``ProblemResponse``), Django's error views (``config.views``), the 503s of
+``config.unavailable``, the NUL check, the idempotency keys
+(``problem_response``); and ``config.middleware.RequestId`` reshapes any other JSON
+error under ``/api/`` (``problem_from``) as it stamps the request id in.
 """
 
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+ABOUT_BLANK = "about:blank"
+INVALID = "invalid"
+# Members no error's own may take: the RFC's, ours, and the request id
+# (config.middleware.RequestId writes it into every error).
+PROBLEM_MEMBERS = frozenset(
+    {"type", "title", "status", "detail", "instance", "code", "errors", "request_id"}
+)
+# The code of a problem whose answerer named none, by status.
+CODE_BY_STATUS = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    410: "gone",
+    413: "request_too_large",
+    415: "unsupported_media_type",
+    422: "unprocessable",
+    429: "throttled",
+    500: "server_error",
+    503: "service_unavailable",
+}
+
+
+def title_of(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
 
 
 def problem_body(
-    *, status: int, code: str, detail: str, instance: str, **extra: Any
+    *,
+    status: int,
+    code: str,
+    detail: str,
+    instance: str,
+    extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    return {
-        "type": "about:blank",
-        "title": HTTPStatus(status).phrase,
+    """A problem: the RFC's members, ``code``, then the error's own ``extra`` as
+    extension members, renamed here and only here (``extension_name``)."""
+    body = {
+        "type": ABOUT_BLANK,
+        "title": title_of(status),
         "status": status,
         "detail": detail,
         "instance": instance,
         "code": code,
-        **extra,
     }
+    body.update((extension_name(name), value) for name, value in (extra or {}).items())
+    return body
+
+
+def extension_name(name: str) -> str:
+    """An error's own member's name in a problem: one the problem takes is
+    ``current_<name>`` (a refused transition's record ``status`` is
+    ``current_status``)."""
+    return f"current_{name}" if name in PROBLEM_MEMBERS else name
 
 
 def problem_response(
     request: HttpRequest, *, status: int, code: str, detail: str, **extra: Any
 ) -> JsonResponse:
+    """A problem answered outside DRF: Django's error views, middleware (the
+    idempotency keys' 400, 409 and 422 among them)."""
     body = problem_body(
-        status=status, code=code, detail=detail, instance=request.path, **extra
+        status=status, code=code, detail=detail, instance=request.path, extra=extra
     )
     return JsonResponse(body, status=status, content_type=PROBLEM_CONTENT_TYPE)
+
+
+def field_problem_body(
+    errors: dict | list, *, instance: str, detail: str | None = None
+) -> dict[str, Any]:
+    """A 400 for the input: ``errors`` is DRF's map of field to messages (a list for
+    a list of items, or messages about the body as a whole)."""
+    if isinstance(errors, list) and all(isinstance(e, str) for e in errors):
+        errors = {"non_field_errors": errors}  # as DRF words a whole body's errors
+    body = problem_body(
+        status=400, code=INVALID, detail=detail or summary(errors), instance=instance
+    )
+    body["errors"] = errors
+    if isinstance(errors, dict):
+        for name, messages in errors.items():
+            if name not in PROBLEM_MEMBERS:
+                body[name] = messages
+    else:  # a list of items: what the body was called before it was a problem
+        body["non_field_errors"] = errors
+    return body
+
+
+def summary(errors: Any) -> str:
+    """The first message, where it is (``lines[1].sku: Unknown SKU 'X'.``), and how
+    many more ``errors`` holds: a field error's ``detail`` in one line."""
+    messages = list(_messages(errors, ""))
+    if not messages:
+        return "Invalid input."
+    where, first = messages[0]
+    text = f"{where}: {first}" if where else first
+    if len(messages) > 1:
+        text += f" (and {len(messages) - 1} more: see errors)"
+    return text
+
+
+def _messages(errors: Any, where: str):
+    if isinstance(errors, dict):
+        for name, inner in errors.items():
+            if name == "non_field_errors":
+                yield from _messages(inner, where)
+            else:
+                yield from _messages(inner, f"{where}.{name}" if where else str(name))
+    elif isinstance(errors, list):
+        for index, inner in enumerate(errors):
+            if isinstance(inner, dict | list):
+                yield from _messages(inner, f"{where}[{index}]")
+            else:
+                yield where, str(inner)
+    elif errors is not None:
+        yield where, str(errors)
+
+
+def is_problem(body: Any) -> bool:
+    return (
+        isinstance(body, dict)
+        and isinstance(body.get("status"), int)
+        and ("type" in body and "title" in body)
+    )
+
+
+def problem_from(body: Any, *, status: int, instance: str) -> dict[str, Any]:
+    """Any error body under ``/api/`` as a problem (``RequestId``'s net for answers
+    built by hand): ``detail`` and ``code`` kept with every other member, one named
+    as the RFC's (``status``, ``type``, ``title``, ``instance``) as
+    ``current_<name>``; a 400 without a ``detail`` is a map of fields (or a list)
+    and is a field problem."""
+    if is_problem(body):
+        return body
+    if status == 400 and (
+        isinstance(body, list) or (isinstance(body, dict) and "detail" not in body)
+    ):
+        return field_problem_body(body, instance=instance)
+    if not isinstance(body, dict):
+        body = {"detail": body}
+    rest = dict(body)
+    detail = rest.pop("detail", None)
+    code = rest.pop("code", None) or CODE_BY_STATUS.get(status, "error")
+    rest.pop("request_id", None)  # stamped after, by RequestId
+    # Its own ``status``, ``type``, ``title``, ``instance`` (and ``errors``) are
+    # kept as ``current_<name>``: the RFC's members are the answer's.
+    return problem_body(
+        status=status,
+        code=str(code),
+        detail=str(detail) if detail is not None else title_of(status),
+        instance=instance,
+        extra=rest,
+    )
+
+
+class ProblemResponse(Response):
+    """DRF's answer to an error: ``application/problem+json`` when it is rendered as
+    JSON (whatever JSON the client accepted; a problem is JSON), else as negotiated
+    (the browsable API's page for a browser)."""
+
+    @property
+    def rendered_content(self):
+        if isinstance(getattr(self, "accepted_renderer", None), JSONRenderer):
+            self.content_type = PROBLEM_CONTENT_TYPE
+        return super().rendered_content

@@ -15,9 +15,12 @@ contract"). Imports nothing from the apps.
   - 413 and 415 on an operation with a body: too large, not JSON;
   - 429 on a throttled view, with ``Retry-After``.
 
-  Every body but a 400's is ``Error``. A view declares a more specific body (a 409
+  Every refusal is ``application/problem+json`` (RFC 9457, ``config.problems``):
+  ``Error`` (the RFC's members and ``code``, any further member allowed), or
+  ``FieldErrors`` for a 400 by field. A view declares a more specific body (a 409
   with ``shortages``, the change feed's 410 with ``latest_cursor``) with
-  ``extend_schema`` as usual; those are kept.
+  ``extend_schema`` as usual; those are kept, given the problem's members they lack
+  (``as_problem``; a member of their own named ``status`` is ``current_status``).
 - ``defaults_a_client_may_send`` (a postprocessing hook): a default is what a
   generated client sends when its caller leaves the field out, so a default that the
   field's own constraints refuse (``""`` for a field with ``minLength: 1``) is dropped:
@@ -25,20 +28,22 @@ contract"). Imports nothing from the apps.
 - ``times_of_day_as_written`` (a postprocessing hook): a time of day is ``HH:MM[:SS]``
   without an offset, which JSON Schema's ``time`` format refuses.
 
-Every error body is ``{"detail", "code", ...}`` (``config.api.exception_handler``),
-except a 400 for fields, which maps each field to its messages. Both allow properties
-beyond those named: a refusal may carry more (``shortages``, ``scope``, a request id).
+Both hooks and ``AutoSchema`` hold for OpenAPI 3.0 and 3.1 alike (``OAS_VERSION``):
+under 3.1 a nullable is ``type: [..., "null"]``, and what DRF's paginator still
+writes as ``nullable`` is converted (``AutoSchema._null_as_a_type``).
 """
 
 from typing import Any
 
 from drf_spectacular import openapi
-from drf_spectacular.plumbing import ResolvedComponent
-from jsonschema import Draft4Validator, FormatChecker
+from drf_spectacular.plumbing import ResolvedComponent, is_jsonschema_compliant
+from jsonschema import Draft4Validator, Draft202012Validator, FormatChecker
 from rest_framework import permissions, serializers
 
+from .problems import PROBLEM_CONTENT_TYPE
+
 API_PREFIX = "/api/"
-JSON = "application/json"
+PROBLEM_JSON = PROBLEM_CONTENT_TYPE
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 REQUEST_ID_HELP = (
     "The request's id (also in the `X-Request-ID` header): quote it, and the "
@@ -48,21 +53,42 @@ TIME_OF_DAY = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$"
 
 
 class ErrorSerializer(serializers.Serializer):
-    """Every refusal but a 400 for fields: a message for people and a code for
-    programs; some carry more (``shortages``, ``scope``, ``channel``, …)."""
+    """Every refusal, as a problem (RFC 9457, ``config.problems``): the RFC's
+    members, a message for people and a code for programs; many carry more
+    (``shortages``, ``scope``, ``allowed``, …) as extension members."""
 
+    type = serializers.CharField(
+        help_text="`about:blank`: the problem is what `status` and `code` say."
+    )
+    title = serializers.CharField(
+        help_text="The HTTP status's phrase, e.g. `Conflict`."
+    )
+    status = serializers.IntegerField(help_text="The HTTP status code.")
     detail = serializers.CharField(help_text="What went wrong, for people.")
+    instance = serializers.CharField(help_text="The path the request was sent to.")
     code = serializers.CharField(
         help_text="What went wrong, for programs: stable, e.g. `not_found`, "
         "`not_authenticated`, `scope_missing`, `channel_not_permitted`, "
         "`parse_error`, `unsupported_media_type`, `reference_clash`, "
-        "`concurrent_conflict`."
+        "`concurrent_conflict`, `invalid` (a 400 for fields, with `errors`)."
     )
     request_id = serializers.CharField(required=False, help_text=REQUEST_ID_HELP)
 
     class Meta:
         ref_name = "Error"
 
+
+# The members every problem has, as ErrorSerializer maps them: what a view's own
+# refusal body (a serializer of its app) is given where it lacks them.
+PROBLEM_PROPERTIES: dict[str, Any] = {
+    "type": {"type": "string"},
+    "title": {"type": "string"},
+    "status": {"type": "integer", "description": "The HTTP status code."},
+    "detail": {"type": "string"},
+    "instance": {"type": "string"},
+    "code": {"type": "string"},
+}
+PROBLEM_REQUIRED = list(PROBLEM_PROPERTIES)
 
 FIELD_ERRORS = ResolvedComponent(
     name="FieldErrors",
@@ -71,16 +97,29 @@ FIELD_ERRORS = ResolvedComponent(
     schema={
         "type": "object",
         "description": (
-            "A 400 for the input: each field in error names its messages, e.g. "
+            "A 400 for the input, as a problem with `code` `invalid`: `errors` maps "
+            "each field in error to its messages, e.g. "
             '`{"barcode": ["The barcode\'s check digit is wrong."]}`. A nested '
             "object names its own fields; a list has one entry per item, in order "
             '(`{"lines": [{}, {"sku": ["Unknown SKU."]}]}`); `non_field_errors` '
-            "is about the body as a whole. Nothing was written."
+            "is about the body as a whole. Each field is also a member of its own "
+            "name, unless the name is a problem's (`type`, `code`, …). `detail` is "
+            "the first message in one line. Nothing was written."
         ),
         "properties": {
-            "non_field_errors": {"type": "array", "items": {"type": "string"}},
+            **PROBLEM_PROPERTIES,
+            "errors": {
+                "description": "Every field's messages (for a list of items, one "
+                "entry per item).",
+                "oneOf": [
+                    {"type": "object", "additionalProperties": {}},
+                    {"type": "array", "items": {}},
+                ],
+            },
+            "non_field_errors": {"type": "array", "items": {}},
             "request_id": {"type": "string", "description": REQUEST_ID_HELP},
         },
+        "required": [*PROBLEM_REQUIRED, "errors"],
         "additionalProperties": {
             "oneOf": [{"type": "array", "items": {}}, {"type": "object"}],
         },
@@ -88,9 +127,9 @@ FIELD_ERRORS = ResolvedComponent(
 )
 
 REFUSALS = {
-    "400": "The input is wrong: each field names its messages (`FieldErrors`); a "
-    "body that is not JSON, or a NUL character, answers `detail` and `code`. Nothing "
-    "was written.",
+    "400": "The input is wrong: `errors` names each field's messages "
+    "(`FieldErrors`, `code` `invalid`); a body that is not JSON (`parse_error`), or "
+    "a NUL character (`invalid`), is an `Error`. Nothing was written.",
     "401": "No credentials, or a token that is unknown, malformed or revoked. Send "
     "`Authorization: Token <key>`.",
     "403": "The caller may not do this: the token lacks the scope (`scope_missing`, "
@@ -140,8 +179,57 @@ class AutoSchema(openapi.AutoSchema):
                 responses[status_code] = self._refusal(
                     status_code, declared.get("description") or description
                 )
+        for status_code, response in responses.items():
+            if status_code >= "400":
+                self._as_problem_response(response)
+        if is_jsonschema_compliant():  # OpenAPI 3.1: JSON Schema has no `nullable`
+            for response in responses.values():
+                for body in response.get("content", {}).values():
+                    self._null_as_a_type(body.get("schema", {}))
         operation["responses"] = dict(sorted(responses.items()))
         return operation
+
+    def _null_as_a_type(self, schema: dict[str, Any]) -> None:
+        """``nullable: true`` as ``type: [..., "null"]``: drf-spectacular converts
+        its own, but a paginated list's ``next`` and ``previous`` come from DRF's
+        paginator, written for OpenAPI 3.0; under 3.1 they would refuse null."""
+        if "$ref" in schema:
+            name = schema["$ref"].rsplit("/", 1)[1]
+            try:
+                schema = self.registry[(name, ResolvedComponent.SCHEMA)].schema
+            except KeyError:
+                return
+        if schema.pop("nullable", False) and isinstance(schema.get("type"), str):
+            schema["type"] = [schema["type"], "null"]
+        for each in _inner_schemas(schema):
+            self._null_as_a_type(each)
+
+    def _as_problem_response(self, response: dict[str, Any]) -> None:
+        """A refusal's body is ``application/problem+json`` (what the server sends,
+        ``config.problems``), its schema a problem's: a view's own refusal body
+        gets the members it lacks."""
+        content = response.get("content")
+        if not content:
+            return
+        media = next((m for m in content if "json" in m), None)
+        if media is None:
+            return
+        body = content[media]
+        response["content"] = {PROBLEM_JSON: body}
+        self._as_problem_schema(body.get("schema", {}))
+
+    def _as_problem_schema(self, schema: dict[str, Any]) -> None:
+        if "$ref" in schema:
+            name = schema["$ref"].rsplit("/", 1)[1]
+            try:
+                schema = self.registry[(name, ResolvedComponent.SCHEMA)].schema
+            except KeyError:
+                return
+        for key in ("oneOf", "anyOf", "allOf"):
+            for each in schema.get(key, []):
+                self._as_problem_schema(each)
+        if schema.get("type") == "object" and "properties" in schema:
+            as_problem(schema)
 
     def _refusals(self, operation: dict[str, Any]) -> dict[str, str]:
         """The refusals this operation can answer, with what each means here."""
@@ -175,10 +263,44 @@ class AutoSchema(openapi.AutoSchema):
             schema = {"anyOf": [FIELD_ERRORS.ref, error]}
         else:
             schema = error
-        response = {"description": description, "content": {JSON: {"schema": schema}}}
+        response = {
+            "description": description,
+            "content": {PROBLEM_JSON: {"schema": schema}},
+        }
         if status_code in HEADERS:
             response["headers"] = HEADERS[status_code]
         return response
+
+
+def as_problem(schema: dict[str, Any]) -> None:
+    """A refusal body's schema as a problem's, as ``config.problems.problem_body``
+    answers it: the RFC's members first, a member of the body's own that bears one
+    of their names renamed ``current_<name>`` (a refused transition's record
+    ``status``), and any further member allowed (``additionalProperties``)."""
+    properties = schema.get("properties", {})
+    if properties.get("status", {}).get("type") == "integer" and (
+        "instance" in properties
+    ):
+        schema.setdefault("additionalProperties", True)
+        return  # an Error (or an ErrorSerializer's subclass) already
+    own = {_own_name(name): prop for name, prop in properties.items()}
+    renamed = [_own_name(name) for name in schema.get("required", [])]
+    schema["properties"] = {
+        **PROBLEM_PROPERTIES,
+        **{name: own.pop(name) for name in ("detail", "code") if name in own},
+        **own,
+    }
+    schema["required"] = list(dict.fromkeys([*PROBLEM_REQUIRED, *renamed]))
+    schema.setdefault("additionalProperties", True)
+
+
+def _own_name(name: str) -> str:
+    """A refusal body's own member's name in its problem: its ``detail`` and
+    ``code`` are the problem's; another of the problem's names is
+    ``current_<name>``."""
+    if name in PROBLEM_PROPERTIES and name not in ("detail", "code"):
+        return f"current_{name}"
+    return name
 
 
 def defaults_a_client_may_send(result, generator, request, public):
@@ -188,16 +310,22 @@ def defaults_a_client_may_send(result, generator, request, public):
     out: ``"till_receipt": ""`` with ``minLength: 1`` would make every such request
     a 400. The server applies its default to a field left out, so the schema need not
     name it."""
+    # OpenAPI 3.0's schemas are JSON Schema draft 4's (nearly); 3.1's are 2020-12.
+    validator = (
+        Draft202012Validator
+        if str(result.get("openapi", "")).startswith("3.1")
+        else Draft4Validator
+    )
     for component in result.get("components", {}).get("schemas", {}).values():
-        _drop_refused_defaults(component)
+        _drop_refused_defaults(component, validator)
     return result
 
 
-def _drop_refused_defaults(schema: dict[str, Any]) -> None:
-    if "default" in schema and not _allowed(schema, schema["default"]):
+def _drop_refused_defaults(schema: dict[str, Any], validator) -> None:
+    if "default" in schema and not _allowed(schema, schema["default"], validator):
         del schema["default"]
     for each in _inner_schemas(schema):
-        _drop_refused_defaults(each)
+        _drop_refused_defaults(each, validator)
 
 
 def times_of_day_as_written(result, generator, request, public):
@@ -228,10 +356,13 @@ def _inner_schemas(schema: dict[str, Any]) -> list[dict[str, Any]]:
     return inner
 
 
-def _allowed(prop: dict[str, Any], value: Any) -> bool:
-    if value is None:
-        return bool(prop.get("nullable"))
+def _allowed(prop: dict[str, Any], value: Any, validator=Draft4Validator) -> bool:
+    if value is None:  # 3.0's `nullable`, or 3.1's `type: [..., "null"]`
+        kinds = prop.get("type")
+        return bool(prop.get("nullable")) or "null" in (
+            kinds if isinstance(kinds, list) else [kinds]
+        )
     if "$ref" in repr(prop):
         return True  # an enum's or a component's: spectacular checks those itself
     constraints = {key: item for key, item in prop.items() if key != "default"}
-    return Draft4Validator(constraints, format_checker=FormatChecker()).is_valid(value)
+    return validator(constraints, format_checker=FormatChecker()).is_valid(value)

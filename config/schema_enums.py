@@ -17,7 +17,12 @@ SCHEMA_ENUM_NAMES = {
     "OrderEventKindEnum": "orders.models.OrderEvent.Kind",
     "WebhookEventKindEnum": "sync.models.EventKind",
     "WebhookStateEnum": "sync.models.WebhookSubscription.State",
+    "WebhookSignatureSchemeEnum": "sync.models.WebhookSubscription.SignatureScheme",
+    "WebhookFormatEnum": "sync.models.WebhookSubscription.Format",
     "SupplyKindEnum": "inventory.models.Supply.Kind",
     "SupplyStatusEnum": "inventory.models.Supply.Status",
     "TransferProposalStatusEnum": "reconciliation.proposal_models.TransferProposal.Status",
+    "ImportJobStatusEnum": "imports.models.ImportJob.Status",
+    "ImportFileFormatEnum": "imports.models.ImportJob.Format",
+    "ImportKindEnum": "imports.kinds.KIND_CHOICES",
 }

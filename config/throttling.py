@@ -12,7 +12,8 @@ sign-in has an address to count.
 API tokens: a token that is unknown, revoked or malformed counts against its address
 in the ``limits`` library's moving window (``THROTTLE_TOKEN_FAILURES``, kept where
 ``THROTTLE_STORAGE_URL`` says: Redis, so every server process counts together); over
-the limit, the answer is 429 with ``Retry-After`` instead of 401. A valid token is
+the limit, the answer is 429 with ``Retry-After`` instead of 401 (DRF's ``Throttled``,
+a problem with ``retry_after`` from ``config.api.exception_handler``). A valid token is
 never looked up here: a checkout pays nothing for the limit, and an integration
 behind the same address as a misconfigured one keeps working. If the storage cannot
 be reached, the failure is logged and answered 401 as before (the limit fails open:

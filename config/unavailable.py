@@ -1,8 +1,8 @@
 """Answers while the database or the broker cannot be reached: 503 with
-``Retry-After`` (``RETRY_AFTER_SECONDS``), JSON under ``/api/`` (code
-``service_unavailable``) and a plain "try again in a moment" page on the screens,
-never an HTML 500 or a hang (the database's connect timeout bounds the wait,
-``DATABASE_CONNECT_TIMEOUT_SECONDS``).
+``Retry-After`` (``RETRY_AFTER_SECONDS``), a problem under ``/api/`` (code
+``service_unavailable``, ``retry_after``: ``config.problems``) and a plain "try
+again in a moment" page on the screens, never an HTML 500 or a hang (the
+database's connect timeout bounds the wait, ``DATABASE_CONNECT_TIMEOUT_SECONDS``).
 
 Two ways in: ``AnswerUnavailable`` (a middleware's ``process_exception``) for what a
 view raised, which is almost everything; and ``config.views.server_error`` for what
@@ -15,13 +15,14 @@ same reference (docs/api.md): it is recorded once."""
 import logging
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from .broker import BROKER_UNREACHABLE
 from .database import database_unreachable
 from .middleware import API
+from .problems import problem_response
 
 log = logging.getLogger(__name__)
 
@@ -57,14 +58,14 @@ def unavailable_answer(
     )
     wait = settings.RETRY_AFTER_SECONDS
     if request.path_info.startswith(API):
-        response = JsonResponse(
-            {
-                "detail": f"The {what} cannot be reached just now; try again in "
-                f"{wait} seconds. A stock write sent again with the same reference "
-                "is recorded once.",
-                "code": "service_unavailable",
-            },
+        response = problem_response(
+            request,
             status=503,
+            code="service_unavailable",
+            detail=f"The {what} cannot be reached just now; try again in "
+            f"{wait} seconds. A stock write sent again with the same reference "
+            "is recorded once.",
+            retry_after=wait,
         )
     else:
         response = HttpResponse(

@@ -1,5 +1,6 @@
 """The back-office landing page, a health check for load balancers, and Django's own
-error views (``handler400`` and the rest in ``config.urls``): JSON under ``/api/``,
+error views (``handler400`` and the rest in ``config.urls``): problem details
+(``application/problem+json``, ``config.problems``) under ``/api/``,
 Django's pages elsewhere; a 500 for want of the database or the broker is a 503
 (``config.unavailable``).
 
@@ -12,11 +13,12 @@ import sys
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views import defaults
 
 from .middleware import API
+from .problems import problem_response
 from .unavailable import unavailable_answer
 
 
@@ -25,35 +27,37 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "home.html")
 
 
-def _api_error(status: int, detail: str, code: str) -> JsonResponse:
-    return JsonResponse({"detail": detail, "code": code}, status=status)
-
-
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     if not request.path_info.startswith(API):
         return defaults.bad_request(request, exception)
     if isinstance(exception, RequestDataTooBig):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        return _api_error(
-            413,
-            f"The body is larger than the server accepts ({limit:,} bytes).",
-            "request_too_large",
+        return problem_response(
+            request,
+            status=413,
+            code="request_too_large",
+            detail=f"The body is larger than the server accepts ({limit:,} bytes).",
         )
-    return _api_error(400, "The request is malformed.", "bad_request")
+    return problem_response(
+        request, status=400, code="bad_request", detail="The request is malformed."
+    )
 
 
 def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
     if not request.path_info.startswith(API):
         return defaults.permission_denied(request, exception)
-    return _api_error(
-        403, "You do not have permission to perform this action.", "permission_denied"
+    return problem_response(
+        request,
+        status=403,
+        code="permission_denied",
+        detail="You do not have permission to perform this action.",
     )
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if not request.path_info.startswith(API):
         return defaults.page_not_found(request, exception)
-    return _api_error(404, "Not found.", "not_found")
+    return problem_response(request, status=404, code="not_found", detail="Not found.")
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
@@ -64,8 +68,10 @@ def server_error(request: HttpRequest) -> HttpResponse:
         return unavailable
     if not request.path_info.startswith(API):
         return defaults.server_error(request)
-    return _api_error(
-        500,
-        "The server failed to answer; quote the request id to have it looked into.",
-        "server_error",
+    return problem_response(
+        request,
+        status=500,
+        code="server_error",
+        detail="The server failed to answer; quote the request id to have it "
+        "looked into.",
     )

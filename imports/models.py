@@ -22,9 +22,9 @@ ERRORS_KEPT = 1000
 
 class ImportJob(models.Model):
     class Status(models.TextChoices):
-        QUEUED = "queued", "Waiting for a worker"
-        CHECKING = "checking", "Checking every row"
-        REFUSED = "refused", "Refused: rows in error, nothing written"
+        QUEUED = "queued", "Waiting"
+        CHECKING = "checking", "Checking"
+        REFUSED = "refused", "Refused"
         WRITING = "writing", "Writing"
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
@@ -42,9 +42,6 @@ class ImportJob(models.Model):
         Status.FAILED: set(),
     }
     UNFINISHED = (Status.QUEUED, Status.CHECKING, Status.WRITING)
-    # A refused or failed file may be sent again (the master data it named may
-    # exist now): only these stand in the way of the same file twice.
-    STANDING = (Status.QUEUED, Status.CHECKING, Status.WRITING, Status.DONE)
 
     kind = models.CharField(max_length=30)
     file_name = models.CharField(max_length=255)
@@ -83,10 +80,12 @@ class ImportJob(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
+            # One file (of one kind, from one channel) running at a time; a done
+            # one answers for it a while longer (imports.services._standing).
             models.UniqueConstraint(
-                fields=["kind", "digest"],
-                condition=Q(status__in=["queued", "checking", "writing", "done"]),
-                name="import_job_one_standing_per_file",
+                fields=["kind", "channel_code", "digest"],
+                condition=Q(status__in=["queued", "checking", "writing"]),
+                name="import_job_one_running_per_file",
             )
         ]
         indexes = [models.Index(fields=["status", "heartbeat_at"])]
@@ -129,6 +128,9 @@ class ImportFile(models.Model):
         ImportJob, on_delete=models.CASCADE, primary_key=True, related_name="file"
     )
     content = models.BinaryField()
+
+    def __str__(self) -> str:
+        return f"file of import {self.job_id}"
 
 
 class ImportJobEvent(TimelineEvent):

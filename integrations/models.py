@@ -1,9 +1,11 @@
-"""API tokens. Only a SHA-256 digest of each token is stored: a copy of the database
-does not let anyone call the API. The first characters are kept to tell tokens apart."""
+"""API tokens, and the Idempotency-Keys callers sent with their POSTs. Only a SHA-256
+digest of each token is stored: a copy of the database does not let anyone call the
+API. The first characters are kept to tell tokens apart."""
 
 import hashlib
 
 from django.db import models
+from django.utils import timezone
 
 from catalog.models import Channel
 from config.access import Scope
@@ -78,3 +80,44 @@ class Integration:
 
     def __str__(self) -> str:
         return self.username
+
+
+class IdempotencyKey(models.Model):
+    """One ``Idempotency-Key`` a caller sent with a POST, and the first answer to it
+    (integrations/idempotency.py). While the first request runs, ``in_flight_until``
+    says until when it is taken to be running; once answered, it is null and the
+    answer is kept for ``IDEMPOTENCY_KEY_HOURS``."""
+
+    # What makes a key unique: a digest, because a path (and a key) may be longer
+    # than a btree index entry can hold.
+    scope_digest = models.CharField(
+        max_length=64,
+        unique=True,
+        help_text="SHA-256 of caller, method, path and key: the key's scope.",
+    )
+    caller = models.CharField(
+        max_length=80,
+        help_text="Who sent it: token:<the token's digest>, or user:<id> for staff.",
+    )
+    method = models.CharField(max_length=10)
+    path = models.TextField()
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(
+        max_length=64, help_text="SHA-256 of the request body."
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    in_flight_until = models.DateTimeField(null=True, blank=True)
+    status = models.PositiveSmallIntegerField(null=True, blank=True)
+    headers = models.JSONField(default=dict, blank=True)
+    body = models.BinaryField(default=b"", blank=True)
+    body_kept = models.BooleanField(
+        default=True,
+        help_text="False for an answer that carried a secret: it is not kept, and "
+        "the key is not replayed (docs/api.md).",
+    )
+
+    class Meta:
+        verbose_name = "idempotency key"
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} {self.key!r}"

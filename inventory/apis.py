@@ -101,6 +101,7 @@ class MovementViewSet(
 ):
     read_scope = Scope.POST_STOCK_EVENTS
     serializer_class = MovementSerializer
+    idempotency_reference = {"create": "reference"}  # Idempotency-Key: docs/api.md
     renderer_classes = STOCK_RENDERERS
     filterset_class = MovementFilter
     ordering_fields = ["recorded_at", "occurred_at"]

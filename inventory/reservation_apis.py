@@ -67,6 +67,7 @@ class ReservationViewSet(
 ):
     read_scope = Scope.RESERVE_AND_ORDER
     serializer_class = ReservationSerializer
+    idempotency_reference = {"create": "reference"}  # Idempotency-Key: docs/api.md
     renderer_classes = STOCK_RENDERERS
     filterset_class = ReservationFilter
     ordering_fields = ["created_at", "expires_at"]

@@ -7,7 +7,7 @@
 2. an order placed from it (201; the hold becomes ``ordered``);
 3. a webhook delivered by the real worker: a receiver of the smoke's own on a free
    local port subscribes, a receipt moves stock, and the signed delivery arrives
-   (signature checked with sync/signing.py);
+   (signature checked with the standardwebhooks library);
 4. a hold with a two-second expiry released by beat's sweep
    (``inventory.expire_reservations``, every minute): its timeline gains the move to
    ``expired`` by ``system:expiry`` (reading ``expired`` alone would not prove it: the
@@ -34,8 +34,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import requests
-
-from sync.signing import EVENT_ID_HEADER, SIGNATURE_HEADER, signature_is_valid
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -289,10 +288,12 @@ def story_webhook(api: Api, codes: dict, suffix: str, timeout: float) -> None:
                 "running and listening on the system's queue? See logs/worker.log."
             )
         for headers, body in receiver.received:
-            signature = headers.get(SIGNATURE_HEADER, "")
-            if not signature_is_valid(secret=secret, header=signature, body=body):
-                raise StoryFailed(f"a delivery's signature is wrong: {signature!r}")
-            if headers.get(EVENT_ID_HEADER) != json.loads(body)["id"]:
+            try:  # Standard Webhooks, as every new subscription is signed
+                Webhook(secret).verify(body, headers)
+            except WebhookVerificationError as error:
+                raise StoryFailed(f"a delivery's signature is wrong: {error}") from None
+            named = {name.lower(): value for name, value in headers.items()}
+            if named.get("webhook-id") != json.loads(body)["id"]:
                 raise StoryFailed("a delivery's event id header differs from its body")
         event = json.loads(delivery[1])
         passed(

@@ -70,6 +70,8 @@ class OrderViewSet(
 ):
     read_scope = Scope.RESERVE_AND_ORDER
     serializer_class = OrderSerializer
+    # Idempotency-Key (docs/api.md): the order's reference, else the action's.
+    idempotency_reference = {"create": "reference", "*": "request_reference"}
     filterset_class = OrderFilter
     ordering_fields = ["placed_at", "promised_by"]
 

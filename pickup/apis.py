@@ -69,6 +69,7 @@ class PickupLocationRefusedSerializer(serializers.Serializer):
 
 
 class ChangePickupLocationView(APIView):
+    idempotency_reference = "request_reference"  # Idempotency-Key: docs/api.md
     # Orders are read and written with the one scope (orders.apis.OrderViewSet).
     read_scope = Scope.RESERVE_AND_ORDER
 

@@ -123,7 +123,7 @@ class SnapshotRowsField(serializers.Field):
             )
         rows, problems, seen = [], [], set()
         for index, row in enumerate(data):
-            problem = _row_problem(row)
+            problem = snapshot_row_problem(row)
             if problem is None and (row["sku"], row["location"]) in seen:
                 problem = "this SKU and location came earlier in the page"
             if problem is not None:
@@ -136,7 +136,9 @@ class SnapshotRowsField(serializers.Field):
         return rows
 
 
-def _row_problem(row) -> str | None:
+def snapshot_row_problem(row) -> str | None:
+    """What is wrong with one snapshot row, or None: the one rule of an API page's
+    rows and of a snapshot file's (imports/kinds/snapshots.py)."""
     if not isinstance(row, dict) or set(row) != {"sku", "location", "on_hand"}:
         return "give exactly sku, location and on_hand"
     for name in ("sku", "location"):

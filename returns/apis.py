@@ -54,6 +54,7 @@ class ReturnViewSet(
 ):
     read_scope = Scope.RETURNS
     serializer_class = ReturnSerializer
+    idempotency_reference = {"create": "reference"}  # Idempotency-Key: docs/api.md
     filterset_class = ReturnFilter
     ordering_fields = ["created_at", "received_at"]
 

@@ -11,7 +11,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from config.access import Actor
-from config.errors import DomainError
+from config.errors import DomainError, InvalidInput
 from config.moments import validate_moment
 from inventory.admin import ReadOnlyAdmin, ReadOnlyInline
 
@@ -29,6 +29,7 @@ from .services import (
     webhook_subscription_delete,
     webhook_subscription_update,
 )
+from .services.subscriptions import check_secret
 
 ATTEMPTS_SHOWN = 50
 
@@ -72,8 +73,20 @@ class SubscriptionForm(forms.ModelForm):
         model = WebhookSubscription
         fields = [
             "channel", "url", "event_kinds", "is_active", "low_stock_threshold",
-            "secret",
+            "signature_scheme", "format", "secret",
         ]  # fmt: skip
+
+    def clean(self):
+        """A secret the subscription's scheme cannot use is refused on the form, by
+        the service's own rule, rather than when saving."""
+        cleaned = super().clean()
+        scheme = cleaned.get("signature_scheme") or self.instance.signature_scheme
+        try:
+            check_secret(cleaned.get("secret") or "", scheme=scheme)
+        except InvalidInput as refused:
+            for message in refused.field_errors["secret"]:
+                self.add_error("secret", message)
+        return cleaned
 
 
 class ResendForm(forms.Form):
@@ -99,6 +112,7 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
     readonly_fields = [
         "state", "state_changed_at", "state_changed_by", "consecutive_failures",
         "retry_at", "last_success_at", "last_failure_at", "created_at",
+        "previous_secret_expires_at",
     ]  # fmt: skip
     inlines = [TimelineInline, AttemptInline]
     actions = ["resend_from"]
@@ -106,7 +120,8 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         # The channel is who the events are for: a new subscription, not an edit.
         fields = list(super().get_readonly_fields(request, obj))
-        return [*fields, "channel"] if obj else fields
+        # Its signature scheme is what its receiver checks: chosen when made too.
+        return [*fields, "channel", "signature_scheme"] if obj else fields
 
     def save_model(self, request, obj, form, change):
         actor = Actor.of_user(request.user)
@@ -125,6 +140,8 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
                 is_active=obj.is_active,
                 secret=obj.secret,
                 low_stock_threshold=obj.low_stock_threshold,
+                signature_scheme=obj.signature_scheme,
+                format=obj.format,
             ),
             actor=actor,
         )

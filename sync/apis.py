@@ -2,8 +2,9 @@
 
 - ``/api/v1/webhooks/``: a channel's webhook subscriptions: create, read, change,
   delete; ``attempts`` lists the latest attempts; ``resend`` sends again from a point
-  in time. A token bound to a channel sees and makes its own channel's only; signed-in
-  staff must be managers.
+  in time; ``rotate-secret`` makes a new secret (the previous one signs too for a
+  while). A token bound to a channel sees and makes its own channel's only;
+  signed-in staff must be managers.
 - ``GET /api/v1/availability/changes/``: the change feed, for a channel that pulls.
 - ``GET /api/v1/sync-health/``: how each source is keeping in touch.
 """
@@ -65,6 +66,7 @@ from .services import (
     SubscriptionInput,
     changes_place,
     webhook_resend,
+    webhook_secret_rotate,
     webhook_subscription_create,
     webhook_subscription_delete,
     webhook_subscription_update,
@@ -94,6 +96,9 @@ class WebhookSubscriptionViewSet(
     read_scope = Scope.WEBHOOKS
     serializer_class = WebhookSubscriptionSerializer
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    # Its create and rotate-secret answers carry the secret, shown once: an
+    # Idempotency-Key's answer is not stored for them (docs/api.md).
+    idempotency_keeps_answer = {"create": False, "rotate_secret": False}
 
     def get_queryset(self):
         subscriptions = subscription_queryset()
@@ -134,6 +139,8 @@ class WebhookSubscriptionViewSet(
                 is_active=data["is_active"],
                 secret=data.get("secret", ""),
                 low_stock_threshold=data["low_stock_threshold"],
+                signature_scheme=data["signature_scheme"],
+                format=data["format"],
             ),
             actor=Actor.of_request(request),
         )
@@ -187,6 +194,32 @@ class WebhookSubscriptionViewSet(
             actor=Actor.of_request(request),
         )
         return Response(self.get_serializer(subscription).data)
+
+    @extend_schema(
+        summary="Rotate the subscription's secret",
+        description=(
+            "A new secret is made and answered here, once. For "
+            f"{settings.WEBHOOK_SECRET_GRACE_HOURS:g} hours "
+            "(`WEBHOOK_SECRET_GRACE_HOURS`, until `previous_secret_expires_at`) "
+            "every delivery carries a signature by the previous secret too (standard: "
+            "a second `v1,` entry in `webhook-signature`; onestock-v1: a second `v1=` "
+            "in `OneStock-Signature`), so the receiver switches secrets without "
+            "refusing a delivery. Rotating again forgets the oldest."
+        ),
+        request=None,
+        responses={200: WebhookSubscriptionCreatedSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="rotate-secret")
+    def rotate_secret(self, request, pk=None):
+        subscription = self.get_object()
+        subscription = webhook_secret_rotate(
+            subscription_id=subscription.pk, actor=Actor.of_request(request)
+        )
+        return Response(
+            WebhookSubscriptionCreatedSerializer(
+                subscription, context=self.get_serializer_context()
+            ).data
+        )
 
     @extend_schema(
         summary="The latest delivery attempts (newest first, at most 100)",

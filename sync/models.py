@@ -5,6 +5,7 @@ feed's position. The changes themselves are inventory's outbox
 (``inventory.AvailabilityChange``), and the sources' health is inventory's too
 (``inventory.SourceHealth``), since availability's status is read from it."""
 
+import base64
 import secrets
 
 from django.db import models
@@ -13,7 +14,9 @@ from config.timeline import TimelineEvent
 
 
 def new_secret() -> str:
-    return f"whsec_{secrets.token_urlsafe(32)}"
+    """``whsec_`` and 32 random bytes in base64: what Standard Webhooks' libraries
+    decode to the HMAC key, and, used whole, an ``onestock-v1`` secret as well."""
+    return f"whsec_{base64.b64encode(secrets.token_bytes(32)).decode()}"
 
 
 class EventKind(models.TextChoices):
@@ -45,16 +48,28 @@ NAMED_ONLY = frozenset(
 class WebhookSubscription(models.Model):
     """Where one channel wants its changes pushed. ``state`` says how sending goes:
     ``healthy``; ``retrying`` after a failed attempt, waiting until ``retry_at``;
-    ``failing`` once the retry schedule (about a day) ran out, when nothing is sent
-    until a person re-sends from a point in time."""
+    ``failing`` once the retry schedule (about a day) ran out, or at once when the
+    receiver answered 410 Gone (then also switched off), when nothing is sent until
+    a person re-sends from a point in time. How a delivery is signed
+    (``signature_scheme``) and shaped (``format``): sync/signing.py and
+    sync/cloudevents.py."""
 
     class State(models.TextChoices):
         HEALTHY = "healthy", "Healthy"
         RETRYING = "retrying", "Retrying"
         FAILING = "failing", "Failing"
 
+    class SignatureScheme(models.TextChoices):
+        STANDARD = "standard", "Standard Webhooks (webhook-id, -timestamp, -signature)"
+        ONESTOCK_V1 = "onestock-v1", "OneStock v1 (OneStock-Signature, hex)"
+
+    class Format(models.TextChoices):
+        ONESTOCK = "onestock", "OneStock's event JSON"
+        CLOUDEVENTS = "cloudevents", "CloudEvents 1.0, structured JSON"
+
     TRANSITIONS = {
-        State.HEALTHY: {State.RETRYING},
+        # Straight to failing: a receiver that answered 410 Gone.
+        State.HEALTHY: {State.RETRYING, State.FAILING},
         State.RETRYING: {State.HEALTHY, State.RETRYING, State.FAILING},
         State.FAILING: {State.HEALTHY},
     }
@@ -69,6 +84,27 @@ class WebhookSubscription(models.Model):
         max_length=100,
         default=new_secret,
         help_text="Signs every delivery (HMAC-SHA256); shared with the receiver.",
+    )
+    # The secret before the last rotation: deliveries carry its signature too until
+    # ``previous_secret_expires_at`` (WEBHOOK_SECRET_GRACE_HOURS), so a receiver
+    # switches secrets without refusing a delivery.
+    previous_secret = models.CharField(max_length=100, blank=True, editable=False)
+    previous_secret_expires_at = models.DateTimeField(
+        null=True, blank=True, editable=False
+    )
+    signature_scheme = models.CharField(
+        max_length=12,
+        choices=SignatureScheme.choices,
+        default=SignatureScheme.STANDARD,
+        help_text="standard: Standard Webhooks' headers; onestock-v1: the "
+        "OneStock-Signature header of subscriptions made before it.",
+    )
+    format = models.CharField(
+        max_length=12,
+        choices=Format.choices,
+        default=Format.ONESTOCK,
+        help_text="onestock: the event as documented; cloudevents: the event as a "
+        "CloudEvent (structured JSON, application/cloudevents+json).",
     )
     event_kinds = models.JSONField(
         default=list,
@@ -109,6 +145,14 @@ class WebhookSubscription(models.Model):
         if self.event_kinds:
             return kind in self.event_kinds
         return kind not in NAMED_ONLY
+
+    def signing_secrets(self, now) -> list[str]:
+        """The secrets a delivery is signed with at ``now``: the current one, then
+        the previous one while its grace lasts."""
+        expires = self.previous_secret_expires_at
+        if self.previous_secret and expires is not None and expires > now:
+            return [self.secret, self.previous_secret]
+        return [self.secret]
 
 
 class WebhookSubscriptionEvent(TimelineEvent):

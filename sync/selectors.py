@@ -393,15 +393,20 @@ def recent_attempts(*, limit: int) -> list[WebhookAttempt]:
     )
 
 
-def seconds_to_next_retry(*, failed_since: datetime) -> float | None:
-    """How long until the first subscription that failed since ``failed_since`` may
-    send again, if it has something pending."""
-    first = WebhookSubscription.objects.filter(
+def seconds_to_next_retry(
+    *, failed_since: datetime, subscription_id: int | None = None
+) -> float | None:
+    """How long until the first subscription (or the one named) that failed since
+    ``failed_since`` may send again, if it has something pending."""
+    failed = WebhookSubscription.objects.filter(
         is_active=True,
         state=WebhookSubscription.State.RETRYING,
         last_failure_at__gte=failed_since,
         deliveries__status=WebhookDelivery.Status.PENDING,
-    ).aggregate(first=Min("retry_at"))["first"]
+    )
+    if subscription_id is not None:
+        failed = failed.filter(pk=subscription_id)
+    first = failed.aggregate(first=Min("retry_at"))["first"]
     if first is None:
         return None
     return (first - timezone.now()).total_seconds()

@@ -28,16 +28,24 @@ class WebhookSubscriptionSerializer(serializers.ModelSerializer):
         model = WebhookSubscription
         fields = [
             "id", "channel", "url", "event_kinds", "is_active", "low_stock_threshold",
+            "signature_scheme", "format", "previous_secret_expires_at",
             "state", "state_changed_at", "consecutive_failures", "retry_at",
             "last_success_at", "last_failure_at", "pending", "created_at",
         ]  # fmt: skip
+        extra_kwargs = {
+            "previous_secret_expires_at": {
+                "help_text": "After a rotation: until then deliveries carry a "
+                "signature by the previous secret too."
+            }
+        }
 
     def get_pending(self, subscription) -> int:
         return self.context.get("pending", {}).get(subscription.pk, 0)
 
 
 class WebhookSubscriptionCreatedSerializer(WebhookSubscriptionSerializer):
-    """As above, with the secret: shown when it is set, never again."""
+    """As above, with the secret: shown when it is set (made, or rotated), never
+    again."""
 
     class Meta(WebhookSubscriptionSerializer.Meta):
         fields = [*WebhookSubscriptionSerializer.Meta.fields, "secret"]
@@ -47,6 +55,16 @@ LOW_STOCK_HELP = (
     "Units. Set: also sends availability.low when the channel's available-to-promise "
     "falls to or below it, and availability.restocked when it rises above, once per "
     "crossing (if event_kinds is empty or names them). Null: none."
+)
+
+SCHEME_HELP = (
+    "How deliveries are signed: standard (Standard Webhooks: webhook-id, "
+    "webhook-timestamp, webhook-signature), or onestock-v1 (OneStock-Signature, as "
+    "subscriptions made before it). Chosen when subscribing."
+)
+FORMAT_HELP = (
+    "The body: onestock (the event as documented) or cloudevents (a CloudEvent 1.0 "
+    "in structured JSON, application/cloudevents+json)."
 )
 
 
@@ -67,7 +85,8 @@ class WebhookSubscriptionInputSerializer(StrictInputSerializer):
         required=False,
         min_length=16,
         max_length=100,
-        help_text="Left out: one is made and answered once.",
+        help_text="Left out: one is made and answered once. For the standard "
+        "scheme: whsec_ and the base64 of 24 to 64 random bytes.",
     )
     low_stock_threshold = StrictIntegerField(
         required=False,
@@ -75,6 +94,18 @@ class WebhookSubscriptionInputSerializer(StrictInputSerializer):
         default=None,
         min_value=0,
         help_text=LOW_STOCK_HELP,
+    )
+    signature_scheme = serializers.ChoiceField(
+        choices=WebhookSubscription.SignatureScheme.choices,
+        required=False,
+        default=WebhookSubscription.SignatureScheme.STANDARD,
+        help_text=SCHEME_HELP,
+    )
+    format = serializers.ChoiceField(
+        choices=WebhookSubscription.Format.choices,
+        required=False,
+        default=WebhookSubscription.Format.ONESTOCK,
+        help_text=FORMAT_HELP,
     )
 
 
@@ -88,6 +119,11 @@ class WebhookSubscriptionChangeSerializer(StrictInputSerializer):
     secret = StrictCharField(required=False, min_length=16, max_length=100)
     low_stock_threshold = StrictIntegerField(
         required=False, allow_null=True, min_value=0, help_text=LOW_STOCK_HELP
+    )
+    format = serializers.ChoiceField(
+        choices=WebhookSubscription.Format.choices,
+        required=False,
+        help_text=FORMAT_HELP,
     )
 
 

@@ -1,11 +1,12 @@
 """What a ledger batch is given and what it answers: the events (MovementInput),
-their fingerprint (``movement_digest``, which tells a resend from a clash), and what
+their fingerprint (``movement_digest``, and ``movement_digests`` for a file's page
+of them, which tell a resend from a clash), and what
 became of each (MovementOutcome), with the two readings other apps make of a batch's
 outcomes: the entries it applied (``applied_entries``) and the promises it refused
 (``shortages_of``)."""
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from json.encoder import encode_basestring_ascii as _quoted
@@ -88,12 +89,52 @@ def movement_digest(
         )
         supply = f", [{due}, {_quoted(supply_reference)}]"
     text = (
-        f"[{_quoted(type)}, {_quoted(sku_code)}, {_quoted(location_code)}, "
-        f"{int.__repr__(quantity)}, "
-        f"{_quoted(occurred_at.astimezone(UTC).isoformat())}, {_quoted(reason)}, "
-        f"{other}{supply}]"
+        f"{_head(type)}{_quoted(sku_code)}, {_quoted(location_code)}, "
+        f"{int.__repr__(quantity)}{_tail(occurred_at, reason, other, supply)}"
     )
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def movement_digests(
+    events: Iterable[tuple[str, str, int]],
+    *,
+    type: str,  # noqa: A002 (the ledger's word for it)
+    occurred_at: datetime,
+    reason: str = "",
+) -> list[str]:
+    """The fingerprints of many events of one type, moment and reason, given as (SKU
+    code, location code, quantity), each as ``movement_digest`` spells it (no other
+    location, no supply): what they share spelled once, each code quoted once (a
+    file's page is a million rows over a few thousand codes)."""
+    head, tail = _head(type), _tail(occurred_at, reason, "null", "")
+    quoted: dict[str, str] = {}
+
+    def code(text: str) -> str:
+        spelled = quoted.get(text)
+        if spelled is None:
+            spelled = quoted[text] = _quoted(text)
+        return spelled
+
+    sha = hashlib.sha256
+    return [
+        sha(
+            f"{head}{code(sku)}, {code(place)}, {int.__repr__(quantity)}{tail}".encode()
+        ).hexdigest()
+        for sku, place, quantity in events
+    ]
+
+
+# The pieces of a fingerprint's text around the SKU, location and quantity: one
+# spelling for ``movement_digest`` and ``movement_digests``.
+def _head(type: str) -> str:  # noqa: A002
+    return f"[{_quoted(type)}, "
+
+
+def _tail(occurred_at: datetime, reason: str, other: str, supply: str) -> str:
+    return (
+        f", {_quoted(occurred_at.astimezone(UTC).isoformat())}, {_quoted(reason)}, "
+        f"{other}{supply}]"
+    )
 
 
 class Outcome:

@@ -1,19 +1,21 @@
-"""Webhook subscriptions and sending their deliveries.
+"""Sending webhook deliveries: one subscription's due deliveries, in feed order, by
+one sender at a time (a session advisory lock on PostgreSQL; the push runs one task
+per subscription, sync/tasks.py, so a receiver that hangs holds up only itself).
 
-Sending is per subscription, one sender at a time (a session advisory lock on
-PostgreSQL), in feed order. A failed POST (no answer, or anything but 2xx) leaves the
-delivery pending and puts the whole subscription back by the next step of
-``WEBHOOK_RETRY_SCHEDULE``: a receiver that is down is not hammered, and nothing
-overtakes the event that failed. While it waits, newer changes of a SKU and location
-still replace its pending delivery, so a receiver back after an hour gets the latest
-numbers, one event per SKU and location (then the rows of the kits containing that
-SKU there, read when sent). When the schedule has run out (about a day) the
-subscription is ``failing``: nothing more is sent, a ``webhook_failing`` case opens
-for the managers, and a person re-sends from a point in time once the receiver is
-fixed (``webhook_resend``). Every change of state is checked by
-``config.transitions`` against ``WebhookSubscription.TRANSITIONS`` and recorded on
-the subscription's timeline (``WebhookSubscriptionEvent``). docs/sync.md describes
-the signing, the retries and the failing state for those who run a receiver.
+A failed POST (no answer, or anything but 2xx) leaves the delivery pending and puts
+the whole subscription back by the next step of ``WEBHOOK_RETRY_SCHEDULE``: a
+receiver that is down is not hammered, and nothing overtakes the event that failed.
+While it waits, newer changes of a SKU and location still replace its pending
+delivery, so a receiver back after an hour gets the latest numbers, one event per
+SKU and location (then the rows of the kits containing that SKU there, read when
+sent). When the schedule has run out (about a day) the subscription is ``failing``: nothing
+more is sent and a ``webhook_failing`` case opens for the managers. A receiver that
+answers 410 Gone asked to stop: the subscription is switched off and failing at
+once, no retry, with the case saying so. Each POST's body is shaped by the
+subscription's ``format`` (sync/cloudevents.py) and signed by its
+``signature_scheme`` (sync/signing.py), with the previous secret's signature too
+while a rotation's grace lasts. The subscriptions' own writes, and the state
+helpers used here, are in ``subscriptions``.
 """
 
 import logging
@@ -21,51 +23,38 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from urllib.parse import urlsplit
 
-import orjson
 import requests
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from catalog.models import Channel
-from config import metrics, transitions
-from config.access import Actor
-from config.errors import InvalidInput, NotFound
-from inventory.models import AvailabilityChange
+from config import metrics
+from config.errors import NotFound
 from reconciliation.models import ExceptionKind
-from reconciliation.services import Raised, exception_raise, exception_settle
+from reconciliation.services import Raised, exception_raise
 
-from ..models import (
-    EventKind,
-    NetworkChange,
-    WebhookAttempt,
-    WebhookDelivery,
-    WebhookSubscription,
-)
+from ..cloudevents import delivery_body
+from ..models import WebhookAttempt, WebhookDelivery, WebhookSubscription
+from ..queued import queued_forget, subscription_push_key
 from ..selectors import change_events_with_kits, changes_by_id
-from ..signing import EVENT_ID_HEADER, SIGNATURE_HEADER, signature_for
+from ..signing import signed_headers
 from ..targets import (
     DEFAULT_PORTS,
     PinnedAddressAdapter,
     TargetRefused,
     webhook_address,
 )
-from .feed import deliveries_queue
 from .low_stock import Crossing, LowStockMarks
-from .network import network_deliveries_queue, network_due_send
-from .order_events import (
-    order_event_deliveries_queue_again,
-    order_event_deliveries_send,
-)
+from .network import network_due_send
+from .order_events import order_event_deliveries_send
+from .subscriptions import SENDER, State, case_key, locked, move
 
 log = logging.getLogger(__name__)
-State = WebhookSubscription.State
-# Who moves a subscription's state when a delivery succeeds or fails.
-SENDER = Actor.system("webhooks")
+
 # pg_try_advisory_lock(SEND_LOCK, subscription id): one sender per subscription.
 SEND_LOCK = 0x686F6F6B  # "hook"
 _session = requests.Session()
@@ -80,150 +69,56 @@ _LOCAL_CLAIMS_GUARD = threading.Lock()
 # What is kept of a refusing receiver's answer: its status says enough, and a
 # webhook URL must not become a way to read another service's pages.
 ANSWER_READ_BYTES = 1024
+# Standard Webhooks: a receiver answering 410 asks to be sent nothing more.
+GONE = 410
+GONE_REASON = "the receiver answered 410 Gone: it asked to stop receiving"
 
 
-class WebhookTransitionRefused(transitions.TransitionRefused):
-    code = "webhook_transition_refused"
+@dataclass
+class SendRun:
+    """What one sender's run did: how many deliveries it made, and whether it
+    stopped at a POST that failed (then its retry falls due later)."""
 
-
-@dataclass(frozen=True)
-class SubscriptionInput:
-    channel: Channel
-    url: str
-    event_kinds: list[str]
-    is_active: bool = True
-    secret: str = ""
-    low_stock_threshold: int | None = None
-
-
-@transaction.atomic
-def webhook_subscription_create(
-    *, subscription: SubscriptionInput, actor: Actor
-) -> WebhookSubscription:
-    _check_kinds(subscription.event_kinds)
-    _check_url(subscription.url)
-    now = timezone.now()
-    record = WebhookSubscription(
-        channel=subscription.channel,
-        url=subscription.url,
-        event_kinds=subscription.event_kinds,
-        is_active=subscription.is_active,
-        low_stock_threshold=subscription.low_stock_threshold,
-        state_changed_at=now,
-        state_changed_by=actor.name,
-    )
-    if subscription.secret:
-        record.secret = subscription.secret
-    record.save()
-    transitions.record_event(
-        record,
-        actor=actor,
-        action="webhook_subscription_create",
-        at=now,
-        to_status=record.state,
-    )
-    return record
-
-
-@transaction.atomic
-def webhook_subscription_update(
-    *, subscription_id: int, changes: dict, actor: Actor
-) -> WebhookSubscription:
-    """Change the URL, event kinds, active flag, secret or low-stock threshold (the
-    channel stays). A threshold taken away forgets the marks (docs/sync.md)."""
-    record = _locked(subscription_id)
-    if "event_kinds" in changes:
-        _check_kinds(changes["event_kinds"])
-    if changes.get("url"):
-        _check_url(changes["url"])
-    for name in ("url", "event_kinds", "is_active", "secret", "low_stock_threshold"):
-        if name in changes and changes[name] != "":
-            setattr(record, name, changes[name])
-    if record.low_stock_threshold is None:
-        record.low_stock_marks.all().delete()
-    record.save()
-    return record
-
-
-@transaction.atomic
-def webhook_resend(
-    *, subscription_id: int, since: datetime, actor: Actor
-) -> WebhookSubscription:
-    """Queue again the latest change of every SKU and location that changed since
-    ``since`` (one event each, its latest numbers), and the orders' events recorded
-    since, and send again: a failing subscription is healthy again, its case
-    settled."""
-    record = _locked(subscription_id)
-    now = timezone.now()
-    if since > now:
-        raise InvalidInput({"since": ["Re-send from a time in the past."]})
-    kept = timedelta(days=settings.SYNC_FEED_RETENTION_DAYS)
-    if since < now - kept:
-        raise InvalidInput(
-            {
-                "since": [
-                    f"Changes are kept {settings.SYNC_FEED_RETENTION_DAYS} days: "
-                    "re-send from within them."
-                ]
-            }
-        )
-    with connection.cursor() as cursor:
-        deliveries_queue(
-            cursor,
-            subscriptions=[record.pk],
-            changes=AvailabilityChange.objects.filter(
-                changed_at__gte=since, position__isnull=False
-            ),
-        )
-        network_deliveries_queue(
-            cursor,
-            subscriptions=[record.pk],
-            changes=NetworkChange.objects.filter(changed_at__gte=since),
-        )
-    order_event_deliveries_queue_again(subscription=record, since=since)
-    resent = f"Re-sent from {since.isoformat()} by {actor.name}."
-    if record.state != State.HEALTHY:
-        _move(record, State.HEALTHY, actor, action="webhook_resend", note=resent)
-    record.consecutive_failures = 0
-    record.retry_at = None
-    record.save()
-    exception_settle(key=_case_key(record), note=resent, actor=actor)
-    return record
-
-
-@transaction.atomic
-def webhook_subscription_delete(*, subscription_id: int, actor: Actor) -> None:
-    """Delete a subscription with its deliveries, attempts and timeline; its failing
-    case, if any, is settled."""
-    record = _locked(subscription_id)
-    exception_settle(
-        key=_case_key(record),
-        note=f"Subscription deleted by {actor.name}.",
-        actor=actor,
-    )
-    record.delete()
+    delivered: int = 0
+    failed: bool = False
 
 
 def webhook_deliveries_send(*, subscription_id: int) -> int:
     """Send the subscription's due deliveries in feed order until none is due or a
     POST fails. Returns how many were delivered."""
-    delivered = 0
+    return webhook_deliveries_run(subscription_id=subscription_id).delivered
+
+
+def webhook_deliveries_run(*, subscription_id: int) -> SendRun:
+    """``webhook_deliveries_send``, saying also whether a POST failed (the push
+    task asks for a retry only then)."""
+    run = SendRun()
     while True:
         if not _claim(subscription_id):
-            return delivered
+            return run
         try:
-            delivered += _send_due(subscription_id)
+            run.delivered += _send_due(subscription_id, run)
         except (WebhookSubscription.DoesNotExist, NotFound, IntegrityError):
-            return delivered  # deleted while we sent: nothing left to send it
+            return run  # deleted while we sent: nothing left to send it
         finally:
             _release(subscription_id)
-        # A delivery queued while we held the lock found it taken and left it to us:
-        # looked for once more after letting go, so none waits for the sweep.
+        # A delivery queued while we held the lock found it taken (its task left
+        # it to us) or found the subscription's push marked queued already and
+        # queued none (sync/queued.py). So the marker is cleared, then we look
+        # once more, after letting go: a delivery whose push found the marker had
+        # committed before it was cleared, and this look sees it; one committed
+        # later finds no marker, and its push is queued. None waits for the sweep.
+        queued_forget(subscription_push_key(subscription_id))
         if not _has_due(subscription_id):
-            return delivered
+            return run
 
 
-def _send_due(subscription_id: int) -> int:
+def _send_due(subscription_id: int, run: SendRun) -> int:
+    def deliver(*args) -> bool:
+        done = _deliver(*args)
+        run.failed = run.failed or not done
+        return done
+
     delivered = 0
     while True:
         subscription = WebhookSubscription.objects.select_related("channel").get(
@@ -235,9 +130,9 @@ def _send_due(subscription_id: int) -> int:
         if not due:
             # Then the orders' events (order_events.py), then the network kind's, in
             # its own feed's order (network.py); nothing overtakes a failed POST.
-            sent, finished = order_event_deliveries_send(subscription, deliver=_deliver)
+            sent, finished = order_event_deliveries_send(subscription, deliver=deliver)
             if finished:
-                sent += network_due_send(subscription, deliver=_deliver)
+                sent += network_due_send(subscription, deliver=deliver)
             return delivered + sent
         changes = changes_by_id(ids={delivery.change_id for delivery in due})
         # A delivery whose change was replaced by a newer one and then pruned since
@@ -266,7 +161,7 @@ def _send_due(subscription_id: int) -> int:
                 )
                 for kit in kits
             ]
-            if not _deliver(subscription, delivery, event, crossing, riders):
+            if not deliver(subscription, delivery, event, crossing, riders):
                 return delivered
             metrics.webhook_delivered(changed_at=changes[delivery.change_id].changed_at)
             delivered += 1
@@ -323,14 +218,17 @@ def _post(
 ) -> bool:
     """POST one event for ``delivery``; its success runs ``then`` and, if it was the
     ``last`` event of the delivery, marks it delivered, in the attempt's transaction."""
-    body = orjson.dumps(event)
+    body, content_type = delivery_body(subscription=subscription, event=event)
     timestamp = int(time.time())
     headers = {
-        "Content-Type": "application/json",
+        "Content-Type": content_type,
         "User-Agent": "OneStock-Webhooks/1",
-        EVENT_ID_HEADER: event["id"],
-        SIGNATURE_HEADER: signature_for(
-            secret=subscription.secret, timestamp=timestamp, body=body
+        **signed_headers(
+            scheme=subscription.signature_scheme,
+            secrets=subscription.signing_secrets(timezone.now()),
+            event_id=event["id"],
+            timestamp=timestamp,
+            body=body,
         ),
     }
     started = time.perf_counter()
@@ -355,7 +253,7 @@ def _post(
     succeeded = not error
     with transaction.atomic():
         # The subscription first, as a re-send or a deletion takes it, then its rows.
-        _locked(subscription.pk)
+        locked(subscription.pk)
         WebhookAttempt.objects.create(
             subscription=subscription,
             delivery=delivery,
@@ -377,6 +275,8 @@ def _post(
             if last:
                 _done(attempts, delivery)
             _succeeded(subscription.pk)
+        elif status_code == GONE:
+            _gone(subscription.pk)
         else:
             _failed(subscription.pk, error)
     return succeeded
@@ -406,10 +306,10 @@ def _sent(url: str, *, body: bytes, headers: dict) -> requests.Response:
 
 
 def _succeeded(subscription_id: int) -> None:
-    subscription = _locked(subscription_id)
+    subscription = locked(subscription_id)
     subscription.last_success_at = timezone.now()
     if subscription.state == State.RETRYING:
-        _move(
+        move(
             subscription,
             State.HEALTHY,
             SENDER,
@@ -422,7 +322,7 @@ def _succeeded(subscription_id: int) -> None:
 
 
 def _failed(subscription_id: int, error: str) -> None:
-    subscription = _locked(subscription_id)
+    subscription = locked(subscription_id)
     if subscription.state == State.FAILING:
         return  # another sender got there first: the case is open already
     now = timezone.now()
@@ -432,7 +332,7 @@ def _failed(subscription_id: int, error: str) -> None:
     if subscription.consecutive_failures <= len(schedule):
         wait = schedule[subscription.consecutive_failures - 1]
         subscription.retry_at = now + timedelta(seconds=wait)
-        _move(
+        move(
             subscription,
             State.RETRYING,
             SENDER,
@@ -442,7 +342,7 @@ def _failed(subscription_id: int, error: str) -> None:
         subscription.save()
         return
     subscription.retry_at = None
-    _move(
+    move(
         subscription,
         State.FAILING,
         SENDER,
@@ -457,7 +357,7 @@ def _failed(subscription_id: int, error: str) -> None:
     exception_raise(
         raised=Raised(
             kind=ExceptionKind.WEBHOOK_FAILING,
-            key=_case_key(subscription),
+            key=case_key(subscription),
             title=f"{subscription.channel.code} webhook failing: nothing delivered "
             f"after {subscription.consecutive_failures} attempts",
             detail=f"{subscription.url} last answered: {error}. {pending} change(s) "
@@ -469,6 +369,50 @@ def _failed(subscription_id: int, error: str) -> None:
                 "url": subscription.url,
                 "pending": pending,
                 "last_error": error,
+            },
+        ),
+        actor=SENDER,
+    )
+
+
+def _gone(subscription_id: int) -> None:
+    """The receiver answered 410 Gone: it asked to stop receiving. Switched off and
+    failing at once, no retry; the managers' case says why. Its deliveries wait, as
+    a failing subscription's do, for a person to switch it on and re-send."""
+    subscription = locked(subscription_id)
+    if subscription.state == State.FAILING:
+        return  # another sender got there first: the case is open already
+    subscription.last_failure_at = timezone.now()
+    subscription.consecutive_failures += 1
+    subscription.retry_at = None
+    subscription.is_active = False
+    move(
+        subscription,
+        State.FAILING,
+        SENDER,
+        action="webhook_gone",
+        note=f"HTTP 410: {GONE_REASON}; switched off.",
+    )
+    subscription.save()
+    pending = subscription.deliveries.filter(
+        status=WebhookDelivery.Status.PENDING
+    ).count()
+    exception_raise(
+        raised=Raised(
+            kind=ExceptionKind.WEBHOOK_FAILING,
+            key=case_key(subscription),
+            title=f"{subscription.channel.code} webhook switched off: {GONE_REASON}",
+            detail=f"{subscription.url}: {GONE_REASON}. Nothing more is sent; "
+            f"{pending} change(s) wait. If the channel still wants its changes, "
+            "switch the subscription on and re-send from the time it stopped "
+            "(admin, or PATCH is_active then POST /api/v1/webhooks/<id>/resend/); "
+            "otherwise delete it.",
+            link=f"/admin/sync/webhooksubscription/{subscription.pk}/change/",
+            facts={
+                "subscription": subscription.pk,
+                "url": subscription.url,
+                "pending": pending,
+                "last_error": "HTTP 410",
             },
         ),
         actor=SENDER,
@@ -522,78 +466,3 @@ def _release(subscription_id: int) -> None:
         cursor.execute(
             "SELECT pg_advisory_unlock(%s, %s)", [SEND_LOCK, subscription_id]
         )
-
-
-def _move(
-    subscription: WebhookSubscription,
-    to: str,
-    actor: Actor,
-    *,
-    action: str,
-    note: str = "",
-) -> None:
-    """A subscription's move through ``config.transitions``: checked against the
-    table and recorded on the timeline, the new state and its stamps set for the
-    caller's one save with the attempt's own figures (``move`` would save them
-    apart). A retry that stays retrying is no change: its attempt is the record of
-    it."""
-    transitions.check(
-        subscription,
-        to,
-        error=WebhookTransitionRefused,
-        message=f"A {subscription.state} subscription cannot become {to}.",
-    )
-    if to == subscription.state:
-        return
-    now = timezone.now()
-    from_state = subscription.state
-    subscription.state = to
-    subscription.state_changed_at = now
-    subscription.state_changed_by = actor.name
-    transitions.record_event(
-        subscription,
-        actor=actor,
-        action=action,
-        at=now,
-        from_status=from_state,
-        to_status=to,
-        note=note,
-    )
-
-
-def _locked(subscription_id: int) -> WebhookSubscription:
-    # NO KEY: the deliveries being queued for it (their key-share checks) need not
-    # wait for a sender.
-    return transitions.lock(WebhookSubscription, subscription_id, related=("channel",))
-
-
-def _check_url(url: str) -> None:
-    """A webhook may not point into the retailer's own network (its database, its
-    cloud's metadata service) unless ``WEBHOOK_ALLOW_PRIVATE_HOSTS`` says so (tests,
-    a receiver on the same machine): the rules are ``sync.targets``'; the sender
-    checks again before every connection."""
-    if settings.WEBHOOK_ALLOW_PRIVATE_HOSTS:
-        return
-    parsed = urlsplit(url)
-    try:
-        port = parsed.port or DEFAULT_PORTS.get(parsed.scheme)
-    except ValueError:  # not a port number
-        port = None
-    if parsed.scheme not in DEFAULT_PORTS or port is None or not parsed.hostname:
-        raise InvalidInput({"url": ["An http or https URL with a host."]})
-    try:
-        webhook_address(parsed.hostname, port)
-    except TargetRefused as refused:
-        raise InvalidInput({"url": [str(refused)]}) from None
-
-
-def _check_kinds(kinds: list[str]) -> None:
-    unknown = sorted(set(kinds) - set(EventKind.values))
-    if unknown:
-        raise InvalidInput(
-            {"event_kinds": [f"Unknown event kind(s): {', '.join(unknown)}."]}
-        )
-
-
-def _case_key(subscription: WebhookSubscription) -> str:
-    return f"webhook:{subscription.pk}"

@@ -34,7 +34,7 @@ BAD_BODIES = [
 def test_a_bad_body_is_refused_field_by_field(api, resource, body, field):
     response = api.put(f"/api/v1/{resource}/GOOD-1/", body, format="json")
     assert response.status_code == 400, response.content
-    assert field in response.json()
+    assert field in response.json()["errors"]
     assert not RESOURCES[resource].objects.exists()
 
 
@@ -54,7 +54,7 @@ def test_a_bad_body_is_refused_field_by_field(api, resource, body, field):
 def test_a_code_with_bad_characters_is_refused(api, resource, code):
     response = api.put(f"/api/v1/{resource}/{code}/", {"name": "ok"}, format="json")
     assert response.status_code == 400, response.content
-    assert "code" in response.json()
+    assert "code" in response.json()["errors"]
     assert not RESOURCES[resource].objects.exists()
 
 

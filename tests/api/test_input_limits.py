@@ -23,7 +23,7 @@ from config.moments import OFFSET_REFUSED, WINDOW_REFUSED
 from inventory.models import Location, StockMovement
 from orders.models import Order
 from reconciliation.models import StockSnapshot
-from sync.services.webhooks import SubscriptionInput, webhook_subscription_create
+from sync.services import SubscriptionInput, webhook_subscription_create
 from tests.factories import SkuFactory, stock
 
 pytestmark = pytest.mark.django_db
@@ -299,7 +299,7 @@ def test_a_form_body_is_a_415_in_json_and_changes_nothing(api):
     )
 
     assert response.status_code == 415, response.content
-    assert response["Content-Type"] == "application/json"
+    assert response["Content-Type"] == "application/problem+json"
     assert "request_id" in response.json()
     sku = Sku.objects.get()
     assert (sku.name, sku.is_active) == ("Tee S", True)
@@ -308,7 +308,7 @@ def test_a_form_body_is_a_415_in_json_and_changes_nothing(api):
 def test_a_multipart_body_is_a_415_in_json_and_writes_nothing(api):
     response = api.put("/api/v1/skus/TEE-S/", {"name": "x"}, format="multipart")
     assert response.status_code == 415, response.content
-    assert response["Content-Type"] == "application/json"
+    assert response["Content-Type"] == "application/problem+json"
     assert response.json()["detail"].startswith("Unsupported media type")
     assert not Sku.objects.exists()
 
@@ -410,7 +410,7 @@ def test_a_500_is_json_with_the_request_id_the_log_carries(
     response = api.get("/api/v1/skus/")
 
     assert response.status_code == 500
-    assert response["Content-Type"] == "application/json"
+    assert response["Content-Type"] == "application/problem+json"
     body = response.json()
     assert body["code"] == "server_error"
     assert body["request_id"] == response["X-Request-ID"]

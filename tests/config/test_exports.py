@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from config.exports import csv_download, spreadsheet_safe
+from config.exports import as_written, csv_download, csv_lines, spreadsheet_safe
 from tests.conftest import ROOT
 
 FORMULAS = [
@@ -48,10 +48,25 @@ def test_the_download_is_an_attachment_with_every_cell_escaped():
     assert lines == [["name", "units"], ["'=1+1", "-3"], ["Tee", "4"]]
 
 
+def test_a_cell_written_safe_reads_back_as_it_was():
+    """A file import takes exactly one quote off (imports app): an export loaded back
+    changes nothing, a quote of the name's own included."""
+    for text in [*FORMULAS, "'quoted", "''twice", "TEE-BLK-M", "it's"]:
+        assert as_written(spreadsheet_safe(text)) == text
+
+
+def test_a_streamed_export_escapes_every_cell_too():
+    lines = list(csv_lines([["name", "units"], ["=1+1", -3]]))
+    assert lines == ["name,units\r\n", "'=1+1,-3\r\n"]
+
+
 def test_every_export_in_the_apps_goes_through_the_one_helper():
     """A new export that writes its own CSV would skip the escaping: only
     config/exports.py may make a csv writer."""
-    writers = re.compile(r"csv\.(writer|DictWriter)\(|import csv\b|from csv import")
+    # Reading a file (imports/files.py) is no export: only writers are looked for.
+    writers = re.compile(
+        r"csv\.(writer|DictWriter)\b|from csv import .*(writer|Writer)"
+    )
     found = []
     apps = [
         folder

@@ -36,7 +36,7 @@ def test_ready_with_a_worker_on_every_queue_and_beat_on_time(
     client, settings, celery_worker, beat_on_time
 ):
     settings.CELERY_TASK_DEFAULT_QUEUE = settings.SYNC_QUEUE = celery_worker
-    settings.RECONCILIATION_QUEUE = celery_worker
+    settings.RECONCILIATION_QUEUE = settings.IMPORT_QUEUE = celery_worker
     deadline = time.monotonic() + 30
     while True:  # the worker beats as soon as it listens
         status, body = ready(client)

@@ -189,7 +189,7 @@ def test_a_commit_queued_behind_a_new_cart_past_expiry_does_not_oversell(flash_s
 
     assert answers["b"] == 201
     assert answers["a"].status_code == 409
-    assert answers["a"].json()["status"] == "expired"
+    assert answers["a"].json()["current_status"] == "expired"
     balance = balance_of(tee, store)
     assert (balance.reserved, balance.committed, balance.available) == (2, 0, 0)
 

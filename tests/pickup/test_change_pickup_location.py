@@ -571,7 +571,7 @@ def test_orders_past_changing_or_still_waiting_are_refused(shop, api):
     }
     assert answers["WEB-3001"].json()["code"] == "order_transition_refused"
     assert "not collected at a store" in answers["WEB-3001"].json()["detail"]
-    assert answers["WEB-2002"].json()["status"] == "collected"
+    assert answers["WEB-2002"].json()["current_status"] == "collected"
     waiting = answers["WEB-2003"].json()
     assert waiting["code"] == "pickup_location_change_refused"
     assert "first" in waiting["detail"]

@@ -198,7 +198,7 @@ def test_a_refused_move_says_where_the_return_is_and_where_it_may_go(shop, web_s
         f"Return {found['reference']} is expected: announced, not yet here; it "
         "cannot become closed."
     )
-    assert (refused["status"], refused["allowed"]) == (
+    assert (refused["current_status"], refused["allowed"]) == (
         "expected",
         ["cancelled", "received"],
     )

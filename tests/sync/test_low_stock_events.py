@@ -133,7 +133,7 @@ def test_the_web_shop_hears_low_after_the_sale_that_took_it_to_the_threshold(
     assert low["data"] == {**changed["data"], "threshold": 3}
     assert low["created_at"] == changed["created_at"]
     # Signed like every other event, its id in the header.
-    assert receiver.received[-1].headers["OneStock-Event-Id"] == low["id"]
+    assert receiver.received[-1].headers["webhook-id"] == low["id"]
 
     sell(stocked, 1)  # lower still: no second low
     push(subscription)

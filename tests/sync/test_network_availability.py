@@ -238,7 +238,7 @@ def test_a_subscriber_to_the_network_kind_hears_the_total_as_the_read_answers_it
     webhook_deliveries_send(subscription_id=network.pk)
     (first,) = receiver.wait_for(1)
     assert first.event["type"] == NETWORK
-    assert first.headers["OneStock-Event-Id"] == first.event["id"]
+    assert first.headers["webhook-id"] == first.event["id"]
     body = dict(first.event["data"])
     assert (
         body.pop("position")

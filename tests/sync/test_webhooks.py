@@ -9,11 +9,12 @@ from datetime import timedelta
 import pytest
 from django.db import transaction
 from django.utils import timezone
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from config.access import Actor
 from inventory.models import AvailabilityChange
 from reconciliation.models import ExceptionCase
-from sync.models import WebhookAttempt, WebhookSubscription
+from sync.models import WebhookAttempt, WebhookSubscription, new_secret
 from sync.services import (
     SubscriptionInput,
     changes_place,
@@ -21,7 +22,6 @@ from sync.services import (
     webhook_resend,
     webhook_subscription_create,
 )
-from sync.signing import signature_is_valid
 from tests.factories import ApiTokenFactory, StockEvents
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -88,20 +88,19 @@ def stocked(floor):
 def test_a_till_sale_reaches_the_web_shop_signed_with_its_numbers(
     api, stocked, receiver, pushing
 ):
+    """A new subscription is signed the Standard Webhooks way: the web shop checks
+    it with the standardwebhooks library, as any of its receivers would."""
     subscription = subscribe(stocked["web"], receiver)
+    assert subscription.signature_scheme == "standard"
     till_sale(api, stocked)
     (delivery,) = receiver.wait_for(1)
-    assert signature_is_valid(
-        secret=subscription.secret,
-        header=delivery.headers["OneStock-Signature"],
-        body=delivery.body,
-    )
-    assert not signature_is_valid(
-        secret="whsec_someone-else", header=delivery.headers["OneStock-Signature"],
-        body=delivery.body,
-    )  # fmt: skip
+    assert Webhook(subscription.secret).verify(delivery.body, delivery.headers)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(new_secret()).verify(delivery.body, delivery.headers)
     event = delivery.event
-    assert delivery.headers["OneStock-Event-Id"] == event["id"]
+    assert delivery.headers["webhook-id"] == event["id"]
+    assert delivery.headers["Content-Type"] == "application/json"
+    assert "OneStock-Signature" not in delivery.headers
     assert event["type"] == "availability.changed"
     data = event["data"]
     assert (data["sku"], data["location"], data["channel"]) == (
@@ -294,6 +293,9 @@ def test_a_token_bound_to_a_channel_subscribes_only_that_channel(stocked, receiv
     assert made.status_code == 201, made.content
     assert made.json()["channel"] == "web"
     assert made.json()["secret"].startswith("whsec_")
+    assert (made.json()["signature_scheme"], made.json()["format"]) == (
+        "standard", "onestock",
+    )  # fmt: skip
     other = shop.post(
         "/api/v1/webhooks/", {"url": receiver.url, "channel": "pos"}, format="json"
     )
@@ -332,8 +334,13 @@ def test_a_resend_from_before_what_is_kept_is_refused(api, floor, receiver):
 def test_the_signature_is_the_documented_hmac_of_timestamp_and_body(
     stocked, receiver, settings
 ):
-    """What a receiver's own code checks (docs/sync.md), computed here by hand."""
-    subscription = subscribe(stocked["web"], receiver, secret="whsec_shop-secret-1")
+    """What an onestock-v1 receiver's own code checks (docs/sync.md), computed here
+    by hand: the subscriptions made before Standard Webhooks are signed as they
+    always were."""
+    subscription = subscribe(
+        stocked["web"], receiver, secret="whsec_shop-secret-1",
+        signature_scheme="onestock-v1",
+    )  # fmt: skip
     StockEvents.post(
         "sale", sku=stocked["tee"], location=stocked["store"], quantity=1,
         channel=stocked["pos"],
@@ -347,6 +354,9 @@ def test_the_signature_is_the_documented_hmac_of_timestamp_and_body(
     assert abs(int(stamp) - time.time()) < 60
     signed = f"{stamp}.".encode() + got.body
     assert v1 == hmac.new(b"whsec_shop-secret-1", signed, hashlib.sha256).hexdigest()
+    assert got.headers["OneStock-Event-Id"] == got.event["id"]
+    assert got.headers["Content-Type"] == "application/json"
+    assert not {"webhook-id", "webhook-signature"} & set(got.headers)
 
 
 @pytest.mark.sqlite_too
