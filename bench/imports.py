@@ -146,7 +146,8 @@ def main() -> int:
 
 
 def write_file(path: Path, shop: seed.Network) -> int:
-    """One row per (SKU, location), 0 to 40 units; answers the units in all."""
+    """One row per (SKU, location), 1 to 40 units (a row of 0 posts nothing: every
+    row here is a receipt); answers the units in all."""
     rng = random.Random(44)
     units = 0
     with path.open("w", encoding="utf-8", newline="") as out:
@@ -154,7 +155,7 @@ def write_file(path: Path, shop: seed.Network) -> int:
         for sku in shop.sku_codes:
             lines = []
             for location in shop.location_codes:
-                quantity = rng.randrange(41)
+                quantity = rng.randrange(1, 41)
                 units += quantity
                 lines.append(f"{sku},{location},{quantity}\n")
             out.write("".join(lines))

@@ -8,6 +8,7 @@ Environment:
     IDEMPOTENCY_KEY_HOURS   how long an Idempotency-Key and its first answer are kept
                             (default 24).
     IMPORT_MAX_FILE_MB      the largest file POST /api/v1/imports/ accepts (200).
+    IMPORT_PAGE_ROWS        rows written per committed page of an import (50000).
     IMPORT_QUEUE            the Celery queue import jobs run on (default celery).
 """
 

@@ -11,8 +11,9 @@ them as the keyword ``actor`` (``config.access.Actor``); the ledger records
   (the batch's set-based writes, and the tallies of events that left no entry).
 - ``conflicts``: contradictions between physical facts and promises.
 - ``corrections``: counts and adjustments stated by staff in the back office.
-- ``bulk_stock`` and ``bulk_counts``: opening stock and counts from a file, a page
-  at a time, set-based (the imports app's stock kinds; imported from there).
+- ``bulk_stock``: opening stock from a file, a page at a time, set-based; a file's
+  counts through the ledger's own batch (``movements_record``), 1,000 rows a call
+  (the imports app's stock kinds; imported from there).
 - ``rebuild``: recomputing balances from the ledger.
 - ``restore``: after a point-in-time restore, the balances' sequences jump past any
   sent before, and every balance is announced again.

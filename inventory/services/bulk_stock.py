@@ -337,7 +337,7 @@ def _opening_stock_write(
         if _skus_with_balances({row.sku_id for row in moving}):
             found = lock_existing(cursor, OPENING, also=_quiet_where)
             if found:
-                _entries_found(cursor, channel, reference_prefix, "balance_id")
+                _entries_found(cursor, channel, reference_prefix)
         # 2. The missing balances, created with their stock (which locks them), and
         # the entries of those created, in one statement, in the lock order: the
         # balances in (sku, location) order, then the entries in reference order.
@@ -366,7 +366,7 @@ def _opening_stock_write(
             # sale): those pairs are locked now and looked at like the others.
             more = lock_existing(cursor, OPENING, also=_quiet_where, missing_only=True)
             if more:
-                _entries_found(cursor, channel, reference_prefix, "quiet")
+                _entries_found(cursor, channel, reference_prefix)
             found += more
         if found:
             # 3. The quiet balances that existed: their stock added, their entries.
@@ -406,16 +406,17 @@ def _opening_stock_write(
     return result
 
 
-def _entries_found(cursor, channel: Channel, prefix: str, among: str) -> None:
+def _entries_found(cursor, channel: Channel, prefix: str) -> None:
     """Note the fingerprint of each row's entry already in the ledger, among the
-    rows whose balance was just locked (``among``: the column set by that lock);
-    a fingerprint other than the row's is a clash, and nothing of the page stays.
+    rows whose balance is locked (only there can a row's own entry be: a receipt
+    made its balance); a fingerprint other than the row's is a clash, and nothing
+    of the page stays.
     One probe of the (channel, reference) index per row, asked per row so that no
     plan ever scans the ledger for a scratch table it has no statistics of."""
     cursor.execute(
         f"UPDATE {OPENING} AS s SET stored_digest = (SELECT m.payload_digest FROM "
         f"{LEDGER} AS m WHERE m.channel_id = %s AND m.reference = {REFERENCE_SQL}) "
-        f"WHERE s.{among} IS NOT NULL AND s.stored_digest IS NULL",
+        "WHERE s.balance_id IS NOT NULL AND s.stored_digest IS NULL",
         [channel.pk, prefix],
     )
     cursor.execute(
