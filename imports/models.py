@@ -99,7 +99,7 @@ class ImportJob(models.Model):
         return Actor(name=self.created_by, source=self.source)
 
     @property
-    def percent(self) -> int:
+    def progress(self) -> int:
         """How far the job is: the check pass is the first half, the write pass the
         second (a refused or done job is 100)."""
         if self.status in (self.Status.DONE, self.Status.REFUSED):

@@ -29,7 +29,7 @@ class RowErrorSerializer(serializers.Serializer):
 
 class ImportJobSerializer(serializers.ModelSerializer):
     kind = serializers.ChoiceField(choices=KIND_CHOICES, read_only=True)
-    percent = serializers.IntegerField(
+    progress = serializers.IntegerField(
         read_only=True, help_text="0-100: the check pass is the first half."
     )
     errors = RowErrorSerializer(
@@ -49,7 +49,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
             "digest",
             "status",
             "skip_wrong_rows",
-            "percent",
+            "progress",
             "rows_total",
             "rows_checked",
             "rows_wrong",

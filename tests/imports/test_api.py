@@ -98,14 +98,14 @@ def test_a_channels_token_sees_its_own_channels_jobs_only(api, web_channel, send
     assert everything.json()["count"] == 1
 
 
-def test_a_jobs_progress_reads_in_rows_and_percent(api, send, settings):
+def test_a_jobs_progress_reads_in_rows_and_percent_done(api, send, settings):
     settings.IMPORT_PAGE_ROWS = 2
     job = send("products", "code,name\nA,a\nB,b\nC,c\n")
 
     body = api.get(f"/api/v1/imports/{job.pk}/").json()
     assert body["rows_total"] == body["rows_checked"] == body["rows_written"] == 3
     assert (body["pages_total"], body["pages_written"]) == (2, 2)
-    assert body["percent"] == 100
+    assert body["progress"] == 100
 
 
 def test_a_stores_staff_member_imports_nothing(shop):

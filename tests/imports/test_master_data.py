@@ -29,7 +29,7 @@ def test_a_products_file_creates_the_products(api, send):
     assert (hoodie.name, hoodie.brand, hoodie.is_active) == ("Hoodie", "", False)
     followed = api.get(f"/api/v1/imports/{job.pk}/").json()
     assert followed["status"] == "done"
-    assert followed["percent"] == 100
+    assert followed["progress"] == 100
     assert followed["rows_written"] == 2
 
 
