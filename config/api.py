@@ -30,6 +30,7 @@ from .errors import (
     InvalidInput,
     NotFound,
     PermissionRefused,
+    TooLarge,
 )
 from .problems import (
     CODE_BY_STATUS,
@@ -49,6 +50,7 @@ DOMAIN_ERROR_STATUS: dict[type[DomainError], int] = {
     PermissionRefused: status.HTTP_403_FORBIDDEN,
     NotFound: status.HTTP_404_NOT_FOUND,
     Gone: status.HTTP_410_GONE,
+    TooLarge: status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     Conflict: status.HTTP_409_CONFLICT,
     DomainError: status.HTTP_409_CONFLICT,
 }

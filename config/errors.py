@@ -42,6 +42,13 @@ class Gone(DomainError):
     message = "No longer kept."
 
 
+class TooLarge(DomainError):
+    """What was sent is over a size the server takes (an import's file)."""
+
+    code = "too_large"
+    message = "Too large."
+
+
 class InvalidInput(DomainError):
     """Input a service found malformed; ``field_errors`` maps field names to messages."""
 

@@ -1,7 +1,6 @@
 """Request handling every view shares: the NUL check, each request's id (its header,
-its log lines, every error of the API, which leaves as a problem: RFC 9457), each
-request's log line and metrics, and messages for the screens only. Imports nothing
-from the apps."""
+its log lines, every error of the API), each request's log line and metrics, and
+messages for the screens only. Imports nothing from the apps."""
 
 import functools
 import logging
@@ -15,7 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject, empty
 
 from .metrics import request_observed
-from .problems import PROBLEM_CONTENT_TYPE, problem_from, problem_response
+from .problems import REQUEST_ID, problem_response
 from .request_context import request_id_set
 
 NUL = "\x00"
@@ -71,9 +70,8 @@ class RequestId:
     Written here rather than taken from django-guid, which did the same in some
     25 µs of a hold's 800 (its settings read and validated again, its log calls,
     its signals, every request; docs/performance.md): this is a header read, a UUID
-    and a context variable. Only an error's body is read again, and it leaves as a
-    problem (``config.problems.problem_from``): one a view wrote by hand, such as
-    a movement's 409 with its entry, takes the RFC's members here."""
+    and a context variable. Only an error's body is read again, to take the id: every
+    answerer under ``/api/`` writes it as a problem already (``config.problems``)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -90,21 +88,19 @@ class RequestId:
             and not response.streaming
             and "json" in response.get("Content-Type", "").partition(";")[0]
         ):
-            self._stamp(request, response, ident)
+            self._stamp(response, ident)
         return response
 
     @staticmethod
-    def _stamp(request: HttpRequest, response: HttpResponse, ident: str) -> None:
+    def _stamp(response: HttpResponse, ident: str) -> None:
         try:
             body = orjson.loads(response.content)
         except orjson.JSONDecodeError:
             return
-        # Already a problem from every answerer of config.problems; an error
-        # body a view built by hand becomes one here.
-        body = problem_from(body, status=response.status_code, instance=request.path)
-        body["request_id"] = ident
+        if not isinstance(body, dict):
+            return
+        body[REQUEST_ID] = ident
         response.content = orjson.dumps(body)
-        response["Content-Type"] = PROBLEM_CONTENT_TYPE
         if response.has_header("Content-Length"):
             response["Content-Length"] = str(len(response.content))
 

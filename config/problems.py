@@ -16,11 +16,15 @@ of every error answered under ``/api/``, whichever layer answers it.
   the list), and each field's messages also as a member of its own name where that
   name is free, as the body was before.
 
-Who answers with them: ``config.api.exception_handler`` (DRF's answers, as a
-``ProblemResponse``), Django's error views (``config.views``), the 503s of
-``config.unavailable``, the NUL check, the idempotency keys
-(``problem_response``); and ``config.middleware.RequestId`` reshapes any other JSON
-error under ``/api/`` (``problem_from``) as it stamps the request id in.
+Who answers with them: ``config.api.exception_handler`` (DRF's answers and every
+domain error a view raises, as a ``ProblemResponse``), Django's error views
+(``config.views``), the 503s of ``config.unavailable``, the NUL check, the
+idempotency keys (``problem_response``). No view writes an error body of its own:
+one with more to say raises its domain error with the extra members.
+``config.middleware.RequestId`` stamps ``request_id`` into each.
+
+The members' names and the renaming rule (``PROBLEM_MEMBERS``, ``extension_name``)
+are also what ``config.schema`` describes.
 """
 
 from collections.abc import Mapping
@@ -34,11 +38,13 @@ from rest_framework.response import Response
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 ABOUT_BLANK = "about:blank"
 INVALID = "invalid"
-# Members no error's own may take: the RFC's, ours, and the request id
-# (config.middleware.RequestId writes it into every error).
-PROBLEM_MEMBERS = frozenset(
-    {"type", "title", "status", "detail", "instance", "code", "errors", "request_id"}
-)
+# The members every problem has: the RFC's and ``code``.
+EVERY_PROBLEM_MEMBERS = ("type", "title", "status", "detail", "instance", "code")
+# ``errors`` in a 400 for fields; ``request_id``, which config.middleware.RequestId
+# writes into every error under /api/.
+REQUEST_ID = "request_id"
+# Members no error's own may take (``extension_name``).
+PROBLEM_MEMBERS = frozenset({*EVERY_PROBLEM_MEMBERS, "errors", REQUEST_ID})
 # The code of a problem whose answerer named none, by status.
 CODE_BY_STATUS = {
     400: "bad_request",
@@ -153,43 +159,6 @@ def _messages(errors: Any, where: str):
                 yield where, str(inner)
     elif errors is not None:
         yield where, str(errors)
-
-
-def is_problem(body: Any) -> bool:
-    return (
-        isinstance(body, dict)
-        and isinstance(body.get("status"), int)
-        and ("type" in body and "title" in body)
-    )
-
-
-def problem_from(body: Any, *, status: int, instance: str) -> dict[str, Any]:
-    """Any error body under ``/api/`` as a problem (``RequestId``'s net for answers
-    built by hand): ``detail`` and ``code`` kept with every other member, one named
-    as the RFC's (``status``, ``type``, ``title``, ``instance``) as
-    ``current_<name>``; a 400 without a ``detail`` is a map of fields (or a list)
-    and is a field problem."""
-    if is_problem(body):
-        return body
-    if status == 400 and (
-        isinstance(body, list) or (isinstance(body, dict) and "detail" not in body)
-    ):
-        return field_problem_body(body, instance=instance)
-    if not isinstance(body, dict):
-        body = {"detail": body}
-    rest = dict(body)
-    detail = rest.pop("detail", None)
-    code = rest.pop("code", None) or CODE_BY_STATUS.get(status, "error")
-    rest.pop("request_id", None)  # stamped after, by RequestId
-    # Its own ``status``, ``type``, ``title``, ``instance`` (and ``errors``) are
-    # kept as ``current_<name>``: the RFC's members are the answer's.
-    return problem_body(
-        status=status,
-        code=str(code),
-        detail=str(detail) if detail is not None else title_of(status),
-        instance=instance,
-        extra=rest,
-    )
 
 
 class ProblemResponse(Response):

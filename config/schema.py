@@ -20,7 +20,9 @@ contract"). Imports nothing from the apps.
   ``FieldErrors`` for a 400 by field. A view declares a more specific body (a 409
   with ``shortages``, the change feed's 410 with ``latest_cursor``) with
   ``extend_schema`` as usual; those are kept, given the problem's members they lack
-  (``as_problem``; a member of their own named ``status`` is ``current_status``).
+  (``as_problem``; a member of their own named as one of the problem's is renamed as
+  the server renames it, ``config.problems.extension_name``: ``status`` is
+  ``current_status``).
 - ``defaults_a_client_may_send`` (a postprocessing hook): a default is what a
   generated client sends when its caller leaves the field out, so a default that the
   field's own constraints refuse (``""`` for a field with ``minLength: 1``) is dropped:
@@ -40,10 +42,14 @@ from drf_spectacular.plumbing import ResolvedComponent, is_jsonschema_compliant
 from jsonschema import Draft4Validator, Draft202012Validator, FormatChecker
 from rest_framework import permissions, serializers
 
-from .problems import PROBLEM_CONTENT_TYPE
+from .problems import (
+    EVERY_PROBLEM_MEMBERS,
+    PROBLEM_CONTENT_TYPE,
+    REQUEST_ID,
+    extension_name,
+)
 
 API_PREFIX = "/api/"
-PROBLEM_JSON = PROBLEM_CONTENT_TYPE
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 REQUEST_ID_HELP = (
     "The request's id (also in the `X-Request-ID` header): quote it, and the "
@@ -78,17 +84,15 @@ class ErrorSerializer(serializers.Serializer):
         ref_name = "Error"
 
 
-# The members every problem has, as ErrorSerializer maps them: what a view's own
-# refusal body (a serializer of its app) is given where it lacks them.
+# The members every problem has (config.problems names them), and the request id
+# stamped into each, as ErrorSerializer maps them: what a view's own refusal body (a
+# serializer of its app) is given where it lacks them.
 PROBLEM_PROPERTIES: dict[str, Any] = {
-    "type": {"type": "string"},
-    "title": {"type": "string"},
+    **{name: {"type": "string"} for name in EVERY_PROBLEM_MEMBERS},
     "status": {"type": "integer", "description": "The HTTP status code."},
-    "detail": {"type": "string"},
-    "instance": {"type": "string"},
-    "code": {"type": "string"},
+    REQUEST_ID: {"type": "string", "description": REQUEST_ID_HELP},
 }
-PROBLEM_REQUIRED = list(PROBLEM_PROPERTIES)
+PROBLEM_REQUIRED = list(EVERY_PROBLEM_MEMBERS)
 
 FIELD_ERRORS = ResolvedComponent(
     name="FieldErrors",
@@ -117,7 +121,6 @@ FIELD_ERRORS = ResolvedComponent(
                 ],
             },
             "non_field_errors": {"type": "array", "items": {}},
-            "request_id": {"type": "string", "description": REQUEST_ID_HELP},
         },
         "required": [*PROBLEM_REQUIRED, "errors"],
         "additionalProperties": {
@@ -215,7 +218,7 @@ class AutoSchema(openapi.AutoSchema):
         if media is None:
             return
         body = content[media]
-        response["content"] = {PROBLEM_JSON: body}
+        response["content"] = {PROBLEM_CONTENT_TYPE: body}
         self._as_problem_schema(body.get("schema", {}))
 
     def _as_problem_schema(self, schema: dict[str, Any]) -> None:
@@ -265,7 +268,7 @@ class AutoSchema(openapi.AutoSchema):
             schema = error
         response = {
             "description": description,
-            "content": {PROBLEM_JSON: {"schema": schema}},
+            "content": {PROBLEM_CONTENT_TYPE: {"schema": schema}},
         }
         if status_code in HEADERS:
             response["headers"] = HEADERS[status_code]
@@ -296,11 +299,9 @@ def as_problem(schema: dict[str, Any]) -> None:
 
 def _own_name(name: str) -> str:
     """A refusal body's own member's name in its problem: its ``detail`` and
-    ``code`` are the problem's; another of the problem's names is
-    ``current_<name>``."""
-    if name in PROBLEM_PROPERTIES and name not in ("detail", "code"):
-        return f"current_{name}"
-    return name
+    ``code`` are the domain error's message and code, the problem's; any other is
+    one of the error's extra members, named as the server names it."""
+    return name if name in ("detail", "code") else extension_name(name)
 
 
 def defaults_a_client_may_send(result, generator, request, public):

@@ -20,7 +20,6 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import mixins, status, viewsets
-from rest_framework.exceptions import APIException
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -35,8 +34,8 @@ from config.access import (
 from config.errors import PermissionRefused
 from config.replicas import ReadsFromReplica
 
-from .exports import csv_lines
-from .files import size_problem
+from .exports import kind_csv_lines
+from .files import size_check
 from .kinds import KINDS
 from .models import ImportJob
 from .serializers import ImportJobSerializer, ImportUploadSerializer
@@ -44,11 +43,6 @@ from .services import import_job_create
 
 # A multipart body is the file and a few short fields: this much beside the file.
 FORM_OVERHEAD_BYTES = 64 * 1024
-
-
-class FileTooLarge(APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_code = "file_too_large"
 
 
 class ImportsNotForStoreStaff(PermissionRefused):
@@ -98,9 +92,7 @@ class ImportJobViewSet(
     def initial(self, request, *args, **kwargs):
         # Refused before the body is read: a file over the limit is not parsed.
         if request.method == "POST":
-            too_big = size_problem(_declared_length(request) - FORM_OVERHEAD_BYTES)
-            if too_big:
-                raise FileTooLarge(too_big)
+            size_check(_declared_length(request) - FORM_OVERHEAD_BYTES)
         super().initial(request, *args, **kwargs)
 
     @extend_schema(
@@ -134,9 +126,6 @@ class ImportJobViewSet(
         incoming = ImportUploadSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         upload = incoming.validated_data["file"]
-        too_big = size_problem(upload.size)
-        if too_big:
-            raise FileTooLarge(too_big)
         job, created = import_job_create(
             kind=incoming.validated_data["kind"],
             content=upload.read(),
@@ -195,7 +184,7 @@ class ExportView(ReadsFromReplica, APIView):
         if found is None:
             raise Http404(f"No kind {kind!r}: one of {', '.join(KINDS)}.")
         response = StreamingHttpResponse(
-            csv_lines(found, channel_code=bound_channel_code(request)),
+            kind_csv_lines(found, channel_code=bound_channel_code(request)),
             content_type="text/csv; charset=utf-8",
         )
         response["Content-Disposition"] = f'attachment; filename="{kind}.csv"'

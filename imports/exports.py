@@ -3,11 +3,10 @@ so that a million rows never sit in memory; the file imported back changes nothi
 
 import json
 from collections.abc import Iterator
-from datetime import time
 from itertools import chain
 from typing import TYPE_CHECKING, Any
 
-from config.exports import csv_lines as csv_text_lines
+from config.exports import csv_lines
 
 if TYPE_CHECKING:
     from .kinds.base import ImportKind
@@ -21,17 +20,17 @@ def cell_text(value: Any) -> Any:
         return "true" if value else "false"
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    if isinstance(value, time):
-        return value.isoformat()
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return value
 
 
-def csv_lines(kind: "ImportKind", *, channel_code: str | None = None) -> Iterator[str]:
+def kind_csv_lines(
+    kind: "ImportKind", *, channel_code: str | None = None
+) -> Iterator[str]:
     """The header, then one line per record."""
     names = (*kind.columns, *kind.optional)
     rows = kind.export_rows(channel_code=channel_code)
-    yield from csv_text_lines(
+    yield from csv_lines(
         chain([names], ([cell_text(row.get(name)) for name in names] for row in rows))
     )

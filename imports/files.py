@@ -22,6 +22,8 @@ from typing import Any
 import orjson
 from django.conf import settings
 
+from config.errors import TooLarge
+
 from .kinds.base import ImportKind, RowError
 
 CSV, JSONL = "csv", "jsonl"
@@ -67,16 +69,21 @@ def file_format(file_name: str, content_type: str = "") -> str:
     )
 
 
-def size_problem(size: int) -> str | None:
-    """Why a file of ``size`` bytes is too big (``IMPORT_MAX_FILE_MB``), or None: the
-    API's 413 and the screen's message say the same words."""
+class FileTooLarge(TooLarge):
+    """A file over ``IMPORT_MAX_FILE_MB``: the API's 413 and the screen's message."""
+
+    code = "file_too_large"
+
+
+def size_check(size: int) -> None:
+    """Refuses a file of ``size`` bytes over ``IMPORT_MAX_FILE_MB`` (``FileTooLarge``,
+    saying how to split it)."""
     limit = settings.IMPORT_MAX_FILE_MB
-    if size <= limit * MEGABYTE:
-        return None
-    return (
-        f"The file is {size / MEGABYTE:,.1f} MB: at most {limit} MB per file. Split "
-        "it into several files (each with its header row)."
-    )
+    if size > limit * MEGABYTE:
+        raise FileTooLarge(
+            f"The file is {size / MEGABYTE:,.1f} MB: at most {limit} MB per file. "
+            "Split it into several files (each with its header row)."
+        )
 
 
 def not_utf8(content: bytes) -> FileRefused:

@@ -36,7 +36,7 @@ from config.access import Actor
 from config.errors import InvalidInput
 from config.transitions import TransitionRefused
 
-from .files import FileRefused, file_check, file_format, pages
+from .files import FileRefused, file_check, file_format, pages, size_check
 from .kinds import KINDS
 from .kinds.base import ImportKind, RowError
 from .models import ERRORS_KEPT, ImportFile, ImportJob
@@ -74,9 +74,11 @@ def import_job_create(
     bytes were sent for the same kind from the same channel and that job is still
     running or finished within ``IDEMPOTENCY_KEY_HOURS``, that job (``created``
     False: a file sent twice is imported once; sent again later, e.g. to undo manual
-    edits, it is imported again). Refuses (``InvalidInput``, nothing kept) a kind
-    that does not exist, a file of no known format, an empty file or one whose
-    columns are not the kind's."""
+    edits, it is imported again). Refuses, nothing kept, a file over
+    ``IMPORT_MAX_FILE_MB`` (``FileTooLarge``), and (``InvalidInput``) a kind that
+    does not exist, a file of no known format, an empty file or one whose columns
+    are not the kind's."""
+    size_check(len(content))
     found = KINDS.get(kind)
     if found is None:
         raise InvalidInput(

@@ -14,7 +14,7 @@ from config.access import Actor
 from config.errors import InvalidInput
 from config.screens import readable, render, staff_screen
 
-from .files import size_problem
+from .files import FileTooLarge
 from .kinds import KINDS
 from .models import ImportJob
 from .services import import_job_create
@@ -59,10 +59,6 @@ def _upload(request: HttpRequest) -> ImportJob | None:
     if upload is None:
         messages.error(request, "Choose a file to send.")
         return None
-    too_big = size_problem(upload.size)
-    if too_big:
-        messages.error(request, too_big)
-        return None
     try:
         job, created = import_job_create(
             kind=request.POST.get("kind", ""),
@@ -72,7 +68,7 @@ def _upload(request: HttpRequest) -> ImportJob | None:
             skip_wrong_rows=request.POST.get("skip_wrong_rows") == "on",
             created_by=Actor.of_user(request.user),
         )
-    except InvalidInput as refused:
+    except (InvalidInput, FileTooLarge) as refused:
         messages.error(request, readable(refused))
         return None
     if not created:

@@ -5,6 +5,8 @@ and 422 (the key was used with another body). docs/api.md says how it works."""
 
 from typing import Any
 
+from config.problems import PROBLEM_CONTENT_TYPE
+
 from .idempotency import (
     HEADER,
     MAX_KEY_LENGTH,
@@ -12,7 +14,6 @@ from .idempotency import (
     REPLAYED_HEADER,
 )
 
-PROBLEM = "application/problem+json"
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
 KEY_PARAMETER = {
     "name": HEADER,
@@ -89,14 +90,14 @@ def _problem_content(answer: dict[str, Any]) -> None:
     """The answer's body also as problem+json (what the key's refusals are sent
     as): the schema it declares already, or ``Error``, the key's refusals' own."""
     content = answer.setdefault("content", {})
-    if PROBLEM in content:
+    if PROBLEM_CONTENT_TYPE in content:
         return
     declared = next(
         (kind["schema"] for kind in content.values() if "schema" in kind), None
     )
     if declared is None or declared == ERROR_REF:
-        content[PROBLEM] = {"schema": ERROR_REF}
+        content[PROBLEM_CONTENT_TYPE] = {"schema": ERROR_REF}
     elif "anyOf" in declared and ERROR_REF in declared["anyOf"]:
-        content[PROBLEM] = {"schema": declared}
+        content[PROBLEM_CONTENT_TYPE] = {"schema": declared}
     else:
-        content[PROBLEM] = {"schema": {"anyOf": [declared, ERROR_REF]}}
+        content[PROBLEM_CONTENT_TYPE] = {"schema": {"anyOf": [declared, ERROR_REF]}}

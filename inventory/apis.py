@@ -25,7 +25,6 @@ from config.api import (
     CodeField,
     UpsertByCodeViewSet,
     in_order_asked,
-    status_for,
     stock_query,
 )
 from config.errors import PermissionRefused
@@ -161,17 +160,11 @@ class MovementViewSet(
         if result.outcome == Outcome.REFUSED:  # pragma: no cover - internal types only
             raise InsufficientStock(result.refusal)
         body = MovementSerializer(result.movement).data
-        refusal = None
+        # A refusal carries the entry as stored, for the integrator.
         if result.outcome == Outcome.REFERENCE_CLASH:
-            refusal = ReferenceClash()
-        elif result.movement.status == StockMovement.Status.REJECTED:
-            refusal = MovementRejected(result.movement.status_reason)
-        if refusal is not None:
-            # The domain error's shape, with the entry as stored for the integrator.
-            return Response(
-                {"detail": refusal.message, "code": refusal.code, "movement": body},
-                status=status_for(refusal),
-            )
+            raise ReferenceClash(movement=body)
+        if result.movement.status == StockMovement.Status.REJECTED:
+            raise MovementRejected(result.movement.status_reason, movement=body)
         return Response(body, status=SINGLE_EVENT_STATUS[result.outcome])
 
     def _validated(self, request: Request, payload: Any) -> MovementInput:

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from django.db import connection, connections
-from django.db.models import Count, Min
+from django.db.models import Count
 from django.utils import timezone
 
 from catalog.models import Channel, KitComponent, Sku
@@ -394,19 +394,21 @@ def recent_attempts(*, limit: int) -> list[WebhookAttempt]:
 
 
 def seconds_to_next_retry(
-    *, failed_since: datetime, subscription_id: int | None = None
+    *, subscription_id: int, failed_since: datetime
 ) -> float | None:
-    """How long until the first subscription (or the one named) that failed since
-    ``failed_since`` may send again, if it has something pending."""
-    failed = WebhookSubscription.objects.filter(
-        is_active=True,
-        state=WebhookSubscription.State.RETRYING,
-        last_failure_at__gte=failed_since,
-        deliveries__status=WebhookDelivery.Status.PENDING,
+    """How long until the subscription, if it failed since ``failed_since``, may send
+    again, if it has something pending."""
+    retry_at = (
+        WebhookSubscription.objects.filter(
+            pk=subscription_id,
+            is_active=True,
+            state=WebhookSubscription.State.RETRYING,
+            last_failure_at__gte=failed_since,
+            deliveries__status=WebhookDelivery.Status.PENDING,
+        )
+        .values_list("retry_at", flat=True)
+        .first()
     )
-    if subscription_id is not None:
-        failed = failed.filter(pk=subscription_id)
-    first = failed.aggregate(first=Min("retry_at"))["first"]
-    if first is None:
+    if retry_at is None:
         return None
-    return (first - timezone.now()).total_seconds()
+    return (retry_at - timezone.now()).total_seconds()

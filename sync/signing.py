@@ -1,6 +1,5 @@
-"""How a delivery is signed, per subscription's ``signature_scheme``, and how a
-receiver checks it (docs/sync.md, "Checking the signature (receiver side)", shows the
-same checks for a receiver's own code).
+"""How a delivery is signed, per subscription's ``signature_scheme`` (docs/sync.md,
+"Checking the signature (receiver side)", shows how a receiver checks each).
 
 ``standard`` (Standard Webhooks, https://www.standardwebhooks.com/): headers
 ``webhook-id`` (the event's id), ``webhook-timestamp`` (unix seconds) and
@@ -21,20 +20,18 @@ receiver that checks its age.
 
 import hashlib
 import hmac
-import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from standardwebhooks.webhooks import Webhook
+
+from .models import WebhookSubscription
 
 SIGNATURE_HEADER = "OneStock-Signature"
 EVENT_ID_HEADER = "OneStock-Event-Id"
 STANDARD_ID_HEADER = "webhook-id"
 STANDARD_TIMESTAMP_HEADER = "webhook-timestamp"
 STANDARD_SIGNATURE_HEADER = "webhook-signature"
-TOLERANCE_SECONDS = 300
-STANDARD = "standard"
-ONESTOCK_V1 = "onestock-v1"
 
 
 def signed_headers(
@@ -42,7 +39,7 @@ def signed_headers(
 ) -> dict[str, str]:
     """The headers naming and signing ``body`` under ``scheme``, one signature per
     secret in ``secrets`` (the current one first)."""
-    if scheme == STANDARD:
+    if scheme == WebhookSubscription.SignatureScheme.STANDARD:
         moment = datetime.fromtimestamp(timestamp, tz=UTC)
         return {
             STANDARD_ID_HEADER: event_id,
@@ -57,38 +54,6 @@ def signed_headers(
     return {EVENT_ID_HEADER: event_id, SIGNATURE_HEADER: f"t={timestamp},{digests}"}
 
 
-def signature_for(*, secret: str, timestamp: int, body: bytes) -> str:
-    """The ``onestock-v1`` header for one secret."""
-    return f"t={timestamp},v1={_onestock_digest(secret, timestamp, body)}"
-
-
 def _onestock_digest(secret: str, timestamp: int, body: bytes) -> str:
     signed = f"{timestamp}.".encode() + body
     return hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
-
-
-def signature_is_valid(
-    *,
-    secret: str,
-    header: str,
-    body: bytes,
-    now: float | None = None,
-    tolerance: int = TOLERANCE_SECONDS,
-) -> bool:
-    """What an ``onestock-v1`` receiver does: the header parsed, the age checked,
-    each ``v1`` digest compared in constant time (two during a rotation's grace)."""
-    timestamp, digests = None, []
-    for part in header.split(","):
-        name, _, value = part.partition("=")
-        if name == "t":
-            timestamp = value
-        elif name == "v1":
-            digests.append(value)
-    try:
-        timestamp = int(timestamp)
-    except (TypeError, ValueError):
-        return False
-    if abs((now or time.time()) - timestamp) > tolerance:
-        return False
-    expected = _onestock_digest(secret, timestamp, body)
-    return any(hmac.compare_digest(expected, digest) for digest in digests)

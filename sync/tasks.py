@@ -38,7 +38,7 @@ from .services import (
     network_figures_catch_up,
     networks_behind,
     sync_health_check,
-    webhook_deliveries_run,
+    webhook_deliveries_send,
 )
 
 PUSH = "sync.push_availability"
@@ -74,14 +74,14 @@ def push_subscription(self, subscription_id: int) -> int:
     """Send one subscription's due deliveries; a retry due within the minute is
     asked for on the same queue, sooner than the sweep."""
     started = timezone.now()
-    run = webhook_deliveries_run(subscription_id=subscription_id)
+    delivered, failed = webhook_deliveries_send(subscription_id=subscription_id)
     # Only the run whose attempt failed asks for the retry: one follow-up per
     # failure, however many pushes ran meanwhile. A run that found the lock taken,
     # or nothing due, or sent all, asks nothing (and reads nothing more).
-    if not run.failed:
-        return run.delivered
+    if not failed:
+        return delivered
     retry_in = seconds_to_next_retry(
-        failed_since=started, subscription_id=subscription_id
+        subscription_id=subscription_id, failed_since=started
     )
     # Run in-process (the demo), a follow-up would run at once, and again: the
     # sweep is enough there.
@@ -92,7 +92,7 @@ def push_subscription(self, subscription_id: int) -> int:
             countdown=max(retry_in, 0.05),
             queue=_queue_of(self),
         )
-    return run.delivered
+    return delivered
 
 
 @shared_task(name=SUM_NETWORKS, ignore_result=True, bind=True)

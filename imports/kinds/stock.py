@@ -34,6 +34,7 @@ from inventory.movements import MAX_MOVEMENT_QUANTITY
 from inventory.serializers import source_moment
 from inventory.services import staff_channel
 from inventory.services.bulk_stock import (
+    ALREADY_STOCKED,
     BulkWritten,
     CountRow,
     OpeningStockRow,
@@ -183,12 +184,16 @@ class OpeningStock(_StockKind):
 
     def check(self, rows: list[Row], *, job: Any) -> tuple[list[Any], list[RowError]]:
         read, _, errors = self._read(rows, job=job)
-        # A pair whose only history is the row's own entry (the same file written
-        # before, by a job that failed after that page) is clean: its write finds
-        # the entry and writes nothing.
+        # A row whose own entry is in the ledger (the same file written before, by
+        # a job that failed after that page) is clean: its write finds the entry and
+        # writes nothing.
         prefix = _reference_prefix(job)
-        own = {(row.sku_id, row.location_id): f"{prefix}{row.line}" for row in read}
-        moved = stock_history_at(keys=own, channel=self._channel(job), own=own)
+        moved = stock_history_at(
+            references={
+                (row.sku_id, row.location_id): f"{prefix}{row.line}" for row in read
+            },
+            channel=self._channel(job),
+        )
         if not moved:
             return read, errors
         clean = []
@@ -198,8 +203,9 @@ class OpeningStock(_StockKind):
                     RowError(
                         row.line,
                         None,
-                        f"{row.sku_code} already has stock at {row.location_code}; "
-                        "send a count instead.",
+                        ALREADY_STOCKED.format(
+                            sku=row.sku_code, location=row.location_code
+                        ),
                     )
                 )
             else:

@@ -5,6 +5,7 @@ rows go as one JSON document per statement; elsewhere (the SQLite demo) through
 Django's bulk calls."""
 
 from collections import Counter
+from collections.abc import Mapping
 
 import orjson
 from django.db import connection
@@ -94,6 +95,25 @@ _ENTRIES_INSERT = (
     )
     + ") RETURNING id, channel_id, reference"
 )
+
+
+def entries_insert_sql(values: Mapping[str, str]) -> str:
+    """``INSERT INTO`` the ledger ``SELECT`` an entry's every column but ``id``, each
+    the SQL expression ``values`` gives it by name and selected under that name (the
+    caller adds ``FROM …``): for writers that make entries in SQL. A column missing
+    or unknown raises at once: a column added to the ledger is given its value by
+    every such writer, never the next one's value shifted into its place."""
+    missing = [column for column in _INSERTED if column not in values]
+    unknown = sorted(set(values) - set(_INSERTED))
+    if missing or unknown:
+        raise ValueError(
+            f"An entry's columns: missing {missing or 'none'}, unknown "
+            f"{unknown or 'none'}."
+        )
+    return (
+        f"INSERT INTO {StockMovement._meta.db_table} ({', '.join(_INSERTED)}) SELECT "
+        + ", ".join(f"{values[column]} AS {column}" for column in _INSERTED)
+    )
 
 
 def posting_write(posting: Posting) -> None:

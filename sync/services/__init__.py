@@ -14,10 +14,9 @@ from .subscriptions import (
     webhook_subscription_delete,
     webhook_subscription_update,
 )
-from .webhooks import SendRun, webhook_deliveries_run, webhook_deliveries_send
+from .webhooks import webhook_deliveries_send
 
 __all__ = [
-    "SendRun",
     "SubscriptionInput",
     "changes_place",
     "feed_prune",
@@ -26,7 +25,6 @@ __all__ = [
     "network_figures_refresh",
     "networks_behind",
     "sync_health_check",
-    "webhook_deliveries_run",
     "webhook_deliveries_send",
     "webhook_resend",
     "webhook_secret_rotate",

@@ -248,12 +248,13 @@ def network_deliveries_queue(
         )
 
 
-def network_due_send(subscription: WebhookSubscription, *, deliver) -> int:
+def network_due_send(subscription: WebhookSubscription, *, deliver) -> tuple[int, bool]:
     """Send the subscription's due network deliveries in the network feed's order,
     each through ``deliver`` (``webhooks._deliver``: the event, then the low-stock
     crossing of the network total it makes, if any), until none is due or a POST
-    fails; how many were delivered. The sender calls it once those at a location
-    are sent, holding the subscription's claim."""
+    fails; how many were delivered, and whether none is left due (False: a POST
+    failed). The sender calls it once those at a location are sent, holding the
+    subscription's claim."""
     delivered = 0
     while True:
         due = list(
@@ -267,7 +268,7 @@ def network_due_send(subscription: WebhookSubscription, *, deliver) -> int:
         # One replaced by a newer change and pruned since the read is due again.
         due = [item for item in due if item.network_change_id in changes]
         if not due:
-            return delivered
+            return delivered, True
         events = network_change_events(
             changes=[changes[item.network_change_id] for item in due]
         )
@@ -277,7 +278,7 @@ def network_due_send(subscription: WebhookSubscription, *, deliver) -> int:
                 marks=marks, sku_id=delivery.sku_id, event=event
             )
             if not deliver(subscription, delivery, event, crossing):
-                return delivered
+                return delivered, False
             metrics.webhook_delivered(
                 changed_at=changes[delivery.network_change_id].changed_at
             )

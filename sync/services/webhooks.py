@@ -22,8 +22,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import timedelta
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 import requests
@@ -74,34 +74,31 @@ GONE = 410
 GONE_REASON = "the receiver answered 410 Gone: it asked to stop receiving"
 
 
-@dataclass
-class SendRun:
+class SendRun(NamedTuple):
     """What one sender's run did: how many deliveries it made, and whether it
     stopped at a POST that failed (then its retry falls due later)."""
 
-    delivered: int = 0
-    failed: bool = False
+    delivered: int
+    failed: bool
 
 
-def webhook_deliveries_send(*, subscription_id: int) -> int:
+def webhook_deliveries_send(*, subscription_id: int) -> SendRun:
     """Send the subscription's due deliveries in feed order until none is due or a
-    POST fails. Returns how many were delivered."""
-    return webhook_deliveries_run(subscription_id=subscription_id).delivered
-
-
-def webhook_deliveries_run(*, subscription_id: int) -> SendRun:
-    """``webhook_deliveries_send``, saying also whether a POST failed (the push
-    task asks for a retry only then)."""
-    run = SendRun()
+    POST fails: how many were delivered, and whether a POST failed (the push task
+    asks for a retry only then). Sends nothing if another sender holds the
+    subscription's lock."""
+    delivered, failed = 0, False
     while True:
         if not _claim(subscription_id):
-            return run
+            return SendRun(delivered, failed)
         try:
-            run.delivered += _send_due(subscription_id, run)
+            sent, finished = _send_due(subscription_id)
         except (WebhookSubscription.DoesNotExist, NotFound, IntegrityError):
-            return run  # deleted while we sent: nothing left to send it
+            # Deleted while we sent: nothing left to send it.
+            return SendRun(delivered, failed)
         finally:
             _release(subscription_id)
+        delivered, failed = delivered + sent, failed or not finished
         # A delivery queued while we held the lock found it taken (its task left
         # it to us) or found the subscription's push marked queued already and
         # queued none (sync/queued.py). So the marker is cleared, then we look
@@ -110,30 +107,30 @@ def webhook_deliveries_run(*, subscription_id: int) -> SendRun:
         # later finds no marker, and its push is queued. None waits for the sweep.
         queued_forget(subscription_push_key(subscription_id))
         if not _has_due(subscription_id):
-            return run
+            return SendRun(delivered, failed)
 
 
-def _send_due(subscription_id: int, run: SendRun) -> int:
-    def deliver(*args) -> bool:
-        done = _deliver(*args)
-        run.failed = run.failed or not done
-        return done
-
+def _send_due(subscription_id: int) -> tuple[int, bool]:
+    """One claim's sending: how many were delivered, and whether it finished
+    (False: a POST failed, and nothing may overtake it)."""
     delivered = 0
     while True:
         subscription = WebhookSubscription.objects.select_related("channel").get(
             pk=subscription_id
         )
         if not _may_send(subscription):
-            return delivered
+            return delivered, True
         due = list(_due(subscription_id)[: settings.WEBHOOK_SEND_BATCH])
         if not due:
             # Then the orders' events (order_events.py), then the network kind's, in
             # its own feed's order (network.py); nothing overtakes a failed POST.
-            sent, finished = order_event_deliveries_send(subscription, deliver=deliver)
+            sent, finished = order_event_deliveries_send(subscription, deliver=_deliver)
             if finished:
-                sent += network_due_send(subscription, deliver=deliver)
-            return delivered + sent
+                network_sent, finished = network_due_send(
+                    subscription, deliver=_deliver
+                )
+                sent += network_sent
+            return delivered + sent, finished
         changes = changes_by_id(ids={delivery.change_id for delivery in due})
         # A delivery whose change was replaced by a newer one and then pruned since
         # the read above is due again, with the newer change, on the next round.
@@ -161,8 +158,8 @@ def _send_due(subscription_id: int, run: SendRun) -> int:
                 )
                 for kit in kits
             ]
-            if not deliver(subscription, delivery, event, crossing, riders):
-                return delivered
+            if not _deliver(subscription, delivery, event, crossing, riders):
+                return delivered, False
             metrics.webhook_delivered(changed_at=changes[delivery.change_id].changed_at)
             delivered += 1
 
@@ -341,37 +338,19 @@ def _failed(subscription_id: int, error: str) -> None:
         )
         subscription.save()
         return
-    subscription.retry_at = None
-    move(
+    _fail_and_open_case(
         subscription,
-        State.FAILING,
-        SENDER,
         action="webhook_fail",
         note=f"{error}; the retry schedule ran out after "
         f"{subscription.consecutive_failures} attempts.",
-    )
-    subscription.save()
-    pending = subscription.deliveries.filter(
-        status=WebhookDelivery.Status.PENDING
-    ).count()
-    exception_raise(
-        raised=Raised(
-            kind=ExceptionKind.WEBHOOK_FAILING,
-            key=case_key(subscription),
-            title=f"{subscription.channel.code} webhook failing: nothing delivered "
-            f"after {subscription.consecutive_failures} attempts",
-            detail=f"{subscription.url} last answered: {error}. {pending} change(s) "
-            "wait to be sent. Once the receiver is fixed, re-send from the time it "
-            "stopped (admin, or POST /api/v1/webhooks/<id>/resend/).",
-            link=f"/admin/sync/webhooksubscription/{subscription.pk}/change/",
-            facts={
-                "subscription": subscription.pk,
-                "url": subscription.url,
-                "pending": pending,
-                "last_error": error,
-            },
+        title=f"{subscription.channel.code} webhook failing: nothing delivered "
+        f"after {subscription.consecutive_failures} attempts",
+        detail=lambda pending: (
+            f"{subscription.url} last answered: {error}. "
+            f"{pending} change(s) wait to be sent. Once the receiver is fixed, re-send "
+            "from the time it stopped (admin, or POST /api/v1/webhooks/<id>/resend/)."
         ),
-        actor=SENDER,
+        last_error=error,
     )
 
 
@@ -384,15 +363,37 @@ def _gone(subscription_id: int) -> None:
         return  # another sender got there first: the case is open already
     subscription.last_failure_at = timezone.now()
     subscription.consecutive_failures += 1
-    subscription.retry_at = None
     subscription.is_active = False
-    move(
+    _fail_and_open_case(
         subscription,
-        State.FAILING,
-        SENDER,
         action="webhook_gone",
         note=f"HTTP 410: {GONE_REASON}; switched off.",
+        title=f"{subscription.channel.code} webhook switched off: {GONE_REASON}",
+        detail=lambda pending: (
+            f"{subscription.url}: {GONE_REASON}. Nothing more is sent; "
+            f"{pending} change(s) wait. If the channel still wants its changes, "
+            "switch the subscription on and re-send from the time it stopped "
+            "(admin, or PATCH is_active then POST /api/v1/webhooks/<id>/resend/); "
+            "otherwise delete it."
+        ),
+        last_error="HTTP 410",
     )
+
+
+def _fail_and_open_case(
+    subscription: WebhookSubscription,
+    *,
+    action: str,
+    note: str,
+    title: str,
+    detail: Callable[[int], str],
+    last_error: str,
+) -> None:
+    """The locked ``subscription`` made ``failing`` (no retry) and saved, and the
+    managers' ``webhook_failing`` case opened, its ``detail`` told how many of the
+    subscription's changes wait to be sent."""
+    subscription.retry_at = None
+    move(subscription, State.FAILING, SENDER, action=action, note=note)
     subscription.save()
     pending = subscription.deliveries.filter(
         status=WebhookDelivery.Status.PENDING
@@ -401,18 +402,14 @@ def _gone(subscription_id: int) -> None:
         raised=Raised(
             kind=ExceptionKind.WEBHOOK_FAILING,
             key=case_key(subscription),
-            title=f"{subscription.channel.code} webhook switched off: {GONE_REASON}",
-            detail=f"{subscription.url}: {GONE_REASON}. Nothing more is sent; "
-            f"{pending} change(s) wait. If the channel still wants its changes, "
-            "switch the subscription on and re-send from the time it stopped "
-            "(admin, or PATCH is_active then POST /api/v1/webhooks/<id>/resend/); "
-            "otherwise delete it.",
+            title=title,
+            detail=detail(pending),
             link=f"/admin/sync/webhooksubscription/{subscription.pk}/change/",
             facts={
                 "subscription": subscription.pk,
                 "url": subscription.url,
                 "pending": pending,
-                "last_error": "HTTP 410",
+                "last_error": last_error,
             },
         ),
         actor=SENDER,

@@ -10,11 +10,12 @@ from http import HTTPStatus
 import pytest
 from django.conf import settings
 from django.db import OperationalError
-from jsonschema import Draft4Validator
+from jsonschema import Draft4Validator, Draft202012Validator
 
 from catalog.apis import SkuViewSet
 from catalog.models import Sku
-from config.problems import PROBLEM_CONTENT_TYPE, field_problem_body, problem_from
+from config.problems import PROBLEM_CONTENT_TYPE, field_problem_body, problem_body
+from config.schema import as_problem
 from inventory.models import Reservation
 from tests.conftest import client_for
 from tests.factories import stock
@@ -87,22 +88,27 @@ def test_a_list_of_errors_is_held_whole_under_errors():
     assert whole["detail"] == "Empty batch."
 
 
-def test_a_body_built_by_hand_keeps_its_own_status_as_current_status():
-    """A view answered a pick list it would not release with a body of its own,
-    naming the list's `status`, `type`, `title` and where it is (`instance`):
-    the answer's RFC members are the problem's, the list's are `current_<name>`,
-    nothing is lost; the request id is stamped later, by the middleware."""
-    refused = {
-        "detail": "The pick list is picked already.",
-        "code": "pick_list_picked",
+def test_an_error_s_own_member_named_as_the_problem_s_is_current_and_so_documented():
+    """A pick list refused with its own `status`, `type`, `title`, `instance`,
+    `errors` and `request_id`: the answer's members are the problem's, the list's
+    are `current_<name>`, nothing is lost; the schema renames a refusal body's
+    members as the server does, and shows the stamped `request_id` as itself."""
+    own = {
         "status": "picked",
         "type": "pick_list",
         "title": "Pick list PL-7",
         "instance": "/store/pick/7/",
+        "errors": ["line 3"],
         "request_id": "stale",
         "lines": 3,
     }
-    body = problem_from(refused, status=409, instance="/api/v1/pick-lists/7/release/")
+    body = problem_body(
+        status=409,
+        code="pick_list_picked",
+        detail="The pick list is picked already.",
+        instance="/api/v1/pick-lists/7/release/",
+        extra=own,
+    )
     assert body == {
         "type": "about:blank",
         "title": "Conflict",
@@ -114,8 +120,22 @@ def test_a_body_built_by_hand_keeps_its_own_status_as_current_status():
         "current_type": "pick_list",
         "current_title": "Pick list PL-7",
         "current_instance": "/store/pick/7/",
+        "current_errors": ["line 3"],
+        "current_request_id": "stale",
         "lines": 3,
     }
+    schema = {
+        "type": "object",
+        "properties": {
+            "detail": {"type": "string"},
+            "code": {"type": "string"},
+            **{name: {} for name in own},
+        },
+        "required": ["detail", "code", "status"],
+    }
+    as_problem(schema)
+    assert set(schema["properties"]) == set(body) | {"request_id"}
+    assert "current_status" in schema["required"]
 
 
 def test_a_cart_too_big_for_the_shelf_is_a_conflict_with_its_shortages(api, shop):
@@ -144,9 +164,10 @@ def test_a_refused_status_change_says_where_the_record_is_as_current_status(api,
 
 
 def test_a_movement_sent_again_with_other_figures_is_a_problem_with_its_entry(
-    api, shop
+    api, shop, openapi
 ):
-    """A 409 the view writes itself (with the entry as stored) is a problem too."""
+    """A refused movement is a problem with the entry as stored (`movement`), an
+    extension member of the domain error the view raises."""
     path = "/api/v1/movements/"
     receipt = {
         "reference": "GRN-1",
@@ -162,6 +183,9 @@ def test_a_movement_sent_again_with_other_figures_is_a_problem_with_its_entry(
     body = problem(api.post(path, {**receipt, "quantity": 6}), 409, path)
     assert body["code"] == "reference_clash"
     assert body["movement"]["quantity"] == 5
+    # As the schema's MovementRefused (the 409 declared) says.
+    refused = {"$ref": "#/components/schemas/MovementRefused", **openapi}
+    Draft202012Validator(refused).validate(body)
 
 
 def test_a_path_no_view_has_is_a_404_problem(api):

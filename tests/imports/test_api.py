@@ -45,6 +45,21 @@ def test_a_file_over_the_limit_is_a_413(api, settings):
     assert not ImportJob.objects.exists()
 
 
+def test_a_file_just_over_the_limit_is_a_413_saying_how_to_split_it(api, settings):
+    """A file over the limit by less than a form's overhead passes the early check of
+    the body's length: the import itself refuses it, in the same words."""
+    settings.IMPORT_MAX_FILE_MB = 1
+    just_over = "code,name\n" + "x" * (1024 * 1024)
+
+    response = upload(api, "products", just_over)
+
+    assert response.status_code == 413
+    body = response.json()
+    assert body["code"] == "file_too_large"
+    assert body["detail"].startswith("The file is 1.0 MB: at most 1 MB per file.")
+    assert not ImportJob.objects.exists()
+
+
 def test_an_unknown_kind_is_a_400(api):
     response = upload(api, "prices", PRODUCTS)
 

@@ -118,3 +118,24 @@ def test_a_file_of_the_wrong_shape_is_said_in_words(shop, client):
     assert response.status_code == 400
     assert "Unknown columns sku, qty" in response.content.decode()
     assert not ImportJob.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_file_over_the_limit_is_said_in_words(shop, client, settings):
+    """Maria sends a products file past the size limit: the screen says how big it
+    is and to split it; no job is made."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.IMPORT_MAX_FILE_MB = 1
+    big = b"code,name\n" + b"x" * (1024 * 1024)
+    client.force_login(shop["maria"])
+    response = client.post(
+        "/store/imports/",
+        {"kind": "products", "file": SimpleUploadedFile("p.csv", big)},
+    )
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "The file is 1.0 MB: at most 1 MB per file." in page
+    assert "Split it into several files" in page
+    assert not ImportJob.objects.exists()

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.access import Actor
+from inventory.errors import ReferenceClash
 from inventory.models import (
     AvailabilityChange,
     EventTally,
@@ -21,12 +22,12 @@ from inventory.services import balances_lock, balances_rebuild, staff_channel
 from inventory.services.bulk_stock import (
     CountRow,
     OpeningStockRow,
-    ReferenceClash,
     counts_write,
     opening_stock_write,
     stock_history_at,
 )
 from inventory.services.ledger_inputs import movement_digest
+from inventory.services.ledger_writes import entries_insert_sql
 from tests.factories import (
     ChannelFactory,
     Holds,
@@ -152,7 +153,8 @@ def test_opening_stock_is_received_and_a_rebuild_agrees(shop):
 def test_opening_stock_goes_only_where_the_sku_has_no_history(shop):
     tee, hoodie, store = shop["tee"], shop["hoodie"], shop["store"]
     stock(tee, store, 3)
-    assert stock_history_at(keys={(tee.pk, store.pk), (hoodie.pk, store.pk)}) == {
+    references = {(tee.pk, store.pk): "import:x:2", (hoodie.pk, store.pk): "import:x:3"}
+    assert stock_history_at(references=references, channel=staff_channel()) == {
         (tee.pk, store.pk)
     }
 
@@ -173,7 +175,8 @@ def test_a_balance_only_ever_locked_takes_opening_stock(shop):
     tee, store = shop["tee"], shop["store"]
     with transaction.atomic():
         balances_lock(keys={(tee.pk, store.pk)})
-    assert stock_history_at(keys=[(tee.pk, store.pk)]) == set()
+    references = {(tee.pk, store.pk): "import:x:2"}
+    assert stock_history_at(references=references, channel=staff_channel()) == set()
 
     assert opening((2, tee, store, 7)).written == 1
 
@@ -196,10 +199,17 @@ def test_a_page_written_twice_writes_nothing_the_second_time(shop):
     prefix = "import:0123456789abcdef:"
     own = {(tee.pk, store.pk): f"{prefix}2"}
     channel = staff_channel()
-    assert stock_history_at(keys=own, channel=channel, own=own) == set()
+    assert stock_history_at(references=own, channel=channel) == set()
     # Under another reference (another file) it is history.
     other = {(tee.pk, store.pk): "import:another:2"}
-    assert stock_history_at(keys=other, channel=channel, own=other) == own.keys()
+    assert stock_history_at(references=other, channel=channel) == own.keys()
+    # What sold there since is on top of the row's stock: the row is written still,
+    # at the check and under the lock.
+    StockEvents.post("sale", sku=tee, location=store, quantity=1, channel=shop["pos"])
+    assert stock_history_at(references=own, channel=channel) == set()
+    again = opening((2, tee, store, 12), occurred_at=at)
+    assert (again.written, again.refused) == (0, {})
+    assert balance_of(tee, store).on_hand == 11
 
 
 @pytest.mark.sqlite_too
@@ -219,6 +229,13 @@ def test_a_reference_used_for_another_movement_fails_the_page_whole(shop):
     assert StockMovement.objects.count() == 1
     assert not StockBalance.objects.filter(sku=hoodie).exists()
     assert balance_of(tee, store).on_hand == 12
+
+
+def test_a_ledger_column_left_out_of_an_entry_written_in_sql_is_refused():
+    """An entry made in SQL names each of its columns: one missing, or one the ledger
+    has not, stops the writer at once rather than shifting the others' values."""
+    with pytest.raises(ValueError, match="missing \\['channel_id'"):
+        entries_insert_sql({"reference": "'r'"})
 
 
 @pytest.mark.sqlite_too

@@ -46,7 +46,7 @@ def subscribe(channel, receiver, kinds=(ARRIVED,), **extra) -> WebhookSubscripti
 def push(*subscriptions) -> int:
     changes_place()
     return sum(
-        webhook_deliveries_send(subscription_id=subscription.pk)
+        webhook_deliveries_send(subscription_id=subscription.pk).delivered
         for subscription in subscriptions
     )
 

@@ -3,6 +3,9 @@ with the standardwebhooks library, rotates its secret without refusing one, pars
 CloudEvents with the cloudevents SDK, and a receiver that answers 410 Gone is left
 alone. Every delivery here is a real POST to a real HTTP receiver on this machine."""
 
+import hashlib
+import hmac
+import time
 from datetime import timedelta
 
 import pytest
@@ -19,12 +22,33 @@ from sync.services import (
     webhook_deliveries_send,
     webhook_subscription_create,
 )
-from sync.signing import signature_is_valid
 from tests.conftest import client_for
 from tests.factories import ApiTokenFactory, StockEvents
 
 pytestmark = pytest.mark.django_db(transaction=True)
 GONE = "the receiver answered 410 Gone: it asked to stop receiving"
+
+
+def onestock_signature_ok(secret: str, header: str, body: bytes, tolerance=300) -> bool:
+    """An ``onestock-v1`` receiver's check, as docs/sync.md gives it: the header
+    parsed, the age checked, each ``v1`` digest compared in constant time (two
+    during a rotation's grace)."""
+    timestamp, digests = None, []
+    for item in header.split(","):
+        name, _, value = item.partition("=")
+        if name == "t":
+            timestamp = value
+        elif name == "v1":
+            digests.append(value)
+    try:
+        timestamp = int(timestamp)
+    except (TypeError, ValueError):
+        return False
+    if abs(time.time() - timestamp) > tolerance:  # refuses a replay
+        return False
+    signed = f"{timestamp}.".encode() + body
+    expected = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    return any(hmac.compare_digest(expected, digest) for digest in digests)
 
 
 def subscribe(channel, receiver, **extra) -> WebhookSubscription:
@@ -116,8 +140,8 @@ def test_an_onestock_v1_receiver_accepts_either_secret_during_the_grace(
     header = got.headers["OneStock-Signature"]
     assert header.count("v1=") == 2
     for secret in (old_secret, subscription.secret):
-        assert signature_is_valid(secret=secret, header=header, body=got.body)
-    assert not signature_is_valid(secret="whsec_nobody", header=header, body=got.body)
+        assert onestock_signature_ok(secret, header, got.body)
+    assert not onestock_signature_ok("whsec_nobody", header, got.body)
 
 
 def test_a_channel_rotates_only_its_own_subscriptions_secret(shop, stocked, receiver):

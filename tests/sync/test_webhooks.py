@@ -230,7 +230,8 @@ def test_after_a_day_of_failures_the_subscription_is_failing_and_a_manager_is_to
         channel=stocked["pos"],
     )  # fmt: skip
     changes_place()
-    assert webhook_deliveries_send(subscription_id=subscription.pk) == 0
+    # None delivered, and a POST failed (the push task asks for a retry only then).
+    assert webhook_deliveries_send(subscription_id=subscription.pk) == (0, True)
     subscription.refresh_from_db()
     assert subscription.state == "failing"
     assert subscription.attempts.count() == 4  # the first try and three retries
@@ -246,7 +247,7 @@ def test_after_a_day_of_failures_the_subscription_is_failing_and_a_manager_is_to
         actor=Actor(name="user:maria"),
     )
     # Both SKUs changed in that hour: one event each, with its latest numbers.
-    assert webhook_deliveries_send(subscription_id=subscription.pk) == 2
+    assert webhook_deliveries_send(subscription_id=subscription.pk).delivered == 2
     held = latest_by_key(receiver.events())
     assert held[("TEE-BLK-M", "LON-OXF")]["quantities"]["on_hand"] == 9
     case.refresh_from_db()
@@ -370,9 +371,10 @@ def test_a_subscription_switched_off_then_on_gets_what_changed_meanwhile(
             channel=stocked["pos"],
         )  # fmt: skip
     changes_place()
-    assert webhook_deliveries_send(subscription_id=subscription.pk) == 0
+    # Switched off: nothing sent, and no POST failed.
+    assert webhook_deliveries_send(subscription_id=subscription.pk) == (0, False)
     WebhookSubscription.objects.filter(pk=subscription.pk).update(is_active=True)
-    assert webhook_deliveries_send(subscription_id=subscription.pk) == 1
+    assert webhook_deliveries_send(subscription_id=subscription.pk).delivered == 1
     (event,) = receiver.events()
     assert (event["data"]["sequence"], event["data"]["quantities"]["on_hand"]) == (4, 7)
 
