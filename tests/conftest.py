@@ -182,7 +182,14 @@ def worker_env():
 
 
 @pytest.fixture
-def celery_worker(tmp_path, worker_env):
+def worker_pool():
+    """The worker's pool: one task at a time unless a test needs several at once
+    (tests/sync/test_webhook_isolation.py overrides it)."""
+    return ["--pool=solo"]
+
+
+@pytest.fixture
+def celery_worker(tmp_path, worker_env, worker_pool):
     """A real worker process on Redis, against the test database, listening on a
     queue of its own so no other worker can take the test's task. Its node name is
     the queue's: tests run side by side (pytest-xdist) each start one on the same
@@ -202,7 +209,7 @@ def celery_worker(tmp_path, worker_env):
     log = tmp_path / "worker.log"
     worker = subprocess.Popen(
         [
-            sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo",
+            sys.executable, "-m", "celery", "-A", "config", "worker", *worker_pool,
             "-Q", queue, "--hostname", f"{queue}@%h", "--without-mingle",
             "--without-gossip", "--loglevel=INFO",
         ],

@@ -4,16 +4,10 @@ task of its own, so the healthy one still gets every change within a second whil
 the other hangs. A real worker on Redis, with threads as production has processes
 (docs/deployment.md: ``--concurrency 4``), posting to real HTTP receivers."""
 
-import os
-import subprocess
-import sys
 import threading
 import time
-import uuid
-from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from config.access import Actor
 from sync.models import WebhookSubscription
@@ -23,7 +17,6 @@ from tests.factories import StockEvents
 from .conftest import Receiver
 
 pytestmark = pytest.mark.django_db(transaction=True)
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -34,43 +27,10 @@ def worker_env():
 
 
 @pytest.fixture
-def celery_worker(tmp_path, worker_env):
-    """As tests/conftest.py's worker, with a pool of four threads (the solo pool
-    runs one task at a time, which would prove nothing here)."""
-    queue = f"test-{uuid.uuid4().hex[:8]}"
-    settings = connection.settings_dict
-    database = (
-        f"postgres://{settings['USER']}@{settings['HOST'] or '127.0.0.1'}:"
-        f"{settings['PORT'] or 5432}/{settings['NAME']}"
-    )
-    env = {
-        **os.environ,
-        "DATABASE_URL": database,
-        "CELERY_TASK_ALWAYS_EAGER": "0",
-        **worker_env,
-    }
-    log = tmp_path / "worker.log"
-    worker = subprocess.Popen(
-        [
-            sys.executable, "-m", "celery", "-A", "config", "worker",
-            "--pool=threads", "--concurrency=4", "-Q", queue,
-            "--hostname", f"{queue}@%h", "--without-mingle", "--without-gossip",
-            "--loglevel=INFO",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        yield queue
-        assert worker.poll() is None, log.read_text()[-2000:]
-    finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+def worker_pool():
+    """Four threads, as production runs four processes (the solo pool runs one task
+    at a time, which would prove nothing here)."""
+    return ["--pool=threads", "--concurrency=4"]
 
 
 class HangingReceiver(Receiver):
